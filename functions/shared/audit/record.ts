@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson, type JsonValue } from './canonical-json';
+
+/** `prevHash` of an entity's first record: there is nothing before it. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface AuditActor {
+  userId: string;
+  username: string;
+}
+
+export type FieldChanges = Record<string, { from: JsonValue; to: JsonValue }>;
+
+/** One audit record, SPEC §6. `seq` is its position in the entity's chain (1, 2, …). */
+export interface AuditRecord {
+  auditId: string;
+  entityType: string;
+  entityId: string;
+  seq: number;
+  action: string;
+  actor: AuditActor;
+  at: string;
+  requestId: string | null;
+  reason: string | null;
+  version: number | null;
+  changes: FieldChanges;
+  prevHash: string;
+  hash: string;
+}
+
+/** The stored item: the record plus the keys of the table and its indexes (derived, not hashed). */
+export interface AuditItem extends AuditRecord {
+  entityKey: string;
+  actorId: string;
+  atId: string;
+  month: string;
+}
+
+export const entityKeyOf = (entityType: string, entityId: string) => `${entityType}#${entityId}`;
+
+/** The record's hashed content: every §6 field except `hash` itself (and `prevHash`, which is the prefix). */
+export function hashedContent(record: Omit<AuditRecord, 'hash'> | AuditRecord) {
+  return {
+    auditId: record.auditId,
+    entityType: record.entityType,
+    entityId: record.entityId,
+    seq: record.seq,
+    action: record.action,
+    actor: { userId: record.actor.userId, username: record.actor.username },
+    at: record.at,
+    requestId: record.requestId,
+    reason: record.reason,
+    version: record.version,
+    changes: record.changes,
+  };
+}
+
+/** `hash = SHA-256(prevHash + canonical JSON of the record)`, hex. */
+export function computeHash(record: Omit<AuditRecord, 'hash'> | AuditRecord): string {
+  return createHash('sha256')
+    .update(record.prevHash + canonicalJson(hashedContent(record)), 'utf8')
+    .digest('hex');
+}
+
+export function toAuditItem(record: AuditRecord): AuditItem {
+  return {
+    ...record,
+    entityKey: entityKeyOf(record.entityType, record.entityId),
+    actorId: record.actor.userId,
+    atId: `${record.at}#${record.auditId}`,
+    month: record.at.slice(0, 7),
+  };
+}
+
+/** The public record (what `GET /audit` returns): the item without the index keys. */
+export function fromAuditItem(item: Record<string, unknown>): AuditRecord {
+  const { entityKey: _k, actorId: _a, atId: _t, month: _m, ...record } = item;
+  return record as unknown as AuditRecord;
+}
+
+export interface ChainCheck {
+  valid: boolean;
+  records: number;
+  brokenAt?: { seq: number; auditId: string; problem: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap' };
+}
+
+/**
+ * Re-walks a chain (records in `seq` order): each record must follow its predecessor's position and hash
+ * and hash to what it says. The first record that does not is named.
+ */
+export function verifyChain(records: readonly AuditRecord[]): ChainCheck {
+  let prevHash = GENESIS_HASH;
+  for (const [index, record] of records.entries()) {
+    const broken = (problem: NonNullable<ChainCheck['brokenAt']>['problem']): ChainCheck => ({
+      valid: false,
+      records: records.length,
+      brokenAt: { seq: record.seq, auditId: record.auditId, problem },
+    });
+    if (record.seq !== index + 1) return broken('sequence_gap');
+    if (record.prevHash !== prevHash) return broken('prev_hash_mismatch');
+    if (computeHash(record) !== record.hash) return broken('hash_mismatch');
+    prevHash = record.hash;
+  }
+  return { valid: true, records: records.length };
+}

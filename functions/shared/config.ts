@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable the system honours (SPEC §9), parsed once and strictly:
+ * a malformed value fails at start-up with a message naming the variable, not at the first request.
+ */
+const intFrom = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
+
+const EnvSchema = z.object({
+  STAGE: z.string().default('local'),
+  SERVICE_NAME: z.string().default('charge-records'),
+  BUILD_VERSION: z.string().default('0.1.0'),
+  BUILD_COMMIT: z.string().default('unknown'),
+  AWS_REGION: z.string().default('eu-central-1'),
+  PORT: intFrom(3000, 0),
+  DYNAMODB_LOCAL_PORT: intFrom(8000),
+  /** Set by the local runtime; unset in AWS, where the SDK uses the regional endpoint. */
+  DYNAMODB_ENDPOINT: z.string().url().optional(),
+  /** Local/test isolation: table names are `${TABLE_PREFIX}${name}` unless `<KEY>_TABLE_NAME` is set (as CDK does). */
+  TABLE_PREFIX: z.string().default(''),
+  LOG_LEVEL: z.string().default('INFO'),
+  /** Local runtime only: where keys, report files and the mail outbox live (default `.local/` in the project). */
+  LOCAL_STATE_DIR: z.string().default(`${process.cwd()}/.local`),
+  JWT_ISSUER: z.string().default('http://127.0.0.1:3000'),
+  JWT_AUDIENCE: z.string().default('charge-records'),
+  ACCESS_TOKEN_TTL_SECONDS: intFrom(900),
+  REFRESH_TOKEN_TTL_SECONDS: intFrom(604_800),
+  RATE_LIMIT_PER_MINUTE: intFrom(100),
+  LOGIN_MAX_FAILURES: intFrom(5),
+  LOCKOUT_SECONDS: intFrom(300),
+  LOGIN_RATE_LIMIT_PER_MINUTE: intFrom(20),
+  SIGNING_KEY_OVERLAP_SECONDS: z.coerce.number().int().min(0).optional(),
+  /** Secrets Manager secret naming the signing key (set by CDK); unset → the local key store under LOCAL_STATE_DIR. */
+  SIGNING_SECRET_ID: z.string().min(1).optional(),
+  /** Value of the `charge-records:signing-key` tag on this deployment's KMS keys (IAM conditions match on it). */
+  SIGNING_KEY_TAG: z.string().min(1).default('charge-records'),
+  OIDC_PROVIDERS: z.string().default('[]'),
+  HEALTH_EXTERNAL_CHECKS: z.string().default('[]'),
+  DEBUG: z
+    .string()
+    .optional()
+    .transform((v) => v === '1' || v === 'true'),
+});
+
+export type Config = z.infer<typeof EnvSchema> & {
+  /** Clock skew accepted on token times (SPEC §5: at most 60 s). */
+  clockSkewSeconds: number;
+  /** How long AWSPREVIOUS stays in the JWKS: default the access-token lifetime plus clock skew. */
+  signingKeyOverlapSeconds: number;
+};
+
+let cached: Config | undefined;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  const clockSkewSeconds = 60;
+  return {
+    ...parsed.data,
+    clockSkewSeconds,
+    signingKeyOverlapSeconds:
+      parsed.data.SIGNING_KEY_OVERLAP_SECONDS ?? parsed.data.ACCESS_TOKEN_TTL_SECONDS + clockSkewSeconds,
+  };
+}
+
+/** The process-wide configuration, read on first use (Lambda init) and kept. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** Tests and the local dev loop change the environment between runs. */
+export function resetConfig(): void {
+  cached = undefined;
+}

@@ -1,0 +1,70 @@
+/**
+ * Error codes of SPEC §4 and their HTTP status: the one table every handler, the authorizer path and the
+ * local server map errors through.
+ */
+export const ERROR_STATUS = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  SEGREGATION_OF_DUTIES: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  INVALID_TRANSITION: 409,
+  PRECONDITION_FAILED: 412,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  VALIDATION_ERROR: 422,
+  EXPORT_TOO_LARGE: 422,
+  ACCOUNT_LOCKED: 423,
+  PRECONDITION_REQUIRED: 428,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface AppErrorOptions {
+  details?: unknown;
+  /** Extra response headers, e.g. `Retry-After` or `Allow`. */
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+/** A failure the client is meant to see: code, status and a message safe to show. */
+export class AppError extends Error {
+  readonly status: number;
+  readonly details: unknown;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: AppErrorOptions = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'AppError';
+    this.status = ERROR_STATUS[code];
+    this.details = options.details;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export const badRequest = (message: string, details?: unknown) => new AppError('BAD_REQUEST', message, { details });
+export const notFound = (message = 'Resource not found') => new AppError('NOT_FOUND', message);
+export const forbidden = (message = 'Missing permission for this operation') => new AppError('FORBIDDEN', message);
+export const unauthorized = (message = 'A valid bearer token is required') =>
+  new AppError('UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': 'Bearer' } });
+export const conflict = (message: string, details?: unknown) => new AppError('CONFLICT', message, { details });
+export const validationError = (message: string, details?: unknown) =>
+  new AppError('VALIDATION_ERROR', message, { details });
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
+
+/** Narrow an unknown throwable to an Error without `any`. */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,51 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { config } from '../config';
+import { logger, metrics } from '../powertools';
+import { errorResponse } from './error-response';
+import { SECURITY_HEADERS } from './headers';
+import { assignRequestId, requestIdOf } from './request-state';
+import { createRouter, type RouteSpec } from './router';
+
+type Request = middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult>;
+
+/**
+ * Correlation id, security headers and the one error handler, for every API function. Errors are
+ * turned into responses here, so nothing but the spec's error shape ever leaves a handler.
+ */
+function httpEnvelope(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
+  const finish = (request: Request) => {
+    const response = request.response;
+    if (!response) return;
+    response.headers = { ...SECURITY_HEADERS, ...response.headers, 'X-Request-ID': requestIdOf(request.event) };
+  };
+  return {
+    before: (request) => {
+      logger.setCorrelationId(assignRequestId(request.event));
+    },
+    after: finish,
+    onError: (request) => {
+      request.response = errorResponse(request.error, requestIdOf(request.event), config().DEBUG);
+      finish(request);
+    },
+  };
+}
+
+// Routes are stored type-erased; `route()` keeps each one's own types at the definition site.
+type AnyRoute = RouteSpec<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- see above
+
+/** Any API Gateway proxy handler, wrapped in the shared middleware stack. */
+export function withHttpStack(handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>) {
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(httpEnvelope())
+    .handler(handler);
+}
+
+/** An API Gateway proxy handler serving the given routes (keys as in the shared route table). */
+export function httpHandler(routes: Record<string, AnyRoute>) {
+  return withHttpStack(createRouter(routes));
+}

@@ -1,0 +1,155 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { ZodType } from 'zod';
+import { z } from 'zod';
+import { type AuthenticatedUser, fromAuthorizerContext } from '../auth-context';
+import { AppError, badRequest, forbidden, notFound, unauthorized, validationError } from '../errors';
+import { findRoute, routeKey } from '../routes';
+import { header, JSON_CONTENT_TYPE } from './headers';
+import { requestIdOf } from './request-state';
+
+/** SPEC §4: request bodies above 1 MiB are refused with 413. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface RouteContext<B, Q> {
+  event: APIGatewayProxyEvent;
+  body: B;
+  query: Q;
+  params: Record<string, string>;
+  /** The caller, as the authorizer verified them; undefined only on public routes. */
+  user: AuthenticatedUser | undefined;
+  requestId: string;
+  header(name: string): string | undefined;
+}
+
+export interface HttpResult {
+  statusCode: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** A non-JSON payload (files); binary content is sent base64-encoded as API Gateway expects. */
+  raw?: { contentType: string; data: string | Buffer };
+}
+
+export interface RouteSpec<B = undefined, Q = Record<string, string | undefined>> {
+  body?: ZodType<B>;
+  query?: ZodType<Q>;
+  run(ctx: RouteContext<B, Q>): Promise<HttpResult> | HttpResult;
+}
+
+/** Identity helper that lets TypeScript infer body/query types from the schemas. */
+export function route<B = undefined, Q = Record<string, string | undefined>>(spec: RouteSpec<B, Q>): RouteSpec<B, Q> {
+  return spec;
+}
+
+export const ok = (body: unknown, headers?: Record<string, string>): HttpResult => ({ statusCode: 200, body, headers });
+export const created = (body: unknown, headers?: Record<string, string>): HttpResult => ({
+  statusCode: 201,
+  body,
+  headers,
+});
+export const noContent = (headers?: Record<string, string>): HttpResult => ({ statusCode: 204, headers });
+
+/** Zod issues → the spec's error classes: unknown fields are a malformed request (400), the rest 422. */
+export function toValidationError(error: z.ZodError, where: 'body' | 'query'): AppError {
+  const details = error.issues.map((issue) => ({
+    path: [where, ...issue.path.map(String)].join('.'),
+    code: issue.code,
+    message: issue.message,
+    ...(issue.code === 'unrecognized_keys' ? { keys: issue.keys } : {}),
+  }));
+  return error.issues.some((i) => i.code === 'unrecognized_keys')
+    ? badRequest('The request contains fields that cannot be set', details)
+    : validationError('The request is not valid', details);
+}
+
+function decodeBody(event: APIGatewayProxyEvent): string | undefined {
+  if (event.body === null || event.body === undefined || event.body === '') return undefined;
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+/** 413 → 415 → 400, in the order a gateway would check them: size, declared type, then syntax. */
+export function parseJsonBody(event: APIGatewayProxyEvent): unknown {
+  const text = decodeBody(event);
+  if (text === undefined) return undefined;
+  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
+    throw new AppError('PAYLOAD_TOO_LARGE', `The request body exceeds ${MAX_BODY_BYTES} bytes`);
+  }
+  const contentType = header(event.headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
+  if (contentType !== 'application/json') {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json');
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw badRequest('The request body is not valid JSON');
+  }
+}
+
+type AnyRouteSpec = RouteSpec<unknown, unknown>;
+
+/**
+ * A function's routes, keyed `METHOD /resource/{param}` exactly as in the shared route table. The router
+ * checks the route's permission again (defence in depth behind the authorizer), parses and validates
+ * body and query, then calls `run`.
+ */
+export function createRouter(routes: Record<string, AnyRouteSpec>) {
+  return async function dispatch(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+    const key = routeKey(event.httpMethod, event.resource);
+    const spec = routes[key];
+    const definition = findRoute(event.httpMethod, event.resource);
+    if (!spec || !definition) throw notFound('No such route');
+
+    const user = fromAuthorizerContext(event.requestContext.authorizer);
+    if (definition.access !== 'public') {
+      if (!user) throw unauthorized();
+      if (!user.permissions.includes(definition.access)) throw forbidden();
+    }
+
+    let body: unknown;
+    if (spec.body) {
+      const raw = parseJsonBody(event);
+      if (raw === undefined) throw badRequest('A JSON request body is required');
+      const parsed = spec.body.safeParse(raw);
+      if (!parsed.success) throw toValidationError(parsed.error, 'body');
+      body = parsed.data;
+    }
+
+    let query: unknown = event.queryStringParameters ?? {};
+    if (spec.query) {
+      const parsed = spec.query.safeParse(event.queryStringParameters ?? {});
+      if (!parsed.success) throw toValidationError(parsed.error, 'query');
+      query = parsed.data;
+    }
+
+    const result = await spec.run({
+      event,
+      body,
+      query,
+      params: Object.fromEntries(
+        Object.entries(event.pathParameters ?? {}).filter((e): e is [string, string] => e[1] !== undefined),
+      ),
+      user,
+      requestId: requestIdOf(event),
+      header: (name) => header(event.headers, name),
+    });
+    return toProxyResult(result);
+  };
+}
+
+export function toProxyResult(result: HttpResult): APIGatewayProxyResult {
+  const headers = { ...result.headers };
+  if (result.raw) {
+    const binary = Buffer.isBuffer(result.raw.data);
+    return {
+      statusCode: result.statusCode,
+      headers: { 'Content-Type': result.raw.contentType, ...headers },
+      body: binary ? (result.raw.data as Buffer).toString('base64') : (result.raw.data as string),
+      isBase64Encoded: binary,
+    };
+  }
+  if (result.body === undefined) return { statusCode: result.statusCode, headers, body: '' };
+  return {
+    statusCode: result.statusCode,
+    headers: { 'Content-Type': JSON_CONTENT_TYPE, ...headers },
+    body: JSON.stringify(result.body),
+  };
+}

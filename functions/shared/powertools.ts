@@ -1,0 +1,24 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+
+/** One namespace for every metric the system emits (SPEC §8). */
+export const METRICS_NAMESPACE = 'ChargeRecords';
+export const SERVICE_NAME = process.env.SERVICE_NAME ?? 'charge-records';
+
+/** Created once per process and shared by every module, as Powertools recommends. */
+export const logger = new Logger({
+  serviceName: SERVICE_NAME,
+  logLevel: (process.env.LOG_LEVEL ?? 'INFO').toUpperCase() as 'INFO',
+});
+
+export const metrics = new Metrics({
+  namespace: METRICS_NAMESPACE,
+  serviceName: SERVICE_NAME,
+  // Most requests emit no business metric; Powertools' "no metrics to publish" warning is expected then.
+  logger: {
+    debug: (...args: unknown[]) => logger.debug(String(args[0])),
+    info: (...args: unknown[]) => logger.info(String(args[0])),
+    warn: (...args: unknown[]) => logger.debug(String(args[0])),
+    error: (...args: unknown[]) => logger.error(String(args[0])),
+  },
+});

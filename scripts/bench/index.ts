@@ -1,0 +1,54 @@
+/**
+ * `npm run bench [name…]`: runs the benchmark modules of this folder (`<name>.bench.ts`, each exporting
+ * `run(): Promise<BenchReport>`) one after another, prints their tables and writes them, with the machine
+ * they ran on, to docs/benchmarks.md. Ratios are computed within one run, never against stored numbers.
+ */
+import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export interface BenchReport {
+  title: string;
+  /** Markdown table (or lines) with the measurements. */
+  markdown: string;
+  /** One line per target: whether this run met it. */
+  targets?: { target: string; met: boolean; measured: string }[];
+}
+
+const here = import.meta.dirname;
+const docPath = resolve(here, '../../docs/benchmarks.md');
+const wanted = process.argv.slice(2);
+const modules = readdirSync(here)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .map((f) => f.replace('.bench.ts', ''))
+  .filter((name) => wanted.length === 0 || wanted.includes(name))
+  .sort();
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
+const sections = new Map<string, string>();
+if (existsSync(docPath)) {
+  // Keep the sections of benchmarks not run this time.
+  const old = readFileSync(docPath, 'utf8');
+  for (const part of old.split(/^<!-- bench:/m).slice(1)) {
+    const name = part.slice(0, part.indexOf(' -->'));
+    sections.set(name, `<!-- bench:${part.trimEnd()}\n`);
+  }
+}
+
+for (const name of modules) {
+  console.log(`\n## ${name}`);
+  const mod = (await import(pathToFileURL(resolve(here, `${name}.bench.ts`)).href)) as { run(): Promise<BenchReport> };
+  const report = await mod.run();
+  const targets = (report.targets ?? [])
+    .map((t) => `- ${t.met ? '✅' : '❌'} ${t.target} — measured ${t.measured}`)
+    .join('\n');
+  const section = `<!-- bench:${name} -->\n## ${report.title}\n\nRun ${new Date().toISOString()} on ${machine}.\n\n${report.markdown}\n\n${targets}\n`;
+  console.log(section);
+  sections.set(name, section);
+}
+
+const header = `# Benchmarks\n\nProduced by \`npm run bench\` (or \`npm run bench -- <name>\` for one of: ${modules.join(', ') || 'none'}).\nEach section names the machine and time it ran; comparisons are ratios within the same run.\n\n`;
+writeFileSync(docPath, header + [...sections.keys()].sort().map((k) => sections.get(k)).join('\n'));
+console.log(`\nWritten to ${docPath}`);
+process.exit(0);

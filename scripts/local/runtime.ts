@@ -1,0 +1,89 @@
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import type { Server } from 'node:http';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PROJECT_ROOT } from './handlers';
+import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
+import { ensureTables } from './tables';
+import { createLocalServer, type LocalServerOptions } from './server';
+
+export interface LocalRuntimeOptions extends LocalServerOptions {
+  /** HTTP port; 0 picks a free one (tests). Default: PORT or 3000. */
+  port?: number;
+  /** Throw-away run: DynamoDB Local keeps nothing on disk. */
+  inMemory?: boolean;
+  /** Use an already running DynamoDB (e.g. `npm run dev` keeps one across reloads, tests share one). */
+  dynamoEndpoint?: string;
+  /** Where `.local/` lives; default: the project root. */
+  stateDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface LocalRuntime {
+  url: string;
+  dynamoEndpoint: string;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+/** Process-wide settings the handlers read through `config()`; set before any handler module loads. */
+function prepareEnvironment(dynamoEndpoint: string) {
+  process.env.DYNAMODB_ENDPOINT = dynamoEndpoint;
+  process.env.AWS_REGION ??= 'eu-central-1';
+  // The SDK insists on credentials even for DynamoDB Local, which ignores them.
+  process.env.AWS_ACCESS_KEY_ID ??= 'local';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+}
+
+/**
+ * `npm start` in one call: DynamoDB Local, the tables from the shared definitions, then the HTTP server
+ * that runs the production handlers in-process.
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const stateDir = options.stateDir ?? resolve(PROJECT_ROOT, '.local');
+  const dynamoPort = Number(process.env.DYNAMODB_LOCAL_PORT ?? 8000);
+
+  let dynamo: DynamoDbLocal | undefined;
+  let endpoint = options.dynamoEndpoint;
+  if (!endpoint) {
+    dynamo = await startDynamoDbLocal({
+      port: dynamoPort,
+      dataDir: options.inMemory ? undefined : resolve(stateDir, 'dynamodb'),
+    });
+    endpoint = dynamo.endpoint;
+    log(`DynamoDB Local on ${endpoint} (${options.inMemory ? 'in memory' : `data in ${resolve(stateDir, 'dynamodb')}`})`);
+  }
+  prepareEnvironment(endpoint);
+  process.env.LOCAL_STATE_DIR = stateDir;
+
+  try {
+    const { config } = await import('../../functions/shared/config');
+    const admin = new DynamoDBClient({ endpoint, region: config().AWS_REGION });
+    const created = await ensureTables(admin, config().TABLE_PREFIX);
+    admin.destroy();
+    if (created.length > 0) log(`Created tables: ${created.join(', ')}`);
+
+    const server = createLocalServer(options);
+    const port = options.port ?? config().PORT;
+    await new Promise<void>((ok, fail) => {
+      server.once('error', fail);
+      server.listen(port, '127.0.0.1', () => ok());
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    return {
+      url,
+      dynamoEndpoint: endpoint,
+      server,
+      async stop() {
+        server.closeAllConnections();
+        await new Promise<void>((ok) => server.close(() => ok()));
+        await dynamo?.stop();
+      },
+    };
+  } catch (err) {
+    await dynamo?.stop();
+    throw err;
+  }
+}

@@ -1,0 +1,274 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  APIGatewayRequestAuthorizerEvent,
+} from 'aws-lambda';
+import { AppError, unauthorized, forbidden } from '../../functions/shared/errors';
+import { errorResponse } from '../../functions/shared/http/error-response';
+import { header, requestIdFor } from '../../functions/shared/http/headers';
+import {
+  type FunctionId,
+  isPublicPath,
+  PROXY_PATH,
+  ROUTES,
+  routesByPath,
+  type RouteDefinition,
+} from '../../functions/shared/routes';
+import { invoke } from './handlers';
+
+/** API Gateway's own payload limit; bodies between 1 MiB and this reach the handler, which answers 413. */
+const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
+const STAGE = 'v1';
+const API_ID = 'local';
+
+interface Template {
+  path: string;
+  segments: string[];
+  /** Static segments beat parameters, as in API Gateway's resource matching. */
+  specificity: number;
+}
+
+const templates: Template[] = [...routesByPath().keys()].map((path) => {
+  const segments = path.split('/').filter(Boolean);
+  return { path, segments, specificity: segments.filter((s) => !s.startsWith('{')).length };
+});
+templates.sort((a, b) => b.specificity - a.specificity);
+
+function matchTemplate(pathname: string): { template: Template; params: Record<string, string> } | undefined {
+  const parts = pathname.split('/').filter(Boolean);
+  outer: for (const template of templates) {
+    if (template.segments.length !== parts.length) continue;
+    const params: Record<string, string> = {};
+    for (let i = 0; i < parts.length; i++) {
+      const seg = template.segments[i] as string;
+      const part = parts[i] as string;
+      if (seg.startsWith('{')) {
+        try {
+          params[seg.slice(1, -1)] = decodeURIComponent(part);
+        } catch {
+          continue outer;
+        }
+      } else if (seg !== part) continue outer;
+    }
+    return { template, params };
+  }
+  return undefined;
+}
+
+export interface ResolvedRoute {
+  /** API Gateway resource the request lands on (`/{proxy+}` for unknown paths). */
+  resource: string;
+  pathParameters: Record<string, string> | null;
+  function: FunctionId;
+  access: RouteDefinition['access'] | 'authenticated';
+}
+
+/** Mirrors the CDK API: known route → its function; known path, other method → fallback (405); else → fallback (404). */
+export function resolveRoute(method: string, pathname: string): ResolvedRoute {
+  const match = matchTemplate(pathname);
+  if (!match) {
+    return { resource: PROXY_PATH, pathParameters: { proxy: pathname.slice(1) }, function: 'fallback', access: 'authenticated' };
+  }
+  const params = Object.keys(match.params).length > 0 ? match.params : null;
+  const route = ROUTES.find((r) => r.path === match.template.path && r.method === method);
+  if (route) return { resource: route.path, pathParameters: params, function: route.function, access: route.access };
+  return {
+    resource: match.template.path,
+    pathParameters: params,
+    function: 'fallback',
+    access: isPublicPath(match.template.path) ? 'public' : 'authenticated',
+  };
+}
+
+/** Reads the body up to the gateway limit; past it the rest is drained (not kept) so the client still gets its 413. */
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= GATEWAY_MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () =>
+      size > GATEWAY_MAX_BODY_BYTES
+        ? reject(new AppError('PAYLOAD_TOO_LARGE', 'The request body is too large'))
+        : resolve(Buffer.concat(chunks)),
+    );
+    req.on('error', reject);
+  });
+}
+
+function headerMaps(req: IncomingMessage) {
+  const headers: Record<string, string> = {};
+  const multi: Record<string, string[]> = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i] as string;
+    const value = req.rawHeaders[i + 1] as string;
+    headers[name] = value;
+    (multi[name] ??= []).push(value);
+  }
+  return { headers, multi };
+}
+
+function queryMaps(url: URL) {
+  if ([...url.searchParams.keys()].length === 0) return { single: null, multi: null };
+  const single: Record<string, string> = {};
+  const multi: Record<string, string[]> = {};
+  for (const [k, v] of url.searchParams) {
+    single[k] = v;
+    (multi[k] ??= []).push(v);
+  }
+  return { single, multi };
+}
+
+/** The REST API proxy event API Gateway would send for this request. */
+export function toProxyEvent(
+  req: IncomingMessage,
+  url: URL,
+  body: Buffer,
+  route: ResolvedRoute,
+  requestId: string,
+): APIGatewayProxyEvent {
+  const { headers, multi } = headerMaps(req);
+  const query = queryMaps(url);
+  const method = req.method ?? 'GET';
+  const now = Date.now();
+  return {
+    resource: route.resource,
+    path: url.pathname,
+    httpMethod: method,
+    headers,
+    multiValueHeaders: multi,
+    queryStringParameters: query.single,
+    multiValueQueryStringParameters: query.multi,
+    pathParameters: route.pathParameters,
+    stageVariables: null,
+    body: body.length > 0 ? body.toString('utf8') : null,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: API_ID,
+      authorizer: null,
+      domainName: header(headers, 'host') ?? '127.0.0.1',
+      domainPrefix: '127',
+      httpMethod: method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        // The socket's peer, as API Gateway reports the client address; X-Forwarded-For is not trusted.
+        sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+        user: null,
+        userAgent: header(headers, 'user-agent') ?? null,
+        userArn: null,
+      },
+      path: `/${STAGE}${url.pathname}`,
+      protocol: `HTTP/${req.httpVersion}`,
+      requestId,
+      requestTimeEpoch: now,
+      resourceId: route.resource,
+      resourcePath: route.resource,
+      stage: STAGE,
+    },
+  };
+}
+
+function toAuthorizerEvent(event: APIGatewayProxyEvent): APIGatewayRequestAuthorizerEvent {
+  return {
+    type: 'REQUEST',
+    methodArn: `arn:aws:execute-api:local:000000000000:${API_ID}/${STAGE}/${event.httpMethod}${event.resource === PROXY_PATH ? event.path : event.resource}`,
+    resource: event.resource,
+    path: event.path,
+    httpMethod: event.httpMethod,
+    headers: event.headers as Record<string, string>,
+    multiValueHeaders: event.multiValueHeaders as Record<string, string[]>,
+    pathParameters: event.pathParameters as Record<string, string> | null,
+    queryStringParameters: event.queryStringParameters as Record<string, string> | null,
+    multiValueQueryStringParameters: event.multiValueQueryStringParameters as Record<string, string[]> | null,
+    stageVariables: null,
+    requestContext: { ...event.requestContext, authorizer: undefined },
+  };
+}
+
+/**
+ * Runs the authorizer as API Gateway does: a thrown `Unauthorized` is a 401, an explicit Deny a 403,
+ * an Allow passes its context on to the route handler.
+ */
+async function authorize(event: APIGatewayProxyEvent): Promise<Record<string, unknown>> {
+  let result: APIGatewayAuthorizerResult;
+  try {
+    result = await invoke<APIGatewayAuthorizerResult>('authorizer', toAuthorizerEvent(event));
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    if (err instanceof Error && err.message === 'Unauthorized') throw unauthorized();
+    throw err;
+  }
+  const statement = result.policyDocument.Statement[0];
+  if (!statement || statement.Effect !== 'Allow') throw forbidden();
+  return { ...result.context, principalId: result.principalId };
+}
+
+function send(res: ServerResponse, result: APIGatewayProxyResult): void {
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
+  for (const [k, v] of Object.entries(result.multiValueHeaders ?? {})) headers[k] = v.map(String);
+  const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body ?? '', 'utf8');
+  headers['Content-Length'] = String(body.length);
+  res.writeHead(result.statusCode, headers);
+  res.end(body);
+}
+
+export interface RequestObservation {
+  method: string;
+  route: string;
+  status: number;
+  durationSeconds: number;
+}
+
+export interface LocalServerOptions {
+  /** Called once per answered request (the Prometheus request metrics hook). */
+  onResponse?: (observation: RequestObservation) => void;
+}
+
+/**
+ * The local stand-in for API Gateway: one Node HTTP server that turns each request into the proxy event
+ * API Gateway would send, runs the same authorizer handler for non-public routes, then the same route
+ * handler, and writes its result back.
+ */
+export function createLocalServer(options: LocalServerOptions = {}): Server {
+  return createServer(async (req, res) => {
+    const started = performance.now();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const requestId = requestIdFor(header(req.headers as Record<string, string>, 'x-request-id'), randomUUID());
+    const route = resolveRoute(method, url.pathname);
+    let result: APIGatewayProxyResult;
+    try {
+      const body = await readBody(req);
+      const event = toProxyEvent(req, url, body, route, requestId);
+      if (route.access !== 'public') event.requestContext.authorizer = await authorize(event);
+      result = await invoke<APIGatewayProxyResult>(route.function, event);
+    } catch (err) {
+      // Gateway-level failures (authorizer 401/403, oversized body) in the same shape handlers use.
+      result = errorResponse(err, requestId);
+    }
+    options.onResponse?.({
+      method,
+      route: route.resource,
+      status: result.statusCode,
+      durationSeconds: (performance.now() - started) / 1000,
+    });
+    send(res, result);
+  });
+}

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectError, expectSecurityHeaders } from '../support/assertions';
+import { type LocalApi, startLocalApi } from '../support/local-api';
+
+let api: LocalApi;
+beforeAll(async () => {
+  api = await startLocalApi();
+});
+afterAll(() => api.stop());
+
+describe('public health routes', () => {
+  it('GET /status/health answers without touching dependencies', async () => {
+    const res = await api.request('/status/health');
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({
+      status: 'ok',
+      version: expect.any(String),
+      uptime: expect.any(Number),
+      timestamp: expect.any(String),
+    });
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expectSecurityHeaders(res);
+  });
+
+  it('GET /status/health/liveness says alive', async () => {
+    const res = await api.request('/status/health/liveness');
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ status: 'alive' });
+  });
+
+  it('GET /status/health/readiness checks every table', async () => {
+    const res = await api.request('/status/health/readiness');
+    expect(res.status).toBe(200);
+    const body = res.json as { status: string; checks: Record<string, { status: string }> };
+    expect(body.status).toBe('ready');
+    for (const table of ['charges', 'users', 'audit', 'auth-state', 'reports']) {
+      expect(body.checks[`table:${table}`]?.status).toBe('ok');
+    }
+  });
+});
+
+describe('routing errors', () => {
+  it('an unknown path is 401 for an anonymous caller, so it does not reveal whether the route exists', async () => {
+    const res = await api.request('/definitely/not/a/route');
+    expectError(res, 401, 'UNAUTHORIZED');
+    expect(res.headers['www-authenticate']).toBe('Bearer');
+  });
+
+  it('a garbage bearer token is still 401 on an unknown path', async () => {
+    const res = await api.request('/nope', { token: 'not-a-jwt' });
+    expectError(res, 401, 'UNAUTHORIZED');
+  });
+
+  it('a wrong method on a public path is 405 with Allow', async () => {
+    const res = await api.request('/status/health', { method: 'DELETE' });
+    const error = expectError(res, 405, 'METHOD_NOT_ALLOWED');
+    expect(res.headers.allow).toBe('GET');
+    expect(error.details).toEqual({ allowed: ['GET'] });
+  });
+
+  it('a request body above the gateway limit is refused with 413 before any handler runs', async () => {
+    const res = await api.request('/status/health', {
+      method: 'POST',
+      rawBody: Buffer.alloc(11 * 1024 * 1024, 'a'),
+      headers: { 'content-type': 'application/json' },
+    });
+    expectError(res, 413, 'PAYLOAD_TOO_LARGE');
+  });
+});
+
+describe('X-Request-ID', () => {
+  it('echoes a sane caller-supplied id', async () => {
+    const res = await api.request('/status/health', { headers: { 'X-Request-ID': 'client-abc.123:XYZ' } });
+    expect(res.headers['x-request-id']).toBe('client-abc.123:XYZ');
+  });
+
+  it.each([
+    ['too long', 'a'.repeat(129)],
+    ['log-injection characters', 'abc\tdef'],
+    ['markup', '<script>'],
+  ])('replaces an id that is %s with a fresh UUID', async (_why, value) => {
+    const res = await api.request('/status/health', { headers: { 'X-Request-ID': value } });
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.headers['x-request-id']).not.toBe(value);
+  });
+
+  it('generates a UUID when none is sent, distinct per request, and uses the same id on errors', async () => {
+    const a = await api.request('/status/health');
+    const b = await api.request('/status/health');
+    expect(a.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(a.headers['x-request-id']).not.toBe(b.headers['x-request-id']);
+    const err = await api.request('/status/health', { method: 'PUT', headers: { 'X-Request-ID': 'trace-405' } });
+    expect(err.headers['x-request-id']).toBe('trace-405');
+  });
+});

@@ -1,0 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+
+// Runs in each test file's process before the file's imports: handlers read this environment at init.
+process.env.DYNAMODB_ENDPOINT = inject('dynamoEndpoint');
+process.env.TABLE_PREFIX = `t${randomBytes(4).toString('hex')}-`;
+process.env.AWS_REGION = 'eu-central-1';
+process.env.AWS_ACCESS_KEY_ID = 'local';
+process.env.AWS_SECRET_ACCESS_KEY = 'local';
+process.env.LOG_LEVEL ??= 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
