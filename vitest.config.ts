@@ -1,3 +1,6 @@
+// Lambda runs Node 24; the AWS SDK's notice about Node 20 support ending is noise in test output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({

@@ -1,9 +1,46 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { toAuthorizerContext } from '../shared/auth-context';
+import { logger, metrics } from '../shared/powertools';
+import { authorize, Unauthorized } from './authorize';
+
+function policy(effect: 'Allow' | 'Deny', resource: string): APIGatewayAuthorizerResult['policyDocument'] {
+  return { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: resource }] };
+}
 
 /**
- * Lambda REQUEST authorizer. Until token verification lands (issue "Authentication"), it denies
- * every request the way API Gateway expects: throwing `Unauthorized` makes the gateway answer 401.
+ * Lambda REQUEST authorizer (result caching is off, see lib/api-stack.ts): throwing `Unauthorized` makes
+ * API Gateway answer 401, a Deny policy 403; an Allow passes the caller and their rate-limit window on.
  */
-export async function handler(_event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
-  throw new Error('Unauthorized');
+async function authorizer(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
+  try {
+    const decision = await authorize({ headers: event.headers, httpMethod: event.httpMethod, resource: event.resource });
+    if (decision.effect === 'Deny') {
+      metrics.addMetric('AuthorizerDenied', MetricUnit.Count, 1);
+      logger.info('denied: missing permission', { user_id: decision.user.userId, resource: event.resource });
+      return { principalId: decision.user.userId, policyDocument: policy('Deny', event.methodArn) };
+    }
+    if (decision.rate.exceeded) metrics.addMetric('RateLimited', MetricUnit.Count, 1);
+    return {
+      principalId: decision.user.userId,
+      policyDocument: policy('Allow', event.methodArn),
+      context: toAuthorizerContext(decision.user, decision.rate),
+    };
+  } catch (err) {
+    if (err instanceof Unauthorized) {
+      metrics.addMetric('AuthorizerUnauthorized', MetricUnit.Count, 1);
+      logger.info('unauthorized', { reason: err.reason, resource: event.resource });
+      throw new Error('Unauthorized', { cause: err });
+    }
+    // Fail closed on anything unexpected (e.g. DynamoDB unreachable): no token gets through unchecked.
+    logger.error('authorizer failure', { error: err as Error });
+    throw err;
+  }
 }
+
+export const handler = middy(authorizer)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

@@ -1,6 +1,7 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { asError } from '../shared/errors';
 import { dynamoClient } from '../shared/dynamo';
+import { accessTokens } from '../shared/signing/tokens';
 import { TABLE_IDS, tableName } from '../shared/tables';
 
 export interface CheckResult {
@@ -54,4 +55,14 @@ export function tableChecks(): Record<string, Check> {
       },
     ]),
   );
+}
+
+/** Readiness: the signing secret names an AWSCURRENT key whose public key loads (tokens can be minted and verified). */
+export function signingKeyCheck(): Record<string, Check> {
+  return {
+    'signing-key': async () => {
+      const snapshot = await accessTokens().ring.reload();
+      if (!snapshot.current) throw new Error('no AWSCURRENT signing key');
+    },
+  };
 }

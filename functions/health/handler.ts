@@ -2,7 +2,7 @@ import { config } from '../shared/config';
 import { AppError } from '../shared/errors';
 import { httpHandler } from '../shared/http/handler';
 import { ok, route } from '../shared/http/router';
-import { runChecks, tableChecks } from './checks';
+import { runChecks, signingKeyCheck, tableChecks } from './checks';
 
 const READINESS_TIMEOUT_MS = 2000;
 
@@ -22,10 +22,13 @@ export const handler = httpHandler({
 
   'GET /status/health/readiness': route({
     run: async () => {
-      const checks = await runChecks(tableChecks(), READINESS_TIMEOUT_MS);
+      const checks = await runChecks({ ...tableChecks(), ...signingKeyCheck() }, READINESS_TIMEOUT_MS);
       const failing = Object.fromEntries(Object.entries(checks).filter(([, c]) => c.status !== 'ok'));
       if (Object.keys(failing).length > 0) {
-        throw new AppError('UNAVAILABLE', 'Not ready: a dependency check failed', { details: { checks: failing } });
+        throw new AppError('UNAVAILABLE', 'Not ready: a dependency check failed', {
+          details: { checks: failing },
+          body: { status: 'not_ready', checks },
+        });
       }
       return ok({ status: 'ready', checks });
     },

@@ -12,14 +12,42 @@ export interface AuthenticatedUser {
   permissions: Permission[];
 }
 
-export type AuthorizerContext = Record<'userId' | 'username' | 'roles' | 'permissions', string>;
+/** The caller's per-user API rate-limit window (SPEC §5), counted by the authorizer. */
+export interface RateLimitState {
+  limit: number;
+  remaining: number;
+  /** Epoch seconds when the window resets. */
+  resetAt: number;
+  exceeded: boolean;
+}
 
-export function toAuthorizerContext(user: AuthenticatedUser): AuthorizerContext {
+export type AuthorizerContext = Record<'userId' | 'username' | 'roles' | 'permissions', string> &
+  Partial<Record<'rateLimit' | 'rateRemaining' | 'rateReset' | 'rateExceeded', string>>;
+
+export function toAuthorizerContext(user: AuthenticatedUser, rate?: RateLimitState): AuthorizerContext {
   return {
     userId: user.userId,
     username: user.username,
     roles: user.roles.join(','),
     permissions: user.permissions.join(','),
+    ...(rate
+      ? {
+          rateLimit: String(rate.limit),
+          rateRemaining: String(rate.remaining),
+          rateReset: String(rate.resetAt),
+          rateExceeded: String(rate.exceeded),
+        }
+      : {}),
+  };
+}
+
+export function rateLimitFromContext(context: Record<string, unknown> | null | undefined): RateLimitState | undefined {
+  if (!context || context.rateLimit === undefined) return undefined;
+  return {
+    limit: Number(context.rateLimit),
+    remaining: Number(context.rateRemaining),
+    resetAt: Number(context.rateReset),
+    exceeded: String(context.rateExceeded) === 'true',
   };
 }
 

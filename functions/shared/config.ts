@@ -35,6 +35,8 @@ const EnvSchema = z.object({
   /** Value of the `charge-records:signing-key` tag on this deployment's KMS keys (IAM conditions match on it). */
   SIGNING_KEY_TAG: z.string().min(1).default('charge-records'),
   OIDC_PROVIDERS: z.string().default('[]'),
+  /** First start with no users: the `admin` password (else a random one is printed once). */
+  BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
   HEALTH_EXTERNAL_CHECKS: z.string().default('[]'),
   DEBUG: z
     .string()

@@ -29,6 +29,11 @@ export interface AppErrorOptions {
   details?: unknown;
   /** Extra response headers, e.g. `Retry-After` or `Allow`. */
   headers?: Record<string, string>;
+  /**
+   * Top-level fields sent next to `error`, for endpoints whose failure answer is also a report
+   * (readiness and detailed health keep their `status` and `checks` when they answer 503).
+   */
+  body?: Record<string, unknown>;
   cause?: unknown;
 }
 
@@ -37,6 +42,7 @@ export class AppError extends Error {
   readonly status: number;
   readonly details: unknown;
   readonly headers: Record<string, string>;
+  readonly body: Record<string, unknown>;
 
   constructor(
     readonly code: ErrorCode,
@@ -48,6 +54,7 @@ export class AppError extends Error {
     this.status = ERROR_STATUS[code];
     this.details = options.details;
     this.headers = options.headers ?? {};
+    this.body = options.body ?? {};
   }
 }
 

@@ -9,7 +9,9 @@ import type { TableId } from './tables';
  */
 
 /** What a function may do to a table; lib/constructs/app-function.ts turns it into IAM grants. */
-export type TableAccess = 'describe' | 'read' | 'readWrite';
+export type TableAccess = 'describe' | 'read' | 'readWrite' | 'append';
+// 'append' (audit table only): read, plus PutItem for conditional appends — never UpdateItem/DeleteItem.
+// lib/constructs/audit-trail.ts `grantAuditAppend` is the grant.
 
 export interface FunctionDefinition {
   /** Handler module, relative to the project root; it exports `handler`. */
@@ -18,7 +20,15 @@ export interface FunctionDefinition {
   readonly memorySize: number;
   readonly timeoutSeconds: number;
   readonly tables: Partial<Record<TableId, TableAccess>>;
+  /**
+   * Use of the signing keys (lib/constructs/signing-keys.ts grants it and sets SIGNING_SECRET_ID):
+   * `verify` reads the signing secret and public keys; `sign` may also kms:Sign; `rotate` may also
+   * start a rotation (secretsmanager:RotateSecret). The rotation function itself gets its own grants.
+   */
+  readonly signingKeys?: SigningKeyAccess;
 }
+
+export type SigningKeyAccess = 'verify' | 'sign' | 'rotate';
 
 export const FUNCTIONS = {
   health: {
@@ -27,6 +37,15 @@ export const FUNCTIONS = {
     memorySize: 256,
     timeoutSeconds: 10,
     tables: { charges: 'describe', users: 'describe', audit: 'describe', 'auth-state': 'describe', reports: 'describe' },
+    signingKeys: 'verify',
+  },
+  ops: {
+    entry: 'functions/ops/handler.ts',
+    description: 'Operations: detailed health of every dependency and the Prometheus /metrics endpoint',
+    memorySize: 512,
+    timeoutSeconds: 10,
+    tables: { charges: 'read', users: 'read', audit: 'read', 'auth-state': 'read', reports: 'read' },
+    signingKeys: 'verify',
   },
   fallback: {
     entry: 'functions/fallback/handler.ts',
@@ -35,12 +54,68 @@ export const FUNCTIONS = {
     timeoutSeconds: 3,
     tables: {},
   },
+  auth: {
+    entry: 'functions/auth/handler.ts',
+    description: 'Login, refresh, logout and the caller\'s own account',
+    // Argon2id needs its 19 MiB per hash plus headroom; more memory is also more CPU on Lambda.
+    memorySize: 1024,
+    timeoutSeconds: 10,
+    tables: { users: 'readWrite', 'auth-state': 'readWrite', audit: 'append' },
+    signingKeys: 'sign',
+  },
+  users: {
+    entry: 'functions/users/handler.ts',
+    description: 'User administration (users:manage): create, list, change roles, disable, unlock, revoke tokens',
+    memorySize: 1024,
+    timeoutSeconds: 10,
+    tables: { users: 'readWrite', 'auth-state': 'readWrite', audit: 'append' },
+  },
   authorizer: {
     entry: 'functions/authorizer/handler.ts',
     description: 'Lambda REQUEST authorizer: verifies the bearer token and the route permission',
     memorySize: 512,
     timeoutSeconds: 5,
     tables: { users: 'read', 'auth-state': 'readWrite' },
+    signingKeys: 'verify',
+  },
+  keys: {
+    entry: 'functions/keys/handler.ts',
+    description: 'JWKS and OpenID discovery documents; starts a signing key rotation on request',
+    memorySize: 256,
+    timeoutSeconds: 29,
+    tables: {},
+    signingKeys: 'rotate',
+  },
+  // Not behind API Gateway: the signing secret's rotation schedule (lib/constructs/signing-keys.ts) invokes it.
+  'rotate-keys': {
+    entry: 'functions/rotate-keys/handler.ts',
+    description: 'Secrets Manager rotation function of the access-token signing key (KMS)',
+    memorySize: 256,
+    timeoutSeconds: 60,
+    tables: {},
+  },
+  charges: {
+    entry: 'functions/charges/handler.ts',
+    description: 'Charges: create, list, read, update with If-Match, soft delete, version history',
+    memorySize: 512,
+    timeoutSeconds: 10,
+    tables: { charges: 'readWrite' },
+  },
+  audit: {
+    entry: 'functions/audit/handler.ts',
+    description: 'Audit trail queries and hash-chain verification',
+    memorySize: 512,
+    timeoutSeconds: 29,
+    tables: { audit: 'read' },
+  },
+  // Not behind API Gateway: DynamoDB Streams of charges and users (lib/constructs/audit-trail.ts) invoke it.
+  'audit-stream': {
+    entry: 'functions/audit-stream/handler.ts',
+    description: 'Writes the hash-chained audit trail from the charges and users table streams',
+    memorySize: 512,
+    timeoutSeconds: 60,
+    // describe: only for the table names, which tell the handler which stream a record came from.
+    tables: { audit: 'append', charges: 'describe', users: 'describe' },
   },
 } as const satisfies Record<string, FunctionDefinition>;
 
@@ -53,8 +128,11 @@ export interface RouteDefinition {
   /** API Gateway resource path, e.g. `/charges/{id}`; it is also `event.resource` in the handler. */
   readonly path: string;
   readonly function: FunctionId;
-  /** `public` routes skip the authorizer; any other route requires a valid token and this permission. */
-  readonly access: 'public' | Permission;
+  /**
+   * `public` routes skip the authorizer; `authenticated` ones need a valid token and nothing more; any other
+   * route needs a valid token carrying this permission.
+   */
+  readonly access: 'public' | 'authenticated' | Permission;
   /** Routes that take a JSON body: others ignore one. */
   readonly jsonBody?: boolean;
 }
@@ -63,6 +141,32 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/status/health', function: 'health', access: 'public' },
   { method: 'GET', path: '/status/health/liveness', function: 'health', access: 'public' },
   { method: 'GET', path: '/status/health/readiness', function: 'health', access: 'public' },
+  { method: 'GET', path: '/status/health/detailed', function: 'ops', access: 'metrics:read' },
+  { method: 'GET', path: '/metrics', function: 'ops', access: 'metrics:read' },
+  { method: 'POST', path: '/auth/login', function: 'auth', access: 'public', jsonBody: true },
+  { method: 'POST', path: '/auth/refresh', function: 'auth', access: 'public', jsonBody: true },
+  { method: 'POST', path: '/auth/logout', function: 'auth', access: 'authenticated', jsonBody: true },
+  { method: 'GET', path: '/users/me', function: 'auth', access: 'authenticated' },
+  { method: 'PATCH', path: '/users/me', function: 'auth', access: 'authenticated', jsonBody: true },
+  { method: 'POST', path: '/users/me/password', function: 'auth', access: 'authenticated', jsonBody: true },
+  { method: 'POST', path: '/users', function: 'users', access: 'users:manage', jsonBody: true },
+  { method: 'GET', path: '/users', function: 'users', access: 'users:manage' },
+  { method: 'GET', path: '/users/{id}', function: 'users', access: 'users:manage' },
+  { method: 'PATCH', path: '/users/{id}', function: 'users', access: 'users:manage', jsonBody: true },
+  { method: 'DELETE', path: '/users/{id}', function: 'users', access: 'users:manage' },
+  { method: 'POST', path: '/users/{id}/unlock', function: 'users', access: 'users:manage' },
+  { method: 'POST', path: '/users/{id}/revoke-tokens', function: 'users', access: 'users:manage' },
+  { method: 'GET', path: '/.well-known/jwks.json', function: 'keys', access: 'public' },
+  { method: 'GET', path: '/.well-known/openid-configuration', function: 'keys', access: 'public' },
+  { method: 'POST', path: '/admin/keys/rotate', function: 'keys', access: 'keys:rotate' },
+  { method: 'POST', path: '/charges', function: 'charges', access: 'charges:write', jsonBody: true },
+  { method: 'GET', path: '/charges', function: 'charges', access: 'charges:read' },
+  { method: 'GET', path: '/charges/{id}', function: 'charges', access: 'charges:read' },
+  { method: 'PATCH', path: '/charges/{id}', function: 'charges', access: 'charges:write', jsonBody: true },
+  { method: 'DELETE', path: '/charges/{id}', function: 'charges', access: 'charges:delete', jsonBody: true },
+  { method: 'GET', path: '/charges/{id}/history', function: 'charges', access: 'charges:read' },
+  { method: 'GET', path: '/audit', function: 'audit', access: 'audit:read' },
+  { method: 'GET', path: '/audit/verify', function: 'audit', access: 'audit:read' },
 ];
 
 /** The catch-all API Gateway resource that sends unknown paths to the fallback function. */

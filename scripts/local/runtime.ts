@@ -5,7 +5,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PROJECT_ROOT } from './handlers';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import { ensureTables } from './tables';
+import { ensureLocalSigningKey } from './signing';
 import { createLocalServer, type LocalServerOptions } from './server';
+import { StreamPoller } from './stream-poller';
 
 export interface LocalRuntimeOptions extends LocalServerOptions {
   /** HTTP port; 0 picks a free one (tests). Default: PORT or 3000. */
@@ -33,6 +35,8 @@ function prepareEnvironment(dynamoEndpoint: string) {
   // The SDK insists on credentials even for DynamoDB Local, which ignores them.
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  // Lambda runs Node 24; the SDK's notice about Node 20 support ending only clutters the local console.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }
 
 /**
@@ -57,12 +61,35 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   prepareEnvironment(endpoint);
   process.env.LOCAL_STATE_DIR = stateDir;
 
+  let poller: StreamPoller | undefined;
   try {
     const { config } = await import('../../functions/shared/config');
     const admin = new DynamoDBClient({ endpoint, region: config().AWS_REGION });
     const created = await ensureTables(admin, config().TABLE_PREFIX);
     admin.destroy();
     if (created.length > 0) log(`Created tables: ${created.join(', ')}`);
+    const signingKey = await ensureLocalSigningKey();
+    if (signingKey.created) log(`Created the first signing key (kid ${signingKey.kid}) under ${resolve(stateDir, 'keys')}`);
+    const { ensureBootstrapAdmin } = await import('../../functions/shared/users/bootstrap');
+    const bootstrap = await ensureBootstrapAdmin();
+    if (bootstrap.created) {
+      log(
+        bootstrap.generatedPassword
+          ? `Created user "${bootstrap.username}" with password ${bootstrap.generatedPassword} — shown only this once`
+          : `Created user "${bootstrap.username}" with the password from BOOTSTRAP_ADMIN_PASSWORD`,
+      );
+    }
+
+    // The audit trail's feed (SPEC §2): the charges and users streams → the audit-stream handler.
+    const { tableName } = await import('../../functions/shared/tables');
+    poller = new StreamPoller({
+      endpoint,
+      region: config().AWS_REGION,
+      tables: [tableName('charges'), tableName('users')],
+      stateDir,
+      log,
+    });
+    poller.start();
 
     const server = createLocalServer(options);
     const port = options.port ?? config().PORT;
@@ -79,10 +106,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       async stop() {
         server.closeAllConnections();
         await new Promise<void>((ok) => server.close(() => ok()));
+        await poller?.stop();
         await dynamo?.stop();
       },
     };
   } catch (err) {
+    await poller?.stop();
     await dynamo?.stop();
     throw err;
   }

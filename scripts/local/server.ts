@@ -17,6 +17,7 @@ import {
   routesByPath,
   type RouteDefinition,
 } from '../../functions/shared/routes';
+import { observeRequest } from '../../functions/shared/observability/prometheus';
 import { invoke } from './handlers';
 
 /** API Gateway's own payload limit; bodies between 1 MiB and this reach the handler, which answers 413. */
@@ -263,6 +264,7 @@ export function createLocalServer(options: LocalServerOptions = {}): Server {
       // Gateway-level failures (authorizer 401/403, oversized body) in the same shape handlers use.
       result = errorResponse(err, requestId);
     }
+    observeRequest(method, route.resource, result.statusCode, (performance.now() - started) / 1000);
     options.onResponse?.({
       method,
       route: route.resource,

@@ -53,6 +53,8 @@ export async function startLocalApi(): Promise<LocalApi> {
         headers['content-type'] ??= 'application/json';
       }
       if (options.token) headers.authorization = `Bearer ${options.token}`;
+      // Node sends DELETE/GET bodies without chunked encoding: without a length the server misreads them.
+      if (payload !== undefined) headers['content-length'] ??= String(Buffer.byteLength(payload));
       const req = httpRequest(
         `${url}${path}`,
         { method: options.method ?? 'GET', headers, localAddress: options.localAddress },

@@ -5,6 +5,7 @@ import { logger } from '../powertools';
 import { JSON_CONTENT_TYPE, SECURITY_HEADERS } from './headers';
 
 export interface ErrorBody {
+  [field: string]: unknown;
   error: { id: string; code: string; message: string; timestamp: string; details?: unknown };
 }
 
@@ -21,6 +22,7 @@ export function errorResponse(err: unknown, requestId: string, debug = false): A
         details: debug ? { message: asError(err).message } : undefined,
       });
   const body: ErrorBody = {
+    ...known.body,
     error: { id, code: known.code, message: known.message, timestamp: new Date().toISOString() },
   };
   // An AppError's details were written for the client; an unexpected error's only show with DEBUG.

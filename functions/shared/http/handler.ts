@@ -2,7 +2,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { rateLimitFromContext, type RateLimitState } from '../auth-context';
 import { config } from '../config';
+import { AppError } from '../errors';
 import { logger, metrics } from '../powertools';
 import { errorResponse } from './error-response';
 import { SECURITY_HEADERS } from './headers';
@@ -10,6 +12,12 @@ import { assignRequestId, requestIdOf } from './request-state';
 import { createRouter, type RouteSpec } from './router';
 
 type Request = middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult>;
+
+const rateLimitHeaders = (rate: RateLimitState) => ({
+  'X-RateLimit-Limit': String(rate.limit),
+  'X-RateLimit-Remaining': String(Math.max(0, rate.remaining)),
+  'X-RateLimit-Reset': String(rate.resetAt),
+});
 
 /**
  * Correlation id, security headers and the one error handler, for every API function. Errors are
@@ -19,11 +27,24 @@ function httpEnvelope(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResu
   const finish = (request: Request) => {
     const response = request.response;
     if (!response) return;
-    response.headers = { ...SECURITY_HEADERS, ...response.headers, 'X-Request-ID': requestIdOf(request.event) };
+    const rate = rateLimitFromContext(request.event.requestContext?.authorizer);
+    response.headers = {
+      ...SECURITY_HEADERS,
+      ...(rate ? rateLimitHeaders(rate) : {}),
+      ...response.headers,
+      'X-Request-ID': requestIdOf(request.event),
+    };
   };
   return {
     before: (request) => {
       logger.setCorrelationId(assignRequestId(request.event));
+      // The authorizer counts; the handler answers 429, since an authorizer can only allow or deny.
+      const rate = rateLimitFromContext(request.event.requestContext?.authorizer);
+      if (rate?.exceeded) {
+        throw new AppError('RATE_LIMITED', 'Too many requests: slow down', {
+          headers: { 'Retry-After': String(Math.max(1, rate.resetAt - Math.floor(Date.now() / 1000))) },
+        });
+      }
     },
     after: finish,
     onError: (request) => {

@@ -17,6 +17,8 @@ export interface RouteContext<B, Q> {
   params: Record<string, string>;
   /** The caller, as the authorizer verified them; undefined only on public routes. */
   user: AuthenticatedUser | undefined;
+  /** The caller on an authenticated route (throws 401 if there is none, which the authorizer prevents). */
+  readonly caller: AuthenticatedUser;
   requestId: string;
   header(name: string): string | undefined;
 }
@@ -31,6 +33,8 @@ export interface HttpResult {
 
 export interface RouteSpec<B = undefined, Q = Record<string, string | undefined>> {
   body?: ZodType<B>;
+  /** A route whose body may be left out entirely: the schema then sees `{}`. */
+  bodyOptional?: boolean;
   query?: ZodType<Q>;
   run(ctx: RouteContext<B, Q>): Promise<HttpResult> | HttpResult;
 }
@@ -101,12 +105,13 @@ export function createRouter(routes: Record<string, AnyRouteSpec>) {
     const user = fromAuthorizerContext(event.requestContext.authorizer);
     if (definition.access !== 'public') {
       if (!user) throw unauthorized();
-      if (!user.permissions.includes(definition.access)) throw forbidden();
+      if (definition.access !== 'authenticated' && !user.permissions.includes(definition.access)) throw forbidden();
     }
 
     let body: unknown;
     if (spec.body) {
-      const raw = parseJsonBody(event);
+      let raw = parseJsonBody(event);
+      if (raw === undefined && spec.bodyOptional) raw = {};
       if (raw === undefined) throw badRequest('A JSON request body is required');
       const parsed = spec.body.safeParse(raw);
       if (!parsed.success) throw toValidationError(parsed.error, 'body');
@@ -128,6 +133,10 @@ export function createRouter(routes: Record<string, AnyRouteSpec>) {
         Object.entries(event.pathParameters ?? {}).filter((e): e is [string, string] => e[1] !== undefined),
       ),
       user,
+      get caller() {
+        if (!user) throw unauthorized();
+        return user;
+      },
       requestId: requestIdOf(event),
       header: (name) => header(event.headers, name),
     });

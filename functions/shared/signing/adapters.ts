@@ -44,9 +44,13 @@ export function createSigningAdapters(): SigningAdapters {
   if (process.env.AWS_LAMBDA_FUNCTION_NAME) {
     throw new Error('SIGNING_SECRET_ID is not set: a Lambda function must not fall back to local signing keys');
   }
-  const dir = join(cfg.LOCAL_STATE_DIR, 'keys');
+  return localSigningAdapters(join(cfg.LOCAL_STATE_DIR, 'keys'), cfg.SIGNING_KEY_TAG);
+}
+
+/** The local key store in `dir` (tests point it at a temp directory). */
+export function localSigningAdapters(dir: string, appTag = 'charge-records'): SigningAdapters {
   const secrets = new LocalSecrets(dir);
-  return { kind: 'local', keys: new LocalSigningKeys(dir, cfg.SIGNING_KEY_TAG), secrets, revision: () => secrets.revision() };
+  return { kind: 'local', keys: new LocalSigningKeys(dir, appTag), secrets, revision: () => secrets.revision() };
 }
 
 /** The process-wide adapters (SDK clients reused across warm invocations). */

@@ -8,7 +8,7 @@ export interface RingKey {
   keyId: string;
   kid: string;
   jwk: PublicJwk;
-  createdAt: string;
+  createdAt: string | undefined;
   /** Epoch ms after which the key leaves the JWKS (AWSPREVIOUS only: demotion time + overlap). */
   retiresAt?: number;
 }
@@ -23,10 +23,15 @@ export interface KeyRingSnapshot {
 
 export function parseSecretValue(value: string): SigningSecretValue {
   const parsed = JSON.parse(value) as Partial<SigningSecretValue>;
-  if (typeof parsed.keyId !== 'string' || typeof parsed.kid !== 'string' || typeof parsed.createdAt !== 'string') {
-    throw new Error('The signing secret value does not name a key (keyId, kid, createdAt)');
+  if (typeof parsed.keyId !== 'string' || parsed.keyId === '') {
+    throw new Error('The signing secret value does not name a key (keyId)');
   }
-  return { keyId: parsed.keyId, keyArn: parsed.keyArn ?? '', kid: parsed.kid, createdAt: parsed.createdAt };
+  return {
+    keyId: parsed.keyId,
+    keyArn: typeof parsed.keyArn === 'string' ? parsed.keyArn : '',
+    kid: typeof parsed.kid === 'string' ? parsed.kid : undefined,
+    createdAt: typeof parsed.createdAt === 'string' ? parsed.createdAt : undefined,
+  };
 }
 
 export interface KeyRingOptions {
@@ -103,7 +108,7 @@ export class KeyRing {
         this.values.set(versionId, value);
       }
       const jwk = await this.adapters.keys.publicJwk(value.keyId);
-      if (jwk.kid !== value.kid) throw new Error(`Key ${value.keyId} has kid ${jwk.kid}, the secret says ${value.kid}`);
+      if (value.kid !== undefined && jwk.kid !== value.kid) throw new Error(`Key ${value.keyId} has kid ${jwk.kid}, the secret says ${value.kid}`);
       keys.push({
         stage,
         versionId,
@@ -111,18 +116,18 @@ export class KeyRing {
         kid: jwk.kid,
         jwk,
         createdAt: value.createdAt,
-        // Without the tag (a secret never rotated by us), the previous key's retirement counts from the
-        // current key's creation: never later than the truth, so at worst it leaves early, never lingers.
-        retiresAt:
-          stage === 'AWSPREVIOUS'
-            ? (currentSince ?? Date.parse(keys.find((k) => k.stage === 'AWSCURRENT')?.createdAt ?? value.createdAt)) +
-              this.options.overlapSeconds * 1000
-            : undefined,
       });
+    }
+    const current = keys.find((k) => k.stage === 'AWSCURRENT');
+    // Without the tag (a secret never rotated by us) the previous key's overlap counts from the current
+    // key's creation: never later than the truth, so at worst it leaves early, never lingers.
+    const demotedAt = currentSince ?? (current?.createdAt ? Date.parse(current.createdAt) : 0);
+    for (const key of keys) {
+      if (key.stage === 'AWSPREVIOUS') key.retiresAt = demotedAt + this.options.overlapSeconds * 1000;
     }
     const snap: KeyRingSnapshot = {
       keys,
-      current: keys.find((k) => k.stage === 'AWSCURRENT'),
+      current,
       currentSince,
       loadedAt: Date.now(),
     };

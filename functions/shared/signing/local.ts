@@ -130,7 +130,8 @@ export class LocalSecretError extends Error {
 interface LocalSecretFile {
   rotationEnabled: boolean;
   tags: Record<string, string>;
-  versions: Record<string, { value: string; stages: string[]; createdAt: string }>;
+  /** `value` is absent on the stub RotateSecret makes for a rotation's token before createSecret fills it. */
+  versions: Record<string, { value?: string; stages: string[]; createdAt: string }>;
 }
 
 /**
@@ -191,21 +192,21 @@ export class LocalSecrets implements Secrets {
     const entry = Object.entries(state.versions).find(([id, v]) =>
       'stage' in by ? v.stages.includes(by.stage) : id === by.versionId,
     );
-    if (!entry) return undefined;
+    if (!entry || entry[1].value === undefined) return undefined;
     return { versionId: entry[0], value: entry[1].value, stages: [...entry[1].stages] };
   }
 
   async putValue(versionId: string, value: string, stages: string[]): Promise<void> {
     const state = this.read();
     const existing = state.versions[versionId];
-    if (existing) {
+    if (existing?.value !== undefined) {
       if (existing.value !== value) {
         throw new LocalSecretError('ResourceExistsException', `Version ${versionId} already exists with another value`);
       }
       return;
     }
     const labels = stages.length > 0 ? stages : ['AWSCURRENT'];
-    state.versions[versionId] = { value, stages: [], createdAt: new Date().toISOString() };
+    state.versions[versionId] = { value, stages: existing?.stages ?? [], createdAt: new Date().toISOString() };
     for (const stage of labels) LocalSecrets.label(state, stage, versionId);
     this.write(state);
   }
@@ -223,6 +224,30 @@ export class LocalSecrets implements Secrets {
       );
     }
     LocalSecrets.label(state, stage, moveToVersionId);
+    this.write(state);
+  }
+
+  /**
+   * What RotateSecret does before it invokes the rotation function: a value-less version for the token,
+   * labelled AWSPENDING. While an earlier rotation is unfinished (AWSPENDING on a version that is not
+   * AWSCURRENT), that rotation is resumed with its own token instead, as Secrets Manager does.
+   * Returns the token the steps must run with.
+   */
+  async beginRotation(token: string): Promise<string> {
+    const state = this.read();
+    if (!state.rotationEnabled) throw new LocalSecretError('InvalidParameterException', 'Rotation is not enabled');
+    const pending = Object.keys(state.versions).find((id) => state.versions[id]?.stages.includes('AWSPENDING'));
+    if (pending && !state.versions[pending]?.stages.includes('AWSCURRENT')) return pending;
+    state.versions[token] ??= { stages: [], createdAt: new Date().toISOString() };
+    LocalSecrets.label(state, 'AWSPENDING', token);
+    this.write(state);
+    return token;
+  }
+
+  /** Drops the AWSPENDING label of an unfinished rotation (what an operator does after a failed one). */
+  async abandonPending(): Promise<void> {
+    const state = this.read();
+    for (const v of Object.values(state.versions)) v.stages = v.stages.filter((s) => s !== 'AWSPENDING');
     this.write(state);
   }
 

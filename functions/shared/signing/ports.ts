@@ -72,8 +72,9 @@ export interface Secrets {
 export interface SigningSecretValue {
   keyId: string;
   keyArn: string;
-  kid: string;
-  createdAt: string;
+  /** Absent only in the initial value CDK writes (the kid is known once the key exists); computed on load. */
+  kid?: string;
+  createdAt?: string;
 }
 
 /** Tag keys on KMS keys and on the secret (IAM conditions in lib/constructs/signing-keys.ts use the same names). */

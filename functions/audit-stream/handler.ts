@@ -1,0 +1,66 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { appendAuditRecord } from '../shared/audit/audit-log';
+import { entityKeyOf } from '../shared/audit/record';
+import { logger, metrics } from '../shared/powertools';
+import { entityKeyHint, toAuditInput } from './changes';
+
+const processor = new BatchProcessor(EventType.DynamoDBStreams);
+
+/**
+ * One audit record per change of a charge or user item (SPEC §6). Records are processed one after another
+ * in stream order; once a record of an entity fails, the later records of that entity in the batch fail
+ * too, so the entity's chain is never written out of order. Failures are reported as batch item failures:
+ * Lambda retries from the first one (bisecting), and after the retries the on-failure queue gets the
+ * record's position. Redeliveries are harmless: the stream record's eventID makes each append happen once.
+ */
+async function lambdaHandler(event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> {
+  const failedEntities = new Set<string>();
+  const recordHandler = async (record: DynamoDBRecord) => {
+    // Known before parsing, so that even an unreadable record holds back the later records of its entity.
+    let entityKey = entityKeyHint(record);
+    try {
+      const input = toAuditInput(record);
+      if (!input) return 'ignored';
+      entityKey = entityKeyOf(input.entityType, input.entityId);
+      if (failedEntities.has(entityKey)) {
+        throw new Error(`An earlier record of ${entityKey} failed in this batch; retried in order`);
+      }
+      const result = await appendAuditRecord(input);
+      if (result.status === 'duplicate') {
+        metrics.addMetric('AuditRecordDuplicates', MetricUnit.Count, 1);
+      } else {
+        metrics.addMetric('AuditRecordsWritten', MetricUnit.Count, 1);
+        const created = record.dynamodb?.ApproximateCreationDateTime;
+        if (typeof created === 'number') {
+          metrics.addMetric('AuditLag', MetricUnit.Milliseconds, Math.max(0, Date.now() - created * 1000));
+        }
+      }
+      return result.status;
+    } catch (err) {
+      if (entityKey) failedEntities.add(entityKey);
+      logger.error('Audit record failed; reported as a batch item failure', {
+        eventID: record.eventID,
+        sequenceNumber: record.dynamodb?.SequenceNumber,
+        entityKey,
+        error: err as Error,
+      });
+      metrics.addMetric('AuditRecordFailures', MetricUnit.Count, 1);
+      throw err;
+    }
+  };
+  return processPartialResponse(event, recordHandler, processor, {
+    context,
+    processInParallel: false,
+    // Always answer with a batch response, even when every record failed: Lambda then retries from the first.
+    throwOnFullBatchFailure: false,
+  });
+}
+
+export const handler = middy(lambdaHandler)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics));

@@ -1,0 +1,159 @@
+import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { entityKeyOf, fromAuditItem, type AuditRecord } from '../shared/audit/record';
+import { documentDb } from '../shared/dynamo';
+import { badRequest } from '../shared/errors';
+import { tableName } from '../shared/tables';
+
+export interface AuditFilter {
+  entityType?: string;
+  entityId?: string;
+  actor?: string;
+  action?: string;
+  /** ISO instants, inclusive. */
+  from?: string;
+  to?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/**
+ * Where a time-only query starts when it names no `from`: the byMonth index is read month by month, and
+ * there is no audit record before the system existed.
+ */
+export const AUDIT_EPOCH = '2025-01-01T00:00:00.000Z';
+
+const MAX_QUERY_ROUNDS = 25;
+
+interface Cursor {
+  s: 'entity' | 'actor' | 'month';
+  m?: string;
+  k?: Record<string, unknown>;
+}
+
+const encode = (c: Cursor) => Buffer.from(JSON.stringify(c), 'utf8').toString('base64url');
+
+function decode(raw: string, strategy: Cursor['s']): Cursor {
+  let c: Cursor;
+  try {
+    c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
+  } catch {
+    throw badRequest('The cursor is not valid for this query');
+  }
+  const keyOk = c?.k === undefined || (typeof c.k === 'object' && c.k !== null && !Array.isArray(c.k));
+  const monthOk = c?.m === undefined || /^\d{4}-\d{2}$/.test(c.m);
+  if (!c || c.s !== strategy || !keyOk || !monthOk) throw badRequest('The cursor is not valid for this query');
+  return c;
+}
+
+function monthsBetween(from: string, to: string): string[] {
+  const months: string[] = [];
+  let [y, m] = from.slice(0, 7).split('-').map(Number) as [number, number];
+  const last = to.slice(0, 7);
+  for (;;) {
+    const month = `${y}-${String(m).padStart(2, '0')}`;
+    if (month > last) break;
+    months.push(month);
+    m += 1;
+    if (m > 12) {
+      m = 1;
+      y += 1;
+    }
+  }
+  return months;
+}
+
+/** Reads the audit table through its key (one entity), byActor (one user) or byMonth (time), never a scan. */
+export class AuditQueries {
+  constructor(
+    private readonly db: DynamoDBDocumentClient = documentDb(),
+    private readonly table: string = tableName('audit'),
+  ) {}
+
+  /** The whole chain of one entity in order, strongly consistent (for verification). */
+  async chain(entityType: string, entityId: string): Promise<AuditRecord[]> {
+    const records: AuditRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'entityKey = :k',
+          ExpressionAttributeValues: { ':k': entityKeyOf(entityType, entityId) },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      records.push(...(page.Items ?? []).map(fromAuditItem));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return records;
+  }
+
+  async search(filter: AuditFilter): Promise<{ items: AuditRecord[]; nextCursor: string | null }> {
+    const from = filter.from ?? AUDIT_EPOCH;
+    const to = filter.to ?? new Date().toISOString();
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const filters: string[] = [];
+    const addFilter = (attr: string, value: string | undefined) => {
+      if (value === undefined) return;
+      names[`#${attr}`] = attr;
+      values[`:${attr}`] = value;
+      filters.push(`#${attr} = :${attr}`);
+    };
+
+    const strategy: Cursor['s'] =
+      filter.entityType !== undefined && filter.entityId !== undefined ? 'entity' : filter.actor !== undefined ? 'actor' : 'month';
+    const cursor = filter.cursor ? decode(filter.cursor, strategy) : undefined;
+    let base: Omit<QueryCommandInput, 'Limit' | 'ExclusiveStartKey'>;
+    let months: string[] = [];
+
+    if (strategy === 'entity') {
+      names['#at'] = 'at';
+      Object.assign(values, { ':k': entityKeyOf(filter.entityType as string, filter.entityId as string), ':from': from, ':to': to });
+      filters.push('#at BETWEEN :from AND :to');
+      addFilter('actorId', filter.actor);
+      addFilter('action', filter.action);
+      base = { TableName: this.table, KeyConditionExpression: 'entityKey = :k' };
+    } else {
+      Object.assign(values, { ':from': from, ':to': `${to}~` });
+      addFilter('entityType', filter.entityType);
+      addFilter('action', filter.action);
+      if (strategy === 'actor') {
+        values[':a'] = filter.actor;
+        base = { TableName: this.table, IndexName: 'byActor', KeyConditionExpression: 'actorId = :a AND atId BETWEEN :from AND :to' };
+      } else {
+        months = monthsBetween(from, to);
+        if (cursor?.m) months = months.filter((m) => m >= (cursor.m as string));
+        base = { TableName: this.table, IndexName: 'byMonth', KeyConditionExpression: '#month = :m AND atId BETWEEN :from AND :to' };
+        names['#month'] = 'month';
+      }
+    }
+    base.ExpressionAttributeNames = Object.keys(names).length > 0 ? names : undefined;
+    base.ExpressionAttributeValues = values;
+    base.FilterExpression = filters.length > 0 ? filters.join(' AND ') : undefined;
+
+    const items: AuditRecord[] = [];
+    let start = cursor?.k;
+    let month = strategy === 'month' ? months.shift() : undefined;
+    let rounds = 0;
+    while (items.length < filter.limit && rounds < MAX_QUERY_ROUNDS) {
+      if (strategy === 'month') {
+        if (month === undefined) break;
+        values[':m'] = month;
+      }
+      rounds += 1;
+      const page = await this.db.send(
+        new QueryCommand({ ...base, Limit: filter.limit - items.length, ExclusiveStartKey: start }),
+      );
+      items.push(...(page.Items ?? []).map(fromAuditItem));
+      start = page.LastEvaluatedKey;
+      if (!start) {
+        if (strategy !== 'month') break;
+        month = months.shift();
+      }
+    }
+    const more = strategy === 'month' ? month !== undefined : start !== undefined;
+    return { items, nextCursor: more ? encode({ s: strategy, m: month, k: start }) : null };
+  }
+}

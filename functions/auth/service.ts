@@ -1,0 +1,217 @@
+import type { AuthenticatedUser } from '../shared/auth-context';
+import { nowSeconds } from '../shared/auth/clock';
+import { countInWindow } from '../shared/auth/counters';
+import { lockStatus, recordFailure, recordSuccess } from '../shared/auth/login-guard';
+import { securityEvent } from '../shared/auth/security-events';
+import {
+  familyOfRefreshToken,
+  getFamily,
+  revokeAccessToken,
+  revokeFamily,
+  rotateRefreshToken,
+  sessionAlive,
+  startFamily,
+} from '../shared/auth/sessions';
+import { config } from '../shared/config';
+import { AppError, unauthorized, validationError } from '../shared/errors';
+import { mintAccessToken } from '../shared/signing/tokens';
+import { hashPassword, passwordPolicyViolations, verifyAgainstDummy, verifyPassword } from '../shared/users/passwords';
+import { users } from '../shared/users/repository';
+import { type PublicUser, toPublicUser, type User } from '../shared/users/user';
+
+export interface TokenResponse {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+}
+
+export interface RequestMeta {
+  requestId: string;
+  sourceIp: string;
+}
+
+/** One message for every failed login: wrong username, wrong password and disabled account look alike. */
+const invalidCredentials = () => unauthorized('Invalid username or password');
+const refreshRejected = () => unauthorized('The refresh token is not valid');
+
+const locked = (retryAfterSeconds: number) =>
+  new AppError('ACCOUNT_LOCKED', 'Too many failed attempts: try again later', {
+    headers: { 'Retry-After': String(Math.max(1, retryAfterSeconds)) },
+  });
+
+async function issueTokens(user: User, familyId: string, refreshToken: string): Promise<TokenResponse> {
+  const access = await mintAccessToken({ sub: user.userId, username: user.username, roles: user.roles, sid: familyId });
+  return { accessToken: access.token, refreshToken, tokenType: 'Bearer', expiresIn: access.expiresIn };
+}
+
+/** Per-source-IP limit on login attempts (SPEC §5), before any other work is done for the caller. */
+async function limitLoginAttempts(sourceIp: string, now: number): Promise<void> {
+  const limit = config().LOGIN_RATE_LIMIT_PER_MINUTE;
+  const window = await countInWindow(`loginip#${sourceIp}`, 60, limit, now);
+  if (window.count > limit) {
+    throw new AppError('RATE_LIMITED', 'Too many login attempts from this address', {
+      headers: { 'Retry-After': String(Math.max(1, window.resetAt - now)) },
+    });
+  }
+}
+
+/**
+ * Checks a password on any path that does so (login, password change) under the lockout rules: a locked
+ * username + IP pair, or a locked account, is refused before the password is even looked at.
+ */
+async function checkPassword(
+  username: string,
+  password: string,
+  user: User | undefined,
+  meta: RequestMeta,
+  now: number,
+): Promise<boolean> {
+  const lock = await lockStatus(username, meta.sourceIp, now);
+  if (lock.locked) throw locked(lock.retryAfterSeconds);
+
+  const valid = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : await verifyAgainstDummy(password);
+  if (valid) return true;
+
+  const subject = { userId: user?.userId, username: user?.username ?? username };
+  const outcome = await recordFailure(username, meta.sourceIp, now);
+  await securityEvent({ action: 'login.failure', subject, requestId: meta.requestId, sourceIp: meta.sourceIp });
+  if (outcome.lockedNow) {
+    await securityEvent({
+      action: 'lockout',
+      subject,
+      requestId: meta.requestId,
+      sourceIp: meta.sourceIp,
+      details: { scope: { from: null, to: outcome.scope }, lockedUntil: { from: null, to: new Date(outcome.until * 1000).toISOString() } },
+    });
+  }
+  return false;
+}
+
+export async function login(username: string, password: string, meta: RequestMeta): Promise<TokenResponse> {
+  const now = nowSeconds();
+  await limitLoginAttempts(meta.sourceIp, now);
+  const user = await users.getByUsername(username);
+  const valid = await checkPassword(username, password, user, meta, now);
+  if (!valid || !user) throw invalidCredentials();
+  if (user.disabled) {
+    await securityEvent({
+      action: 'login.failure',
+      subject: user,
+      requestId: meta.requestId,
+      sourceIp: meta.sourceIp,
+      reason: 'account disabled',
+    });
+    throw invalidCredentials();
+  }
+  await recordSuccess(username, meta.sourceIp, now);
+  const { family, refreshToken } = await startFamily(user.userId, now);
+  await securityEvent({ action: 'login.success', subject: user, requestId: meta.requestId, sourceIp: meta.sourceIp });
+  return issueTokens(user, family.familyId, refreshToken);
+}
+
+export async function refresh(refreshToken: string, meta: RequestMeta): Promise<TokenResponse> {
+  const now = nowSeconds();
+  const outcome = await rotateRefreshToken(refreshToken, now);
+  if (!outcome.ok) {
+    if (outcome.reason === 'reused') {
+      // ASVS 5 §10.4.5: a spent token presented again means it leaked: the whole family dies.
+      await revokeFamily(outcome.family.familyId, now);
+      const user = await users.getById(outcome.family.userId);
+      await securityEvent({
+        action: 'refresh.reuse',
+        subject: { userId: outcome.family.userId, username: user?.username ?? 'unknown' },
+        requestId: meta.requestId,
+        sourceIp: meta.sourceIp,
+        details: { session: { from: null, to: outcome.family.familyId } },
+      });
+    }
+    throw refreshRejected();
+  }
+  const user = await users.getById(outcome.family.userId);
+  if (!sessionAlive(user, outcome.family)) {
+    await revokeFamily(outcome.family.familyId, now);
+    throw refreshRejected();
+  }
+  return issueTokens(user, outcome.family.familyId, outcome.refreshToken);
+}
+
+export interface CurrentToken {
+  jti: string;
+  exp: number;
+  sid?: string;
+}
+
+export async function logout(
+  caller: AuthenticatedUser,
+  token: CurrentToken,
+  refreshToken: string | undefined,
+  meta: RequestMeta,
+): Promise<void> {
+  const now = nowSeconds();
+  await revokeAccessToken(token.jti, token.exp);
+  const families = new Set<string>();
+  if (token.sid) families.add(token.sid);
+  if (refreshToken) {
+    const familyId = await familyOfRefreshToken(refreshToken);
+    if (familyId) {
+      // Only the caller's own sessions: a stolen refresh token of someone else cannot be used to log them out.
+      const family = await getFamily(familyId);
+      if (family?.userId === caller.userId) families.add(familyId);
+    }
+  }
+  for (const familyId of families) await revokeFamily(familyId, now);
+  await securityEvent({ action: 'logout', subject: caller, requestId: meta.requestId, sourceIp: meta.sourceIp });
+}
+
+async function requireUser(userId: string): Promise<User> {
+  const user = await users.getById(userId);
+  if (!user) throw unauthorized();
+  return user;
+}
+
+export async function me(caller: AuthenticatedUser): Promise<PublicUser> {
+  return toPublicUser(await requireUser(caller.userId));
+}
+
+export async function updateMe(
+  caller: AuthenticatedUser,
+  changes: { displayName?: string; email?: string },
+  meta: RequestMeta,
+): Promise<PublicUser> {
+  const updated = await users.update(caller.userId, changes, { actor: caller, requestId: meta.requestId });
+  return toPublicUser(updated);
+}
+
+/**
+ * Password change: the current password is checked under the same lockout rules as a login; afterwards every
+ * other session of the user is dead (tokens issued before now), while the caller's own session lives on.
+ */
+export async function changePassword(
+  caller: AuthenticatedUser,
+  currentPassword: string,
+  newPassword: string,
+  sessionId: string | undefined,
+  meta: RequestMeta,
+): Promise<void> {
+  const now = nowSeconds();
+  const user = await requireUser(caller.userId);
+  const valid = await checkPassword(user.username, currentPassword, user, meta, now);
+  if (!valid) throw unauthorized('The current password is not correct');
+  const problems = passwordPolicyViolations(newPassword, user.username);
+  if (problems.length > 0) {
+    throw validationError('The new password does not meet the password policy', [
+      { path: 'body.newPassword', message: problems.join('; ') },
+    ]);
+  }
+  await users.update(
+    user.userId,
+    {
+      passwordHash: await hashPassword(newPassword),
+      tokensValidAfter: Date.now(),
+      tokensValidAfterExceptSession: sessionId,
+    },
+    { actor: caller, requestId: meta.requestId, reason: 'password change' },
+  );
+  await securityEvent({ action: 'password.change', subject: user, actor: caller, requestId: meta.requestId, sourceIp: meta.sourceIp });
+}

@@ -1,0 +1,152 @@
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuthenticatedUser, RateLimitState } from '../shared/auth-context';
+import { nowSeconds } from '../shared/auth/clock';
+import { countInWindow } from '../shared/auth/counters';
+import { verifyOidcToken } from '../shared/auth/oidc';
+import { type Family, sessionAlive } from '../shared/auth/sessions';
+import { config } from '../shared/config';
+import { documentDb } from '../shared/dynamo';
+import { permissionsFor } from '../shared/permissions';
+import { findRoute } from '../shared/routes';
+import { AccessTokenError, verifyAccessToken } from '../shared/signing/tokens';
+import { tableName } from '../shared/tables';
+import { users } from '../shared/users/repository';
+import { type User, userPk } from '../shared/users/user';
+
+/**
+ * The authorizer's decision (SPEC §4, §5), apart from API Gateway's event and policy shapes:
+ *
+ *   1. verify the bearer token in memory (our JWKS, or a configured OIDC issuer's) — no KMS call;
+ *   2. ONE consistent BatchGetItem for the caller's current state: the user item (disabled? roles? tokens
+ *      revoked after this session began?), the token's revocation marker and its session (refresh family);
+ *   3. ONE UpdateItem: the per-user rate-limit counter;
+ *   4. the route's permission from the shared route table, against the user's CURRENT roles.
+ *
+ * So two DynamoDB round trips per request, and a revocation, disable or role change is seen on the very next one.
+ */
+export class Unauthorized extends Error {
+  constructor(readonly reason: string) {
+    super('Unauthorized');
+  }
+}
+
+export type Decision =
+  | { effect: 'Allow'; user: AuthenticatedUser; rate: RateLimitState }
+  | { effect: 'Deny'; user: AuthenticatedUser; reason: 'permission' };
+
+export function bearerToken(headers: Record<string, string | undefined> | null | undefined): string {
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (name.toLowerCase() !== 'authorization' || !value) continue;
+    const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/i.exec(value.trim());
+    if (match?.[1]) return match[1];
+  }
+  throw new Unauthorized('no bearer token');
+}
+
+interface CallerState {
+  user?: User;
+  revoked: boolean;
+  family?: Family;
+}
+
+async function loadState(userId: string, jti: string | undefined, sid: string | undefined, now: number): Promise<CallerState> {
+  const usersTable = tableName('users');
+  const authTable = tableName('auth-state');
+  const authKeys = [...(jti ? [{ pk: `revoked#${jti}` }] : []), ...(sid ? [{ pk: `family#${sid}` }] : [])];
+  const out = await documentDb().send(
+    new BatchGetCommand({
+      RequestItems: {
+        [usersTable]: { Keys: [{ pk: userPk(userId) }], ConsistentRead: true },
+        ...(authKeys.length ? { [authTable]: { Keys: authKeys, ConsistentRead: true } } : {}),
+      },
+    }),
+  );
+  if (out.UnprocessedKeys && Object.keys(out.UnprocessedKeys).length > 0) {
+    // Fail closed: a partial read must never let a revoked token through.
+    throw new Error('BatchGetItem left keys unprocessed');
+  }
+  const userItem = out.Responses?.[usersTable]?.[0];
+  const authItems = out.Responses?.[authTable] ?? [];
+  // TTL deletes late (DynamoDB Local never): an expired item counts as absent.
+  const live = (item: Record<string, unknown>) => typeof item.expiresAt !== 'number' || item.expiresAt > now;
+  const revoked = authItems.some((i) => i.pk === `revoked#${jti}` && live(i));
+  const family = authItems.find((i) => i.pk === `family#${sid}` && live(i)) as Family | undefined;
+  return { user: userItem?.kind === 'user' ? (userItem as unknown as User) : undefined, revoked, family };
+}
+
+async function rateLimit(userId: string, now: number): Promise<RateLimitState> {
+  const limit = config().RATE_LIMIT_PER_MINUTE;
+  const window = await countInWindow(`rate#${userId}`, 60, limit, now);
+  return { limit, remaining: limit - window.count, resetAt: window.resetAt, exceeded: window.count > limit };
+}
+
+/** Our own access tokens: the user's stored state decides, not the token's claims. */
+async function authenticateOwn(token: string, now: number): Promise<AuthenticatedUser> {
+  const claims = verifyAccessToken(token);
+  const resolved = await claims.catch((err: unknown) => {
+    throw new Unauthorized(err instanceof AccessTokenError ? err.reason : 'invalid token');
+  });
+  const state = await loadState(resolved.sub, resolved.jti, resolved.sid, now);
+  if (state.revoked) throw new Unauthorized('token revoked');
+  const user = state.user;
+  if (!user) throw new Unauthorized('unknown user');
+  if (resolved.sid !== undefined) {
+    if (!sessionAlive(user, state.family, now)) throw new Unauthorized('session ended');
+  } else if (user.disabled || resolved.iat * 1000 < user.tokensValidAfter) {
+    throw new Unauthorized('tokens revoked');
+  }
+  return { userId: user.userId, username: user.username, roles: user.roles, permissions: permissionsFor(user.roles) };
+}
+
+/** External OIDC tokens: the user is found (or created on first sight) by issuer + sub; roles from the token. */
+async function authenticateOidc(token: string): Promise<AuthenticatedUser | undefined> {
+  let identity;
+  try {
+    identity = await verifyOidcToken(token);
+  } catch {
+    throw new Unauthorized('invalid external token');
+  }
+  if (!identity) return undefined;
+  let user = await users.getByOidcIdentity(identity.issuer, identity.subject);
+  if (!user) {
+    try {
+      user = await users.create(
+        {
+          username: identity.username,
+          roles: identity.roles,
+          source: `oidc:${identity.issuer}`,
+          oidcIdentity: { issuer: identity.issuer, subject: identity.subject },
+        },
+        { actor: { userId: 'system', username: 'oidc-jit' }, reason: `first sign-in via ${identity.issuer}` },
+      );
+    } catch {
+      // A concurrent first request created it.
+      user = await users.getByOidcIdentity(identity.issuer, identity.subject);
+    }
+  }
+  if (!user || user.disabled || identity.iat * 1000 < user.tokensValidAfter) throw new Unauthorized('external user refused');
+  return { userId: user.userId, username: user.username, roles: identity.roles, permissions: permissionsFor(identity.roles) };
+}
+
+export async function authorize(request: {
+  headers: Record<string, string | undefined> | null | undefined;
+  httpMethod: string;
+  resource: string;
+}): Promise<Decision> {
+  const now = nowSeconds();
+  const token = bearerToken(request.headers);
+  let user: AuthenticatedUser;
+  try {
+    user = await authenticateOwn(token, now);
+  } catch (err) {
+    // Not one of ours (unknown kid / issuer): maybe a configured external issuer's.
+    const external = err instanceof Unauthorized ? await authenticateOidc(token) : undefined;
+    if (!external) throw err;
+    user = external;
+  }
+  const route = findRoute(request.httpMethod, request.resource);
+  if (route && route.access !== 'public' && route.access !== 'authenticated' && !user.permissions.includes(route.access)) {
+    return { effect: 'Deny', user, reason: 'permission' };
+  }
+  return { effect: 'Allow', user, rate: await rateLimit(user.userId, now) };
+}

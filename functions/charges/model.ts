@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import type { AuditActor } from '../shared/audit';
+
+/** SPEC §3. */
+export const UNITS = ['kg', 'g', 't', 'l', 'ml', 'pcs'] as const;
+export const STATUSES = ['in_production', 'quarantine', 'released', 'rejected', 'blocked'] as const;
+export type ChargeStatus = (typeof STATUSES)[number];
+export type Unit = (typeof UNITS)[number];
+
+export interface Charge {
+  chargeId: string;
+  articleId: string;
+  quantity: number;
+  unit: Unit;
+  productionDate: string;
+  expiryDate?: string;
+  status: ChargeStatus;
+  notes?: string;
+  version: number;
+  createdAt: string;
+  createdBy: AuditActor;
+  updatedAt: string;
+  updatedBy: AuditActor;
+  deletedAt?: string;
+}
+
+/** Who changed the charge last, in which request and why: carried on the item for the stream consumer. */
+export interface ChargeState extends Charge {
+  requestId: string;
+  reason: string | null;
+}
+
+/** Sort keys in the charges table: the live item and one immutable snapshot per version. */
+export const CHARGE_ITEM_SK = 'CHARGE';
+export const VERSION_SK_PREFIX = 'V#';
+export const versionSk = (version: number) => `${VERSION_SK_PREFIX}${String(version).padStart(10, '0')}`;
+
+/**
+ * Item attributes that describe a change rather than the charge (who, when, why, storage keys): they are
+ * the audit record's actor/at/reason/version, so they are not listed again among the changed fields.
+ */
+export const CHARGE_METADATA_FIELDS: ReadonlySet<string> = new Set([
+  'chargeId',
+  'sk',
+  'listPk',
+  'listSk',
+  'version',
+  'createdAt',
+  'createdBy',
+  'updatedAt',
+  'updatedBy',
+  'requestId',
+  'reason',
+]);
+
+/** Fields a caller may never set: a body naming one is malformed (400), like any unknown field. */
+export const IMMUTABLE_FIELDS = ['chargeId', 'version', 'createdAt', 'createdBy', 'updatedAt', 'updatedBy', 'deletedAt'];
+
+const codePoints = (s: string) => [...s].length;
+
+/** A real calendar date in ISO form (YYYY-MM-DD). */
+export const IsoDate = z.iso.date().refine(
+  (s) => {
+    const time = Date.parse(`${s}T00:00:00Z`);
+    return Number.isFinite(time) && new Date(time).toISOString().startsWith(s);
+  },
+  { message: 'Not a calendar date' },
+);
+
+const ArticleId = z
+  .string()
+  .min(1)
+  .refine((s) => codePoints(s) <= 64, { message: 'At most 64 characters' })
+  .refine((s) => s.trim() === s && !/\p{Cc}/u.test(s), { message: 'No surrounding whitespace or control characters' });
+
+const Quantity = z
+  .number()
+  .positive()
+  .max(1e12)
+  .refine((q) => Number(q.toFixed(3)) === q, { message: 'At most 3 decimal places' });
+
+const Notes = z.string().refine((s) => codePoints(s) <= 2000, { message: 'At most 2000 characters' });
+
+const Reason = z
+  .string()
+  .refine((s) => s.trim().length >= 3, { message: 'At least 3 characters' })
+  .refine((s) => codePoints(s) <= 500, { message: 'At most 500 characters' });
+
+export const NewCharge = z.strictObject({
+  articleId: ArticleId,
+  quantity: Quantity,
+  unit: z.enum(UNITS),
+  productionDate: IsoDate,
+  expiryDate: IsoDate.optional(),
+  status: z.enum(STATUSES).optional(),
+  notes: Notes.optional(),
+});
+export type NewCharge = z.infer<typeof NewCharge>;
+
+export const ChargePatch = z
+  .strictObject({
+    articleId: ArticleId.optional(),
+    quantity: Quantity.optional(),
+    unit: z.enum(UNITS).optional(),
+    productionDate: IsoDate.optional(),
+    /** `null` removes the expiry date. */
+    expiryDate: IsoDate.nullable().optional(),
+    status: z.enum(STATUSES).optional(),
+    /** `null` removes the notes. */
+    notes: Notes.nullable().optional(),
+    reason: Reason,
+  })
+  .refine((p) => Object.keys(p).some((k) => k !== 'reason'), {
+    message: 'Nothing to change: name at least one field besides reason',
+  });
+export type ChargePatch = z.infer<typeof ChargePatch>;
+
+export const DeleteCharge = z.strictObject({ reason: Reason });
+
+export const ListChargesQuery = z
+  .strictObject({
+    status: z.enum(STATUSES).optional(),
+    articleId: ArticleId.optional(),
+    from: IsoDate.optional(),
+    to: IsoDate.optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(25),
+    cursor: z.string().max(2048).optional(),
+  })
+  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
+export type ListChargesQuery = z.infer<typeof ListChargesQuery>;
+
+/** The charge as the API shows it: no storage keys, no change metadata beyond the spec's fields. */
+export function toPublicCharge(item: Record<string, unknown>): Charge {
+  const { sk: _sk, listPk: _lp, listSk: _ls, requestId: _r, reason: _why, ...charge } = item;
+  return charge as unknown as Charge;
+}

@@ -1,0 +1,223 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { documentDb } from '../shared/dynamo';
+import { badRequest } from '../shared/errors';
+import { tableName } from '../shared/tables';
+import { CHARGE_ITEM_SK, type ChargeState, type ChargeStatus, VERSION_SK_PREFIX, versionSk } from './model';
+
+export interface ChargeListFilter {
+  status?: ChargeStatus;
+  articleId?: string;
+  from?: string;
+  to?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface ChargePage {
+  items: ChargeState[];
+  nextCursor: string | null;
+}
+
+/** The port the charge domain writes through (implemented on DynamoDB below). */
+export interface ChargeStore {
+  get(chargeId: string): Promise<ChargeState | undefined>;
+  /** Writes version 1; false if the id exists. */
+  create(charge: ChargeState): Promise<boolean>;
+  /** Writes `next` if the stored charge is still at `expectedVersion` and not deleted; false otherwise. */
+  save(next: ChargeState, expectedVersion: number): Promise<boolean>;
+  versions(chargeId: string): Promise<ChargeState[]>;
+  list(filter: ChargeListFilter): Promise<ChargePage>;
+}
+
+/** Every live charge is in the one list partition of `byProductionDate`; `listSk` orders by production date. */
+const LIST_PK = 'CHARGE';
+const listSk = (c: ChargeState) => `${c.productionDate}#${c.chargeId}`;
+/** Upper bound for "production date ≤ to": `~` sorts after every character of a charge id. */
+const DATE_END = '~';
+
+/** Extra round trips a filtered page may take to fill up before it returns what it has, with a cursor. */
+const MAX_QUERY_ROUNDS = 10;
+
+function toItems(charge: ChargeState) {
+  const live = charge.deletedAt
+    ? { ...charge, sk: CHARGE_ITEM_SK }
+    : { ...charge, sk: CHARGE_ITEM_SK, listPk: LIST_PK, listSk: listSk(charge) };
+  return { live, snapshot: { ...charge, sk: versionSk(charge.version) } };
+}
+
+function stripKeys(item: Record<string, unknown>): ChargeState {
+  const { sk: _sk, listPk: _lp, listSk: _ls, ...state } = item;
+  return state as unknown as ChargeState;
+}
+
+interface Cursor {
+  /** The index the page came from: a cursor is only valid for the same kind of query. */
+  i: string;
+  k: Record<string, string>;
+}
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
+}
+
+function decodeCursor(raw: string, index: string): Record<string, string> {
+  const invalid = () => badRequest('The cursor is not valid for this query');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  const c = parsed as Partial<Cursor>;
+  if (!c || typeof c !== 'object' || c.i !== index || !c.k || typeof c.k !== 'object') throw invalid();
+  const allowed = new Set(['chargeId', 'sk', 'listPk', 'listSk', 'status', 'articleId']);
+  const entries = Object.entries(c.k);
+  if (entries.length === 0 || entries.some(([k, v]) => !allowed.has(k) || typeof v !== 'string' || v.length > 300)) {
+    throw invalid();
+  }
+  return c.k;
+}
+
+export class DynamoChargeStore implements ChargeStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient = documentDb(),
+    private readonly table: string = tableName('charges'),
+  ) {}
+
+  async get(chargeId: string): Promise<ChargeState | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { chargeId, sk: CHARGE_ITEM_SK }, ConsistentRead: true }),
+    );
+    return result.Item ? stripKeys(result.Item) : undefined;
+  }
+
+  async create(charge: ChargeState): Promise<boolean> {
+    const { live, snapshot } = toItems(charge);
+    return this.transact([
+      { Put: { TableName: this.table, Item: live, ConditionExpression: 'attribute_not_exists(chargeId)' } },
+      { Put: { TableName: this.table, Item: snapshot, ConditionExpression: 'attribute_not_exists(chargeId)' } },
+    ]);
+  }
+
+  async save(next: ChargeState, expectedVersion: number): Promise<boolean> {
+    const { live, snapshot } = toItems(next);
+    return this.transact([
+      {
+        Put: {
+          TableName: this.table,
+          Item: live,
+          ConditionExpression: '#v = :expected AND attribute_not_exists(deletedAt)',
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: { ':expected': expectedVersion },
+        },
+      },
+      { Put: { TableName: this.table, Item: snapshot, ConditionExpression: 'attribute_not_exists(chargeId)' } },
+    ]);
+  }
+
+  async versions(chargeId: string): Promise<ChargeState[]> {
+    const out: ChargeState[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'chargeId = :id AND begins_with(sk, :v)',
+          ExpressionAttributeValues: { ':id': chargeId, ':v': VERSION_SK_PREFIX },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      out.push(...(page.Items ?? []).map(stripKeys));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  /**
+   * One index per filter shape, newest production date first: article (most selective) or status or the
+   * plain list, each with the date range on `listSk`. Only live charges carry `listSk`, so deleted charges
+   * and version snapshots are in none of these indexes. Never a scan.
+   */
+  async list(filter: ChargeListFilter): Promise<ChargePage> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    let index: string;
+    let keyCondition: string;
+    let filterExpression: string | undefined;
+    if (filter.articleId !== undefined) {
+      index = 'byArticle';
+      keyCondition = 'articleId = :pk';
+      values[':pk'] = filter.articleId;
+      if (filter.status) {
+        filterExpression = '#status = :status';
+        names['#status'] = 'status';
+        values[':status'] = filter.status;
+      }
+    } else if (filter.status) {
+      index = 'byStatus';
+      keyCondition = '#status = :pk';
+      names['#status'] = 'status';
+      values[':pk'] = filter.status;
+    } else {
+      index = 'byProductionDate';
+      keyCondition = 'listPk = :pk';
+      values[':pk'] = LIST_PK;
+    }
+    if (filter.from || filter.to) names['#sk'] = 'listSk';
+    if (filter.from && filter.to) {
+      keyCondition += ' AND #sk BETWEEN :from AND :to';
+      Object.assign(values, { ':from': filter.from, ':to': `${filter.to}${DATE_END}` });
+    } else if (filter.from) {
+      keyCondition += ' AND #sk >= :from';
+      values[':from'] = filter.from;
+    } else if (filter.to) {
+      keyCondition += ' AND #sk <= :to';
+      values[':to'] = `${filter.to}${DATE_END}`;
+    }
+
+    const items: ChargeState[] = [];
+    let start: Record<string, unknown> | undefined = filter.cursor ? decodeCursor(filter.cursor, index) : undefined;
+    for (let round = 0; round < MAX_QUERY_ROUNDS && items.length < filter.limit; round++) {
+      const input: QueryCommandInput = {
+        TableName: this.table,
+        IndexName: index,
+        KeyConditionExpression: keyCondition,
+        FilterExpression: filterExpression,
+        ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+        // Never more than still fits: the page then ends exactly at LastEvaluatedKey.
+        Limit: filter.limit - items.length,
+        ExclusiveStartKey: start,
+      };
+      const page = await this.db.send(new QueryCommand(input));
+      items.push(...(page.Items ?? []).map(stripKeys));
+      start = page.LastEvaluatedKey;
+      if (!start) break;
+    }
+    return {
+      items,
+      nextCursor: start ? encodeCursor({ i: index, k: start as Record<string, string> }) : null,
+    };
+  }
+
+  private async transact(items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>) {
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+      return true;
+    } catch (err) {
+      if (err instanceof TransactionCanceledException && err.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) {
+        return false;
+      }
+      throw err;
+    }
+  }
+}

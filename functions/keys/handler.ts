@@ -1,0 +1,72 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import { config } from '../shared/config';
+import { AppError } from '../shared/errors';
+import { httpHandler } from '../shared/http/handler';
+import { ok, route } from '../shared/http/router';
+import { logger, metrics } from '../shared/powertools';
+import { signingAdapters } from '../shared/signing/adapters';
+import { jwksDocument } from '../shared/signing/key-ring';
+import { rotateLocally, secondsUntilSafeRotation } from '../shared/signing/rotation';
+import { accessTokens } from '../shared/signing/tokens';
+import { rotationStep } from '../rotate-keys/handler';
+
+const RotateQuery = z.strictObject({
+  /** Rotate even while the previous key's overlap window is open (cuts off its still-valid tokens). */
+  force: z.enum(['true', 'false']).optional(),
+});
+
+export const handler = httpHandler({
+  'GET /.well-known/jwks.json': route({
+    run: async () => {
+      const snapshot = await accessTokens().ring.snapshot();
+      // From memory: a public route must not cost a Secrets Manager call per request.
+      const createdAt = snapshot.current?.createdAt;
+      if (createdAt) {
+        metrics.addMetric('SigningKeyAgeSeconds', MetricUnit.Seconds, Math.max(0, Math.round((Date.now() - Date.parse(createdAt)) / 1000)));
+      }
+      return ok(jwksDocument(snapshot));
+    },
+  }),
+
+  'GET /.well-known/openid-configuration': route({
+    run: () => {
+      const issuer = config().JWT_ISSUER.replace(/\/$/, '');
+      return ok({
+        issuer,
+        jwks_uri: `${issuer}/.well-known/jwks.json`,
+        token_endpoint: `${issuer}/auth/login`,
+        grant_types_supported: ['password', 'refresh_token'],
+        response_types_supported: ['token'],
+        subject_types_supported: ['public'],
+        id_token_signing_alg_values_supported: ['RS256'],
+        token_endpoint_auth_signing_alg_values_supported: ['RS256'],
+        token_endpoint_auth_methods_supported: ['none'],
+        claims_supported: ['iss', 'aud', 'sub', 'iat', 'nbf', 'exp', 'jti', 'type', 'roles', 'username'],
+      });
+    },
+  }),
+
+  'POST /admin/keys/rotate': route({
+    query: RotateQuery,
+    run: async ({ query, user }) => {
+      const adapters = signingAdapters();
+      const wait = await secondsUntilSafeRotation(adapters, config().signingKeyOverlapSeconds);
+      if (wait > 0 && query.force !== 'true') {
+        throw new AppError('CONFLICT', 'The previous rotation is too recent: its key still verifies unexpired tokens', {
+          details: { retryAfterSeconds: wait, override: 'POST /admin/keys/rotate?force=true' },
+          headers: { 'Retry-After': String(wait) },
+        });
+      }
+      logger.info('Signing key rotation requested', { actor: user?.userId, force: query.force === 'true' });
+      if (adapters.requestRotation) {
+        await adapters.requestRotation();
+        return { statusCode: 202, body: { status: 'rotation-started' } };
+      }
+      // Locally there is no Secrets Manager to call back: run the rotation handler's steps in-process.
+      const token = await rotateLocally(adapters, rotationStep);
+      const snapshot = await accessTokens().ring.reload();
+      return { statusCode: 202, body: { status: 'rotated', rotationId: token, kid: snapshot.current?.kid } };
+    },
+  }),
+});

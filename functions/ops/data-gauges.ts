@@ -1,0 +1,127 @@
+import { QueryCommand, ScanCommand, type QueryCommandInput, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
+import { STATUSES } from '../charges/model';
+import { documentDb } from '../shared/dynamo';
+import {
+  auditLastRecordAge,
+  auditRecords,
+  chargesByStatus,
+  lockedAccounts,
+  signingKeyAge,
+  usersTotal,
+} from '../shared/observability/prometheus';
+import { accessTokens } from '../shared/signing/tokens';
+import { tableName } from '../shared/tables';
+
+/**
+ * Gauges read from the data at scrape time. Counting reads whole indexes (never the base tables' hot
+ * path), so results are cached for CACHE_MS: a scrape every 15 s costs at most one pass per window.
+ */
+const CACHE_MS = 10_000;
+let refreshed = 0;
+let refreshing: Promise<void> | undefined;
+
+async function count(input: QueryCommandInput | ScanCommandInput, kind: 'query' | 'scan'): Promise<number> {
+  let total = 0;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = { ...input, Select: 'COUNT' as const, ExclusiveStartKey: startKey };
+    const out = await documentDb().send(
+      kind === 'query' ? new QueryCommand(page as QueryCommandInput) : new ScanCommand(page as ScanCommandInput),
+    );
+    total += out.Count ?? 0;
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+  return total;
+}
+
+async function countLockedUsernames(now: number): Promise<number> {
+  let locked = 0;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const out = await documentDb().send(
+      new ScanCommand({
+        TableName: tableName('auth-state'),
+        FilterExpression: 'begins_with(pk, :login)',
+        ExpressionAttributeValues: { ':login': 'login#' },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      const pairs = Object.values((item.pairs ?? {}) as Record<string, { lockedUntil?: number }>);
+      if ((item.lockedUntil ?? 0) > now || pairs.some((p) => (p.lockedUntil ?? 0) > now)) locked++;
+    }
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+  return locked;
+}
+
+async function newestAuditAt(): Promise<number | undefined> {
+  const month = new Date().toISOString().slice(0, 7);
+  for (const m of [month, new Date(Date.now() - 31 * 86400_000).toISOString().slice(0, 7)]) {
+    const out = await documentDb().send(
+      new QueryCommand({
+        TableName: tableName('audit'),
+        IndexName: 'byMonth',
+        KeyConditionExpression: '#m = :m',
+        ExpressionAttributeNames: { '#m': 'month' },
+        ExpressionAttributeValues: { ':m': m },
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const at = out.Items?.[0]?.at;
+    if (typeof at === 'string') return Date.parse(at);
+  }
+  return undefined;
+}
+
+async function refresh(): Promise<void> {
+  const now = Math.floor(Date.now() / 1000);
+  const charges = tableName('charges');
+  const [statusCounts, users, locked, audit, newest, ring] = await Promise.all([
+    Promise.all(
+      STATUSES.map((status) =>
+        count(
+          {
+            TableName: charges,
+            IndexName: 'byStatus',
+            KeyConditionExpression: '#s = :s',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':s': status },
+          },
+          'query',
+        ),
+      ),
+    ),
+    count(
+      {
+        TableName: tableName('users'),
+        IndexName: 'byKind',
+        KeyConditionExpression: 'kind = :u',
+        ExpressionAttributeValues: { ':u': 'user' },
+      },
+      'query',
+    ),
+    countLockedUsernames(now),
+    // byActor holds exactly the audit records (idempotency markers carry no actor).
+    count({ TableName: tableName('audit'), IndexName: 'byActor' }, 'scan'),
+    newestAuditAt(),
+    accessTokens().ring.snapshot().catch(() => undefined),
+  ]);
+  STATUSES.forEach((status, i) => chargesByStatus.set({ status }, statusCounts[i] ?? 0));
+  usersTotal.set(users);
+  lockedAccounts.set(locked);
+  auditRecords.set(audit);
+  if (newest !== undefined) auditLastRecordAge.set(Math.max(0, (Date.now() - newest) / 1000));
+  const created = ring?.current?.createdAt;
+  if (created) signingKeyAge.set(Math.max(0, (Date.now() - Date.parse(created)) / 1000));
+}
+
+export async function refreshDataGauges(): Promise<void> {
+  if (Date.now() - refreshed < CACHE_MS) return;
+  refreshing ??= refresh().finally(() => {
+    refreshed = Date.now();
+    refreshing = undefined;
+  });
+  await refreshing;
+}

@@ -1,0 +1,51 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import { config } from '../shared/config';
+import { asError } from '../shared/errors';
+import { logger, metrics } from '../shared/powertools';
+import { signingAdapters } from '../shared/signing/adapters';
+import { type RotationDeps, type RotationEvent, recordKeyAge, runRotationStep } from '../shared/signing/rotation';
+
+/**
+ * The Secrets Manager rotation function of the signing secret (SPEC §5): Secrets Manager calls it four
+ * times per rotation (createSecret, setSecret, testSecret, finishSecret). Locally `npm run rotate-keys`
+ * and `POST /admin/keys/rotate` call this same handler with the same events.
+ */
+export function rotationDeps(): RotationDeps {
+  const cfg = config();
+  return {
+    adapters: signingAdapters(),
+    overlapSeconds: cfg.signingKeyOverlapSeconds,
+    issuer: cfg.JWT_ISSUER,
+    audience: cfg.JWT_AUDIENCE,
+  };
+}
+
+/** One step with its logging and metrics: the handler's body, also run in-process by the local admin route. */
+export async function rotationStep(event: RotationEvent): Promise<void> {
+  const deps = rotationDeps();
+  logger.appendKeys({ rotation_step: event.Step, rotation_token: event.ClientRequestToken });
+  try {
+    await runRotationStep(event, deps);
+    metrics.addMetric(`SigningKeyRotation_${event.Step}`, MetricUnit.Count, 1);
+    if (event.Step === 'finishSecret') {
+      metrics.addMetric('SigningKeyRotationSucceeded', MetricUnit.Count, 1);
+    }
+  } catch (err) {
+    // Nothing before finishSecret touches AWSCURRENT, so signing goes on with the current key.
+    logger.error('Signing key rotation step failed', { error: asError(err) });
+    metrics.addMetric('SigningKeyRotationFailed', MetricUnit.Count, 1);
+    throw err;
+  } finally {
+    await recordKeyAge(deps.adapters).catch((err: unknown) =>
+      logger.warn('Could not read the signing key age', { error: asError(err) }),
+    );
+  }
+}
+
+export const handler = middy<RotationEvent, void>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .handler(rotationStep);

@@ -1,0 +1,141 @@
+import { JwtVerifier } from 'aws-jwt-verify';
+import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
+import type { Fetcher } from 'aws-jwt-verify/https';
+import { z } from 'zod';
+import { config } from '../config';
+import { isRole, type Role } from '../permissions';
+
+/**
+ * External sign-in (SPEC §5): access tokens from the issuers in OIDC_PROVIDERS — Cognito, Entra ID, Keycloak,
+ * Okta… — verified against that issuer's own JWKS only, `iss` and `aud` exact, RS256 or ES256. Roles come
+ * from the configured claim through the provider's `roleMap`; anything unmapped grants nothing.
+ */
+const isLoopback = (host: string) => host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+const ProviderSchema = z.strictObject({
+  issuer: z.string().min(1),
+  audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  jwksUri: z.url().refine((uri) => {
+    const url = new URL(uri);
+    // JWKS over plain HTTP only from this machine (tests, a local IdP); anywhere else it must be HTTPS.
+    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname));
+  }, 'jwksUri must be https (http only for loopback addresses)'),
+  rolesClaim: z.string().min(1).default('groups'),
+  roleMap: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}),
+});
+export type OidcProvider = z.infer<typeof ProviderSchema>;
+
+export function parseOidcProviders(json: string): OidcProvider[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (err) {
+    throw new Error('OIDC_PROVIDERS is not valid JSON', { cause: err });
+  }
+  const parsed = z.array(ProviderSchema).safeParse(raw);
+  if (!parsed.success) throw new Error(`OIDC_PROVIDERS is not valid: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+/** Fetches only the configured JWKS URIs (never a URL from a token), with a short timeout. */
+const fetcher: Fetcher = {
+  async fetch(uri) {
+    const response = await fetch(uri, { signal: AbortSignal.timeout(3000), redirect: 'error' });
+    if (!response.ok) throw new Error(`JWKS fetch from ${uri} answered ${response.status}`);
+    return response.arrayBuffer();
+  },
+};
+
+const ALLOWED_ALGS = new Set(['RS256', 'ES256']);
+
+export interface OidcIdentity {
+  issuer: string;
+  subject: string;
+  username: string;
+  roles: Role[];
+  iat: number;
+}
+
+interface VerifierEntry {
+  provider: OidcProvider;
+  verify(token: string): Promise<Record<string, unknown>>;
+}
+
+let verifiers: Map<string, VerifierEntry> | undefined;
+
+function verifierFor(issuer: string): VerifierEntry | undefined {
+  if (!verifiers) {
+    verifiers = new Map();
+    const jwksCache = new SimpleJwksCache({ fetcher });
+    for (const provider of parseOidcProviders(config().OIDC_PROVIDERS)) {
+      const verifier = JwtVerifier.create(
+        {
+          issuer: provider.issuer,
+          audience: provider.audience,
+          jwksUri: provider.jwksUri,
+          graceSeconds: config().clockSkewSeconds,
+          customJwtCheck: ({ header }) => {
+            if (!ALLOWED_ALGS.has(String(header.alg))) throw new Error(`alg ${String(header.alg)} is not accepted`);
+          },
+        },
+        { jwksCache },
+      );
+      verifiers.set(provider.issuer, {
+        provider,
+        verify: async (token) => (await verifier.verify(token)) as Record<string, unknown>,
+      });
+    }
+  }
+  return verifiers.get(issuer);
+}
+
+/** Tests change OIDC_PROVIDERS between files. */
+export function resetOidcVerifiers(): void {
+  verifiers = undefined;
+}
+
+/** The unverified `iss` of a JWT: only used to pick which provider's verifier to try. */
+export function unverifiedIssuer(token: string): string | undefined {
+  const payload = token.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const iss = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { iss?: unknown }).iss;
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function claimAt(payload: Record<string, unknown>, path: string): unknown {
+  return path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), payload);
+}
+
+export function mapRoles(provider: OidcProvider, payload: Record<string, unknown>): Role[] {
+  const claim = claimAt(payload, provider.rolesClaim);
+  const external = Array.isArray(claim) ? claim.map(String) : typeof claim === 'string' ? claim.split(/\s+/).filter(Boolean) : [];
+  const roles = new Set<Role>();
+  for (const name of external) {
+    const mapped = provider.roleMap[name];
+    for (const role of Array.isArray(mapped) ? mapped : mapped ? [mapped] : []) if (isRole(role)) roles.add(role);
+  }
+  return [...roles];
+}
+
+/** Verifies a token from a configured external issuer; undefined when its issuer is not one of ours to accept. */
+export async function verifyOidcToken(token: string): Promise<OidcIdentity | undefined> {
+  const issuer = unverifiedIssuer(token);
+  const entry = issuer ? verifierFor(issuer) : undefined;
+  if (!entry) return undefined;
+  const payload = await entry.verify(token);
+  const subject = payload.sub;
+  if (typeof subject !== 'string' || subject === '') throw new Error('token has no sub');
+  const host = new URL(entry.provider.issuer.includes('://') ? entry.provider.issuer : `https://${entry.provider.issuer}`).host;
+  const preferred = typeof payload.preferred_username === 'string' ? payload.preferred_username : subject;
+  return {
+    issuer: entry.provider.issuer,
+    subject,
+    username: `${preferred}@${host}`,
+    roles: mapRoles(entry.provider, payload),
+    iat: typeof payload.iat === 'number' ? payload.iat : 0,
+  };
+}

@@ -1,0 +1,73 @@
+import { appendAuditRecord } from '../audit';
+import { metrics } from '../powertools';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { lockouts, logins, revocations } from '../observability/prometheus';
+import { usernameKey } from '../users/user';
+
+/**
+ * Security events of SPEC §6 on the audit trail, through the one shared audit writer. A known user's events
+ * go on that user's own chain (`user/<userId>`), serialised with the changes the users stream records; events
+ * about usernames that do not exist go on `login/<username>`. Only the source IP and what changed are kept —
+ * never a password, hash or token.
+ */
+export type SecurityAction =
+  | 'login.success'
+  | 'login.failure'
+  | 'lockout'
+  | 'unlock'
+  | 'logout'
+  | 'refresh.reuse'
+  | 'tokens.revoke'
+  | 'password.change'
+  | 'role.change'
+  | 'user.disable';
+
+export interface SecurityEventInput {
+  action: SecurityAction;
+  /** Whom it is about; `userId` absent for an unknown username. */
+  subject: { userId?: string; username: string };
+  /** Who did it; default the subject (a login is done by the one logging in). */
+  actor?: { userId: string; username: string };
+  requestId?: string;
+  sourceIp?: string;
+  reason?: string;
+  details?: Record<string, { from: unknown; to: unknown }>;
+}
+
+const METRIC_NAMES: Partial<Record<SecurityAction, string>> = {
+  'login.success': 'LoginSucceeded',
+  'login.failure': 'LoginFailed',
+  lockout: 'Lockout',
+  'refresh.reuse': 'RefreshTokenReuse',
+  'tokens.revoke': 'Revocation',
+  logout: 'Revocation',
+};
+
+function countForPrometheus(input: SecurityEventInput): void {
+  if (input.action === 'login.success') logins.inc({ outcome: 'success' });
+  else if (input.action === 'login.failure') logins.inc({ outcome: 'failure' });
+  else if (input.action === 'lockout') lockouts.inc({ scope: String(input.details?.scope?.to ?? 'pair') });
+  else if (input.action === 'logout') revocations.inc({ kind: 'logout' });
+  else if (input.action === 'tokens.revoke') revocations.inc({ kind: 'revoke-tokens' });
+  else if (input.action === 'refresh.reuse') revocations.inc({ kind: 'refresh-reuse' });
+}
+
+export async function securityEvent(input: SecurityEventInput): Promise<void> {
+  countForPrometheus(input);
+  const known = input.subject.userId !== undefined;
+  const actor = input.actor ?? { userId: input.subject.userId ?? 'anonymous', username: input.subject.username };
+  const metric = METRIC_NAMES[input.action];
+  if (metric) metrics.addMetric(metric, MetricUnit.Count, 1);
+  await appendAuditRecord({
+    entityType: known ? 'user' : 'login',
+    entityId: known ? (input.subject.userId as string) : usernameKey(input.subject.username),
+    action: input.action,
+    actor,
+    requestId: input.requestId,
+    reason: input.reason,
+    changes: {
+      ...(input.sourceIp ? { sourceIp: { from: null, to: input.sourceIp } } : {}),
+      ...input.details,
+    },
+  });
+}

@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { verifyJwtSync } from 'aws-jwt-verify/jwt-verifier';
+import { logger, metrics } from '../powertools';
+import type { SigningAdapters } from './adapters';
+import { parseSecretValue } from './key-ring';
+import { LocalSecrets } from './local';
+import { type SigningSecretValue, TAG_CURRENT_SINCE } from './ports';
+
+/**
+ * Rotation of the signing key with Secrets Manager's four-step protocol (SPEC §5). Each step is one small
+ * function, idempotent for a retry with the same ClientRequestToken; AWSCURRENT moves only in
+ * finishSecret, so a failure anywhere before it leaves signing exactly as it was.
+ */
+
+export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+export type RotationStep = (typeof ROTATION_STEPS)[number];
+
+/** The event Secrets Manager sends a rotation function. */
+export interface RotationEvent {
+  Step: RotationStep;
+  SecretId: string;
+  ClientRequestToken: string;
+}
+
+export interface RotationDeps {
+  adapters: SigningAdapters;
+  /** How long AWSPREVIOUS keeps verifying after it was demoted (SIGNING_KEY_OVERLAP_SECONDS). */
+  overlapSeconds: number;
+  issuer: string;
+  audience: string;
+}
+
+/** A rotation the protocol refuses (rotation off, token unknown or not pending, a probe that fails). */
+export class RotationError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RotationError';
+  }
+}
+
+/** KMS' minimum pending window: long enough that no token signed with a retired key outlives it. */
+export function deletionWindowDays(overlapSeconds: number): number {
+  return Math.min(30, Math.max(7, Math.ceil(overlapSeconds / 86_400)));
+}
+
+async function createSecret(token: string, deps: RotationDeps): Promise<void> {
+  const { secrets, keys } = deps.adapters;
+  const existing = await secrets.getValue({ versionId: token });
+  if (existing) {
+    logger.info('createSecret: version already has a value', { token });
+    return;
+  }
+  // A retry after CreateKey succeeded but PutSecretValue did not finds the key by its token tag.
+  const key = (await keys.findKeyByToken(token)) ?? (await keys.createKey(token));
+  const jwk = await keys.publicJwk(key.keyId);
+  const value: SigningSecretValue = {
+    keyId: key.keyId,
+    keyArn: key.keyArn,
+    kid: jwk.kid,
+    createdAt: new Date().toISOString(),
+  };
+  await secrets.putValue(token, JSON.stringify(value), ['AWSPENDING']);
+  logger.info('createSecret: new signing key staged AWSPENDING', { token, keyId: key.keyId, kid: jwk.kid });
+}
+
+/**
+ * Nothing to do: in other rotations this step configures the target system (a database password) with
+ * the pending secret. Here the KMS key *is* the secret and it already exists; publishing it to verifiers
+ * happens by the AWSPENDING label itself (the JWKS lists pending keys), so tokens signed after
+ * finishSecret are verifiable everywhere.
+ */
+async function setSecret(token: string): Promise<void> {
+  logger.info('setSecret: nothing to configure, the key is the secret', { token });
+}
+
+/** Signs a probe token with the pending key through the port and verifies it against its public JWK. */
+async function testSecret(token: string, deps: RotationDeps): Promise<void> {
+  const { secrets, keys } = deps.adapters;
+  const version = await secrets.getValue({ versionId: token });
+  if (!version) throw new RotationError(`testSecret: version ${token} has no value`);
+  const value = parseSecretValue(version.value);
+  const jwk = await keys.publicJwk(value.keyId);
+  const now = Math.floor(Date.now() / 1000);
+  const header = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: jwk.kid })).toString('base64url');
+  const payload = Buffer.from(
+    JSON.stringify({ iss: deps.issuer, aud: deps.audience, sub: 'rotation-probe', iat: now, nbf: now, exp: now + 60, jti: randomUUID(), type: 'probe' }),
+  ).toString('base64url');
+  const signature = await keys.sign(value.keyId, Buffer.from(`${header}.${payload}`));
+  try {
+    verifyJwtSync(`${header}.${payload}.${signature.toString('base64url')}`, { keys: [{ ...jwk }] }, {
+      issuer: deps.issuer,
+      audience: deps.audience,
+      graceSeconds: 60,
+    });
+  } catch (err) {
+    throw new RotationError(`testSecret: the pending key's probe token does not verify (${(err as Error).message})`, {
+      cause: err,
+    });
+  }
+  logger.info('testSecret: probe token signed and verified', { token, kid: jwk.kid });
+}
+
+/**
+ * Promotes the token's version to AWSCURRENT; Secrets Manager (and the local store) moves AWSPREVIOUS to the
+ * version AWSCURRENT left. The key that loses AWSPREVIOUS leaves the JWKS now and is scheduled for deletion.
+ */
+async function finishSecret(token: string, deps: RotationDeps): Promise<void> {
+  const { secrets, keys } = deps.adapters;
+  const { versionStages } = await secrets.describe();
+  const holder = (stage: string) => Object.keys(versionStages).find((id) => versionStages[id]?.includes(stage));
+  const current = holder('AWSCURRENT');
+  if (current === token) return;
+  const previous = holder('AWSPREVIOUS');
+
+  // Recorded before the move: if the move fails and is retried, the retry records a later time, and a
+  // demotion time that is slightly early can only keep the previous key a moment longer, never shorter.
+  await secrets.tag({ [TAG_CURRENT_SINCE]: new Date().toISOString() });
+  await secrets.updateStage('AWSCURRENT', token, current);
+  logger.info('finishSecret: AWSCURRENT moved', { token, previousCurrent: current });
+
+  if (previous && previous !== current && previous !== token) {
+    const retired = await secrets.getValue({ versionId: previous });
+    if (retired) {
+      const { keyId } = parseSecretValue(retired.value);
+      await keys.scheduleDeletion(keyId, deletionWindowDays(deps.overlapSeconds));
+      logger.info('finishSecret: key older than AWSPREVIOUS scheduled for deletion', { keyId });
+    }
+  }
+}
+
+/** Dispatches one rotation step after the protocol's checks (the AWS rotation template's order). */
+export async function runRotationStep(event: RotationEvent, deps: RotationDeps): Promise<void> {
+  const { Step: step, ClientRequestToken: token } = event;
+  const description = await deps.adapters.secrets.describe();
+  if (!description.rotationEnabled) throw new RotationError(`Rotation is not enabled for ${event.SecretId}`);
+  const stages = description.versionStages[token];
+  if (!stages) throw new RotationError(`Version ${token} has no stage for rotation of ${event.SecretId}`);
+  if (stages.includes('AWSCURRENT')) {
+    logger.info('Version is already AWSCURRENT: nothing to do', { step, token });
+    return;
+  }
+  if (!stages.includes('AWSPENDING')) {
+    throw new RotationError(`Version ${token} is not AWSPENDING for rotation of ${event.SecretId}`);
+  }
+  switch (step) {
+    case 'createSecret':
+      return createSecret(token, deps);
+    case 'setSecret':
+      return setSecret(token);
+    case 'testSecret':
+      return testSecret(token, deps);
+    case 'finishSecret':
+      return finishSecret(token, deps);
+    default:
+      throw new RotationError(`Unknown rotation step ${String(step)}`);
+  }
+}
+
+/** Emits the current key's age (SPEC §8 alarm: key older than 35 days). */
+export async function recordKeyAge(adapters: SigningAdapters): Promise<number | undefined> {
+  const current = await adapters.secrets.getValue({ stage: 'AWSCURRENT' });
+  if (!current) return undefined;
+  const { createdAt } = parseSecretValue(current.value);
+  if (!createdAt) return undefined;
+  const ageSeconds = Math.max(0, Math.round((Date.now() - Date.parse(createdAt)) / 1000));
+  metrics.addMetric('SigningKeyAgeSeconds', MetricUnit.Seconds, ageSeconds);
+  return ageSeconds;
+}
+
+/** Seconds until a rotation may run without cutting off tokens signed by today's AWSPREVIOUS key (0: now). */
+export async function secondsUntilSafeRotation(adapters: SigningAdapters, overlapSeconds: number): Promise<number> {
+  const { tags, versionStages } = await adapters.secrets.describe();
+  const since = tags[TAG_CURRENT_SINCE];
+  // Without an AWSPREVIOUS key, a rotation drops nothing from the JWKS.
+  if (!since || !Object.values(versionStages).some((s) => s.includes('AWSPREVIOUS'))) return 0;
+  return Math.max(0, Math.ceil((Date.parse(since) + overlapSeconds * 1000 - Date.now()) / 1000));
+}
+
+/**
+ * The local equivalent of RotateSecret: labels a stub version AWSPENDING (or resumes an unfinished rotation)
+ * and runs the four steps in order through `step` — the rotation handler, or runRotationStep directly.
+ */
+export async function rotateLocally(
+  adapters: SigningAdapters,
+  step: (event: RotationEvent) => Promise<void>,
+  token: string = randomUUID(),
+): Promise<string> {
+  if (!(adapters.secrets instanceof LocalSecrets)) throw new Error('rotateLocally needs the local secret store');
+  const used = await adapters.secrets.beginRotation(token);
+  for (const Step of ROTATION_STEPS) await step({ Step, SecretId: adapters.secrets.path, ClientRequestToken: used });
+  return used;
+}

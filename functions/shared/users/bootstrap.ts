@@ -1,0 +1,25 @@
+import { randomBytes } from 'node:crypto';
+import { config } from '../config';
+import { hashPassword, passwordPolicyViolations } from './passwords';
+import { users } from './repository';
+
+export const BOOTSTRAP_USERNAME = 'admin';
+
+/**
+ * First start with no users (SPEC §9): creates `admin` with BOOTSTRAP_ADMIN_PASSWORD, or with a random
+ * password that is returned once for the caller to print. The username claim makes a concurrent second
+ * bootstrap fail instead of creating a second admin.
+ */
+export async function ensureBootstrapAdmin(
+  configuredPassword = config().BOOTSTRAP_ADMIN_PASSWORD,
+): Promise<{ created: false } | { created: true; username: string; generatedPassword?: string }> {
+  if (await users.any()) return { created: false };
+  const password = configuredPassword || randomBytes(18).toString('base64url');
+  const problems = passwordPolicyViolations(password, BOOTSTRAP_USERNAME);
+  if (problems.length > 0) throw new Error(`BOOTSTRAP_ADMIN_PASSWORD ${problems.join('; ')}`);
+  await users.create(
+    { username: BOOTSTRAP_USERNAME, passwordHash: await hashPassword(password), roles: ['admin'] },
+    { actor: { userId: 'system', username: 'bootstrap' }, reason: 'first start: no users' },
+  );
+  return { created: true, username: BOOTSTRAP_USERNAME, ...(configuredPassword ? {} : { generatedPassword: password }) };
+}

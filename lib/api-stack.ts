@@ -1,0 +1,324 @@
+import { readFileSync } from 'node:fs';
+import { Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import {
+  AccessLogField,
+  AccessLogFormat,
+  AuthorizationType,
+  EndpointType,
+  IdentitySource,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  RequestAuthorizer,
+  ResponseType,
+  RestApi,
+  type IResource,
+  type MethodOptions,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { ERROR_STATUS, type ErrorCode } from '../functions/shared/errors';
+import { SECURITY_HEADERS } from '../functions/shared/http/headers';
+import { FUNCTIONS, PROXY_PATH, ROUTES, isPublicPath, type FunctionDefinition, type FunctionId } from '../functions/shared/routes';
+import type { TableId } from '../functions/shared/tables';
+import { AppFunction, PROJECT_ROOT } from './constructs/app-function';
+import { SigningKeys } from './constructs/signing-keys';
+import type { StageConfig } from './stage-config';
+
+export const API_STAGE_NAME = 'v1';
+const PACKAGE_VERSION = (JSON.parse(readFileSync(`${PROJECT_ROOT}package.json`, 'utf8')) as { version: string }).version;
+export const SERVICE_NAME = 'charge-records';
+
+export interface ApiStackProps extends StackProps {
+  readonly config: StageConfig;
+  readonly tables: Readonly<Record<TableId, ITable>>;
+}
+
+/** API Gateway's own error answers (no Lambda ran), in the spec's error shape (SPEC §4). */
+interface GatewayError {
+  readonly type: ResponseType;
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** DEFAULT_4XX/5XX cover several statuses: keep the one API Gateway chose. */
+  readonly keepStatus?: boolean;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const GATEWAY_ERRORS: readonly GatewayError[] = [
+  {
+    type: ResponseType.UNAUTHORIZED,
+    code: 'UNAUTHORIZED',
+    message: 'A valid bearer token is required',
+    headers: { 'WWW-Authenticate': 'Bearer' },
+  },
+  {
+    // Only reachable for a path with no resource at all; answered like an anonymous unknown route.
+    type: ResponseType.MISSING_AUTHENTICATION_TOKEN,
+    code: 'UNAUTHORIZED',
+    message: 'A valid bearer token is required',
+    headers: { 'WWW-Authenticate': 'Bearer' },
+  },
+  {
+    type: ResponseType.EXPIRED_TOKEN,
+    code: 'UNAUTHORIZED',
+    message: 'A valid bearer token is required',
+    headers: { 'WWW-Authenticate': 'Bearer' },
+  },
+  { type: ResponseType.ACCESS_DENIED, code: 'FORBIDDEN', message: 'Missing permission for this operation' },
+  { type: ResponseType.THROTTLED, code: 'RATE_LIMITED', message: 'Too many requests', headers: { 'Retry-After': '1' } },
+  { type: ResponseType.QUOTA_EXCEEDED, code: 'RATE_LIMITED', message: 'Too many requests', headers: { 'Retry-After': '60' } },
+  { type: ResponseType.REQUEST_TOO_LARGE, code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large' },
+  { type: ResponseType.UNSUPPORTED_MEDIA_TYPE, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Unsupported content type' },
+  { type: ResponseType.BAD_REQUEST_BODY, code: 'BAD_REQUEST', message: 'The request body is malformed' },
+  { type: ResponseType.BAD_REQUEST_PARAMETERS, code: 'BAD_REQUEST', message: 'The request parameters are malformed' },
+  { type: ResponseType.AUTHORIZER_FAILURE, code: 'INTERNAL_ERROR', message: 'An unexpected error occurred' },
+  { type: ResponseType.AUTHORIZER_CONFIGURATION_ERROR, code: 'INTERNAL_ERROR', message: 'An unexpected error occurred' },
+  { type: ResponseType.INTEGRATION_FAILURE, code: 'UNAVAILABLE', message: 'The service is temporarily unavailable' },
+  { type: ResponseType.INTEGRATION_TIMEOUT, code: 'UNAVAILABLE', message: 'The service is temporarily unavailable' },
+  { type: ResponseType.DEFAULT_4XX, code: 'BAD_REQUEST', message: 'The request could not be processed', keepStatus: true },
+  { type: ResponseType.DEFAULT_5XX, code: 'INTERNAL_ERROR', message: 'An unexpected error occurred', keepStatus: true },
+];
+
+/**
+ * A static header value for a gateway response is a single-quoted literal, so values containing a
+ * single quote (the Content-Security-Policy) cannot be expressed; all others are sent.
+ */
+const GATEWAY_SECURITY_HEADERS = Object.fromEntries(
+  Object.entries(SECURITY_HEADERS).filter(([, value]) => !value.includes("'")),
+);
+
+const quoted = (headers: Readonly<Record<string, string>>) =>
+  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, `'${value}'`]));
+
+/** The error body of SPEC §4, filled by API Gateway's own context variables. */
+export const gatewayErrorTemplate = (code: ErrorCode, message: string) =>
+  JSON.stringify({
+    error: { id: '$context.requestId', code, message, timestamp: '$context.requestTime' },
+  });
+
+/** Every resource path the routes need, with all their ancestors (root excluded). */
+function resourcePaths(): string[] {
+  const paths = new Set<string>();
+  for (const route of ROUTES) {
+    const segments = route.path.split('/').filter(Boolean);
+    for (let i = 1; i <= segments.length; i++) paths.add(`/${segments.slice(0, i).join('/')}`);
+  }
+  return [...paths].sort();
+}
+
+/**
+ * The REST API of SPEC §4, built entirely from FUNCTIONS and ROUTES (functions/shared/routes.ts):
+ * a new feature adds its function and routes there and this stack picks them up.
+ */
+export class ApiStack extends Stack {
+  readonly api: RestApi;
+  readonly authorizer: RequestAuthorizer;
+  /** Every function of FUNCTIONS by id, for constructs that must grant more (keys, buckets, queues). */
+  readonly functions: ReadonlyMap<FunctionId, AppFunction>;
+  readonly signingKeys: SigningKeys;
+
+  constructor(scope: Construct, id: string, props: ApiStackProps) {
+    super(scope, id, props);
+    const { config, tables } = props;
+
+    const commit = this.node.tryGetContext('commit') as string | undefined;
+    const functions = new Map<FunctionId, AppFunction>();
+    for (const functionId of Object.keys(FUNCTIONS) as FunctionId[]) {
+      const fn = new AppFunction(this, `${functionId}Function`, {
+        functionId,
+        logRetention: config.logRetention,
+        logRemovalPolicy: config.removalPolicy,
+        tracing: config.tracing,
+        environment: {
+          STAGE: config.stage,
+          LOG_LEVEL: config.logLevel,
+          SERVICE_NAME,
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+          BUILD_VERSION: PACKAGE_VERSION,
+          // CI passes `-c commit=$GITHUB_SHA`; health reports it (config.ts defaults to "unknown").
+          ...(commit ? { BUILD_COMMIT: commit } : {}),
+        },
+      });
+      fn.bindTables(tables);
+      functions.set(functionId, fn);
+    }
+    this.functions = functions;
+    this.signingKeys = this.addSigningKeys(config);
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: config.logRetention,
+      removalPolicy: config.removalPolicy,
+    });
+
+    this.api = new RestApi(this, 'Api', {
+      description: `Charge Records API (${config.stage})`,
+      endpointTypes: [EndpointType.REGIONAL],
+      // Execution logs (AwsSolutions-APIG6) need the account-level CloudWatch role.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: config.removalPolicy,
+      deployOptions: {
+        stageName: API_STAGE_NAME,
+        accessLogDestination: new LogGroupLogDestination(accessLogs),
+        accessLogFormat: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: AccessLogField.contextRequestId(),
+            ip: AccessLogField.contextIdentitySourceIp(),
+            requestTime: AccessLogField.contextRequestTime(),
+            httpMethod: AccessLogField.contextHttpMethod(),
+            resourcePath: AccessLogField.contextResourcePath(),
+            path: AccessLogField.contextPath(),
+            status: AccessLogField.contextStatus(),
+            protocol: AccessLogField.contextProtocol(),
+            responseLength: AccessLogField.contextResponseLength(),
+            responseLatency: AccessLogField.contextResponseLatency(),
+            integrationLatency: AccessLogField.contextIntegrationLatency(),
+            authorizerError: AccessLogField.contextAuthorizerError(),
+            principalId: AccessLogField.contextAuthorizerPrincipalId(),
+            errorType: AccessLogField.contextErrorResponseType(),
+          }),
+        ),
+        throttlingRateLimit: config.throttle.rateLimit,
+        throttlingBurstLimit: config.throttle.burstLimit,
+        tracingEnabled: config.tracing,
+        // Errors only: execution logs at INFO would repeat every request already in the access log.
+        loggingLevel: MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+      },
+    });
+
+    this.authorizer = new RequestAuthorizer(this, 'Authorizer', {
+      handler: this.fn('authorizer'),
+      identitySources: [IdentitySource.header('Authorization')],
+      // SPEC §5: a cached "allow" would let a revoked token through for the cache's lifetime.
+      resultsCacheTtl: Duration.seconds(0),
+    });
+
+    this.addRoutes();
+    this.addGatewayResponses();
+    this.acknowledgeApiFindings(config);
+  }
+
+  /** Signing keys and their rotation (lib/constructs/signing-keys.ts); grants follow FUNCTIONS' `signingKeys`. */
+  private addSigningKeys(config: StageConfig): SigningKeys {
+    const signingKeys = new SigningKeys(this, 'SigningKeys', {
+      appTag: `${SERVICE_NAME}-${config.stage}`,
+      rotationFunction: this.fn('rotate-keys'),
+      removalPolicy: config.removalPolicy,
+      keyPendingWindow: config.keyPendingWindow,
+    });
+    for (const [functionId, fn] of this.functions) {
+      const access = (FUNCTIONS[functionId] as FunctionDefinition).signingKeys;
+      if (access) signingKeys.grant(fn, access);
+    }
+    return signingKeys;
+  }
+
+  /** The function with this id; throws for an id FUNCTIONS does not have. */
+  fn(functionId: FunctionId): AppFunction {
+    const fn = this.functions.get(functionId);
+    if (!fn) throw new Error(`No function "${functionId}" in FUNCTIONS`);
+    return fn;
+  }
+
+  private addRoutes(): void {
+    // One integration (and one invoke permission) per function, shared by all of its methods.
+    const integrations = new Map<FunctionId, LambdaIntegration>();
+    const integration = (functionId: FunctionId) => {
+      let found = integrations.get(functionId);
+      if (!found) {
+        found = new LambdaIntegration(this.fn(functionId), { scopePermissionToMethod: false });
+        integrations.set(functionId, found);
+      }
+      return found;
+    };
+    const publicMethod: MethodOptions = { authorizationType: AuthorizationType.NONE };
+    const protectedMethod: MethodOptions = {
+      authorizationType: AuthorizationType.CUSTOM,
+      authorizer: this.authorizer,
+    };
+
+    const resources = new Map<string, IResource>([['/', this.api.root]]);
+    for (const path of resourcePaths()) resources.set(path, this.api.root.resourceForPath(path));
+
+    for (const route of ROUTES) {
+      const resource = resources.get(route.path)!; // resourcePaths() holds every route path
+      const method = resource.addMethod(
+        route.method,
+        integration(route.function),
+        route.access === 'public' ? publicMethod : protectedMethod,
+      );
+      if (route.access === 'public') acknowledgePublic(method, `${route.method} ${route.path} is public by SPEC §4.`);
+    }
+
+    // Wrong methods on a known resource → fallback (405 + Allow); anonymous callers meet the authorizer
+    // first unless every route on the path is public, so they learn nothing about protected paths.
+    const fallback = integration('fallback');
+    for (const [path, resource] of resources) {
+      const open = isPublicPath(path);
+      const any = resource.addMethod('ANY', fallback, open ? publicMethod : protectedMethod);
+      if (open) acknowledgePublic(any, `Wrong-method answers on the public path ${path} need no token either.`);
+    }
+
+    // Unknown paths → fallback (404) behind the authorizer (401 for anonymous callers). API Gateway does
+    // not backtrack to a shallower {proxy+} once a segment matched, so every resource without a path
+    // variable child gets its own catch-all.
+    const proxyPart = PROXY_PATH.slice(1);
+    for (const [path, resource] of resources) {
+      const prefix = path === '/' ? '/' : `${path}/`;
+      const hasVariableChild = [...resources.keys()].some(
+        (other) => other.startsWith(prefix) && !other.slice(prefix.length).includes('/') && other.slice(prefix.length).startsWith('{'),
+      );
+      if (hasVariableChild) continue;
+      resource.addResource(proxyPart).addMethod('ANY', fallback, protectedMethod);
+    }
+  }
+
+  private addGatewayResponses(): void {
+    for (const error of GATEWAY_ERRORS) {
+      this.api.addGatewayResponse(`GatewayResponse${error.type.responseType}`, {
+        type: error.type,
+        statusCode: error.keepStatus ? undefined : String(ERROR_STATUS[error.code]),
+        responseHeaders: quoted({ ...GATEWAY_SECURITY_HEADERS, ...error.headers }),
+        templates: { 'application/json': gatewayErrorTemplate(error.code, error.message) },
+      });
+    }
+  }
+
+  private acknowledgeApiFindings(config: StageConfig): void {
+    Validations.of(this.api).acknowledge(
+      {
+        id: 'AwsSolutions-APIG2',
+        reason: 'Requests are validated by each handler with zod, which answers in the SPEC §4 error shape.',
+      },
+      { id: 'AwsSolutions-APIG3', reason: 'WAF is optional by SPEC §8 and not part of the foundation.' },
+      {
+        id: 'AwsSolutions-COG4',
+        reason: 'The Lambda REQUEST authorizer verifies our own KMS-signed JWTs (SPEC §5); there is no Cognito pool.',
+      },
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason: "API Gateway's account-level logging role needs this AWS policy; it is what APIG6 execution logs require.",
+      },
+    );
+    // API Gateway invokes these synchronously and sees every failure: a dead-letter queue would never fill.
+    const synchronous = new Set<FunctionId>(['authorizer', 'fallback', ...ROUTES.map((r) => r.function)]);
+    for (const functionId of synchronous) {
+      Validations.of(this.fn(functionId)).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason: 'Invoked synchronously by API Gateway, which receives every error; a DLQ applies to async invokes only.',
+      });
+    }
+    if (!config.tracing) {
+      Validations.of(this.api).acknowledge({
+        id: 'Serverless-APIGWXrayEnabled',
+        reason: 'X-Ray tracing switched off for this stage by context (tracing=false).',
+      });
+    }
+  }
+}
+
+function acknowledgePublic(method: Construct, reason: string): void {
+  Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason });
+}

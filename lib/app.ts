@@ -1,0 +1,43 @@
+import { App, Validations, type AppProps } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { ApiStack } from './api-stack';
+import { DataStack } from './data-stack';
+import { stageConfig, type StageConfig } from './stage-config';
+
+export interface ChargeRecordsApp {
+  readonly app: App;
+  readonly config: StageConfig;
+  readonly data: DataStack;
+  readonly api: ApiStack;
+}
+
+/** Stack names carry the stage so dev and prod can live in one account. */
+const stackName = (config: StageConfig, part: string) => `ChargeRecords-${config.stage}-${part}`;
+
+/**
+ * The whole CDK app for one stage, checked by cdk-nag's AwsSolutions and Serverless packs as
+ * validation plugins: an unacknowledged finding of either severity fails synthesis.
+ * bin/app.ts runs it; the CDK tests build it the same way.
+ */
+export function buildApp(props: AppProps = {}): ChargeRecordsApp {
+  const app = new App({
+    ...props,
+    context: {
+      // cdk-nag reports rules of level WARN as "warning" violations; strict mode fails synth on those too.
+      '@aws-cdk/core:strictCfnValidateErrors': true,
+      // Explicit, as CDK asks: exports between the data and API stacks stay protected.
+      '@aws-cdk/core:defaultCrossStackReferences': 'strong',
+      ...props.context,
+    },
+  });
+  const config = stageConfig({ stage: app.node.tryGetContext('stage'), tracing: app.node.tryGetContext('tracing') });
+  // Environment-agnostic unless context pins it (`-c account=… -c region=…`): synth needs no AWS
+  // credentials or lookups, and the CLI and the tests produce the same templates.
+  const env = { account: app.node.tryGetContext('account') as string | undefined, region: app.node.tryGetContext('region') as string | undefined };
+
+  const data = new DataStack(app, 'Data', { stackName: stackName(config, 'data'), env, config });
+  const api = new ApiStack(app, 'Api', { stackName: stackName(config, 'api'), env, config, tables: data.tables });
+
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+  return { app, config, data, api };
+}

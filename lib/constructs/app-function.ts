@@ -1,0 +1,178 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { FUNCTIONS, type FunctionId, type TableAccess } from '../../functions/shared/routes';
+import { TABLES, type TableId } from '../../functions/shared/tables';
+
+/** The project root: entries in FUNCTIONS are relative to it. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * ESM bundles still meet CommonJS dependencies that call `require` (some AWS SDK and Powertools
+ * internals); esbuild's ESM output has no `require`, so the bundle defines one.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+/** IAM actions per TableAccess. Stream reads are granted by the stream consumers, not here. */
+export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
+  describe: ['dynamodb:DescribeTable'],
+  read: [
+    'dynamodb:DescribeTable',
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:Scan',
+    'dynamodb:ConditionCheckItem',
+  ],
+  readWrite: [
+    'dynamodb:DescribeTable',
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:Scan',
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:BatchWriteItem',
+  ],
+  // The audit table (SPEC §6): read the chain head and put new records (also inside TransactWriteItems,
+  // which IAM authorises per PutItem). No UpdateItem, DeleteItem or BatchWriteItem: nothing is ever rewritten.
+  append: ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:PutItem'],
+};
+
+/** What DynamoDB asks KMS for on the caller's behalf when it reads or writes a CMK-encrypted table. */
+export const TABLE_KEY_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
+  describe: [],
+  read: ['kms:Decrypt', 'kms:DescribeKey'],
+  readWrite: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+  append: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+};
+
+export interface AppFunctionProps {
+  /** Which FUNCTIONS entry this is: entry, memory, timeout and description come from there. */
+  readonly functionId: FunctionId;
+  readonly logRetention: RetentionDays;
+  readonly logRemovalPolicy: RemovalPolicy;
+  /** X-Ray active tracing (default on). */
+  readonly tracing?: boolean;
+  /** Merged over the defaults; `bindTable` adds the table names on top. */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Any other NodejsFunction setting; its `environment` is merged too, never a replacement. */
+  readonly overrides?: Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture' | 'bundling' | 'role' | 'logGroup'>;
+}
+
+/**
+ * A Lambda function of this project, with the defaults every one of them shares: Node.js 24 on arm64,
+ * bundled by the local esbuild into minified ESM with source maps and the AWS SDK inside (a pinned
+ * SDK, not the runtime's), a log group with retention, an own role that may write only to that log
+ * group, and table access granted together with the table's env var.
+ */
+export class AppFunction extends NodejsFunction {
+  readonly functionId: FunctionId;
+  readonly serviceRole: Role;
+  readonly logGroupResource: LogGroup;
+
+  constructor(scope: Construct, id: string, props: AppFunctionProps) {
+    const definition = FUNCTIONS[props.functionId];
+    const tracing = props.tracing ?? true;
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    // Our own role instead of AWSLambdaBasicExecutionRole, whose logs:* reach every log group.
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `${definition.description} (${props.functionId})`,
+    });
+    logGroup.grantWrite(role);
+
+    super(scope, id, {
+      ...props.overrides,
+      entry: `${PROJECT_ROOT}${definition.entry}`,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      description: definition.description,
+      memorySize: definition.memorySize,
+      timeout: Duration.seconds(definition.timeoutSeconds),
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      role,
+      tracing: tracing ? Tracing.ACTIVE : Tracing.DISABLED,
+      logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+        ...props.overrides?.environment,
+      },
+      bundling: {
+        forceDockerBundling: false,
+        // Empty: bundle the AWS SDK too instead of relying on the runtime's copy.
+        externalModules: [],
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+      },
+    });
+    this.functionId = props.functionId;
+    this.serviceRole = role;
+    this.logGroupResource = logGroup;
+
+    if (tracing) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
+      });
+    } else {
+      Validations.of(this).acknowledge({
+        id: 'Serverless-LambdaTracing',
+        reason: 'X-Ray tracing switched off for this stage by context (tracing=false).',
+      });
+    }
+  }
+
+  /**
+   * Gives this function `access` to the table and tells it the table's name through the env var
+   * TABLES names, in one call so the two cannot drift apart. Index ARNs are listed one by one from
+   * the shared definition, so the policy holds no wildcard; KMS use is limited to DynamoDB's calls.
+   */
+  bindTable(tableId: TableId, table: ITable, access: TableAccess): void {
+    this.addEnvironment(TABLES[tableId].envVar, table.tableName);
+    const indexArns =
+      access === 'describe' ? [] : TABLES[tableId].indexes.map((index) => `${table.tableArn}/index/${index.indexName}`);
+    Grant.addToPrincipal({
+      grantee: this,
+      actions: [...TABLE_ACTIONS[access]],
+      resourceArns: [table.tableArn, ...indexArns],
+    });
+    const keyActions = TABLE_KEY_ACTIONS[access];
+    if (table.encryptionKey && keyActions.length > 0) {
+      this.addToRolePolicy(
+        new PolicyStatement({
+          actions: [...keyActions],
+          resources: [table.encryptionKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      );
+    }
+  }
+
+  /** Applies every table grant the FUNCTIONS registry lists for this function. */
+  bindTables(tables: Readonly<Record<TableId, ITable>>): void {
+    const wanted: Partial<Record<TableId, TableAccess>> = FUNCTIONS[this.functionId].tables;
+    for (const [tableId, access] of Object.entries(wanted) as [TableId, TableAccess][]) {
+      this.bindTable(tableId, tables[tableId], access);
+    }
+  }
+}

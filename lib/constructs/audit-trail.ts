@@ -1,0 +1,72 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
+import { type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { AUDIT_STREAM_SETTINGS } from '../../functions/audit-stream/settings';
+
+export interface AuditTrailProps {
+  /** The `audit-stream` function (its audit-table grant comes from FUNCTIONS: `audit: 'append'`). */
+  readonly consumer: IFunction;
+  /** The tables whose NEW_AND_OLD_IMAGES streams feed the audit trail: charges and users. */
+  readonly tables: readonly ITable[];
+  /** Encrypts the failure queues; default: a new customer-managed key with rotation. */
+  readonly encryptionKey?: IKey;
+}
+
+/**
+ * The audit feed of SPEC §6: the charges and users table streams → the audit-stream function, with the
+ * event source mapping settings that make sure nothing is dropped silently:
+ * - batch item failures are reported, and the batch is bisected on error, so one poisoned record is
+ *   isolated instead of blocking or failing its neighbours;
+ * - after `retryAttempts` retries or `maxRecordAge`, the record's stream position goes to an encrypted,
+ *   TLS-only SQS on-failure queue (which itself has a DLQ) — alarm on it and replay from there;
+ * - one batch per shard at a time (parallelization 1) keeps each entity's changes in order.
+ */
+export class AuditTrail extends Construct {
+  readonly failureQueue: Queue;
+  readonly failureDeadLetterQueue: Queue;
+  readonly encryptionKey: IKey;
+
+  constructor(scope: Construct, id: string, props: AuditTrailProps) {
+    super(scope, id);
+    this.encryptionKey =
+      props.encryptionKey ??
+      new Key(this, 'QueueKey', {
+        enableKeyRotation: true,
+        description: 'Encrypts the audit-stream on-failure queues',
+      });
+    const queueDefaults = {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: this.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    };
+    this.failureDeadLetterQueue = new Queue(this, 'OnFailureDlq', queueDefaults);
+    Validations.of(this.failureDeadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason: 'This is the terminal dead-letter queue of the audit on-failure queue; a queue behind it would only move the problem.',
+    });
+    this.failureQueue = new Queue(this, 'OnFailure', {
+      ...queueDefaults,
+      deadLetterQueue: { queue: this.failureDeadLetterQueue, maxReceiveCount: 5 },
+    });
+
+    for (const table of props.tables) {
+      props.consumer.addEventSource(
+        new DynamoEventSource(table, {
+          startingPosition: StartingPosition.TRIM_HORIZON,
+          batchSize: AUDIT_STREAM_SETTINGS.batchSize,
+          bisectBatchOnError: true,
+          reportBatchItemFailures: true,
+          retryAttempts: AUDIT_STREAM_SETTINGS.retryAttempts,
+          maxRecordAge: Duration.seconds(AUDIT_STREAM_SETTINGS.maxRecordAgeSeconds),
+          parallelizationFactor: AUDIT_STREAM_SETTINGS.parallelizationFactor,
+          onFailure: new SqsDlq(this.failureQueue),
+        }),
+      );
+    }
+  }
+}

@@ -1,0 +1,276 @@
+import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
+import type { CfnElement } from 'aws-cdk-lib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_STATUS } from '../../functions/shared/errors';
+import { SECURITY_HEADERS } from '../../functions/shared/http/headers';
+import { FUNCTIONS, ROUTES, isPublicPath, type FunctionId } from '../../functions/shared/routes';
+import { TABLES, type TableId } from '../../functions/shared/tables';
+import { resourceIdFor, resourcePathsByLogicalId, synthesize, type SynthesizedApp } from './helpers';
+
+const FUNCTION_IDS = Object.keys(FUNCTIONS) as FunctionId[];
+
+let built: SynthesizedApp;
+let template: Template;
+const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
+  built.api.getLogicalId(construct.node.defaultChild as CfnElement);
+const fnArn = (functionId: FunctionId) => ({ 'Fn::GetAtt': [logicalId(built.api.fn(functionId)), 'Arn'] });
+const integrationOf = (functionId: FunctionId) =>
+  Match.objectLike({
+    Type: 'AWS_PROXY',
+    IntegrationHttpMethod: 'POST',
+    Uri: { 'Fn::Join': ['', Match.arrayWith([fnArn(functionId)])] },
+  });
+const authorizerRef = () => ({ Ref: built.api.getLogicalId(built.api.authorizer.node.defaultChild as CfnElement) });
+
+/** Every statement of the policies attached to one function's role. */
+function statementsOf(functionId: FunctionId): Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }> {
+  const roleId = built.api.getLogicalId(built.api.fn(functionId).serviceRole.node.defaultChild as CfnElement);
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
+  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+/** Statements on the data stack's table key (its ARN reaches the API stack as an import naming the key's logical id). */
+const onTableKey = (statement: { Resource: unknown }) =>
+  JSON.stringify(statement.Resource).includes(built.data.getLogicalId(built.data.tableKey.node.defaultChild as CfnElement));
+const actionsOf = (statement: { Action: string | string[] }) =>
+  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+
+beforeAll(() => {
+  // Real esbuild bundling and the cdk-nag plugins: synthesis throws on any unacknowledged finding.
+  built = synthesize('dev');
+  template = built.apiTemplate;
+}, 180_000); // bundling every function on a busy 2-core machine can outlast the default hook timeout
+
+afterAll(() => built?.cleanup());
+
+describe('functions', () => {
+  it.each(FUNCTION_IDS)('%s runs Node.js 24 on arm64 with the registry settings', (functionId) => {
+    const definition = FUNCTIONS[functionId];
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: definition.description,
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: definition.memorySize,
+      Timeout: definition.timeoutSeconds,
+      Handler: 'index.handler',
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: Match.objectLike({ LogFormat: 'JSON', LogGroup: Match.anyValue() }),
+      Environment: {
+        Variables: Match.objectLike({
+          NODE_OPTIONS: '--enable-source-maps',
+          STAGE: 'dev',
+          LOG_LEVEL: 'DEBUG',
+          POWERTOOLS_SERVICE_NAME: 'charge-records',
+          BUILD_VERSION: Match.stringLikeRegexp('^\\d+\\.\\d+\\.\\d+'),
+          // bindTable sets the name of every table the function may touch.
+          ...Object.fromEntries(
+            Object.keys(definition.tables).map((tableId) => [TABLES[tableId as TableId].envVar, Match.anyValue()]),
+          ),
+        }),
+      },
+    });
+  });
+
+  it('tells a function only the table names it may use', () => {
+    const fallback = template.findResources('AWS::Lambda::Function')[logicalId(built.api.fn('fallback'))]!;
+    const variables = Object.keys(fallback.Properties.Environment.Variables as object);
+    for (const table of Object.values(TABLES)) expect(variables).not.toContain(table.envVar);
+  });
+
+  it('gives each function a log group with retention', () => {
+    for (const functionId of FUNCTION_IDS) {
+      const logGroupId = built.api.getLogicalId(built.api.fn(functionId).logGroupResource.node.defaultChild as CfnElement);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: FUNCTIONS[functionId].description,
+        LoggingConfig: Match.objectLike({ LogGroup: { Ref: logGroupId } }),
+      });
+    }
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
+  });
+
+  it('bundles ESM with source maps and the AWS SDK inside (the asset of the health function)', async () => {
+    const { readdirSync, readFileSync, statSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const health = template.findResources('AWS::Lambda::Function')[logicalId(built.api.fn('health'))]!;
+    const key = String(health.Properties.Code.S3Key).replace(/\.zip$/, '');
+    const dir = readdirSync(built.outdir).find((d) => d === `asset.${key}`);
+    expect(dir, 'the health asset directory in the cloud assembly').toBeDefined();
+    const bundle = readFileSync(join(built.outdir, dir!, 'index.mjs'), 'utf8');
+    // Booleans, not the bundle itself: a failure must not print 800 kB of minified code.
+    expect(bundle.startsWith('import { createRequire as __createRequire }')).toBe(true);
+    expect(/sourceMappingURL=index\.mjs\.map/.test(bundle)).toBe(true);
+    // The DynamoDB client is inside the bundle (its protocol target prefix) rather than imported from the runtime.
+    expect(/from\s*["']@aws-sdk\//.test(bundle)).toBe(false);
+    expect(bundle.includes('DynamoDB_20120810')).toBe(true);
+    expect(statSync(join(built.outdir, dir!, 'index.mjs.map')).size).toBeGreaterThan(0);
+  });
+});
+
+describe('IAM', () => {
+  it('lets the health function describe every table and nothing more', () => {
+    const statements = statementsOf('health');
+    const dynamo = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo.flatMap(actionsOf).every((a) => a === 'dynamodb:DescribeTable')).toBe(true);
+    // No use of the table key: DescribeTable does not decrypt (other KMS keys, e.g. signing keys, are not this test's business).
+    expect(statements.filter(onTableKey)).toEqual([]);
+    // One DescribeTable grant per table in the registry, each on the table ARN only (no index wildcard).
+    const resources = dynamo.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+    expect(resources).toHaveLength(Object.keys(FUNCTIONS.health.tables).length);
+    for (const resource of resources) expect(JSON.stringify(resource)).not.toContain('*');
+  });
+
+  it('lets the authorizer read users but write only auth-state, and decrypt through DynamoDB only', () => {
+    const statements = statementsOf('authorizer');
+    const actionsOn = (tableId: TableId) =>
+      statements
+        .filter((s) => JSON.stringify(s.Resource).includes(built.data.getLogicalId(built.data.tables[tableId].node.defaultChild as CfnElement)))
+        .flatMap(actionsOf);
+    expect(actionsOn('users')).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
+    expect(actionsOn('users')).not.toContain('dynamodb:PutItem');
+    expect(actionsOn('auth-state')).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem']));
+    expect(actionsOn('charges')).toEqual([]);
+    const kms = statements.filter(onTableKey);
+    expect(kms.length).toBeGreaterThan(0);
+    for (const statement of kms) {
+      // kms:ViaService pins the key to DynamoDB's own calls: the function cannot decrypt arbitrary ciphertext.
+      expect(JSON.stringify(statement.Condition)).toMatch(/"StringEquals":\{"kms:ViaService":.*dynamodb\./);
+      expect(actionsOf(statement).every((a) => !a.includes('*'))).toBe(true);
+    }
+  });
+
+  it('uses no wildcard action anywhere and no AWS managed policy on function roles', () => {
+    for (const functionId of FUNCTION_IDS) {
+      for (const statement of statementsOf(functionId)) expect(actionsOf(statement).filter((a) => a.includes('*'))).toEqual([]);
+    }
+    for (const fn of built.api.functions.values()) {
+      const role = template.findResources('AWS::IAM::Role')[built.api.getLogicalId(fn.serviceRole.node.defaultChild as CfnElement)]!;
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('REST API', () => {
+  it('serves stage v1 with JSON access logs, throttling and tracing', () => {
+    const format = new Capture();
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'v1',
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('AccessLogs'), 'Arn'] }, Format: format },
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: built.config.throttle.rateLimit,
+          ThrottlingBurstLimit: built.config.throttle.burstLimit,
+          DataTraceEnabled: false,
+        }),
+      ]),
+    });
+    const fields = JSON.parse(format.asString()) as Record<string, string>;
+    expect(fields).toMatchObject({ requestId: '$context.requestId', status: '$context.status', ip: '$context.identity.sourceIp' });
+  });
+
+  it('has a REQUEST authorizer on the Authorization header with caching off (SPEC §5)', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'REQUEST',
+      AuthorizerResultTtlInSeconds: 0,
+      IdentitySource: 'method.request.header.Authorization',
+      AuthorizerUri: { 'Fn::Join': ['', Match.arrayWith([fnArn('authorizer')])] },
+    });
+  });
+
+  it.each(ROUTES.map((r) => [`${r.method} ${r.path}`, r] as const))('%s exists with its function and access', (_, route) => {
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: route.method,
+      ResourceId: resourceIdFor(template, route.path),
+      Integration: integrationOf(route.function),
+      ...(route.access === 'public'
+        ? { AuthorizationType: 'NONE', AuthorizerId: Match.absent() }
+        : { AuthorizationType: 'CUSTOM', AuthorizerId: authorizerRef() }),
+    });
+  });
+
+  it('answers wrong methods on every resource through the fallback, public only where every route is', () => {
+    const paths = ['/', ...resourcePathsByLogicalId(template).values()].filter((p) => !p.endsWith('{proxy+}'));
+    expect(paths.length).toBeGreaterThan(ROUTES.length > 0 ? 1 : 0);
+    for (const path of paths) {
+      template.hasResourceProperties('AWS::ApiGateway::Method', {
+        HttpMethod: 'ANY',
+        ResourceId: resourceIdFor(template, path),
+        Integration: integrationOf('fallback'),
+        ...(isPublicPath(path)
+          ? { AuthorizationType: 'NONE' }
+          : { AuthorizationType: 'CUSTOM', AuthorizerId: authorizerRef() }),
+      });
+    }
+  });
+
+  it('sends unknown paths to the fallback behind the authorizer', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'ANY',
+      ResourceId: resourceIdFor(template, '/{proxy+}'),
+      Integration: integrationOf('fallback'),
+      AuthorizationType: 'CUSTOM',
+      AuthorizerId: authorizerRef(),
+    });
+    // No method under a catch-all is public: unknown paths must not be told apart from protected ones.
+    const proxies = [...resourcePathsByLogicalId(template)].filter(([, p]) => p.endsWith('{proxy+}'));
+    for (const [id] of proxies) {
+      const methods = template.findResources('AWS::ApiGateway::Method', { Properties: { ResourceId: { Ref: id } } });
+      expect(Object.values(methods).map((m) => m.Properties.AuthorizationType)).toEqual(['CUSTOM']);
+    }
+  });
+
+  it('lets only public routes (and their wrong-method answers) skip the authorizer', () => {
+    const open = template.findResources('AWS::ApiGateway::Method', { Properties: { AuthorizationType: 'NONE' } });
+    const paths = resourcePathsByLogicalId(template);
+    for (const method of Object.values(open)) {
+      const ref = method.Properties.ResourceId as { Ref?: string };
+      const path = ref.Ref ? paths.get(ref.Ref)! : '/';
+      expect(isPublicPath(path), `${method.Properties.HttpMethod} ${path}`).toBe(true);
+    }
+  });
+});
+
+describe('gateway responses', () => {
+  const cases = [
+    { type: 'UNAUTHORIZED', code: 'UNAUTHORIZED', headers: { 'WWW-Authenticate': "'Bearer'" } },
+    { type: 'ACCESS_DENIED', code: 'FORBIDDEN' },
+    { type: 'THROTTLED', code: 'RATE_LIMITED', headers: { 'Retry-After': Match.anyValue() } },
+    { type: 'REQUEST_TOO_LARGE', code: 'PAYLOAD_TOO_LARGE' },
+    { type: 'UNSUPPORTED_MEDIA_TYPE', code: 'UNSUPPORTED_MEDIA_TYPE' },
+    { type: 'AUTHORIZER_FAILURE', code: 'INTERNAL_ERROR' },
+  ] as const;
+
+  it.each(cases)('$type → $code in the spec error shape with security headers', ({ type, code, ...rest }) => {
+    const body = new Capture();
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: type,
+      StatusCode: String(ERROR_STATUS[code]),
+      ResponseParameters: Match.objectLike({
+        'gatewayresponse.header.Strict-Transport-Security': `'${SECURITY_HEADERS['Strict-Transport-Security']}'`,
+        'gatewayresponse.header.X-Content-Type-Options': "'nosniff'",
+        'gatewayresponse.header.Cache-Control': "'no-store'",
+        ...Object.fromEntries(
+          Object.entries('headers' in rest ? rest.headers : {}).map(([name, value]) => [`gatewayresponse.header.${name}`, value]),
+        ),
+      }),
+      ResponseTemplates: { 'application/json': body },
+    });
+    expect(JSON.parse(body.asString())).toEqual({
+      error: { id: '$context.requestId', code, message: expect.any(String), timestamp: '$context.requestTime' },
+    });
+  });
+
+  it.each(['DEFAULT_4XX', 'DEFAULT_5XX'])('%s keeps the status API Gateway chose', (type) => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: type,
+      StatusCode: Match.absent(),
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"id":"\\$context.requestId"') },
+    });
+  });
+});
+
+it('exposes every function by id for later constructs', () => {
+  expect([...built.api.functions.keys()].sort()).toEqual([...FUNCTION_IDS].sort());
+  expect(() => built.api.fn('nope' as FunctionId)).toThrow(/No function "nope"/);
+});

@@ -1,0 +1,75 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildApp, type ChargeRecordsApp } from '../../lib/app';
+import { PROJECT_ROOT } from '../../lib/constructs/app-function';
+import type { StageName } from '../../lib/stage-config';
+
+/** The context `cdk synth` gets from cdk.json, so the tests see the same feature flags. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+  return cdkJson.context;
+}
+
+export interface SynthesizedApp extends ChargeRecordsApp {
+  readonly dataTemplate: Template;
+  readonly apiTemplate: Template;
+  readonly outdir: string;
+  cleanup(): void;
+}
+
+/**
+ * Builds and synthesizes the real app (esbuild bundling included, cdk-nag plugins included) into a
+ * temporary cloud assembly. Slow: call it once per test file, in `beforeAll`.
+ */
+export function synthesize(stage: StageName, extraContext: Record<string, unknown> = {}): SynthesizedApp {
+  const outdir = mkdtempSync(join(tmpdir(), 'cdk-test-'));
+  const built = buildApp({ outdir, context: { ...cdkJsonContext(), stage, ...extraContext } });
+  // Throws when a validation plugin (cdk-nag) reports an unacknowledged finding.
+  built.app.synth();
+  return {
+    ...built,
+    outdir,
+    dataTemplate: Template.fromStack(built.data),
+    apiTemplate: Template.fromStack(built.api),
+    cleanup: () => rmSync(outdir, { recursive: true, force: true }),
+  };
+}
+
+type CfnResource = { Type: string; Properties?: Record<string, unknown> };
+
+/**
+ * API Gateway resource paths by logical id, rebuilt from the template's PathPart/ParentId chain
+ * ("/" is the API's root resource).
+ */
+export function resourcePathsByLogicalId(template: Template): Map<string, string> {
+  const resources = template.toJSON().Resources as Record<string, CfnResource>;
+  const paths = new Map<string, string>();
+  const pathOf = (logicalId: string): string => {
+    const known = paths.get(logicalId);
+    if (known) return known;
+    const props = resources[logicalId]?.Properties ?? {};
+    const parent = props.ParentId as { Ref?: string } | undefined;
+    const parentPath = parent?.Ref ? pathOf(parent.Ref) : '';
+    const path = `${parentPath}/${String(props.PathPart)}`;
+    paths.set(logicalId, path);
+    return path;
+  };
+  for (const [logicalId, resource] of Object.entries(resources)) {
+    if (resource.Type === 'AWS::ApiGateway::Resource') pathOf(logicalId);
+  }
+  return paths;
+}
+
+/** The `ResourceId` a method on `path` must have. */
+export function resourceIdFor(template: Template, path: string): unknown {
+  if (path === '/') {
+    const [apiId] = Object.keys(template.findResources('AWS::ApiGateway::RestApi'));
+    return { 'Fn::GetAtt': [apiId, 'RootResourceId'] };
+  }
+  for (const [logicalId, resourcePath] of resourcePathsByLogicalId(template)) {
+    if (resourcePath === path) return { Ref: logicalId };
+  }
+  throw new Error(`No API Gateway resource for ${path}`);
+}

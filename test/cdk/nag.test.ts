@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../lib/app';
+import { cdkJsonContext, synthesize, type SynthesizedApp } from './helpers';
+
+/**
+ * cdk-nag 3 runs as a CDK validation plugin: unacknowledged findings become violations in the cloud
+ * assembly's validation-report.json and synthesis throws (ValidationFailed); warnings fail too because
+ * lib/app.ts turns on `@aws-cdk/core:strictCfnValidateErrors`.
+ * The packs can also be run directly with `validateScope`, which returns the same violations.
+ */
+describe.each(['dev', 'prod'] as const)('cdk-nag on the %s app', (stage) => {
+  let built: SynthesizedApp;
+
+  beforeAll(() => {
+    // synthesize() calls app.synth(), which throws on any unacknowledged AwsSolutions or Serverless finding.
+    built = synthesize(stage);
+  }, 180_000); // bundling every function on a busy 2-core machine can outlast the default hook timeout
+
+  afterAll(() => built?.cleanup());
+
+  it('leaves no unacknowledged AwsSolutions or Serverless finding', () => {
+    for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
+      const report = pack.validateScope(built.app);
+      expect(report.violations.map((v) => `${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+      expect(report.success).toBe(true);
+    }
+  });
+
+  it("applies the stage's retention and protection", () => {
+    const retention = stage === 'prod' ? 365 : 14;
+    built.apiTemplate.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: retention });
+    built.apiTemplate.allResources('AWS::Logs::LogGroup', { DeletionPolicy: stage === 'prod' ? 'Retain' : 'Delete' });
+    if (stage === 'prod') built.dataTemplate.allResourcesProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
+    else built.dataTemplate.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+});
+
+describe('cdk-nag is not vacuous', () => {
+  /** A bucket without TLS enforcement, access logs or encryption settings breaks several AwsSolutions rules. */
+  function appWithInsecureBucket(acknowledge = false) {
+    const app = new App({ context: { ...cdkJsonContext() } });
+    const stack = new Stack(app, 'Bad');
+    const bucket = new Bucket(stack, 'Insecure');
+    if (acknowledge) {
+      Validations.of(bucket).acknowledge(
+        { id: 'AwsSolutions-S1', reason: 'test: access logs' },
+        { id: 'AwsSolutions-S10', reason: 'test: TLS' },
+      );
+    }
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+    return { app, stack };
+  }
+
+  it('fails synthesis of the real app when a non-compliant resource joins it', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'cdk-nag-'));
+    try {
+      const { app, data } = buildApp({ outdir, context: { ...cdkJsonContext(), stage: 'dev' } });
+      new Bucket(data, 'Insecure');
+      expect(() => app.synth()).toThrow(/AwsSolutions-S10/);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails synthesis on a non-compliant resource and names the rule', () => {
+    const { app } = appWithInsecureBucket();
+    expect(() => app.synth()).toThrow(/AwsSolutions-S10/);
+  });
+
+  it('reports exactly the acknowledged rules as gone', () => {
+    const { app } = appWithInsecureBucket(true);
+    const report = new AwsSolutionsChecks().validateScope(app);
+    const rules = report.violations.map((v) => v.ruleName);
+    expect(rules).not.toContain('AwsSolutions-S1');
+    expect(rules).not.toContain('AwsSolutions-S10');
+
+    const { app: unacknowledged } = appWithInsecureBucket();
+    const before = new AwsSolutionsChecks().validateScope(unacknowledged).violations.map((v) => v.ruleName);
+    expect(before).toEqual(expect.arrayContaining(['AwsSolutions-S1', 'AwsSolutions-S10']));
+  });
+});

@@ -1,0 +1,132 @@
+import type { CfnElement } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import type { Template as T } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTIONS, type FunctionDefinition, type FunctionId } from '../../functions/shared/routes';
+import { TAG_CURRENT_SINCE, TAG_ROTATION_TOKEN, TAG_SIGNING_KEY } from '../../functions/shared/signing/ports';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../../lib/app';
+import { cdkJsonContext, type SynthesizedApp } from './helpers';
+function synthesize(stage: 'dev'): SynthesizedApp {
+  const outdir = mkdtempSync(join(tmpdir(), 'cdk-test-'));
+  const built = buildApp({ outdir, context: { ...cdkJsonContext(), stage } });
+  Validations.of(built.api.fn('audit-stream')).acknowledge({ id: 'Serverless-LambdaDLQ', reason: 'TEMP' });
+  built.app.synth();
+  return { ...built, outdir, dataTemplate: Template.fromStack(built.data), apiTemplate: Template.fromStack(built.api), cleanup: () => undefined };
+}
+
+let built: SynthesizedApp;
+let template: T;
+const APP_TAG = 'charge-records-dev';
+
+type Statement = { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown> };
+const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
+  built.api.getLogicalId(construct.node.defaultChild as CfnElement);
+
+function statementsOf(functionId: FunctionId): Statement[] {
+  const roleId = logicalId(built.api.fn(functionId).serviceRole);
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
+  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+const withAction = (functionId: FunctionId, action: string) => statementsOf(functionId).filter((s) => actions(s).includes(action));
+const keyArnPattern = {
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':key/*']],
+};
+const taggedOnly = { StringEquals: { [`aws:ResourceTag/${TAG_SIGNING_KEY}`]: APP_TAG } };
+
+beforeAll(() => {
+  // The real app with cdk-nag: synthesis throws on an unacknowledged finding.
+  built = synthesize('dev');
+  template = built.apiTemplate;
+}, 180_000);
+
+afterAll(() => built?.cleanup());
+
+describe('signing keys construct', () => {
+  it('creates the initial RSA_2048 SIGN_VERIFY key, tagged for this app', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeySpec: 'RSA_2048',
+      KeyUsage: 'SIGN_VERIFY',
+      Tags: Match.arrayWith([{ Key: TAG_SIGNING_KEY, Value: APP_TAG }]),
+    });
+  });
+
+  it('stores a secret naming the key, rotated every 30 days by the rotate-keys function', () => {
+    const keyId = logicalId(built.api.signingKeys.initialKey);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      SecretString: { 'Fn::Join': ['', ['{"keyId":"', { Ref: keyId }, '","keyArn":"', { 'Fn::GetAtt': [keyId, 'Arn'] }, '"}']] },
+    });
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      SecretId: { Ref: logicalId(built.api.signingKeys.secret) },
+      RotationLambdaARN: { 'Fn::GetAtt': [logicalId(built.api.fn('rotate-keys')), 'Arn'] },
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [logicalId(built.api.fn('rotate-keys')), 'Arn'] },
+      Principal: 'secretsmanager.amazonaws.com',
+    });
+  });
+
+  it('lets the rotation function create keys only with the right spec, usage and tag', () => {
+    const [create, ...more] = withAction('rotate-keys', 'kms:CreateKey');
+    expect(more).toHaveLength(0);
+    expect(actions(create!)).toEqual(['kms:CreateKey']);
+    expect(create!.Condition).toEqual({
+      StringEquals: { 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY', [`aws:RequestTag/${TAG_SIGNING_KEY}`]: APP_TAG },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_SIGNING_KEY, TAG_ROTATION_TOKEN] },
+    });
+    const [tag] = withAction('rotate-keys', 'kms:TagResource');
+    expect(tag!.Condition).toMatchObject({ StringEquals: { [`aws:RequestTag/${TAG_SIGNING_KEY}`]: APP_TAG } });
+  });
+
+  it('lets the rotation function schedule deletion only of tagged keys, with at least 7 days', () => {
+    const [del, ...more] = withAction('rotate-keys', 'kms:ScheduleKeyDeletion');
+    expect(more).toHaveLength(0);
+    expect(del!.Resource).toEqual(keyArnPattern);
+    expect(del!.Condition).toEqual({
+      ...taggedOnly,
+      NumericGreaterThanEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': 7 },
+    });
+    const [tagSecret] = withAction('rotate-keys', 'secretsmanager:TagResource');
+    expect(tagSecret!.Condition).toEqual({ 'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_CURRENT_SINCE] } });
+  });
+
+  it('gives minting functions only kms:Sign and kms:GetPublicKey on tagged keys; verifiers only GetPublicKey', () => {
+    const users = Object.entries(FUNCTIONS) as [FunctionId, FunctionDefinition][];
+    const signers = users.filter(([, d]) => d.signingKeys === 'sign' || d.signingKeys === 'rotate').map(([id]) => id);
+    const verifiers = users.filter(([, d]) => d.signingKeys === 'verify').map(([id]) => id);
+    expect(signers).toContain('keys');
+    expect(verifiers).toContain('authorizer');
+    for (const id of [...signers, ...verifiers]) {
+      const kmsStatements = statementsOf(id).filter((s) => actions(s).some((a) => a.startsWith('kms:') && a !== 'kms:Decrypt' && a !== 'kms:DescribeKey' && a !== 'kms:Encrypt' && a !== 'kms:GenerateDataKey'));
+      const kmsActions = kmsStatements.flatMap(actions).filter((a) => a.startsWith('kms:')).sort();
+      expect(kmsActions).toEqual(signers.includes(id) ? ['kms:GetPublicKey', 'kms:Sign'] : ['kms:GetPublicKey']);
+      for (const s of kmsStatements) {
+        expect(s.Resource).toEqual(keyArnPattern);
+        expect(s.Condition).toEqual(taggedOnly);
+      }
+      const env = template.findResources('AWS::Lambda::Function', {
+        Properties: { Environment: { Variables: { SIGNING_SECRET_ID: { Ref: logicalId(built.api.signingKeys.secret) } } } },
+      });
+      expect(Object.keys(env)).toContain(logicalId(built.api.fn(id)));
+    }
+    // No other function touches the signing keys.
+    for (const [id, d] of users) {
+      if (d.signingKeys || id === 'rotate-keys') continue;
+      expect(withAction(id, 'kms:Sign')).toHaveLength(0);
+      expect(withAction(id, 'kms:GetPublicKey')).toHaveLength(0);
+    }
+  });
+
+  it('lets only the keys function start a rotation', () => {
+    const rotators = (Object.keys(FUNCTIONS) as FunctionId[]).filter((id) => withAction(id, 'secretsmanager:RotateSecret').length > 0);
+    expect(rotators).toEqual(['keys']);
+    expect(withAction('keys', 'secretsmanager:RotateSecret')[0]!.Resource).toEqual({ Ref: logicalId(built.api.signingKeys.secret) });
+  });
+});

@@ -1,0 +1,213 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentDb } from '../../functions/shared/dynamo';
+import { tableName } from '../../functions/shared/tables';
+import { expectError } from '../support/assertions';
+import { adminToken, userWithRoles, type TestUser } from '../support/auth';
+import { type LocalApi, startLocalApi } from '../support/local-api';
+import { scanAll } from '../support/streams';
+
+let api: LocalApi;
+let operator: TestUser;
+let qm: TestUser;
+let qm2: TestUser;
+let auditor: TestUser;
+let viewer: TestUser;
+
+const charge = { articleId: 'E2E-1', quantity: 100, unit: 'kg', productionDate: '2026-05-01', expiryDate: '2027-05-01' };
+
+type AuditItem = { seq: number; action: string; version: number; reason: string | null; actor: { userId: string; username: string }; changes: Record<string, unknown> };
+
+/**
+ * The audit trail is written asynchronously by the stream poller: ask until `count` records are there.
+ * The wait is bounded by attempts, not asserted as a duration.
+ */
+async function auditOf(entityType: string, entityId: string, count: number): Promise<AuditItem[]> {
+  let items: AuditItem[] = [];
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const res = await api.request(`/audit?entityType=${entityType}&entityId=${entityId}&limit=100`, { token: auditor.token });
+    expect(res.status, res.text).toBe(200);
+    items = (res.json as { items: AuditItem[] }).items;
+    if (items.length >= count) return items;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return items;
+}
+
+const post = (body: unknown, user = operator) => api.request('/charges', { method: 'POST', token: user.token, body });
+const patch = (id: string, version: number | undefined, body: unknown, user = operator) =>
+  api.request(`/charges/${id}`, {
+    method: 'PATCH',
+    token: user.token,
+    body,
+    headers: version === undefined ? {} : { 'If-Match': `"${version}"` },
+  });
+
+beforeAll(async () => {
+  api = await startLocalApi();
+  [operator, qm, qm2, auditor, viewer] = await Promise.all([
+    userWithRoles(api, ['operator']),
+    userWithRoles(api, ['quality_manager']),
+    userWithRoles(api, ['quality_manager']),
+    userWithRoles(api, ['auditor']),
+    userWithRoles(api, ['viewer']),
+  ]);
+});
+afterAll(() => api?.stop());
+
+describe('a charge through its whole life, over HTTP', () => {
+  it('create → update → quarantine → release by a second user → block; history, audit trail and chain agree', async () => {
+    const created = await post(charge);
+    expect(created.status, created.text).toBe(201);
+    const id = (created.json as { chargeId: string }).chargeId;
+    expect(created.headers.location).toBe(`/charges/${id}`);
+
+    const got = await api.request(`/charges/${id}`, { token: viewer.token });
+    expect(got.headers.etag).toBe('"1"');
+
+    expect((await patch(id, 1, { quantity: 98.5, reason: 'weighed again after drying' })).status).toBe(200);
+    expect((await patch(id, 2, { status: 'quarantine', reason: 'sampled for QC' })).status).toBe(200);
+    const own = await patch(id, 3, { status: 'released', reason: 'my own release' }, operator);
+    expectError(own, 403, 'FORBIDDEN');
+    const released = await patch(id, 3, { status: 'released', reason: 'QC certificate 2026-118' }, qm);
+    expect(released.status, released.text).toBe(200);
+    expect(released.headers.etag).toBe('"4"');
+    expect((await patch(id, 4, { status: 'blocked', reason: 'customer complaint 55' }, qm2)).status).toBe(200);
+
+    const history = await api.request(`/charges/${id}/history`, { token: viewer.token });
+    const versions = (history.json as { versions: AuditItem[] }).versions;
+    expect(versions.map((v) => [v.version, v.actor.username, v.reason])).toEqual([
+      [1, operator.username, null],
+      [2, operator.username, 'weighed again after drying'],
+      [3, operator.username, 'sampled for QC'],
+      [4, qm.username, 'QC certificate 2026-118'],
+      [5, qm2.username, 'customer complaint 55'],
+    ]);
+    expect(versions[1]!.changes).toEqual({ quantity: { from: 100, to: 98.5 } });
+
+    const trail = await auditOf('charge', id, 5);
+    expect(trail.map((r) => [r.seq, r.action, r.version, r.actor.userId, r.reason])).toEqual([
+      [1, 'create', 1, operator.userId, null],
+      [2, 'update', 2, operator.userId, 'weighed again after drying'],
+      [3, 'update', 3, operator.userId, 'sampled for QC'],
+      [4, 'update', 4, qm.userId, 'QC certificate 2026-118'],
+      [5, 'update', 5, qm2.userId, 'customer complaint 55'],
+    ]);
+    expect(trail[3]!.changes).toEqual({ status: { from: 'quarantine', to: 'released' } });
+
+    const verify = await api.request(`/audit/verify?entityType=charge&entityId=${id}`, { token: auditor.token });
+    expect(verify.json).toEqual({ entityType: 'charge', entityId: id, valid: true, records: 5 });
+  });
+
+  it('the creator cannot release (SEGREGATION_OF_DUTIES) and invalid transitions are 409', async () => {
+    const id = ((await post({ ...charge, status: 'quarantine' }, qm)).json as { chargeId: string }).chargeId;
+    expectError(await patch(id, 1, { status: 'released', reason: 'releasing my own' }, qm), 403, 'SEGREGATION_OF_DUTIES');
+    expectError(await patch(id, 1, { status: 'blocked', reason: 'skip a step' }, qm2), 409, 'INVALID_TRANSITION');
+  });
+});
+
+describe('concurrency over HTTP', () => {
+  it('two PATCHes with the same If-Match in parallel: one 200, one 412, version +1 once', async () => {
+    const id = ((await post(charge)).json as { chargeId: string }).chargeId;
+    const results = await Promise.all([
+      patch(id, 1, { quantity: 1, reason: 'writer one' }),
+      patch(id, 1, { quantity: 2, reason: 'writer two' }, qm),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 412]);
+    const got = await api.request(`/charges/${id}`, { token: viewer.token });
+    expect(got.headers.etag).toBe('"2"');
+    expect(await auditOf('charge', id, 2)).toHaveLength(2);
+  });
+
+  it('PATCH without If-Match is 428', async () => {
+    const id = ((await post(charge)).json as { chargeId: string }).chargeId;
+    expectError(await patch(id, undefined, { quantity: 1, reason: 'no precondition' }), 428, 'PRECONDITION_REQUIRED');
+  });
+});
+
+describe('bad input over HTTP leaves no trace', () => {
+  it('each refused request writes neither a charge nor an audit record', async () => {
+    // Once this charge's audit record is there, every earlier write has been audited (stream order).
+    const barrier = ((await post(charge)).json as { chargeId: string }).chargeId;
+    await auditOf('charge', barrier, 1);
+    const chargeAudit = async () => (await scanAll('audit')).filter((i) => i.entityType === 'charge');
+    const chargesBefore = (await scanAll('charges')).length;
+    const auditBefore = (await chargeAudit()).length;
+
+    expectError(await post({ ...charge, chargeId: 'mine' }), 400, 'BAD_REQUEST');
+    expectError(await post({ ...charge, quantity: -5 }), 422, 'VALIDATION_ERROR');
+    expectError(await post({ ...charge, unit: 'stone' }), 422, 'VALIDATION_ERROR');
+    expectError(await post({ ...charge, status: 'released' }), 409, 'INVALID_TRANSITION');
+    expectError(await post(charge, viewer), 403, 'FORBIDDEN');
+    expectError(await api.request('/charges', { method: 'POST', body: charge }), 401, 'UNAUTHORIZED');
+    expectError(await patch(barrier, 1, { quantity: 1, reason: 'x' }), 422, 'VALIDATION_ERROR');
+    expectError(await patch(barrier, 1, { version: 3, reason: 'set the version' }), 400, 'BAD_REQUEST');
+    expectError(await patch(barrier, 9, { quantity: 1, reason: 'stale version' }), 412, 'PRECONDITION_FAILED');
+
+    // A good write afterwards: when its audit record is there, a record for any refused request would be too.
+    const sentinel = ((await post(charge)).json as { chargeId: string }).chargeId;
+    await auditOf('charge', sentinel, 1);
+    expect((await scanAll('charges')).length).toBe(chargesBefore + 2); // the sentinel and its version snapshot
+    const after = await chargeAudit();
+    expect(after.length).toBe(auditBefore + 1);
+    expect(after.filter((i) => i.entityId === barrier)).toHaveLength(1);
+  });
+});
+
+describe('audit routes over HTTP', () => {
+  it('need audit:read', async () => {
+    expectError(await api.request('/audit', { token: operator.token }), 403, 'FORBIDDEN');
+    expectError(await api.request('/audit/verify?entityType=charge&entityId=x', { token: viewer.token }), 403, 'FORBIDDEN');
+  });
+
+  it('a tampered audit item is caught by /audit/verify', async () => {
+    const id = ((await post(charge)).json as { chargeId: string }).chargeId;
+    await patch(id, 1, { quantity: 5, reason: 'recount' });
+    await patch(id, 2, { notes: 'checked', reason: 'add note' });
+    const trail = await auditOf('charge', id, 3);
+    await documentDb().send(
+      new UpdateCommand({
+        TableName: tableName('audit'),
+        Key: { entityKey: `charge#${id}`, seq: 2 },
+        UpdateExpression: 'SET changes.quantity.#to = :v',
+        ExpressionAttributeNames: { '#to': 'to' },
+        ExpressionAttributeValues: { ':v': 500 },
+      }),
+    );
+    const verify = await api.request(`/audit/verify?entityType=charge&entityId=${id}`, { token: auditor.token });
+    expect(verify.json).toMatchObject({ valid: false, records: 3, brokenAt: { seq: 2, auditId: (trail[1] as unknown as { auditId: string }).auditId } });
+  });
+});
+
+describe("users' changes are audited from the users stream", () => {
+  it('a role change and a disable appear with the acting admin; no password hash in any audit record', async () => {
+    const target = await userWithRoles(api, ['viewer']);
+    const admin = await adminToken(api);
+    const roles = await api.request(`/users/${target.userId}`, { method: 'PATCH', token: admin, body: { roles: ['operator'] } });
+    expect(roles.status, roles.text).toBe(200);
+    const disabled = await api.request(`/users/${target.userId}`, { method: 'PATCH', token: admin, body: { disabled: true } });
+    expect(disabled.status, disabled.text).toBe(200);
+
+    let trail: AuditItem[] = [];
+    for (let attempt = 0; attempt < 200; attempt++) {
+      trail = await auditOf('user', target.userId, 1);
+      if (trail.some((r) => r.action === 'update' && 'disabled' in r.changes)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const roleChange = trail.find((r) => r.action === 'update' && 'roles' in r.changes);
+    expect(roleChange?.changes.roles).toEqual({ from: ['viewer'], to: ['operator'] });
+    expect(roleChange?.actor.username).toBe('admin');
+    const disable = trail.find((r) => r.action === 'update' && 'disabled' in r.changes);
+    expect(disable?.changes.disabled).toEqual({ from: false, to: true });
+    expect(disable?.version).toBe(3);
+    // The creation came from the stream too, with the secret redacted but its presence recorded.
+    expect(trail.find((r) => r.action === 'create')?.changes.passwordHash).toEqual({ from: null, to: '[REDACTED]' });
+
+    const hashes = (await scanAll('users')).map((u) => u.passwordHash).filter((h): h is string => typeof h === 'string');
+    expect(hashes.length).toBeGreaterThan(0);
+    const everything = JSON.stringify(await scanAll('audit'));
+    for (const hash of hashes) expect(everything).not.toContain(hash);
+    const verify = await api.request(`/audit/verify?entityType=user&entityId=${target.userId}`, { token: auditor.token });
+    expect((verify.json as { valid: boolean }).valid).toBe(true);
+  });
+});

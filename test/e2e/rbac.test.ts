@@ -1,0 +1,252 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resetConfig } from '../../functions/shared/config';
+import { PERMISSIONS, type Permission, type Role, ROLE_PERMISSIONS, ROLES } from '../../functions/shared/permissions';
+import { type RouteDefinition, ROUTES } from '../../functions/shared/routes';
+import { expectError } from '../support/assertions';
+import { adminToken } from '../support/auth';
+import { type LocalApi, type RequestOptions, startLocalApi } from '../support/local-api';
+import { type Account, createAccount, signIn } from '../support/security';
+
+/**
+ * SPEC §3/§4, table-driven: every route of the shared route table × every role (and a user with no role,
+ * and no token at all). A route needing a permission the role lacks → 403; one it holds → the route's
+ * real success status with a valid request; `authenticated` routes → every role; anonymous → 401.
+ */
+
+// This file makes a few hundred requests in a minute; rate limits are rate-limit.test.ts's subject.
+process.env.RATE_LIMIT_PER_MINUTE = '100000';
+process.env.LOGIN_RATE_LIMIT_PER_MINUTE = '100000';
+resetConfig();
+
+let api: LocalApi;
+let admin: string;
+let adminId: string;
+/** A user the users:manage routes can be pointed at without harming anyone in the test. */
+let target: Account;
+
+type Subject = Role | 'no-role';
+interface Caller {
+  subject: Subject;
+  account: Account;
+  token: string;
+}
+const callers = new Map<Subject, Caller>();
+
+interface Call {
+  path: string;
+  options: RequestOptions;
+  /** The status a caller holding the permission gets for this (valid) request. */
+  success: number;
+}
+
+const strongPassword = () => `pw-${randomBytes(12).toString('hex')}`;
+const chargeBody = { articleId: 'RBAC-1', quantity: 12.5, unit: 'kg', productionDate: '2026-03-01' };
+
+async function newCharge(): Promise<{ id: string; etag: string }> {
+  const res = await api.request('/charges', { method: 'POST', token: admin, body: chargeBody });
+  expect(res.status, res.text).toBe(201);
+  return { id: (res.json as { chargeId: string }).chargeId, etag: String(res.headers.etag) };
+}
+
+/** A fresh user with a session, for routes that change the caller's account or end a session. */
+async function throwawayOf(caller: Caller) {
+  const roles = caller.subject === 'no-role' ? [] : [caller.subject];
+  const account = await createAccount(api, roles, 'rbac-tmp');
+  return { account, tokens: await signIn(api, account) };
+}
+
+/**
+ * A valid request for each route (route key → how to build it). `permitted` tells whether the caller should
+ * get through: resources that a successful call would consume are only made when it should.
+ */
+const RECIPES: Record<string, (caller: Caller | undefined, permitted: boolean) => Promise<Call>> = {
+  'GET /status/health': async () => ({ path: '/status/health', options: {}, success: 200 }),
+  'GET /status/health/liveness': async () => ({ path: '/status/health/liveness', options: {}, success: 200 }),
+  'GET /status/health/readiness': async () => ({ path: '/status/health/readiness', options: {}, success: 200 }),
+  'GET /.well-known/jwks.json': async () => ({ path: '/.well-known/jwks.json', options: {}, success: 200 }),
+  'GET /.well-known/openid-configuration': async () => ({ path: '/.well-known/openid-configuration', options: {}, success: 200 }),
+  'POST /auth/login': async () => ({
+    path: '/auth/login',
+    options: { method: 'POST', body: { username: target.username, password: target.password } },
+    success: 200,
+  }),
+  'POST /auth/refresh': async () => ({
+    path: '/auth/refresh',
+    options: { method: 'POST', body: { refreshToken: (await signIn(api, target)).refreshToken } },
+    success: 200,
+  }),
+  'POST /auth/logout': async (caller) => {
+    // A session of its own: logout revokes the token it is called with.
+    const token = caller ? (await signIn(api, caller.account)).accessToken : undefined;
+    return { path: '/auth/logout', options: { method: 'POST', token }, success: 204 };
+  },
+  'GET /users/me': async () => ({ path: '/users/me', options: {}, success: 200 }),
+  'PATCH /users/me': async () => ({ path: '/users/me', options: { method: 'PATCH', body: { displayName: 'RBAC check' } }, success: 200 }),
+  'POST /users/me/password': async (caller, permitted) => {
+    // Password change ends the user's other sessions: a throwaway user of the same role.
+    if (!caller || !permitted) {
+      return { path: '/users/me/password', options: { method: 'POST', body: { currentPassword: 'x', newPassword: strongPassword() } }, success: 204 };
+    }
+    const { account, tokens } = await throwawayOf(caller);
+    return {
+      path: '/users/me/password',
+      options: { method: 'POST', token: tokens.accessToken, body: { currentPassword: account.password, newPassword: strongPassword() } },
+      success: 204,
+    };
+  },
+  'POST /users': async () => ({
+    path: '/users',
+    options: { method: 'POST', body: { username: `rbac-new-${randomBytes(5).toString('hex')}`, password: strongPassword(), roles: ['viewer'] } },
+    success: 201,
+  }),
+  'GET /users': async () => ({ path: '/users?limit=5', options: {}, success: 200 }),
+  'GET /users/{id}': async () => ({ path: `/users/${target.userId}`, options: {}, success: 200 }),
+  'PATCH /users/{id}': async () => ({
+    path: `/users/${target.userId}`,
+    options: { method: 'PATCH', body: { displayName: `Target ${randomBytes(2).toString('hex')}` } },
+    success: 200,
+  }),
+  'DELETE /users/{id}': async (_caller, permitted) => ({
+    path: `/users/${permitted ? (await createAccount(api, ['viewer'], 'rbac-del')).userId : target.userId}`,
+    options: { method: 'DELETE' },
+    success: 204,
+  }),
+  'POST /users/{id}/unlock': async () => ({ path: `/users/${target.userId}/unlock`, options: { method: 'POST' }, success: 204 }),
+  'POST /users/{id}/revoke-tokens': async (_caller, permitted) => ({
+    path: `/users/${permitted ? (await createAccount(api, ['viewer'], 'rbac-rev')).userId : target.userId}/revoke-tokens`,
+    options: { method: 'POST' },
+    success: 204,
+  }),
+  'POST /admin/keys/rotate': async () => ({ path: '/admin/keys/rotate', options: { method: 'POST' }, success: 202 }),
+  'POST /charges': async () => ({ path: '/charges', options: { method: 'POST', body: chargeBody }, success: 201 }),
+  'GET /charges': async () => ({ path: '/charges?limit=5', options: {}, success: 200 }),
+  'GET /charges/{id}': async () => ({ path: `/charges/${(await newCharge()).id}`, options: {}, success: 200 }),
+  'PATCH /charges/{id}': async () => {
+    const charge = await newCharge();
+    return {
+      path: `/charges/${charge.id}`,
+      options: { method: 'PATCH', headers: { 'If-Match': charge.etag }, body: { notes: 'checked', reason: 'RBAC matrix test' } },
+      success: 200,
+    };
+  },
+  'DELETE /charges/{id}': async () => {
+    const charge = await newCharge();
+    return {
+      path: `/charges/${charge.id}`,
+      options: { method: 'DELETE', headers: { 'If-Match': charge.etag }, body: { reason: 'RBAC matrix test' } },
+      success: 204,
+    };
+  },
+  'GET /charges/{id}/history': async () => ({ path: `/charges/${(await newCharge()).id}/history`, options: {}, success: 200 }),
+  'GET /audit': async () => ({ path: '/audit?limit=5', options: {}, success: 200 }),
+  'GET /audit/verify': async () => ({ path: `/audit/verify?entityType=user&entityId=${adminId}`, options: {}, success: 200 }),
+};
+
+const DUMMY_ID = '00000000-0000-4000-8000-000000000000';
+
+/** Routes added after this file was written still get the 401/403 checks, with a generic request. */
+async function callFor(route: RouteDefinition, caller: Caller | undefined, permitted: boolean): Promise<Call & { exact: boolean }> {
+  const recipe = RECIPES[`${route.method} ${route.path}`];
+  if (recipe) return { ...(await recipe(caller, permitted)), exact: true };
+  return {
+    path: route.path.replace(/\{[^}]+\}/g, DUMMY_ID),
+    options: { method: route.method, ...(route.jsonBody ? { body: {} } : {}) },
+    success: 0,
+    exact: false,
+  };
+}
+
+const keyOf = (r: RouteDefinition) => `${r.method} ${r.path}`;
+const permissionsOf = (subject: Subject): readonly Permission[] => (subject === 'no-role' ? [] : ROLE_PERMISSIONS[subject]);
+const allows = (subject: Subject, route: RouteDefinition) =>
+  route.access === 'public' || route.access === 'authenticated' || permissionsOf(subject).includes(route.access);
+
+beforeAll(async () => {
+  api = await startLocalApi();
+  admin = await adminToken(api);
+  adminId = ((await api.request('/users/me', { token: admin })).json as { userId: string }).userId;
+  target = await createAccount(api, ['viewer'], 'rbac-target');
+  for (const subject of [...ROLES, 'no-role'] as Subject[]) {
+    const account = await createAccount(api, subject === 'no-role' ? [] : [subject], `rbac-${subject}`);
+    callers.set(subject, { subject, account, token: (await signIn(api, account)).accessToken });
+  }
+});
+afterAll(() => api.stop());
+
+describe('the role → permission table is the one SPEC §3 prescribes', () => {
+  it('matches the spec, permission by permission', () => {
+    expect(ROLE_PERMISSIONS).toEqual({
+      admin: PERMISSIONS,
+      quality_manager: ['charges:read', 'charges:write', 'charges:release', 'charges:delete', 'audit:read', 'reports:read', 'reports:manage'],
+      operator: ['charges:read', 'charges:write'],
+      auditor: ['charges:read', 'audit:read', 'reports:read'],
+      viewer: ['charges:read'],
+    });
+    expect([...PERMISSIONS].sort()).toEqual(
+      [
+        'audit:read',
+        'charges:delete',
+        'charges:read',
+        'charges:release',
+        'charges:write',
+        'keys:rotate',
+        'metrics:read',
+        'reports:manage',
+        'reports:read',
+        'users:manage',
+      ].sort(),
+    );
+  });
+
+  it('every route of the route table has a request recipe here (so it gets an exact-status check)', () => {
+    const missing = ROUTES.map(keyOf).filter((k) => !(k in RECIPES));
+    // New routes still get the 401/403 matrix below; this only lists which lack the exact-status check.
+    expect.soft(missing, 'routes without a recipe in rbac.test.ts').toEqual([]);
+  });
+});
+
+describe.each([...ROLES, 'no-role'] as Subject[])('role %s', (subject) => {
+  it.each(ROUTES.map((r) => [keyOf(r), r] as const))('%s', async (_key, route) => {
+    const caller = callers.get(subject) as Caller;
+    const permitted = allows(subject, route);
+    const call = await callFor(route, caller, permitted);
+    const res = await api.request(call.path, { ...call.options, token: call.options.token ?? caller.token });
+    if (!permitted) {
+      expectError(res, 403, 'FORBIDDEN');
+      return;
+    }
+    expect([401, 403], `${route.method} ${call.path}: ${res.text}`).not.toContain(res.status);
+    if (call.exact) expect(res.status, `${route.method} ${call.path}: ${res.text}`).toBe(call.success);
+  });
+});
+
+describe('anonymous callers', () => {
+  it.each(ROUTES.filter((r) => r.access !== 'public').map((r) => [keyOf(r), r] as const))('%s → 401', async (_key, route) => {
+    const call = await callFor(route, undefined, false);
+    const res = await api.request(call.path, { ...call.options, token: undefined });
+    expectError(res, 401, 'UNAUTHORIZED');
+    expect(res.headers['www-authenticate']).toBe('Bearer');
+  });
+
+  it.each(ROUTES.filter((r) => r.access === 'public').map((r) => [keyOf(r), r] as const))('public %s → its success status', async (_key, route) => {
+    const call = await callFor(route, undefined, true);
+    const res = await api.request(call.path, call.options);
+    expect(res.status, res.text).toBe(call.success);
+  });
+
+  it('a wrong method on a protected path is 401 for anonymous callers (no probing) and 405 with a token', async () => {
+    expectError(await api.request('/charges', { method: 'PUT' }), 401, 'UNAUTHORIZED');
+    expectError(await api.request(`/users/${target.userId}`, { method: 'POST' }), 401, 'UNAUTHORIZED');
+    const viewer = callers.get('viewer') as Caller;
+    expectError(await api.request('/charges', { method: 'PUT', token: viewer.token }), 405, 'METHOD_NOT_ALLOWED');
+  });
+
+  it('a malformed Authorization header is 401, never a pass', async () => {
+    const viewer = callers.get('viewer') as Caller;
+    for (const value of [viewer.token, `Basic ${viewer.token}`, `Bearer`, `Bearer ${viewer.token} extra`, `Bearer  ${viewer.token}x`]) {
+      const res = await api.request('/charges', { headers: { authorization: value } });
+      expectError(res, 401, 'UNAUTHORIZED');
+    }
+  });
+});

@@ -1,0 +1,129 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBBatchResponse } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAuditRecord } from '../../functions/shared/audit/audit-log';
+import { documentDb } from '../../functions/shared/dynamo';
+import { tableName } from '../../functions/shared/tables';
+import { invoke } from '../../scripts/local/handlers';
+import { callHandler, userWith } from '../support/events';
+import { auditRecordsOf, createTables, streamReader } from '../support/streams';
+
+const operator = userWith(['operator'], 'olga');
+const qm = userWith(['quality_manager'], 'quentin');
+const auditor = userWith(['auditor'], 'audrey');
+let reader: ReturnType<typeof streamReader>;
+let chargeId: string;
+
+const get = (resource: string, query: Record<string, string>, user = auditor) => callHandler('audit', { resource, query, user });
+
+beforeAll(async () => {
+  await createTables();
+  reader = streamReader(['charges']);
+  const created = await callHandler('charges', {
+    method: 'POST',
+    resource: '/charges',
+    user: operator,
+    body: { articleId: 'AR-1', quantity: 1, unit: 'l', productionDate: '2026-04-01', status: 'quarantine' },
+  });
+  chargeId = created.json.chargeId;
+  for (const [version, body, user] of [
+    [1, { quantity: 2, reason: 'recount' }, operator],
+    [2, { status: 'released', reason: 'QC ok' }, qm],
+    [3, { status: 'blocked', reason: 'complaint' }, qm],
+  ] as const) {
+    await callHandler('charges', {
+      method: 'PATCH',
+      resource: '/charges/{id}',
+      pathParameters: { id: chargeId },
+      user,
+      headers: { 'If-Match': `"${version}"` },
+      body,
+    });
+  }
+  await invoke<DynamoDBBatchResponse>('audit-stream', await reader.next());
+});
+afterAll(() => reader.stop());
+
+describe('GET /audit', () => {
+  it('by entity: every change in chain order', async () => {
+    const res = await get('/audit', { entityType: 'charge', entityId: chargeId });
+    expect(res.status).toBe(200);
+    expect(res.json.items.map((r: { seq: number; action: string }) => [r.seq, r.action])).toEqual([
+      [1, 'create'],
+      [2, 'update'],
+      [3, 'update'],
+      [4, 'update'],
+    ]);
+    expect(res.json.items[0]).not.toHaveProperty('entityKey');
+    expect(res.json.items[0]).toHaveProperty('hash');
+  });
+
+  it('by actor (byActor index), filtered by action', async () => {
+    const res = await get('/audit', { actor: qm.userId });
+    expect(res.json.items.map((r: { reason: string }) => r.reason)).toEqual(['QC ok', 'complaint']);
+    const creates = await get('/audit', { actor: operator.userId, action: 'create' });
+    expect(creates.json.items).toHaveLength(1);
+  });
+
+  it('by time (byMonth index) with entity type and pagination', async () => {
+    const from = new Date(Date.now() - 60_000).toISOString();
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const res = await get('/audit', { entityType: 'charge', from, limit: '3', ...(cursor ? { cursor } : {}) });
+      expect(res.status).toBe(200);
+      seen.push(...res.json.items.map((r: { auditId: string }) => r.auditId));
+      cursor = res.json.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toHaveLength(4);
+    const future = await get('/audit', { from: '2099-01-01' });
+    expect(future.json.items).toEqual([]);
+  });
+
+  it.each([
+    [{ entityId: 'x' }, 422],
+    [{ limit: '1000' }, 422],
+    [{ from: 'last tuesday' }, 422],
+    [{ cursor: 'nope' }, 400],
+    [{ user: 'x' }, 400],
+  ])('rejects %j with %s', async (query, status) => {
+    expect((await get('/audit', query as Record<string, string>)).status).toBe(status);
+  });
+
+  it('needs audit:read: an operator gets 403', async () => {
+    const res = await get('/audit', { entityType: 'charge', entityId: chargeId }, operator);
+    expect(res.status).toBe(403);
+  });
+});
+
+describe('GET /audit/verify', () => {
+  it('an intact chain is valid', async () => {
+    const res = await get('/audit/verify', { entityType: 'charge', entityId: chargeId });
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ entityType: 'charge', entityId: chargeId, valid: true, records: 4 });
+  });
+
+  it('an unknown entity is 404; missing parameters are 422', async () => {
+    expect((await get('/audit/verify', { entityType: 'charge', entityId: 'nope' })).status).toBe(404);
+    expect((await get('/audit/verify', { entityType: 'charge' })).status).toBe(422);
+  });
+
+  it('a record changed directly in DynamoDB is reported as the first broken link', async () => {
+    const result = await appendAuditRecord({ entityType: 'charge', entityId: 'tamper-me', action: 'create', actor: operator });
+    for (const reason of ['one', 'two', 'three']) {
+      await appendAuditRecord({ entityType: 'charge', entityId: 'tamper-me', action: 'update', actor: operator, reason });
+    }
+    expect(result.status).toBe('appended');
+    const [, second] = await auditRecordsOf('charge', 'tamper-me');
+    await documentDb().send(
+      new UpdateCommand({
+        TableName: tableName('audit'),
+        Key: { entityKey: 'charge#tamper-me', seq: 2 },
+        UpdateExpression: 'SET reason = :r',
+        ExpressionAttributeValues: { ':r': 'a nicer reason' },
+      }),
+    );
+    const res = await get('/audit/verify', { entityType: 'charge', entityId: 'tamper-me' });
+    expect(res.json).toMatchObject({ valid: false, records: 4, brokenAt: { seq: 2, auditId: second!.auditId, problem: 'hash_mismatch' } });
+  });
+});

@@ -1,0 +1,239 @@
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { documentDb } from '../../functions/shared/dynamo';
+import { AuditQueries } from '../../functions/audit/repository';
+import { verifyChain } from '../../functions/shared/audit/record';
+import { tableName } from '../../functions/shared/tables';
+import { invoke } from '../../scripts/local/handlers';
+import { callHandler, userWith } from '../support/events';
+import { auditRecordsOf, createTables, scanAll, streamReader } from '../support/streams';
+
+const operator = userWith(['operator'], 'olga');
+const qm = userWith(['quality_manager'], 'quentin');
+let reader: ReturnType<typeof streamReader>;
+
+const audit = (event: DynamoDBStreamEvent) => invoke<DynamoDBBatchResponse>('audit-stream', event);
+
+async function newCharge() {
+  const res = await callHandler('charges', {
+    method: 'POST',
+    resource: '/charges',
+    user: operator,
+    body: { articleId: 'A-1', quantity: 5, unit: 'kg', productionDate: '2026-02-01', status: 'quarantine' },
+  });
+  return res.json.chargeId as string;
+}
+
+const patchCharge = (id: string, version: number, body: Record<string, unknown>, user = operator) =>
+  callHandler('charges', {
+    method: 'PATCH',
+    resource: '/charges/{id}',
+    pathParameters: { id },
+    user,
+    headers: { 'If-Match': `"${version}"` },
+    body,
+  });
+
+beforeAll(async () => {
+  await createTables();
+  reader = streamReader(['charges', 'users']);
+});
+afterAll(() => reader.stop());
+afterEach(() => vi.restoreAllMocks());
+
+describe('audit records from the charges stream', () => {
+  it('one record per change, in order, with actor, reason, request id, version and field changes; snapshots ignored', async () => {
+    const id = await newCharge();
+    await patchCharge(id, 1, { quantity: 6, reason: 'recount' });
+    await patchCharge(id, 2, { status: 'released', reason: 'QC ok' }, qm);
+    const event = await reader.next();
+    // Each write is two items (charge + version snapshot): six stream records, three audited changes.
+    expect(event.Records).toHaveLength(6);
+    expect(event.Records[0]).toMatchObject({ eventSource: 'aws:dynamodb', eventName: 'INSERT', dynamodb: { StreamViewType: 'NEW_AND_OLD_IMAGES' } });
+
+    const response = await audit(event);
+    expect(response.batchItemFailures).toEqual([]);
+    const records = await auditRecordsOf('charge', id);
+    expect(records.map((r) => [r.seq, r.action, r.version, (r.actor as { username: string }).username, r.reason])).toEqual([
+      [1, 'create', 1, 'olga', null],
+      [2, 'update', 2, 'olga', 'recount'],
+      [3, 'update', 3, 'quentin', 'QC ok'],
+    ]);
+    expect(records[0]!.changes).toMatchObject({ quantity: { from: null, to: 5 }, status: { from: null, to: 'quarantine' } });
+    expect(records[1]!.changes).toEqual({ quantity: { from: 5, to: 6 } });
+    expect(records[2]!.changes).toEqual({ status: { from: 'quarantine', to: 'released' } });
+    expect(records.every((r) => typeof r.requestId === 'string')).toBe(true);
+    expect(verifyChain(await new AuditQueries().chain('charge', id)).valid).toBe(true);
+  });
+
+  it('delivering the same batch twice writes each change once', async () => {
+    const id = await newCharge();
+    await patchCharge(id, 1, { notes: 'n', reason: 'add a note' });
+    const event = await reader.next();
+    await audit(event);
+    const second = await audit(event);
+    expect(second.batchItemFailures).toEqual([]);
+    expect(await auditRecordsOf('charge', id)).toHaveLength(2);
+  });
+
+  it('a soft delete is recorded as delete; an out-of-band edit is recorded and attributed to nobody', async () => {
+    const id = await newCharge();
+    await callHandler('charges', {
+      method: 'DELETE',
+      resource: '/charges/{id}',
+      pathParameters: { id },
+      user: qm,
+      headers: { 'If-Match': '"1"' },
+      body: { reason: 'entered twice' },
+    });
+    // Someone edits the item directly (console, script): same version, same updatedBy.
+    await documentDb().send(
+      new UpdateCommand({
+        TableName: tableName('charges'),
+        Key: { chargeId: id, sk: 'CHARGE' },
+        UpdateExpression: 'SET quantity = :q',
+        ExpressionAttributeValues: { ':q': 999 },
+      }),
+    );
+    await audit(await reader.next());
+    const records = await auditRecordsOf('charge', id);
+    expect(records.map((r) => r.action)).toEqual(['create', 'delete', 'update']);
+    expect(records[1]).toMatchObject({ reason: 'entered twice', actor: { username: 'quentin' } });
+    expect(records[2]).toMatchObject({
+      actor: { userId: 'out-of-band' },
+      reason: 'Changed outside the API',
+      changes: { quantity: { from: 5, to: 999 } },
+    });
+  });
+});
+
+describe('failures', () => {
+  it('an audit write failing mid-batch is reported, retried from there, and nothing is lost or duplicated', async () => {
+    const a = await newCharge();
+    await patchCharge(a, 1, { quantity: 7, reason: 'first fix' });
+    await patchCharge(a, 2, { quantity: 8, reason: 'second fix' });
+    const b = await newCharge();
+    const event = await reader.next();
+
+    // The second audited write (charge a, version 2) hits a DynamoDB outage once.
+    const db = documentDb();
+    const send = db.send.bind(db);
+    let writes = 0;
+    vi.spyOn(db, 'send').mockImplementation(((command: { constructor: { name: string } }, ...rest: unknown[]) => {
+      if (command.constructor.name === 'TransactWriteCommand' && ++writes === 2) {
+        return Promise.reject(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' }));
+      }
+      return (send as (...args: unknown[]) => Promise<unknown>)(command, ...rest);
+    }) as typeof db.send);
+    const first = await audit(event);
+    vi.restoreAllMocks();
+
+    const chargeRecords = event.Records.filter((r) => r.dynamodb?.Keys?.sk?.S === 'CHARGE');
+    const seqOf = (r: DynamoDBRecord) => r.dynamodb?.SequenceNumber;
+    // a v2 failed, and a v3 after it failed too (its chain must not skip v2); b succeeded.
+    expect(first.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([seqOf(chargeRecords[1]!), seqOf(chargeRecords[2]!)]);
+    expect(await auditRecordsOf('charge', a)).toHaveLength(1);
+    expect(await auditRecordsOf('charge', b)).toHaveLength(1);
+
+    // Lambda retries from the first failed record: everything after it is delivered again.
+    const firstFailed = event.Records.findIndex((r) => seqOf(r) === first.batchItemFailures[0]!.itemIdentifier);
+    const retry = await audit({ Records: event.Records.slice(firstFailed) });
+    expect(retry.batchItemFailures).toEqual([]);
+    const records = await auditRecordsOf('charge', a);
+    expect(records.map((r) => r.version)).toEqual([1, 2, 3]);
+    expect(await auditRecordsOf('charge', b)).toHaveLength(1);
+    expect(verifyChain(await new AuditQueries().chain('charge', a)).valid).toBe(true);
+  });
+
+  it('a poisoned record is a batch item failure (→ bisect, retries, on-failure queue); the rest of the batch is written', async () => {
+    const id = await newCharge();
+    const event = await reader.next();
+    const good = event.Records.find((r) => r.dynamodb?.Keys?.sk?.S === 'CHARGE')!;
+    const otherKeys = { chargeId: { S: 'some-other-charge' }, sk: { S: 'CHARGE' } };
+    const poisoned: DynamoDBRecord = {
+      ...good,
+      eventID: 'poison-1',
+      eventName: 'MODIFY',
+      dynamodb: { ...good.dynamodb, Keys: otherKeys, SequenceNumber: '999999999999', OldImage: undefined },
+    };
+    const foreign: DynamoDBRecord = {
+      ...good,
+      eventID: 'bad-source',
+      eventSourceARN: 'arn:aws:dynamodb:x:1:table/elsewhere/stream/1',
+      dynamodb: { ...good.dynamodb, Keys: { chargeId: { S: 'third-charge' }, sk: { S: 'CHARGE' } }, SequenceNumber: '999999999998' },
+    };
+    const response = await audit({ Records: [poisoned, foreign, ...event.Records] });
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: '999999999999' }, { itemIdentifier: '999999999998' }]);
+    expect(await auditRecordsOf('charge', id)).toHaveLength(1);
+  });
+
+  it("a poisoned record holds back the later records of its own entity, so that entity's chain stays in order", async () => {
+    const id = await newCharge();
+    const event = await reader.next();
+    const insert = event.Records.find((r) => r.dynamodb?.Keys?.sk?.S === 'CHARGE')!;
+    const poisoned: DynamoDBRecord = {
+      ...insert,
+      eventID: 'poison-2',
+      eventName: 'MODIFY',
+      dynamodb: { ...insert.dynamodb, SequenceNumber: '1', OldImage: undefined },
+    };
+    const response = await audit({ Records: [poisoned, ...event.Records] });
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: '1' }, { itemIdentifier: insert.dynamodb!.SequenceNumber }]);
+    expect(await auditRecordsOf('charge', id)).toHaveLength(0);
+  });
+});
+
+describe('audit records from the users stream', () => {
+  it('role change and disable are audited with the acting admin; claim items are ignored; no password hash anywhere', async () => {
+    const admin = { userId: 'admin-1', username: 'admin' };
+    const passwordHash = 'scrypt$16384$8$1$c2FsdA$VERYSECRETHASH';
+    const users = tableName('users');
+    const db = documentDb();
+    await db.send(
+      new PutCommand({
+        TableName: users,
+        Item: { pk: 'user#u-42', kind: 'user', userId: 'u-42', username: 'ursula', roles: ['viewer'], disabled: false, passwordHash, updatedBy: admin, requestId: 'req-1', updatedAt: new Date().toISOString() },
+      }),
+    );
+    await db.send(new PutCommand({ TableName: users, Item: { pk: 'username#ursula', userId: 'u-42' } }));
+    await db.send(
+      new UpdateCommand({
+        TableName: users,
+        Key: { pk: 'user#u-42' },
+        UpdateExpression: 'SET #roles = :r, requestId = :q, reason = :why, passwordHash = :ph',
+        ExpressionAttributeNames: { '#roles': 'roles' },
+        ExpressionAttributeValues: { ':r': ['operator', 'viewer'], ':q': 'req-2', ':why': 'joined the line team', ':ph': `${passwordHash}2` },
+      }),
+    );
+    await db.send(
+      new UpdateCommand({
+        TableName: users,
+        Key: { pk: 'user#u-42' },
+        UpdateExpression: 'SET disabled = :d, requestId = :q',
+        ExpressionAttributeValues: { ':d': true, ':q': 'req-3' },
+      }),
+    );
+    const response = await audit(await reader.next());
+    expect(response.batchItemFailures).toEqual([]);
+
+    const records = await auditRecordsOf('user', 'u-42');
+    expect(records.map((r) => [r.action, r.requestId])).toEqual([
+      ['create', 'req-1'],
+      ['update', 'req-2'],
+      ['update', 'req-3'],
+    ]);
+    expect(records[1]!.changes).toEqual({
+      roles: { from: ['viewer'], to: ['operator', 'viewer'] },
+      passwordHash: { from: '[REDACTED]', to: '[REDACTED]' },
+    });
+    expect(records[1]).toMatchObject({ reason: 'joined the line team', actor: admin });
+    expect(records[2]!.changes).toEqual({ disabled: { from: false, to: true } });
+    expect((await scanAll('audit')).some((i) => String(i.entityKey).includes('username'))).toBe(false);
+
+    // The scan: no audit item anywhere holds a password hash (or any part of one).
+    const everything = JSON.stringify(await scanAll('audit'));
+    expect(everything).not.toContain('VERYSECRETHASH');
+    expect(everything).not.toMatch(/scrypt\$/);
+  });
+});

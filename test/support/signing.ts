@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type SigningAdapters, localSigningAdapters } from '../../functions/shared/signing/adapters';
+import { type RotationDeps, rotateLocally, runRotationStep } from '../../functions/shared/signing/rotation';
+import { AccessTokens, createAccessTokens } from '../../functions/shared/signing/tokens';
+import { KeyRing } from '../../functions/shared/signing/key-ring';
+import { config } from '../../functions/shared/config';
+
+export interface LocalSigning {
+  dir: string;
+  adapters: SigningAdapters;
+  deps: RotationDeps;
+  tokens: AccessTokens;
+  /** A full rotation (four steps, fresh token) through the production rotation code. */
+  rotate(): Promise<string>;
+  /** Another AccessTokens on the same keys, e.g. with another issuer or audience. */
+  tokensWith(options: Partial<AccessTokens['options']>): AccessTokens;
+  cleanup(): void;
+}
+
+/** Local key store in a fresh temp directory, with the first key already created. */
+export async function localSigning(): Promise<LocalSigning> {
+  const dir = mkdtempSync(join(tmpdir(), 'signing-test-'));
+  const adapters = localSigningAdapters(join(dir, 'keys'));
+  const cfg = config();
+  const deps: RotationDeps = {
+    adapters,
+    overlapSeconds: cfg.signingKeyOverlapSeconds,
+    issuer: cfg.JWT_ISSUER,
+    audience: cfg.JWT_AUDIENCE,
+  };
+  const rotate = () => rotateLocally(adapters, (event) => runRotationStep(event, deps));
+  await rotate();
+  const tokens = createAccessTokens(adapters);
+  return {
+    dir,
+    adapters,
+    deps,
+    tokens,
+    rotate,
+    tokensWith: (options) =>
+      new AccessTokens(
+        adapters,
+        new KeyRing(adapters, { overlapSeconds: cfg.signingKeyOverlapSeconds, maxAgeMs: 30_000 }),
+        { ...tokens.options, ...options },
+      ),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,387 @@
+import { createHash, generateKeyPairSync, privateEncrypt, constants } from 'node:crypto';
+import {
+  CreateKeyCommand,
+  GetPublicKeyCommand,
+  KMSClient,
+  ListKeysCommand,
+  ListResourceTagsCommand,
+  ScheduleKeyDeletionCommand,
+  SignCommand,
+} from '@aws-sdk/client-kms';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+  TagResourceCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { handler as rotationHandler } from '../../../functions/rotate-keys/handler';
+import { resetConfig } from '../../../functions/shared/config';
+import { metrics } from '../../../functions/shared/powertools';
+import { resetSigningAdapters } from '../../../functions/shared/signing/adapters';
+import { lambdaContext } from '../../../scripts/local/lambda-context';
+import type { SigningAdapters } from '../../../functions/shared/signing/adapters';
+import { publicKeyToJwk } from '../../../functions/shared/signing/jwk';
+import { KmsSigningKeys } from '../../../functions/shared/signing/kms-signing-keys';
+import { TAG_CURRENT_SINCE, TAG_ROTATION_TOKEN, TAG_SIGNING_KEY } from '../../../functions/shared/signing/ports';
+import {
+  ROTATION_STEPS,
+  type RotationDeps,
+  RotationError,
+  runRotationStep,
+  type RotationStep,
+} from '../../../functions/shared/signing/rotation';
+import { SecretsManagerSecrets } from '../../../functions/shared/signing/secrets-manager';
+
+const SECRET = 'arn:aws:secretsmanager:eu-central-1:111122223333:secret:signing-AbCdEf';
+const APP_TAG = 'charge-records-test';
+const OLD = 'version-old';
+const PREV = 'version-prev';
+const TOKEN = 'token-new';
+const NEW_KEY = { KeyId: '11111111-2222-3333-4444-555555555555', Arn: 'arn:aws:kms:eu-central-1:111122223333:key/1111' };
+
+const kms = mockClient(KMSClient);
+const sm = mockClient(SecretsManagerClient);
+
+/** What KMS would hold: one RSA key pair standing in for the new KMS key. */
+const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const spki = pair.publicKey.export({ format: 'der', type: 'spki' });
+const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');
+/** KMS Sign with MessageType DIGEST: PKCS#1 v1.5 over DigestInfo(SHA-256, digest). */
+const kmsSign = (digest: Uint8Array) =>
+  privateEncrypt({ key: pair.privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, digest]));
+
+/** Secrets Manager's view of the secret, updated by the mocked write calls as the real service would. */
+interface State {
+  stages: Record<string, string[]>;
+  values: Record<string, string>;
+  rotationEnabled: boolean;
+}
+let state: State;
+
+const value = (keyId: string, kid?: string) => JSON.stringify({ keyId, keyArn: `arn:aws:kms:::key/${keyId}`, kid, createdAt: '2026-01-01T00:00:00Z' });
+
+function wireSecretsManager() {
+  sm.on(DescribeSecretCommand).callsFake(() => ({
+    ARN: SECRET,
+    RotationEnabled: state.rotationEnabled,
+    VersionIdsToStages: structuredClone(state.stages),
+    Tags: [],
+  }));
+  sm.on(GetSecretValueCommand).callsFake((input: { VersionId?: string; VersionStage?: string }) => {
+    const id = input.VersionId ?? Object.keys(state.stages).find((v) => state.stages[v]?.includes(input.VersionStage ?? ''));
+    if (!id || state.values[id] === undefined) {
+      throw new ResourceNotFoundException({ message: 'not found', $metadata: {} });
+    }
+    return { ARN: SECRET, VersionId: id, SecretString: state.values[id], VersionStages: state.stages[id] };
+  });
+  sm.on(PutSecretValueCommand).callsFake((input: { ClientRequestToken: string; SecretString: string; VersionStages: string[] }) => {
+    state.values[input.ClientRequestToken] = input.SecretString;
+    for (const st of input.VersionStages) {
+      for (const id of Object.keys(state.stages)) state.stages[id] = state.stages[id]!.filter((s) => s !== st);
+      state.stages[input.ClientRequestToken] = [...(state.stages[input.ClientRequestToken] ?? []), st];
+    }
+    return { VersionId: input.ClientRequestToken };
+  });
+  sm.on(UpdateSecretVersionStageCommand).callsFake(
+    (input: { VersionStage: string; MoveToVersionId: string; RemoveFromVersionId?: string }) => {
+      if (input.RemoveFromVersionId) {
+        state.stages[input.RemoveFromVersionId] = state.stages[input.RemoveFromVersionId]!.filter((s) => s !== input.VersionStage);
+      }
+      if (input.VersionStage === 'AWSCURRENT' && input.RemoveFromVersionId) {
+        for (const id of Object.keys(state.stages)) state.stages[id] = state.stages[id]!.filter((s) => s !== 'AWSPREVIOUS');
+        state.stages[input.RemoveFromVersionId]!.push('AWSPREVIOUS');
+      }
+      state.stages[input.MoveToVersionId] = [...(state.stages[input.MoveToVersionId] ?? []), input.VersionStage];
+      return {};
+    },
+  );
+  sm.on(TagResourceCommand).resolves({});
+}
+
+function wireKms() {
+  kms.on(ListKeysCommand).resolves({ Keys: [], Truncated: false });
+  kms.on(CreateKeyCommand).resolves({ KeyMetadata: { KeyId: NEW_KEY.KeyId, Arn: NEW_KEY.Arn } });
+  kms.on(GetPublicKeyCommand).resolves({ PublicKey: new Uint8Array(spki), KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
+  kms.on(SignCommand).callsFake((input: { Message: Uint8Array }) => ({ Signature: kmsSign(input.Message) }));
+  kms.on(ScheduleKeyDeletionCommand).resolves({});
+}
+
+let deps: RotationDeps;
+const step = (Step: RotationStep) => runRotationStep({ Step, SecretId: SECRET, ClientRequestToken: TOKEN }, deps);
+
+beforeEach(() => {
+  state = {
+    rotationEnabled: true,
+    stages: { [PREV]: ['AWSPREVIOUS'], [OLD]: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] },
+    values: { [PREV]: value('prev-key'), [OLD]: value('old-key') },
+  };
+  wireSecretsManager();
+  wireKms();
+  const adapters: SigningAdapters = {
+    kind: 'aws',
+    keys: new KmsSigningKeys(new KMSClient({ region: 'eu-central-1' }), APP_TAG),
+    secrets: new SecretsManagerSecrets(new SecretsManagerClient({ region: 'eu-central-1' }), SECRET),
+  };
+  deps = { adapters, overlapSeconds: 960, issuer: 'https://issuer.test', audience: 'charge-records' };
+});
+
+afterEach(() => {
+  kms.reset();
+  sm.reset();
+});
+
+describe('rotation protocol against Secrets Manager and KMS (mocked)', () => {
+  it('runs createSecret → setSecret → testSecret → finishSecret and promotes the new key', async () => {
+    // Act
+    for (const s of ROTATION_STEPS) await step(s);
+
+    // Assess: one new key with the right spec, usage and tags
+    expect(kms).toHaveReceivedCommandTimes(CreateKeyCommand, 1);
+    expect(kms).toHaveReceivedCommandWith(CreateKeyCommand, {
+      KeySpec: 'RSA_2048',
+      KeyUsage: 'SIGN_VERIFY',
+      Tags: [
+        { TagKey: TAG_SIGNING_KEY, TagValue: APP_TAG },
+        { TagKey: TAG_ROTATION_TOKEN, TagValue: TOKEN },
+      ],
+    });
+    // staged AWSPENDING under the token, naming the key and its kid
+    expect(sm).toHaveReceivedCommandTimes(PutSecretValueCommand, 1);
+    const put = sm.commandCalls(PutSecretValueCommand)[0]!.args[0].input;
+    expect(put).toMatchObject({ SecretId: SECRET, ClientRequestToken: TOKEN, VersionStages: ['AWSPENDING'] });
+    expect(JSON.parse(put.SecretString!)).toMatchObject({
+      keyId: NEW_KEY.KeyId,
+      keyArn: NEW_KEY.Arn,
+      kid: publicKeyToJwk(pair.publicKey).kid,
+    });
+    // testSecret signed a probe with the pending key (DIGEST of the signing input)
+    expect(kms).toHaveReceivedCommandWith(SignCommand, {
+      KeyId: NEW_KEY.KeyId,
+      MessageType: 'DIGEST',
+      SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256',
+    });
+    // finishSecret: exactly one stage move, current → token, and the demotion time recorded first
+    expect(sm).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 1);
+    expect(sm).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand, {
+      SecretId: SECRET,
+      VersionStage: 'AWSCURRENT',
+      MoveToVersionId: TOKEN,
+      RemoveFromVersionId: OLD,
+    });
+    const calls = sm.calls().map((c) => c.args[0].constructor.name);
+    expect(calls.lastIndexOf('TagResourceCommand')).toBeLessThan(calls.lastIndexOf('UpdateSecretVersionStageCommand'));
+    expect(sm.commandCalls(TagResourceCommand)[0]!.args[0].input.Tags![0]!.Key).toBe(TAG_CURRENT_SINCE);
+    // the key that lost AWSPREVIOUS is scheduled for deletion with the 7-day window
+    expect(kms).toHaveReceivedCommandExactlyOnceWith(ScheduleKeyDeletionCommand, { KeyId: 'prev-key', PendingWindowInDays: 7 });
+    expect(state.stages[TOKEN]).toContain('AWSCURRENT');
+    expect(state.stages[OLD]).toEqual(['AWSPREVIOUS']);
+  });
+
+  it('changes nothing when a step is retried with the same token', async () => {
+    // Prepare
+    for (const s of ROTATION_STEPS) await step(s);
+    const writes = () => ({
+      create: kms.commandCalls(CreateKeyCommand).length,
+      put: sm.commandCalls(PutSecretValueCommand).length,
+      move: sm.commandCalls(UpdateSecretVersionStageCommand).length,
+      del: kms.commandCalls(ScheduleKeyDeletionCommand).length,
+    });
+    const before = writes();
+    // Act: every step again (Secrets Manager retries after timeouts)
+    for (const s of ROTATION_STEPS) await step(s);
+    // Assess
+    expect(writes()).toEqual(before);
+  });
+
+  it('a retried createSecret finds its key by the token tag instead of creating a second one', async () => {
+    // Prepare: the first attempt created the key, then PutSecretValue failed.
+    sm.on(PutSecretValueCommand).rejectsOnce(new Error('throttled'));
+    await expect(step('createSecret')).rejects.toThrow('throttled');
+    expect(kms).toHaveReceivedCommandTimes(CreateKeyCommand, 1);
+    kms.on(ListKeysCommand).resolves({ Keys: [{ KeyId: 'other', KeyArn: 'arn:other' }, { KeyId: NEW_KEY.KeyId, KeyArn: NEW_KEY.Arn }] });
+    kms.on(ListResourceTagsCommand, { KeyId: 'other' }).rejects(new Error('AccessDenied'));
+    kms.on(ListResourceTagsCommand, { KeyId: NEW_KEY.KeyId }).resolves({
+      Tags: [
+        { TagKey: TAG_SIGNING_KEY, TagValue: APP_TAG },
+        { TagKey: TAG_ROTATION_TOKEN, TagValue: TOKEN },
+      ],
+    });
+    wireSecretsManager();
+    // Act
+    await step('createSecret');
+    // Assess
+    expect(kms).toHaveReceivedCommandTimes(CreateKeyCommand, 1);
+    expect(JSON.parse(state.values[TOKEN]!)).toMatchObject({ keyId: NEW_KEY.KeyId });
+  });
+
+  it('a failing testSecret leaves AWSCURRENT where it was', async () => {
+    // Prepare: KMS signs with a different key than the one it publishes — the probe cannot verify.
+    const wrong = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    kms.on(SignCommand).callsFake((input: { Message: Uint8Array }) => ({
+      Signature: privateEncrypt({ key: wrong.privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, input.Message])),
+    }));
+    await step('createSecret');
+    await step('setSecret');
+    // Act
+    const failure = await step('testSecret').catch((e: unknown) => e);
+    // Assess
+    expect(failure).toBeInstanceOf(RotationError);
+    expect(sm).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+    expect(state.stages[OLD]).toEqual(['AWSCURRENT']);
+    expect(state.stages[TOKEN]).toEqual(['AWSPENDING']);
+    expect(kms).not.toHaveReceivedCommand(ScheduleKeyDeletionCommand);
+  });
+
+  it('checks DescribeSecret before any step', async () => {
+    state.rotationEnabled = false;
+    await expect(step('createSecret')).rejects.toThrow(/not enabled/);
+    state.rotationEnabled = true;
+    await expect(runRotationStep({ Step: 'createSecret', SecretId: SECRET, ClientRequestToken: 'nope' }, deps)).rejects.toThrow(
+      /no stage/,
+    );
+    await expect(runRotationStep({ Step: 'createSecret', SecretId: SECRET, ClientRequestToken: PREV }, deps)).rejects.toThrow(
+      /not AWSPENDING/,
+    );
+    // already AWSCURRENT: nothing to do, not even a read
+    await runRotationStep({ Step: 'finishSecret', SecretId: SECRET, ClientRequestToken: OLD }, deps);
+    expect(kms).not.toHaveReceivedAnyCommand();
+    expect(sm).not.toHaveReceivedCommand(GetSecretValueCommand);
+    expect(sm).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+});
+
+describe('KMS signing-keys adapter', () => {
+  const keys = () => new KmsSigningKeys(new KMSClient({ region: 'eu-central-1' }), APP_TAG);
+
+  it('signs the SHA-256 digest of the signing input (MessageType DIGEST)', async () => {
+    const input = Buffer.from('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0');
+    const signature = await keys().sign('key-1', input);
+    expect(kms).toHaveReceivedCommandExactlyOnceWith(SignCommand, {
+      KeyId: 'key-1',
+      MessageType: 'DIGEST',
+      SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256',
+      Message: new Uint8Array(createHash('sha256').update(input).digest()),
+    });
+    const { verify } = await import('node:crypto');
+    expect(verify('sha256', input, pair.publicKey, signature)).toBe(true);
+  });
+
+  it('turns GetPublicKey DER into an RS256 JWK with an RFC 7638 kid, fetched once', async () => {
+    const { calculateJwkThumbprint } = await import('jose');
+    const adapter = keys();
+    const jwk = await adapter.publicJwk('key-1');
+    await adapter.publicJwk('key-1');
+    const expected = pair.publicKey.export({ format: 'jwk' });
+    expect(jwk).toEqual({ kty: 'RSA', alg: 'RS256', use: 'sig', n: expected.n, e: expected.e, kid: jwk.kid });
+    expect(jwk.kid).toBe(await calculateJwkThumbprint({ kty: 'RSA', n: expected.n!, e: expected.e! }, 'sha256'));
+    expect(kms).toHaveReceivedCommandTimes(GetPublicKeyCommand, 1);
+  });
+
+  it('refuses a key that is not RSA_2048 / SIGN_VERIFY, and does not cache the failure', async () => {
+    kms
+      .on(GetPublicKeyCommand)
+      .resolvesOnce({ PublicKey: new Uint8Array(spki), KeySpec: 'RSA_4096', KeyUsage: 'SIGN_VERIFY' })
+      .resolves({ PublicKey: new Uint8Array(spki), KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
+    const adapter = keys();
+    await expect(adapter.publicJwk('key-1')).rejects.toThrow(/RSA_2048/);
+    await expect(adapter.publicJwk('key-1')).resolves.toMatchObject({ kty: 'RSA' });
+  });
+
+  it('treats a key already pending deletion as scheduled', async () => {
+    const { KMSInvalidStateException } = await import('@aws-sdk/client-kms');
+    kms.on(ScheduleKeyDeletionCommand).rejects(new KMSInvalidStateException({ message: 'pending', $metadata: {} }));
+    await expect(keys().scheduleDeletion('key-1', 7)).resolves.toBeUndefined();
+    kms.on(ScheduleKeyDeletionCommand).rejects(new Error('AccessDenied'));
+    await expect(keys().scheduleDeletion('key-1', 7)).rejects.toThrow('AccessDenied');
+  });
+});
+
+describe('Secrets Manager adapter', () => {
+  const secrets = () => new SecretsManagerSecrets(new SecretsManagerClient({ region: 'eu-central-1' }), SECRET);
+
+  it('reads by stage and by version, and answers a missing one with undefined', async () => {
+    await expect(secrets().getValue({ stage: 'AWSCURRENT' })).resolves.toEqual({
+      versionId: OLD,
+      value: value('old-key'),
+      stages: ['AWSCURRENT'],
+    });
+    expect(sm).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: SECRET, VersionStage: 'AWSCURRENT' });
+    await expect(secrets().getValue({ versionId: TOKEN })).resolves.toBeUndefined();
+    expect(sm).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: SECRET, VersionId: TOKEN });
+  });
+
+  it('puts values with stages and moves labels with MoveTo/RemoveFrom', async () => {
+    await secrets().putValue(TOKEN, '{"keyId":"k"}', ['AWSPENDING']);
+    expect(sm).toHaveReceivedCommandWith(PutSecretValueCommand, {
+      SecretId: SECRET,
+      ClientRequestToken: TOKEN,
+      SecretString: '{"keyId":"k"}',
+      VersionStages: ['AWSPENDING'],
+    });
+    await secrets().updateStage('AWSCURRENT', TOKEN, OLD);
+    expect(sm).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand, {
+      SecretId: SECRET,
+      VersionStage: 'AWSCURRENT',
+      MoveToVersionId: TOKEN,
+      RemoveFromVersionId: OLD,
+    });
+  });
+
+  it('describes rotation state, stages and tags', async () => {
+    sm.on(DescribeSecretCommand).resolves({
+      RotationEnabled: true,
+      VersionIdsToStages: { a: ['AWSCURRENT'] },
+      Tags: [{ Key: TAG_CURRENT_SINCE, Value: '2026-01-01T00:00:00.000Z' }],
+    });
+    await expect(secrets().describe()).resolves.toEqual({
+      rotationEnabled: true,
+      versionStages: { a: ['AWSCURRENT'] },
+      tags: { [TAG_CURRENT_SINCE]: '2026-01-01T00:00:00.000Z' },
+    });
+  });
+});
+
+describe('rotation handler (the Lambda)', () => {
+  beforeEach(() => {
+    vi.stubEnv('SIGNING_SECRET_ID', SECRET);
+    resetConfig();
+    resetSigningAdapters();
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+    resetConfig();
+    resetSigningAdapters();
+  });
+
+  const invoke = (Step: RotationStep) =>
+    rotationHandler({ Step, SecretId: SECRET, ClientRequestToken: TOKEN }, lambdaContext('rotate-keys', 60, 256));
+
+  it('logs, counts and rethrows a failed step; AWSCURRENT stays put', async () => {
+    // Prepare
+    const added = vi.spyOn(metrics, 'addMetric');
+    kms.on(CreateKeyCommand).rejects(new Error('LimitExceededException'));
+    // Act
+    await expect(invoke('createSecret')).rejects.toThrow('LimitExceededException');
+    // Assess
+    expect(added.mock.calls.map((c) => c[0])).toContain('SigningKeyRotationFailed');
+    expect(state.stages[OLD]).toEqual(['AWSCURRENT']);
+    expect(sm).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+  });
+
+  it('runs all four steps through the AWS adapters and emits the key age', async () => {
+    const added = vi.spyOn(metrics, 'addMetric');
+    for (const s of ROTATION_STEPS) await invoke(s);
+    expect(state.stages[TOKEN]).toContain('AWSCURRENT');
+    const names = added.mock.calls.map((c) => c[0]);
+    expect(names).toContain('SigningKeyRotationSucceeded');
+    expect(names).toContain('SigningKeyAgeSeconds');
+    expect(names).not.toContain('SigningKeyRotationFailed');
+  });
+});
