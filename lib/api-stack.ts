@@ -16,6 +16,7 @@ import {
   type MethodOptions,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ERROR_STATUS, type ErrorCode } from '../functions/shared/errors';
@@ -24,6 +25,13 @@ import { FUNCTIONS, PROXY_PATH, ROUTES, isPublicPath, type FunctionDefinition, t
 import type { TableId } from '../functions/shared/tables';
 import { AppFunction, PROJECT_ROOT } from './constructs/app-function';
 import { SigningKeys } from './constructs/signing-keys';
+import { AuditTrail } from './constructs/audit-trail';
+
+/** Every attribute of an external user item and its identity claims (functions/shared/users/repository.ts). */
+export const EXTERNAL_USER_ATTRIBUTES = [
+  'pk', 'kind', 'userId', 'username', 'disabled', 'source', 'tokensValidAfter', 'version',
+  'createdAt', 'createdBy', 'updatedAt', 'updatedBy', 'updatedByName', 'reason', 'requestId',
+];
 import type { StageConfig } from './stage-config';
 
 export const API_STAGE_NAME = 'v1';
@@ -117,6 +125,7 @@ export class ApiStack extends Stack {
   /** Every function of FUNCTIONS by id, for constructs that must grant more (keys, buckets, queues). */
   readonly functions: ReadonlyMap<FunctionId, AppFunction>;
   readonly signingKeys: SigningKeys;
+  readonly auditTrail: AuditTrail;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -145,6 +154,11 @@ export class ApiStack extends Stack {
     }
     this.functions = functions;
     this.signingKeys = this.addSigningKeys(config);
+    this.auditTrail = new AuditTrail(this, 'AuditTrail', {
+      consumer: this.fn('audit-stream'),
+      tables: [tables.charges, tables.users],
+    });
+    this.grantExternalUserCreation(tables.users);
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: config.logRetention,
@@ -198,6 +212,24 @@ export class ApiStack extends Stack {
     this.addRoutes();
     this.addGatewayResponses();
     this.acknowledgeApiFindings(config);
+  }
+
+  /**
+   * The authorizer creates an external (OIDC) user on first sight: a PutItem on the users table, restricted by
+   * `dynamodb:Attributes` to the fields such a user has — never `roles` or `passwordHash`, which only the users
+   * function writes.
+   */
+  private grantExternalUserCreation(users: ITable): void {
+    this.fn('authorizer').addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [users.tableArn],
+        conditions: {
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': EXTERNAL_USER_ATTRIBUTES },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+        },
+      }),
+    );
   }
 
   /** Signing keys and their rotation (lib/constructs/signing-keys.ts); grants follow FUNCTIONS' `signingKeys`. */

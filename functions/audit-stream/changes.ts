@@ -140,7 +140,7 @@ export function toAuditInput(record: DynamoDBRecord): AuditInput | undefined {
       ...base,
       entityType: 'user',
       entityId: pk.slice('user#'.length),
-      action: event === 'INSERT' ? 'create' : event === 'REMOVE' ? 'remove' : 'update',
+      action: event === 'INSERT' ? 'create' : event === 'REMOVE' ? 'remove' : userAction(oldImage, newImage),
       actor: outOfBand ? OUT_OF_BAND : (actorOf(current) ?? SYSTEM),
       ...(outOfBand ? { reason: 'Changed outside the API', requestId: null } : {}),
       version: num(current.version),
@@ -149,4 +149,17 @@ export function toAuditInput(record: DynamoDBRecord): AuditInput | undefined {
   }
 
   throw new PoisonedRecordError(`Stream of table ${table} is not audited here`);
+}
+
+/**
+ * A user item change named for what it means (SPEC §6 security events): the stream is the one writer of
+ * item changes, so a role change or a password change is exactly one record, named, with its from/to.
+ */
+function userAction(oldImage: Image | undefined, newImage: Image | undefined): string {
+  const changed = (field: string) => JSON.stringify(oldImage?.[field] ?? null) !== JSON.stringify(newImage?.[field] ?? null);
+  if (changed('roles')) return 'role.change';
+  if (changed('disabled')) return newImage?.disabled === true ? 'user.disable' : 'user.enable';
+  if (changed('passwordHash')) return 'password.change';
+  if (changed('tokensValidAfter')) return 'tokens.revoke';
+  return 'update';
 }

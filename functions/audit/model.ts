@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** An ISO date (whole UTC day) or date-time; turned into the `at` bounds the audit table sorts by. */
 const Instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);

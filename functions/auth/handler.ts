@@ -1,8 +1,9 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { header } from '../shared/http/headers';
 import { httpHandler } from '../shared/http/handler';
 import { noContent, ok, route, type RouteContext } from '../shared/http/router';
 import { unauthorized } from '../shared/errors';
+import { verifyOidcToken } from '../shared/auth/oidc';
 import { verifyAccessToken } from '../shared/signing/tokens';
 import { changePassword, login, logout, me, refresh, updateMe, type RequestMeta } from './service';
 
@@ -31,15 +32,18 @@ const meta = (ctx: RouteContext<unknown, unknown>): RequestMeta => ({
 
 /**
  * The caller's own access token (already verified by the authorizer): logout revokes it and password change
- * keeps its session alive. Verified again here rather than decoded blindly, so nothing rests on an unchecked claim.
+ * keeps its session alive. Verified again here rather than decoded blindly, so nothing rests on an unchecked
+ * claim; an external (OIDC) token is revoked by its issuer-scoped jti, or its hash when it has none.
  */
-async function currentToken(ctx: RouteContext<unknown, unknown>) {
+async function currentToken(ctx: RouteContext<unknown, unknown>): Promise<{ jti: string; exp: number; sid?: string }> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(header(ctx.event.headers, 'authorization') ?? '')?.[1];
   if (!bearer) throw unauthorized();
   try {
     return await verifyAccessToken(bearer);
   } catch {
-    throw unauthorized();
+    const external = await verifyOidcToken(bearer).catch(() => undefined);
+    if (!external) throw unauthorized();
+    return { jti: external.revocationId, exp: external.exp };
   }
 }
 

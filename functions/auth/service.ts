@@ -213,5 +213,5 @@ export async function changePassword(
     },
     { actor: caller, requestId: meta.requestId, reason: 'password change' },
   );
-  await securityEvent({ action: 'password.change', subject: user, actor: caller, requestId: meta.requestId, sourceIp: meta.sourceIp });
+  // The `password.change` audit record (hash redacted) comes from the users stream, like every item change.
 }

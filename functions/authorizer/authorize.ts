@@ -2,10 +2,11 @@ import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuthenticatedUser, RateLimitState } from '../shared/auth-context';
 import { nowSeconds } from '../shared/auth/clock';
 import { countInWindow } from '../shared/auth/counters';
-import { verifyOidcToken } from '../shared/auth/oidc';
+import { type OidcIdentity, verifyOidcToken } from '../shared/auth/oidc';
 import { type Family, sessionAlive } from '../shared/auth/sessions';
 import { config } from '../shared/config';
 import { documentDb } from '../shared/dynamo';
+import { AppError } from '../shared/errors';
 import { permissionsFor } from '../shared/permissions';
 import { findRoute } from '../shared/routes';
 import { AccessTokenError, verifyAccessToken } from '../shared/signing/tokens';
@@ -98,32 +99,47 @@ async function authenticateOwn(token: string, now: number): Promise<Authenticate
   return { userId: user.userId, username: user.username, roles: user.roles, permissions: permissionsFor(user.roles) };
 }
 
-/** External OIDC tokens: the user is found (or created on first sight) by issuer + sub; roles from the token. */
-async function authenticateOidc(token: string): Promise<AuthenticatedUser | undefined> {
-  let identity;
+/** The user of an external identity, created on first sight. A taken readable name falls back to `sub@host`. */
+async function oidcUserId(identity: OidcIdentity): Promise<string | undefined> {
+  const existing = await users.userIdForOidcIdentity(identity.issuer, identity.subject);
+  if (existing) return existing;
+  for (const username of [identity.username, identity.fallbackUsername]) {
+    try {
+      const created = await users.create(
+        {
+          username,
+          // No stored roles: an external user's roles come from their token on every request.
+          roles: [],
+          source: `oidc:${identity.issuer}`,
+          oidcIdentity: { issuer: identity.issuer, subject: identity.subject },
+        },
+        { actor: { userId: 'system', username: 'oidc-jit' }, reason: `first sign-in via ${identity.issuer}` },
+      );
+      return created.userId;
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === 'CONFLICT')) throw err;
+      // Either the name is taken, or a concurrent first request created this identity: look again.
+      const raced = await users.userIdForOidcIdentity(identity.issuer, identity.subject);
+      if (raced) return raced;
+    }
+  }
+  return undefined;
+}
+
+/** External OIDC tokens: the user by issuer + sub, its current state and the token's revocation; roles from the token. */
+async function authenticateOidc(token: string, now: number): Promise<AuthenticatedUser | undefined> {
+  let identity: OidcIdentity | undefined;
   try {
     identity = await verifyOidcToken(token);
   } catch {
     throw new Unauthorized('invalid external token');
   }
   if (!identity) return undefined;
-  let user = await users.getByOidcIdentity(identity.issuer, identity.subject);
-  if (!user) {
-    try {
-      user = await users.create(
-        {
-          username: identity.username,
-          roles: identity.roles,
-          source: `oidc:${identity.issuer}`,
-          oidcIdentity: { issuer: identity.issuer, subject: identity.subject },
-        },
-        { actor: { userId: 'system', username: 'oidc-jit' }, reason: `first sign-in via ${identity.issuer}` },
-      );
-    } catch {
-      // A concurrent first request created it.
-      user = await users.getByOidcIdentity(identity.issuer, identity.subject);
-    }
-  }
+  const userId = await oidcUserId(identity);
+  if (!userId) throw new Unauthorized('external user could not be created');
+  const state = await loadState(userId, identity.revocationId, undefined, now);
+  const user = state.user;
+  if (state.revoked) throw new Unauthorized('token revoked');
   if (!user || user.disabled || identity.iat * 1000 < user.tokensValidAfter) throw new Unauthorized('external user refused');
   return { userId: user.userId, username: user.username, roles: identity.roles, permissions: permissionsFor(identity.roles) };
 }
@@ -140,7 +156,7 @@ export async function authorize(request: {
     user = await authenticateOwn(token, now);
   } catch (err) {
     // Not one of ours (unknown kid / issuer): maybe a configured external issuer's.
-    const external = err instanceof Unauthorized ? await authenticateOidc(token) : undefined;
+    const external = err instanceof Unauthorized ? await authenticateOidc(token, now) : undefined;
     if (!external) throw err;
     user = external;
   }

@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../shared/config';
 import { AppError } from '../shared/errors';
 import { httpHandler } from '../shared/http/handler';

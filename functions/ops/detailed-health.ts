@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { runChecks, signingKeyCheck, tableChecks, type Check, type CheckResult } from '../health/checks';
+import * as z from 'zod';
+import { runChecks, signingKeyCheck, tableChecks, type Check, type CheckResult } from '../shared/health-checks';
 import { config } from '../shared/config';
 import { signingAdapters } from '../shared/signing/adapters';
 import { accessTokens } from '../shared/signing/tokens';

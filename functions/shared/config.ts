@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Every environment variable the system honours (SPEC §9), parsed once and strictly:
@@ -38,6 +38,25 @@ const EnvSchema = z.object({
   /** First start with no users: the `admin` password (else a random one is printed once). */
   BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
   HEALTH_EXTERNAL_CHECKS: z.string().default('[]'),
+  // Reports (SPEC §7). The AWS names are set by CDK (lib/constructs/reports.ts); unset → local adapters.
+  /** S3 bucket for report files; unset → files under `${LOCAL_STATE_DIR}/reports/`. */
+  REPORTS_BUCKET: z.string().min(1).optional(),
+  /** KMS key the report files are encrypted with (SSE-KMS). */
+  REPORTS_KMS_KEY_ID: z.string().min(1).optional(),
+  /** The one SES identity reports are sent from; unset → `.eml` files under `${LOCAL_STATE_DIR}/outbox/`. */
+  REPORTS_SENDER: z.string().min(3).default('reports@charge-records.local'),
+  /** EventBridge Scheduler group, runner target and the role Scheduler invokes it with; unset → the in-process scheduler. */
+  REPORTS_SCHEDULE_GROUP: z.string().min(1).optional(),
+  REPORT_RUNNER_ARN: z.string().min(1).optional(),
+  REPORTS_SCHEDULER_ROLE_ARN: z.string().min(1).optional(),
+  /** Where the schedule's undeliverable events go (SQS queue ARN). */
+  REPORTS_SCHEDULER_DLQ_ARN: z.string().min(1).optional(),
+  /** Fonts for the PDF writer: the layer's `/opt/fonts` in Lambda, `layers/report-assets/fonts` locally. */
+  REPORT_FONTS_DIR: z.string().optional(),
+  /** Exports larger than this (bytes, before base64) go to the object store and the API answers 303. */
+  REPORT_INLINE_MAX_BYTES: intFrom(4 * 1024 * 1024),
+  /** Base URL of the API used in e-mailed links (CDK sets the stage URL); default: the local server. */
+  PUBLIC_BASE_URL: z.string().url().optional(),
   DEBUG: z
     .string()
     .optional()

@@ -10,8 +10,8 @@ import type { TableId } from './tables';
 
 /** What a function may do to a table; lib/constructs/app-function.ts turns it into IAM grants. */
 export type TableAccess = 'describe' | 'read' | 'readWrite' | 'append';
-// 'append' (audit table only): read, plus PutItem for conditional appends — never UpdateItem/DeleteItem.
-// lib/constructs/audit-trail.ts `grantAuditAppend` is the grant.
+// 'append' (audit table only): read, plus PutItem for conditional appends — never UpdateItem/DeleteItem
+// (TABLE_ACTIONS.append in lib/constructs/app-function.ts).
 
 export interface FunctionDefinition {
   /** Handler module, relative to the project root; it exports `handler`. */
@@ -33,7 +33,14 @@ export type SigningKeyAccess = 'verify' | 'sign' | 'rotate';
 export const FUNCTIONS = {
   health: {
     entry: 'functions/health/handler.ts',
-    description: 'Health, liveness and readiness probes',
+    description: 'Health and liveness probes (no dependency calls, no AWS SDK in the bundle)',
+    memorySize: 256,
+    timeoutSeconds: 3,
+    tables: {},
+  },
+  readiness: {
+    entry: 'functions/readiness/handler.ts',
+    description: 'Readiness probe: DescribeTable on every table and the signing key',
     memorySize: 256,
     timeoutSeconds: 10,
     tables: { charges: 'describe', users: 'describe', audit: 'describe', 'auth-state': 'describe', reports: 'describe' },
@@ -117,6 +124,22 @@ export const FUNCTIONS = {
     // describe: only for the table names, which tell the handler which stream a record came from.
     tables: { audit: 'append', charges: 'describe', users: 'describe' },
   },
+  reports: {
+    entry: 'functions/reports/handler.ts',
+    description: 'Reports: PDF/XLSX/CSV exports, the Chargenbericht, report definitions and their schedules, runs',
+    // pdf-lib holds a whole PDF in memory (≈ 310 MB for the 20 000-row cap); XLSX/CSV stream through /tmp.
+    memorySize: 1024,
+    timeoutSeconds: 29,
+    tables: { charges: 'read', audit: 'read', reports: 'readWrite' },
+  },
+  // Not behind API Gateway: each report definition's EventBridge Scheduler schedule (lib/constructs/reports.ts) invokes it.
+  'report-runner': {
+    entry: 'functions/report-runner/handler.ts',
+    description: 'Runs a report definition: builds the file, stores it, records the run, mails the link',
+    memorySize: 1024,
+    timeoutSeconds: 300,
+    tables: { charges: 'read', audit: 'read', reports: 'readWrite' },
+  },
 } as const satisfies Record<string, FunctionDefinition>;
 
 export type FunctionId = keyof typeof FUNCTIONS;
@@ -140,7 +163,7 @@ export interface RouteDefinition {
 export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/status/health', function: 'health', access: 'public' },
   { method: 'GET', path: '/status/health/liveness', function: 'health', access: 'public' },
-  { method: 'GET', path: '/status/health/readiness', function: 'health', access: 'public' },
+  { method: 'GET', path: '/status/health/readiness', function: 'readiness', access: 'public' },
   { method: 'GET', path: '/status/health/detailed', function: 'ops', access: 'metrics:read' },
   { method: 'GET', path: '/metrics', function: 'ops', access: 'metrics:read' },
   { method: 'POST', path: '/auth/login', function: 'auth', access: 'public', jsonBody: true },
@@ -167,6 +190,22 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/charges/{id}/history', function: 'charges', access: 'charges:read' },
   { method: 'GET', path: '/audit', function: 'audit', access: 'audit:read' },
   { method: 'GET', path: '/audit/verify', function: 'audit', access: 'audit:read' },
+  // Reports (SPEC §4). `/reports/charges.csv` etc. are literal resources (a dot in a path segment is fine for API Gateway).
+  { method: 'GET', path: '/charges/{id}/report.pdf', function: 'reports', access: 'reports:read' },
+  { method: 'GET', path: '/reports/charges.csv', function: 'reports', access: 'reports:read' },
+  { method: 'GET', path: '/reports/charges.xlsx', function: 'reports', access: 'reports:read' },
+  { method: 'GET', path: '/reports/charges.pdf', function: 'reports', access: 'reports:read' },
+  // Audit exports also need audit:read: the reports handler checks it (a route names one permission).
+  { method: 'GET', path: '/reports/audit.csv', function: 'reports', access: 'reports:read' },
+  { method: 'GET', path: '/reports/audit.xlsx', function: 'reports', access: 'reports:read' },
+  { method: 'GET', path: '/reports/runs', function: 'reports', access: 'reports:read' },
+  { method: 'GET', path: '/reports/runs/{id}/download', function: 'reports', access: 'reports:read' },
+  { method: 'POST', path: '/reports/definitions', function: 'reports', access: 'reports:manage', jsonBody: true },
+  { method: 'GET', path: '/reports/definitions', function: 'reports', access: 'reports:manage' },
+  { method: 'GET', path: '/reports/definitions/{id}', function: 'reports', access: 'reports:manage' },
+  { method: 'PATCH', path: '/reports/definitions/{id}', function: 'reports', access: 'reports:manage', jsonBody: true },
+  { method: 'DELETE', path: '/reports/definitions/{id}', function: 'reports', access: 'reports:manage' },
+  { method: 'POST', path: '/reports/definitions/{id}/run', function: 'reports', access: 'reports:manage' },
 ];
 
 /** The catch-all API Gateway resource that sends unknown paths to the fallback function. */

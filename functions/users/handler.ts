@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { httpHandler } from '../shared/http/handler';
 import { created, noContent, ok, route, type RouteContext } from '../shared/http/router';
 import { ROLES } from '../shared/permissions';

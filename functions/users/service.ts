@@ -1,6 +1,6 @@
 import type { AuthenticatedUser } from '../shared/auth-context';
 import { unlock as unlockLogin } from '../shared/auth/login-guard';
-import { securityEvent } from '../shared/auth/security-events';
+import { countRevocation, securityEvent } from '../shared/auth/security-events';
 import { conflict, notFound, validationError } from '../shared/errors';
 import type { Role } from '../shared/permissions';
 import { hashPassword, passwordPolicyViolations } from '../shared/users/passwords';
@@ -59,7 +59,8 @@ const sameRoles = (a: readonly string[], b: readonly string[]) => [...a].sort().
 
 /**
  * Roles, disabled, e-mail and display name. Disabling or changing roles also ends the user's sessions now
- * (tokensValidAfter), so it takes effect on their very next request; both are security events.
+ * (tokensValidAfter), so it takes effect on their very next request. The audit record (`role.change`,
+ * `user.disable`, …) comes from the users stream: one record per change, with the roles before and after.
  */
 export async function updateUser(
   userId: string,
@@ -78,18 +79,6 @@ export async function updateUser(
   // Also ends the session a password change exempted: otherwise re-enabling the user would revive it.
   if (rolesChanged || disabling) Object.assign(update, { tokensValidAfter: Date.now(), tokensValidAfterExceptSession: undefined });
   const after = await users.update(userId, update, { actor: caller, requestId: meta.requestId }, before.version);
-  if (rolesChanged) {
-    await securityEvent({
-      action: 'role.change',
-      subject: after,
-      actor: caller,
-      requestId: meta.requestId,
-      details: { roles: { from: before.roles, to: after.roles } },
-    });
-  }
-  if (disabling) {
-    await securityEvent({ action: 'user.disable', subject: after, actor: caller, requestId: meta.requestId });
-  }
   return toPublicUser(after);
 }
 
@@ -104,12 +93,13 @@ export async function unlockUser(userId: string, caller: AuthenticatedUser, meta
   await securityEvent({ action: 'unlock', subject: user, actor: caller, requestId: meta.requestId, sourceIp: meta.sourceIp });
 }
 
+/** Ends every session of the user; the `tokens.revoke` audit record comes from the users stream. */
 export async function revokeTokens(userId: string, caller: AuthenticatedUser, meta: Meta): Promise<void> {
-  const user = await existing(userId);
+  await existing(userId);
   await users.update(userId, { tokensValidAfter: Date.now(), tokensValidAfterExceptSession: undefined }, {
     actor: caller,
     requestId: meta.requestId,
     reason: 'tokens revoked',
   });
-  await securityEvent({ action: 'tokens.revoke', subject: user, actor: caller, requestId: meta.requestId, sourceIp: meta.sourceIp });
+  countRevocation('revoke-tokens');
 }

@@ -54,6 +54,24 @@ export class AuditTrail extends Construct {
       deadLetterQueue: { queue: this.failureDeadLetterQueue, maxReceiveCount: 5 },
     });
 
+    Validations.of(props.consumer).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Invoked by DynamoDB Streams event source mappings, not asynchronously: failed batches go to the mappings\' SQS on-failure destination.',
+    });
+
+    // SqsDlq grants the function sqs:SendMessage plus CDK's standard KMS actions on the queue's key.
+    Validations.of(props.consumer.role ?? props.consumer).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason: "CDK's grant for sending to the KMS-encrypted on-failure queue; resource-scoped to that queue's key.",
+      },
+      {
+        id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+        reason: "CDK's grant for sending to the KMS-encrypted on-failure queue; resource-scoped to that queue's key.",
+      },
+    );
+
     for (const table of props.tables) {
       props.consumer.addEventSource(
         new DynamoEventSource(table, {

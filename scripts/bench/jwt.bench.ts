@@ -49,29 +49,44 @@ export async function run(): Promise<BenchReport> {
     const signature = Buffer.from(s, 'base64url');
     const joseKey = await importJWK({ ...jwk }, 'RS256');
 
-    const N = 20_000;
-    const raw = measureSync(N, () => {
-      if (!verify('sha256', input, publicKey, signature)) throw new Error('raw verify failed');
-    });
-    const oursSync = measureSync(N, () => tokens.verifySync(token));
-    const ours = await measure(N, () => tokens.verify(token));
-    const jose = await measure(N / 4, () =>
-      jwtVerify(token, joseKey, { issuer: cfg.JWT_ISSUER, audience: cfg.JWT_AUDIENCE, algorithms: ['RS256'] }),
-    );
-    const mint = await measure(2000, () => tokens.mint({ sub: 'user-1', username: 'alice', roles: ['operator'] }));
+    // Interleaved rounds, best round per operation: on a shared machine the minimum is the measurement
+    // least disturbed by other load; the median is shown too.
+    const N = 5_000;
+    const ROUNDS = 7;
+    const samples = { raw: [] as number[], oursSync: [] as number[], ours: [] as number[], jose: [] as number[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      samples.raw.push(
+        measureSync(N, () => {
+          if (!verify('sha256', input, publicKey, signature)) throw new Error('raw verify failed');
+        }),
+      );
+      samples.oursSync.push(measureSync(N, () => tokens.verifySync(token)));
+      samples.ours.push(await measure(N, () => tokens.verify(token)));
+      samples.jose.push(
+        await measure(N / 5, () =>
+          jwtVerify(token, joseKey, { issuer: cfg.JWT_ISSUER, audience: cfg.JWT_AUDIENCE, algorithms: ['RS256'] }),
+        ),
+      );
+    }
+    const best = (xs: number[]) => Math.min(...xs);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    const raw = best(samples.raw);
+    const ours = best(samples.ours);
+    const mint = await measure(1000, () => tokens.mint({ sub: 'user-1', username: 'alice', roles: ['operator'] }));
 
     const ratio = ours / raw;
-    const row = (name: string, us: number) => `| ${name} | ${us.toFixed(1)} | ${(us / raw).toFixed(2)}× |`;
+    const row = (name: string, xs: number[]) =>
+      `| ${name} | ${best(xs).toFixed(1)} | ${median(xs).toFixed(1)} | ${(best(xs) / raw).toFixed(2)}× |`;
     const markdown = [
-      `Token: ${token.length} bytes, RS256, RSA-2048, ${N} iterations per verifier (jose ${N / 4}).`,
+      `Token: ${token.length} bytes, RS256, RSA-2048; ${ROUNDS} interleaved rounds of ${N} verifications (jose ${N / 5}).`,
       '',
-      '| operation | µs/op | vs raw |',
-      '|---|---:|---:|',
-      row('raw `crypto.verify` (signature only)', raw),
-      row('our `verifySync` (aws-jwt-verify + all claim checks)', oursSync),
-      row('our `verify` (async, key-ring freshness check)', ours),
-      row("jose `jwtVerify`", jose),
-      `| mint (local adapter, node:crypto RSA sign) | ${mint.toFixed(1)} | — |`,
+      '| operation | µs/op (best round) | µs/op (median round) | best vs raw |',
+      '|---|---:|---:|---:|',
+      row('raw `crypto.verify` (signature only)', samples.raw),
+      row('our `verifySync` (aws-jwt-verify + all claim checks)', samples.oursSync),
+      row('our `verify` (async, key-ring freshness check)', samples.ours),
+      row('jose `jwtVerify`', samples.jose),
+      `| mint (local adapter, node:crypto RSA sign) | ${mint.toFixed(1)} | | |`,
     ].join('\n');
     return {
       title: 'JWT verify and mint',

@@ -98,12 +98,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       server.listen(port, '127.0.0.1', () => ok());
     });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Report definitions' schedules fire in-process (EventBridge Scheduler's stand-in).
+    const { startLocalReportScheduler } = await import('./reports');
+    const stopScheduler = await startLocalReportScheduler(url, log);
 
     return {
       url,
       dynamoEndpoint: endpoint,
       server,
       async stop() {
+        stopScheduler();
         server.closeAllConnections();
         await new Promise<void>((ok) => server.close(() => ok()));
         await poller?.stop();

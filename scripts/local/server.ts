@@ -19,6 +19,7 @@ import {
 } from '../../functions/shared/routes';
 import { observeRequest } from '../../functions/shared/observability/prometheus';
 import { invoke } from './handlers';
+import { isLocalFileLink, serveLocalFile } from './reports';
 
 /** API Gateway's own payload limit; bodies between 1 MiB and this reach the handler, which answers 413. */
 const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -252,6 +253,8 @@ export function createLocalServer(options: LocalServerOptions = {}): Server {
     const started = performance.now();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
+    // The object store's download links (S3 pre-signed URLs in AWS) are not API routes.
+    if (method === 'GET' && isLocalFileLink(url.pathname)) return serveLocalFile(url, res);
     const requestId = requestIdFor(header(req.headers as Record<string, string>, 'x-request-id'), randomUUID());
     const route = resolveRoute(method, url.pathname);
     let result: APIGatewayProxyResult;

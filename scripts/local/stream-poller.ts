@@ -124,12 +124,15 @@ export class StreamPoller {
     this.running = true;
     this.loop = (async () => {
       while (this.running) {
+        let delivered = 0;
         try {
-          await this.pollOnce();
+          delivered = await this.pollOnce();
         } catch (err) {
           this.log(`stream poller: ${(err as Error).message}`);
         }
         if (!this.running) break;
+        // Busy shards are read again at once; only an idle pass waits for the interval.
+        if (delivered > 0) continue;
         await new Promise<void>((r) => {
           const timer = setTimeout(r, this.interval);
           this.wake = () => {
@@ -212,16 +215,21 @@ export class StreamPoller {
     this.shards.set(key, runtime);
     if (Date.now() < runtime.retryAt) return 0;
 
-    runtime.iterator ??= await this.iterator(streamArn, shardId, checkpoint);
-    if (!runtime.iterator) return 0;
     let page;
     try {
+      runtime.iterator ??= await this.iterator(streamArn, shardId, checkpoint);
+      if (!runtime.iterator) return 0;
       page = await this.streams.send(
         new GetRecordsCommand({ ShardIterator: runtime.iterator, Limit: AUDIT_STREAM_SETTINGS.batchSize }),
       );
     } catch (err) {
-      if (err instanceof ExpiredIteratorException || err instanceof TrimmedDataAccessException) {
-        runtime.iterator = undefined;
+      runtime.iterator = undefined;
+      if (err instanceof ExpiredIteratorException) return 0;
+      if (err instanceof TrimmedDataAccessException) {
+        // The checkpoint is older than the stream's 24 h retention: say so loudly, then read what is left.
+        this.log(`stream poller: ERROR records of ${shardId} after ${checkpoint.seq ?? 'the start'} expired unread`);
+        checkpoint.seq = undefined;
+        this.saveCheckpoints();
         return 0;
       }
       throw err;

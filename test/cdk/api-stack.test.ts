@@ -87,13 +87,13 @@ describe('functions', () => {
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
   });
 
-  it('bundles ESM with source maps and the AWS SDK inside (the asset of the health function)', async () => {
+  it('bundles ESM with source maps and the AWS SDK inside (the asset of the readiness function)', async () => {
     const { readdirSync, readFileSync, statSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const health = template.findResources('AWS::Lambda::Function')[logicalId(built.api.fn('health'))]!;
+    const health = template.findResources('AWS::Lambda::Function')[logicalId(built.api.fn('readiness'))]!;
     const key = String(health.Properties.Code.S3Key).replace(/\.zip$/, '');
     const dir = readdirSync(built.outdir).find((d) => d === `asset.${key}`);
-    expect(dir, 'the health asset directory in the cloud assembly').toBeDefined();
+    expect(dir, 'the readiness asset directory in the cloud assembly').toBeDefined();
     const bundle = readFileSync(join(built.outdir, dir!, 'index.mjs'), 'utf8');
     // Booleans, not the bundle itself: a failure must not print 800 kB of minified code.
     expect(bundle.startsWith('import { createRequire as __createRequire }')).toBe(true);
@@ -106,15 +106,15 @@ describe('functions', () => {
 });
 
 describe('IAM', () => {
-  it('lets the health function describe every table and nothing more', () => {
-    const statements = statementsOf('health');
+  it('lets the readiness function describe every table and nothing more', () => {
+    const statements = statementsOf('readiness');
     const dynamo = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
     expect(dynamo.flatMap(actionsOf).every((a) => a === 'dynamodb:DescribeTable')).toBe(true);
     // No use of the table key: DescribeTable does not decrypt (other KMS keys, e.g. signing keys, are not this test's business).
     expect(statements.filter(onTableKey)).toEqual([]);
     // One DescribeTable grant per table in the registry, each on the table ARN only (no index wildcard).
     const resources = dynamo.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
-    expect(resources).toHaveLength(Object.keys(FUNCTIONS.health.tables).length);
+    expect(resources).toHaveLength(Object.keys(FUNCTIONS.readiness.tables).length);
     for (const resource of resources) expect(JSON.stringify(resource)).not.toContain('*');
   });
 
@@ -125,7 +125,17 @@ describe('IAM', () => {
         .filter((s) => JSON.stringify(s.Resource).includes(built.data.getLogicalId(built.data.tables[tableId].node.defaultChild as CfnElement)))
         .flatMap(actionsOf);
     expect(actionsOn('users')).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
-    expect(actionsOn('users')).not.toContain('dynamodb:PutItem');
+    expect(actionsOn('users')).not.toContain('dynamodb:UpdateItem');
+    expect(actionsOn('users')).not.toContain('dynamodb:DeleteItem');
+    // Its one write on users (external users on first sight) can never set roles or a password hash.
+    const puts = statements.filter(
+      (s) => actionsOf(s).includes('dynamodb:PutItem') && JSON.stringify(s.Resource).includes(built.data.getLogicalId(built.data.tables.users.node.defaultChild as CfnElement)),
+    );
+    expect(puts).toHaveLength(1);
+    const allowed = (puts[0]?.Condition as Record<string, Record<string, string[]>>)['ForAllValues:StringEquals']?.['dynamodb:Attributes'];
+    expect(allowed).toEqual(expect.arrayContaining(['pk', 'userId', 'username', 'source']));
+    expect(allowed).not.toContain('roles');
+    expect(allowed).not.toContain('passwordHash');
     expect(actionsOn('auth-state')).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem']));
     expect(actionsOn('charges')).toEqual([]);
     const kms = statements.filter(onTableKey);

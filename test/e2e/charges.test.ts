@@ -191,13 +191,13 @@ describe("users' changes are audited from the users stream", () => {
     let trail: AuditItem[] = [];
     for (let attempt = 0; attempt < 200; attempt++) {
       trail = await auditOf('user', target.userId, 1);
-      if (trail.some((r) => r.action === 'update' && 'disabled' in r.changes)) break;
+      if (trail.some((r) => r.action === 'user.disable' && 'disabled' in r.changes)) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    const roleChange = trail.find((r) => r.action === 'update' && 'roles' in r.changes);
+    const roleChange = trail.find((r) => r.action === 'role.change' && 'roles' in r.changes);
     expect(roleChange?.changes.roles).toEqual({ from: ['viewer'], to: ['operator'] });
     expect(roleChange?.actor.username).toBe('admin');
-    const disable = trail.find((r) => r.action === 'update' && 'disabled' in r.changes);
+    const disable = trail.find((r) => r.action === 'user.disable' && 'disabled' in r.changes);
     expect(disable?.changes.disabled).toEqual({ from: false, to: true });
     expect(disable?.version).toBe(3);
     // The creation came from the stream too, with the secret redacted but its presence recorded.

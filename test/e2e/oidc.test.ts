@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config, resetConfig } from '../../functions/shared/config';
 import { resetOidcVerifiers } from '../../functions/shared/auth/oidc';
@@ -175,6 +175,23 @@ describe('tokens from the configured identity provider', () => {
     expect(res.status, res.text).toBe(200);
     expect401(await api.request('/charges', { token }));
     expect401(await api.request('/charges', { token: await idpToken({ sub, iat: now() + 1 }) }));
+  });
+
+  it('admin revoke-tokens on an SSO user → their current token is 401; a token issued afterwards works', async () => {
+    const sub = subject();
+    const token = await idpToken({ sub });
+    const me = (await api.request('/users/me', { token })).json as { userId: string };
+    expect((await api.request(`/users/${me.userId}/revoke-tokens`, { method: 'POST', token: admin })).status).toBe(204);
+    expect401(await api.request('/charges', { token }));
+    expect((await api.request('/charges', { token: await idpToken({ sub, iat: now() + 2 }) })).status).toBe(200);
+  });
+
+  it('an SSO user can log out (204), and that access token is dead on the next request', async () => {
+    const token = await idpToken({ groups: ['charge-viewers'] });
+    expect((await api.request('/charges', { token })).status).toBe(200);
+    const res = await api.request('/auth/logout', { method: 'POST', token });
+    expect(res.status, res.text).toBe(204);
+    expect401(await api.request('/charges', { token }));
   });
 });
 

@@ -36,8 +36,8 @@ const callers = new Map<Subject, Caller>();
 interface Call {
   path: string;
   options: RequestOptions;
-  /** The status a caller holding the permission gets for this (valid) request. */
-  success: number;
+  /** The status a caller holding the permission gets for this (valid) request; undefined: only "not 401/403". */
+  success: number | undefined;
 }
 
 const strongPassword = () => `pw-${randomBytes(12).toString('hex')}`;
@@ -64,6 +64,8 @@ const RECIPES: Record<string, (caller: Caller | undefined, permitted: boolean) =
   'GET /status/health': async () => ({ path: '/status/health', options: {}, success: 200 }),
   'GET /status/health/liveness': async () => ({ path: '/status/health/liveness', options: {}, success: 200 }),
   'GET /status/health/readiness': async () => ({ path: '/status/health/readiness', options: {}, success: 200 }),
+  'GET /status/health/detailed': async () => ({ path: '/status/health/detailed', options: {}, success: 200 }),
+  'GET /metrics': async () => ({ path: '/metrics', options: {}, success: 200 }),
   'GET /.well-known/jwks.json': async () => ({ path: '/.well-known/jwks.json', options: {}, success: 200 }),
   'GET /.well-known/openid-configuration': async () => ({ path: '/.well-known/openid-configuration', options: {}, success: 200 }),
   'POST /auth/login': async () => ({
@@ -145,14 +147,54 @@ const RECIPES: Record<string, (caller: Caller | undefined, permitted: boolean) =
 
 const DUMMY_ID = '00000000-0000-4000-8000-000000000000';
 
+async function newDefinition(): Promise<string> {
+  const res = await api.request('/reports/definitions', {
+    method: 'POST',
+    token: admin,
+    body: { name: `rbac-${randomBytes(3).toString('hex')}`, title: 'RBAC', kind: 'charges', format: 'csv' },
+  });
+  expect(res.status, res.text).toBe(201);
+  return (res.json as { definitionId: string }).definitionId;
+}
+
+Object.assign(RECIPES, {
+  'GET /charges/{id}/report.pdf': async () => ({ path: `/charges/${(await newCharge()).id}/report.pdf?lang=en`, options: {}, success: 200 }),
+  'GET /reports/charges.csv': async () => ({ path: '/reports/charges.csv', options: {}, success: 200 }),
+  'GET /reports/charges.xlsx': async () => ({ path: '/reports/charges.xlsx', options: {}, success: 200 }),
+  'GET /reports/charges.pdf': async () => ({ path: '/reports/charges.pdf', options: {}, success: 200 }),
+  'GET /reports/audit.csv': async () => ({ path: '/reports/audit.csv', options: {}, success: 200 }),
+  'GET /reports/audit.xlsx': async () => ({ path: '/reports/audit.xlsx', options: {}, success: 200 }),
+  'GET /reports/runs': async () => ({ path: '/reports/runs', options: {}, success: 200 }),
+  // A run's file exists only once a run finished: the matrix checks access, not the download itself.
+  'GET /reports/runs/{id}/download': async () => ({ path: `/reports/runs/${DUMMY_ID}/download`, options: {}, success: undefined }),
+  'POST /reports/definitions': async () => ({
+    path: '/reports/definitions',
+    options: { method: 'POST', body: { name: `rbac-${randomBytes(3).toString('hex')}`, title: 'RBAC', kind: 'charges', format: 'csv' } },
+    success: 201,
+  }),
+  'GET /reports/definitions': async () => ({ path: '/reports/definitions', options: {}, success: 200 }),
+  'GET /reports/definitions/{id}': async () => ({ path: `/reports/definitions/${await newDefinition()}`, options: {}, success: 200 }),
+  'PATCH /reports/definitions/{id}': async () => ({
+    path: `/reports/definitions/${await newDefinition()}`,
+    options: { method: 'PATCH', body: { title: 'RBAC changed' } },
+    success: 200,
+  }),
+  'DELETE /reports/definitions/{id}': async () => ({ path: `/reports/definitions/${await newDefinition()}`, options: { method: 'DELETE' }, success: 204 }),
+  // Run-now answers as soon as the run is started; its status code is the reports function's to choose (201/202).
+  'POST /reports/definitions/{id}/run': async () => ({ path: `/reports/definitions/${await newDefinition()}/run`, options: { method: 'POST' }, success: undefined }),
+} satisfies typeof RECIPES);
+
 /** Routes added after this file was written still get the 401/403 checks, with a generic request. */
 async function callFor(route: RouteDefinition, caller: Caller | undefined, permitted: boolean): Promise<Call & { exact: boolean }> {
   const recipe = RECIPES[`${route.method} ${route.path}`];
-  if (recipe) return { ...(await recipe(caller, permitted)), exact: true };
+  if (recipe) {
+    const call = await recipe(caller, permitted);
+    return { ...call, exact: call.success !== undefined };
+  }
   return {
     path: route.path.replace(/\{[^}]+\}/g, DUMMY_ID),
     options: { method: route.method, ...(route.jsonBody ? { body: {} } : {}) },
-    success: 0,
+    success: undefined,
     exact: false,
   };
 }

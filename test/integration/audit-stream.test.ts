@@ -220,8 +220,9 @@ describe('audit records from the users stream', () => {
     const records = await auditRecordsOf('user', 'u-42');
     expect(records.map((r) => [r.action, r.requestId])).toEqual([
       ['create', 'req-1'],
-      ['update', 'req-2'],
-      ['update', 'req-3'],
+      // Named for what changed: a roles change wins over the password hash changing in the same write.
+      ['role.change', 'req-2'],
+      ['user.disable', 'req-3'],
     ]);
     expect(records[1]!.changes).toEqual({
       roles: { from: ['viewer'], to: ['operator', 'viewer'] },

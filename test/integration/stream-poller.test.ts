@@ -88,11 +88,14 @@ describe('local stream poller', () => {
     expect(calls).toBeGreaterThanOrEqual(3);
     const dead = readFileSync(failing.instance.onFailureFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(dead[0]).toMatchObject({ attempts: 3, record: { eventSource: 'aws:dynamodb', dynamodb: { Keys: { chargeId: { S: id } } } } });
-    // Redelivery after a restart does not bring the dead-lettered record back.
+    // After a restart: the dead-lettered record does not come back; a record still being retried
+    // (the version snapshot, depending on timing) does — nothing is lost, nothing repeated.
     const after = poller(stateDir, async () => ({ batchItemFailures: [] }));
     await drain(after.instance);
     await after.instance.stop();
-    expect(after.delivered).toEqual([]);
+    const deadIds = dead.map((d) => d.record.eventID as string);
+    expect(after.delivered.filter((id) => deadIds.includes(id))).toEqual([]);
+    expect(after.delivered.length + deadIds.length).toBe(2);
   });
 
   it('a handler that throws fails the whole batch, which is delivered again (nothing lost)', async () => {

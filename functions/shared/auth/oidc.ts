@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { JwtVerifier } from 'aws-jwt-verify';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import type { Fetcher } from 'aws-jwt-verify/https';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../config';
 import { isRole, type Role } from '../permissions';
 
@@ -51,9 +52,15 @@ const ALLOWED_ALGS = new Set(['RS256', 'ES256']);
 export interface OidcIdentity {
   issuer: string;
   subject: string;
+  /** `preferred_username@issuer-host`: readable, but not unique (OIDC does not promise that). */
   username: string;
+  /** `sub@issuer-host`: unique, used when the readable name is taken. */
+  fallbackUsername: string;
   roles: Role[];
   iat: number;
+  exp: number;
+  /** The token's revocation key: its `jti`, or a hash of the token when the issuer sets none. */
+  revocationId: string;
 }
 
 interface VerifierEntry {
@@ -135,7 +142,13 @@ export async function verifyOidcToken(token: string): Promise<OidcIdentity | und
     issuer: entry.provider.issuer,
     subject,
     username: `${preferred}@${host}`,
+    fallbackUsername: `${subject}@${host}`,
     roles: mapRoles(entry.provider, payload),
     iat: typeof payload.iat === 'number' ? payload.iat : 0,
+    exp: typeof payload.exp === 'number' ? payload.exp : 0,
+    revocationId:
+      typeof payload.jti === 'string' && payload.jti !== ''
+        ? `${entry.provider.issuer}#${payload.jti}`
+        : createHash('sha256').update(token).digest('hex'),
   };
 }

@@ -10,17 +10,11 @@ import { usernameKey } from '../users/user';
  * about usernames that do not exist go on `login/<username>`. Only the source IP and what changed are kept —
  * never a password, hash or token.
  */
-export type SecurityAction =
-  | 'login.success'
-  | 'login.failure'
-  | 'lockout'
-  | 'unlock'
-  | 'logout'
-  | 'refresh.reuse'
-  | 'tokens.revoke'
-  | 'password.change'
-  | 'role.change'
-  | 'user.disable';
+/**
+ * Events that change no user item. Changes to the item itself — role change, disable, password change,
+ * token revocation — reach the audit trail from the users stream (functions/audit-stream), named so.
+ */
+export type SecurityAction = 'login.success' | 'login.failure' | 'lockout' | 'unlock' | 'logout' | 'refresh.reuse';
 
 export interface SecurityEventInput {
   action: SecurityAction;
@@ -39,7 +33,6 @@ const METRIC_NAMES: Partial<Record<SecurityAction, string>> = {
   'login.failure': 'LoginFailed',
   lockout: 'Lockout',
   'refresh.reuse': 'RefreshTokenReuse',
-  'tokens.revoke': 'Revocation',
   logout: 'Revocation',
 };
 
@@ -48,8 +41,13 @@ function countForPrometheus(input: SecurityEventInput): void {
   else if (input.action === 'login.failure') logins.inc({ outcome: 'failure' });
   else if (input.action === 'lockout') lockouts.inc({ scope: String(input.details?.scope?.to ?? 'pair') });
   else if (input.action === 'logout') revocations.inc({ kind: 'logout' });
-  else if (input.action === 'tokens.revoke') revocations.inc({ kind: 'revoke-tokens' });
   else if (input.action === 'refresh.reuse') revocations.inc({ kind: 'refresh-reuse' });
+}
+
+/** Token revocations that are item changes (revoke-tokens) are counted here; their audit comes from the stream. */
+export function countRevocation(kind: 'revoke-tokens'): void {
+  revocations.inc({ kind });
+  metrics.addMetric('Revocation', MetricUnit.Count, 1);
 }
 
 export async function securityEvent(input: SecurityEventInput): Promise<void> {

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { ZodType } from 'zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type AuthenticatedUser, fromAuthorizerContext } from '../auth-context';
 import { AppError, badRequest, forbidden, notFound, unauthorized, validationError } from '../errors';
 import { findRoute, routeKey } from '../routes';

@@ -96,28 +96,27 @@ export class KeyRing {
     const description = await this.adapters.secrets.describe();
     const since = description.tags[TAG_CURRENT_SINCE];
     const currentSince = since ? Date.parse(since) : undefined;
-    const keys: RingKey[] = [];
-    for (const [versionId, labels] of Object.entries(description.versionStages)) {
-      const stage = (['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS'] as const).find((s) => labels.includes(s));
-      if (!stage) continue;
-      let value = this.values.get(versionId);
-      if (!value) {
-        const version = await this.adapters.secrets.getValue({ versionId });
-        if (!version) continue; // deleted between describe and read: the next reload settles it
-        value = parseSecretValue(version.value);
-        this.values.set(versionId, value);
-      }
-      const jwk = await this.adapters.keys.publicJwk(value.keyId);
-      if (value.kid !== undefined && jwk.kid !== value.kid) throw new Error(`Key ${value.keyId} has kid ${jwk.kid}, the secret says ${value.kid}`);
-      keys.push({
-        stage,
-        versionId,
-        keyId: value.keyId,
-        kid: jwk.kid,
-        jwk,
-        createdAt: value.createdAt,
-      });
-    }
+    // Versions are read in parallel: a cold start pays one round trip per kind of call, not per key.
+    const loaded = await Promise.all(
+      Object.entries(description.versionStages).map(async ([versionId, labels]): Promise<RingKey | undefined> => {
+        const stage = (['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS'] as const).find((s) => labels.includes(s));
+        if (!stage) return undefined;
+        let value = this.values.get(versionId);
+        if (!value) {
+          const version = await this.adapters.secrets.getValue({ versionId });
+          // No value: RotateSecret's stub before createSecret, or deleted since describe.
+          if (!version) return undefined;
+          value = parseSecretValue(version.value);
+          this.values.set(versionId, value);
+        }
+        const jwk = await this.adapters.keys.publicJwk(value.keyId);
+        if (value.kid !== undefined && jwk.kid !== value.kid) {
+          throw new Error(`Key ${value.keyId} has kid ${jwk.kid}, the secret says ${value.kid}`);
+        }
+        return { stage, versionId, keyId: value.keyId, kid: jwk.kid, jwk, createdAt: value.createdAt };
+      }),
+    );
+    const keys = loaded.filter((k): k is RingKey => k !== undefined);
     const current = keys.find((k) => k.stage === 'AWSCURRENT');
     // Without the tag (a secret never rotated by us) the previous key's overlap counts from the current
     // key's creation: never later than the truth, so at worst it leaves early, never lingers.

@@ -95,6 +95,7 @@ export interface AccessTokensOptions {
   unknownKidReloadSeconds: number;
 }
 
+const RELOAD_RETRY_MS = 5000;
 const KID_SHAPE = /^[A-Za-z0-9_-]{1,128}$/;
 const MAX_TOKEN_LENGTH = 8192;
 
@@ -126,6 +127,8 @@ export class AccessTokens {
   private readonly keyObjects = new Map<string, KeyObject>();
   private jwksCache: { snapshot: KeyRingSnapshot; jwks: Jwks; validUntil: number } | undefined;
   private lastUnknownKidReload = Number.NEGATIVE_INFINITY;
+  /** After a failed reload, requests keep the last keys for a few seconds instead of each retrying. */
+  private reloadRetryAt = 0;
 
   constructor(
     readonly adapters: SigningAdapters,
@@ -134,8 +137,8 @@ export class AccessTokens {
   ) {}
 
   async mint(input: MintAccessTokenInput): Promise<MintedAccessToken> {
-    const snapshot = await this.ring.snapshot();
-    const current = snapshot.current;
+    if (this.ring.stale()) await this.reloadKeepingOld();
+    const current = this.ring.peek()?.current;
     if (!current) throw new Error('No AWSCURRENT signing key: create one (npm run rotate-keys, or rotate the secret)');
     const iat = Math.floor(Date.now() / 1000);
     const ttl = input.ttlSeconds ?? this.options.ttlSeconds;
@@ -204,9 +207,11 @@ export class AccessTokens {
 
   /** A failed reload keeps the last good key ring (verification must not fail because Secrets Manager blinked). */
   private async reloadKeepingOld(): Promise<void> {
+    if (this.ring.peek() && Date.now() < this.reloadRetryAt) return;
     try {
       await this.ring.reload();
     } catch (err) {
+      this.reloadRetryAt = Date.now() + RELOAD_RETRY_MS;
       if (!this.ring.peek()) throw err;
       logger.warn('Signing key ring reload failed; using the last loaded keys', { error: err as Error });
     }

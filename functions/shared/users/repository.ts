@@ -38,7 +38,14 @@ const nowIso = () => new Date().toISOString();
 function fromItem(item: Record<string, unknown> | undefined): User | undefined {
   if (!item || item.kind !== 'user') return undefined;
   const { pk: _pk, kind: _kind, ...user } = item;
-  return user as unknown as User;
+  // External users carry no stored roles (theirs come from the token).
+  return { roles: [], ...user } as unknown as User;
+}
+
+/** External users are stored without roles: theirs come from the token, and only the users function writes roles. */
+function storedItem(user: User): Record<string, unknown> {
+  const { roles, ...rest } = user;
+  return { pk: userPk(user.userId), kind: 'user', ...rest, ...(user.source.startsWith('oidc:') ? {} : { roles }) };
 }
 
 export interface UserPage {
@@ -86,7 +93,7 @@ export class UserRepository {
             {
               Put: {
                 TableName: this.table,
-                Item: { pk: userPk(user.userId), kind: 'user', ...user },
+                Item: storedItem(user),
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
@@ -128,6 +135,14 @@ export class UserRepository {
 
   getByOidcIdentity(issuer: string, subject: string): Promise<User | undefined> {
     return this.resolveClaim(oidcClaimPk(issuer, subject));
+  }
+
+  /** One read: the user id an external identity maps to (the authorizer then reads the user in its batch). */
+  async userIdForOidcIdentity(issuer: string, subject: string): Promise<string | undefined> {
+    const claim = await documentDb().send(
+      new GetCommand({ TableName: this.table, Key: { pk: oidcClaimPk(issuer, subject) }, ConsistentRead: true }),
+    );
+    return typeof claim.Item?.userId === 'string' ? claim.Item.userId : undefined;
   }
 
   /** Applies changes if the user is still at `expectedVersion` (optimistic concurrency); version + 1. */

@@ -183,4 +183,41 @@ describe('access token verification', () => {
     expect(accepted.sub).toBe('user-1');
     expect(serverHits).toBe(0);
   });
+
+  it('reloads the key ring for unknown kids at most once per penalty period (and never for malformed kids)', async () => {
+    // Prepare: a clock far from the other tests' reloads, and a spy on the ring.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 3_600_000);
+    const reload = vi.spyOn(signing.tokens.ring, 'reload');
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const forged = signWithForeignKey(privateKey, { kid: publicKeyToJwk(publicKey).kid }, claims());
+    const pathKid = signWithForeignKey(privateKey, { kid: '../../etc/passwd' }, claims());
+    // Act + Assess
+    expect(await rejection(pathKid)).toBe('unknown_kid');
+    expect(reload).toHaveBeenCalledTimes(0);
+    for (let i = 0; i < 5; i++) expect(await rejection(forged)).toBe('unknown_kid');
+    expect(reload).toHaveBeenCalledTimes(1);
+    vi.setSystemTime(Date.now() + (signing.tokens.options.unknownKidReloadSeconds + 1) * 1000);
+    expect(await rejection(forged)).toBe('unknown_kid');
+    expect(reload).toHaveBeenCalledTimes(2);
+    reload.mockRestore();
+  });
+
+  it('keeps verifying with the last loaded keys when the secret store fails, retrying at most every few seconds', async () => {
+    // Prepare: a token, then a store that fails and a ring that wants a reload.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 7_200_000);
+    const { token } = await signing.tokens.mint({ sub: 'user-1', username: 'alice', roles: [] });
+    const describe = vi.spyOn(signing.adapters.secrets, 'describe').mockRejectedValue(new Error('ServiceUnavailable'));
+    const stale = vi.spyOn(signing.tokens.ring, 'stale').mockReturnValue(true);
+    // Act
+    for (let i = 0; i < 3; i++) await expect(signing.tokens.verify(token)).resolves.toMatchObject({ sub: 'user-1' });
+    // Assess: one failed attempt, then the back-off
+    expect(describe).toHaveBeenCalledTimes(1);
+    vi.setSystemTime(Date.now() + 6000);
+    await signing.tokens.verify(token);
+    expect(describe).toHaveBeenCalledTimes(2);
+    describe.mockRestore();
+    stale.mockRestore();
+  });
 });

@@ -1,8 +1,8 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { asError } from '../shared/errors';
-import { dynamoClient } from '../shared/dynamo';
-import { accessTokens } from '../shared/signing/tokens';
-import { TABLE_IDS, tableName } from '../shared/tables';
+import { asError } from './errors';
+import { dynamoClient } from './dynamo';
+import { accessTokens } from './signing/tokens';
+import { TABLE_IDS, tableName } from './tables';
 
 export interface CheckResult {
   status: 'ok' | 'unhealthy';

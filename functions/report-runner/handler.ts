@@ -1,0 +1,40 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import * as z from 'zod';
+import { AuditQueries } from '../audit/repository';
+import { DynamoChargeStore } from '../charges/repository';
+import { logger, metrics } from '../shared/powertools';
+import { reportAdapters } from '../shared/reports/adapters';
+import type { ReportRunEvent } from '../shared/reports/ports';
+import { ReportRepository } from '../reports/repository';
+import { publicRun, type PublicRun, ReportService } from '../reports/service';
+
+const RunEvent = z.object({ definitionId: z.uuid() });
+
+const reports = new ReportService({
+  repo: new ReportRepository(),
+  charges: new DynamoChargeStore(),
+  audit: new AuditQueries(),
+  adapters: reportAdapters,
+});
+
+/**
+ * The schedule target (EventBridge Scheduler in AWS, the in-process scheduler locally), event
+ * `{definitionId}`. The run retries in-process and records its outcome; a failed run also fails the
+ * invocation, so Lambda's on-failure destination (the reports DLQ) gets the event next to the
+ * ReportRunFailed metric and its alarm.
+ */
+export const handler = middy<ReportRunEvent, PublicRun>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .handler(async (event) => {
+    const parsed = RunEvent.safeParse(event);
+    if (!parsed.success) {
+      logger.error('Report runner got an event it cannot use', { event });
+      throw new Error('Invalid report run event: expected {definitionId}');
+    }
+    const run = await reports.runDefinition(parsed.data.definitionId, 'schedule', null);
+    if (run.status === 'failed') throw new Error(`Report run ${run.runId} failed: ${run.error}`);
+    return publicRun(run);
+  });

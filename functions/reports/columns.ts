@@ -1,0 +1,91 @@
+import type { Charge } from '../charges/model';
+import type { AuditRecord } from '../shared/audit/record';
+import { type Cell, type Column, type CellType, dateCell, type Lang } from '../shared/reports/table';
+
+export type ReportKind = 'charges' | 'audit';
+
+interface Field<R> {
+  key: string;
+  label: Record<Lang, string>;
+  type: CellType;
+  width: number;
+  value(record: R): Cell;
+}
+
+const text = (v: unknown): Cell => (v === undefined || v === null ? null : String(v));
+
+/** The columns of a charges export, in default order (SPEC §3 fields). */
+export const CHARGE_FIELDS: readonly Field<Charge>[] = [
+  { key: 'chargeId', label: { de: 'Charge', en: 'Batch' }, type: 'text', width: 44, value: (c) => c.chargeId },
+  { key: 'articleId', label: { de: 'Artikel', en: 'Article' }, type: 'text', width: 18, value: (c) => c.articleId },
+  { key: 'quantity', label: { de: 'Menge', en: 'Quantity' }, type: 'number', width: 13, value: (c) => c.quantity },
+  { key: 'unit', label: { de: 'Einheit', en: 'Unit' }, type: 'text', width: 9, value: (c) => c.unit },
+  { key: 'productionDate', label: { de: 'Herstelldatum', en: 'Production date' }, type: 'date', width: 17, value: (c) => dateCell(c.productionDate) },
+  { key: 'expiryDate', label: { de: 'Verfallsdatum', en: 'Expiry date' }, type: 'date', width: 17, value: (c) => dateCell(c.expiryDate) },
+  { key: 'status', label: { de: 'Status', en: 'Status' }, type: 'text', width: 14, value: (c) => c.status },
+  { key: 'notes', label: { de: 'Bemerkungen', en: 'Notes' }, type: 'text', width: 40, value: (c) => text(c.notes) },
+  { key: 'version', label: { de: 'Version', en: 'Version' }, type: 'number', width: 9, value: (c) => c.version },
+  { key: 'createdAt', label: { de: 'Angelegt am', en: 'Created at' }, type: 'datetime', width: 21, value: (c) => dateCell(c.createdAt) },
+  { key: 'createdBy', label: { de: 'Angelegt von', en: 'Created by' }, type: 'text', width: 16, value: (c) => text(c.createdBy?.username) },
+  { key: 'updatedAt', label: { de: 'Geändert am', en: 'Updated at' }, type: 'datetime', width: 21, value: (c) => dateCell(c.updatedAt) },
+  { key: 'updatedBy', label: { de: 'Geändert von', en: 'Updated by' }, type: 'text', width: 16, value: (c) => text(c.updatedBy?.username) },
+];
+
+/** The columns of an audit export (SPEC §6 fields). */
+export const AUDIT_FIELDS: readonly Field<AuditRecord>[] = [
+  { key: 'at', label: { de: 'Zeitpunkt', en: 'Time' }, type: 'datetime', width: 20, value: (r) => dateCell(r.at) },
+  { key: 'entityType', label: { de: 'Objektart', en: 'Entity type' }, type: 'text', width: 10, value: (r) => r.entityType },
+  { key: 'entityId', label: { de: 'Objekt', en: 'Entity' }, type: 'text', width: 38, value: (r) => r.entityId },
+  { key: 'action', label: { de: 'Aktion', en: 'Action' }, type: 'text', width: 14, value: (r) => r.action },
+  { key: 'actor', label: { de: 'Benutzer', en: 'User' }, type: 'text', width: 16, value: (r) => text(r.actor?.username) },
+  { key: 'actorId', label: { de: 'Benutzer-ID', en: 'User id' }, type: 'text', width: 38, value: (r) => text(r.actor?.userId) },
+  { key: 'reason', label: { de: 'Begründung', en: 'Reason' }, type: 'text', width: 30, value: (r) => text(r.reason) },
+  { key: 'version', label: { de: 'Version', en: 'Version' }, type: 'number', width: 8, value: (r) => r.version ?? null },
+  { key: 'changes', label: { de: 'Änderungen', en: 'Changes' }, type: 'text', width: 50, value: (r) => JSON.stringify(r.changes ?? {}) },
+  { key: 'requestId', label: { de: 'Anfrage-ID', en: 'Request id' }, type: 'text', width: 38, value: (r) => text(r.requestId) },
+  { key: 'auditId', label: { de: 'Audit-ID', en: 'Audit id' }, type: 'text', width: 38, value: (r) => r.auditId },
+  { key: 'seq', label: { de: 'Nr.', en: 'Seq' }, type: 'number', width: 6, value: (r) => r.seq },
+  { key: 'hash', label: { de: 'Hash', en: 'Hash' }, type: 'text', width: 66, value: (r) => r.hash },
+];
+
+/** Columns a PDF list leaves out by default: too wide for a page and of no use on paper. */
+const PDF_DEFAULT_SKIP: Record<ReportKind, ReadonlySet<string>> = {
+  charges: new Set(['createdAt', 'createdBy']),
+  audit: new Set(['actorId', 'requestId', 'auditId', 'hash', 'seq']),
+};
+
+export const FIELD_KEYS: Record<ReportKind, readonly string[]> = {
+  charges: CHARGE_FIELDS.map((f) => f.key),
+  audit: AUDIT_FIELDS.map((f) => f.key),
+};
+
+export interface Projection<R> {
+  columns: Column[];
+  row(record: R): Cell[];
+}
+
+function project<R>(fields: readonly Field<R>[], keys: readonly string[], lang: Lang): Projection<R> {
+  const chosen = keys.map((k) => {
+    const field = fields.find((f) => f.key === k);
+    if (!field) throw new Error(`Unknown column ${k}`);
+    return field;
+  });
+  return {
+    columns: chosen.map((f) => ({ key: f.key, header: f.label[lang], type: f.type, width: f.width })),
+    row: (record) => chosen.map((f) => f.value(record)),
+  };
+}
+
+/** The chosen columns (validated by the caller against FIELD_KEYS) or the kind's defaults for the format. */
+export function defaultColumns(kind: ReportKind, format: string): string[] {
+  const all = FIELD_KEYS[kind];
+  return format === 'pdf' ? all.filter((k) => !PDF_DEFAULT_SKIP[kind].has(k)) : [...all];
+}
+
+export function chargeProjection(keys: readonly string[], lang: Lang): Projection<Charge> {
+  return project(CHARGE_FIELDS, keys, lang);
+}
+
+export function auditProjection(keys: readonly string[], lang: Lang): Projection<AuditRecord> {
+  return project(AUDIT_FIELDS, keys, lang);
+}

@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Charge, ChargeStatus } from '../charges/model';
+import { toPublicCharge } from '../charges/model';
+import type { ChargeStore } from '../charges/repository';
+import type { AuditQueries } from '../audit/repository';
+import type { AuditRecord } from '../shared/audit/record';
+import { AppError } from '../shared/errors';
+import { CsvWriter } from '../shared/reports/csv-writer';
+import { pdfTableWriter } from '../shared/reports/pdf-writer';
+import type { Lang, TableWriter } from '../shared/reports/table';
+import { XlsxWriter } from '../shared/reports/xlsx-writer';
+import { auditProjection, chargeProjection, defaultColumns, type Projection, type ReportKind } from './columns';
+import { type Format, PDF_MAX_ROWS } from './model';
+
+/** Rows per DynamoDB page: large enough for few round trips, small enough to keep memory flat. */
+const PAGE_SIZE = 500;
+
+export const CONTENT_TYPES: Record<Format, string> = {
+  csv: 'text/csv; charset=utf-8',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  pdf: 'application/pdf',
+};
+
+export interface ChargeFilter {
+  status?: ChargeStatus;
+  articleId?: string;
+  from?: string;
+  to?: string;
+}
+
+export interface AuditRange {
+  /** ISO instants, inclusive. */
+  from?: string;
+  to?: string;
+}
+
+export type ExportSpec =
+  | { kind: 'charges'; filter: ChargeFilter }
+  | { kind: 'audit'; range: AuditRange };
+
+export interface ExportRequest {
+  spec: ExportSpec;
+  format: Format;
+  lang: Lang;
+  title: string;
+  /** Column keys in order; default: all of the kind (PDF: the ones that fit a page). */
+  columns?: readonly string[];
+  generatedBy: string;
+  generatedAt: Date;
+  /** Filter name → value as printed on the PDF. */
+  filterLabels: readonly (readonly [string, string])[];
+}
+
+export interface ExportFile {
+  path: string;
+  bytes: number;
+  rows: number;
+  contentType: string;
+  filename: string;
+  /** Removes the temporary file. */
+  cleanup(): Promise<void>;
+}
+
+export interface ExportSources {
+  charges: Pick<ChargeStore, 'list'>;
+  audit: Pick<AuditQueries, 'search'>;
+}
+
+/** Every live charge matching the filter, page by page through the charges GSIs (never a scan). */
+export async function* chargePages(store: Pick<ChargeStore, 'list'>, filter: ChargeFilter): AsyncGenerator<Charge[]> {
+  let cursor: string | undefined;
+  do {
+    const page = await store.list({ ...filter, limit: PAGE_SIZE, cursor });
+    yield page.items.map((c) => toPublicCharge({ ...c }));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+}
+
+export async function* auditPages(audit: Pick<AuditQueries, 'search'>, range: AuditRange): AsyncGenerator<AuditRecord[]> {
+  let cursor: string | undefined;
+  do {
+    const page = await audit.search({ from: range.from, to: range.to, limit: PAGE_SIZE, cursor });
+    yield page.items;
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+}
+
+export function exportFilename(kind: ReportKind, format: Format, at: Date): string {
+  const stamp = at.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+  return `${kind === 'charges' ? 'charges' : 'audit'}-${stamp}.${format}`;
+}
+
+function tooLarge(): AppError {
+  return new AppError(
+    'EXPORT_TOO_LARGE',
+    `A PDF list holds at most ${PDF_MAX_ROWS} rows: narrow the filters, or export as CSV or XLSX, which have no such limit`,
+    { details: { maxRows: PDF_MAX_ROWS, alternatives: ['csv', 'xlsx'] } },
+  );
+}
+
+/**
+ * Builds an export into a temporary file (Lambda's /tmp), streaming page by page from DynamoDB into the
+ * writer, so memory stays flat for CSV and XLSX whatever the row count. The caller sends the file inline,
+ * stores it, or both, and then calls `cleanup`.
+ */
+export async function buildExport(request: ExportRequest, sources: ExportSources): Promise<ExportFile> {
+  const dir = await mkdtemp(join(tmpdir(), 'report-'));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    const filename = exportFilename(request.spec.kind, request.format, request.generatedAt);
+    const path = join(dir, `${randomUUID()}.${request.format}`);
+    const out = createWriteStream(path);
+    const keys = request.columns ?? defaultColumns(request.spec.kind, request.format);
+    let rows = 0;
+
+    const open = async (projection: Projection<unknown>): Promise<TableWriter> => {
+      if (request.format === 'csv') return new CsvWriter(out, projection.columns);
+      if (request.format === 'xlsx') return new XlsxWriter(out, projection.columns, request.title);
+      return pdfTableWriter(out, projection.columns, {
+        title: request.title,
+        lang: request.lang,
+        generatedAt: request.generatedAt,
+        generatedBy: request.generatedBy,
+        filters: request.filterLabels,
+      });
+    };
+
+    const pump = async <R>(projection: Projection<R>, pages: AsyncGenerator<R[]>) => {
+      const writer = await open(projection as Projection<unknown>);
+      for await (const page of pages) {
+        for (const record of page) {
+          rows += 1;
+          if (request.format === 'pdf' && rows > PDF_MAX_ROWS) {
+            out.destroy();
+            throw tooLarge();
+          }
+          await writer.addRow(projection.row(record));
+        }
+      }
+      await writer.finish();
+    };
+
+    if (request.spec.kind === 'charges') {
+      await pump(chargeProjection(keys, request.lang), chargePages(sources.charges, request.spec.filter));
+    } else {
+      await pump(auditProjection(keys, request.lang), auditPages(sources.audit, request.spec.range));
+    }
+    const { size } = await stat(path);
+    return { path, bytes: size, rows, contentType: CONTENT_TYPES[request.format], filename, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

@@ -1,0 +1,246 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import type { AuditActor } from '../shared/audit/record';
+import { documentDb } from '../shared/dynamo';
+import { badRequest } from '../shared/errors';
+import { tableName } from '../shared/tables';
+import type { DefinitionFilters, Format } from './model';
+
+/** A report definition as the API shows it. */
+export interface ReportDefinition {
+  definitionId: string;
+  name: string;
+  title: string;
+  kind: 'charges' | 'audit';
+  filters: DefinitionFilters;
+  /** null: the default columns of the kind and format. */
+  columns: string[] | null;
+  format: Format;
+  lang: 'de' | 'en';
+  /** The EventBridge cron expression (6 fields), or null for on-demand only. */
+  schedule: string | null;
+  timezone: string;
+  recipients: string[];
+  version: number;
+  createdAt: string;
+  createdBy: AuditActor;
+  updatedAt: string;
+  updatedBy: AuditActor;
+}
+
+export type RunStatus = 'running' | 'succeeded' | 'failed';
+
+export interface ReportRun {
+  runId: string;
+  definitionId: string;
+  definitionName: string;
+  /** The definition's report kind, kept so that access to the file does not depend on the definition still existing. */
+  kind: 'charges' | 'audit';
+  trigger: 'schedule' | 'manual';
+  requestedBy: AuditActor | null;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  rows: number | null;
+  bytes: number | null;
+  error: string | null;
+  attempts: number;
+  format: Format;
+  filename: string | null;
+  contentType: string | null;
+  /** Where the file is in the object store (not shown by the API). */
+  objectKey: string | null;
+  /** Recipients the link was mailed to. */
+  deliveredTo: string[];
+}
+
+/**
+ * Items of the `reports` table: `definition#<id>` and `run#<id>` (sk = the item type). The byKind index
+ * (`kind`, `createdAtId`) lists each type newest first; `kind` is the item type, so a definition's own
+ * report kind (charges|audit) is stored as `reportKind`.
+ */
+const DEFINITION = 'definition';
+const RUN = 'run';
+
+interface Cursor {
+  k: Record<string, unknown>;
+}
+
+const encode = (key: Record<string, unknown>) => Buffer.from(JSON.stringify({ k: key } satisfies Cursor), 'utf8').toString('base64url');
+
+function decode(raw: string | undefined, type: string): Record<string, unknown> | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
+    const k = c.k as Record<string, unknown>;
+    if (typeof k.pk === 'string' && k.pk.startsWith(`${type}#`) && k.kind === type && typeof k.createdAtId === 'string' && typeof k.sk === 'string') return k;
+  } catch {
+    // fall through
+  }
+  throw badRequest('The cursor is not valid for this query');
+}
+
+function toDefinition(item: Record<string, unknown>): ReportDefinition {
+  const { pk: _pk, sk: _sk, kind: _kind, createdAtId: _c, reportKind, ...rest } = item;
+  return { ...(rest as unknown as Omit<ReportDefinition, 'kind'>), kind: reportKind as ReportDefinition['kind'] };
+}
+
+function toRun(item: Record<string, unknown>): ReportRun {
+  const { pk: _pk, sk: _sk, kind: _kind, createdAtId: _c, ...rest } = item;
+  return rest as unknown as ReportRun;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export class ReportRepository {
+  constructor(
+    private readonly db: DynamoDBDocumentClient = documentDb(),
+    private readonly table: string = tableName('reports'),
+  ) {}
+
+  async getDefinition(id: string): Promise<ReportDefinition | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `${DEFINITION}#${id}`, sk: DEFINITION }, ConsistentRead: true }),
+    );
+    return Item ? toDefinition(Item) : undefined;
+  }
+
+  /** Creates (expectedVersion undefined) or replaces the definition if it is still at `expectedVersion`. */
+  async putDefinition(def: ReportDefinition, expectedVersion?: number): Promise<boolean> {
+    const { kind, ...rest } = def;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...rest,
+            reportKind: kind,
+            pk: `${DEFINITION}#${def.definitionId}`,
+            sk: DEFINITION,
+            kind: DEFINITION,
+            createdAtId: `${def.createdAt}#${def.definitionId}`,
+          },
+          ...(expectedVersion === undefined
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : {
+                ConditionExpression: '#v = :v',
+                ExpressionAttributeNames: { '#v': 'version' },
+                ExpressionAttributeValues: { ':v': expectedVersion },
+              }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  async deleteDefinition(id: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `${DEFINITION}#${id}`, sk: DEFINITION },
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  listDefinitions(limit: number, cursor?: string): Promise<Page<ReportDefinition>> {
+    return this.page(DEFINITION, limit, cursor, toDefinition);
+  }
+
+  /** Every definition (the local scheduler loads them at start). */
+  async allDefinitions(): Promise<ReportDefinition[]> {
+    const out: ReportDefinition[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.listDefinitions(100, cursor);
+      out.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return out;
+  }
+
+  async putRun(run: ReportRun): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...run, pk: `${RUN}#${run.runId}`, sk: RUN, kind: RUN, createdAtId: `${run.startedAt}#${run.runId}` },
+      }),
+    );
+  }
+
+  /** Sets the outcome fields of a run (only while it exists). */
+  async finishRun(runId: string, outcome: Partial<ReportRun>): Promise<void> {
+    const entries = Object.entries(outcome);
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `${RUN}#${runId}`, sk: RUN },
+        ConditionExpression: 'attribute_exists(pk)',
+        UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k])),
+        ExpressionAttributeValues: Object.fromEntries(entries.map(([, v], i) => [`:v${i}`, v ?? null])),
+      }),
+    );
+  }
+
+  async getRun(runId: string): Promise<ReportRun | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `${RUN}#${runId}`, sk: RUN }, ConsistentRead: true }),
+    );
+    return Item ? toRun(Item) : undefined;
+  }
+
+  listRuns(limit: number, cursor?: string, definitionId?: string): Promise<Page<ReportRun>> {
+    return this.page(RUN, limit, cursor, toRun, definitionId);
+  }
+
+  private async page<T>(
+    type: string,
+    limit: number,
+    cursor: string | undefined,
+    map: (item: Record<string, unknown>) => T,
+    definitionId?: string,
+  ): Promise<Page<T>> {
+    const items: T[] = [];
+    let start = decode(cursor, type);
+    // A filtered page may need several rounds to fill; it stops at a bounded number and returns a cursor.
+    for (let round = 0; round < 10 && items.length < limit; round++) {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'byKind',
+          KeyConditionExpression: '#kind = :kind',
+          ExpressionAttributeNames: { '#kind': 'kind', ...(definitionId ? { '#d': 'definitionId' } : {}) },
+          ExpressionAttributeValues: { ':kind': type, ...(definitionId ? { ':d': definitionId } : {}) },
+          FilterExpression: definitionId ? '#d = :d' : undefined,
+          ScanIndexForward: false,
+          Limit: limit - items.length,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(page.Items ?? []).map(map));
+      start = page.LastEvaluatedKey;
+      if (!start) break;
+    }
+    return { items, nextCursor: start ? encode(start) : null };
+  }
+}

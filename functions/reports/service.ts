@@ -1,0 +1,418 @@
+import { randomUUID } from 'node:crypto';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { AuditQueries } from '../audit/repository';
+import { lowerBound, upperBound } from '../audit/model';
+import type { ChargeStore } from '../charges/repository';
+import type { AuditActor } from '../shared/audit/record';
+import type { AuthenticatedUser } from '../shared/auth-context';
+import { AppError, asError, conflict, forbidden, notFound, validationError } from '../shared/errors';
+import { logger, metrics } from '../shared/powertools';
+import { publicBaseUrl, type ReportAdapters } from '../shared/reports/adapters';
+import { nextRuns } from '../shared/reports/cron';
+import { scheduleNameFor } from '../shared/reports/ports';
+import type { Lang } from '../shared/reports/table';
+import { buildExport, type ExportFile, type ExportSpec } from './export';
+import {
+  checkDefinition,
+  type DefinitionPatch,
+  type DefinitionSettings,
+  type Format,
+  type NewDefinition,
+  resolveBound,
+} from './model';
+import type { Page, ReportDefinition, ReportRepository, ReportRun } from './repository';
+
+/** A run tries to build and store its file this often before it is recorded as failed. */
+export const RUN_ATTEMPTS = 2;
+
+const actorOf = (user: AuthenticatedUser): AuditActor => ({ userId: user.userId, username: user.username });
+
+const FILTER_NAMES: Record<Lang, Record<string, string>> = {
+  de: { status: 'Status', articleId: 'Artikel', from: 'von', to: 'bis' },
+  en: { status: 'Status', articleId: 'Article', from: 'from', to: 'to' },
+};
+
+function filterLabels(filters: Record<string, string | undefined>, lang: Lang): [string, string][] {
+  return Object.entries(filters)
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([k, v]) => [FILTER_NAMES[lang][k] ?? k, v]);
+}
+
+const slug = (s: string) =>
+  s
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .toLowerCase()
+    .slice(0, 60) || 'report';
+
+export interface ReportDeps {
+  repo: ReportRepository;
+  charges: Pick<ChargeStore, 'list'>;
+  audit: Pick<AuditQueries, 'search'>;
+  adapters: () => ReportAdapters;
+}
+
+export interface DefinitionView extends ReportDefinition {
+  /** The next three fire times (ISO), when scheduled. */
+  nextRuns: string[];
+}
+
+/** Reports domain: exports, definitions (with their schedules) and runs. Knows no HTTP and no SDK. */
+export class ReportService {
+  constructor(private readonly deps: ReportDeps) {}
+
+  exportCharges(
+    query: { status?: ExportSpecFilter['status']; articleId?: string; from?: string; to?: string; lang: Lang },
+    format: Format,
+    user: AuthenticatedUser,
+  ): Promise<ExportFile> {
+    const { lang, ...filter } = query;
+    return buildExport(
+      {
+        spec: { kind: 'charges', filter },
+        format,
+        lang,
+        title: lang === 'de' ? 'Chargenliste' : 'Batch list',
+        generatedAt: new Date(),
+        generatedBy: user.username,
+        filterLabels: filterLabels(filter, lang),
+      },
+      this.deps,
+    );
+  }
+
+  /** Audit data needs audit:read on top of reports:read (SPEC §4). */
+  exportAudit(query: { from?: string; to?: string; lang: Lang }, format: Format, user: AuthenticatedUser): Promise<ExportFile> {
+    if (!user.permissions.includes('audit:read')) throw forbidden('Exporting the audit trail needs audit:read');
+    const { lang, from, to } = query;
+    return buildExport(
+      {
+        spec: { kind: 'audit', range: { from: lowerBound(from), to: upperBound(to) } },
+        format,
+        lang,
+        title: lang === 'de' ? 'Audit-Trail' : 'Audit trail',
+        generatedAt: new Date(),
+        generatedBy: user.username,
+        filterLabels: filterLabels({ from, to }, lang),
+      },
+      this.deps,
+    );
+  }
+
+  // ---- definitions ----
+
+  private validate(settings: DefinitionSettings, user: AuthenticatedUser): string | null {
+    const { issues, schedule } = checkDefinition(settings);
+    if (issues.length > 0) throw validationError('The report definition is not valid', issues);
+    if (settings.kind === 'audit' && !user.permissions.includes('audit:read')) {
+      throw forbidden('Audit report definitions need audit:read');
+    }
+    return schedule;
+  }
+
+  private async syncSchedule(def: ReportDefinition): Promise<void> {
+    const name = scheduleNameFor(def.definitionId);
+    if (def.schedule) {
+      await this.deps.adapters().scheduler.upsert({
+        name,
+        cron: def.schedule,
+        timezone: def.timezone,
+        event: { definitionId: def.definitionId },
+      });
+    } else {
+      await this.deps.adapters().scheduler.remove(name);
+    }
+  }
+
+  view(def: ReportDefinition): DefinitionView {
+    return { ...def, nextRuns: def.schedule ? nextRuns(def.schedule, def.timezone, 3).map((d) => d.toISOString()) : [] };
+  }
+
+  async createDefinition(input: NewDefinition, user: AuthenticatedUser): Promise<DefinitionView> {
+    const schedule = this.validate(input, user);
+    const now = new Date().toISOString();
+    const def: ReportDefinition = {
+      definitionId: randomUUID(),
+      name: input.name,
+      title: input.title,
+      kind: input.kind,
+      filters: input.filters,
+      columns: input.columns ?? null,
+      format: input.format,
+      lang: input.lang,
+      schedule,
+      timezone: input.timezone,
+      recipients: input.recipients,
+      version: 1,
+      createdAt: now,
+      createdBy: actorOf(user),
+      updatedAt: now,
+      updatedBy: actorOf(user),
+    };
+    if (!(await this.deps.repo.putDefinition(def))) throw conflict('A definition with this id exists');
+    try {
+      await this.syncSchedule(def);
+    } catch (err) {
+      // No definition without its schedule: undo, so a retry starts clean.
+      await this.deps.repo.deleteDefinition(def.definitionId);
+      throw err;
+    }
+    return this.view(def);
+  }
+
+  async getDefinition(id: string): Promise<ReportDefinition> {
+    const def = await this.deps.repo.getDefinition(id);
+    if (!def) throw notFound('No such report definition');
+    return def;
+  }
+
+  async listDefinitions(limit: number, cursor?: string): Promise<Page<DefinitionView>> {
+    const page = await this.deps.repo.listDefinitions(limit, cursor);
+    return { items: page.items.map((d) => this.view(d)), nextCursor: page.nextCursor };
+  }
+
+  async updateDefinition(id: string, patch: DefinitionPatch, user: AuthenticatedUser): Promise<DefinitionView> {
+    const current = await this.getDefinition(id);
+    const merged: DefinitionSettings = {
+      name: patch.name ?? current.name,
+      title: patch.title ?? current.title,
+      kind: patch.kind ?? current.kind,
+      filters: patch.filters ?? current.filters,
+      columns: patch.columns === undefined ? current.columns : patch.columns,
+      format: patch.format ?? current.format,
+      lang: patch.lang ?? current.lang,
+      schedule: patch.schedule === undefined ? current.schedule : patch.schedule,
+      timezone: patch.timezone ?? current.timezone,
+      recipients: patch.recipients ?? current.recipients,
+    };
+    if (current.kind === 'audit' && !user.permissions.includes('audit:read')) {
+      throw forbidden('Audit report definitions need audit:read');
+    }
+    const schedule = this.validate(merged, user);
+    const next: ReportDefinition = {
+      ...current,
+      ...merged,
+      columns: merged.columns ?? null,
+      schedule,
+      version: current.version + 1,
+      updatedAt: new Date().toISOString(),
+      updatedBy: actorOf(user),
+    };
+    if (!(await this.deps.repo.putDefinition(next, current.version))) {
+      throw new AppError('CONFLICT', 'The definition was changed at the same time: read it again and retry');
+    }
+    try {
+      await this.syncSchedule(next);
+    } catch (err) {
+      await this.deps.repo.putDefinition(current, next.version);
+      throw err;
+    }
+    return this.view(next);
+  }
+
+  async deleteDefinition(id: string): Promise<void> {
+    await this.getDefinition(id);
+    // Schedule first: a definition whose schedule could not be removed stays, and the delete can be retried.
+    await this.deps.adapters().scheduler.remove(scheduleNameFor(id));
+    if (!(await this.deps.repo.deleteDefinition(id))) throw notFound('No such report definition');
+  }
+
+  // ---- runs ----
+
+  /**
+   * One run of a definition: build the file (retried), store it, record the run, mail the recipients a
+   * link. A run that fails after its attempts is recorded `failed` with the error and counted as the
+   * ReportRunFailed metric (alarmed in AWS); it is never silent.
+   */
+  async runDefinition(
+    definitionId: string,
+    trigger: ReportRun['trigger'],
+    requestedBy: AuthenticatedUser | null,
+  ): Promise<ReportRun> {
+    const def = await this.deps.repo.getDefinition(definitionId);
+    if (!def) {
+      if (trigger === 'schedule') metrics.addMetric('ReportRunFailed', MetricUnit.Count, 1);
+      throw notFound('No such report definition');
+    }
+    if (def.kind === 'audit' && requestedBy && !requestedBy.permissions.includes('audit:read')) {
+      throw forbidden('Audit reports need audit:read');
+    }
+    const startedAt = new Date();
+    const run: ReportRun = {
+      runId: randomUUID(),
+      definitionId,
+      definitionName: def.name,
+      kind: def.kind,
+      trigger,
+      requestedBy: requestedBy ? actorOf(requestedBy) : null,
+      status: 'running',
+      startedAt: startedAt.toISOString(),
+      finishedAt: null,
+      rows: null,
+      bytes: null,
+      error: null,
+      attempts: 0,
+      format: def.format,
+      filename: `${slug(def.name)}-${startedAt.toISOString().slice(0, 10)}.${def.format}`,
+      contentType: null,
+      objectKey: null,
+      deliveredTo: [],
+    };
+    await this.deps.repo.putRun(run);
+    const log = logger.createChild({ persistentKeys: { runId: run.runId, definitionId } });
+
+    let stored: { file: Pick<ExportFile, 'rows' | 'bytes' | 'contentType'>; key: string } | undefined;
+    let lastError: Error | undefined;
+    for (let attempt = 1; attempt <= RUN_ATTEMPTS && !stored; attempt++) {
+      run.attempts = attempt;
+      let file: ExportFile | undefined;
+      try {
+        file = await buildExport(this.exportRequest(def, startedAt, requestedBy?.username ?? 'scheduler'), this.deps);
+        const key = `runs/${run.runId}/${run.filename}`;
+        await this.deps.adapters().objects.putFile(key, file.path, file.contentType);
+        stored = { file, key };
+      } catch (err) {
+        lastError = asError(err);
+        log.warn('Report run attempt failed', { attempt, error: lastError });
+        // The request itself is wrong (e.g. too many rows for a PDF): trying again cannot help.
+        if (err instanceof AppError) break;
+      } finally {
+        await file?.cleanup();
+      }
+    }
+
+    if (!stored) return this.failRun(run, `${lastError?.message ?? 'unknown error'}`, log);
+
+    const done: Partial<ReportRun> = {
+      rows: stored.file.rows,
+      bytes: stored.file.bytes,
+      contentType: stored.file.contentType,
+      objectKey: stored.key,
+      attempts: run.attempts,
+    };
+    Object.assign(run, done);
+    if (def.recipients.length > 0) {
+      try {
+        await this.mail(def, run);
+        run.deliveredTo = def.recipients;
+      } catch (err) {
+        // The file is stored and downloadable; the run still failed its job of delivering it.
+        return this.failRun(run, `The report was stored but could not be mailed: ${asError(err).message}`, log);
+      }
+    }
+    run.status = 'succeeded';
+    run.finishedAt = new Date().toISOString();
+    await this.deps.repo.finishRun(run.runId, { ...done, status: run.status, finishedAt: run.finishedAt, deliveredTo: run.deliveredTo });
+    metrics.addMetric('ReportRunSucceeded', MetricUnit.Count, 1);
+    log.info('Report run succeeded', { rows: run.rows, bytes: run.bytes, recipients: run.deliveredTo.length });
+    return run;
+  }
+
+  private async failRun(run: ReportRun, error: string, log: typeof logger): Promise<ReportRun> {
+    run.status = 'failed';
+    run.error = error.slice(0, 1000);
+    run.finishedAt = new Date().toISOString();
+    await this.deps.repo.finishRun(run.runId, {
+      status: run.status,
+      error: run.error,
+      finishedAt: run.finishedAt,
+      attempts: run.attempts,
+      rows: run.rows,
+      bytes: run.bytes,
+      objectKey: run.objectKey,
+      contentType: run.contentType,
+    });
+    metrics.addMetric('ReportRunFailed', MetricUnit.Count, 1);
+    log.error('Report run failed', { error: run.error, attempts: run.attempts });
+    return run;
+  }
+
+  private exportRequest(def: ReportDefinition, at: Date, by: string) {
+    const from = resolveBound(def.filters.from, at);
+    const to = resolveBound(def.filters.to, at);
+    const spec: ExportSpec =
+      def.kind === 'charges'
+        ? { kind: 'charges', filter: { status: def.filters.status, articleId: def.filters.articleId, from, to } }
+        : { kind: 'audit', range: { from: lowerBound(from), to: upperBound(to) } };
+    return {
+      spec,
+      format: def.format,
+      lang: def.lang,
+      title: def.title,
+      columns: def.columns ?? undefined,
+      generatedAt: at,
+      generatedBy: by,
+      filterLabels: filterLabels({ status: def.filters.status, articleId: def.filters.articleId, from, to }, def.lang),
+    };
+  }
+
+  /** The link goes to the API, which checks the reader's permission and then redirects to a short-lived URL. */
+  downloadLink(runId: string): string {
+    return `${publicBaseUrl()}/reports/runs/${runId}/download`;
+  }
+
+  private async mail(def: ReportDefinition, run: ReportRun): Promise<void> {
+    const link = this.downloadLink(run.runId);
+    const de = def.lang === 'de';
+    const date = run.startedAt.slice(0, 10);
+    const subject = de ? `Bericht „${def.title}“ vom ${date}` : `Report "${def.title}" of ${date}`;
+    const text = de
+      ? [
+          'Guten Tag,',
+          '',
+          `der Bericht „${def.title}“ (${def.format.toUpperCase()}, ${run.rows} Zeilen) wurde am ${run.startedAt} erstellt.`,
+          '',
+          'Herunterladen (Anmeldung mit der Berechtigung reports:read erforderlich):',
+          link,
+          '',
+          `Lauf: ${run.runId}`,
+        ]
+      : [
+          'Hello,',
+          '',
+          `the report "${def.title}" (${def.format.toUpperCase()}, ${run.rows} rows) was generated at ${run.startedAt}.`,
+          '',
+          'Download (sign-in with the reports:read permission required):',
+          link,
+          '',
+          `Run: ${run.runId}`,
+        ];
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= RUN_ATTEMPTS; attempt++) {
+      try {
+        await this.deps.adapters().mailer.send({ to: def.recipients, subject, text: text.join('\n') });
+        return;
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw asError(lastError);
+  }
+
+  listRuns(limit: number, cursor?: string, definitionId?: string): Promise<Page<PublicRun>> {
+    return this.deps.repo.listRuns(limit, cursor, definitionId).then((p) => ({ items: p.items.map(publicRun), nextCursor: p.nextCursor }));
+  }
+
+  /** A short-lived link to a run's file. */
+  async runDownloadUrl(runId: string, user: AuthenticatedUser): Promise<string> {
+    const run = await this.deps.repo.getRun(runId);
+    if (!run) throw notFound('No such report run');
+    if (!run.objectKey || !run.filename) throw notFound('This run has no file');
+    // Audit data stays audit data after it has been put into a file.
+    if (run.kind === 'audit' && !user.permissions.includes('audit:read')) {
+      throw forbidden('This report holds audit data: it needs audit:read');
+    }
+    return this.deps.adapters().objects.downloadUrl(run.objectKey, run.filename);
+  }
+}
+
+type ExportSpecFilter = Extract<ExportSpec, { kind: 'charges' }>['filter'];
+
+export type PublicRun = Omit<ReportRun, 'objectKey'>;
+
+export const publicRun = (run: ReportRun): PublicRun => {
+  const { objectKey: _key, ...rest } = run;
+  return rest;
+};

@@ -1,0 +1,72 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { config } from '../config';
+import { EventBridgeScheduler } from './eventbridge-scheduler';
+import { LocalMailer } from './local-mailer';
+import { LocalObjectStore } from './local-object-store';
+import { localScheduler } from './local-scheduler';
+import type { Mailer, ObjectStore, Scheduler } from './ports';
+import { S3ObjectStore } from './s3-object-store';
+import { SesMailer } from './ses-mailer';
+
+/**
+ * Which report adapters this process uses — the one place that decides, as signing/adapters.ts does:
+ * each AWS adapter when CDK has set its variables (REPORTS_BUCKET; REPORTS_SES_ENABLED;
+ * REPORTS_SCHEDULE_GROUP with the runner and role ARNs), a loud error in Lambda without them, and the
+ * local adapters (files, `.eml` outbox, in-process cron) everywhere else.
+ */
+export interface ReportAdapters {
+  kind: 'aws' | 'local';
+  objects: ObjectStore;
+  mailer: Mailer;
+  scheduler: Scheduler;
+}
+
+/** The base URL of the API, for links in e-mails and local download links. */
+export function publicBaseUrl(): string {
+  const cfg = config();
+  return (cfg.PUBLIC_BASE_URL ?? `http://127.0.0.1:${cfg.PORT}`).replace(/\/$/, '');
+}
+
+export function createReportAdapters(): ReportAdapters {
+  const cfg = config();
+  if (cfg.REPORTS_BUCKET) {
+    if (!cfg.REPORTS_SCHEDULE_GROUP || !cfg.REPORT_RUNNER_ARN || !cfg.REPORTS_SCHEDULER_ROLE_ARN) {
+      throw new Error('REPORTS_SCHEDULE_GROUP, REPORT_RUNNER_ARN and REPORTS_SCHEDULER_ROLE_ARN must be set with REPORTS_BUCKET');
+    }
+    return {
+      kind: 'aws',
+      objects: new S3ObjectStore(new S3Client({ region: cfg.AWS_REGION }), cfg.REPORTS_BUCKET, cfg.REPORTS_KMS_KEY_ID),
+      mailer: new SesMailer(new SESv2Client({ region: cfg.AWS_REGION }), cfg.REPORTS_SENDER),
+      scheduler: new EventBridgeScheduler(new SchedulerClient({ region: cfg.AWS_REGION }), {
+        group: cfg.REPORTS_SCHEDULE_GROUP,
+        runnerArn: cfg.REPORT_RUNNER_ARN,
+        roleArn: cfg.REPORTS_SCHEDULER_ROLE_ARN,
+        deadLetterArn: cfg.REPORTS_SCHEDULER_DLQ_ARN,
+      }),
+    };
+  }
+  if (process.env.AWS_LAMBDA_FUNCTION_NAME) {
+    throw new Error('REPORTS_BUCKET is not set: a Lambda function must not fall back to local report storage');
+  }
+  return {
+    kind: 'local',
+    objects: new LocalObjectStore(cfg.LOCAL_STATE_DIR, publicBaseUrl),
+    mailer: new LocalMailer(cfg.LOCAL_STATE_DIR, cfg.REPORTS_SENDER),
+    scheduler: localScheduler(),
+  };
+}
+
+let cached: ReportAdapters | undefined;
+
+/** The process-wide adapters (SDK clients reused across warm invocations). */
+export function reportAdapters(): ReportAdapters {
+  cached ??= createReportAdapters();
+  return cached;
+}
+
+/** Tests and the local runtime switch LOCAL_STATE_DIR between runs. */
+export function resetReportAdapters(): void {
+  cached = undefined;
+}

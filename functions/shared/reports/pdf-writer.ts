@@ -1,0 +1,372 @@
+import fontkit from '@pdf-lib/fontkit';
+import { type PDFFont, PDFDocument, type PDFPage, rgb } from 'pdf-lib';
+import { loadFonts } from './fonts';
+import { FRAME_LABELS, formatDate, formatDateTime, formatNumber } from './labels';
+import type { Cell, Column, Lang, TableWriter } from './table';
+
+/** A4 in PDF points. */
+const A4: [number, number] = [595.28, 841.89];
+const MARGIN = 36;
+const FOOTER_SPACE = 28;
+const BODY_SIZE = 7.5;
+const HEADER_SIZE = 8;
+const TITLE_SIZE = 15;
+const CELL_PAD = 3;
+const LINE_FACTOR = 1.25;
+const GREY = rgb(0.35, 0.35, 0.35);
+const RULE = rgb(0.75, 0.75, 0.75);
+const HEADER_FILL = rgb(0.9, 0.92, 0.95);
+
+export interface PdfMeta {
+  title: string;
+  lang: Lang;
+  generatedAt: Date;
+  generatedBy: string;
+  /** Filter name → value as printed; an empty list prints "none". */
+  filters: readonly (readonly [string, string])[];
+  landscape?: boolean;
+}
+
+/** Character advance widths cached per font: measuring through fontkit's layout per word is the slow part. */
+class Measure {
+  private readonly widths = new Map<string, number>();
+  constructor(private readonly font: PDFFont) {}
+
+  width(text: string, size: number): number {
+    let total = 0;
+    for (const ch of text) {
+      let w = this.widths.get(ch);
+      if (w === undefined) {
+        w = this.font.widthOfTextAtSize(ch, 1000);
+        this.widths.set(ch, w);
+      }
+      total += w;
+    }
+    return (total * size) / 1000;
+  }
+}
+
+interface FontkitGlyph {
+  id: number;
+  advanceWidth: number;
+}
+interface FontkitFont {
+  layout(text: string, features?: unknown): { glyphs: FontkitGlyph[] };
+  glyphForCodePoint(codePoint: number): FontkitGlyph;
+}
+
+/**
+ * pdf-lib asks fontkit to lay out every string it draws or measures, and fontkit's full OpenType shaping
+ * of Noto Sans costs a few hundred microseconds a call: 30 s and more for a 10 000-row table. Table text
+ * needs no ligatures or kerning, so layout becomes one cached cmap lookup per code point (text is NFC,
+ * so Latin accents are precomposed glyphs). pdf-lib only reads `glyphs` (id, advanceWidth) of the result.
+ * The font object is pdf-lib's internal embedder font, hence the structural cast.
+ */
+function useCmapLayout(font: PDFFont): void {
+  const fk = (font as unknown as { embedder: { font: FontkitFont } }).embedder.font;
+  const cache = new Map<number, FontkitGlyph>();
+  fk.layout = (text: string) => {
+    const glyphs: FontkitGlyph[] = [];
+    for (const ch of text) {
+      const cp = ch.codePointAt(0) as number;
+      let glyph = cache.get(cp);
+      if (glyph === undefined) {
+        glyph = fk.glyphForCodePoint(cp);
+        cache.set(cp, glyph);
+      }
+      glyphs.push(glyph);
+    }
+    return { glyphs };
+  };
+}
+
+/** Control characters would be drawn as boxes (or break the content stream): tabs and CRs become spaces. */
+const clean = (text: string) =>
+  text
+    .normalize('NFC')
+    // Noto Sans has no arrows; the one the reports use gets its ASCII form.
+    .replaceAll('→', '->')
+    .replace(/[\t\r\v\f]/g, ' ')
+    .replace(/\p{Cc}/gu, (c) => (c === '\n' ? c : ''));
+
+/**
+ * A report PDF (pdf-lib, Noto Sans embedded through fontkit, so any Latin text renders — `Ł`, `ő`, `Æ`):
+ * title, generation time and author, filters, then key/value blocks and tables that break across pages
+ * with their header repeated; "Seite x von y" / "Page x of y" on every page. pdf-lib keeps the whole
+ * document in memory, which is why list exports cap the row count (SPEC §7).
+ */
+export class PdfReport {
+  private page!: PDFPage;
+  private y = 0;
+  private readonly size: [number, number];
+  private readonly regularMeasure: Measure;
+  private readonly boldMeasure: Measure;
+
+  private constructor(
+    private readonly doc: PDFDocument,
+    private readonly regular: PDFFont,
+    private readonly bold: PDFFont,
+    private readonly meta: PdfMeta,
+  ) {
+    this.size = meta.landscape ? [A4[1], A4[0]] : A4;
+    this.regularMeasure = new Measure(regular);
+    this.boldMeasure = new Measure(bold);
+  }
+
+  static async create(meta: PdfMeta): Promise<PdfReport> {
+    const doc = await PDFDocument.create();
+    doc.registerFontkit(fontkit);
+    const fonts = await loadFonts();
+    // Whole fonts (≈ 300 KB each, compressed): pdf-lib's subsetting drops most glyphs of Noto Sans.
+    const regular = await doc.embedFont(fonts.regular, { subset: false });
+    const bold = await doc.embedFont(fonts.bold, { subset: false });
+    useCmapLayout(regular);
+    useCmapLayout(bold);
+    doc.setTitle(meta.title);
+    doc.setCreator('charge-records');
+    doc.setProducer('charge-records (pdf-lib)');
+    doc.setCreationDate(meta.generatedAt);
+    doc.setLanguage(meta.lang === 'de' ? 'de-DE' : 'en-GB');
+    const report = new PdfReport(doc, regular, bold, meta);
+    report.newPage();
+    report.drawFrontMatter();
+    return report;
+  }
+
+  private get width() {
+    return this.size[0] - 2 * MARGIN;
+  }
+
+  private newPage(): void {
+    this.page = this.doc.addPage(this.size);
+    this.y = this.size[1] - MARGIN;
+  }
+
+  /** Starts a new page when fewer than `height` points are left above the footer; true if it did. */
+  private ensure(height: number): boolean {
+    if (this.y - height >= MARGIN + FOOTER_SPACE) return false;
+    this.newPage();
+    return true;
+  }
+
+  private text(s: string, x: number, size: number, font: PDFFont, color = rgb(0, 0, 0)) {
+    this.page.drawText(s, { x, y: this.y - size, size, font, color });
+  }
+
+  private drawFrontMatter(): void {
+    const labels = FRAME_LABELS[this.meta.lang];
+    for (const line of this.wrap(this.meta.title, this.width, TITLE_SIZE, true)) {
+      this.text(line, MARGIN, TITLE_SIZE, this.bold);
+      this.y -= TITLE_SIZE * LINE_FACTOR;
+    }
+    this.y -= 4;
+    const generated = `${labels.generated}: ${formatDateTime(this.meta.generatedAt, this.meta.lang)} ${labels.by} ${this.meta.generatedBy} · ${labels.times}`;
+    this.paragraph(generated, { color: GREY });
+    const filters =
+      this.meta.filters.length === 0 ? labels.none : this.meta.filters.map(([k, v]) => `${k} = ${v}`).join('; ');
+    this.paragraph(`${labels.filters}: ${filters}`, { color: GREY });
+    this.y -= 8;
+  }
+
+  /** Greedy word wrap; a word wider than the line is broken by characters. Keeps explicit line breaks. */
+  wrap(text: string, maxWidth: number, size: number, bold = false): string[] {
+    const measure = bold ? this.boldMeasure : this.regularMeasure;
+    const lines: string[] = [];
+    for (const para of clean(text).split('\n')) {
+      let line = '';
+      for (const word of para.split(/(?<= )/)) {
+        const candidate = line + word;
+        if (measure.width(candidate.trimEnd(), size) <= maxWidth) {
+          line = candidate;
+          continue;
+        }
+        if (line !== '') lines.push(line.trimEnd());
+        line = '';
+        for (const ch of word) {
+          if (line !== '' && measure.width(line + ch, size) > maxWidth) {
+            lines.push(line);
+            line = '';
+          }
+          line += ch;
+        }
+      }
+      lines.push(line.trimEnd());
+    }
+    return lines;
+  }
+
+  heading(text: string): void {
+    const size = 11;
+    this.ensure(size * LINE_FACTOR + 20);
+    this.y -= 6;
+    this.text(clean(text), MARGIN, size, this.bold);
+    this.y -= size * LINE_FACTOR + 4;
+  }
+
+  paragraph(text: string, options: { size?: number; color?: ReturnType<typeof rgb> } = {}): void {
+    const size = options.size ?? 9;
+    for (const line of this.wrap(text, this.width, size)) {
+      this.ensure(size * LINE_FACTOR);
+      this.text(line, MARGIN, size, this.regular, options.color);
+      this.y -= size * LINE_FACTOR;
+    }
+  }
+
+  /** Label/value pairs in two columns (the charge details of a Chargenbericht). */
+  keyValues(pairs: readonly (readonly [string, string])[]): void {
+    const size = 9;
+    const labelWidth = Math.min(150, this.width * 0.3);
+    for (const [label, value] of pairs) {
+      const lines = this.wrap(value === '' ? '–' : value, this.width - labelWidth, size);
+      lines.forEach((line, i) => {
+        this.ensure(size * LINE_FACTOR);
+        if (i === 0) this.text(clean(label), MARGIN, size, this.bold);
+        this.text(line, MARGIN + labelWidth, size, this.regular);
+        this.y -= size * LINE_FACTOR;
+      });
+      this.y -= 2;
+    }
+  }
+
+  /** A table that continues on new pages with its header repeated; a cell shows at most `maxCellLines`. */
+  table(columns: readonly Column[], options: { maxCellLines?: number } = {}): TableWriter {
+    const widths = this.columnWidths(columns);
+    const maxLines = options.maxCellLines ?? 4;
+    const lineHeight = BODY_SIZE * LINE_FACTOR;
+    const lang = this.meta.lang;
+
+    const headerLines = columns.map((c, i) => this.wrap(c.header, (widths[i] as number) - 2 * CELL_PAD, HEADER_SIZE, true));
+    const headerHeight = Math.max(...headerLines.map((l) => l.length)) * HEADER_SIZE * LINE_FACTOR + 2 * CELL_PAD;
+
+    const drawHeader = () => {
+      this.page.drawRectangle({ x: MARGIN, y: this.y - headerHeight, width: this.width, height: headerHeight, color: HEADER_FILL });
+      let x = MARGIN;
+      headerLines.forEach((lines, i) => {
+        lines.forEach((line, j) => {
+          this.page.drawText(line, {
+            x: x + CELL_PAD,
+            y: this.y - CELL_PAD - (j + 1) * HEADER_SIZE * LINE_FACTOR + 2,
+            size: HEADER_SIZE,
+            font: this.bold,
+          });
+        });
+        x += widths[i] as number;
+      });
+      this.y -= headerHeight;
+    };
+
+    const format = (cell: Cell, column: Column): string => {
+      if (cell === null || cell === undefined) return '';
+      if (cell instanceof Date) return column.type === 'date' ? formatDate(cell, lang) : formatDateTime(cell, lang, false);
+      if (typeof cell === 'number') return formatNumber(cell, lang);
+      return cell;
+    };
+
+    this.ensure(headerHeight + lineHeight + 2 * CELL_PAD);
+    drawHeader();
+
+    return {
+      addRow: (cells) => {
+        const lines = columns.map((c, i) => {
+          const all = this.wrap(format(cells[i] ?? null, c), (widths[i] as number) - 2 * CELL_PAD, BODY_SIZE);
+          if (all.length <= maxLines) return all;
+          const kept = all.slice(0, maxLines);
+          kept[maxLines - 1] = `${kept[maxLines - 1]}…`;
+          return kept;
+        });
+        const height = Math.max(1, ...lines.map((l) => l.length)) * lineHeight + 2 * CELL_PAD;
+        if (this.ensure(height)) drawHeader();
+        let x = MARGIN;
+        lines.forEach((cellLines, i) => {
+          const right = columns[i]?.type === 'number';
+          cellLines.forEach((line, j) => {
+            const w = widths[i] as number;
+            const lx = right ? x + w - CELL_PAD - this.regularMeasure.width(line, BODY_SIZE) : x + CELL_PAD;
+            this.page.drawText(line, { x: lx, y: this.y - CELL_PAD - (j + 1) * lineHeight + 2, size: BODY_SIZE, font: this.regular });
+          });
+          x += widths[i] as number;
+        });
+        this.y -= height;
+        this.page.drawLine({
+          start: { x: MARGIN, y: this.y },
+          end: { x: MARGIN + this.width, y: this.y },
+          thickness: 0.4,
+          color: RULE,
+        });
+      },
+      finish: async () => {
+        this.y -= 6;
+      },
+    };
+  }
+
+  /**
+   * Widths in proportion to the columns' weights, but never narrower than the longest word of the header
+   * (a header broken mid-word is unreadable); the slack comes out of the wider columns.
+   */
+  private columnWidths(columns: readonly Column[]): number[] {
+    const total = columns.reduce((sum, c) => sum + c.width, 0);
+    const minimum = columns.map(
+      (c) => Math.max(...c.header.split(/\s+/).map((w) => this.boldMeasure.width(w, HEADER_SIZE))) + 2 * CELL_PAD + 1,
+    );
+    let widths = columns.map((c) => (c.width / total) * this.width);
+    for (let round = 0; round < 5; round++) {
+      const raised = widths.map((w, i) => Math.max(w, minimum[i] as number));
+      const excess = raised.reduce((a, b) => a + b, 0) - this.width;
+      if (excess <= 0.01) return raised;
+      const slack = raised.map((w, i) => w - (minimum[i] as number));
+      const slackTotal = slack.reduce((a, b) => a + b, 0);
+      if (slackTotal <= 0) return raised;
+      widths = raised.map((w, i) => w - (excess * (slack[i] as number)) / slackTotal);
+    }
+    return widths;
+  }
+
+  /** Page numbers and the footer go on last, when the page count is known. */
+  async toBytes(): Promise<Uint8Array> {
+    const labels = FRAME_LABELS[this.meta.lang];
+    const pages = this.doc.getPages();
+    const size = 7.5;
+    pages.forEach((page, i) => {
+      const label = labels.page(i + 1, pages.length);
+      const y = MARGIN - 14;
+      page.drawText(label, {
+        x: this.size[0] - MARGIN - this.regularMeasure.width(label, size),
+        y,
+        size,
+        font: this.regular,
+        color: GREY,
+      });
+      const left = this.wrap(this.meta.title, this.width * 0.6, size)[0] ?? '';
+      page.drawText(left, { x: MARGIN, y, size, font: this.regular, color: GREY });
+      page.drawLine({
+        start: { x: MARGIN, y: y + size + 4 },
+        end: { x: this.size[0] - MARGIN, y: y + size + 4 },
+        thickness: 0.4,
+        color: RULE,
+      });
+    });
+    return this.doc.save({ useObjectStreams: true });
+  }
+}
+
+/** A list export as a PDF: front matter and one table; `finish` writes the document to `out`. */
+export async function pdfTableWriter(
+  out: NodeJS.WritableStream,
+  columns: readonly Column[],
+  meta: PdfMeta,
+): Promise<TableWriter> {
+  const report = await PdfReport.create({ landscape: true, ...meta });
+  const table = report.table(columns);
+  return {
+    addRow: (cells) => table.addRow(cells),
+    finish: async () => {
+      await table.finish();
+      const bytes = await report.toBytes();
+      await new Promise<void>((resolve, reject) => {
+        out.write(bytes, (err) => (err ? reject(err) : resolve()));
+      });
+      await new Promise<void>((resolve) => out.end(resolve));
+    },
+  };
+}

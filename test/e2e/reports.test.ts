@@ -1,0 +1,378 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { readSheet } from 'read-excel-file/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resetConfig } from '../../functions/shared/config';
+import { localScheduler } from '../../functions/shared/reports/local-scheduler';
+import { expectError } from '../support/assertions';
+import { userWithRoles, type TestUser } from '../support/auth';
+import { type LocalApi, startLocalApi } from '../support/local-api';
+
+let api: LocalApi;
+let operator: TestUser;
+let qm: TestUser;
+let qm2: TestUser;
+let auditor: TestUser;
+let viewer: TestUser;
+let chargeId: string;
+/** The runtime's state directory (startLocalApi gives each test file its own). */
+const stateDir = () => process.env.LOCAL_STATE_DIR as string;
+const scratch = mkdtempSync(join(tmpdir(), 'reports-e2e-'));
+
+const NOTES = 'Łódź Größe Ærø — Probe 1\n=HYPERLINK("http://x")';
+
+interface Binary {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+}
+
+/** The API's files are binary: read them as bytes (the shared client decodes text). */
+async function download(path: string, token?: string): Promise<Binary> {
+  const res = await fetch(path.startsWith('http') ? path : `${api.url}${path}`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    redirect: 'manual',
+  });
+  return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+}
+
+const pdftotext = (bytes: Buffer) => {
+  const file = join(scratch, `${Math.random().toString(36).slice(2)}.pdf`);
+  writeFileSync(file, bytes);
+  return execFileSync('pdftotext', [file, '-']).toString('utf8');
+};
+
+beforeAll(async () => {
+  api = await startLocalApi();
+  [operator, qm, qm2, auditor, viewer] = await Promise.all([
+    userWithRoles(api, ['operator'], `op-${Date.now()}`),
+    userWithRoles(api, ['quality_manager']),
+    userWithRoles(api, ['quality_manager']),
+    userWithRoles(api, ['auditor']),
+    userWithRoles(api, ['viewer']),
+  ]);
+  const created = await api.request('/charges', {
+    method: 'POST',
+    token: operator.token,
+    body: { articleId: 'ART-Łódź', quantity: 1234.5, unit: 'kg', productionDate: '2026-05-01', expiryDate: '2027-05-01', notes: NOTES, status: 'quarantine' },
+  });
+  expect(created.status, created.text).toBe(201);
+  chargeId = (created.json as { chargeId: string }).chargeId;
+  const released = await api.request(`/charges/${chargeId}`, {
+    method: 'PATCH',
+    token: qm.token,
+    headers: { 'If-Match': '"1"' },
+    body: { status: 'released', reason: 'Prüfung bestanden' },
+  });
+  expect(released.status, released.text).toBe(200);
+  for (let i = 0; i < 3; i++) {
+    const other = await api.request('/charges', {
+      method: 'POST',
+      token: operator.token,
+      body: { articleId: 'ART-2', quantity: 10 + i, unit: 'pcs', productionDate: `2026-04-0${i + 1}` },
+    });
+    expect(other.status).toBe(201);
+  }
+});
+afterAll(async () => {
+  await api?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('Chargenbericht', () => {
+  it('holds the charge, its history with reasons, and who generated it (German)', async () => {
+    const res = await download(`/charges/${chargeId}/report.pdf`, auditor.token);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/pdf');
+    expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="chargenbericht-ART-/);
+    expect(res.body.subarray(0, 5).toString()).toBe('%PDF-');
+    const text = pdftotext(res.body);
+    expect(text).toContain('Chargenbericht ART-Łódź');
+    expect(text).toContain(chargeId);
+    expect(text).toContain('Łódź Größe Ærø — Probe 1');
+    expect(text).toContain('=HYPERLINK("http://x")');
+    expect(text).toContain('1.234,5');
+    expect(text).toContain('01.05.2026');
+    expect(text).toMatch(/quarantine\s*->\s*released/);
+    expect(text).toContain('Prüfung bestanden');
+    expect(text).toContain(`von ${auditor.username}`);
+    expect(text).toContain(operator.username);
+    expect(text).toMatch(/Seite 1 von 1/);
+  });
+
+  it('speaks English with lang=en and refuses a bad lang', async () => {
+    const en = await download(`/charges/${chargeId}/report.pdf?lang=en`, auditor.token);
+    const english = pdftotext(en.body);
+    expect(english).toContain('Batch report ART-Łódź');
+    expect(english).toContain('Status history and changes');
+    expect(english).toContain('Page 1 of 1');
+    expect(english).toContain('1,234.5');
+    expectError(await api.request(`/charges/${chargeId}/report.pdf?lang=fr`, { token: auditor.token }), 422, 'VALIDATION_ERROR');
+    expectError(await api.request('/charges/00000000-0000-4000-8000-000000000000/report.pdf', { token: auditor.token }), 404, 'NOT_FOUND');
+  });
+
+  it('needs reports:read', async () => {
+    expectError(await api.request(`/charges/${chargeId}/report.pdf`, { token: viewer.token }), 403, 'FORBIDDEN');
+    expectError(await api.request(`/charges/${chargeId}/report.pdf`), 401, 'UNAUTHORIZED');
+  });
+});
+
+describe('charge list exports', () => {
+  it('CSV: BOM, header, filters applied, formula neutralised — read back with csv-parse', async () => {
+    const res = await download('/reports/charges.csv?articleId=ART-%C5%81%C3%B3d%C5%BA', auditor.token);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="charges-\d{8}-\d{6}\.csv"/);
+    expect([...res.body.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const records = parse(res.body.toString('utf8'), { bom: true, columns: true }) as Record<string, string>[];
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      Charge: chargeId,
+      Artikel: 'ART-Łódź',
+      Menge: '1234.5',
+      Einheit: 'kg',
+      Herstelldatum: '2026-05-01',
+      Status: 'released',
+      Bemerkungen: NOTES,
+      Version: '2',
+    });
+    const hostile = await api.request('/charges', {
+      method: 'POST',
+      token: operator.token,
+      body: { articleId: 'ART-X', quantity: 1, unit: 'kg', productionDate: '2026-01-01', notes: '=HYPERLINK("http://x")' },
+    });
+    expect(hostile.status).toBe(201);
+    const en = await download('/reports/charges.csv?articleId=ART-X&lang=en', auditor.token);
+    const rows = parse(en.body.toString('utf8'), { bom: true, columns: true }) as Record<string, string>[];
+    expect(rows[0]?.Notes).toBe(`'=HYPERLINK("http://x")`);
+  });
+
+  it('XLSX: numbers and dates typed — read back with read-excel-file', async () => {
+    const res = await download('/reports/charges.xlsx?status=released', qm.token);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    const sheet = await readSheet(res.body);
+    const header = sheet[0] as string[];
+    expect(header.slice(0, 5)).toEqual(['Charge', 'Artikel', 'Menge', 'Einheit', 'Herstelldatum']);
+    expect(sheet).toHaveLength(2);
+    const row = sheet[1] as unknown[];
+    expect(row[header.indexOf('Menge')]).toBe(1234.5);
+    expect(row[header.indexOf('Version')]).toBe(2);
+    const produced = row[header.indexOf('Herstelldatum')];
+    expect(produced).toBeInstanceOf(Date);
+    expect((produced as Date).toISOString()).toBe('2026-05-01T00:00:00.000Z');
+    expect(row[header.indexOf('Geändert am')]).toBeInstanceOf(Date);
+    expect(row[header.indexOf('Bemerkungen')]).toBe(NOTES);
+  });
+
+  it('PDF list with filters on the page', async () => {
+    const res = await download('/reports/charges.pdf?articleId=ART-2&from=2026-04-02&lang=en', auditor.token);
+    expect(res.status).toBe(200);
+    const text = pdftotext(res.body);
+    expect(text).toContain('Batch list');
+    expect(text).toContain('Article = ART-2');
+    expect(text).toContain('from = 2026-04-02');
+    expect(text).toContain('2026-04-03');
+    expect(text).not.toContain('2026-04-01');
+  });
+
+  it('rejects unknown or bad filters, and needs reports:read', async () => {
+    expectError(await api.request('/reports/charges.csv?status=bogus', { token: auditor.token }), 422, 'VALIDATION_ERROR');
+    expectError(await api.request('/reports/charges.csv?from=2026-05-02&to=2026-05-01', { token: auditor.token }), 422, 'VALIDATION_ERROR');
+    expectError(await api.request('/reports/charges.csv?evil=1', { token: auditor.token }), 400, 'BAD_REQUEST');
+    expectError(await api.request('/reports/charges.xlsx', { token: operator.token }), 403, 'FORBIDDEN');
+    expectError(await api.request('/reports/charges.pdf', { token: viewer.token }), 403, 'FORBIDDEN');
+  });
+
+  it('answers 303 to a short-lived link when the file is above the inline limit', async () => {
+    process.env.REPORT_INLINE_MAX_BYTES = '200';
+    resetConfig();
+    try {
+      const res = await download('/reports/charges.csv', auditor.token);
+      expect(res.status).toBe(303);
+      const location = res.headers.get('location') as string;
+      expect(location).toMatch(new RegExp(`^${api.url}/_local/report-files/exports/`));
+      expect(new URL(location).searchParams.get('expires')).toMatch(/^\d+$/);
+      const file = await download(location);
+      expect(file.status).toBe(200);
+      expect(parse(file.body.toString('utf8'), { bom: true, columns: true })).toHaveLength(5);
+      // A tampered link is refused, as S3 refuses a bad signature.
+      const forged = new URL(location);
+      forged.searchParams.set('expires', String(Number(forged.searchParams.get('expires')) + 1));
+      expect((await download(forged.toString())).status).toBe(403);
+    } finally {
+      delete process.env.REPORT_INLINE_MAX_BYTES;
+      resetConfig();
+    }
+  });
+});
+
+describe('audit exports', () => {
+  it('an operator or a viewer cannot export audit data; an auditor can', async () => {
+    expectError(await api.request('/reports/audit.csv', { token: operator.token }), 403, 'FORBIDDEN');
+    expectError(await api.request('/reports/audit.xlsx', { token: viewer.token }), 403, 'FORBIDDEN');
+    // The audit trail is written by the stream poller: wait (bounded by attempts) for the charge's records.
+    let records: Record<string, string>[] = [];
+    for (let attempt = 0; attempt < 200 && !records.some((r) => r.Objekt === chargeId && r.Aktion === 'update'); attempt++) {
+      const res = await download('/reports/audit.csv', auditor.token);
+      expect(res.status).toBe(200);
+      records = parse(res.body.toString('utf8'), { bom: true, columns: true }) as Record<string, string>[];
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const update = records.find((r) => r.Objekt === chargeId && r.Aktion === 'update');
+    expect(update).toMatchObject({ Objektart: 'charge', Benutzer: qm.username, Begründung: 'Prüfung bestanden' });
+    expect(JSON.parse(update?.['Änderungen'] as string)).toMatchObject({ status: { from: 'quarantine', to: 'released' } });
+
+    const xlsx = await download('/reports/audit.xlsx?from=2020-01-01', auditor.token);
+    expect(xlsx.status).toBe(200);
+    const sheet = await readSheet(xlsx.body);
+    expect((sheet[0] as string[])[0]).toBe('Zeitpunkt');
+    expect((sheet[1] as unknown[])[0]).toBeInstanceOf(Date);
+  });
+});
+
+describe('report definitions', () => {
+  const weekly = {
+    name: 'weekly-released',
+    title: 'Freigegebene Chargen der Woche',
+    kind: 'charges',
+    filters: { status: 'released', from: 'P7D' },
+    format: 'xlsx',
+    schedule: '0 6 ? * MON *',
+    timezone: 'Europe/Berlin',
+    recipients: ['qa@example.com'],
+  };
+
+  it('a viewer or operator cannot manage definitions', async () => {
+    expectError(await api.request('/reports/definitions', { method: 'POST', token: viewer.token, body: weekly }), 403, 'FORBIDDEN');
+    expectError(await api.request('/reports/definitions', { token: operator.token }), 403, 'FORBIDDEN');
+    expectError(await api.request('/reports/definitions', { token: auditor.token }), 403, 'FORBIDDEN');
+  });
+
+  it('refuses bad cron, zone, e-mail, unknown columns and fields', async () => {
+    const create = (body: unknown) => api.request('/reports/definitions', { method: 'POST', token: qm.token, body });
+    const details = async (body: unknown) => (expectError(await create(body), 422, 'VALIDATION_ERROR').details as { path: string }[]).map((d) => d.path);
+    expect(await details({ ...weekly, schedule: '0 6 * * MON *' })).toEqual(['body.schedule']);
+    expect(await details({ ...weekly, schedule: 'cron(99 6 ? * MON *)' })).toEqual(['body.schedule']);
+    expect(await details({ ...weekly, timezone: 'Europe/Atlantis' })).toEqual(['body.timezone']);
+    expect(await details({ ...weekly, recipients: ['qa@example.com', 'not-an-address'] })).toEqual(['body.recipients.1']);
+    expect(await details({ ...weekly, columns: ['chargeId', 'password'] })).toEqual(['body.columns.1']);
+    expect(await details({ ...weekly, filters: { from: 'last week' } })).toContain('body.filters.from');
+    expect(await details({ ...weekly, kind: 'audit', format: 'pdf', filters: {} })).toEqual(['body.format']);
+    expectError(await create({ ...weekly, owner: 'me' }), 400, 'BAD_REQUEST');
+    const list = await api.request('/reports/definitions', { token: qm.token });
+    expect((list.json as { items: unknown[] }).items).toHaveLength(0);
+  });
+
+  it('create → a schedule in the local scheduler; update moves it; delete removes it', async () => {
+    const created = await api.request('/reports/definitions', { method: 'POST', token: qm.token, body: { ...weekly, schedule: 'cron(0 6 ? * MON *)' } });
+    expect(created.status, created.text).toBe(201);
+    const def = created.json as { definitionId: string; schedule: string; nextRuns: string[]; lang: string; columns: null };
+    expect(def).toMatchObject({ schedule: '0 6 ? * MON *', lang: 'de', columns: null });
+    expect(created.headers.location).toBe(`/reports/definitions/${def.definitionId}`);
+    // Mondays 06:00 in Berlin: 05:00 UTC in winter, 04:00 in summer.
+    for (const at of def.nextRuns) expect(new Date(at).getUTCDay()).toBe(1);
+    const name = `report-${def.definitionId}`;
+    expect(localScheduler().get(name)).toMatchObject({ cron: '0 6 ? * MON *', timezone: 'Europe/Berlin', event: { definitionId: def.definitionId } });
+
+    const patched = await api.request(`/reports/definitions/${def.definitionId}`, { method: 'PATCH', token: qm.token, body: { schedule: '30 7 ? * FRI *', timezone: 'UTC' } });
+    expect(patched.status, patched.text).toBe(200);
+    expect(localScheduler().get(name)).toMatchObject({ cron: '30 7 ? * FRI *', timezone: 'UTC' });
+    expectError(await api.request(`/reports/definitions/${def.definitionId}`, { method: 'PATCH', token: qm.token, body: { timezone: 'Nowhere/City' } }), 422, 'VALIDATION_ERROR');
+    expect(localScheduler().get(name)?.timezone).toBe('UTC');
+
+    const off = await api.request(`/reports/definitions/${def.definitionId}`, { method: 'PATCH', token: qm.token, body: { schedule: null } });
+    expect(off.status).toBe(200);
+    expect(localScheduler().get(name)).toBeUndefined();
+    await api.request(`/reports/definitions/${def.definitionId}`, { method: 'PATCH', token: qm.token, body: { schedule: '0 6 ? * MON *' } });
+    expect(localScheduler().get(name)).toBeDefined();
+
+    const del = await api.request(`/reports/definitions/${def.definitionId}`, { method: 'DELETE', token: qm.token });
+    expect(del.status).toBe(204);
+    expect(localScheduler().get(name)).toBeUndefined();
+    expectError(await api.request(`/reports/definitions/${def.definitionId}`, { token: qm.token }), 404, 'NOT_FOUND');
+  });
+
+  it('a scheduled run: run record, stored file, and an e-mail in the outbox with the link', async () => {
+    const created = await api.request('/reports/definitions', { method: 'POST', token: qm.token, body: { ...weekly, filters: { status: 'released', from: 'P3650D' } } });
+    expect(created.status, created.text).toBe(201);
+    const { definitionId } = created.json as { definitionId: string };
+    // The fake clock: what croner does when the schedule is due.
+    await localScheduler().fire(`report-${definitionId}`);
+
+    const runs = await api.request(`/reports/runs?definitionId=${definitionId}`, { token: auditor.token });
+    expect(runs.status).toBe(200);
+    const [run] = (runs.json as { items: Record<string, unknown>[] }).items;
+    expect(run).toMatchObject({ definitionId, status: 'succeeded', trigger: 'schedule', rows: 1, format: 'xlsx', error: null, deliveredTo: ['qa@example.com'] });
+    expect(run?.bytes).toBeGreaterThan(0);
+    expect(Date.parse(run?.finishedAt as string)).toBeGreaterThanOrEqual(Date.parse(run?.startedAt as string));
+    expect(run).not.toHaveProperty('objectKey');
+
+    const stored = readdirSync(join(stateDir(), 'reports', 'runs', run?.runId as string));
+    expect(stored).toEqual([run?.filename]);
+
+    const outbox = join(stateDir(), 'outbox');
+    const mails = readdirSync(outbox).map((f) => readFileSync(join(outbox, f), 'utf8'));
+    const mail = mails.find((m) => m.includes(run?.runId as string)) as string;
+    expect(mail).toContain('To: qa@example.com');
+    const link = `${api.url}/reports/runs/${run?.runId}/download`;
+    expect(mail).toContain(link);
+
+    // The link: signed-in reader → 303 to the short-lived file URL → the XLSX.
+    const redirect = await download(link, auditor.token);
+    expect(redirect.status).toBe(303);
+    const file = await download(redirect.headers.get('location') as string);
+    expect(file.status).toBe(200);
+    const sheet = await readSheet(file.body);
+    expect(sheet).toHaveLength(2);
+    expect((sheet[1] as unknown[])[0]).toBe(chargeId);
+    expectError(await api.request(`/reports/runs/${run?.runId}/download`, { token: viewer.token }), 403, 'FORBIDDEN');
+  });
+
+  it('run now: the same runner code; a run that cannot store its file is retried, then recorded failed', async () => {
+    const created = await api.request('/reports/definitions', {
+      method: 'POST',
+      token: qm.token,
+      body: { ...weekly, name: 'on-demand', filters: { status: 'released' }, format: 'csv', schedule: null, recipients: [], columns: ['articleId', 'quantity'] },
+    });
+    expect(created.status, created.text).toBe(201);
+    const { definitionId } = created.json as { definitionId: string };
+    expect(localScheduler().get(`report-${definitionId}`)).toBeUndefined();
+
+    const ok = await api.request(`/reports/definitions/${definitionId}/run`, { method: 'POST', token: qm.token });
+    expect(ok.status, ok.text).toBe(201);
+    expect(ok.json).toMatchObject({ status: 'succeeded', trigger: 'manual', requestedBy: { username: qm.username }, rows: 1, attempts: 1 });
+    const link = await download(`/reports/runs/${(ok.json as { runId: string }).runId}/download`, auditor.token);
+    const file = await download(link.headers.get('location') as string);
+    expect(parse(file.body.toString('utf8'), { bom: true })).toEqual([['Artikel', 'Menge'], ['ART-Łódź', '1234.5']]);
+
+    // The object store breaks: where the run folders go is now a file.
+    const runsDir = join(stateDir(), 'reports', 'runs');
+    rmSync(runsDir, { recursive: true, force: true });
+    writeFileSync(runsDir, 'in the way');
+    try {
+      const failed = await api.request(`/reports/definitions/${definitionId}/run`, { method: 'POST', token: qm.token });
+      expect(failed.status, failed.text).toBe(201);
+      expect(failed.json).toMatchObject({ status: 'failed', attempts: 2, error: expect.stringMatching(/ENOTDIR|EEXIST/) });
+      const runs = await api.request(`/reports/runs?definitionId=${definitionId}`, { token: qm.token });
+      const statuses = (runs.json as { items: { status: string }[] }).items.map((r) => r.status);
+      expect(statuses).toEqual(['failed', 'succeeded']);
+      expectError(await api.request(`/reports/runs/${(failed.json as { runId: string }).runId}/download`, { token: qm.token }), 404, 'NOT_FOUND');
+    } finally {
+      rmSync(runsDir, { force: true });
+    }
+  });
+
+  it('a quality manager (who holds audit:read) may define an audit report', async () => {
+    const created = await api.request('/reports/definitions', {
+      method: 'POST',
+      token: qm2.token,
+      body: { name: 'audit-daily', title: 'Audit', kind: 'audit', format: 'csv', filters: { from: 'P1D' }, schedule: '0 5 * * ? *' },
+    });
+    expect(created.status, created.text).toBe(201);
+    expect(created.json).toMatchObject({ kind: 'audit', timezone: 'UTC', recipients: [] });
+  });
+});

@@ -1,0 +1,175 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { readSheet } from 'read-excel-file/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChargeState } from '../../functions/charges/model';
+import { DynamoChargeStore } from '../../functions/charges/repository';
+import { AuditQueries } from '../../functions/audit/repository';
+import { buildExport, type ExportFile, type ExportRequest } from '../../functions/reports/export';
+import { PDF_MAX_ROWS } from '../../functions/reports/model';
+import { FUNCTIONS } from '../../functions/shared/routes';
+import { isAppError } from '../../functions/shared/errors';
+import { createTables } from '../support/streams';
+
+/**
+ * Exports of real data: 10 000 charges in DynamoDB Local, paged through the charges indexes into each
+ * writer, read back with other tools. The 100 000-row path runs in a child process, whose peak RSS is
+ * its own, against the reports function's memory setting.
+ */
+const COUNT = 10_000;
+const scratch = mkdtempSync(join(tmpdir(), 'reports-10k-'));
+const store = new DynamoChargeStore();
+const sources = { charges: store, audit: new AuditQueries() };
+const actor = { userId: 'u-seed', username: 'seed' };
+
+function seedCharge(i: number): ChargeState {
+  const day = String(1 + (i % 28)).padStart(2, '0');
+  const at = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
+  return {
+    chargeId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    articleId: `ART-${i % 100}`,
+    quantity: 100 + (i % 1000) / 4,
+    unit: 'kg',
+    productionDate: `2026-02-${day}`,
+    status: i % 2 === 0 ? 'released' : 'quarantine',
+    ...(i === 7 ? { notes: 'Łódź Größe Ærø' } : {}),
+    version: 1,
+    createdAt: at,
+    createdBy: actor,
+    updatedAt: at,
+    updatedBy: actor,
+    requestId: 'seed',
+    reason: null,
+  };
+}
+
+const request = (format: ExportRequest['format'], filter = {}): ExportRequest => ({
+  spec: { kind: 'charges', filter },
+  format,
+  lang: 'de',
+  title: 'Chargenliste',
+  generatedAt: new Date('2026-11-25T08:00:00Z'),
+  generatedBy: 'test',
+  filterLabels: [],
+});
+
+const files: ExportFile[] = [];
+afterAll(async () => {
+  await Promise.all(files.map((f) => f.cleanup()));
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+beforeAll(async () => {
+  await createTables();
+  // The repository's own create (transaction per charge), a few at a time.
+  const pending = new Set<Promise<void>>();
+  for (let i = 0; i < COUNT; i++) {
+    const p: Promise<void> = store.create(seedCharge(i)).then((ok) => {
+      expect(ok).toBe(true);
+      pending.delete(p);
+    });
+    pending.add(p);
+    if (pending.size >= 16) await Promise.race(pending);
+  }
+  await Promise.all(pending);
+}, 600_000);
+
+describe(`${COUNT} charges from DynamoDB Local`, () => {
+  it('CSV: every charge once, read back with csv-parse', async () => {
+    const file = await buildExport(request('csv'), sources);
+    files.push(file);
+    expect(file.rows).toBe(COUNT);
+    const records = parse(readFileSync(file.path, 'utf8'), { bom: true, columns: true }) as Record<string, string>[];
+    expect(records).toHaveLength(COUNT);
+    expect(new Set(records.map((r) => r.Charge)).size).toBe(COUNT);
+    expect(records.find((r) => r.Bemerkungen)?.Bemerkungen).toBe('Łódź Größe Ærø');
+    // Newest production date first, as the list API orders.
+    expect(records[0]?.Herstelldatum).toBe('2026-02-28');
+    expect(records.at(-1)?.Herstelldatum).toBe('2026-02-01');
+  }, 120_000);
+
+  it('XLSX: typed cells, read back with read-excel-file', async () => {
+    const file = await buildExport(request('xlsx', { status: 'released' }), sources);
+    files.push(file);
+    expect(file.rows).toBe(COUNT / 2);
+    const sheet = await readSheet(readFileSync(file.path));
+    expect(sheet).toHaveLength(COUNT / 2 + 1);
+    const header = sheet[0] as string[];
+    for (const row of sheet.slice(1, 50)) {
+      expect(typeof row[header.indexOf('Menge')]).toBe('number');
+      expect(row[header.indexOf('Herstelldatum')]).toBeInstanceOf(Date);
+      expect(row[header.indexOf('Status')]).toBe('released');
+    }
+  }, 120_000);
+
+  it('PDF: every row, page numbers on every page (pdftotext)', async () => {
+    const file = await buildExport(request('pdf'), sources);
+    files.push(file);
+    expect(file.rows).toBe(COUNT);
+    const info = execFileSync('pdfinfo', [file.path]).toString('utf8');
+    const pages = Number(/Pages:\s+(\d+)/.exec(info)?.[1]);
+    expect(pages).toBeGreaterThan(100);
+    const last = execFileSync('pdftotext', ['-f', String(pages), '-l', String(pages), file.path, '-']).toString('utf8');
+    expect(last).toContain(`Seite ${pages} von ${pages}`);
+    expect(last).toContain('00000000-0000-4000-8000-');
+    const text = execFileSync('pdftotext', [file.path, '-']).toString('utf8');
+    expect(text).toContain('Łódź Größe Ærø');
+    expect(text.match(/00000000-0000-4000-8000-\d{12}/g)?.length).toBe(COUNT);
+  }, 180_000);
+
+  it(`PDF above ${PDF_MAX_ROWS} rows: EXPORT_TOO_LARGE naming CSV/XLSX, before building the document`, async () => {
+    // The rows come from the same list port, generated: 20 001 charges in DynamoDB would only slow the suite.
+    let listed = 0;
+    const many = {
+      list: async (filter: { limit: number; cursor?: string }) => {
+        const from = Number(filter.cursor ?? 0);
+        const items = Array.from({ length: filter.limit }, (_, i) => seedCharge(from + i));
+        listed += items.length;
+        return { items, nextCursor: String(from + filter.limit) };
+      },
+    };
+    const err = await buildExport(request('pdf'), { ...sources, charges: many }).catch((e: unknown) => e);
+    expect(isAppError(err) && err.code).toBe('EXPORT_TOO_LARGE');
+    expect(isAppError(err) && err.status).toBe(422);
+    expect((err as Error).message).toMatch(/CSV or XLSX/);
+    // It stopped at the limit instead of reading everything there is.
+    expect(listed).toBeLessThanOrEqual(PDF_MAX_ROWS + 500);
+  }, 120_000);
+});
+
+describe('100 000 rows in a child process, within the reports function memory', () => {
+  const limitMB = FUNCTIONS.reports.memorySize;
+  const child = (format: string) => {
+    const out = join(scratch, `big.${format}`);
+    const result = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', resolve('scripts/bench/report-child.ts'), 'pipeline', format, '100000', out],
+      { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'SILENT' } },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    return { ...(JSON.parse(result.stdout.trim().split('\n').at(-1) as string) as { rows: number; bytes: number; maxRssMB: number }), out };
+  };
+
+  it('CSV', () => {
+    const run = child('csv');
+    expect(run.rows).toBe(100_000);
+    expect(run.maxRssMB).toBeLessThan(limitMB);
+    const lines = readFileSync(run.out, 'utf8').split('\r\n').filter((l) => /^\d{8}-/.test(l) || /^0{8}-/.test(l));
+    expect(lines).toHaveLength(100_000);
+    expect(statSync(run.out).size).toBe(run.bytes);
+    writeFileSync(run.out, '');
+  }, 180_000);
+
+  it('XLSX', () => {
+    const run = child('xlsx');
+    expect(run.rows).toBe(100_000);
+    expect(run.maxRssMB).toBeLessThan(limitMB);
+    // The last row made it into the sheet (a read with a second tool).
+    const sheet = execFileSync('unzip', ['-p', run.out, 'xl/worksheets/sheet1.xml'], { maxBuffer: 512 * 1024 * 1024 }).toString('utf8');
+    expect(sheet).toContain('<row r="100001"');
+    expect(sheet).toContain('00000000-0000-4000-8000-000000099999');
+  }, 180_000);
+});

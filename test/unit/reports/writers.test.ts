@@ -1,0 +1,162 @@
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { readSheet } from 'read-excel-file/node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CsvWriter } from '../../../functions/shared/reports/csv-writer';
+import { PdfReport, pdfTableWriter } from '../../../functions/shared/reports/pdf-writer';
+import { type Cell, type Column, neutralise } from '../../../functions/shared/reports/table';
+import { XlsxWriter } from '../../../functions/shared/reports/xlsx-writer';
+
+const dir = mkdtempSync(join(tmpdir(), 'report-writers-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const COLUMNS: Column[] = [
+  { key: 'id', header: 'Charge', type: 'text', width: 20 },
+  { key: 'qty', header: 'Menge', type: 'number', width: 10 },
+  { key: 'day', header: 'Herstelldatum', type: 'date', width: 14 },
+  { key: 'at', header: 'Geändert am', type: 'datetime', width: 20 },
+  { key: 'notes', header: 'Bemerkungen', type: 'text', width: 40 },
+];
+
+const HOSTILE = [
+  '=HYPERLINK("http://x")',
+  '+1+1',
+  '-2+3',
+  '@SUM(A1)',
+  '\tTab',
+  '\rCR',
+  '\nLF',
+];
+
+const rows: Cell[][] = [
+  ['c-1', 12.5, new Date('2026-03-01T00:00:00Z'), new Date('2026-03-02T10:20:30Z'), 'Łódź, Größe; Ærø "zitiert"\nzweite Zeile'],
+  ['c-2', 0.125, new Date('2026-03-05T00:00:00Z'), new Date('2026-03-05T23:59:59Z'), null],
+  ...HOSTILE.map((text, i): Cell[] => [`h-${i}`, -1 - i, null, null, text]),
+];
+
+async function write(file: string, make: (out: NodeJS.WritableStream & import('node:stream').Writable) => Promise<{ addRow(c: readonly Cell[]): unknown; finish(): Promise<void> }>) {
+  const out = createWriteStream(file);
+  const writer = await make(out);
+  for (const row of rows) await writer.addRow(row);
+  await writer.finish();
+  return readFileSync(file);
+}
+
+describe('neutralise', () => {
+  it('prefixes every formula-starting character and nothing else', () => {
+    for (const text of HOSTILE) expect(neutralise(text)).toBe(`'${text}`);
+    for (const text of ['plain', 'a=b', ' =x', '1-2', 'ü@x']) expect(neutralise(text)).toBe(text);
+  });
+});
+
+describe('CSV writer (read back with csv-parse)', () => {
+  it('writes RFC 4180 with BOM and CRLF, round-trips text, neutralises formulas', async () => {
+    const bytes = await write(join(dir, 'a.csv'), async (out) => new CsvWriter(out, COLUMNS));
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const text = bytes.toString('utf8');
+    expect(text.includes('\r\n')).toBe(true);
+    const records = parse(text, { bom: true, relax_column_count: false }) as string[][];
+    expect(records[0]).toEqual(['Charge', 'Menge', 'Herstelldatum', 'Geändert am', 'Bemerkungen']);
+    expect(records[1]).toEqual(['c-1', '12.5', '2026-03-01', '2026-03-02T10:20:30.000Z', 'Łódź, Größe; Ærø "zitiert"\nzweite Zeile']);
+    expect(records[2]).toEqual(['c-2', '0.125', '2026-03-05', '2026-03-05T23:59:59.000Z', '']);
+    HOSTILE.forEach((hostile, i) => {
+      const record = records[3 + i] as string[];
+      expect(record[4]).toBe(`'${hostile}`);
+      // A negative number is a number, not text: it is written as it is.
+      expect(record[1]).toBe(String(-1 - i));
+    });
+    expect(records).toHaveLength(1 + rows.length);
+  });
+});
+
+describe('XLSX writer (read back with read-excel-file; sheet XML with unzip)', () => {
+  it('types numbers and dates, neutralises text, and never writes a formula', async () => {
+    const file = join(dir, 'a.xlsx');
+    await write(file, async (out) => new XlsxWriter(out, COLUMNS, 'Chargen'));
+    const data = await readSheet(readFileSync(file));
+    expect(data[0]).toEqual(['Charge', 'Menge', 'Herstelldatum', 'Geändert am', 'Bemerkungen']);
+    const first = data[1] as unknown[];
+    expect(first[1]).toBe(12.5);
+    expect(first[2]).toBeInstanceOf(Date);
+    expect((first[2] as Date).toISOString()).toBe('2026-03-01T00:00:00.000Z');
+    expect((first[3] as Date).toISOString()).toBe('2026-03-02T10:20:30.000Z');
+    expect(first[4]).toBe('Łódź, Größe; Ærø "zitiert"\nzweite Zeile');
+    HOSTILE.forEach((hostile, i) => {
+      const row = data[3 + i] as unknown[];
+      expect(row[4]).toBe(`'${hostile}`);
+      expect(row[1]).toBe(-1 - i);
+    });
+
+    const sheet = execFileSync('unzip', ['-p', file, 'xl/worksheets/sheet1.xml']).toString('utf8');
+    expect(sheet).not.toContain('<f>');
+    expect(sheet).toMatch(/<pane ySplit="1"[^>]*state="frozen"/);
+    expect(sheet).toContain('<autoFilter ref="A1:E1"/>');
+    expect(sheet).toMatch(/<col min="5" max="5" width="40"/);
+    const styles = execFileSync('unzip', ['-p', file, 'xl/styles.xml']).toString('utf8');
+    // The header row's style (s="1") is the bold font.
+    expect(sheet).toMatch(/<c r="A1" s="(\d+)"/);
+    const headerStyle = Number(/<c r="A1" s="(\d+)"/.exec(sheet)?.[1]);
+    const xfs = [...(/<cellXfs[^>]*>(.*?)<\/cellXfs>/s.exec(styles)?.[1] ?? '').matchAll(/<xf [^>]*fontId="(\d+)"/g)];
+    const fontId = Number(xfs[headerStyle]?.[1]);
+    const fonts = [...(/<fonts[^>]*>(.*?)<\/fonts>/s.exec(styles)?.[1] ?? '').matchAll(/<font>(.*?)<\/font>/gs)];
+    expect(fonts[fontId]?.[1]).toContain('<b/>');
+  });
+});
+
+const pdftotext = (file: string, ...args: string[]) => execFileSync('pdftotext', [...args, file, '-']).toString('utf8');
+
+describe('PDF writer (read back with pdftotext)', () => {
+  it('renders Unicode text, the front matter, a repeated header and page numbers (German)', async () => {
+    const file = join(dir, 'list.pdf');
+    const out = createWriteStream(file);
+    const writer = await pdfTableWriter(out, COLUMNS, {
+      title: 'Chargenliste',
+      lang: 'de',
+      generatedAt: new Date('2026-11-25T08:09:10Z'),
+      generatedBy: 'qm.müller',
+      filters: [['Status', 'released']],
+    });
+    for (let i = 0; i < 120; i++) await writer.addRow([`c-${i}`, i + 0.5, new Date('2026-03-01T00:00:00Z'), new Date('2026-03-02T10:20:30Z'), i === 0 ? 'Łódź Größe Ærø' : `Zeile ${i}`]);
+    await writer.finish();
+
+    const page1 = pdftotext(file, '-f', '1', '-l', '1');
+    expect(page1).toContain('Chargenliste');
+    expect(page1).toContain('Erstellt: 25.11.2026 08:09:10 UTC von qm.müller');
+    expect(page1).toContain('Filter: Status = released');
+    expect(page1).toContain('Łódź Größe Ærø');
+    expect(page1).toContain('0,5');
+    expect(page1).toContain('01.03.2026');
+    const pages = Number(/Seite 1 von (\d+)/.exec(page1)?.[1]);
+    expect(pages).toBeGreaterThan(1);
+    const last = pdftotext(file, '-f', String(pages), '-l', String(pages));
+    expect(last).toContain(`Seite ${pages} von ${pages}`);
+    // The header is repeated on the continuation page.
+    expect(last).toContain('Herstelldatum');
+    expect(last).toContain('Bemerkungen');
+    expect(pdftotext(file)).toContain('Zeile 119');
+  });
+
+  it('speaks English with lang=en', async () => {
+    const report = await PdfReport.create({
+      title: 'Batch list',
+      lang: 'en',
+      generatedAt: new Date('2026-11-25T08:09:10Z'),
+      generatedBy: 'qm',
+      filters: [],
+    });
+    const table = report.table(COLUMNS);
+    table.addRow(['c-1', 1234.5, new Date('2026-03-01T00:00:00Z'), null, 'x']);
+    await table.finish();
+    const file = join(dir, 'en.pdf');
+    writeFileSync(file, await report.toBytes());
+    const text = pdftotext(file);
+    expect(text).toContain('Generated: 2026-11-25 08:09:10 UTC by qm');
+    expect(text).toContain('Filters: none');
+    expect(text).toContain('Page 1 of 1');
+    expect(text).toContain('1,234.5');
+    expect(text).toContain('2026-03-01');
+  });
+});
