@@ -21,6 +21,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ERROR_STATUS, type ErrorCode } from '../functions/shared/errors';
 import { SECURITY_HEADERS } from '../functions/shared/http/headers';
+import { DEFAULT_SERVICE_NAME } from '../functions/shared/powertools';
 import { FUNCTIONS, PROXY_PATH, ROUTES, isPublicPath, type FunctionDefinition, type FunctionId } from '../functions/shared/routes';
 import type { TableId } from '../functions/shared/tables';
 import { AppFunction, PROJECT_ROOT } from './constructs/app-function';
@@ -36,7 +37,8 @@ import type { StageConfig } from './stage-config';
 
 export const API_STAGE_NAME = 'v1';
 const PACKAGE_VERSION = (JSON.parse(readFileSync(`${PROJECT_ROOT}package.json`, 'utf8')) as { version: string }).version;
-export const SERVICE_NAME = 'charge-records';
+/** Functions run with SERVICE_NAME set to this; Powertools puts it in the metrics' `service` dimension. */
+export const SERVICE_NAME = DEFAULT_SERVICE_NAME;
 
 export interface ApiStackProps extends StackProps {
   readonly config: StageConfig;
@@ -126,6 +128,8 @@ export class ApiStack extends Stack {
   readonly functions: ReadonlyMap<FunctionId, AppFunction>;
   readonly signingKeys: SigningKeys;
   readonly auditTrail: AuditTrail;
+  /** The stage's access log group (forwarded with the function logs when log forwarding is on). */
+  readonly accessLogs: LogGroup;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -145,6 +149,9 @@ export class ApiStack extends Stack {
           SERVICE_NAME,
           POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
           BUILD_VERSION: PACKAGE_VERSION,
+          // The token issuer cannot be the stage URL (the functions would depend on the API that depends on
+          // them): a custom domain's URL comes in by context, else a stable URN per stage.
+          JWT_ISSUER: (this.node.tryGetContext('jwtIssuer') as string | undefined) ?? `urn:charge-records:${config.stage}`,
           // CI passes `-c commit=$GITHUB_SHA`; health reports it (config.ts defaults to "unknown").
           ...(commit ? { BUILD_COMMIT: commit } : {}),
         },
@@ -157,6 +164,7 @@ export class ApiStack extends Stack {
     this.auditTrail = new AuditTrail(this, 'AuditTrail', {
       consumer: this.fn('audit-stream'),
       tables: [tables.charges, tables.users],
+      removalPolicy: config.removalPolicy,
     });
     this.grantExternalUserCreation(tables.users);
 
@@ -164,6 +172,7 @@ export class ApiStack extends Stack {
       retention: config.logRetention,
       removalPolicy: config.removalPolicy,
     });
+    this.accessLogs = accessLogs;
 
     this.api = new RestApi(this, 'Api', {
       description: `Charge Records API (${config.stage})`,
@@ -324,7 +333,6 @@ export class ApiStack extends Stack {
         id: 'AwsSolutions-APIG2',
         reason: 'Requests are validated by each handler with zod, which answers in the SPEC §4 error shape.',
       },
-      { id: 'AwsSolutions-APIG3', reason: 'WAF is optional by SPEC §8 and not part of the foundation.' },
       {
         id: 'AwsSolutions-COG4',
         reason: 'The Lambda REQUEST authorizer verifies our own KMS-signed JWTs (SPEC §5); there is no Cognito pool.',
@@ -334,6 +342,13 @@ export class ApiStack extends Stack {
         reason: "API Gateway's account-level logging role needs this AWS policy; it is what APIG6 execution logs require.",
       },
     );
+    if (!config.operations.waf) {
+      // With `-c waf=true` lib/constructs/observability.ts associates a web ACL with the stage instead.
+      Validations.of(this.api).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason: 'WAF is optional by SPEC §8 and switched off for this deployment (enable with -c waf=true).',
+      });
+    }
     // API Gateway invokes these synchronously and sees every failure: a dead-letter queue would never fill.
     const synchronous = new Set<FunctionId>(['authorizer', 'fallback', ...ROUTES.map((r) => r.function)]);
     for (const functionId of synchronous) {

@@ -2,13 +2,15 @@ import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { ApiStack } from './api-stack';
 import { DataStack } from './data-stack';
-import { stageConfig, type StageConfig } from './stage-config';
+import { Observability } from './constructs/observability';
+import { STAGE_CONTEXT_KEYS, stageConfig, type StageConfig, type StageContext } from './stage-config';
 
 export interface ChargeRecordsApp {
   readonly app: App;
   readonly config: StageConfig;
   readonly data: DataStack;
   readonly api: ApiStack;
+  readonly observability: Observability;
 }
 
 /** Stack names carry the stage so dev and prod can live in one account. */
@@ -30,14 +32,29 @@ export function buildApp(props: AppProps = {}): ChargeRecordsApp {
       ...props.context,
     },
   });
-  const config = stageConfig({ stage: app.node.tryGetContext('stage'), tracing: app.node.tryGetContext('tracing') });
+  const config = stageConfig(
+    Object.fromEntries(STAGE_CONTEXT_KEYS.map((key) => [key, app.node.tryGetContext(key) as unknown])) as StageContext,
+  );
   // Environment-agnostic unless context pins it (`-c account=… -c region=…`): synth needs no AWS
   // credentials or lookups, and the CLI and the tests produce the same templates.
   const env = { account: app.node.tryGetContext('account') as string | undefined, region: app.node.tryGetContext('region') as string | undefined };
 
   const data = new DataStack(app, 'Data', { stackName: stackName(config, 'data'), env, config });
   const api = new ApiStack(app, 'Api', { stackName: stackName(config, 'api'), env, config, tables: data.tables });
+  // Alarms, dashboard, log forwarding and WAF (SPEC §8) live in the API stack, next to what they watch.
+  const observability = new Observability(api, 'Observability', {
+    config,
+    api: api.api,
+    functions: api.functions,
+    streamConsumer: api.fn('audit-stream'),
+    deadLetterQueues: {
+      AuditOnFailureQueue: api.auditTrail.failureQueue,
+      AuditOnFailureDlq: api.auditTrail.failureDeadLetterQueue,
+      // Hook: the report runner's DLQ joins here (or via observability.watchDeadLetterQueue) once it exists.
+    },
+    extraLogGroups: { ApiAccessLogs: api.accessLogs },
+  });
 
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
-  return { app, config, data, api };
+  return { app, config, data, api, observability };
 }

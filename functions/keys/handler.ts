@@ -1,3 +1,5 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { header } from '../shared/http/headers';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
 import { config } from '../shared/config';
@@ -16,6 +18,15 @@ const RotateQuery = z.strictObject({
   force: z.enum(['true', 'false']).optional(),
 });
 
+/** The base URL the caller used: scheme from X-Forwarded-Proto (API Gateway sets it), host, and any stage prefix. */
+function publicBaseUrl(event: APIGatewayProxyEvent): string {
+  const proto = header(event.headers, 'x-forwarded-proto') ?? 'http';
+  const host = header(event.headers, 'host') ?? event.requestContext.domainName ?? 'localhost';
+  const fullPath = event.requestContext.path ?? event.path;
+  const prefix = fullPath.endsWith(event.path) ? fullPath.slice(0, fullPath.length - event.path.length) : '';
+  return `${proto}://${host}${prefix}`;
+}
+
 export const handler = httpHandler({
   'GET /.well-known/jwks.json': route({
     run: async () => {
@@ -30,12 +41,14 @@ export const handler = httpHandler({
   }),
 
   'GET /.well-known/openid-configuration': route({
-    run: () => {
+    run: (ctx) => {
       const issuer = config().JWT_ISSUER.replace(/\/$/, '');
+      // An issuer that is a URL is where clients find us; otherwise (a URN) the URL this request came in on.
+      const base = /^https?:\/\//.test(issuer) ? issuer : publicBaseUrl(ctx.event);
       return ok({
         issuer,
-        jwks_uri: `${issuer}/.well-known/jwks.json`,
-        token_endpoint: `${issuer}/auth/login`,
+        jwks_uri: `${base}/.well-known/jwks.json`,
+        token_endpoint: `${base}/auth/login`,
         grant_types_supported: ['password', 'refresh_token'],
         response_types_supported: ['token'],
         subject_types_supported: ['public'],

@@ -11,7 +11,7 @@ import type { AuditRecord } from '../shared/audit/record';
 import { AppError } from '../shared/errors';
 import { CsvWriter } from '../shared/reports/csv-writer';
 import { pdfTableWriter } from '../shared/reports/pdf-writer';
-import type { Lang, TableWriter } from '../shared/reports/table';
+import type { Cell, Lang, TableWriter } from '../shared/reports/table';
 import { XlsxWriter } from '../shared/reports/xlsx-writer';
 import { auditProjection, chargeProjection, defaultColumns, type Projection, type ReportKind } from './columns';
 import { type Format, PDF_MAX_ROWS } from './model';
@@ -130,14 +130,29 @@ export async function buildExport(request: ExportRequest, sources: ExportSources
     };
 
     const pump = async <R>(projection: Projection<R>, pages: AsyncGenerator<R[]>) => {
+      if (request.format === 'pdf') {
+        // pdf-lib builds the whole document in memory anyway: collect the (small) cell rows first, so a
+        // list over the limit is refused before any page is drawn.
+        const cells: Cell[][] = [];
+        for await (const page of pages) {
+          for (const record of page) {
+            if (cells.length === PDF_MAX_ROWS) {
+              out.destroy();
+              throw tooLarge();
+            }
+            cells.push(projection.row(record));
+          }
+        }
+        const writer = await open(projection as Projection<unknown>);
+        for (const row of cells) await writer.addRow(row);
+        rows = cells.length;
+        await writer.finish();
+        return;
+      }
       const writer = await open(projection as Projection<unknown>);
       for await (const page of pages) {
         for (const record of page) {
           rows += 1;
-          if (request.format === 'pdf' && rows > PDF_MAX_ROWS) {
-            out.destroy();
-            throw tooLarge();
-          }
           await writer.addRow(projection.row(record));
         }
       }

@@ -3,7 +3,11 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 
 /** One namespace for every metric the system emits (SPEC §8). */
 export const METRICS_NAMESPACE = 'ChargeRecords';
-export const SERVICE_NAME = process.env.SERVICE_NAME ?? 'charge-records';
+/** The deployed service name: the CDK stack sets SERVICE_NAME to it and selects metrics by it. */
+export const DEFAULT_SERVICE_NAME = 'charge-records';
+/** The dimension Powertools Metrics puts the service name in (`service`); alarms and the dashboard select by it. */
+export const METRICS_SERVICE_DIMENSION = 'service';
+export const SERVICE_NAME = process.env.SERVICE_NAME ?? DEFAULT_SERVICE_NAME;
 
 /** Created once per process and shared by every module, as Powertools recommends. */
 export const logger = new Logger({

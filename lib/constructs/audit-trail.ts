@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import { type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
@@ -14,6 +14,8 @@ export interface AuditTrailProps {
   readonly tables: readonly ITable[];
   /** Encrypts the failure queues; default: a new customer-managed key with rotation. */
   readonly encryptionKey?: IKey;
+  /** For the queues and their key: prod keeps them (they hold unreplayed failures), dev destroys them. Default: CDK's. */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -37,12 +39,14 @@ export class AuditTrail extends Construct {
       new Key(this, 'QueueKey', {
         enableKeyRotation: true,
         description: 'Encrypts the audit-stream on-failure queues',
+        removalPolicy: props.removalPolicy,
       });
     const queueDefaults = {
       encryption: QueueEncryption.KMS,
       encryptionMasterKey: this.encryptionKey,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      removalPolicy: props.removalPolicy,
     };
     this.failureDeadLetterQueue = new Queue(this, 'OnFailureDlq', queueDefaults);
     Validations.of(this.failureDeadLetterQueue).acknowledge({

@@ -45,7 +45,7 @@ function prepareEnvironment(dynamoEndpoint: string) {
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const stateDir = options.stateDir ?? resolve(PROJECT_ROOT, '.local');
+  const stateDir = options.stateDir ?? process.env.LOCAL_STATE_DIR ?? resolve(PROJECT_ROOT, '.local');
   const dynamoPort = Number(process.env.DYNAMODB_LOCAL_PORT ?? 8000);
 
   let dynamo: DynamoDbLocal | undefined;

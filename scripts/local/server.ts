@@ -175,7 +175,8 @@ export function toProxyEvent(
         userAgent: header(headers, 'user-agent') ?? null,
         userArn: null,
       },
-      path: `/${STAGE}${url.pathname}`,
+      // The path as the client sent it: locally there is no stage prefix in the URL.
+      path: url.pathname,
       protocol: `HTTP/${req.httpVersion}`,
       requestId,
       requestTimeEpoch: now,
