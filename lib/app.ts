@@ -50,8 +50,10 @@ export function buildApp(props: AppProps = {}): ChargeRecordsApp {
     deadLetterQueues: {
       AuditOnFailureQueue: api.auditTrail.failureQueue,
       AuditOnFailureDlq: api.auditTrail.failureDeadLetterQueue,
-      // Hook: the report runner's DLQ joins here (or via observability.watchDeadLetterQueue) once it exists.
     },
+    // HOOK(reports): once the API stack builds lib/constructs/reports.ts (without its `alarmTopic`), pass it
+    // here — `reports: api.reports` — so its ReportRunFailed and DLQ alarms go to this topic and its DLQ
+    // joins the dashboard; until then Observability keeps its own ReportRunFailed alarm.
     extraLogGroups: { ApiAccessLogs: api.accessLogs },
   });
 

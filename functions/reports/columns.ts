@@ -16,7 +16,7 @@ const text = (v: unknown): Cell => (v === undefined || v === null ? null : Strin
 
 /** The columns of a charges export, in default order (SPEC §3 fields). */
 export const CHARGE_FIELDS: readonly Field<Charge>[] = [
-  { key: 'chargeId', label: { de: 'Charge', en: 'Batch' }, type: 'text', width: 44, value: (c) => c.chargeId },
+  { key: 'chargeId', label: { de: 'Charge', en: 'Batch' }, type: 'text', width: 48, value: (c) => c.chargeId },
   { key: 'articleId', label: { de: 'Artikel', en: 'Article' }, type: 'text', width: 18, value: (c) => c.articleId },
   { key: 'quantity', label: { de: 'Menge', en: 'Quantity' }, type: 'number', width: 13, value: (c) => c.quantity },
   { key: 'unit', label: { de: 'Einheit', en: 'Unit' }, type: 'text', width: 9, value: (c) => c.unit },

@@ -15,11 +15,10 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { DeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Function as LambdaFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, SubscriptionFilter, type ILogGroup, type ILogSubscriptionDestination } from 'aws-cdk-lib/aws-logs';
-import { FirehoseDestination, LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
+import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -80,6 +79,16 @@ export interface ObservabilityProps {
   readonly deadLetterQueues: Readonly<Record<string, IQueue>>;
   /** Further log groups to forward besides the functions' (the API access log group). */
   readonly extraLogGroups?: Readonly<Record<string, ILogGroup>>;
+  /**
+   * The reports construct (lib/constructs/reports.ts), when wired: its own alarms are adopted (topic
+   * actions, alarm widget) instead of a second ReportRunFailed alarm, its DLQ joins the dashboard. Pass
+   * it without `alarmTopic` there, or the ALARM action would be added twice.
+   */
+  readonly reports?: {
+    readonly failedRunsAlarm: Alarm;
+    readonly deadLetterAlarm: Alarm;
+    readonly deadLetterQueue: IQueue;
+  };
 }
 
 /**
@@ -96,6 +105,8 @@ export class Observability extends Construct {
   private readonly config: StageConfig;
   private readonly dlqWidget: GraphWidget;
   private readonly alarmWidget: AlarmStatusWidget;
+  /** Where undeliverable alarm e-mails go (only with `alarmEmail`). */
+  private alarmEmailDlq?: Queue;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -118,8 +129,18 @@ export class Observability extends Construct {
 
     this.apiAlarms(props.api);
     this.securityAlarms();
+    if (props.reports) {
+      this.adoptAlarm(props.reports.failedRunsAlarm);
+      this.adoptAlarm(props.reports.deadLetterAlarm);
+      this.dlqWidget.addLeftMetric(
+        props.reports.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, label: 'ReportsDlq' }),
+      );
+    } else {
+      this.reportRunAlarm();
+    }
     this.streamAlarm(props.streamConsumer);
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) this.watchDeadLetterQueue(name, queue);
+    if (this.alarmEmailDlq) this.watchDeadLetterQueue('AlarmEmailDlq', this.alarmEmailDlq);
     for (const [functionId, fn] of props.functions) this.functionAlarms(functionId, fn);
     this.buildDashboard(props);
 
@@ -137,8 +158,9 @@ export class Observability extends Construct {
    * outside the API stack's constructor (e.g. the report runner's DLQ in lib/constructs/reports.ts).
    */
   watchDeadLetterQueue(name: string, queue: IQueue): Alarm {
-    const depth = queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: Stats.MAXIMUM, label: name });
-    this.dlqWidget.addLeftMetric(depth);
+    const depth = queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: Stats.MAXIMUM });
+    // A label would turn the alarm into a metric-math alarm: only the graph gets one.
+    this.dlqWidget.addLeftMetric(depth.with({ label: name }));
     return this.alarm(`${name}NotEmpty`, {
       metric: depth,
       threshold: 1,
@@ -148,6 +170,14 @@ export class Observability extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: `${name} holds messages: something failed for good and waits for replay (runbook: DLQ not empty).`,
     });
+  }
+
+  /** Sends an alarm made elsewhere to the topic (ALARM and OK) and shows it in the dashboard's alarm widget. */
+  adoptAlarm(alarm: Alarm): Alarm {
+    alarm.addAlarmAction(this.action);
+    alarm.addOkAction(this.action);
+    this.alarms.push(alarm);
+    return alarm;
   }
 
   /** A Powertools metric of this service: namespace and dimension from functions/shared/powertools.ts. */
@@ -198,19 +228,15 @@ export class Observability extends Construct {
         { id: 'Serverless-SQSRedrivePolicy', reason: 'Terminal dead-letter queue of the alarm e-mail subscription; nothing sits behind it.' },
       );
       topic.addSubscription(new EmailSubscription(email, { deadLetterQueue }));
+      this.alarmEmailDlq = deadLetterQueue;
     }
     return topic;
   }
 
   private alarm(id: string, props: ConstructorParameters<typeof Alarm>[2]): Alarm {
-    const alarm = new Alarm(this, id, {
-      ...props,
-      alarmDescription: `[${this.config.stage}] ${props.alarmDescription ?? ''}`.trim(),
-    });
-    alarm.addAlarmAction(this.action);
-    alarm.addOkAction(this.action);
-    this.alarms.push(alarm);
-    return alarm;
+    return this.adoptAlarm(
+      new Alarm(this, id, { ...props, alarmDescription: `[${this.config.stage}] ${props.alarmDescription ?? ''}`.trim() }),
+    );
   }
 
   private apiAlarms(api: RestApi): void {
@@ -263,6 +289,9 @@ export class Observability extends Construct {
       treatMissingData: TreatMissingData.IGNORE,
       alarmDescription: 'The current signing key is older than 35 days: rotation has not happened (runbook: key older than 35 days).',
     });
+  }
+
+  private reportRunAlarm(): void {
     this.alarm('ReportRunFailed', {
       metric: Observability.appMetric('ReportRunFailed'),
       threshold: 1,
@@ -431,14 +460,24 @@ export class Observability extends Construct {
   private forwardLogs(destination: LogDestination, logGroups: Readonly<Record<string, ILogGroup>>): void {
     let target: ILogSubscriptionDestination;
     if (destination.kind === 'firehose') {
-      const stream = DeliveryStream.fromDeliveryStreamArn(this, 'LogDeliveryStream', destination.arn);
       const role = new Role(this, 'LogForwardingRole', {
         assumedBy: new ServicePrincipal('logs.amazonaws.com', {
           conditions: { StringLike: { 'aws:SourceArn': Stack.of(this).formatArn({ service: 'logs', resource: '*' }) } },
         }),
         description: 'CloudWatch Logs subscription filters: put records into the log delivery stream',
       });
-      target = new FirehoseDestination(stream, { role });
+      role.addToPolicy(
+        new PolicyStatement({ actions: ['firehose:PutRecord', 'firehose:PutRecordBatch'], resources: [destination.arn] }),
+      );
+      // Not aws-logs-destinations' FirehoseDestination: importing a stream there adds an unused CIDR mapping
+      // that CloudFormation validation (strict mode) rejects.
+      target = {
+        bind: (scope) => {
+          // CloudWatch Logs tests the role when the filter is created: the policy must exist by then.
+          scope.node.addDependency(role);
+          return { arn: destination.arn, role };
+        },
+      };
     } else {
       // Same account and region as the log groups (subscriptions cannot cross regions): permissions are ours to add.
       const shipper = LambdaFunction.fromFunctionAttributes(this, 'LogShipper', {
@@ -476,7 +515,7 @@ export class Observability extends Construct {
     const webAcl = new CfnWebACL(this, 'WebAcl', {
       scope: 'REGIONAL',
       defaultAction: { allow: {} },
-      description: `Charge Records API (${this.config.stage})`,
+      description: `Charge Records API - ${this.config.stage}`,
       visibilityConfig: visibility('WebAcl'),
       customResponseBodies: {
         RateLimited: {

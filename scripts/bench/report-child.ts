@@ -45,7 +45,7 @@ function charge(i: number): Charge {
 }
 
 const started = performance.now();
-let bytes = 0;
+let bytes: number;
 
 if (mode === 'pipeline') {
   // The list port, paging like the DynamoDB repository: 500 charges a page, made when asked for.
@@ -69,7 +69,12 @@ if (mode === 'pipeline') {
       filterLabels: [],
     },
     { charges: store, audit: { search: async () => ({ items: [], nextCursor: null }) } },
-  );
+  ).catch((err: unknown) => {
+    // A refused export (EXPORT_TOO_LARGE) is a result too: report it and the memory it took to get there.
+    const code = (err as { code?: string }).code ?? 'ERROR';
+    console.log(JSON.stringify({ mode, format, rows: total, error: code, seconds: Number(((performance.now() - started) / 1000).toFixed(2)), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+    process.exit(2);
+  });
   copyFileSync(file.path, out);
   bytes = file.bytes;
   await file.cleanup();
@@ -82,7 +87,7 @@ if (mode === 'pipeline') {
     stream.write(`${header.join(',')}\r\n`);
     for (const c of rows) {
       const line = values(c).map((v) => (typeof v === 'string' && /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : String(v)));
-      if (!stream.write(`${line.join(',')}\r\n`)) await new Promise((r) => stream.once('drain', r));
+      if (!stream.write(`${line.join(',')}\r\n`)) await new Promise<void>((r) => stream.once('drain', () => r()));
     }
     stream.end();
     await finished(stream);

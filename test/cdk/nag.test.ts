@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +39,41 @@ describe.each(['dev', 'prod'] as const)('cdk-nag on the %s app', (stage) => {
     built.apiTemplate.allResources('AWS::Logs::LogGroup', { DeletionPolicy: stage === 'prod' ? 'Retain' : 'Delete' });
     if (stage === 'prod') built.dataTemplate.allResourcesProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
     else built.dataTemplate.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+});
+
+/**
+ * The operations switches add resources of their own (WAF web ACL, log subscription filters and their
+ * role or invoke permissions, the e-mail subscription's DLQ): the packs must stay clean with them on.
+ * Bundling is skipped (`aws:cdk:bundling-stacks: []`): the rules look at templates, not function code.
+ */
+describe.each([
+  ['Firehose', 'arn:aws:firehose:eu-central-1:123456789012:deliverystream/charge-records-logs'],
+  ['Lambda shipper', 'arn:aws:lambda:eu-central-1:123456789012:function:ship-to-opensearch'],
+])('cdk-nag on the prod app with WAF, alarm e-mail and log forwarding to a %s', (_kind, logDestination) => {
+  let built: SynthesizedApp;
+
+  beforeAll(() => {
+    built = synthesize('prod', {
+      'aws:cdk:bundling-stacks': [],
+      waf: 'true',
+      alarmEmail: 'ops@example.com',
+      logDestination,
+    });
+  }, 180_000);
+
+  afterAll(() => built?.cleanup());
+
+  it('leaves no unacknowledged AwsSolutions or Serverless finding, and APIG3 is met by the web ACL', () => {
+    for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
+      const report = pack.validateScope(built.app);
+      expect(report.violations.map((v) => `${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    }
+    // The APIG3 acknowledgement is only given without WAF, so the rule really ran against the association.
+    const acknowledged = JSON.stringify(built.api.api.node.metadata);
+    expect(acknowledged).toContain('AwsSolutions-COG4');
+    expect(acknowledged).not.toContain('AwsSolutions-APIG3');
+    built.apiTemplate.hasResourceProperties('AWS::WAFv2::WebACLAssociation', { WebACLArn: Match.anyValue() });
   });
 });
 

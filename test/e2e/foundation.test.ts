@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError, expectSecurityHeaders } from '../support/assertions';
+import { adminToken } from '../support/auth';
 import { type LocalApi, startLocalApi } from '../support/local-api';
 
 let api: LocalApi;
@@ -49,6 +50,18 @@ describe('routing errors', () => {
   it('a garbage bearer token is still 401 on an unknown path', async () => {
     const res = await api.request('/nope', { token: 'not-a-jwt' });
     expectError(res, 401, 'UNAUTHORIZED');
+  });
+
+  it('an unknown path is 404 for an authenticated caller', async () => {
+    const res = await api.request('/definitely/not/a/route', { token: await adminToken(api) });
+    expectError(res, 404, 'NOT_FOUND');
+  });
+
+  it('a wrong method on a protected path is 405 with Allow for an authenticated caller (401 anonymously)', async () => {
+    expectError(await api.request('/users', { method: 'PUT' }), 401, 'UNAUTHORIZED');
+    const res = await api.request('/users', { method: 'PUT', token: await adminToken(api) });
+    expectError(res, 405, 'METHOD_NOT_ALLOWED');
+    expect(res.headers.allow).toBe('POST, GET');
   });
 
   it('a wrong method on a public path is 405 with Allow', async () => {

@@ -29,22 +29,29 @@ export function publicBaseUrl(): string {
   return (cfg.PUBLIC_BASE_URL ?? `http://127.0.0.1:${cfg.PORT}`).replace(/\/$/, '');
 }
 
+const refuse = async () => {
+  throw new Error('This function manages no schedules: REPORTS_SCHEDULE_GROUP, REPORT_RUNNER_ARN and REPORTS_SCHEDULER_ROLE_ARN are not set');
+};
+const notConfigured: Scheduler = { upsert: refuse, remove: refuse };
+
 export function createReportAdapters(): ReportAdapters {
   const cfg = config();
   if (cfg.REPORTS_BUCKET) {
-    if (!cfg.REPORTS_SCHEDULE_GROUP || !cfg.REPORT_RUNNER_ARN || !cfg.REPORTS_SCHEDULER_ROLE_ARN) {
-      throw new Error('REPORTS_SCHEDULE_GROUP, REPORT_RUNNER_ARN and REPORTS_SCHEDULER_ROLE_ARN must be set with REPORTS_BUCKET');
-    }
+    // Only the reports function manages schedules (and only it gets these variables and the IAM grants).
+    const scheduler: Scheduler =
+      cfg.REPORTS_SCHEDULE_GROUP && cfg.REPORT_RUNNER_ARN && cfg.REPORTS_SCHEDULER_ROLE_ARN
+        ? new EventBridgeScheduler(new SchedulerClient({ region: cfg.AWS_REGION }), {
+            group: cfg.REPORTS_SCHEDULE_GROUP,
+            runnerArn: cfg.REPORT_RUNNER_ARN,
+            roleArn: cfg.REPORTS_SCHEDULER_ROLE_ARN,
+            deadLetterArn: cfg.REPORTS_SCHEDULER_DLQ_ARN,
+          })
+        : notConfigured;
     return {
       kind: 'aws',
       objects: new S3ObjectStore(new S3Client({ region: cfg.AWS_REGION }), cfg.REPORTS_BUCKET, cfg.REPORTS_KMS_KEY_ID),
       mailer: new SesMailer(new SESv2Client({ region: cfg.AWS_REGION }), cfg.REPORTS_SENDER),
-      scheduler: new EventBridgeScheduler(new SchedulerClient({ region: cfg.AWS_REGION }), {
-        group: cfg.REPORTS_SCHEDULE_GROUP,
-        runnerArn: cfg.REPORT_RUNNER_ARN,
-        roleArn: cfg.REPORTS_SCHEDULER_ROLE_ARN,
-        deadLetterArn: cfg.REPORTS_SCHEDULER_DLQ_ARN,
-      }),
+      scheduler,
     };
   }
   if (process.env.AWS_LAMBDA_FUNCTION_NAME) {

@@ -122,7 +122,7 @@ describe('EventBridge scheduler', () => {
   });
 
   it('updates an existing schedule (create conflicts)', async () => {
-    schedulerMock.on(CreateScheduleCommand).rejects(new ConflictException({ message: 'exists', $metadata: {} }));
+    schedulerMock.on(CreateScheduleCommand).rejects(new ConflictException({ message: 'exists', Message: 'exists', $metadata: {} }));
     schedulerMock.on(UpdateScheduleCommand).resolves({ ScheduleArn: 'arn' });
     await scheduler.upsert(spec);
     expect(schedulerMock.commandCalls(UpdateScheduleCommand)[0]?.args[0].input).toEqual(expected);
@@ -135,7 +135,7 @@ describe('EventBridge scheduler', () => {
   });
 
   it('deletes by name in the group and tolerates a missing schedule', async () => {
-    schedulerMock.on(DeleteScheduleCommand).rejects(new ResourceNotFoundException({ message: 'gone', $metadata: {} }));
+    schedulerMock.on(DeleteScheduleCommand).rejects(new ResourceNotFoundException({ message: 'gone', Message: 'gone', $metadata: {} }));
     await scheduler.remove('report-d1');
     expect(schedulerMock).toHaveReceivedCommandWith(DeleteScheduleCommand, { Name: 'report-d1', GroupName: 'charge-records-reports' });
   });

@@ -1,0 +1,499 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { MockIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from '../../functions/shared/powertools';
+import { FUNCTIONS, type FunctionId } from '../../functions/shared/routes';
+import { PROJECT_ROOT } from '../../lib/constructs/app-function';
+import { APP_METRICS, Observability, WAF_RATE_LIMIT_PER_5_MINUTES } from '../../lib/constructs/observability';
+import { stageConfig } from '../../lib/stage-config';
+import { cdkJsonContext, synthesize, type SynthesizedApp } from './helpers';
+
+/**
+ * SPEC §8 operations in the API stack. Observability does not depend on the functions' code, so these
+ * apps skip esbuild bundling (`aws:cdk:bundling-stacks: []`); synthesize() still runs cdk-nag.
+ */
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+const FIREHOSE_ARN = 'arn:aws:firehose:eu-central-1:123456789012:deliverystream/charge-records-logs';
+const SHIPPER_ARN = 'arn:aws:lambda:eu-central-1:123456789012:function:ship-to-opensearch';
+const FUNCTION_IDS = Object.keys(FUNCTIONS) as FunctionId[];
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string }>;
+const resourcesOf = (template: Template) => template.toJSON().Resources as Resources;
+const logicalIdsOf = (template: Template, type: string) =>
+  Object.entries(resourcesOf(template))
+    .filter(([, r]) => r.Type === type)
+    .map(([id]) => id);
+
+/** The logical id of the function `functionId` (AppFunction ids are `<functionId>Function`). */
+function functionLogicalId(template: Template, functionId: FunctionId): string {
+  const prefix = `${functionId.replace(/[^A-Za-z0-9]/g, '')}Function`;
+  const found = logicalIdsOf(template, 'AWS::Lambda::Function').filter((id) => id.startsWith(prefix) && !id.includes('Logs'));
+  expect(found, `function ${functionId}`).toHaveLength(1);
+  return found[0]!;
+}
+
+function logGroupLogicalId(template: Template, functionId: FunctionId): string {
+  const prefix = `${functionId.replace(/[^A-Za-z0-9]/g, '')}FunctionLogs`;
+  const found = logicalIdsOf(template, 'AWS::Logs::LogGroup').filter((id) => id.startsWith(prefix));
+  expect(found, `log group of ${functionId}`).toHaveLength(1);
+  return found[0]!;
+}
+
+const topicRef = (template: Template) => {
+  const [topic] = logicalIdsOf(template, 'AWS::SNS::Topic');
+  return { Ref: topic };
+};
+
+/** Alarm and OK notifications both go to the alarm topic. */
+const notifies = (template: Template) => ({
+  AlarmActions: [topicRef(template)],
+  OKActions: [topicRef(template)],
+});
+
+/** The dashboard body with its tokens (function names, API name) rendered as placeholders. */
+function dashboardBody(template: Template): string {
+  const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  expect(dashboards).toHaveLength(1);
+  const body = dashboards[0]!.Properties.DashboardBody as string | { 'Fn::Join': [string, unknown[]] };
+  if (typeof body === 'string') return body;
+  return body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : '"<token>"')).join('');
+}
+
+const appMetric = (name: string) => ({
+  Namespace: METRICS_NAMESPACE,
+  MetricName: name,
+  Dimensions: [{ Name: 'service', Value: DEFAULT_SERVICE_NAME }],
+});
+
+describe('observability with every switch on (prod, waf, alarm e-mail, Firehose log forwarding)', () => {
+  let built: SynthesizedApp;
+  let template: Template;
+
+  beforeAll(() => {
+    // synthesize() throws on any unacknowledged cdk-nag finding: this is the nag check with WAF and forwarding on.
+    built = synthesize('prod', {
+      ...NO_BUNDLING,
+      waf: 'true',
+      alarmEmail: 'ops@example.com',
+      logDestination: FIREHOSE_ARN,
+    });
+    template = built.apiTemplate;
+  }, 180_000);
+  afterAll(() => built?.cleanup());
+
+  it('has a KMS-encrypted, TLS-only alarm topic with the e-mail subscription and its DLQ', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: topicRef(template),
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue() },
+    });
+    // CloudWatch must be able to use the topic's key, or every notification is dropped.
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: Match.arrayWith(['kms:Decrypt', 'kms:GenerateDataKey*']),
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('alarms on the API 5xx rate above 1 % (metric math over 5 minutes)', () => {
+    const metrics = new Capture();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...notifies(template),
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
+      Metrics: metrics,
+    });
+    const expression = metrics.asArray().find((m: { Expression?: string }) => m.Expression) as { Expression: string };
+    expect(expression.Expression).toBe('IF(requests > 0, 100 * errors / requests, 0)');
+    const byId = Object.fromEntries(
+      metrics.asArray().map((m: { Id: string; MetricStat?: { Metric: { MetricName: string }; Period: number } }) => [m.Id, m.MetricStat]),
+    );
+    expect(byId.errors).toMatchObject({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: '5XXError' }, Period: 300, Stat: 'Sum' });
+    expect(byId.requests).toMatchObject({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: 'Count' }, Period: 300, Stat: 'Sum' });
+  });
+
+  it.each(FUNCTION_IDS)('alarms on errors and throttles of the %s function', (functionId) => {
+    const fn = functionLogicalId(template, functionId);
+    for (const metricName of ['Errors', 'Throttles']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        ...notifies(template),
+        Namespace: 'AWS/Lambda',
+        MetricName: metricName,
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn } }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  it('alarms when the audit on-failure queue, its DLQ or the alarm e-mail DLQ holds a message', () => {
+    const queues = built.api.auditTrail;
+    const [emailDlq] = logicalIdsOf(template, 'AWS::SQS::Queue').filter((id) => id.includes('AlarmEmailDlq'));
+    const queueIds = [
+      ...[queues.failureQueue, queues.failureDeadLetterQueue].map((queue) => built.api.getLogicalId(queue.node.defaultChild as never)),
+      emailDlq!,
+    ];
+    for (const logicalId of queueIds) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        ...notifies(template),
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  it('alarms when the audit stream lags more than 60 s behind', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...notifies(template),
+      Namespace: 'AWS/Lambda',
+      MetricName: 'IteratorAge',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionLogicalId(template, 'audit-stream') } }],
+      Statistic: 'Maximum',
+      Threshold: 60_000,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+    });
+  });
+
+  it('alarms on a failed-login spike, a failed key rotation, a key older than 35 days and failed report runs', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...notifies(template),
+      ...appMetric('LoginFailed'),
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 50,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...notifies(template),
+      ...appMetric('SigningKeyRotationFailed'),
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...notifies(template),
+      ...appMetric('SigningKeyAgeSeconds'),
+      Statistic: 'Maximum',
+      Threshold: 35 * 86_400,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'ignore',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...notifies(template),
+      ...appMetric('ReportRunFailed'),
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
+  it('sends every alarm to the topic, on ALARM and on OK', () => {
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties).toMatchObject(notifies(template));
+    }
+  });
+
+  it('has one dashboard with every widget SPEC §8 asks for', () => {
+    const body = dashboardBody(template);
+    for (const title of [
+      'API latency p50 / p99',
+      'API requests, 4xx and 5xx',
+      'Authorizer denials and rate-limit rejections',
+      'Logins failed and lockouts',
+      'Audit lag (ms) and stream iterator age',
+      'Dead-letter and on-failure queues',
+      'Report runs and failures',
+      'Signing key age',
+      'Lambda errors per function',
+      'Lambda throttles per function',
+      'Lambda duration p99 per function',
+    ]) {
+      expect(body).toContain(`"title":"${title}`);
+    }
+    for (const metric of [
+      'Latency', '4XXError', '5XXError', 'AuthorizerDenied', 'RateLimited', 'LoginFailed', 'Lockout', 'AuditLag',
+      'IteratorAge', 'ApproximateNumberOfMessagesVisible', 'ReportRunSucceeded', 'ReportRunFailed', 'SigningKeyAgeSeconds',
+      'Errors', 'Throttles', 'Duration',
+    ]) {
+      expect(body).toContain(`"${metric}"`);
+    }
+    expect(body).toContain('"stat":"p50"');
+    expect(body).toContain('"stat":"p99"');
+    // One line per function in each Lambda widget, labelled with its id.
+    for (const functionId of FUNCTION_IDS) expect(body).toContain(`"label":"${functionId}"`);
+    expect(body).toContain('"type":"alarm"');
+  });
+
+  it('forwards every function log group and the access log group to the Firehose stream', () => {
+    const api = built.api;
+    const logGroups = [
+      ...FUNCTION_IDS.map((id) => logGroupLogicalId(template, id)),
+      api.getLogicalId(api.accessLogs.node.defaultChild as never),
+    ];
+    const role = new Capture();
+    for (const logGroup of logGroups) {
+      template.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
+        LogGroupName: { Ref: logGroup },
+        DestinationArn: FIREHOSE_ARN,
+        FilterPattern: '',
+        RoleArn: role,
+      });
+    }
+    // Nothing else is forwarded: exactly the function log groups plus the access log group.
+    const forwarded = Object.values(template.findResources('AWS::Logs::SubscriptionFilter')).map(
+      (f) => (f.Properties.LogGroupName as { Ref: string }).Ref,
+    );
+    expect(forwarded.sort()).toEqual([...logGroups].sort());
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'], Resource: FIREHOSE_ARN }),
+        ]),
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('LogForwardingRole') }],
+    });
+  });
+
+  it('every log group has an explicit retention (one year in prod) and is retained', () => {
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+    template.allResources('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain' });
+  });
+
+  it('keeps queues, keys and the topic in prod', () => {
+    for (const type of ['AWS::SQS::Queue', 'AWS::KMS::Key', 'AWS::SNS::Topic']) {
+      template.allResources(type, { DeletionPolicy: 'Retain' });
+    }
+    built.dataTemplate.allResourcesProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
+  });
+
+  it('puts a regional WebACL with the managed rule groups and a per-IP rate rule on the API stage', () => {
+    const acl = new Capture();
+    template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      DefaultAction: { Allow: {} },
+      Rules: acl,
+    });
+    const rules = acl.asArray() as { Name: string; Statement: Record<string, Record<string, unknown>>; Action?: unknown }[];
+    const byName = Object.fromEntries(rules.map((rule) => [rule.Name, rule]));
+    expect(byName.AWSManagedRulesCommonRuleSet?.Statement).toMatchObject({
+      ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' },
+    });
+    expect(byName.AWSManagedRulesKnownBadInputsRuleSet?.Statement).toMatchObject({
+      ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesKnownBadInputsRuleSet' },
+    });
+    expect(byName.RateLimitPerIp).toMatchObject({
+      Statement: { RateBasedStatement: { Limit: WAF_RATE_LIMIT_PER_5_MINUTES, AggregateKeyType: 'IP' } },
+      Action: { Block: { CustomResponse: { ResponseCode: 429 } } },
+    });
+
+    const [restApi] = logicalIdsOf(template, 'AWS::ApiGateway::RestApi');
+    const [stage] = logicalIdsOf(template, 'AWS::ApiGateway::Stage');
+    const [webAcl] = logicalIdsOf(template, 'AWS::WAFv2::WebACL');
+    const arn = new Capture();
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      WebACLArn: { 'Fn::GetAtt': [webAcl, 'Arn'] },
+      ResourceArn: arn,
+    });
+    const rendered = JSON.stringify(arn.asObject());
+    expect(rendered).toContain(`{"Ref":"${restApi}"}`);
+    expect(rendered).toContain(`/stages/`);
+    expect(rendered).toContain(`{"Ref":"${stage}"}`);
+  });
+});
+
+describe('observability by default (dev, no switches)', () => {
+  let built: SynthesizedApp;
+  let template: Template;
+
+  beforeAll(() => {
+    built = synthesize('dev', NO_BUNDLING);
+    template = built.apiTemplate;
+  }, 180_000);
+  afterAll(() => built?.cleanup());
+
+  it('has the alarms and the dashboard, but no e-mail subscription, log forwarding or WAF', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { ...appMetric('LoginFailed'), ...notifies(template) });
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'ChargeRecords-dev' });
+    expect(template.findResources('AWS::SNS::Subscription')).toEqual({});
+    expect(template.findResources('AWS::Logs::SubscriptionFilter')).toEqual({});
+    expect(template.findResources('AWS::WAFv2::WebACL')).toEqual({});
+    expect(template.findResources('AWS::WAFv2::WebACLAssociation')).toEqual({});
+  });
+
+  it('lets dev be torn down: log groups, queues, keys and the topic are deleted with the stack', () => {
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
+    for (const type of ['AWS::Logs::LogGroup', 'AWS::SQS::Queue', 'AWS::KMS::Key', 'AWS::SNS::Topic']) {
+      template.allResources(type, { DeletionPolicy: 'Delete' });
+    }
+    built.dataTemplate.allResourcesProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
+  });
+});
+
+describe('log forwarding to a Lambda shipper (OpenSearch)', () => {
+  let built: SynthesizedApp;
+
+  beforeAll(() => {
+    built = synthesize('dev', { ...NO_BUNDLING, logDestination: SHIPPER_ARN });
+  }, 180_000);
+  afterAll(() => built?.cleanup());
+
+  it('subscribes every function log group and lets CloudWatch Logs invoke the shipper for exactly that group', () => {
+    const template = built.apiTemplate;
+    for (const functionId of FUNCTION_IDS) {
+      const logGroup = logGroupLogicalId(template, functionId);
+      template.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
+        LogGroupName: { Ref: logGroup },
+        DestinationArn: SHIPPER_ARN,
+        RoleArn: Match.absent(),
+      });
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        FunctionName: SHIPPER_ARN,
+        Action: 'lambda:InvokeFunction',
+        Principal: 'logs.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [logGroup, 'Arn'] },
+      });
+    }
+  });
+});
+
+describe('Observability with the reports construct wired in', () => {
+  /** A small stack of its own: the construct's contract, without the whole app. */
+  function build(withReports: boolean) {
+    const app = new App({ context: cdkJsonContext() });
+    const stack = new Stack(app, 'Ops');
+    const api = new RestApi(stack, 'Api');
+    api.root.addMethod('GET', new MockIntegration());
+    const logGroup = new LogGroup(stack, 'FnLogs', { retention: RetentionDays.ONE_WEEK });
+    const fn = Object.assign(
+      new LambdaFunction(stack, 'Fn', {
+        runtime: Runtime.NODEJS_22_X,
+        handler: 'index.handler',
+        code: Code.fromInline('exports.handler = async () => 1;'),
+        logGroup,
+      }),
+      { logGroupResource: logGroup },
+    );
+    const deadLetterQueue = new Queue(stack, 'ReportsDlq');
+    const failedRunsAlarm = new Alarm(stack, 'ReportsRunFailed', {
+      metric: Observability.appMetric('ReportRunFailed'),
+      threshold: 1,
+      evaluationPeriods: 1,
+    });
+    const deadLetterAlarm = new Alarm(stack, 'ReportsDlqAlarm', {
+      metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+      threshold: 1,
+      evaluationPeriods: 1,
+    });
+    new Observability(stack, 'Observability', {
+      config: stageConfig({ stage: 'dev' }),
+      api,
+      functions: new Map([['health' as FunctionId, fn]]),
+      streamConsumer: fn,
+      deadLetterQueues: {},
+      reports: withReports ? { failedRunsAlarm, deadLetterAlarm, deadLetterQueue } : undefined,
+    });
+    return { template: Template.fromStack(stack), stack, failedRunsAlarm, deadLetterAlarm };
+  }
+
+  it("adopts the reports alarms (ALARM and OK to the topic) instead of a second ReportRunFailed alarm, and graphs its DLQ", () => {
+    const { template, stack, failedRunsAlarm, deadLetterAlarm } = build(true);
+    for (const alarm of [failedRunsAlarm, deadLetterAlarm]) {
+      const logicalId = stack.getLogicalId(alarm.node.defaultChild as never);
+      expect(template.toJSON().Resources[logicalId].Properties).toMatchObject(notifies(template));
+    }
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ReportRunFailed' } }))).toEqual([
+      stack.getLogicalId(failedRunsAlarm.node.defaultChild as never),
+    ]);
+    expect(dashboardBody(template)).toContain('"label":"ReportsDlq"');
+  });
+
+  it('makes its own ReportRunFailed alarm while there is no reports construct', () => {
+    const { template, stack, failedRunsAlarm } = build(false);
+    const own = Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ReportRunFailed' } }));
+    expect(own).toHaveLength(2);
+    expect(own).toContain(stack.getLogicalId(failedRunsAlarm.node.defaultChild as never));
+    // The unadopted alarm stays without actions: only adoption sends it to the topic.
+    expect(template.toJSON().Resources[stack.getLogicalId(failedRunsAlarm.node.defaultChild as never)].Properties.AlarmActions).toBeUndefined();
+  });
+});
+
+describe('operations context', () => {
+  it('tells Firehose and Lambda destinations apart by the ARN and refuses anything else', () => {
+    expect(stageConfig({ logDestination: FIREHOSE_ARN }).operations.logDestination).toEqual({ kind: 'firehose', arn: FIREHOSE_ARN });
+    expect(stageConfig({ logDestination: SHIPPER_ARN }).operations.logDestination).toEqual({ kind: 'lambda', arn: SHIPPER_ARN });
+    expect(() => stageConfig({ logDestination: 'arn:aws:s3:::bucket' })).toThrow(/Kinesis Firehose or Lambda ARN/);
+    expect(() => stageConfig({ logDestination: 'my-stream' })).toThrow(/Kinesis Firehose or Lambda ARN/);
+    expect(stageConfig({}).operations).toEqual({ waf: false, alarmEmail: undefined, logDestination: undefined });
+  });
+
+  it('takes waf as a flag and alarmEmail only as an address', () => {
+    expect(stageConfig({ waf: 'true' }).operations.waf).toBe(true);
+    expect(stageConfig({ waf: 'false' }).operations.waf).toBe(false);
+    expect(stageConfig({ alarmEmail: 'ops@example.com' }).operations.alarmEmail).toBe('ops@example.com');
+    expect(() => stageConfig({ alarmEmail: 'not-an-address' })).toThrow(/alarmEmail/);
+  });
+});
+
+describe('metric names', () => {
+  /**
+   * Candidate metric names: the string literals of function modules that call `addMetric(` (some pass
+   * the name through a lookup table, e.g. functions/shared/auth/security-events.ts).
+   */
+  function emittedMetricNames(): Set<string> {
+    const names = new Set<string>();
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir)) {
+        const path = join(dir, entry);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (path.endsWith('.ts') && !path.endsWith('.test.ts')) {
+          const source = readFileSync(path, 'utf8');
+          if (!source.includes('addMetric(')) continue;
+          for (const match of source.matchAll(/'([A-Z][A-Za-z0-9]+)'/g)) names.add(match[1]!);
+        }
+      }
+    };
+    walk(join(PROJECT_ROOT, 'functions'));
+    return names;
+  }
+
+  it('alarms and the dashboard only read metrics the functions really emit', () => {
+    const emitted = emittedMetricNames();
+    expect(APP_METRICS.filter((name) => !emitted.has(name))).toEqual([]);
+  });
+});
