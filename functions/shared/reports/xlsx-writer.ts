@@ -29,26 +29,26 @@ export class XlsxWriter implements TableWriter {
     this.sheet = this.workbook.addWorksheet(sheetName.slice(0, 31).replace(/[[\]:*?/\\]/g, ' '), {
       views: [{ state: 'frozen', ySplit: 1 }],
     });
-    this.sheet.columns = columns.map((c) => ({ key: c.key, width: c.width }));
+    // The date formats live on the columns: exceljs gives each new cell its column's style, which is far
+    // cheaper than styling 100 000 cells one by one.
+    this.sheet.columns = columns.map((c) => {
+      const numFmt = NUMBER_FORMAT[c.type];
+      return { key: c.key, width: c.width, ...(numFmt ? { style: { numFmt } } : {}) };
+    });
     this.sheet.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: columns.length } };
     const header = this.sheet.addRow(columns.map((c) => neutralise(c.header)));
     header.eachCell((cell) => {
-      cell.font = { bold: true };
+      cell.style = { font: { bold: true } };
     });
     header.commit();
   }
 
   addRow(cells: readonly Cell[]): void {
-    const values = this.columns.map((c, i) => {
+    const values = this.columns.map((_, i) => {
       const cell = cells[i] ?? null;
       return typeof cell === 'string' ? neutralise(cell) : cell;
     });
-    const row = this.sheet.addRow(values);
-    this.columns.forEach((c, i) => {
-      const format = NUMBER_FORMAT[c.type];
-      if (format && values[i] !== null) row.getCell(i + 1).numFmt = format;
-    });
-    row.commit();
+    this.sheet.addRow(values).commit();
   }
 
   async finish(): Promise<void> {
