@@ -27,6 +27,7 @@ import type { TableId } from '../functions/shared/tables';
 import { AppFunction, PROJECT_ROOT } from './constructs/app-function';
 import { SigningKeys } from './constructs/signing-keys';
 import { AuditTrail } from './constructs/audit-trail';
+import { Reports } from './constructs/reports';
 
 /** Every attribute of an external user item and its identity claims (functions/shared/users/repository.ts). */
 export const EXTERNAL_USER_ATTRIBUTES = [
@@ -128,6 +129,7 @@ export class ApiStack extends Stack {
   readonly functions: ReadonlyMap<FunctionId, AppFunction>;
   readonly signingKeys: SigningKeys;
   readonly auditTrail: AuditTrail;
+  readonly reports: Reports;
   /** The stage's access log group (forwarded with the function logs when log forwarding is on). */
   readonly accessLogs: LogGroup;
 
@@ -167,6 +169,18 @@ export class ApiStack extends Stack {
       removalPolicy: config.removalPolicy,
     });
     this.grantExternalUserCreation(tables.users);
+    const ctx = (key: string) => this.node.tryGetContext(key) as string | undefined;
+    this.reports = new Reports(this, 'Reports', {
+      reportsFunction: this.fn('reports'),
+      runnerFunction: this.fn('report-runner'),
+      // The SES identity (a verified domain or address) reports are sent from; From is pinned to it.
+      senderIdentity: ctx('reportsSender') ?? 'example.com',
+      senderAddress: ctx('reportsFrom'),
+      // Links in e-mails: the API's public URL comes by context (the stage URL would make a dependency cycle).
+      publicBaseUrl: ctx('apiBaseUrl'),
+      serviceName: SERVICE_NAME,
+      removalPolicy: config.removalPolicy,
+    });
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: config.logRetention,

@@ -51,9 +51,8 @@ export function buildApp(props: AppProps = {}): ChargeRecordsApp {
       AuditOnFailureQueue: api.auditTrail.failureQueue,
       AuditOnFailureDlq: api.auditTrail.failureDeadLetterQueue,
     },
-    // HOOK(reports): once the API stack builds lib/constructs/reports.ts (without its `alarmTopic`), pass it
-    // here — `reports: api.reports` — so its ReportRunFailed and DLQ alarms go to this topic and its DLQ
-    // joins the dashboard; until then Observability keeps its own ReportRunFailed alarm.
+    // The reports construct's ReportRunFailed and DLQ alarms go to this topic; its DLQ joins the dashboard.
+    reports: api.reports,
     extraLogGroups: { ApiAccessLogs: api.accessLogs },
   });
 

@@ -45,7 +45,8 @@ const DATE_END = '~';
 /** Extra round trips a filtered page may take to fill up before it returns what it has, with a cursor. */
 const MAX_QUERY_ROUNDS = 10;
 
-function toItems(charge: ChargeState) {
+/** The live item and the version snapshot of a charge, as stored (exported for bulk seeding in tests and benchmarks). */
+export function toItems(charge: ChargeState) {
   const live = charge.deletedAt
     ? { ...charge, sk: CHARGE_ITEM_SK }
     : { ...charge, sk: CHARGE_ITEM_SK, listPk: LIST_PK, listSk: listSk(charge) };

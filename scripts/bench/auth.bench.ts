@@ -63,6 +63,7 @@ export async function run(): Promise<BenchReport> {
       c.generateKeyPairSync('rsa', { modulusLength: 2048 }),
     );
     const [h, p] = tokens.accessToken.split('.');
+    const claims = JSON.parse(Buffer.from(p ?? '', 'base64url').toString()) as { sub: string; jti: string; sid: string };
     const input = Buffer.from(`${h}.${p}`);
     const signature = createSign('RSA-SHA256').update(input).sign(privateKey);
     const db = documentDb();
@@ -73,8 +74,12 @@ export async function run(): Promise<BenchReport> {
       await db.send(
         new BatchGetCommand({
           RequestItems: {
-            [tableName('users')]: { Keys: [{ pk: 'user#x' }], ConsistentRead: true },
-            [tableName('auth-state')]: { Keys: [{ pk: 'revoked#x' }, { pk: 'family#x' }], ConsistentRead: true },
+            // The very items the authorizer reads: the user, the token's revocation marker, its session.
+            [tableName('users')]: { Keys: [{ pk: `user#${claims.sub}` }], ConsistentRead: true },
+            [tableName('auth-state')]: {
+              Keys: [{ pk: `revoked#${claims.jti}` }, { pk: `family#${claims.sid}` }],
+              ConsistentRead: true,
+            },
           },
         }),
       );

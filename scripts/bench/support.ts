@@ -16,6 +16,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** This process's environment without what an earlier benchmark's in-process runtime set for itself. */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const { DYNAMODB_ENDPOINT: _d, TABLE_PREFIX: _t, LOCAL_STATE_DIR: _l, ...rest } = process.env;
+  return rest;
+}
+
 /** Runs a tsx script in its own process (so the load generator does not share its event loop) and waits for `ready`. */
 export async function startProcess(
   script: string,
@@ -25,7 +31,7 @@ export async function startProcess(
 ): Promise<ChildProcess> {
   const child = spawn(process.execPath, [resolve(ROOT, 'node_modules/tsx/dist/cli.mjs'), script, ...args], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'WARN', ...env },
+    env: { ...inheritedEnv(), LOG_LEVEL: 'WARN', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   await new Promise<void>((ok, fail) => {

@@ -1,5 +1,5 @@
 import fontkit from '@pdf-lib/fontkit';
-import { type PDFFont, PDFDocument, type PDFPage, rgb } from 'pdf-lib';
+import { type PDFDict, PDFDocument, type PDFFont, type PDFPage, PDFRawStream, type PDFRef, rgb } from 'pdf-lib';
 import { loadFonts } from './fonts';
 import { FRAME_LABELS, formatDate, formatDateTime, formatNumber } from './labels';
 import type { Cell, Column, Lang, TableWriter } from './table';
@@ -137,7 +137,26 @@ export class PdfReport {
     return this.size[0] - 2 * MARGIN;
   }
 
+  /**
+   * pdf-lib keeps every drawing operator of every page as objects until `save`: tens of thousands per
+   * table page. A finished page's content stream is compressed to its bytes now and the objects dropped
+   * (the footer, drawn later, goes into a second content stream of the page). Internals of PDFPage, hence
+   * the structural cast.
+   */
+  private seal(page: PDFPage | undefined): void {
+    const internals = page as unknown as
+      | { contentStream?: { dict: PDFDict; getContents(): Uint8Array }; contentStreamRef?: PDFRef }
+      | undefined;
+    const stream = internals?.contentStream;
+    const ref = internals?.contentStreamRef;
+    if (!internals || !stream || !ref) return;
+    this.doc.context.assign(ref, PDFRawStream.of(stream.dict, stream.getContents()));
+    internals.contentStream = undefined;
+    internals.contentStreamRef = undefined;
+  }
+
   private newPage(): void {
+    this.seal(this.page);
     this.page = this.doc.addPage(this.size);
     this.y = this.size[1] - MARGIN;
   }

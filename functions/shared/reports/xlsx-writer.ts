@@ -19,22 +19,22 @@ const NUMBER_FORMAT: Record<Column['type'], string | undefined> = {
 export class XlsxWriter implements TableWriter {
   private readonly workbook: ExcelJS.stream.xlsx.WorkbookWriter;
   private readonly sheet: ExcelJS.Worksheet;
+  private readonly cellStyles: Partial<ExcelJS.Style>[];
 
   constructor(
     private readonly out: Writable,
     private readonly columns: readonly Column[],
     sheetName: string,
   ) {
+    this.cellStyles = columns.map((c) => {
+      const numFmt = NUMBER_FORMAT[c.type];
+      return numFmt ? { numFmt } : {};
+    });
     this.workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
     this.sheet = this.workbook.addWorksheet(sheetName.slice(0, 31).replace(/[[\]:*?/\\]/g, ' '), {
       views: [{ state: 'frozen', ySplit: 1 }],
     });
-    // The date formats live on the columns: exceljs gives each new cell its column's style, which is far
-    // cheaper than styling 100 000 cells one by one.
-    this.sheet.columns = columns.map((c) => {
-      const numFmt = NUMBER_FORMAT[c.type];
-      return { key: c.key, width: c.width, ...(numFmt ? { style: { numFmt } } : {}) };
-    });
+    this.sheet.columns = columns.map((c) => ({ key: c.key, width: c.width }));
     this.sheet.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: columns.length } };
     const header = this.sheet.addRow(columns.map((c) => neutralise(c.header)));
     header.eachCell((cell) => {
@@ -48,7 +48,13 @@ export class XlsxWriter implements TableWriter {
       const cell = cells[i] ?? null;
       return typeof cell === 'string' ? neutralise(cell) : cell;
     });
-    this.sheet.addRow(values).commit();
+    const row = this.sheet.addRow(values);
+    // exceljs gives every cell a fresh style object and renders it to XML to find its style id, unless it
+    // has seen that very object before (a WeakMap): one shared object per column makes that a lookup.
+    row.eachCell((cell, col) => {
+      cell.style = this.cellStyles[col - 1] as Partial<ExcelJS.Style>;
+    });
+    row.commit();
   }
 
   async finish(): Promise<void> {
