@@ -1,8 +1,8 @@
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { entityKeyOf, fromAuditItem, type AuditRecord } from '../shared/audit/record';
 import { documentDb } from '../shared/dynamo';
-import { badRequest } from '../shared/errors';
 import { tableName } from '../shared/tables';
+import { decodeCursor, encodeCursor } from '../shared/cursor';
 
 export interface AuditFilter {
   entityType?: string;
@@ -30,20 +30,15 @@ interface Cursor {
   k?: Record<string, unknown>;
 }
 
-const encode = (c: Cursor) => Buffer.from(JSON.stringify(c), 'utf8').toString('base64url');
-
-function decode(raw: string, strategy: Cursor['s']): Cursor {
-  let c: Cursor;
-  try {
-    c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
-  } catch {
-    throw badRequest('The cursor is not valid for this query');
-  }
-  const keyOk = c?.k === undefined || (typeof c.k === 'object' && c.k !== null && !Array.isArray(c.k));
-  const monthOk = c?.m === undefined || /^\d{4}-\d{2}$/.test(c.m);
-  if (!c || c.s !== strategy || !keyOk || !monthOk) throw badRequest('The cursor is not valid for this query');
-  return c;
-}
+const cursorFor =
+  (strategy: Cursor['s']) =>
+  (c: unknown): c is Cursor => {
+    if (!c || typeof c !== 'object') return false;
+    const { s, m, k } = c as Cursor;
+    const keyOk = k === undefined || (typeof k === 'object' && k !== null && !Array.isArray(k));
+    const monthOk = m === undefined || (typeof m === 'string' && /^\d{4}-\d{2}$/.test(m));
+    return s === strategy && keyOk && monthOk;
+  };
 
 function monthsBetween(from: string, to: string): string[] {
   const months: string[] = [];
@@ -104,7 +99,7 @@ export class AuditQueries {
 
     const strategy: Cursor['s'] =
       filter.entityType !== undefined && filter.entityId !== undefined ? 'entity' : filter.actor !== undefined ? 'actor' : 'month';
-    const cursor = filter.cursor ? decode(filter.cursor, strategy) : undefined;
+    const cursor = filter.cursor ? decodeCursor(filter.cursor, cursorFor(strategy)) : undefined;
     let base: Omit<QueryCommandInput, 'Limit' | 'ExclusiveStartKey'>;
     let months: string[] = [];
 
@@ -154,6 +149,6 @@ export class AuditQueries {
       }
     }
     const more = strategy === 'month' ? month !== undefined : start !== undefined;
-    return { items, nextCursor: more ? encode({ s: strategy, m: month, k: start }) : null };
+    return { items, nextCursor: more ? encodeCursor({ s: strategy, m: month, k: start } satisfies Cursor) : null };
   }
 }

@@ -7,9 +7,9 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { documentDb } from '../shared/dynamo';
-import { badRequest } from '../shared/errors';
 import { tableName } from '../shared/tables';
 import { CHARGE_ITEM_SK, type ChargeState, type ChargeStatus, VERSION_SK_PREFIX, versionSk } from './model';
+import { decodeCursor, encodeCursor, isStringKey } from '../shared/cursor';
 
 export interface ChargeListFilter {
   status?: ChargeStatus;
@@ -64,27 +64,12 @@ interface Cursor {
   k: Record<string, string>;
 }
 
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
-}
+const CURSOR_KEYS: ReadonlySet<string> = new Set(['chargeId', 'sk', 'listPk', 'listSk', 'status', 'articleId']);
 
-function decodeCursor(raw: string, index: string): Record<string, string> {
-  const invalid = () => badRequest('The cursor is not valid for this query');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
-  const c = parsed as Partial<Cursor>;
-  if (!c || typeof c !== 'object' || c.i !== index || !c.k || typeof c.k !== 'object') throw invalid();
-  const allowed = new Set(['chargeId', 'sk', 'listPk', 'listSk', 'status', 'articleId']);
-  const entries = Object.entries(c.k);
-  if (entries.length === 0 || entries.some(([k, v]) => !allowed.has(k) || typeof v !== 'string' || v.length > 300)) {
-    throw invalid();
-  }
-  return c.k;
-}
+const cursorFor =
+  (index: string) =>
+  (value: unknown): value is Cursor =>
+    typeof value === 'object' && value !== null && (value as Cursor).i === index && isStringKey((value as Cursor).k, CURSOR_KEYS);
 
 export class DynamoChargeStore implements ChargeStore {
   constructor(
@@ -185,7 +170,7 @@ export class DynamoChargeStore implements ChargeStore {
     }
 
     const items: ChargeState[] = [];
-    let start: Record<string, unknown> | undefined = filter.cursor ? decodeCursor(filter.cursor, index) : undefined;
+    let start: Record<string, unknown> | undefined = filter.cursor ? decodeCursor(filter.cursor, cursorFor(index)).k : undefined;
     for (let round = 0; round < MAX_QUERY_ROUNDS && items.length < filter.limit; round++) {
       const input: QueryCommandInput = {
         TableName: this.table,
@@ -206,7 +191,7 @@ export class DynamoChargeStore implements ChargeStore {
     }
     return {
       items,
-      nextCursor: start ? encodeCursor({ i: index, k: start as Record<string, string> }) : null,
+      nextCursor: start ? encodeCursor({ i: index, k: start } satisfies Cursor | { i: string; k: Record<string, unknown> }) : null,
     };
   }
 

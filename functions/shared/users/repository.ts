@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { decodeCursor, encodeCursor, isStringKey } from '../cursor';
 import { documentDb } from '../dynamo';
 import { conflict, AppError } from '../errors';
 import { tableName } from '../tables';
@@ -47,6 +48,8 @@ function storedItem(user: User): Record<string, unknown> {
   const { roles, ...rest } = user;
   return { pk: userPk(user.userId), kind: 'user', ...rest, ...(user.source.startsWith('oidc:') ? {} : { roles }) };
 }
+
+const USER_CURSOR_KEYS: ReadonlySet<string> = new Set(['pk', 'kind', 'username']);
 
 export interface UserPage {
   items: User[];
@@ -195,14 +198,7 @@ export class UserRepository {
 
   /** Users ordered by username, through the `byKind` index (no scan). */
   async list(limit: number, cursor?: string): Promise<UserPage> {
-    let startKey: Record<string, unknown> | undefined;
-    if (cursor) {
-      try {
-        startKey = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
-      } catch {
-        throw new AppError('VALIDATION_ERROR', 'The cursor is not valid', { details: [{ path: 'query.cursor' }] });
-      }
-    }
+    const startKey = cursor ? decodeCursor(cursor, (v): v is Record<string, string> => isStringKey(v, USER_CURSOR_KEYS)) : undefined;
     const out = await documentDb().send(
       new QueryCommand({
         TableName: this.table,
@@ -216,7 +212,7 @@ export class UserRepository {
     return {
       items: (out.Items ?? []).map((i) => fromItem(i)).filter((u): u is User => u !== undefined),
       ...(out.LastEvaluatedKey
-        ? { nextCursor: Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url') }
+        ? { nextCursor: encodeCursor(out.LastEvaluatedKey) }
         : {}),
     };
   }
