@@ -6,6 +6,7 @@ import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { appendAuditRecord } from '../shared/audit/audit-log';
 import { entityKeyOf } from '../shared/audit/record';
+import { auditLag } from '../shared/observability/prometheus';
 import { logger, metrics } from '../shared/powertools';
 import { entityKeyHint, toAuditInput } from './changes';
 
@@ -37,7 +38,9 @@ async function lambdaHandler(event: DynamoDBStreamEvent, context: Context): Prom
         metrics.addMetric('AuditRecordsWritten', MetricUnit.Count, 1);
         const created = record.dynamodb?.ApproximateCreationDateTime;
         if (typeof created === 'number') {
-          metrics.addMetric('AuditLag', MetricUnit.Milliseconds, Math.max(0, Date.now() - created * 1000));
+          const lagMs = Math.max(0, Date.now() - created * 1000);
+          metrics.addMetric('AuditLag', MetricUnit.Milliseconds, lagMs);
+          auditLag.observe(lagMs / 1000);
         }
       }
       return result.status;

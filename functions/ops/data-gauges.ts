@@ -1,11 +1,13 @@
 import { QueryCommand, ScanCommand, type QueryCommandInput, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import { STATUSES } from '../charges/model';
+import { RUN_STATUSES } from '../reports/repository';
 import { documentDb } from '../shared/dynamo';
 import {
   auditLastRecordAge,
   auditRecords,
   chargesByStatus,
   lockedAccounts,
+  reportRuns,
   signingKeyAge,
   usersTotal,
 } from '../shared/observability/prometheus';
@@ -75,10 +77,32 @@ async function newestAuditAt(): Promise<number | undefined> {
   return undefined;
 }
 
+/** Report runs by status: one pass over the `run` items of the byKind index, reading only `status`. */
+async function countRunsByStatus(): Promise<Map<string, number>> {
+  const counts = new Map<string, number>(RUN_STATUSES.map((s) => [s, 0]));
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const out = await documentDb().send(
+      new QueryCommand({
+        TableName: tableName('reports'),
+        IndexName: 'byKind',
+        KeyConditionExpression: 'kind = :run',
+        ExpressionAttributeValues: { ':run': 'run' },
+        ProjectionExpression: '#s',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of out.Items ?? []) counts.set(String(item.status), (counts.get(String(item.status)) ?? 0) + 1);
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+  return counts;
+}
+
 async function refresh(): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   const charges = tableName('charges');
-  const [statusCounts, users, locked, audit, newest, ring] = await Promise.all([
+  const [statusCounts, users, locked, audit, newest, ring, runs] = await Promise.all([
     Promise.all(
       STATUSES.map((status) =>
         count(
@@ -107,7 +131,9 @@ async function refresh(): Promise<void> {
     count({ TableName: tableName('audit'), IndexName: 'byActor' }, 'scan'),
     newestAuditAt(),
     accessTokens().ring.snapshot().catch(() => undefined),
+    countRunsByStatus(),
   ]);
+  for (const [status, count] of runs) reportRuns.set({ status }, count);
   STATUSES.forEach((status, i) => chargesByStatus.set({ status }, statusCounts[i] ?? 0));
   usersTotal.set(users);
   lockedAccounts.set(locked);

@@ -35,7 +35,8 @@ export interface ReportDefinition {
   updatedBy: AuditActor;
 }
 
-export type RunStatus = 'running' | 'succeeded' | 'failed';
+export const RUN_STATUSES = ['running', 'succeeded', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export interface ReportRun {
   runId: string;

@@ -64,6 +64,7 @@ describe('GET /metrics', () => {
       ['blocked', 'in_production', 'quarantine', 'rejected', 'released'],
     );
     expect(Number(after.get('charge_records_signing_key_age_seconds')?.metrics[0]?.value)).toBeGreaterThanOrEqual(0);
+    expect(after.get('charge_records_report_runs')?.metrics.map((m) => m.labels?.status).sort()).toEqual(['failed', 'running', 'succeeded']);
   });
 
   it('is 401 without a token and 403 without metrics:read', async () => {
