@@ -88,7 +88,8 @@ export class ChargeService {
     return toPublicCharge({ ...charge });
   }
 
-  async update(chargeId: string, patch: ChargePatch, ifMatch: string | undefined, info: RequestInfo): Promise<Charge> {
+  /** The live charge, if the caller's If-Match names its current version (428 without one, 412 when stale). */
+  private async currentAt(chargeId: string, ifMatch: string | undefined): Promise<ChargeState> {
     const expected = parseIfMatch(ifMatch);
     const current = await this.store.get(chargeId);
     if (!current || current.deletedAt) throw notFound('No such charge');
@@ -97,6 +98,11 @@ export class ChargeService {
         details: { currentVersion: current.version },
       });
     }
+    return current;
+  }
+
+  async update(chargeId: string, patch: ChargePatch, ifMatch: string | undefined, info: RequestInfo): Promise<Charge> {
+    const current = await this.currentAt(chargeId, ifMatch);
     const { reason, expiryDate, notes, ...fields } = patch;
     const next: ChargeState = { ...current, ...stripUndefined(fields) };
     if (expiryDate === null) delete next.expiryDate;
@@ -109,14 +115,7 @@ export class ChargeService {
   }
 
   async remove(chargeId: string, reason: string, ifMatch: string | undefined, info: RequestInfo): Promise<void> {
-    const expected = parseIfMatch(ifMatch);
-    const current = await this.store.get(chargeId);
-    if (!current || current.deletedAt) throw notFound('No such charge');
-    if (current.version !== expected) {
-      throw new AppError('PRECONDITION_FAILED', 'The charge has changed since you read it', {
-        details: { currentVersion: current.version },
-      });
-    }
+    const current = await this.currentAt(chargeId, ifMatch);
     await this.write(current, { ...current, deletedAt: new Date().toISOString() }, reason, info);
   }
 

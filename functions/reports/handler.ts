@@ -71,26 +71,18 @@ export const handler = httpHandler({
     },
   }),
 
-  'GET /reports/charges.csv': route({
-    query: ChargeReportQuery,
-    run: async (ctx) => sendFile(await reports.exportCharges(ctx.query, 'csv', ctx.caller)),
-  }),
-  'GET /reports/charges.xlsx': route({
-    query: ChargeReportQuery,
-    run: async (ctx) => sendFile(await reports.exportCharges(ctx.query, 'xlsx', ctx.caller)),
-  }),
-  'GET /reports/charges.pdf': route({
-    query: ChargeReportQuery,
-    run: async (ctx) => sendFile(await reports.exportCharges(ctx.query, 'pdf', ctx.caller)),
-  }),
-  'GET /reports/audit.csv': route({
-    query: AuditReportQuery,
-    run: async (ctx) => sendFile(await reports.exportAudit(ctx.query, 'csv', ctx.caller)),
-  }),
-  'GET /reports/audit.xlsx': route({
-    query: AuditReportQuery,
-    run: async (ctx) => sendFile(await reports.exportAudit(ctx.query, 'xlsx', ctx.caller)),
-  }),
+  ...Object.fromEntries(
+    (['csv', 'xlsx', 'pdf'] as const).map((format) => [
+      `GET /reports/charges.${format}`,
+      route({ query: ChargeReportQuery, run: async (ctx) => sendFile(await reports.exportCharges(ctx.query, format, ctx.caller)) }),
+    ]),
+  ),
+  ...Object.fromEntries(
+    (['csv', 'xlsx'] as const).map((format) => [
+      `GET /reports/audit.${format}`,
+      route({ query: AuditReportQuery, run: async (ctx) => sendFile(await reports.exportAudit(ctx.query, format, ctx.caller)) }),
+    ]),
+  ),
 
   'GET /reports/runs': route({
     query: RunsQuery,
