@@ -8,6 +8,7 @@ import { localScheduler } from '../../functions/shared/reports/local-scheduler';
 import { contentDisposition } from '../../functions/shared/reports/s3-object-store';
 import { scheduleNameFor } from '../../functions/shared/reports/ports';
 import { invoke } from './handlers';
+import { SECURITY_HEADERS } from '../../functions/shared/http/headers';
 
 /**
  * The local stand-ins of the report feature's AWS parts that live outside the handlers: the scheduler
@@ -45,12 +46,13 @@ export async function serveLocalFile(url: URL, res: ServerResponse): Promise<voi
   const objects = reportAdapters().objects;
   const file = objects instanceof LocalObjectStore ? await objects.resolveLink(url) : undefined;
   if (!file) {
-    res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.writeHead(403, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
     res.end('Request has expired or the signature does not match');
     return;
   }
   const { size } = await stat(file.path);
   res.writeHead(200, {
+    ...SECURITY_HEADERS,
     'Content-Type': 'application/octet-stream',
     'Content-Length': String(size),
     'Content-Disposition': contentDisposition(file.filename),
