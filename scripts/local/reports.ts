@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { resetConfig } from '../../functions/shared/config';
 import { reportAdapters, resetReportAdapters } from '../../functions/shared/reports/adapters';
-import { LOCAL_FILES_PATH, LocalObjectStore } from '../../functions/shared/reports/local-object-store';
+import { LocalObjectStore } from '../../functions/shared/reports/local-object-store';
 import { localScheduler } from '../../functions/shared/reports/local-scheduler';
 import { contentDisposition } from '../../functions/shared/reports/s3-object-store';
 import { scheduleNameFor } from '../../functions/shared/reports/ports';
@@ -38,8 +38,6 @@ export async function startLocalReportScheduler(baseUrl: string, log: (line: str
   if (scheduled > 0) log(`Report scheduler: ${scheduled} schedule(s) loaded`);
   return () => scheduler.stop();
 }
-
-export const isLocalFileLink = (pathname: string) => pathname.startsWith(LOCAL_FILES_PATH);
 
 /** Serves a local "pre-signed" link: 403 when forged or expired, as S3 would answer. */
 export async function serveLocalFile(url: URL, res: ServerResponse): Promise<void> {

@@ -19,7 +19,7 @@ import {
 } from '../../functions/shared/routes';
 import { observeRequest } from '../../functions/shared/observability/prometheus';
 import { invoke } from './handlers';
-import { isLocalFileLink, serveLocalFile } from './reports';
+import { LOCAL_FILES_PATH } from '../../functions/shared/reports/local-object-store';
 
 /** API Gateway's own payload limit; bodies between 1 MiB and this reach the handler, which answers 413. */
 const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -257,7 +257,10 @@ export function createLocalServer(options: LocalServerOptions = {}): Server {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
     // The object store's download links (S3 pre-signed URLs in AWS) are not API routes.
-    if (method === 'GET' && isLocalFileLink(url.pathname)) return serveLocalFile(url, res);
+    // The S3 stand-in for report download links; imported on first use, it pulls in every report adapter.
+    if (method === 'GET' && url.pathname.startsWith(LOCAL_FILES_PATH)) {
+      return (await import('./reports')).serveLocalFile(url, res);
+    }
     const requestId = requestIdFor(header(req.headers as Record<string, string>, 'x-request-id'), randomUUID());
     const route = resolveRoute(method, url.pathname);
     let result: APIGatewayProxyResult;
