@@ -7,7 +7,7 @@
  * key that signed still-valid tokens from the JWKS); `--force` rotates anyway (e.g. a leaked key).
  */
 import { resolve } from 'node:path';
-import { PROJECT_ROOT } from './local/handlers';
+import { PROJECT_ROOT } from './local/paths';
 
 process.env.LOCAL_STATE_DIR ??= resolve(PROJECT_ROOT, '.local');
 if (process.env.SIGNING_SECRET_ID) {

@@ -1,16 +1,13 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { appendAuditRecord } from '../shared/audit/audit-log';
 import { entityKeyOf } from '../shared/audit/record';
 import { auditLag } from '../shared/observability/prometheus';
-import { logger, metrics } from '../shared/powertools';
+import { emfMetrics, logger, metrics } from '../shared/powertools';
 import { entityKeyHint, toAuditInput } from './changes';
-
-const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
 /**
  * One audit record per change of a charge or user item (SPEC §6). Records are processed one after another
@@ -56,7 +53,10 @@ async function lambdaHandler(event: DynamoDBStreamEvent, context: Context): Prom
       throw err;
     }
   };
-  return processPartialResponse(event, recordHandler, processor, {
+  // One processor per invocation: Powertools Batch 2.35 keeps its state in the Lambda per-invocation store
+  // when invocations run concurrently (Managed Instances, the local runtime), and a module-scope one would
+  // write that state outside any invocation, which fails.
+  return processPartialResponse(event, recordHandler, new BatchProcessor(EventType.DynamoDBStreams), {
     context,
     processInParallel: false,
     // Always answer with a batch response, even when every record failed: Lambda then retries from the first.
@@ -66,4 +66,4 @@ async function lambdaHandler(event: DynamoDBStreamEvent, context: Context): Prom
 
 export const handler = middy(lambdaHandler)
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics));
+  .use(emfMetrics());

@@ -1,10 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { toAuthorizerContext } from '../shared/auth-context';
-import { logger, metrics } from '../shared/powertools';
+import { emfMetrics, logger, metrics } from '../shared/powertools';
 import { authorize, Unauthorized } from './authorize';
 
 function policy(effect: 'Allow' | 'Deny', resource: string): APIGatewayAuthorizerResult['policyDocument'] {
@@ -43,4 +42,4 @@ async function authorizer(event: APIGatewayRequestAuthorizerEvent): Promise<APIG
 
 export const handler = middy(authorizer)
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  .use(emfMetrics());

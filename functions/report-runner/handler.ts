@@ -1,10 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import * as z from 'zod';
 import { AuditQueries } from '../audit/repository';
 import { DynamoChargeStore } from '../charges/repository';
-import { logger, metrics } from '../shared/powertools';
+import { emfMetrics, logger } from '../shared/powertools';
 import { reportAdapters } from '../shared/reports/adapters';
 import type { ReportRunEvent } from '../shared/reports/ports';
 import { ReportRepository } from '../reports/repository';
@@ -27,7 +26,7 @@ const reports = new ReportService({
  */
 export const handler = middy<ReportRunEvent, PublicRun>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics))
+  .use(emfMetrics())
   .handler(async (event) => {
     const parsed = RunEvent.safeParse(event);
     if (!parsed.success) {

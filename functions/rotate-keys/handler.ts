@@ -1,10 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { config } from '../shared/config';
 import { asError } from '../shared/errors';
-import { logger, metrics } from '../shared/powertools';
+import { emfMetrics, logger, metrics } from '../shared/powertools';
 import { signingAdapters } from '../shared/signing/adapters';
 import { type RotationDeps, type RotationEvent, recordKeyAge, runRotationStep } from '../shared/signing/rotation';
 
@@ -47,5 +46,5 @@ export async function rotationStep(event: RotationEvent): Promise<void> {
 
 export const handler = middy<RotationEvent, void>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics))
+  .use(emfMetrics())
   .handler(rotationStep);

@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { MiddlewareObj } from '@middy/core';
 
 /** One namespace for every metric the system emits (SPEC §8). */
 export const METRICS_NAMESPACE = 'ChargeRecords';
@@ -26,3 +27,21 @@ export const metrics = new Metrics({
     error: (...args: unknown[]) => logger.error(String(args[0])),
   },
 });
+
+/**
+ * Powertools' `logMetrics` middleware (cold-start metric, then flush), except that an invocation which
+ * recorded no metric, as most requests do not, is neither serialised nor warned about: that flush was a
+ * third of the time of a warm health check.
+ */
+export function emfMetrics<E, R>(): MiddlewareObj<E, R> {
+  const flush = () => {
+    if (metrics.hasStoredMetrics()) return void metrics.publishStoredMetrics();
+    metrics.clearDimensions();
+    metrics.clearMetadata();
+  };
+  return {
+    before: (request) => metrics.captureColdStartMetric(request.context.functionName),
+    after: flush,
+    onError: flush,
+  };
+}

@@ -1,9 +1,20 @@
-/** The floor for the health benchmark: a bare node:http server answering the same body and headers. */
+/**
+ * The floor for the health benchmark: a bare node:http server answering the same body. With
+ * BARE_HEADERS=spec it also sends the headers every API response must carry (SPEC §4: security headers,
+ * X-Request-ID), so the comparison is response for response; without, only Content-Type and length.
+ */
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
+import { JSON_CONTENT_TYPE, SECURITY_HEADERS } from '../../functions/shared/http/headers';
+
+const specHeaders = process.env.BARE_HEADERS === 'spec';
 
 const server = createServer((_req, res) => {
   const body = JSON.stringify({ status: 'ok', version: '0.1.0', uptime: Math.round(process.uptime()), timestamp: new Date().toISOString() });
-  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  const headers = specHeaders
+    ? { ...SECURITY_HEADERS, 'Content-Type': JSON_CONTENT_TYPE, 'X-Request-ID': randomUUID(), 'Content-Length': Buffer.byteLength(body) }
+    : { 'Content-Type': JSON_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) };
+  res.writeHead(200, headers);
   res.end(body);
 });
 server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log(`bare server ready`));

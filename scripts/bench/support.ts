@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
+import { childEnv } from '../local/child-env';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -8,8 +9,7 @@ export { freePort } from '../local/free-port';
 
 /** This process's environment without what an earlier benchmark's in-process runtime set for itself. */
 function inheritedEnv(): NodeJS.ProcessEnv {
-  const { DYNAMODB_ENDPOINT: _d, TABLE_PREFIX: _t, LOCAL_STATE_DIR: _l, ...rest } = process.env;
-  return rest;
+  return childEnv({ DYNAMODB_ENDPOINT: undefined, TABLE_PREFIX: undefined, LOCAL_STATE_DIR: undefined });
 }
 
 /** Runs a tsx script in its own process (so the load generator does not share its event loop) and waits for `ready`. */

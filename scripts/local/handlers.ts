@@ -1,22 +1,37 @@
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
 import { FUNCTIONS, type FunctionId } from '../../functions/shared/routes';
 import { lambdaContext } from './lambda-context';
+import { PROJECT_ROOT } from './paths';
 
-export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 
 // Handlers have different event types; the local runtime only passes each the event shape AWS would.
 type AnyHandler = (event: unknown, context: Context) => Promise<unknown>;
 
+/**
+ * One process runs many invocations at once, as Lambda Managed Instances do, so per-invocation state
+ * (Powertools' correlation id, log keys, stored metrics) must live in the per-invocation store the Lambda
+ * runtime provides there: otherwise a log line written after an await carries another request's id.
+ * Powertools looks for the store whenever the variable is set, so the store comes first.
+ */
+const invokeStore = await InvokeStore.getInstanceAsync(true);
+process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '64';
+const REQUEST_ID = InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID;
+
 const loaded = new Map<FunctionId, Promise<AnyHandler>>();
+/** Handlers already imported, so a warm invocation does not wait on a settled promise. */
+const ready = new Map<FunctionId, AnyHandler>();
 
 /** Imports a function's handler module in-process, exactly the module the CDK stack bundles. */
 export function loadHandler(id: FunctionId): Promise<AnyHandler> {
   let handler = loaded.get(id);
   if (!handler) {
-    const url = pathToFileURL(resolve(PROJECT_ROOT, FUNCTIONS[id].entry)).href;
-    handler = import(url).then((mod: { handler: AnyHandler }) => mod.handler);
+    // A path, not a file: URL: Vitest then shares one module instance (one logger) with the tests' imports.
+    handler = import(resolve(PROJECT_ROOT, FUNCTIONS[id].entry)).then((mod: { handler: AnyHandler }) => {
+      ready.set(id, mod.handler);
+      return mod.handler;
+    });
     loaded.set(id, handler);
   }
   return handler;
@@ -24,6 +39,7 @@ export function loadHandler(id: FunctionId): Promise<AnyHandler> {
 
 export async function invoke<T>(id: FunctionId, event: unknown): Promise<T> {
   const fn = FUNCTIONS[id];
-  const handler = await loadHandler(id);
-  return (await handler(event, lambdaContext(`local-${id}`, fn.timeoutSeconds, fn.memorySize))) as T;
+  const handler = ready.get(id) ?? (await loadHandler(id));
+  const context = lambdaContext(`local-${id}`, fn.timeoutSeconds, fn.memorySize);
+  return (await invokeStore.run({ [REQUEST_ID]: context.awsRequestId }, () => handler(event, context))) as T;
 }

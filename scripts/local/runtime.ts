@@ -2,16 +2,28 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PROJECT_ROOT } from './handlers';
+import { PROJECT_ROOT } from './paths';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import { ensureTables } from './tables';
 import { ensureLocalSigningKey } from './signing';
-import { createLocalServer, type LocalServerOptions } from './server';
+import { createLocalServer } from './server';
 import { StreamPoller } from './stream-poller';
 
-export interface LocalRuntimeOptions extends LocalServerOptions {
+const GRACEFUL_STOP_MS = 30_000;
+
+export interface LocalRuntimeOptions {
   /** HTTP port; 0 picks a free one (tests). Default: PORT or 3000. */
   port?: number;
+  /**
+   * Listen on this private Unix socket instead of a TCP port, behind `npm run dev`'s supervisor, which
+   * owns the port (so a reload never closes it), serves `publicUrl` and passes on each client's address.
+   */
+  behindSupervisor?: { socketPath: string; publicUrl: string; clientAddressHeader: string };
+  /**
+   * Leave the stream poller and the report scheduler to `startBackground()`, so that a reloaded runtime
+   * starts them only once the one it replaces has stopped its own (no record or schedule handled twice).
+   */
+  deferBackground?: boolean;
   /** Throw-away run: DynamoDB Local keeps nothing on disk. */
   inMemory?: boolean;
   /** Use an already running DynamoDB (e.g. `npm run dev` keeps one across reloads, tests share one). */
@@ -25,7 +37,10 @@ export interface LocalRuntime {
   url: string;
   dynamoEndpoint: string;
   server: Server;
-  stop(): Promise<void>;
+  /** Starts the stream poller and the report scheduler (at once unless `deferBackground`); idempotent. */
+  startBackground(): Promise<void>;
+  /** Stops everything; `graceful` lets requests in progress finish first (a dev reload), else they are cut. */
+  stop(options?: { graceful?: boolean }): Promise<void>;
 }
 
 /** Process-wide settings the handlers read through `config()`; set before any handler module loads. */
@@ -62,6 +77,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   process.env.LOCAL_STATE_DIR = stateDir;
 
   let poller: StreamPoller | undefined;
+  let stopScheduler: (() => void) | undefined;
   try {
     const { config } = await import('../../functions/shared/config');
     const admin = new DynamoDBClient({ endpoint, region: config().AWS_REGION });
@@ -80,36 +96,53 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       );
     }
 
-    // The audit trail's feed (SPEC §2): the charges and users streams → the audit-stream handler.
-    const { tableName } = await import('../../functions/shared/tables');
-    poller = new StreamPoller({
-      endpoint,
-      region: config().AWS_REGION,
-      tables: [tableName('charges'), tableName('users')],
-      stateDir,
-      log,
-    });
-    poller.start();
-
-    const server = createLocalServer(options);
-    const port = options.port ?? config().PORT;
+    const supervisor = options.behindSupervisor;
+    const server = createLocalServer({ clientAddressHeader: supervisor?.clientAddressHeader });
     await new Promise<void>((ok, fail) => {
       server.once('error', fail);
-      server.listen(port, '127.0.0.1', () => ok());
+      if (supervisor) server.listen(supervisor.socketPath, () => ok());
+      else server.listen(options.port ?? config().PORT, '127.0.0.1', () => ok());
     });
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    // Report definitions' schedules fire in-process (EventBridge Scheduler's stand-in).
-    const { startLocalReportScheduler } = await import('./reports');
-    const stopScheduler = await startLocalReportScheduler(url, log);
+    const url = supervisor?.publicUrl ?? `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    let background: Promise<void> | undefined;
+    const startBackground = () =>
+      (background ??= (async () => {
+        // The audit trail's feed (SPEC §2): the charges and users streams → the audit-stream handler.
+        const { tableName } = await import('../../functions/shared/tables');
+        poller = new StreamPoller({
+          endpoint,
+          region: config().AWS_REGION,
+          tables: [tableName('charges'), tableName('users')],
+          stateDir,
+          log,
+        });
+        poller.start();
+        // Report definitions' schedules fire in-process (EventBridge Scheduler's stand-in).
+        const { startLocalReportScheduler } = await import('./reports');
+        stopScheduler = await startLocalReportScheduler(url, log);
+      })());
+    if (!options.deferBackground) await startBackground();
 
     return {
       url,
       dynamoEndpoint: endpoint,
       server,
-      async stop() {
-        stopScheduler();
-        server.closeAllConnections();
-        await new Promise<void>((ok) => server.close(() => ok()));
+      startBackground,
+      async stop({ graceful = false } = {}) {
+        await background?.catch(() => undefined);
+        stopScheduler?.();
+        const closed = new Promise<void>((ok) => server.close(() => ok()));
+        if (graceful) {
+          server.closeIdleConnections();
+          // A request that takes longer than this is cut, as a Lambda timeout would.
+          const cut = setTimeout(() => server.closeAllConnections(), GRACEFUL_STOP_MS);
+          await closed;
+          clearTimeout(cut);
+        } else {
+          server.closeAllConnections();
+          await closed;
+        }
         await poller?.stop();
         await dynamo?.stop();
       },

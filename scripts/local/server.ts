@@ -40,7 +40,12 @@ const templates: Template[] = [...routesByPath().keys()].map((path) => {
 });
 templates.sort((a, b) => b.specificity - a.specificity);
 
+/** Paths without parameters resolve with one map lookup: the common case needs no template scan. */
+const staticTemplates = new Map(templates.filter((t) => t.specificity === t.segments.length).map((t) => [t.path, t]));
+
 function matchTemplate(pathname: string): { template: Template; params: Record<string, string> } | undefined {
+  const exact = staticTemplates.get(pathname);
+  if (exact) return { template: exact, params: {} };
   const parts = pathname.split('/').filter(Boolean);
   outer: for (const template of templates) {
     if (template.segments.length !== parts.length) continue;
@@ -104,11 +109,12 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function headerMaps(req: IncomingMessage) {
+function headerMaps(req: IncomingMessage, skip: string | undefined) {
   const headers: Record<string, string> = {};
   const multi: Record<string, string[]> = {};
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i] as string;
+    if (skip !== undefined && name.toLowerCase() === skip) continue;
     const value = req.rawHeaders[i + 1] as string;
     headers[name] = value;
     (multi[name] ??= []).push(value);
@@ -116,27 +122,61 @@ function headerMaps(req: IncomingMessage) {
   return { headers, multi };
 }
 
-function queryMaps(url: URL) {
-  if ([...url.searchParams.keys()].length === 0) return { single: null, multi: null };
+function queryMaps(search: URLSearchParams | undefined) {
+  if (!search || search.size === 0) return { single: null, multi: null };
   const single: Record<string, string> = {};
   const multi: Record<string, string[]> = {};
-  for (const [k, v] of url.searchParams) {
+  for (const [k, v] of search) {
     single[k] = v;
     (multi[k] ??= []).push(v);
   }
   return { single, multi };
 }
 
+/** A request target split into what API Gateway reports: the path and the query parameters. */
+export interface RequestTarget {
+  pathname: string;
+  search: URLSearchParams | undefined;
+}
+
+/**
+ * Plain paths are taken as they are: non-empty segments of URL-safe characters. Anything WHATWG URL
+ * parsing would change (dot segments, also percent-encoded; doubled or back slashes; other characters) goes through it.
+ * Segments are delimited by '/', so the pattern cannot backtrack.
+ */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~!$&'()*+,;=:@%.-]+)*\/?$/;
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
+
+/** WHATWG URL parsing costs more than the rest of routing; only targets that need normalising pay for it. */
+export function parseTarget(target: string): RequestTarget {
+  const q = target.indexOf('?');
+  const path = q === -1 ? target : target.slice(0, q);
+  if (PLAIN_PATH.test(path) && !DOT_SEGMENT.test(path) && !target.includes('#')) {
+    const query = q === -1 ? '' : target.slice(q + 1);
+    return { pathname: path, search: query === '' ? undefined : new URLSearchParams(query) };
+  }
+  const url = new URL(target, 'http://localhost');
+  return { pathname: url.pathname, search: url.searchParams };
+}
+
+/** Where the client address comes from when the peer is `npm run dev`'s supervisor, not the client. */
+interface ClientAddress {
+  /** The header the supervisor put it in (removed from the event). */
+  header?: string;
+  address?: string;
+}
+
 /** The REST API proxy event API Gateway would send for this request. */
 export function toProxyEvent(
   req: IncomingMessage,
-  url: URL,
+  url: RequestTarget,
   body: Buffer,
   route: ResolvedRoute,
   requestId: string,
+  client: ClientAddress = {},
 ): APIGatewayProxyEvent {
-  const { headers, multi } = headerMaps(req);
-  const query = queryMaps(url);
+  const { headers, multi } = headerMaps(req, client.header);
+  const query = queryMaps(url.search);
   const method = req.method ?? 'GET';
   const now = Date.now();
   return {
@@ -171,7 +211,7 @@ export function toProxyEvent(
         cognitoIdentityPoolId: null,
         principalOrgId: null,
         // The socket's peer, as API Gateway reports the client address; X-Forwarded-For is not trusted.
-        sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+        sourceIp: (client.address ?? req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
         user: null,
         userAgent: header(headers, 'user-agent') ?? null,
         userArn: null,
@@ -234,16 +274,13 @@ function send(res: ServerResponse, result: APIGatewayProxyResult): void {
   res.end(body);
 }
 
-export interface RequestObservation {
-  method: string;
-  route: string;
-  status: number;
-  durationSeconds: number;
-}
-
 export interface LocalServerOptions {
-  /** Called once per answered request (the Prometheus request metrics hook). */
-  onResponse?: (observation: RequestObservation) => void;
+  /**
+   * Take the client address from this header: only for a server that listens on nothing but a private
+   * Unix socket behind `npm run dev`'s supervisor, which sets it from the real peer and overwrites any
+   * value a client sent. Over TCP the header would be a spoofing hole; there it is never read.
+   */
+  clientAddressHeader?: string;
 }
 
 /**
@@ -254,21 +291,22 @@ export interface LocalServerOptions {
 export function createLocalServer(options: LocalServerOptions = {}): Server {
   return createServer(async (req, res) => {
     const started = performance.now();
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const target = parseTarget(req.url ?? '/');
     const method = (req.method ?? 'GET').toUpperCase();
-    // The object store's download links (S3 pre-signed URLs in AWS) are not API routes.
-    // The S3 stand-in for report download links; imported on first use, it pulls in every report adapter.
-    if (method === 'GET' && url.pathname.startsWith(LOCAL_FILES_PATH)) {
-      return (await import('./reports')).serveLocalFile(url, res);
+    // The S3 stand-in for report download links (not API routes); imported on first use, it pulls in every report adapter.
+    if (method === 'GET' && target.pathname.startsWith(LOCAL_FILES_PATH)) {
+      return (await import('./reports')).serveLocalFile(new URL(req.url ?? '/', 'http://localhost'), res);
     }
-    const requestId = requestIdFor(header(req.headers as Record<string, string>, 'x-request-id'), randomUUID());
-    const route = resolveRoute(method, url.pathname);
+    const addressHeader = options.clientAddressHeader;
+    const client = addressHeader ? { header: addressHeader, address: req.headers[addressHeader] as string | undefined } : undefined;
+    const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined, randomUUID());
+    const route = resolveRoute(method, target.pathname);
     let result: APIGatewayProxyResult;
     try {
       // Waiting for 'end' on a bodiless request costs a trip through the event loop: skip it (half the throughput).
       const bodiless = req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length'] ?? 0) === 0;
       const body = bodiless ? EMPTY_BODY : await readBody(req);
-      const event = toProxyEvent(req, url, body, route, requestId);
+      const event = toProxyEvent(req, target, body, route, requestId, client);
       if (route.access !== 'public') event.requestContext.authorizer = await authorize(event);
       result = await invoke<APIGatewayProxyResult>(route.function, event);
     } catch (err) {
@@ -276,12 +314,6 @@ export function createLocalServer(options: LocalServerOptions = {}): Server {
       result = errorResponse(err, requestId);
     }
     observeRequest(method, route.resource, result.statusCode, (performance.now() - started) / 1000);
-    options.onResponse?.({
-      method,
-      route: route.resource,
-      status: result.statusCode,
-      durationSeconds: (performance.now() - started) / 1000,
-    });
     send(res, result);
   });
 }

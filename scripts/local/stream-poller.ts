@@ -31,7 +31,9 @@ export interface StreamPollerOptions {
   /** Physical table names whose streams to read. */
   tables: string[];
   stateDir: string;
+  /** Wait after a pass that found records; doubles per idle pass up to `idleIntervalMs`. */
   intervalMs?: number;
+  idleIntervalMs?: number;
   retryAttempts?: number;
   log?: (line: string) => void;
   /** Default: the `audit-stream` function through the same `invoke` the local server uses. */
@@ -86,6 +88,8 @@ export class StreamPoller {
   private readonly checkpointFile: string;
   private readonly failureFile: string;
   private readonly interval: number;
+  private readonly idleInterval: number;
+  private readonly shardLists = new Map<string, { shards: Shard[]; at: number }>();
   private readonly retryAttempts: number;
   private readonly region: string;
   private readonly log: (line: string) => void;
@@ -105,6 +109,7 @@ export class StreamPoller {
     this.checkpointFile = resolve(options.stateDir, 'stream-checkpoints.json');
     this.failureFile = resolve(options.stateDir, 'audit-stream-failures.jsonl');
     this.interval = options.intervalMs ?? AUDIT_STREAM_SETTINGS.localPollIntervalMs;
+    this.idleInterval = Math.max(this.interval, options.idleIntervalMs ?? AUDIT_STREAM_SETTINGS.localIdlePollIntervalMs);
     this.retryAttempts = options.retryAttempts ?? AUDIT_STREAM_SETTINGS.retryAttempts;
     this.log = options.log ?? ((line) => console.log(line));
     this.deliver =
@@ -123,6 +128,7 @@ export class StreamPoller {
     if (this.running) return;
     this.running = true;
     this.loop = (async () => {
+      let wait = this.interval;
       while (this.running) {
         let delivered = 0;
         try {
@@ -131,15 +137,19 @@ export class StreamPoller {
           this.log(`stream poller: ${(err as Error).message}`);
         }
         if (!this.running) break;
-        // Busy shards are read again at once; only an idle pass waits for the interval.
-        if (delivered > 0) continue;
+        // Busy shards are read again at once; idle passes wait, longer the longer nothing happens.
+        if (delivered > 0) {
+          wait = this.interval;
+          continue;
+        }
         await new Promise<void>((r) => {
-          const timer = setTimeout(r, this.interval);
+          const timer = setTimeout(r, wait);
           this.wake = () => {
             clearTimeout(timer);
             r();
           };
         });
+        wait = Math.min(wait * 2, this.idleInterval);
       }
     })();
   }
@@ -183,7 +193,15 @@ export class StreamPoller {
     return arn;
   }
 
+  /** The stream's shards, described again only every so often or once a shard has been read to its end. */
   private async listShards(streamArn: string): Promise<Shard[]> {
+    const cached = this.shardLists.get(streamArn);
+    const state = this.checkpoints[streamArn] ?? {};
+    const fresh =
+      cached &&
+      Date.now() - cached.at < AUDIT_STREAM_SETTINGS.localShardRefreshMs &&
+      cached.shards.some((s) => !state[s.ShardId as string]?.done);
+    if (fresh) return cached.shards;
     const shards: Shard[] = [];
     let start: string | undefined;
     do {
@@ -193,6 +211,7 @@ export class StreamPoller {
       shards.push(...(page.StreamDescription?.Shards ?? []));
       start = page.StreamDescription?.LastEvaluatedShardId;
     } while (start);
+    this.shardLists.set(streamArn, { shards, at: Date.now() });
     return shards;
   }
 

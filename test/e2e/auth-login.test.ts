@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { expectError, expectSecurityHeaders } from '../support/assertions';
 import { adminToken, login, userWithRoles, type TestUser } from '../support/auth';
 import { type LocalApi, startLocalApi } from '../support/local-api';
+import { CLIENT_ADDRESS_HEADER } from '../../scripts/local/dev-protocol';
 
 let api: LocalApi;
 let ipCounter = 10;
@@ -163,6 +164,22 @@ describe('per-source-IP login limit', () => {
     // The next minute starts a new window.
     vi.setSystemTime(new Date('2026-12-02T08:01:00Z'));
     expect((await attempt('spray-23', 'password-spraying-attempt', ip)).status).toBe(401);
+  });
+
+  it('counts the connection’s address: headers claiming another one are ignored', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-12-03T09:00:05Z'));
+    const ip = freshIp();
+    const spoofed = (i: number) =>
+      api.request('/auth/login', {
+        method: 'POST',
+        body: { username: `spoof-${i}`, password: 'password-spraying-attempt' },
+        localAddress: ip,
+        // Neither the usual proxy header nor the one `npm run dev`'s supervisor uses towards its workers.
+        headers: { 'X-Forwarded-For': `10.0.0.${i}`, [CLIENT_ADDRESS_HEADER]: `10.1.0.${i}` },
+      });
+    for (let i = 0; i < 20; i++) expect((await spoofed(i)).status).toBe(401);
+    expectError(await spoofed(20), 429, 'RATE_LIMITED');
   });
 });
 

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetConfig } from '../../functions/shared/config';
 import { resetSigningAdapters } from '../../functions/shared/signing/adapters';
 import { mintAccessToken, resetAccessTokens, verifyAccessToken } from '../../functions/shared/signing/tokens';
-import { PROJECT_ROOT } from '../../scripts/local/handlers';
+import { childEnv } from '../../scripts/local/child-env';
+import { PROJECT_ROOT } from '../../scripts/local/paths';
 import { adminToken, userWithRoles } from '../support/auth';
 import { type LocalApi, startLocalApi } from '../support/local-api';
 
@@ -73,7 +74,7 @@ describe('/.well-known and key rotation through the local server', () => {
     // Act: the real script, in its own process, on the server's state directory.
     const { stdout } = await run(join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['scripts/rotate-keys.ts'], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, LOCAL_STATE_DIR: process.env.LOCAL_STATE_DIR, LOG_LEVEL: 'SILENT' },
+      env: childEnv({ LOCAL_STATE_DIR: process.env.LOCAL_STATE_DIR, LOG_LEVEL: 'SILENT' }),
     });
 
     // Assess
@@ -91,7 +92,7 @@ describe('/.well-known and key rotation through the local server', () => {
   it('refuses a second rotation inside the overlap window unless forced', async () => {
     const refused = await run(join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['scripts/rotate-keys.ts'], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, LOG_LEVEL: 'SILENT' },
+      env: childEnv({ LOG_LEVEL: 'SILENT' }),
     }).catch((err: { code: number; stderr: string }) => err);
     expect(refused).toMatchObject({ code: 2 });
     expect((refused as { stderr: string }).stderr).toMatch(/overlap window is still open/);

@@ -3,6 +3,7 @@ import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { childEnv } from '../../scripts/local/child-env';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -14,7 +15,7 @@ describe('npm start without Java', () => {
     const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts', '--in-memory'], {
       cwd: ROOT,
       encoding: 'utf8',
-      env: { ...process.env, PATH: bin, DYNAMODB_ENDPOINT: '', PORT: '0', DYNAMODB_LOCAL_PORT: '1' },
+      env: childEnv({ PATH: bin, DYNAMODB_ENDPOINT: '', PORT: '0', DYNAMODB_LOCAL_PORT: '1' }),
       timeout: 60_000,
     });
     expect(run.status).toBe(1);

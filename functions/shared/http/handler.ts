@@ -1,11 +1,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { rateLimitFromContext, type RateLimitState } from '../auth-context';
 import { config } from '../config';
 import { AppError } from '../errors';
-import { logger, metrics } from '../powertools';
+import { emfMetrics, logger } from '../powertools';
 import { errorResponse } from './error-response';
 import { SECURITY_HEADERS } from './headers';
 import { assignRequestId, requestIdOf } from './request-state';
@@ -61,7 +60,7 @@ type AnyRoute = RouteSpec<any, any>; // eslint-disable-line @typescript-eslint/n
 export function withHttpStack(handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(emfMetrics())
     .use(httpEnvelope())
     .handler(handler);
 }

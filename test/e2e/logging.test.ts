@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
+import { adminToken } from '../support/auth';
+import { type LocalApi, startLocalApi } from '../support/local-api';
+
+// The suite runs with LOG_LEVEL=SILENT; this file reads the log. Powertools takes the level from the
+// environment when the logger is created (and restores it on every invocation), so set it before any import.
+vi.hoisted(() => {
+  process.env.LOG_LEVEL = 'INFO';
+});
+
+/** Everything written to stdout in this file: the log, kept out of the test report. */
+const written: string[] = [];
+let stdout: MockInstance;
+
+/** Every JSON log line the local server's handlers write to stdout while `fn` runs. */
+async function captureLogs(fn: () => Promise<void>): Promise<Record<string, unknown>[]> {
+  const from = written.length;
+  await fn();
+  return written
+    .slice(from)
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+let api: LocalApi;
+let token: string;
+beforeAll(async () => {
+  stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  });
+  api = await startLocalApi();
+  token = await adminToken(api);
+});
+afterAll(async () => {
+  await api.stop();
+  stdout.mockRestore();
+});
+
+interface ErrorBody {
+  error: { id: string; code: string };
+}
+
+describe('log lines and correlation ids (SPEC §4, §8)', () => {
+  it("an error's log line carries its id and the caller's X-Request-ID as correlation_id", async () => {
+    let body: ErrorBody | undefined;
+    const logs = await captureLogs(async () => {
+      const res = await api.request('/charges/does-not-exist', { token, headers: { 'X-Request-ID': 'log-test-1' } });
+      expect(res.status).toBe(404);
+      body = res.json as ErrorBody;
+    });
+    const line = logs.find((l) => l.error_id === body?.error.id);
+    expect(line, JSON.stringify(logs)).toBeDefined();
+    expect(line).toMatchObject({ correlation_id: 'log-test-1', code: 'NOT_FOUND', level: 'INFO' });
+  });
+
+  it('concurrent requests never borrow each other’s correlation id, even across an await', async () => {
+    // Each request reads DynamoDB before failing, so the invocations interleave inside one process.
+    const ids = Array.from({ length: 30 }, (_, i) => `concurrent-${i}`);
+    const answers = new Map<string, string>();
+    const logs = await captureLogs(async () => {
+      await Promise.all(
+        ids.map(async (id) => {
+          const res = await api.request(`/charges/missing-${id}`, { token, headers: { 'X-Request-ID': id } });
+          expect(res.status).toBe(404);
+          answers.set((res.json as ErrorBody).error.id, id);
+        }),
+      );
+    });
+    const errorLines = logs.filter((l) => typeof l.error_id === 'string' && answers.has(l.error_id));
+    expect(errorLines).toHaveLength(ids.length);
+    for (const line of errorLines) expect(line.correlation_id).toBe(answers.get(line.error_id as string));
+  });
+
+  it('an insane X-Request-ID is replaced, and the replacement is what the log and the response carry', async () => {
+    let echoed: string | undefined;
+    let body: ErrorBody | undefined;
+    const logs = await captureLogs(async () => {
+      const res = await api.request('/charges/does-not-exist', {
+        token,
+        headers: { 'X-Request-ID': 'bad id with spaces <script>' },
+      });
+      echoed = res.headers['x-request-id'] as string;
+      body = res.json as ErrorBody;
+    });
+    expect(echoed).toMatch(/^[0-9a-f-]{36}$/);
+    expect(logs.find((l) => l.error_id === body?.error.id)?.correlation_id).toBe(echoed);
+    expect(JSON.stringify(logs)).not.toContain('<script>');
+  });
+
+  it('log lines never contain the bearer token or a password', async () => {
+    const logs = await captureLogs(async () => {
+      await api.request('/charges/does-not-exist', { token });
+      await api.request('/auth/login', { method: 'POST', body: { username: 'admin', password: 'wrong-password-for-log-test' } });
+    });
+    const text = JSON.stringify(logs);
+    expect(logs.length).toBeGreaterThan(0);
+    expect(text).not.toContain(token);
+    expect(text).not.toContain('wrong-password-for-log-test');
+  });
+});

@@ -1,0 +1,111 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { utimesSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLIENT_ADDRESS_HEADER } from '../../scripts/local/dev-protocol';
+import { childEnv } from '../../scripts/local/child-env';
+import { freePort } from '../../scripts/local/free-port';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const SAVED_FILE = resolve(ROOT, 'functions/health/handler.ts');
+
+let dev: ChildProcess | undefined;
+let output = '';
+afterAll(() => {
+  if (dev?.exitCode === null) dev.kill('SIGKILL');
+});
+
+function waitFor(pattern: RegExp, from = 0, timeoutMs = 60_000): Promise<RegExpExecArray> {
+  return new Promise((ok, fail) => {
+    const deadline = Date.now() + timeoutMs;
+    const check = () => {
+      const match = pattern.exec(output.slice(from));
+      if (match) return ok(match);
+      if (Date.now() > deadline || dev?.exitCode !== null) return fail(new Error(`no ${pattern} in:\n${output}`));
+      setTimeout(check, 20);
+    };
+    check();
+  });
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const portOpen = (port: number) =>
+  new Promise<boolean>((ok) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => ok(!!socket.destroy()));
+    socket.once('error', () => ok(false));
+  });
+
+describe('npm run dev', () => {
+  it('reloads on save without refusing a request, and Ctrl-C leaves nothing running', async () => {
+    const [port, dynamoPort] = await Promise.all([freePort(), freePort()]);
+    dev = spawn(process.execPath, [resolve(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/dev.ts', '--in-memory'], {
+      cwd: ROOT,
+      env: childEnv({
+        DYNAMODB_ENDPOINT: undefined,
+        PORT: String(port),
+        DYNAMODB_LOCAL_PORT: String(dynamoPort),
+        LOG_LEVEL: 'SILENT',
+        LOGIN_RATE_LIMIT_PER_MINUTE: '5',
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    dev.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+    dev.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+    await waitFor(/Charge Records API on/);
+
+    // A client that keeps asking all through the reload.
+    const statuses: (number | string)[] = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        try {
+          statuses.push((await fetch(`http://127.0.0.1:${port}/status/health`)).status);
+        } catch (err) {
+          statuses.push(String(err));
+        }
+      }
+    })();
+
+    const before = output.length;
+    const now = new Date();
+    utimesSync(SAVED_FILE, now, now);
+    const [, pid] = await waitFor(/Reloaded: the new code answers after \d+ ms \(pid (\d+)\)/, before);
+    await new Promise((r) => setTimeout(r, 300));
+    polling = false;
+    await poller;
+
+    expect(statuses.length).toBeGreaterThan(5);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(alive(Number(pid))).toBe(true);
+
+    // The worker sees the client's own address: the supervisor overwrites the header it passes it in.
+    // 11 attempts span at most two rate-limit windows, so one of them holds more than the limit of 5.
+    const logins: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [CLIENT_ADDRESS_HEADER]: `10.2.0.${i}` },
+        body: JSON.stringify({ username: `dev-spoof-${i}`, password: 'password-spraying-attempt' }),
+      });
+      logins.push(res.status);
+    }
+    expect(logins).toContain(429);
+
+    dev.kill('SIGINT');
+    const code = await new Promise((ok) => dev?.once('exit', ok));
+    expect(code).toBe(0);
+    expect(alive(Number(pid))).toBe(false);
+    expect(await portOpen(dynamoPort)).toBe(false);
+    expect(await portOpen(port)).toBe(false);
+  }, 120_000);
+});
