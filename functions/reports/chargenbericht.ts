@@ -3,7 +3,7 @@ import type { JsonValue } from '../shared/audit/canonical-json';
 import { formatDate, formatDateTime, formatNumber } from '../shared/reports/labels';
 import { PdfReport } from '../shared/reports/pdf-writer';
 import { dateCell, type Lang } from '../shared/reports/table';
-import { CHARGE_FIELDS } from './columns';
+import { chargeProjection, FIELD_KEYS } from './columns';
 
 const LABELS = {
   de: {
@@ -71,14 +71,16 @@ export async function chargeReportPdf(
   });
 
   report.heading(labels.details);
+  const details = chargeProjection(FIELD_KEYS.charges, lang);
+  const cells = details.row(charge);
   report.keyValues(
-    CHARGE_FIELDS.map((field) => {
-      const cell = field.value(charge);
+    details.columns.map((column, i) => {
+      const cell = cells[i] ?? null;
       let value = '';
-      if (cell instanceof Date) value = field.type === 'date' ? formatDate(cell, lang) : formatDateTime(cell, lang);
+      if (cell instanceof Date) value = column.type === 'date' ? formatDate(cell, lang) : formatDateTime(cell, lang);
       else if (typeof cell === 'number') value = formatNumber(cell, lang);
       else if (cell !== null) value = cell;
-      return [field.label[lang], value] as const;
+      return [column.header, value] as const;
     }),
   );
 

@@ -1,6 +1,6 @@
 import type { Charge } from '../charges/model';
 import type { AuditRecord } from '../shared/audit/record';
-import { type Cell, type Column, type CellType, dateCell, type Lang } from '../shared/reports/table';
+import { type Cell, type Column, type CellType, dateCell, isoDate, isoDateTime, type Lang } from '../shared/reports/table';
 
 export type ReportKind = 'charges' | 'audit';
 
@@ -9,6 +9,7 @@ interface Field<R> {
   label: Record<Lang, string>;
   type: CellType;
   width: number;
+  /** For `date` and `datetime` fields: the ISO text as stored; the projection makes the cell. */
   value(record: R): Cell;
 }
 
@@ -20,20 +21,20 @@ export const CHARGE_FIELDS: readonly Field<Charge>[] = [
   { key: 'articleId', label: { de: 'Artikel', en: 'Article' }, type: 'text', width: 18, value: (c) => c.articleId },
   { key: 'quantity', label: { de: 'Menge', en: 'Quantity' }, type: 'number', width: 13, value: (c) => c.quantity },
   { key: 'unit', label: { de: 'Einheit', en: 'Unit' }, type: 'text', width: 9, value: (c) => c.unit },
-  { key: 'productionDate', label: { de: 'Herstelldatum', en: 'Production date' }, type: 'date', width: 17, value: (c) => dateCell(c.productionDate) },
-  { key: 'expiryDate', label: { de: 'Verfallsdatum', en: 'Expiry date' }, type: 'date', width: 17, value: (c) => dateCell(c.expiryDate) },
+  { key: 'productionDate', label: { de: 'Herstelldatum', en: 'Production date' }, type: 'date', width: 17, value: (c) => c.productionDate ?? null },
+  { key: 'expiryDate', label: { de: 'Verfallsdatum', en: 'Expiry date' }, type: 'date', width: 17, value: (c) => c.expiryDate ?? null },
   { key: 'status', label: { de: 'Status', en: 'Status' }, type: 'text', width: 14, value: (c) => c.status },
   { key: 'notes', label: { de: 'Bemerkungen', en: 'Notes' }, type: 'text', width: 40, value: (c) => text(c.notes) },
   { key: 'version', label: { de: 'Version', en: 'Version' }, type: 'number', width: 9, value: (c) => c.version },
-  { key: 'createdAt', label: { de: 'Angelegt am', en: 'Created at' }, type: 'datetime', width: 21, value: (c) => dateCell(c.createdAt) },
+  { key: 'createdAt', label: { de: 'Angelegt am', en: 'Created at' }, type: 'datetime', width: 21, value: (c) => c.createdAt ?? null },
   { key: 'createdBy', label: { de: 'Angelegt von', en: 'Created by' }, type: 'text', width: 16, value: (c) => text(c.createdBy?.username) },
-  { key: 'updatedAt', label: { de: 'Geändert am', en: 'Updated at' }, type: 'datetime', width: 21, value: (c) => dateCell(c.updatedAt) },
+  { key: 'updatedAt', label: { de: 'Geändert am', en: 'Updated at' }, type: 'datetime', width: 21, value: (c) => c.updatedAt ?? null },
   { key: 'updatedBy', label: { de: 'Geändert von', en: 'Updated by' }, type: 'text', width: 16, value: (c) => text(c.updatedBy?.username) },
 ];
 
 /** The columns of an audit export (SPEC §6 fields). */
 export const AUDIT_FIELDS: readonly Field<AuditRecord>[] = [
-  { key: 'at', label: { de: 'Zeitpunkt', en: 'Time' }, type: 'datetime', width: 20, value: (r) => dateCell(r.at) },
+  { key: 'at', label: { de: 'Zeitpunkt', en: 'Time' }, type: 'datetime', width: 20, value: (r) => r.at ?? null },
   { key: 'entityType', label: { de: 'Objektart', en: 'Entity type' }, type: 'text', width: 10, value: (r) => r.entityType },
   { key: 'entityId', label: { de: 'Objekt', en: 'Entity' }, type: 'text', width: 38, value: (r) => r.entityId },
   { key: 'action', label: { de: 'Aktion', en: 'Action' }, type: 'text', width: 14, value: (r) => r.action },
@@ -64,15 +65,43 @@ export interface Projection<R> {
   row(record: R): Cell[];
 }
 
-function project<R>(fields: readonly Field<R>[], keys: readonly string[], lang: Lang): Projection<R> {
+/** A stored ISO date or date-time in the canonical form the writers would print: kept as text. */
+const CANONICAL: Partial<Record<CellType, RegExp>> = {
+  date: /^\d{4}-\d{2}-\d{2}$/,
+  datetime: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/,
+};
+
+/**
+ * How date cells are made: `typed` as `Date` (XLSX date cells, the PDF's formatting); `text` as the ISO
+ * text a CSV holds, which is what the records store already — parsing it into a Date only to print the
+ * same text again was a third of a CSV export's time. Text that is not canonical goes through a Date.
+ */
+export type DateCells = 'typed' | 'text';
+
+function dateValue(type: CellType, cells: DateCells, value: (record: unknown) => Cell): (record: unknown) => Cell {
+  if (cells === 'typed') return (record) => dateCell(value(record) as string | null);
+  const canonical = CANONICAL[type] as RegExp;
+  const print = type === 'date' ? isoDate : isoDateTime;
+  return (record) => {
+    const text = value(record) as string | null;
+    if (text === null || canonical.test(text)) return text;
+    const date = dateCell(text);
+    return date && print(date);
+  };
+}
+
+function project<R>(fields: readonly Field<R>[], keys: readonly string[], lang: Lang, dates: DateCells): Projection<R> {
   const chosen = keys.map((k) => {
     const field = fields.find((f) => f.key === k);
     if (!field) throw new Error(`Unknown column ${k}`);
     return field;
   });
+  const values = chosen.map((f) =>
+    f.type === 'date' || f.type === 'datetime' ? dateValue(f.type, dates, f.value as (r: unknown) => Cell) : f.value,
+  ) as ((record: R) => Cell)[];
   return {
     columns: chosen.map((f) => ({ key: f.key, header: f.label[lang], type: f.type, width: f.width })),
-    row: (record) => chosen.map((f) => f.value(record)),
+    row: (record) => values.map((value) => value(record)),
   };
 }
 
@@ -82,10 +111,10 @@ export function defaultColumns(kind: ReportKind, format: string): string[] {
   return format === 'pdf' ? all.filter((k) => !PDF_DEFAULT_SKIP[kind].has(k)) : [...all];
 }
 
-export function chargeProjection(keys: readonly string[], lang: Lang): Projection<Charge> {
-  return project(CHARGE_FIELDS, keys, lang);
+export function chargeProjection(keys: readonly string[], lang: Lang, dates: DateCells = 'typed'): Projection<Charge> {
+  return project(CHARGE_FIELDS, keys, lang, dates);
 }
 
-export function auditProjection(keys: readonly string[], lang: Lang): Projection<AuditRecord> {
-  return project(AUDIT_FIELDS, keys, lang);
+export function auditProjection(keys: readonly string[], lang: Lang, dates: DateCells = 'typed'): Projection<AuditRecord> {
+  return project(AUDIT_FIELDS, keys, lang, dates);
 }

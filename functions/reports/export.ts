@@ -153,16 +153,19 @@ export async function buildExport(request: ExportRequest, sources: ExportSources
       for await (const page of pages) {
         for (const record of page) {
           rows += 1;
-          await writer.addRow(projection.row(record));
+          // Writers return a promise only when they have to wait for the file (back-pressure).
+          const pending = writer.addRow(projection.row(record));
+          if (pending instanceof Promise) await pending;
         }
       }
       await writer.finish();
     };
 
+    const dates = request.format === 'csv' ? 'text' : 'typed';
     if (request.spec.kind === 'charges') {
-      await pump(chargeProjection(keys, request.lang), chargePages(sources.charges, request.spec.filter));
+      await pump(chargeProjection(keys, request.lang, dates), chargePages(sources.charges, request.spec.filter));
     } else {
-      await pump(auditProjection(keys, request.lang), auditPages(sources.audit, request.spec.range));
+      await pump(auditProjection(keys, request.lang, dates), auditPages(sources.audit, request.spec.range));
     }
     const { size } = await stat(path);
     return { path, bytes: size, rows, contentType: CONTENT_TYPES[request.format], filename, cleanup };

@@ -80,8 +80,9 @@ if (mode === 'pipeline') {
   await file.cleanup();
 } else {
   const rows = Array.from({ length: total }, (_, i) => charge(i));
-  const header = ['chargeId', 'articleId', 'quantity', 'unit', 'productionDate', 'expiryDate', 'status', 'notes', 'version', 'updatedAt', 'updatedBy'];
-  const values = (c: Charge) => [c.chargeId, c.articleId, c.quantity, c.unit, c.productionDate, c.expiryDate ?? '', c.status, c.notes ?? '', c.version, c.updatedAt, c.updatedBy.username];
+  // The same 13 columns as the export (SPEC §3 fields), values as the records hold them.
+  const header = ['chargeId', 'articleId', 'quantity', 'unit', 'productionDate', 'expiryDate', 'status', 'notes', 'version', 'createdAt', 'createdBy', 'updatedAt', 'updatedBy'];
+  const values = (c: Charge) => [c.chargeId, c.articleId, c.quantity, c.unit, c.productionDate, c.expiryDate ?? '', c.status, c.notes ?? '', c.version, c.createdAt, c.createdBy.username, c.updatedAt, c.updatedBy.username];
   if (format === 'csv') {
     const stream = createWriteStream(out);
     stream.write(`${header.join(',')}\r\n`);
@@ -93,17 +94,29 @@ if (mode === 'pipeline') {
     await finished(stream);
   } else if (format === 'xlsx') {
     const stream = createWriteStream(out);
-    const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useStyles: false, useSharedStrings: false });
+    // The same typed cells the spec asks for (dates as dates, with a date format), nothing more.
+    const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useStyles: true, useSharedStrings: false });
     const ws = wb.addWorksheet('Bench');
+    const dateColumns = new Map([[4, 'yyyy-mm-dd'], [5, 'yyyy-mm-dd'], [9, 'yyyy-mm-dd hh:mm:ss'], [11, 'yyyy-mm-dd hh:mm:ss']]);
+    // One style object per column, assigned to each cell: exceljs' fast path (a fresh style per cell is
+    // serialised every time; our writer does the same).
+    const styles = header.map((_, i) => (dateColumns.has(i) ? { numFmt: dateColumns.get(i) } : {}));
     ws.addRow(header).commit();
-    for (const c of rows) ws.addRow(values(c)).commit();
+    for (const c of rows) {
+      const row = ws.addRow(values(c).map((v, i) => (dateColumns.has(i) && v ? new Date(v as string) : v)));
+      row.eachCell((cell, col) => {
+        cell.style = styles[col - 1] as Partial<ExcelJS.Style>;
+      });
+      row.commit();
+    }
     ws.commit();
     await wb.commit();
   } else {
     const doc = await PDFDocument.create();
     doc.registerFontkit(fontkit);
     const font = await doc.embedFont(await readFile(`${fontsDir()}/NotoSans-Regular.ttf`), { subset: false });
-    const widths = [150, 55, 50, 25, 50, 50, 45, 150, 30, 70, 45];
+    // The PDF list's default columns leave out createdAt/createdBy, as the export does.
+    const widths = [150, 55, 50, 25, 50, 50, 45, 150, 30, 0, 0, 70, 45];
     let page = doc.addPage([841.89, 595.28]);
     let y = 560;
     for (const c of rows) {
@@ -113,6 +126,7 @@ if (mode === 'pipeline') {
       }
       let x = 36;
       values(c).forEach((v, i) => {
+        if (widths[i] === 0) return;
         page.drawText(String(v).replace(/\n/g, ' ').slice(0, 40), { x, y, size: 7.5, font });
         x += widths[i] as number;
       });

@@ -33,9 +33,12 @@ export class CsvWriter implements TableWriter {
     this.pending = BOM + columns.map((c) => quote(neutralise(c.header))).join(',') + CRLF;
   }
 
-  async addRow(cells: readonly Cell[]): Promise<void> {
-    this.pending += this.columns.map((c, i) => field(cells[i] ?? null, c)).join(',') + CRLF;
-    if (this.pending.length >= CHUNK_CHARS) await this.flush();
+  addRow(cells: readonly Cell[]): Promise<void> | undefined {
+    const { columns } = this;
+    let line = field(cells[0] ?? null, columns[0] as Column);
+    for (let i = 1; i < columns.length; i++) line += `,${field(cells[i] ?? null, columns[i] as Column)}`;
+    this.pending += line + CRLF;
+    return this.pending.length >= CHUNK_CHARS ? this.flush() : undefined;
   }
 
   async finish(): Promise<void> {

@@ -20,6 +20,7 @@ export type Lang = 'de' | 'en';
 
 /** The interface of the three streaming writers: rows in, file out. */
 export interface TableWriter {
+  /** Returns a promise only when the caller has to wait (the output is applying back-pressure). */
   addRow(cells: readonly Cell[]): Promise<void> | void;
   /** Writes the rest of the file and resolves when the output stream has finished. */
   finish(): Promise<void>;
@@ -41,6 +42,7 @@ export const isoDateTime = (d: Date) => d.toISOString();
 /** `YYYY-MM-DD` → the UTC midnight it names (what spreadsheets show as that date). */
 export function dateCell(value: string | undefined | null): Date | null {
   if (!value) return null;
-  const d = new Date(value.length === 10 ? `${value}T00:00:00.000Z` : value);
+  // ECMAScript reads a date-only ISO string as UTC midnight; date-times carry their own offset.
+  const d = new Date(value);
   return Number.isNaN(d.getTime()) ? null : d;
 }

@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   JwtExpiredError,
   JwtInvalidAudienceError,
@@ -6,11 +6,12 @@ import {
   JwtInvalidSignatureAlgorithmError,
   JwtInvalidSignatureError,
   JwtNotBeforeError,
+  JwtWithoutValidKidError,
   KidNotFoundInJwksError,
 } from 'aws-jwt-verify/error';
-import type { Jwks, SignatureJwk } from 'aws-jwt-verify/jwk';
+import type { Jwks } from 'aws-jwt-verify/jwk';
 import type { JwtHeader, JwtPayload } from 'aws-jwt-verify/jwt-model';
-import { verifyJwtSync } from 'aws-jwt-verify/jwt-verifier';
+import { JwtVerifier } from 'aws-jwt-verify/jwt-verifier';
 import { config } from '../config';
 import { logger } from '../powertools';
 import { type SigningAdapters, signingAdapters } from './adapters';
@@ -117,15 +118,20 @@ function mapError(err: unknown): AccessTokenError {
               ? 'algorithm'
               : err instanceof JwtInvalidSignatureError
                 ? 'signature'
-                : err instanceof KidNotFoundInJwksError
+                : // No kid names no key of ours either.
+                  err instanceof KidNotFoundInJwksError || err instanceof JwtWithoutValidKidError
                   ? 'unknown_kid'
                   : 'malformed';
   return new AccessTokenError(reason, message, { cause: err });
 }
 
+/** A placeholder the verifier files our cached JWKS under; nothing is ever fetched from it. */
+const LOCAL_JWKS_URI = 'https://jwks.invalid/.well-known/jwks.json';
+
+type Verifier = { verifySync(token: string): JwtPayload };
+
 export class AccessTokens {
-  private readonly keyObjects = new Map<string, KeyObject>();
-  private jwksCache: { snapshot: KeyRingSnapshot; jwks: Jwks; validUntil: number } | undefined;
+  private verifierCache: { snapshot: KeyRingSnapshot; verifier: Verifier; validUntil: number } | undefined;
   private lastUnknownKidReload = Number.NEGATIVE_INFINITY;
   /** After a failed reload, requests keep the last keys for a few seconds instead of each retrying. */
   private reloadRetryAt = 0;
@@ -168,18 +174,7 @@ export class AccessTokens {
       throw new AccessTokenError('malformed', 'Not a token of acceptable size');
     }
     try {
-      const payload = verifyJwtSync(
-        token,
-        this.jwksAt(snapshot, Date.now()),
-        {
-          issuer: this.options.issuer,
-          audience: this.options.audience,
-          graceSeconds: this.options.clockSkewSeconds,
-          customJwtCheck: ({ header, payload }) => this.checkClaims(header, payload),
-        },
-        (jwk) => this.keyObject(jwk),
-      );
-      return payload as unknown as AccessTokenClaims;
+      return this.verifierAt(snapshot, Date.now()).verifySync(token) as unknown as AccessTokenClaims;
     } catch (err) {
       throw mapError(err);
     }
@@ -198,7 +193,8 @@ export class AccessTokens {
       if (!(err instanceof AccessTokenError) || err.reason !== 'unknown_kid') throw err;
       const now = Date.now();
       if (now - this.lastUnknownKidReload < this.options.unknownKidReloadSeconds * 1000) throw err;
-      if (!KID_SHAPE.test(String(headerKid(token)))) throw err; // garbage kids never cost a reload
+      const kid = headerKid(token);
+      if (typeof kid !== 'string' || !KID_SHAPE.test(kid)) throw err; // missing or garbage kids never cost a reload
       this.lastUnknownKidReload = now;
       await this.reloadKeepingOld();
       return this.verifySync(token);
@@ -236,28 +232,28 @@ export class AccessTokens {
     }
   }
 
-  private keyObject(jwk: SignatureJwk): KeyObject {
-    const kid = String(jwk.kid);
-    let key = this.keyObjects.get(kid);
-    if (!key) {
-      key = createPublicKey({ key: { kty: 'RSA', n: String(jwk.n), e: String(jwk.e) }, format: 'jwk' });
-      this.keyObjects.set(kid, key);
-    }
-    return key;
-  }
-
-  /** The JWKS the verifier uses right now, rebuilt only when the ring changes or a previous key retires. */
-  private jwksAt(snapshot: KeyRingSnapshot, now: number): Jwks {
-    const cached = this.jwksCache;
-    if (cached && cached.snapshot === snapshot && now < cached.validUntil) return cached.jwks;
+  /**
+   * The verifier for the JWKS that is valid right now, rebuilt only when the ring changes or a previous key
+   * retires. aws-jwt-verify's verifier class, hydrated with our JWKS, looks the key up by kid and keeps its
+   * KeyObject: the standalone `verifyJwtSync` given a whole JWKS first tries it as a single JWK, and the
+   * error that throws (stack trace and all) cost more than our claim checks.
+   */
+  private verifierAt(snapshot: KeyRingSnapshot, now: number): Verifier {
+    const cached = this.verifierCache;
+    if (cached && cached.snapshot === snapshot && now < cached.validUntil) return cached.verifier;
     const keys = activeKeys(snapshot, now);
-    const validUntil = Math.min(
-      Number.POSITIVE_INFINITY,
-      ...keys.map((k) => k.retiresAt ?? Number.POSITIVE_INFINITY),
-    );
-    const jwks = { keys: keys.map((k) => ({ ...k.jwk })) } as Jwks;
-    this.jwksCache = { snapshot, jwks, validUntil };
-    return jwks;
+    const validUntil = Math.min(Number.POSITIVE_INFINITY, ...keys.map((k) => k.retiresAt ?? Number.POSITIVE_INFINITY));
+    const verifier = JwtVerifier.create({
+      issuer: this.options.issuer,
+      audience: this.options.audience,
+      // Never fetched: the JWKS is cached right below, and an unknown kid fails instead of downloading.
+      jwksUri: LOCAL_JWKS_URI,
+      graceSeconds: this.options.clockSkewSeconds,
+      customJwtCheck: ({ header, payload }) => this.checkClaims(header, payload),
+    });
+    verifier.cacheJwks({ keys: keys.map((k) => ({ ...k.jwk })) } as Jwks);
+    this.verifierCache = { snapshot, verifier, validUntil };
+    return verifier;
   }
 }
 

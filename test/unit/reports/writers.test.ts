@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { readSheet } from 'read-excel-file/node';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Charge } from '../../../functions/charges/model';
+import { chargeProjection } from '../../../functions/reports/columns';
 import { CsvWriter } from '../../../functions/shared/reports/csv-writer';
 import { PdfReport, pdfTableWriter } from '../../../functions/shared/reports/pdf-writer';
 import { type Cell, type Column, neutralise } from '../../../functions/shared/reports/table';
@@ -158,5 +160,42 @@ describe('PDF writer (read back with pdftotext)', () => {
     expect(text).toContain('Page 1 of 1');
     expect(text).toContain('1,234.5');
     expect(text).toContain('2026-03-01');
+  });
+});
+
+describe('date cells of a projection', () => {
+  const charge = {
+    chargeId: 'c-1',
+    articleId: 'A',
+    quantity: 1,
+    unit: 'kg',
+    productionDate: '2026-03-01',
+    expiryDate: undefined,
+    status: 'released',
+    notes: '=1+1',
+    version: 1,
+    createdAt: '2026-03-02T10:20:30.000Z',
+    createdBy: { userId: 'u1', username: 'anna' },
+    // Not the canonical form our code writes: an offset, no milliseconds.
+    updatedAt: '2026-03-02T12:20:30+02:00',
+    updatedBy: { userId: 'u2', username: 'bernd' },
+  } as unknown as Charge;
+  const keys = ['productionDate', 'expiryDate', 'createdAt', 'updatedAt', 'notes'];
+
+  it('are Dates for XLSX and PDF', () => {
+    const [production, expiry, created, updated, notes] = chargeProjection(keys, 'de').row(charge);
+    expect(production).toEqual(new Date('2026-03-01T00:00:00.000Z'));
+    expect(expiry).toBeNull();
+    expect(created).toEqual(new Date('2026-03-02T10:20:30.000Z'));
+    expect(updated).toEqual(new Date('2026-03-02T10:20:30.000Z'));
+    expect(notes).toBe('=1+1'); // neutralised by the writers, not the projection
+  });
+
+  it('are the canonical ISO text for CSV, the same text the Dates would print', () => {
+    const [production, expiry, created, updated] = chargeProjection(keys, 'de', 'text').row(charge);
+    expect(production).toBe('2026-03-01');
+    expect(expiry).toBeNull();
+    expect(created).toBe('2026-03-02T10:20:30.000Z');
+    expect(updated).toBe('2026-03-02T10:20:30.000Z');
   });
 });
