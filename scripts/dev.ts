@@ -33,6 +33,13 @@ const port = Number(process.env.PORT ?? 3000);
 const url = `http://127.0.0.1:${port}`;
 /** The workers' Unix sockets: a private directory, since their client-address header is trusted. */
 const socketDir = mkdtempSync(join(tmpdir(), 'charge-records-dev-'));
+/** Shared by every generation (same signing keys across reloads); a throw-away one for --in-memory. */
+const scratchDir = inMemory && !process.env.LOCAL_STATE_DIR ? mkdtempSync(join(tmpdir(), 'charge-records-')) : undefined;
+const stateDir = process.env.LOCAL_STATE_DIR ?? scratchDir ?? resolve(PROJECT_ROOT, '.local');
+const removeTemporaryDirs = () => {
+  rmSync(socketDir, { recursive: true, force: true });
+  if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
+};
 
 /** Connection headers of the hop between supervisor and worker, not of the client's response. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
@@ -48,7 +55,7 @@ function spawnWorker(dynamoEndpoint: string): Worker {
   const child = fork(resolve(PROJECT_ROOT, 'scripts/local/dev-worker.ts'), [], {
     cwd: PROJECT_ROOT,
     execArgv: ['--import', 'tsx'],
-    env: childEnv({ DYNAMODB_ENDPOINT: dynamoEndpoint }),
+    env: childEnv({ DYNAMODB_ENDPOINT: dynamoEndpoint, LOCAL_STATE_DIR: stateDir }),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
@@ -91,7 +98,7 @@ async function stopWorker(worker: Worker): Promise<void> {
 try {
   const dynamo = await startDynamoDbLocal({
     port: Number(process.env.DYNAMODB_LOCAL_PORT ?? 8000),
-    dataDir: inMemory ? undefined : resolve(PROJECT_ROOT, '.local', 'dynamodb'),
+    dataDir: inMemory ? undefined : resolve(stateDir, 'dynamodb'),
   });
   console.log(`DynamoDB Local on ${dynamo.endpoint} (kept running across reloads)`);
 
@@ -151,7 +158,7 @@ try {
   if (!(await activate())) {
     standby.child.kill('SIGKILL');
     await dynamo.stop();
-    rmSync(socketDir, { recursive: true, force: true });
+    removeTemporaryDirs();
     process.exit(1);
   }
   console.log(`Charge Records API on ${url} — reloads on save (Ctrl-C stops everything)`);
@@ -196,7 +203,7 @@ try {
     await reloading;
     await Promise.all([active && stopWorker(active), standby.exited]);
     await dynamo.stop();
-    rmSync(socketDir, { recursive: true, force: true });
+    removeTemporaryDirs();
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -16,7 +16,7 @@ export const handler = httpHandler({
     body: NewCharge,
     run: async (ctx) => {
       const charge = await charges.create(ctx.body, info(ctx));
-      return created(charge, { Location: `/charges/${charge.chargeId}`, ETag: etagOf(charge) });
+      return created(charge, { Location: ctx.location(`/charges/${charge.chargeId}`), ETag: etagOf(charge) });
     },
   }),
 

@@ -88,6 +88,9 @@ export const handler = httpHandler({
     query: RunsQuery,
     run: async (ctx) => ok(await reports.listRuns(ctx.query.limit, ctx.query.cursor, ctx.query.definitionId)),
   }),
+  'GET /reports/runs/{id}': route({
+    run: async (ctx) => ok(await reports.getRun(id(ctx.params))),
+  }),
   'GET /reports/runs/{id}/download': route({
     run: async (ctx) => redirect(await reports.runDownloadUrl(id(ctx.params), ctx.caller)),
   }),
@@ -96,7 +99,7 @@ export const handler = httpHandler({
     body: NewDefinition,
     run: async (ctx) => {
       const def = await reports.createDefinition(ctx.body, ctx.caller);
-      return created(def, { Location: `/reports/definitions/${def.definitionId}` });
+      return created(def, { Location: ctx.location(`/reports/definitions/${def.definitionId}`) });
     },
   }),
   'GET /reports/definitions': route({
@@ -120,7 +123,7 @@ export const handler = httpHandler({
   'POST /reports/definitions/{id}/run': route({
     run: async (ctx) => {
       const run = await reports.runDefinition(id(ctx.params), 'manual', ctx.caller);
-      return created(publicRun(run), { Location: `/reports/runs/${run.runId}` });
+      return created(publicRun(run), { Location: ctx.location(`/reports/runs/${run.runId}`) });
     },
   }),
 });

@@ -94,8 +94,8 @@ function toDefinition(item: Record<string, unknown>): ReportDefinition {
 }
 
 function toRun(item: Record<string, unknown>): ReportRun {
-  const { pk: _pk, sk: _sk, kind: _kind, createdAtId: _c, ...rest } = item;
-  return rest as unknown as ReportRun;
+  const { pk: _pk, sk: _sk, kind: _kind, createdAtId: _c, reportKind, ...rest } = item;
+  return { ...(rest as unknown as Omit<ReportRun, 'kind'>), kind: reportKind as ReportRun['kind'] };
 }
 
 export interface Page<T> {
@@ -183,7 +183,8 @@ export class ReportRepository {
     await this.db.send(
       new PutCommand({
         TableName: this.table,
-        Item: { ...run, pk: `${RUN}#${run.runId}`, sk: RUN, kind: RUN, createdAtId: `${run.startedAt}#${run.runId}` },
+        // `kind` is the item type here too: the run's report kind, which gates its file, is `reportKind`.
+        Item: { ...run, pk: `${RUN}#${run.runId}`, sk: RUN, kind: RUN, reportKind: run.kind, createdAtId: `${run.startedAt}#${run.runId}` },
       }),
     );
   }

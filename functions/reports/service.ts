@@ -395,6 +395,13 @@ export class ReportService {
     return this.deps.repo.listRuns(limit, cursor, definitionId).then((p) => ({ items: p.items.map(publicRun), nextCursor: p.nextCursor }));
   }
 
+  /** One run, as `POST /reports/definitions/{id}/run` names it in its Location. */
+  async getRun(runId: string): Promise<PublicRun> {
+    const run = await this.deps.repo.getRun(runId);
+    if (!run) throw notFound('No such report run');
+    return publicRun(run);
+  }
+
   /** A short-lived link to a run's file. */
   async runDownloadUrl(runId: string, user: AuthenticatedUser): Promise<string> {
     const run = await this.deps.repo.getRun(runId);

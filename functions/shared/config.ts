@@ -21,7 +21,8 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.string().default('INFO'),
   /** Local runtime only: where keys, report files and the mail outbox live (default `.local/` in the project). */
   LOCAL_STATE_DIR: z.string().default(`${process.cwd()}/.local`),
-  JWT_ISSUER: z.string().default('http://127.0.0.1:3000'),
+  /** Default: the local server's own address, so discovery's `jwks_uri` and `token_endpoint` reach it. */
+  JWT_ISSUER: z.string().optional(),
   JWT_AUDIENCE: z.string().default('charge-records'),
   ACCESS_TOKEN_TTL_SECONDS: intFrom(900),
   REFRESH_TOKEN_TTL_SECONDS: intFrom(604_800),
@@ -63,7 +64,8 @@ const EnvSchema = z.object({
     .transform((v) => v === '1' || v === 'true'),
 });
 
-export type Config = z.infer<typeof EnvSchema> & {
+export type Config = Omit<z.infer<typeof EnvSchema>, 'JWT_ISSUER'> & {
+  JWT_ISSUER: string;
   /** Clock skew accepted on token times (SPEC §5: at most 60 s). */
   clockSkewSeconds: number;
   /** How long AWSPREVIOUS stays in the JWKS: default the access-token lifetime plus clock skew. */
@@ -81,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const clockSkewSeconds = 60;
   return {
     ...parsed.data,
+    JWT_ISSUER: parsed.data.JWT_ISSUER ?? `http://127.0.0.1:${parsed.data.PORT || 3000}`,
     clockSkewSeconds,
     signingKeyOverlapSeconds:
       parsed.data.SIGNING_KEY_OVERLAP_SECONDS ?? parsed.data.ACCESS_TOKEN_TTL_SECONDS + clockSkewSeconds,

@@ -199,6 +199,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/reports/audit.csv', function: 'reports', access: 'reports:read' },
   { method: 'GET', path: '/reports/audit.xlsx', function: 'reports', access: 'reports:read' },
   { method: 'GET', path: '/reports/runs', function: 'reports', access: 'reports:read' },
+  { method: 'GET', path: '/reports/runs/{id}', function: 'reports', access: 'reports:read' },
   { method: 'GET', path: '/reports/runs/{id}/download', function: 'reports', access: 'reports:read' },
   { method: 'POST', path: '/reports/definitions', function: 'reports', access: 'reports:manage', jsonBody: true },
   { method: 'GET', path: '/reports/definitions', function: 'reports', access: 'reports:manage' },

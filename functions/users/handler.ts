@@ -43,7 +43,7 @@ export const handler = httpHandler({
     body: CreateUserBody,
     run: async (ctx) => {
       const user = await createUser(ctx.body, ctx.caller, meta(ctx));
-      return created(user, { Location: `/users/${user.userId}` });
+      return created(user, { Location: ctx.location(`/users/${user.userId}`) });
     },
   }),
   'GET /users': route({

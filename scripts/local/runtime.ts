@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PROJECT_ROOT } from './paths';
@@ -24,7 +26,7 @@ export interface LocalRuntimeOptions {
    * starts them only once the one it replaces has stopped its own (no record or schedule handled twice).
    */
   deferBackground?: boolean;
-  /** Throw-away run: DynamoDB Local keeps nothing on disk. */
+  /** Throw-away run: DynamoDB Local keeps nothing on disk, and the rest of the state lives in a temporary directory. */
   inMemory?: boolean;
   /** Use an already running DynamoDB (e.g. `npm run dev` keeps one across reloads, tests share one). */
   dynamoEndpoint?: string;
@@ -60,7 +62,12 @@ function prepareEnvironment(dynamoEndpoint: string) {
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const stateDir = options.stateDir ?? process.env.LOCAL_STATE_DIR ?? resolve(PROJECT_ROOT, '.local');
+  // A throw-away run keeps its keys, report files and mail in a temporary directory, removed on stop.
+  const scratch =
+    options.inMemory && !options.stateDir && !process.env.LOCAL_STATE_DIR
+      ? mkdtempSync(join(tmpdir(), 'charge-records-'))
+      : undefined;
+  const stateDir = options.stateDir ?? process.env.LOCAL_STATE_DIR ?? scratch ?? resolve(PROJECT_ROOT, '.local');
   const dynamoPort = Number(process.env.DYNAMODB_LOCAL_PORT ?? 8000);
 
   let dynamo: DynamoDbLocal | undefined;
@@ -145,11 +152,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         }
         await poller?.stop();
         await dynamo?.stop();
+        if (scratch) rmSync(scratch, { recursive: true, force: true });
       },
     };
   } catch (err) {
     await poller?.stop();
     await dynamo?.stop();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
     throw err;
   }
 }

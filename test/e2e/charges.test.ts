@@ -125,6 +125,36 @@ describe('concurrency over HTTP', () => {
   });
 });
 
+describe('list query parameters', () => {
+  it('an empty value filters nothing; a misspelt parameter is a 400 naming it, not silently ignored', async () => {
+    const empty = await api.request('/charges?status=&articleId=&limit=', { token: viewer.token });
+    expect(empty.status, empty.text).toBe(200);
+    const typo = await api.request('/charges?stauts=released', { token: viewer.token });
+    expectError(typo, 400, 'BAD_REQUEST');
+    const error = (typo.json as { error: { message: string; details: { keys?: string[] }[] } }).error;
+    expect(error.message).toMatch(/query parameters/);
+    expect(error.details.flatMap((d) => d.keys ?? [])).toEqual(['stauts']);
+  });
+});
+
+describe('a PATCH that changes nothing', () => {
+  it('writes no version and no audit record: same status, same values → 200 with the charge as it was', async () => {
+    const created = await post({ ...charge, notes: 'unchanged' });
+    expect(created.status).toBe(201);
+    const id = (created.json as { chargeId: string }).chargeId;
+    const same = await patch(id, 1, { status: 'in_production', notes: 'unchanged', quantity: 100, reason: 'nothing really' });
+    expect(same.status, same.text).toBe(200);
+    expect((same.json as { version: number }).version).toBe(1);
+    expect(same.headers.etag).toBe('"1"');
+    const history = await api.request(`/charges/${id}/history`, { token: operator.token });
+    expect((history.json as { versions: unknown[] }).versions).toHaveLength(1);
+    // A real change afterwards still needs the unchanged version, and gets exactly one audit record more.
+    expect((await patch(id, 1, { notes: 'changed', reason: 'a real change' })).status).toBe(200);
+    const audit = await auditOf('charge', id, 2);
+    expect(audit.map((a) => a.version)).toEqual([1, 2]);
+  });
+});
+
 describe('bad input over HTTP leaves no trace', () => {
   it('each refused request writes neither a charge nor an audit record', async () => {
     // Once this charge's audit record is there, every earlier write has been audited (stream order).

@@ -165,6 +165,8 @@ Object.assign(RECIPES, {
   'GET /reports/audit.csv': async () => ({ path: '/reports/audit.csv', options: {}, success: 200 }),
   'GET /reports/audit.xlsx': async () => ({ path: '/reports/audit.xlsx', options: {}, success: 200 }),
   'GET /reports/runs': async () => ({ path: '/reports/runs', options: {}, success: 200 }),
+  // An unknown run: the matrix checks access (403 for the others), then the 404 of a well-formed miss.
+  'GET /reports/runs/{id}': async () => ({ path: `/reports/runs/${DUMMY_ID}`, options: {}, success: 404 }),
   // A run's file exists only once a run finished: the matrix checks access, not the download itself.
   'GET /reports/runs/{id}/download': async () => ({ path: `/reports/runs/${DUMMY_ID}/download`, options: {}, success: undefined }),
   'POST /reports/definitions': async () => ({

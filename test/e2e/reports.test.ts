@@ -345,6 +345,14 @@ describe('report definitions', () => {
     const ok = await api.request(`/reports/definitions/${definitionId}/run`, { method: 'POST', token: qm.token });
     expect(ok.status, ok.text).toBe(201);
     expect(ok.json).toMatchObject({ status: 'succeeded', trigger: 'manual', requestedBy: { username: qm.username }, rows: 1, attempts: 1 });
+    // The Location names the run itself: readable by a reports:read user, without the object key.
+    const runUrl = ok.headers.location as string;
+    expect(runUrl).toBe(`/reports/runs/${(ok.json as { runId: string }).runId}`);
+    const fetched = await api.request(runUrl, { token: auditor.token });
+    expect(fetched.status, fetched.text).toBe(200);
+    expect(fetched.json).toEqual(ok.json);
+    expect(fetched.json).not.toHaveProperty('objectKey');
+    expectError(await api.request('/reports/runs/no-such-run', { token: auditor.token }), 404, 'NOT_FOUND');
     const link = await download(`/reports/runs/${(ok.json as { runId: string }).runId}/download`, auditor.token);
     const file = await download(link.headers.get('location') as string);
     expect(parse(file.body.toString('utf8'), { bom: true })).toEqual([['Artikel', 'Menge'], ['ART-Łódź', '1234.5']]);

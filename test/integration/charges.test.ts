@@ -41,7 +41,8 @@ describe('create and read', () => {
     expect(res.status).toBe(201);
     expect(res.json).toMatchObject({ ...body, status: 'in_production', version: 1, createdBy: { userId: operator.userId, username: 'olga' } });
     expect(res.json.chargeId).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(res.headers.location).toBe(`/charges/${res.json.chargeId}`);
+    // The event is API Gateway's (requestContext.path carries the stage): the Location keeps the stage prefix.
+    expect(res.headers.location).toBe(`/v1/charges/${res.json.chargeId}`);
     expect(res.json).not.toHaveProperty('listSk');
     expect(res.json).not.toHaveProperty('sk');
 

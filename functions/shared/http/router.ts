@@ -21,6 +21,17 @@ export interface RouteContext<B, Q> {
   readonly caller: AuthenticatedUser;
   requestId: string;
   header(name: string): string | undefined;
+  /** A `Location` for an API path, with the prefix the client called us under (the stage `/v1` in AWS). */
+  location(path: string): string;
+}
+
+/**
+ * What the client's path has in front of the API's own: API Gateway reports `/v1/charges` as
+ * `requestContext.path` and `/charges` as `path` (a custom domain's base path shows the same way).
+ */
+function basePath(event: APIGatewayProxyEvent): string {
+  const full = event.requestContext?.path;
+  return full && full !== event.path && full.endsWith(event.path) ? full.slice(0, -event.path.length) : '';
 }
 
 export interface HttpResult {
@@ -60,9 +71,11 @@ export function toValidationError(error: z.ZodError, where: 'body' | 'query'): A
     message: issue.message,
     ...(issue.code === 'unrecognized_keys' ? { keys: issue.keys } : {}),
   }));
-  return error.issues.some((i) => i.code === 'unrecognized_keys')
-    ? badRequest('The request contains fields that cannot be set', details)
-    : validationError('The request is not valid', details);
+  if (!error.issues.some((i) => i.code === 'unrecognized_keys')) return validationError('The request is not valid', details);
+  return badRequest(
+    where === 'query' ? 'The request has query parameters this route does not know' : 'The request contains fields that cannot be set',
+    details,
+  );
 }
 
 function decodeBody(event: APIGatewayProxyEvent): string | undefined {
@@ -120,7 +133,9 @@ export function createRouter(routes: Record<string, AnyRouteSpec>) {
 
     let query: unknown = event.queryStringParameters ?? {};
     if (spec.query) {
-      const parsed = spec.query.safeParse(event.queryStringParameters ?? {});
+      // `?status=&articleId=A` leaves status out: an empty value filters nothing.
+      const given = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter(([, v]) => v !== undefined && v !== ''));
+      const parsed = spec.query.safeParse(given);
       if (!parsed.success) throw toValidationError(parsed.error, 'query');
       query = parsed.data;
     }
@@ -139,6 +154,7 @@ export function createRouter(routes: Record<string, AnyRouteSpec>) {
       },
       requestId: requestIdOf(event),
       header: (name) => header(event.headers, name),
+      location: (path) => `${basePath(event)}${path}`,
     });
     return toProxyResult(result);
   };
