@@ -130,7 +130,7 @@ export const ListChargesQuery = z
 export type ListChargesQuery = z.infer<typeof ListChargesQuery>;
 
 /** The charge as the API shows it: no storage keys, no change metadata beyond the spec's fields. */
-export function toPublicCharge(item: Record<string, unknown>): Charge {
-  const { sk: _sk, listPk: _lp, listSk: _ls, requestId: _r, reason: _why, ...charge } = item;
+export function toPublicCharge(item: object): Charge {
+  const { sk: _sk, listPk: _lp, listSk: _ls, requestId: _r, reason: _why, ...charge } = item as Record<string, unknown>;
   return charge as unknown as Charge;
 }

@@ -79,13 +79,13 @@ export class ChargeService {
       reason: null,
     };
     if (!(await this.store.create(charge))) throw new AppError('CONFLICT', 'A charge with this id exists');
-    return toPublicCharge({ ...charge });
+    return toPublicCharge(charge);
   }
 
   async get(chargeId: string): Promise<Charge> {
     const charge = await this.store.get(chargeId);
     if (!charge || charge.deletedAt) throw notFound('No such charge');
-    return toPublicCharge({ ...charge });
+    return toPublicCharge(charge);
   }
 
   /** The live charge, if the caller's If-Match names its current version (428 without one, 412 when stale). */
@@ -118,7 +118,7 @@ export class ChargeService {
       next as unknown as Record<string, unknown>,
       CHARGE_METADATA_FIELDS,
     );
-    if (Object.keys(changes).length === 0) return toPublicCharge({ ...current });
+    if (Object.keys(changes).length === 0) return toPublicCharge(current);
     return this.write(current, next, reason, info);
   }
 
@@ -152,7 +152,7 @@ export class ChargeService {
 
   list(query: ListChargesQuery) {
     return this.store.list(query).then((page) => ({
-      items: page.items.map((c) => toPublicCharge({ ...c })),
+      items: page.items.map((c) => toPublicCharge(c)),
       nextCursor: page.nextCursor,
     }));
   }
@@ -170,7 +170,7 @@ export class ChargeService {
       // Someone else wrote between our read and our conditional write: exactly one of us wins.
       throw new AppError('PRECONDITION_FAILED', 'The charge has changed since you read it');
     }
-    return toPublicCharge({ ...stamped });
+    return toPublicCharge(stamped);
   }
 }
 

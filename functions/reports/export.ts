@@ -75,7 +75,7 @@ export async function* chargePages(store: Pick<ChargeStore, 'list'>, filter: Cha
   let cursor: string | undefined;
   do {
     const page = await store.list({ ...filter, limit: PAGE_SIZE, cursor });
-    yield page.items.map((c) => toPublicCharge({ ...c }));
+    yield page.items.map((c) => toPublicCharge(c));
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
 }

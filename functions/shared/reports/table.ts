@@ -30,10 +30,11 @@ export interface TableWriter {
  * OWASP CSV injection / ASVS 5 §1.2.10: a text cell a spreadsheet would read as a formula (or that starts
  * with a control character it strips first) gets a leading apostrophe, so it stays text.
  */
-const FORMULA_START = /^[=+\-@\t\r\n]/;
+const FORMULA_START = new Set(['=', '+', '-', '@', '\t', '\r', '\n'].map((c) => c.charCodeAt(0)));
 
+/** A lookup on the first character, not a regular expression: it runs for every text cell of an export. */
 export function neutralise(text: string): string {
-  return FORMULA_START.test(text) ? `'${text}` : text;
+  return FORMULA_START.has(text.charCodeAt(0)) ? `'${text}` : text;
 }
 
 export const isoDate = (d: Date) => d.toISOString().slice(0, 10);
