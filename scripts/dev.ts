@@ -18,6 +18,7 @@ import { JavaMissingError, startDynamoDbLocal } from './local/dynamodb-local';
 import { CLIENT_ADDRESS_HEADER, type SupervisorMessage, type WorkerMessage } from './local/dev-protocol';
 import { errorResponse } from '../functions/shared/http/error-response';
 import { AppError } from '../functions/shared/errors';
+import { requestIdFor } from '../functions/shared/http/headers';
 import { childEnv } from './local/child-env';
 import { PROJECT_ROOT } from './local/paths';
 
@@ -79,7 +80,8 @@ function forward(worker: Worker, req: IncomingMessage, res: ServerResponse): voi
   upstream.on('error', () => {
     if (res.headersSent) return void res.destroy();
     // The worker died mid-request: answer in the API's error shape rather than drop the connection.
-    const failed = errorResponse(new AppError('UNAVAILABLE', 'The local runtime is restarting: try again'), randomUUID());
+    const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined);
+    const failed = errorResponse(new AppError('UNAVAILABLE', 'The local runtime is restarting: try again'), requestId);
     res.writeHead(failed.statusCode, failed.headers as Record<string, string>);
     res.end(failed.body);
   });

@@ -20,23 +20,20 @@ export const ESM_REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 /** IAM actions per TableAccess. Stream reads are granted by the stream consumers, not here. */
+const READ_ACTIONS = [
+  'dynamodb:DescribeTable',
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:ConditionCheckItem',
+] as const;
+
 export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
   describe: ['dynamodb:DescribeTable'],
-  read: [
-    'dynamodb:DescribeTable',
-    'dynamodb:GetItem',
-    'dynamodb:BatchGetItem',
-    'dynamodb:Query',
-    'dynamodb:Scan',
-    'dynamodb:ConditionCheckItem',
-  ],
+  read: READ_ACTIONS,
   readWrite: [
-    'dynamodb:DescribeTable',
-    'dynamodb:GetItem',
-    'dynamodb:BatchGetItem',
-    'dynamodb:Query',
-    'dynamodb:Scan',
-    'dynamodb:ConditionCheckItem',
+    ...READ_ACTIONS,
     'dynamodb:PutItem',
     'dynamodb:UpdateItem',
     'dynamodb:DeleteItem',
