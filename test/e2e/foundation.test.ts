@@ -106,3 +106,36 @@ describe('X-Request-ID', () => {
     expect(err.headers['x-request-id']).toBe('trace-405');
   });
 });
+
+describe('responses written in bursts', () => {
+  it('pipelined requests on one connection get their own responses, in order, across routes and errors', async () => {
+    const { connect } = await import('node:net');
+    const { port } = new URL(api.url);
+    const paths = ['/status/health', '/status/health/liveness', '/nope', '/status/health', '/status/health/liveness'];
+    const raw = paths.map((p, i) => `GET ${p} HTTP/1.1\r\nHost: x\r\nX-Request-ID: pipe-${i}\r\n\r\n`).join('');
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.write(raw);
+    // A body ends without a newline, so the next status line follows it directly: match it anywhere.
+    await expect.poll(() => received.match(/HTTP\/1\.1 \d{3}/g)?.length ?? 0, { timeout: 5000 }).toBe(paths.length);
+    socket.destroy();
+    const ids = [...received.matchAll(/^X-Request-ID: (.+)\r$/gm)].map((m) => m[1]);
+    const statuses = [...received.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+    expect(ids).toEqual(paths.map((_, i) => `pipe-${i}`));
+    expect(statuses).toEqual([200, 200, 401, 200, 200]);
+  });
+
+  it('many concurrent requests each get the response to their own request', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        api.request(i % 3 === 0 ? '/nope' : '/status/health/liveness', { headers: { 'X-Request-ID': `burst-${i}` } }),
+      ),
+    );
+    results.forEach((res, i) => {
+      expect(res.headers['x-request-id']).toBe(`burst-${i}`);
+      expect(res.status).toBe(i % 3 === 0 ? 401 : 200);
+    });
+  });
+});
