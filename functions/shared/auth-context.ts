@@ -51,15 +51,16 @@ export function rateLimitFromContext(context: Record<string, unknown> | null | u
   };
 }
 
+const KNOWN_PERMISSIONS: ReadonlySet<string> = new Set(PERMISSIONS);
+
 const split = (value: unknown) => (typeof value === 'string' && value !== '' ? value.split(',') : []);
 
 export function fromAuthorizerContext(context: Record<string, unknown> | null | undefined): AuthenticatedUser | undefined {
   if (!context || typeof context.userId !== 'string' || typeof context.username !== 'string') return undefined;
-  const known = new Set<string>(PERMISSIONS);
   return {
     userId: context.userId,
     username: context.username,
     roles: split(context.roles),
-    permissions: split(context.permissions).filter((p): p is Permission => known.has(p)),
+    permissions: split(context.permissions).filter((p): p is Permission => KNOWN_PERMISSIONS.has(p)),
   };
 }

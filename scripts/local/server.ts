@@ -10,10 +10,10 @@ import { AppError, unauthorized, forbidden } from '../../functions/shared/errors
 import { errorResponse } from '../../functions/shared/http/error-response';
 import { header, requestIdFor } from '../../functions/shared/http/headers';
 import {
+  findRoute,
   type FunctionId,
   isPublicPath,
   PROXY_PATH,
-  ROUTES,
   routesByPath,
   type RouteDefinition,
 } from '../../functions/shared/routes';
@@ -39,6 +39,9 @@ const templates: Template[] = [...routesByPath().keys()].map((path) => {
   return { path, segments, specificity: segments.filter((s) => !s.startsWith('{')).length };
 });
 templates.sort((a, b) => b.specificity - a.specificity);
+
+/** Paths whose every route is public: a wrong method there is answered without a token too. */
+const publicPaths = new Set(templates.map((t) => t.path).filter(isPublicPath));
 
 /** Paths without parameters resolve with one map lookup: the common case needs no template scan. */
 const staticTemplates = new Map(templates.filter((t) => t.specificity === t.segments.length).map((t) => [t.path, t]));
@@ -80,14 +83,14 @@ export function resolveRoute(method: string, pathname: string): ResolvedRoute {
   if (!match) {
     return { resource: PROXY_PATH, pathParameters: { proxy: pathname.slice(1) }, function: 'fallback', access: 'authenticated' };
   }
-  const params = Object.keys(match.params).length > 0 ? match.params : null;
-  const route = ROUTES.find((r) => r.path === match.template.path && r.method === method);
+  const params = match.template.specificity < match.template.segments.length ? match.params : null;
+  const route = findRoute(method, match.template.path);
   if (route) return { resource: route.path, pathParameters: params, function: route.function, access: route.access };
   return {
     resource: match.template.path,
     pathParameters: params,
     function: 'fallback',
-    access: isPublicPath(match.template.path) ? 'public' : 'authenticated',
+    access: publicPaths.has(match.template.path) ? 'public' : 'authenticated',
   };
 }
 

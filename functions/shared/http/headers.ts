@@ -31,6 +31,7 @@ export function requestIdFor(headerValue: string | undefined, gatewayRequestId?:
 export function header(headers: Record<string, string | undefined> | null | undefined, name: string) {
   if (!headers) return undefined;
   const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === wanted) return value;
+  // Runs several times per request: no entries array, and only same-length keys are lower-cased.
+  for (const key in headers) if (key.length === wanted.length && key.toLowerCase() === wanted) return headers[key];
   return undefined;
 }

@@ -103,6 +103,49 @@ export function parseJsonBody(event: APIGatewayProxyEvent): unknown {
 
 type AnyRouteSpec = RouteSpec<unknown, unknown>;
 
+/** `?status=&articleId=A` leaves status out: an empty value filters nothing. */
+function givenQuery(event: APIGatewayProxyEvent): Record<string, string> {
+  const given: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined && v !== '') given[k] = v;
+  return given;
+}
+
+function pathParams(event: APIGatewayProxyEvent): Record<string, string> {
+  const params: Record<string, string> = {};
+  if (!event.pathParameters) return params;
+  for (const [k, v] of Object.entries(event.pathParameters)) if (v !== undefined) params[k] = v;
+  return params;
+}
+
+/** A class rather than an object literal of closures: one is built per request, its methods once. */
+class Context<B, Q> implements RouteContext<B, Q> {
+  readonly params: Record<string, string>;
+  readonly requestId: string;
+
+  constructor(
+    readonly event: APIGatewayProxyEvent,
+    readonly body: B,
+    readonly query: Q,
+    readonly user: AuthenticatedUser | undefined,
+  ) {
+    this.params = pathParams(event);
+    this.requestId = requestIdOf(event);
+  }
+
+  get caller(): AuthenticatedUser {
+    if (!this.user) throw unauthorized();
+    return this.user;
+  }
+
+  header(name: string): string | undefined {
+    return header(this.event.headers, name);
+  }
+
+  location(path: string): string {
+    return `${basePath(this.event)}${path}`;
+  }
+}
+
 /**
  * A function's routes, keyed `METHOD /resource/{param}` exactly as in the shared route table. The router
  * checks the route's permission again (defence in depth behind the authorizer), parses and validates
@@ -133,48 +176,30 @@ export function createRouter(routes: Record<string, AnyRouteSpec>) {
 
     let query: unknown = event.queryStringParameters ?? {};
     if (spec.query) {
-      // `?status=&articleId=A` leaves status out: an empty value filters nothing.
-      const given = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter(([, v]) => v !== undefined && v !== ''));
-      const parsed = spec.query.safeParse(given);
+      const parsed = spec.query.safeParse(givenQuery(event));
       if (!parsed.success) throw toValidationError(parsed.error, 'query');
       query = parsed.data;
     }
 
-    const result = await spec.run({
-      event,
-      body,
-      query,
-      params: Object.fromEntries(
-        Object.entries(event.pathParameters ?? {}).filter((e): e is [string, string] => e[1] !== undefined),
-      ),
-      user,
-      get caller() {
-        if (!user) throw unauthorized();
-        return user;
-      },
-      requestId: requestIdOf(event),
-      header: (name) => header(event.headers, name),
-      location: (path) => `${basePath(event)}${path}`,
-    });
+    const result = await spec.run(new Context(event, body, query, user));
     return toProxyResult(result);
   };
 }
 
 export function toProxyResult(result: HttpResult): APIGatewayProxyResult {
-  const headers = { ...result.headers };
   if (result.raw) {
     const binary = Buffer.isBuffer(result.raw.data);
     return {
       statusCode: result.statusCode,
-      headers: { 'Content-Type': result.raw.contentType, ...headers },
+      headers: { 'Content-Type': result.raw.contentType, ...result.headers },
       body: binary ? (result.raw.data as Buffer).toString('base64') : (result.raw.data as string),
       isBase64Encoded: binary,
     };
   }
-  if (result.body === undefined) return { statusCode: result.statusCode, headers, body: '' };
+  if (result.body === undefined) return { statusCode: result.statusCode, headers: { ...result.headers }, body: '' };
   return {
     statusCode: result.statusCode,
-    headers: { 'Content-Type': JSON_CONTENT_TYPE, ...headers },
+    headers: { 'Content-Type': JSON_CONTENT_TYPE, ...result.headers },
     body: JSON.stringify(result.body),
   };
 }
