@@ -1,30 +1,63 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 
+/** What is the same for every invocation of one function: in Lambda too, an execution environment keeps one log stream. */
+interface FunctionFacts {
+  readonly functionName: string;
+  readonly invokedFunctionArn: string;
+  readonly memoryLimitInMB: string;
+  readonly logGroupName: string;
+  readonly logStreamName: string;
+  readonly timeoutMs: number;
+}
+
+const facts = new Map<string, FunctionFacts>();
+
+function factsOf(functionName: string, timeoutSeconds: number, memorySize: number): FunctionFacts {
+  const key = `${functionName}|${timeoutSeconds}|${memorySize}`;
+  let known = facts.get(key);
+  if (!known) {
+    known = {
+      functionName,
+      invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+      memoryLimitInMB: String(memorySize),
+      logGroupName: `/aws/lambda/${functionName}`,
+      logStreamName: `local/[$LATEST]${randomUUID().replaceAll('-', '')}`,
+      timeoutMs: timeoutSeconds * 1000,
+    };
+    facts.set(key, known);
+  }
+  return known;
+}
+
 /**
  * The Lambda context a handler sees in AWS, with the function's real timeout. A class, not an object
- * literal of closures: it is built for every request, and the methods then cost nothing per call.
+ * literal of closures, and the per-function strings built once: one is made for every request.
  */
 class LocalLambdaContext implements Context {
   readonly callbackWaitsForEmptyEventLoop = false;
   readonly functionVersion = '$LATEST';
   readonly awsRequestId = randomUUID();
-  readonly invokedFunctionArn: string;
-  readonly memoryLimitInMB: string;
-  readonly logGroupName: string;
-  readonly logStreamName: string;
   private readonly deadline: number;
 
-  constructor(
-    readonly functionName: string,
-    timeoutSeconds: number,
-    memorySize: number,
-  ) {
-    this.deadline = Date.now() + timeoutSeconds * 1000;
-    this.invokedFunctionArn = `arn:aws:lambda:local:000000000000:function:${functionName}`;
-    this.memoryLimitInMB = String(memorySize);
-    this.logGroupName = `/aws/lambda/${functionName}`;
-    this.logStreamName = `local/${this.awsRequestId}`;
+  constructor(private readonly facts: FunctionFacts) {
+    this.deadline = Date.now() + facts.timeoutMs;
+  }
+
+  get functionName() {
+    return this.facts.functionName;
+  }
+  get invokedFunctionArn() {
+    return this.facts.invokedFunctionArn;
+  }
+  get memoryLimitInMB() {
+    return this.facts.memoryLimitInMB;
+  }
+  get logGroupName() {
+    return this.facts.logGroupName;
+  }
+  get logStreamName() {
+    return this.facts.logStreamName;
   }
 
   getRemainingTimeInMillis(): number {
@@ -38,5 +71,5 @@ class LocalLambdaContext implements Context {
 }
 
 export function lambdaContext(functionName: string, timeoutSeconds: number, memorySize: number): Context {
-  return new LocalLambdaContext(functionName, timeoutSeconds, memorySize);
+  return new LocalLambdaContext(factsOf(functionName, timeoutSeconds, memorySize));
 }
