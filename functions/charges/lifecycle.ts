@@ -1,4 +1,4 @@
-import { AppError, forbidden } from '../shared/errors';
+import { AppError } from '../shared/errors';
 import type { AuthenticatedUser } from '../shared/auth-context';
 import type { Charge, ChargeStatus } from './model';
 
@@ -27,8 +27,9 @@ export function assertInitialStatus(status: ChargeStatus): void {
  * never release their own charge).
  */
 export function assertTransition(charge: Charge, to: ChargeStatus, user: AuthenticatedUser): void {
+  // SPEC §3 names one error for both release rules: the release right and the four-eyes rule are segregation of duties.
   if (to === 'released' && !user.permissions.includes('charges:release')) {
-    throw forbidden('Releasing a charge needs the charges:release permission');
+    throw new AppError('SEGREGATION_OF_DUTIES', 'Releasing a charge needs the charges:release permission');
   }
   if (!TRANSITIONS[charge.status].includes(to)) {
     throw new AppError('INVALID_TRANSITION', `A charge cannot go from ${charge.status} to ${to}`, {

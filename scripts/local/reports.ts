@@ -51,7 +51,7 @@ export async function serveLocalFile(url: URL, res: ServerResponse): Promise<voi
   const { size } = await stat(file.path);
   res.writeHead(200, {
     ...SECURITY_HEADERS,
-    'Content-Type': 'application/octet-stream',
+    'Content-Type': file.contentType,
     'Content-Length': String(size),
     'Content-Disposition': contentDisposition(file.filename),
     'Cache-Control': 'no-store',

@@ -73,10 +73,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   let dynamo: DynamoDbLocal | undefined;
   let endpoint = options.dynamoEndpoint;
   if (!endpoint) {
-    dynamo = await startDynamoDbLocal({
-      port: dynamoPort,
-      dataDir: options.inMemory ? undefined : resolve(stateDir, 'dynamodb'),
-    });
+    try {
+      dynamo = await startDynamoDbLocal({
+        port: dynamoPort,
+        dataDir: options.inMemory ? undefined : resolve(stateDir, 'dynamodb'),
+      });
+    } catch (err) {
+      // No Java, or the port is taken: a throw-away run leaves nothing behind.
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+      throw err;
+    }
     endpoint = dynamo.endpoint;
     log(`DynamoDB Local on ${endpoint} (${options.inMemory ? 'in memory' : `data in ${resolve(stateDir, 'dynamodb')}`})`);
   }

@@ -198,6 +198,8 @@ describe('charge list exports', () => {
       expect(new URL(location).searchParams.get('expires')).toMatch(/^\d+$/);
       const file = await download(location);
       expect(file.status).toBe(200);
+      // The stored Content-Type comes back, as S3 serves it.
+      expect(file.headers.get('content-type')).toBe('text/csv; charset=utf-8');
       expect(parse(file.body.toString('utf8'), { bom: true, columns: true })).toHaveLength(5);
       // A tampered link is refused, as S3 refuses a bad signature.
       const forged = new URL(location);
@@ -312,7 +314,8 @@ describe('report definitions', () => {
     expect(run).not.toHaveProperty('objectKey');
 
     const stored = readdirSync(join(stateDir(), 'reports', 'runs', run?.runId as string));
-    expect(stored).toEqual([run?.filename]);
+    // The file, and beside it what S3 would keep as object metadata (its Content-Type).
+    expect(stored.sort()).toEqual([run?.filename, `${run?.filename}.meta.json`]);
 
     const outbox = join(stateDir(), 'outbox');
     const mails = readdirSync(outbox).map((f) => readFileSync(join(outbox, f), 'utf8'));
@@ -326,6 +329,7 @@ describe('report definitions', () => {
     expect(redirect.status).toBe(303);
     const file = await download(redirect.headers.get('location') as string);
     expect(file.status).toBe(200);
+    expect(file.headers.get('content-type')).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
     const sheet = await readSheet(file.body);
     expect(sheet).toHaveLength(2);
     expect((sheet[1] as unknown[])[0]).toBe(chargeId);

@@ -219,11 +219,13 @@ describe('lifecycle and four-eyes rule', () => {
     expect(got.json).toMatchObject({ status: 'quarantine', version: 1 });
   });
 
-  it('releasing needs charges:release (operator → 403 FORBIDDEN)', async () => {
+  it('releasing needs charges:release (operator → 403 SEGREGATION_OF_DUTIES, as SPEC §3 names it) and writes nothing', async () => {
     const charge = await create(qm, { status: 'quarantine' });
     const res = await patch(charge.chargeId, operator, 1, { status: 'released', reason: 'looks fine to me' });
     expect(res.status).toBe(403);
-    expect(res.json.error.code).toBe('FORBIDDEN');
+    expect(res.json.error.code).toBe('SEGREGATION_OF_DUTIES');
+    const got = await call({ resource: '/charges/{id}', pathParameters: { id: charge.chargeId }, user: viewer });
+    expect(got.json).toMatchObject({ status: 'quarantine', version: 1 });
   });
 
   it.each([

@@ -5,6 +5,7 @@ import { DOWNLOAD_LINK_SECONDS, type ObjectStore, type StoredObject } from './po
 
 /** The local stand-in for S3's pre-signed URLs: served by the local server (scripts/local/server.ts). */
 export const LOCAL_FILES_PATH = '/_local/report-files/';
+const META_SUFFIX = '.meta.json';
 
 /**
  * Report files under `<stateDir>/reports/`. Download links imitate pre-signed URLs: key, expiry and an
@@ -27,10 +28,12 @@ export class LocalObjectStore implements ObjectStore {
     return path;
   }
 
-  async putFile(key: string, path: string): Promise<StoredObject> {
+  async putFile(key: string, path: string, contentType: string): Promise<StoredObject> {
     const target = this.pathOf(key);
     await mkdir(dirname(target), { recursive: true });
     await copyFile(path, target);
+    // S3 keeps the object's Content-Type and serves it back; so does this stand-in, next to the file.
+    await writeFile(`${target}${META_SUFFIX}`, JSON.stringify({ contentType }));
     const { size } = await stat(target);
     return { key, bytes: size };
   }
@@ -44,7 +47,7 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   /** Checks a link made by `downloadUrl`: the file path, or undefined when the link is forged or expired. */
-  async resolveLink(url: URL): Promise<{ path: string; filename: string } | undefined> {
+  async resolveLink(url: URL): Promise<{ path: string; filename: string; contentType: string } | undefined> {
     if (!url.pathname.startsWith(LOCAL_FILES_PATH)) return undefined;
     let key: string;
     try {
@@ -65,8 +68,18 @@ export class LocalObjectStore implements ObjectStore {
     } catch {
       return undefined;
     }
-    if (relative(this.root, path).startsWith('.')) return undefined;
-    return { path, filename };
+    if (relative(this.root, path).startsWith('.') || path.endsWith(META_SUFFIX)) return undefined;
+    return { path, filename, contentType: await this.contentTypeOf(path) };
+  }
+
+  private async contentTypeOf(path: string): Promise<string> {
+    try {
+      const meta = JSON.parse(await readFile(`${path}${META_SUFFIX}`, 'utf8')) as { contentType?: unknown };
+      if (typeof meta.contentType === 'string') return meta.contentType;
+    } catch {
+      // No metadata (a file from before it was kept): S3's own default.
+    }
+    return 'application/octet-stream';
   }
 
   private async sign(key: string, expires: number, filename: string): Promise<string> {

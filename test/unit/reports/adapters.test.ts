@@ -203,10 +203,17 @@ describe('local object store links', () => {
   it('signs links that resolve to the stored file, and refuses tampered or expired ones', async () => {
     const src = join(dir, 'r.csv');
     writeFileSync(src, 'x');
-    await store.putFile('runs/r1/r.csv', src);
+    await store.putFile('runs/r1/r.csv', src, 'text/csv; charset=utf-8');
     const url = new URL(await store.downloadUrl('runs/r1/r.csv', 'r.csv'));
     expect(url.origin).toBe('http://127.0.0.1:9999');
-    expect((await store.resolveLink(url))?.path).toBe(store.pathOf('runs/r1/r.csv'));
+    expect(await store.resolveLink(url)).toEqual({
+      path: store.pathOf('runs/r1/r.csv'),
+      filename: 'r.csv',
+      contentType: 'text/csv; charset=utf-8',
+    });
+    // The metadata next to the file is not an object of its own: a link to it is refused.
+    const meta = new URL(await store.downloadUrl('runs/r1/r.csv.meta.json', 'm.json'));
+    expect(await store.resolveLink(meta)).toBeUndefined();
 
     const otherKey = new URL(url);
     otherKey.pathname = url.pathname.replace('r1', 'r2');
