@@ -19,7 +19,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ERROR_STATUS, type ErrorCode } from '../functions/shared/errors';
+import { ERROR_STATUS, type ErrorCode, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../functions/shared/errors';
 import { SECURITY_HEADERS } from '../functions/shared/http/headers';
 import { DEFAULT_SERVICE_NAME } from '../functions/shared/powertools';
 import { FUNCTIONS, PROXY_PATH, ROUTES, isPublicPath, type FunctionDefinition, type FunctionId } from '../functions/shared/routes';
@@ -56,6 +56,8 @@ interface GatewayError {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+const UNAVAILABLE_MESSAGE = 'The service is temporarily unavailable; retry later';
+
 const GATEWAY_ERRORS: readonly GatewayError[] = [
   {
     type: ResponseType.UNAUTHORIZED,
@@ -83,24 +85,42 @@ const GATEWAY_ERRORS: readonly GatewayError[] = [
   { type: ResponseType.UNSUPPORTED_MEDIA_TYPE, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Unsupported content type' },
   { type: ResponseType.BAD_REQUEST_BODY, code: 'BAD_REQUEST', message: 'The request body is malformed' },
   { type: ResponseType.BAD_REQUEST_PARAMETERS, code: 'BAD_REQUEST', message: 'The request parameters are malformed' },
-  { type: ResponseType.AUTHORIZER_FAILURE, code: 'INTERNAL_ERROR', message: 'An unexpected error occurred' },
-  { type: ResponseType.AUTHORIZER_CONFIGURATION_ERROR, code: 'INTERNAL_ERROR', message: 'An unexpected error occurred' },
-  { type: ResponseType.INTEGRATION_FAILURE, code: 'UNAVAILABLE', message: 'The service is temporarily unavailable' },
-  { type: ResponseType.INTEGRATION_TIMEOUT, code: 'UNAVAILABLE', message: 'The service is temporarily unavailable' },
+  // The authorizer fails closed when it cannot read the caller's state (DynamoDB unreachable or throttled), and
+  // API Gateway reports a thrown error, a timeout or a throttled authorizer Lambda as one of these two: a 503
+  // the client may retry, as the local server answers any authorizer failure (scripts/local/server.ts).
+  { type: ResponseType.AUTHORIZER_FAILURE, code: 'UNAVAILABLE', message: UNAVAILABLE_MESSAGE },
+  { type: ResponseType.AUTHORIZER_CONFIGURATION_ERROR, code: 'UNAVAILABLE', message: UNAVAILABLE_MESSAGE },
+  { type: ResponseType.INTEGRATION_FAILURE, code: 'UNAVAILABLE', message: UNAVAILABLE_MESSAGE },
+  { type: ResponseType.INTEGRATION_TIMEOUT, code: 'UNAVAILABLE', message: UNAVAILABLE_MESSAGE },
   { type: ResponseType.DEFAULT_4XX, code: 'BAD_REQUEST', message: 'The request could not be processed', keepStatus: true },
   { type: ResponseType.DEFAULT_5XX, code: 'INTERNAL_ERROR', message: 'An unexpected error occurred', keepStatus: true },
 ];
 
 /**
- * A static header value for a gateway response is a single-quoted literal, so values containing a
- * single quote (the Content-Security-Policy) cannot be expressed; all others are sent.
+ * A gateway response's header values are mapping expressions, and a static one is wrapped in single quotes.
+ * Quotes inside need no escaping (there is none): the value is what lies between the outer pair, so the CSP
+ * goes out as `'default-src 'none'; frame-ancestors 'none''`. Deployed APIs send `default-src 'self'` from
+ * DEFAULT_4XX exactly this way (DataBiosphere/azul, src/azul/terraform.py, checked by its integration test
+ * against the deployed API).
  */
-const GATEWAY_SECURITY_HEADERS = Object.fromEntries(
-  Object.entries(SECURITY_HEADERS).filter(([, value]) => !value.includes("'")),
-);
-
 const quoted = (headers: Readonly<Record<string, string>>) =>
   Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, `'${value}'`]));
+
+/**
+ * Mapped, not static (no quotes): API Gateway's request id, which is also the body's `error.id`. A gateway
+ * response cannot validate the caller's `X-Request-ID` and fall back, so it never echoes it: it sends its own
+ * UUID, the spec's "else a new UUID".
+ */
+const GATEWAY_REQUEST_ID = { 'X-Request-ID': 'context.requestId' } as const;
+
+/** 503s tell the client when to come back, as the handlers' do (functions/shared/errors.ts). */
+const retryAfterFor = (code: ErrorCode): Record<string, string> =>
+  ERROR_STATUS[code] === 503 ? { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } : {};
+
+/** Every header of a gateway response: the security headers, the error's own, and the request id. */
+function gatewayResponseHeaders(error: Pick<GatewayError, 'code' | 'headers'>): Record<string, string> {
+  return { ...quoted({ ...SECURITY_HEADERS, ...retryAfterFor(error.code), ...error.headers }), ...GATEWAY_REQUEST_ID };
+}
 
 /** The error body of SPEC §4, filled by API Gateway's own context variables. */
 export const gatewayErrorTemplate = (code: ErrorCode, message: string) =>
@@ -335,7 +355,7 @@ export class ApiStack extends Stack {
       this.api.addGatewayResponse(`GatewayResponse${error.type.responseType}`, {
         type: error.type,
         statusCode: error.keepStatus ? undefined : String(ERROR_STATUS[error.code]),
-        responseHeaders: quoted({ ...GATEWAY_SECURITY_HEADERS, ...error.headers }),
+        responseHeaders: gatewayResponseHeaders(error),
         templates: { 'application/json': gatewayErrorTemplate(error.code, error.message) },
       });
     }

@@ -1,12 +1,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { appendAuditRecord } from '../shared/audit/audit-log';
 import { entityKeyOf } from '../shared/audit/record';
 import { auditLag } from '../shared/observability/prometheus';
-import { emfMetrics, logger, metrics } from '../shared/powertools';
+import { emfMetrics, logger, loggerContext, metrics } from '../shared/powertools';
 import { entityKeyHint, toAuditInput } from './changes';
 
 /**
@@ -65,5 +64,5 @@ async function lambdaHandler(event: DynamoDBStreamEvent, context: Context): Prom
 }
 
 export const handler = middy(lambdaHandler)
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(loggerContext())
   .use(emfMetrics());

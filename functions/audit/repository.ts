@@ -2,7 +2,7 @@ import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } fro
 import { entityKeyOf, fromAuditItem, type AuditRecord } from '../shared/audit/record';
 import { documentDb } from '../shared/dynamo';
 import { tableName } from '../shared/tables';
-import { decodeCursor, encodeCursor } from '../shared/cursor';
+import { type CursorQuery, decodeCursor, encodeCursor, inRange, isKey, type KeyValue, queryFromCursor } from '../shared/cursor';
 
 export interface AuditFilter {
   entityType?: string;
@@ -24,21 +24,17 @@ export const AUDIT_EPOCH = '2025-01-01T00:00:00.000Z';
 
 const MAX_QUERY_ROUNDS = 25;
 
-interface Cursor {
-  s: 'entity' | 'actor' | 'month';
+type Strategy = 'entity' | 'actor' | 'month';
+
+/** Where the next page starts: the month being read (time queries) and the key within it. */
+interface Position {
   m?: string;
-  k?: Record<string, unknown>;
+  k?: Record<string, KeyValue>;
 }
 
-const cursorFor =
-  (strategy: Cursor['s']) =>
-  (c: unknown): c is Cursor => {
-    if (!c || typeof c !== 'object') return false;
-    const { s, m, k } = c as Cursor;
-    const keyOk = k === undefined || (typeof k === 'object' && k !== null && !Array.isArray(k));
-    const monthOk = m === undefined || (typeof m === 'string' && /^\d{4}-\d{2}$/.test(m));
-    return s === strategy && keyOk && monthOk;
-  };
+/** LastEvaluatedKey attributes: the table key, plus the index key when reading an index. */
+const TABLE_KEY = ['entityKey', 'seq'] as const;
+const NUMERIC = ['seq'] as const;
 
 function monthsBetween(from: string, to: string): string[] {
   const months: string[] = [];
@@ -97,29 +93,56 @@ export class AuditQueries {
       filters.push(`#${attr} = :${attr}`);
     };
 
-    const strategy: Cursor['s'] =
+    const strategy: Strategy =
       filter.entityType !== undefined && filter.entityId !== undefined ? 'entity' : filter.actor !== undefined ? 'actor' : 'month';
-    const cursor = filter.cursor ? decodeCursor(filter.cursor, cursorFor(strategy)) : undefined;
+    // A cursor belongs to this query (strategy and every filter) and starts inside its key condition.
+    const query: CursorQuery = {
+      list: 'audit',
+      filters: {
+        strategy,
+        entityType: filter.entityType,
+        entityId: filter.entityId,
+        actor: filter.actor,
+        action: filter.action,
+        from: filter.from,
+        to: filter.to,
+      },
+    };
+    const entityKey = strategy === 'entity' ? entityKeyOf(filter.entityType as string, filter.entityId as string) : undefined;
+    const atEnd = `${to}~`;
+    const allMonths = strategy === 'month' ? monthsBetween(from, to) : [];
+    const isStart = (p: unknown): p is Position => {
+      if (!p || typeof p !== 'object' || Array.isArray(p)) return false;
+      const { m, k, ...rest } = p as Position;
+      if (Object.keys(rest).length > 0) return false;
+      if (strategy === 'entity') return m === undefined && isKey(k, TABLE_KEY, NUMERIC) && k.entityKey === entityKey;
+      if (strategy === 'actor') {
+        const key = [...TABLE_KEY, 'actorId', 'atId'];
+        return m === undefined && isKey(k, key, NUMERIC) && k.actorId === filter.actor && inRange(k.atId, from, atEnd);
+      }
+      if (typeof m !== 'string' || !allMonths.includes(m)) return false;
+      return k === undefined || (isKey(k, [...TABLE_KEY, 'month', 'atId'], NUMERIC) && k.month === m && inRange(k.atId, from, atEnd));
+    };
+    const cursor = filter.cursor ? decodeCursor(filter.cursor, query, isStart) : undefined;
     let base: Omit<QueryCommandInput, 'Limit' | 'ExclusiveStartKey'>;
     let months: string[] = [];
 
     if (strategy === 'entity') {
       names['#at'] = 'at';
-      Object.assign(values, { ':k': entityKeyOf(filter.entityType as string, filter.entityId as string), ':from': from, ':to': to });
+      Object.assign(values, { ':k': entityKey, ':from': from, ':to': to });
       filters.push('#at BETWEEN :from AND :to');
       addFilter('actorId', filter.actor);
       addFilter('action', filter.action);
       base = { TableName: this.table, KeyConditionExpression: 'entityKey = :k' };
     } else {
-      Object.assign(values, { ':from': from, ':to': `${to}~` });
+      Object.assign(values, { ':from': from, ':to': atEnd });
       addFilter('entityType', filter.entityType);
       addFilter('action', filter.action);
       if (strategy === 'actor') {
         values[':a'] = filter.actor;
         base = { TableName: this.table, IndexName: 'byActor', KeyConditionExpression: 'actorId = :a AND atId BETWEEN :from AND :to' };
       } else {
-        months = monthsBetween(from, to);
-        if (cursor?.m) months = months.filter((m) => m >= (cursor.m as string));
+        months = cursor?.m ? allMonths.filter((m) => m >= (cursor.m as string)) : allMonths;
         base = { TableName: this.table, IndexName: 'byMonth', KeyConditionExpression: '#month = :m AND atId BETWEEN :from AND :to' };
         names['#month'] = 'month';
       }
@@ -129,7 +152,7 @@ export class AuditQueries {
     base.FilterExpression = filters.length > 0 ? filters.join(' AND ') : undefined;
 
     const items: AuditRecord[] = [];
-    let start = cursor?.k;
+    let start: Record<string, unknown> | undefined = cursor?.k;
     let month = strategy === 'month' ? months.shift() : undefined;
     let rounds = 0;
     while (items.length < filter.limit && rounds < MAX_QUERY_ROUNDS) {
@@ -138,9 +161,8 @@ export class AuditQueries {
         values[':m'] = month;
       }
       rounds += 1;
-      const page = await this.db.send(
-        new QueryCommand({ ...base, Limit: filter.limit - items.length, ExclusiveStartKey: start }),
-      );
+      const input = { ...base, Limit: filter.limit - items.length, ExclusiveStartKey: start };
+      const page = await queryFromCursor(rounds === 1 && cursor?.k !== undefined, () => this.db.send(new QueryCommand(input)));
       items.push(...(page.Items ?? []).map(fromAuditItem));
       start = page.LastEvaluatedKey;
       if (!start) {
@@ -149,6 +171,6 @@ export class AuditQueries {
       }
     }
     const more = strategy === 'month' ? month !== undefined : start !== undefined;
-    return { items, nextCursor: more ? encodeCursor({ s: strategy, m: month, k: start } satisfies Cursor) : null };
+    return { items, nextCursor: more ? encodeCursor(query, { m: month, k: start }) : null };
   }
 }

@@ -1,8 +1,8 @@
 import type { AuthenticatedUser } from '../shared/auth-context';
 import { nowSeconds } from '../shared/auth/clock';
 import { countInWindow } from '../shared/auth/counters';
-import { lockStatus, recordFailure, recordSuccess } from '../shared/auth/login-guard';
-import { securityEvent } from '../shared/auth/security-events';
+import { addressKey, releaseAttempt, reserveAttempt } from '../shared/auth/login-guard';
+import { countRevocation, securityEvent } from '../shared/auth/security-events';
 import {
   familyOfRefreshToken,
   getFamily,
@@ -14,6 +14,7 @@ import {
 } from '../shared/auth/sessions';
 import { config } from '../shared/config';
 import { AppError, unauthorized, validationError } from '../shared/errors';
+import { isRole, type Permission } from '../shared/permissions';
 import { mintAccessToken } from '../shared/signing/tokens';
 import { hashPassword, passwordPolicyViolations, verifyAgainstDummy, verifyPassword } from '../shared/users/passwords';
 import { users } from '../shared/users/repository';
@@ -48,8 +49,9 @@ async function issueTokens(user: User, familyId: string, refreshToken: string): 
 /** Per-source-IP limit on login attempts (SPEC §5), before any other work is done for the caller. */
 async function limitLoginAttempts(sourceIp: string, now: number): Promise<void> {
   const limit = config().LOGIN_RATE_LIMIT_PER_MINUTE;
-  const window = await countInWindow(`loginip#${sourceIp}`, 60, limit, now);
-  if (window.count > limit) {
+  // Per address as the lockout counts them: an IPv6 /64 is one address here too.
+  const window = await countInWindow(`loginip#${addressKey(sourceIp)}`, 60, limit, now);
+  if (window.exceeded) {
     throw new AppError('RATE_LIMITED', 'Too many login attempts from this address', {
       headers: { 'Retry-After': String(Math.max(1, window.resetAt - now)) },
     });
@@ -57,8 +59,10 @@ async function limitLoginAttempts(sourceIp: string, now: number): Promise<void> 
 }
 
 /**
- * Checks a password on any path that does so (login, password change) under the lockout rules: a locked
- * username + IP pair, or a locked account, is refused before the password is even looked at.
+ * Checks a password on any path that does so (login, password change) under the lockout rules: the attempt
+ * is reserved first — refused with 423 while the username + IP pair or the account is locked, else counted as
+ * a failure in the same atomic write — so concurrent attempts cannot check more passwords than the lock allows.
+ * A right password releases the reservation; known and unknown usernames take exactly the same steps.
  */
 async function checkPassword(
   username: string,
@@ -67,22 +71,28 @@ async function checkPassword(
   meta: RequestMeta,
   now: number,
 ): Promise<boolean> {
-  const lock = await lockStatus(username, meta.sourceIp, now);
-  if (lock.locked) throw locked(lock.retryAfterSeconds);
+  const reservation = await reserveAttempt(username, meta.sourceIp, now);
+  if (reservation.locked) throw locked(reservation.retryAfterSeconds);
+  const { attempt } = reservation;
 
   const valid = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : await verifyAgainstDummy(password);
-  if (valid) return true;
+  if (valid) {
+    await releaseAttempt(attempt, now);
+    return true;
+  }
 
   const subject = { userId: user?.userId, username: user?.username ?? username };
-  const outcome = await recordFailure(username, meta.sourceIp, now);
   await securityEvent({ action: 'login.failure', subject, requestId: meta.requestId, sourceIp: meta.sourceIp });
-  if (outcome.lockedNow) {
+  if (attempt.locked) {
     await securityEvent({
       action: 'lockout',
       subject,
       requestId: meta.requestId,
       sourceIp: meta.sourceIp,
-      details: { scope: { from: null, to: outcome.scope }, lockedUntil: { from: null, to: new Date(outcome.until * 1000).toISOString() } },
+      details: {
+        scope: { from: null, to: attempt.locked.scope },
+        lockedUntil: { from: null, to: new Date(attempt.locked.until * 1000).toISOString() },
+      },
     });
   }
   return false;
@@ -104,7 +114,6 @@ export async function login(username: string, password: string, meta: RequestMet
     });
     throw invalidCredentials();
   }
-  await recordSuccess(username, meta.sourceIp, now);
   const { family, refreshToken } = await startFamily(user.userId, now);
   await securityEvent({ action: 'login.success', subject: user, requestId: meta.requestId, sourceIp: meta.sourceIp });
   return issueTokens(user, family.familyId, refreshToken);
@@ -149,7 +158,7 @@ export async function logout(
   meta: RequestMeta,
 ): Promise<void> {
   const now = nowSeconds();
-  await revokeAccessToken(token.jti, token.exp);
+  await revokeAccessToken(token.jti, token.exp, now);
   const families = new Set<string>();
   if (token.sid) families.add(token.sid);
   if (refreshToken) {
@@ -170,17 +179,30 @@ async function requireUser(userId: string): Promise<User> {
   return user;
 }
 
-export async function me(caller: AuthenticatedUser): Promise<PublicUser> {
-  return toPublicUser(await requireUser(caller.userId));
+/** `/users/me`: the stored user with the roles and permissions in effect for this request. */
+export interface MeView extends PublicUser {
+  permissions: Permission[];
+}
+
+/**
+ * The caller's view of themselves. Roles are the ones the authorizer decided with — an SSO user's come from
+ * their token and are never stored, so the stored item alone would show none.
+ */
+function meView(user: User, caller: AuthenticatedUser): MeView {
+  return { ...toPublicUser(user), roles: caller.roles.filter(isRole), permissions: caller.permissions };
+}
+
+export async function me(caller: AuthenticatedUser): Promise<MeView> {
+  return meView(await requireUser(caller.userId), caller);
 }
 
 export async function updateMe(
   caller: AuthenticatedUser,
   changes: { displayName?: string; email?: string },
   meta: RequestMeta,
-): Promise<PublicUser> {
+): Promise<MeView> {
   const updated = await users.update(caller.userId, changes, { actor: caller, requestId: meta.requestId });
-  return toPublicUser(updated);
+  return meView(updated, caller);
 }
 
 /**
@@ -197,7 +219,12 @@ export async function changePassword(
   const now = nowSeconds();
   const user = await requireUser(caller.userId);
   const valid = await checkPassword(user.username, currentPassword, user, meta, now);
-  if (!valid) throw unauthorized('The current password is not correct');
+  // 403, not 401: the caller's token is fine, and a 401 would make clients drop a live session.
+  if (!valid) {
+    throw new AppError('FORBIDDEN', 'The current password is not correct', {
+      details: [{ path: 'body.currentPassword', message: 'does not match the account password' }],
+    });
+  }
   const problems = passwordPolicyViolations(newPassword, user.username);
   if (problems.length > 0) {
     throw validationError('The new password does not meet the password policy', [
@@ -213,5 +240,7 @@ export async function changePassword(
     },
     { actor: caller, requestId: meta.requestId, reason: 'password change' },
   );
+  // Every other session of the user ends: a revocation, as a disable or a role change is.
+  countRevocation('password-change');
   // The `password.change` audit record (hash redacted) comes from the users stream, like every item change.
 }

@@ -77,8 +77,8 @@ async function loadState(userId: string, jti: string | undefined, sid: string | 
 
 async function rateLimit(userId: string, now: number): Promise<RateLimitState> {
   const limit = config().RATE_LIMIT_PER_MINUTE;
-  const window = await countInWindow(`rate#${userId}`, 60, limit, now);
-  return { limit, remaining: limit - window.count, resetAt: window.resetAt, exceeded: window.count > limit };
+  const { remaining, resetAt, exceeded } = await countInWindow(`rate#${userId}`, 60, limit, now);
+  return { limit, remaining, resetAt, exceeded };
 }
 
 /**

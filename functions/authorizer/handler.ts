@@ -1,9 +1,8 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { toAuthorizerContext } from '../shared/auth-context';
-import { emfMetrics, logger, metrics } from '../shared/powertools';
+import { emfMetrics, logger, loggerContext, metrics } from '../shared/powertools';
 import { authorize, Unauthorized } from './authorize';
 
 function policy(effect: 'Allow' | 'Deny', resource: string): APIGatewayAuthorizerResult['policyDocument'] {
@@ -41,5 +40,6 @@ async function authorizer(event: APIGatewayRequestAuthorizerEvent): Promise<APIG
 }
 
 export const handler = middy(authorizer)
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  // logEvent false whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event holds the bearer token.
+  .use(loggerContext())
   .use(emfMetrics());

@@ -9,7 +9,7 @@ import {
 import { documentDb } from '../shared/dynamo';
 import { tableName } from '../shared/tables';
 import { CHARGE_ITEM_SK, type ChargeState, type ChargeStatus, VERSION_SK_PREFIX, versionSk } from './model';
-import { decodeCursor, encodeCursor, isStringKey } from '../shared/cursor';
+import { type CursorQuery, decodeCursor, encodeCursor, inRange, isKey, type KeyValue, queryFromCursor } from '../shared/cursor';
 
 export interface ChargeListFilter {
   status?: ChargeStatus;
@@ -58,18 +58,14 @@ function stripKeys(item: Record<string, unknown>): ChargeState {
   return state as unknown as ChargeState;
 }
 
-interface Cursor {
-  /** The index the page came from: a cursor is only valid for the same kind of query. */
-  i: string;
-  k: Record<string, string>;
-}
+type ListIndex = 'byArticle' | 'byStatus' | 'byProductionDate';
 
-const CURSOR_KEYS: ReadonlySet<string> = new Set(['chargeId', 'sk', 'listPk', 'listSk', 'status', 'articleId']);
-
-const cursorFor =
-  (index: string) =>
-  (value: unknown): value is Cursor =>
-    typeof value === 'object' && value !== null && (value as Cursor).i === index && isStringKey((value as Cursor).k, CURSOR_KEYS);
+/** Each list index's partition key attribute; its sort key is `listSk`. */
+const LIST_PARTITION: Record<ListIndex, 'articleId' | 'status' | 'listPk'> = {
+  byArticle: 'articleId',
+  byStatus: 'status',
+  byProductionDate: 'listPk',
+};
 
 export class DynamoChargeStore implements ChargeStore {
   constructor(
@@ -135,7 +131,7 @@ export class DynamoChargeStore implements ChargeStore {
   async list(filter: ChargeListFilter): Promise<ChargePage> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
-    let index: string;
+    let index: ListIndex;
     let keyCondition: string;
     let filterExpression: string | undefined;
     if (filter.articleId !== undefined) {
@@ -157,20 +153,34 @@ export class DynamoChargeStore implements ChargeStore {
       keyCondition = 'listPk = :pk';
       values[':pk'] = LIST_PK;
     }
-    if (filter.from || filter.to) names['#sk'] = 'listSk';
-    if (filter.from && filter.to) {
+    const lower = filter.from;
+    const upper = filter.to === undefined ? undefined : `${filter.to}${DATE_END}`;
+    if (lower || upper) names['#sk'] = 'listSk';
+    if (lower && upper) {
       keyCondition += ' AND #sk BETWEEN :from AND :to';
-      Object.assign(values, { ':from': filter.from, ':to': `${filter.to}${DATE_END}` });
-    } else if (filter.from) {
+      Object.assign(values, { ':from': lower, ':to': upper });
+    } else if (lower) {
       keyCondition += ' AND #sk >= :from';
-      values[':from'] = filter.from;
-    } else if (filter.to) {
+      values[':from'] = lower;
+    } else if (upper) {
       keyCondition += ' AND #sk <= :to';
-      values[':to'] = `${filter.to}${DATE_END}`;
+      values[':to'] = upper;
     }
 
+    // A cursor belongs to this query (its filters) and starts at a live charge inside this key condition.
+    const query: CursorQuery = {
+      list: 'charges',
+      filters: { status: filter.status, articleId: filter.articleId, from: filter.from, to: filter.to },
+    };
+    const partition = LIST_PARTITION[index];
+    const isStart = (key: unknown): key is Record<string, KeyValue> =>
+      isKey(key, ['chargeId', 'sk', partition, 'listSk']) &&
+      key[partition] === values[':pk'] &&
+      key.sk === CHARGE_ITEM_SK &&
+      inRange(key.listSk, lower, upper);
+
     const items: ChargeState[] = [];
-    let start: Record<string, unknown> | undefined = filter.cursor ? decodeCursor(filter.cursor, cursorFor(index)).k : undefined;
+    let start: Record<string, unknown> | undefined = filter.cursor ? decodeCursor(filter.cursor, query, isStart) : undefined;
     for (let round = 0; round < MAX_QUERY_ROUNDS && items.length < filter.limit; round++) {
       const input: QueryCommandInput = {
         TableName: this.table,
@@ -184,15 +194,12 @@ export class DynamoChargeStore implements ChargeStore {
         Limit: filter.limit - items.length,
         ExclusiveStartKey: start,
       };
-      const page = await this.db.send(new QueryCommand(input));
+      const page = await queryFromCursor(round === 0 && filter.cursor !== undefined, () => this.db.send(new QueryCommand(input)));
       items.push(...(page.Items ?? []).map(stripKeys));
       start = page.LastEvaluatedKey;
       if (!start) break;
     }
-    return {
-      items,
-      nextCursor: start ? encodeCursor({ i: index, k: start } satisfies Cursor | { i: string; k: Record<string, unknown> }) : null,
-    };
+    return { items, nextCursor: start ? encodeCursor(query, start) : null };
   }
 
   private async transact(items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>) {

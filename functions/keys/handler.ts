@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { header } from '../shared/http/headers';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -9,7 +10,7 @@ import { ok, route } from '../shared/http/router';
 import { logger, metrics } from '../shared/powertools';
 import { signingAdapters } from '../shared/signing/adapters';
 import { jwksDocument } from '../shared/signing/key-ring';
-import { rotateLocally, secondsUntilSafeRotation } from '../shared/signing/rotation';
+import { noteRequester, rotateLocally, secondsUntilSafeRotation, SYSTEM_ACTOR } from '../shared/signing/rotation';
 import { accessTokens } from '../shared/signing/tokens';
 import { rotationStep } from '../rotate-keys/handler';
 
@@ -17,6 +18,21 @@ const RotateQuery = z.strictObject({
   /** Rotate even while the previous key's overlap window is open (cuts off its still-valid tokens). */
   force: z.enum(['true', 'false']).optional(),
 });
+
+/**
+ * The 202 body of `POST /admin/keys/rotate`: one shape locally and in AWS (README "Signing keys").
+ * - `status`: `rotated` when the rotation has finished (local: the steps run in-process before the answer);
+ *   `rotation-started` when Secrets Manager runs them now, after the answer (AWS).
+ * - `rotationId`: the rotation's ClientRequestToken, i.e. the new secret version's id and the `requestId` of the
+ *   `key.rotation` audit record.
+ * - `kid`: the new current key, when it is known at answer time (local only; in AWS it appears in the JWKS and on
+ *   the audit trail once finishSecret has run).
+ */
+export interface RotationAccepted {
+  status: 'rotated' | 'rotation-started';
+  rotationId: string;
+  kid?: string;
+}
 
 /** The base URL the caller used: scheme from X-Forwarded-Proto (API Gateway sets it), host, and any stage prefix. */
 function publicBaseUrl(event: APIGatewayProxyEvent): string {
@@ -71,15 +87,21 @@ export const handler = httpHandler({
           headers: { 'Retry-After': String(wait) },
         });
       }
-      logger.info('Signing key rotation requested', { actor: user?.userId, force: query.force === 'true' });
+      const requestedBy = user ? { userId: user.userId, username: user.username } : SYSTEM_ACTOR;
+      const token = randomUUID();
+      logger.info('Signing key rotation requested', { actor: requestedBy.userId, force: query.force === 'true', rotationId: token });
+      let body: RotationAccepted;
       if (adapters.requestRotation) {
-        await adapters.requestRotation();
-        return { statusCode: 202, body: { status: 'rotation-started' } };
+        // Named on the secret first, so the rotation function's finishSecret can put the caller on the audit trail.
+        await noteRequester(adapters.secrets, token, requestedBy);
+        body = { status: 'rotation-started', rotationId: await adapters.requestRotation(token) };
+      } else {
+        // Locally there is no Secrets Manager to call back: run the rotation handler's steps in-process.
+        const used = await rotateLocally(adapters, rotationStep, token, requestedBy);
+        const snapshot = await accessTokens().ring.reload();
+        body = { status: 'rotated', rotationId: used, ...(snapshot.current ? { kid: snapshot.current.kid } : {}) };
       }
-      // Locally there is no Secrets Manager to call back: run the rotation handler's steps in-process.
-      const token = await rotateLocally(adapters, rotationStep);
-      const snapshot = await accessTokens().ring.reload();
-      return { statusCode: 202, body: { status: 'rotated', rotationId: token, kid: snapshot.current?.kid } };
+      return { statusCode: 202, body };
     },
   }),
 });

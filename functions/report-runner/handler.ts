@@ -1,9 +1,8 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import * as z from 'zod';
 import { AuditQueries } from '../audit/repository';
 import { DynamoChargeStore } from '../charges/repository';
-import { emfMetrics, logger } from '../shared/powertools';
+import { emfMetrics, logger, loggerContext } from '../shared/powertools';
 import { reportAdapters } from '../shared/reports/adapters';
 import type { ReportRunEvent } from '../shared/reports/ports';
 import { ReportRepository } from '../reports/repository';
@@ -25,7 +24,7 @@ const reports = new ReportService({
  * ReportRunFailed metric and its alarm.
  */
 export const handler = middy<ReportRunEvent, PublicRun>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(loggerContext())
   .use(emfMetrics())
   .handler(async (event) => {
     const parsed = RunEvent.safeParse(event);

@@ -1,9 +1,9 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
+import { appendAuditRecord } from '../shared/audit';
 import { config } from '../shared/config';
 import { asError } from '../shared/errors';
-import { emfMetrics, logger, metrics } from '../shared/powertools';
+import { emfMetrics, logger, loggerContext, metrics } from '../shared/powertools';
 import { signingAdapters } from '../shared/signing/adapters';
 import { type RotationDeps, type RotationEvent, recordKeyAge, runRotationStep } from '../shared/signing/rotation';
 
@@ -19,13 +19,15 @@ export function rotationDeps(): RotationDeps {
     overlapSeconds: cfg.signingKeyOverlapSeconds,
     issuer: cfg.JWT_ISSUER,
     audience: cfg.JWT_AUDIENCE,
+    audit: appendAuditRecord,
   };
 }
 
 /** One step with its logging and metrics: the handler's body, also run in-process by the local admin route. */
 export async function rotationStep(event: RotationEvent): Promise<void> {
   const deps = rotationDeps();
-  logger.appendKeys({ rotation_step: event.Step, rotation_token: event.ClientRequestToken });
+  // `rotation_id`, not `…token`: the ClientRequestToken is a version id, and log redaction masks `*token*` keys.
+  logger.appendKeys({ rotation_step: event.Step, rotation_id: event.ClientRequestToken });
   try {
     await runRotationStep(event, deps);
     metrics.addMetric(`SigningKeyRotation_${event.Step}`, MetricUnit.Count, 1);
@@ -45,6 +47,7 @@ export async function rotationStep(event: RotationEvent): Promise<void> {
 }
 
 export const handler = middy<RotationEvent, void>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  // logEvent false whatever POWERTOOLS_LOGGER_LOG_EVENT says (SPEC §8: no event dumps in the log).
+  .use(loggerContext())
   .use(emfMetrics())
   .handler(rotationStep);

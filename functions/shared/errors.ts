@@ -67,6 +67,15 @@ export const conflict = (message: string, details?: unknown) => new AppError('CO
 export const validationError = (message: string, details?: unknown) =>
   new AppError('VALIDATION_ERROR', message, { details });
 
+/** How long a client should wait before retrying a 503 (a dependency outage or throttling is usually brief). */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+/** 503: a dependency of ours is unreachable, throttled or failing; the same request may well work on retry. */
+export const unavailable = (
+  message = 'The service is temporarily unavailable; retry later',
+  options: Omit<AppErrorOptions, 'headers'> = {},
+) => new AppError('UNAVAILABLE', message, { ...options, headers: { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } });
+
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }

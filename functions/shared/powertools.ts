@@ -1,6 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
+import { redactLogValue } from './observability/log-redaction';
 
 /** One namespace for every metric the system emits (SPEC §8). */
 export const METRICS_NAMESPACE = 'ChargeRecords';
@@ -10,10 +12,14 @@ export const DEFAULT_SERVICE_NAME = 'charge-records';
 export const METRICS_SERVICE_DIMENSION = 'service';
 export const SERVICE_NAME = process.env.SERVICE_NAME ?? DEFAULT_SERVICE_NAME;
 
-/** Created once per process and shared by every module, as Powertools recommends. */
+/**
+ * Created once per process and shared by every module, as Powertools recommends. Every value it writes passes
+ * `redactLogValue` (SPEC §8): authorization, cookies, passwords, tokens and secrets are masked at any depth.
+ */
 export const logger = new Logger({
   serviceName: SERVICE_NAME,
   logLevel: (process.env.LOG_LEVEL ?? 'INFO').toUpperCase() as 'INFO',
+  jsonReplacerFn: redactLogValue,
 });
 
 export const metrics = new Metrics({
@@ -45,3 +51,9 @@ export function emfMetrics<E, R>(): MiddlewareObj<E, R> {
     onError: flush,
   };
 }
+
+/**
+ * Powertools' Lambda-context middleware as every function uses it: keys reset per invocation, and the
+ * event never logged — `POWERTOOLS_LOGGER_LOG_EVENT` would otherwise write bearer tokens and request bodies.
+ */
+export const loggerContext = () => injectLambdaContext(logger, { resetKeys: true, logEvent: false });

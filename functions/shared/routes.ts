@@ -99,7 +99,8 @@ export const FUNCTIONS = {
     description: 'Secrets Manager rotation function of the access-token signing key (KMS)',
     memorySize: 256,
     timeoutSeconds: 60,
-    tables: {},
+    // append: finishSecret puts each promotion on the audit trail (`key.rotation`, SPEC §6).
+    tables: { audit: 'append' },
   },
   charges: {
     entry: 'functions/charges/handler.ts',

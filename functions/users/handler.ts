@@ -27,7 +27,7 @@ const PatchUserBody = z
     displayName: z.string().trim().min(1).max(128).optional(),
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'Nothing to change' });
-const ListQuery = z.object({
+const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(25),
   cursor: z.string().max(2048).optional(),
 });

@@ -79,6 +79,9 @@ export async function updateUser(
   // Also ends the session a password change exempted: otherwise re-enabling the user would revive it.
   if (rolesChanged || disabling) Object.assign(update, { tokensValidAfter: Date.now(), tokensValidAfterExceptSession: undefined });
   const after = await users.update(userId, update, { actor: caller, requestId: meta.requestId }, before.version);
+  // One revocation per change that ended the sessions (a disable that also changes roles is one).
+  if (disabling) countRevocation('disable');
+  else if (rolesChanged) countRevocation('role-change');
   return toPublicUser(after);
 }
 

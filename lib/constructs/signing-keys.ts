@@ -5,7 +5,12 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { SigningKeyAccess } from '../../functions/shared/routes';
-import { TAG_CURRENT_SINCE, TAG_ROTATION_TOKEN, TAG_SIGNING_KEY } from '../../functions/shared/signing/ports';
+import {
+  TAG_CURRENT_SINCE,
+  TAG_ROTATION_REQUESTED_BY,
+  TAG_ROTATION_TOKEN,
+  TAG_SIGNING_KEY,
+} from '../../functions/shared/signing/ports';
 
 /** A function that uses the signing keys: it gets the grants and the env vars in one call. */
 export type SigningKeyUser = IFunction & IGrantable & { addEnvironment(key: string, value: string): unknown };
@@ -32,7 +37,12 @@ export interface SigningKeysProps {
  * - the rotation function may create keys only with KeySpec RSA_2048, KeyUsage SIGN_VERIFY and that tag
  *   in the request, tag only with our two tag keys, and schedule deletion (≥ 7 days) only of tagged keys;
  * - token-minting functions may only kms:Sign and kms:GetPublicKey, on tagged keys;
- * - verifying functions only kms:GetPublicKey; all of them read only this one secret.
+ * - verifying functions only kms:GetPublicKey; all of them read only this one secret;
+ * - the function that starts rotations may tag the secret only with the requester tag, which finishSecret
+ *   reads to name the caller on the audit trail.
+ *
+ * The rotation function's audit append right (finishSecret records `key.rotation`) comes, like every other
+ * table grant, from its `tables` entry in FUNCTIONS (`audit: 'append'`: PutItem on new keys, never Update/Delete).
  */
 export class SigningKeys extends Construct {
   readonly initialKey: Key;
@@ -167,7 +177,8 @@ export class SigningKeys extends Construct {
 
   /**
    * Grants a function use of the signing keys and sets SIGNING_SECRET_ID / SIGNING_KEY_TAG:
-   * `verify` reads the secret and public keys, `sign` may also kms:Sign, `rotate` may also start a rotation.
+   * `verify` reads the secret and public keys, `sign` may also kms:Sign, `rotate` may also start a rotation
+   * (and name the requester on the secret with the one tag key finishSecret reads).
    */
   grant(fn: SigningKeyUser, access: SigningKeyAccess): void {
     this.bindEnvironment(fn);
@@ -186,6 +197,14 @@ export class SigningKeys extends Construct {
       // RotateSecret runs the rotation function with the caller's rights too.
       fn.grantPrincipal.addToPrincipalPolicy(
         new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.rotationFunction.functionArn] }),
+      );
+      fn.grantPrincipal.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'NameTheRotationRequester',
+          actions: ['secretsmanager:TagResource'],
+          resources: [this.secret.secretArn],
+          conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_ROTATION_REQUESTED_BY] } },
+        }),
       );
     }
     Validations.of(fn.grantPrincipal as unknown as Construct).acknowledge({

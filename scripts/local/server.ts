@@ -6,7 +6,7 @@ import type {
   APIGatewayProxyResult,
   APIGatewayRequestAuthorizerEvent,
 } from 'aws-lambda';
-import { AppError, unauthorized, forbidden } from '../../functions/shared/errors';
+import { AppError, unauthorized, forbidden, unavailable } from '../../functions/shared/errors';
 import { errorResponse } from '../../functions/shared/http/error-response';
 import { header, requestIdFor } from '../../functions/shared/http/headers';
 import {
@@ -250,7 +250,10 @@ function toAuthorizerEvent(event: APIGatewayProxyEvent): APIGatewayRequestAuthor
 
 /**
  * Runs the authorizer as API Gateway does: a thrown `Unauthorized` is a 401, an explicit Deny a 403,
- * an Allow passes its context on to the route handler.
+ * an Allow passes its context on to the route handler. Any other failure (the authorizer fails closed when,
+ * say, DynamoDB is unreachable) is a 503 `UNAVAILABLE` with `Retry-After`, as the `AUTHORIZER_FAILURE` and
+ * `AUTHORIZER_CONFIGURATION_ERROR` gateway responses answer in AWS (lib/api-stack.ts): API Gateway cannot tell
+ * an outage from any other error of the authorizer, and neither does this stand-in. The authorizer has logged the cause.
  */
 async function authorize(event: APIGatewayProxyEvent): Promise<Record<string, unknown>> {
   let result: APIGatewayAuthorizerResult;
@@ -259,7 +262,7 @@ async function authorize(event: APIGatewayProxyEvent): Promise<Record<string, un
   } catch (err) {
     if (err instanceof AppError) throw err;
     if (err instanceof Error && err.message === 'Unauthorized') throw unauthorized();
-    throw err;
+    throw unavailable(undefined, { cause: err });
   }
   const statement = result.policyDocument.Statement[0];
   if (!statement || statement.Effect !== 'Allow') throw forbidden();

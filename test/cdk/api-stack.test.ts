@@ -1,7 +1,7 @@
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
 import type { CfnElement } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_STATUS } from '../../functions/shared/errors';
+import { ERROR_STATUS, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../functions/shared/errors';
 import { SECURITY_HEADERS } from '../../functions/shared/http/headers';
 import { FUNCTIONS, ROUTES, isPublicPath, type FunctionId } from '../../functions/shared/routes';
 import { TABLES, type TableId } from '../../functions/shared/tables';
@@ -259,7 +259,10 @@ describe('gateway responses', () => {
     { type: 'THROTTLED', code: 'RATE_LIMITED', headers: { 'Retry-After': Match.anyValue() } },
     { type: 'REQUEST_TOO_LARGE', code: 'PAYLOAD_TOO_LARGE' },
     { type: 'UNSUPPORTED_MEDIA_TYPE', code: 'UNSUPPORTED_MEDIA_TYPE' },
-    { type: 'AUTHORIZER_FAILURE', code: 'INTERNAL_ERROR' },
+    // The authorizer fails closed when DynamoDB is unreachable or throttled: a retryable 503, not a 500.
+    { type: 'AUTHORIZER_FAILURE', code: 'UNAVAILABLE', headers: { 'Retry-After': `'${UNAVAILABLE_RETRY_AFTER_SECONDS}'` } },
+    { type: 'AUTHORIZER_CONFIGURATION_ERROR', code: 'UNAVAILABLE', headers: { 'Retry-After': `'${UNAVAILABLE_RETRY_AFTER_SECONDS}'` } },
+    { type: 'INTEGRATION_TIMEOUT', code: 'UNAVAILABLE', headers: { 'Retry-After': `'${UNAVAILABLE_RETRY_AFTER_SECONDS}'` } },
   ] as const;
 
   it.each(cases)('$type → $code in the spec error shape with security headers', ({ type, code, ...rest }) => {
@@ -279,6 +282,30 @@ describe('gateway responses', () => {
     });
     expect(JSON.parse(body.asString())).toEqual({
       error: { id: '$context.requestId', code, message: expect.any(String), timestamp: '$context.requestTime' },
+    });
+  });
+
+  it('every gateway response carries X-Request-ID (the gateway request id) and every security header, the CSP included', () => {
+    const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse'));
+    expect(responses.length).toBeGreaterThanOrEqual(16);
+    for (const response of responses) {
+      const { ResponseType: type, ResponseParameters: parameters } = response.Properties as {
+        ResponseType: string;
+        ResponseParameters: Record<string, string>;
+      };
+      // A mapping expression, not a quoted static value: the same id as the body's error.id.
+      expect(parameters['gatewayresponse.header.X-Request-ID'], type).toBe('context.requestId');
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+        expect(parameters[`gatewayresponse.header.${name}`], `${type} ${name}`).toBe(`'${value}'`);
+      }
+    }
+    // The CSP's own quotes stay inside the static value's outer pair, unescaped.
+    expect(SECURITY_HEADERS['Content-Security-Policy']).toContain("'none'");
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'UNAUTHORIZED',
+      ResponseParameters: Match.objectLike({
+        'gatewayresponse.header.Content-Security-Policy': "'default-src 'none'; frame-ancestors 'none''",
+      }),
     });
   });
 

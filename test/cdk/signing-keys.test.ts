@@ -2,7 +2,14 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, type FunctionDefinition, type FunctionId } from '../../functions/shared/routes';
-import { TAG_CURRENT_SINCE, TAG_ROTATION_TOKEN, TAG_SIGNING_KEY } from '../../functions/shared/signing/ports';
+import { TABLE_ACTIONS, TABLE_KEY_ACTIONS } from '../../lib/constructs/app-function';
+import { TABLES, type TableId } from '../../functions/shared/tables';
+import {
+  TAG_CURRENT_SINCE,
+  TAG_ROTATION_REQUESTED_BY,
+  TAG_ROTATION_TOKEN,
+  TAG_SIGNING_KEY,
+} from '../../functions/shared/signing/ports';
 import { synthesize, type SynthesizedApp } from './helpers';
 
 let built: SynthesizedApp;
@@ -24,6 +31,9 @@ const keyArnPattern = {
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':key/*']],
 };
 const taggedOnly = { StringEquals: { [`aws:ResourceTag/${TAG_SIGNING_KEY}`]: APP_TAG } };
+/** The data stack's logical id of a table, as it appears (inside an import) in the API stack's policies. */
+const tableLogicalId = (tableId: TableId) => built.data.getLogicalId(built.data.tables[tableId].node.defaultChild as CfnElement);
+const tableKeyLogicalId = () => built.data.getLogicalId(built.data.tableKey.node.defaultChild as CfnElement);
 
 beforeAll(() => {
   // The real app with cdk-nag: synthesis throws on an unacknowledged finding.
@@ -108,6 +118,49 @@ describe('signing keys construct', () => {
       expect(withAction(id, 'kms:Sign')).toHaveLength(0);
       expect(withAction(id, 'kms:GetPublicKey')).toHaveLength(0);
     }
+  });
+
+  it('lets the rotation function append to the audit trail (key.rotation) and touch no other table', () => {
+    // Prepare
+    const statements = statementsOf('rotate-keys').filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')));
+    const auditTable = tableLogicalId('audit');
+
+    // Assess: exactly the append grant, on the audit table and its indexes only
+    expect(FUNCTIONS['rotate-keys'].tables).toEqual({ audit: 'append' });
+    expect(statements).toHaveLength(1);
+    const [grant] = statements;
+    expect(actions(grant!).sort()).toEqual([...TABLE_ACTIONS.append].sort());
+    const resources = (Array.isArray(grant!.Resource) ? grant!.Resource : [grant!.Resource]).map((r) => JSON.stringify(r));
+    expect(resources).toHaveLength(1 + TABLES.audit.indexes.length);
+    for (const resource of resources) expect(resource).toContain(auditTable);
+    for (const index of TABLES.audit.indexes) expect(resources.some((r) => r.includes(`/index/${index.indexName}`))).toBe(true);
+    for (const forbidden of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+      expect(actions(grant!)).not.toContain(forbidden);
+    }
+    for (const other of ['charges', 'users', 'auth-state', 'reports'] as const) {
+      expect(JSON.stringify(statementsOf('rotate-keys'))).not.toContain(tableLogicalId(other));
+    }
+    // The table's customer-managed key only through DynamoDB.
+    const onKey = statementsOf('rotate-keys').filter((s) => JSON.stringify(s.Resource).includes(tableKeyLogicalId()));
+    expect(onKey).toHaveLength(1);
+    expect(actions(onKey[0]!).sort()).toEqual([...TABLE_KEY_ACTIONS.append].sort());
+    expect(JSON.stringify(onKey[0]!.Condition)).toMatch(/"kms:ViaService":.*dynamodb\./);
+    // And the env var the writer reads.
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: FUNCTIONS['rotate-keys'].description,
+      Environment: { Variables: Match.objectLike({ [TABLES.audit.envVar]: Match.anyValue() }) },
+    });
+  });
+
+  it('lets the keys function tag the secret only with the rotation requester tag', () => {
+    const tagging = withAction('keys', 'secretsmanager:TagResource');
+    expect(tagging).toHaveLength(1);
+    expect(actions(tagging[0]!)).toEqual(['secretsmanager:TagResource']);
+    expect(tagging[0]!.Resource).toEqual({ Ref: logicalId(built.api.signingKeys.secret) });
+    expect(tagging[0]!.Condition).toEqual({ 'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_ROTATION_REQUESTED_BY] } });
+    // Nobody else may set it: the rotation function only records when AWSCURRENT moved.
+    const taggers = (Object.keys(FUNCTIONS) as FunctionId[]).filter((id) => withAction(id, 'secretsmanager:TagResource').length > 0);
+    expect(taggers.sort()).toEqual(['keys', 'rotate-keys']);
   });
 
   it('lets only the keys function start a rotation', () => {

@@ -1,7 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { addressesForCeiling, CEILING_MAX_FAILURES, pairHourlyMaxFailures } from '../../functions/shared/auth/login-guard';
+import { config } from '../../functions/shared/config';
 import { expectError, expectSecurityHeaders } from '../support/assertions';
 import { adminToken, login, userWithRoles, type TestUser } from '../support/auth';
-import { type LocalApi, startLocalApi } from '../support/local-api';
+import { type ApiResponse, type LocalApi, startLocalApi } from '../support/local-api';
+import { scanAll } from '../support/streams';
 import { CLIENT_ADDRESS_HEADER } from '../../scripts/local/dev-protocol';
 
 let api: LocalApi;
@@ -25,6 +29,15 @@ async function fail(user: { username: string }, times: number, ip: string) {
     const res = await attempt(user.username, 'definitely-the-wrong-password', ip);
     expect(res.status, res.text).toBe(401);
   }
+}
+
+const countStatuses = (responses: ApiResponse[]) =>
+  responses.reduce<Record<number, number>>((n, r) => ({ ...n, [r.status]: (n[r.status] ?? 0) + 1 }), {});
+
+/** The `login.failure` audit records of a username (a known user's chain, or `login/<name>` for unknown ones). */
+async function failureRecords(entityKey: string): Promise<number> {
+  const items = (await scanAll('audit')) as Array<{ entityKey: string; action: string }>;
+  return items.filter((i) => i.entityKey === entityKey && i.action === 'login.failure').length;
 }
 
 describe('login', () => {
@@ -110,7 +123,9 @@ describe('lockout per username + source IP', () => {
         localAddress: ip,
         body: { currentPassword: 'wrong-current-password', newPassword: 'a-brand-new-password-42' },
       });
-      expect(res.status).toBe(401);
+      // 403, not 401: the session is fine, only the password was wrong (and it still counts for lockout).
+      expectError(res, 403, 'FORBIDDEN');
+      expect(res.headers['www-authenticate']).toBeUndefined();
     }
     const locked = await api.request('/users/me/password', {
       method: 'POST',
@@ -133,16 +148,109 @@ describe('lockout per username + source IP', () => {
   });
 });
 
-describe('per-username ceiling', () => {
-  it('locks the account for everyone after 100 failures in an hour from many addresses', { timeout: 120_000 }, async () => {
+describe('concurrent attempts (the lock is reserved before the password is checked)', () => {
+  const BURST = 15;
+
+  it.each([
+    ['a known username', true],
+    ['an unknown username', false],
+  ])(`${BURST} parallel wrong logins from one address for %s: at most LOGIN_MAX_FAILURES passwords are checked`, async (_name, known) => {
+    const max = config().LOGIN_MAX_FAILURES;
+    const target = known ? await userWithRoles(api, ['viewer']) : { username: `ghost-burst-${randomBytes(4).toString('hex')}`, userId: undefined };
+    const ip = freshIp();
+    const responses = await Promise.all(
+      Array.from({ length: BURST }, () => attempt(target.username, 'parallel-wrong-password', ip)),
+    );
+    // Before the fix all 15 got 401: every one had read "not locked" before the first failure was written.
+    expect(countStatuses(responses)).toEqual({ 401: max, 423: BURST - max });
+    for (const res of responses.filter((r) => r.status === 423)) expectError(res, 423, 'ACCOUNT_LOCKED');
+    // What the audit trail says about it: exactly `max` checked-and-failed passwords.
+    const key = target.userId ? `user#${target.userId}` : `login#${target.username}`;
+    expect(await failureRecords(key)).toBe(max);
+    // The right password from that address is refused too; from another address it works.
+    if ('password' in target) {
+      expectError(await attempt(target.username, target.password, ip), 423, 'ACCOUNT_LOCKED');
+      expect((await attempt(target.username, target.password, freshIp())).status).toBe(200);
+    }
+  });
+
+  it('the same holds on POST /users/me/password: parallel wrong current passwords, at most LOGIN_MAX_FAILURES checked', async () => {
+    const max = config().LOGIN_MAX_FAILURES;
     const victim = await userWithRoles(api, ['viewer']);
-    // 25 addresses × 4 failures: no single pair ever reaches its own lock. Five attackers at a time, so the
-    // concurrent updates of the username's lockout state are exercised too: every failure must be counted.
-    const ips = Array.from({ length: 25 }, freshIp);
-    for (let i = 0; i < ips.length; i += 5) await Promise.all(ips.slice(i, i + 5).map((ip) => fail(victim, 4, ip)));
+    const ip = freshIp();
+    const responses = await Promise.all(
+      Array.from({ length: BURST }, () =>
+        api.request('/users/me/password', {
+          method: 'POST',
+          token: victim.token,
+          localAddress: ip,
+          body: { currentPassword: 'parallel-wrong-current', newPassword: 'a-brand-new-password-42' },
+        }),
+      ),
+    );
+    expect(countStatuses(responses)).toEqual({ 403: max, 423: BURST - max });
+    expect(await failureRecords(`user#${victim.userId}`)).toBe(max);
+  });
+});
+
+describe('one address against the account-wide ceiling', () => {
+  it('may fail at most 2 × LOGIN_MAX_FAILURES times an hour: the second lock lasts until the first failures are an hour old', async () => {
+    const max = config().LOGIN_MAX_FAILURES;
+    const lockout = config().LOCKOUT_SECONDS;
+    const victim = await userWithRoles(api, ['viewer']);
+    const ip = freshIp();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const t0 = Date.parse('2026-12-05T10:00:00Z');
+    vi.setSystemTime(t0);
+    await fail(victim, max, ip);
+    expectError(await attempt(victim.username, victim.password, ip), 423, 'ACCOUNT_LOCKED');
+
+    // The first lock is the spec's LOCKOUT_SECONDS; then a second round.
+    vi.setSystemTime(t0 + (lockout + 1) * 1000);
+    await fail(victim, max, ip);
+    const second = await attempt(victim.username, victim.password, ip);
+    expectError(second, 423, 'ACCOUNT_LOCKED');
+    expect(Number(second.headers['retry-after'])).toBe(3600 - (lockout + 1));
+
+    // Where a pair's count simply restarted, this address would now fail again (60 failures an hour, 2 addresses
+    // for the ceiling). It stays locked until the first round is an hour old…
+    vi.setSystemTime(t0 + (2 * lockout + 2) * 1000);
+    expectError(await attempt(victim.username, victim.password, ip), 423, 'ACCOUNT_LOCKED');
+    // …while the account is open to everyone else.
+    expect((await attempt(victim.username, victim.password, freshIp())).status).toBe(200);
+    vi.setSystemTime(t0 + 3600 * 1000);
+    expect((await attempt(victim.username, victim.password, ip)).status).toBe(200);
+  });
+});
+
+describe('per-username ceiling', () => {
+  it(`locks the account for everyone at ${CEILING_MAX_FAILURES} failures in an hour — which takes ${addressesForCeiling()} addresses`, { timeout: 180_000 }, async () => {
+    const victim = await userWithRoles(api, ['viewer']);
+    const max = config().LOGIN_MAX_FAILURES;
+    const perAddress = pairHourlyMaxFailures();
+    expect(perAddress).toBe(2 * max);
+    expect(addressesForCeiling()).toBe(Math.ceil(CEILING_MAX_FAILURES / perAddress));
+    const ips = Array.from({ length: addressesForCeiling() }, freshIp);
+    const last = ips.at(-1) as string;
+
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const t0 = Date.parse('2026-12-06T10:00:00Z');
+    vi.setSystemTime(t0);
+    // Every address spends its whole hourly budget: two rounds, LOCKOUT_SECONDS apart. All addresses at once,
+    // so the concurrent updates of the username's lockout state are exercised too: every failure must count.
+    await Promise.all(ips.map((ip) => fail(victim, max, ip)));
+    vi.setSystemTime(t0 + (config().LOCKOUT_SECONDS + 1) * 1000);
+    await Promise.all(ips.map((ip) => fail(victim, ip === last ? max - 1 : max, ip)));
+
+    // One failure short of the ceiling: the account is open from anywhere else.
+    expect(ips.length * perAddress - 1).toBe(CEILING_MAX_FAILURES - 1);
+    expect((await attempt(victim.username, victim.password, freshIp())).status).toBe(200);
+
+    // The hundredth locks it for everyone.
+    expect((await attempt(victim.username, 'definitely-the-wrong-password', last)).status).toBe(401);
     const fromAnywhere = await attempt(victim.username, victim.password, freshIp());
     expectError(fromAnywhere, 423, 'ACCOUNT_LOCKED');
-    expect(Number(fromAnywhere.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(fromAnywhere.headers['retry-after'])).toBe(3600 - (config().LOCKOUT_SECONDS + 1));
   });
 });
 
@@ -158,12 +266,14 @@ describe('per-source-IP login limit', () => {
     }
     const limited = await attempt('spray-21', 'password-spraying-attempt', ip);
     expectError(limited, 429, 'RATE_LIMITED');
-    expect(Number(limited.headers['retry-after'])).toBe(55);
+    // A sliding window: past the minute's end, this minute's 20 still weigh until 3 s (60 / 20) into the next.
+    expect(Number(limited.headers['retry-after'])).toBe(55 + 3);
     // Another address still has its budget.
     expect((await attempt('spray-22', 'password-spraying-attempt', freshIp())).status).toBe(401);
-    // The next minute starts a new window.
-    vi.setSystemTime(new Date('2026-12-02T08:01:00Z'));
+    // Not a fresh 20 at the boundary (a fixed window allowed 40 within seconds): at Retry-After, one.
+    vi.setSystemTime(new Date('2026-12-02T08:01:03Z'));
     expect((await attempt('spray-23', 'password-spraying-attempt', ip)).status).toBe(401);
+    expectError(await attempt('spray-24', 'password-spraying-attempt', ip), 429, 'RATE_LIMITED');
   });
 
   it('counts the connection’s address: headers claiming another one are ignored', async () => {

@@ -1,6 +1,7 @@
 import { createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resetConfig } from '../../functions/shared/config';
+import { expectError } from '../support/assertions';
 import { adminToken } from '../support/auth';
 import { type LocalApi, startLocalApi } from '../support/local-api';
 import {
@@ -317,7 +318,12 @@ describe('revocation by an administrator and by password change', () => {
       body: { currentPassword: 'not-the-current-password', newPassword: `new-${randomUUID()}` },
       localAddress: freshIp(),
     });
-    expect401(res);
+    // 403, not 401: the session is valid, and a 401 (with WWW-Authenticate) makes clients throw it away.
+    const error = expectError(res, 403, 'FORBIDDEN');
+    expect(error.message).toBe('The current password is not correct');
+    expect(error.details).toEqual([{ path: 'body.currentPassword', message: expect.any(String) }]);
+    expect(res.headers['www-authenticate']).toBeUndefined();
+    expect((await whoAmI(api, mine.accessToken)).status).toBe(200);
     expect((await whoAmI(api, other.accessToken)).status).toBe(200);
     await signIn(api, account);
   });

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { adminToken } from '../support/auth';
 import { type LocalApi, startLocalApi } from '../support/local-api';
+import { jsonLines, stdoutCapture } from '../support/stdout';
 
 // The suite runs with LOG_LEVEL=SILENT; this file reads the log. Powertools takes the level from the
 // environment when the logger is created (and restores it on every invocation), so set it before any import.
@@ -9,33 +10,21 @@ vi.hoisted(() => {
 });
 
 /** Everything written to stdout in this file: the log, kept out of the test report. */
-const written: string[] = [];
-let stdout: MockInstance;
+const stdout = stdoutCapture();
 
 /** Every JSON log line the local server's handlers write to stdout while `fn` runs. */
-async function captureLogs(fn: () => Promise<void>): Promise<Record<string, unknown>[]> {
-  const from = written.length;
-  await fn();
-  return written
-    .slice(from)
-    .flatMap((chunk) => chunk.split('\n'))
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
+const captureLogs = async (fn: () => Promise<void>) => jsonLines(await stdout.during(fn));
 
 let api: LocalApi;
 let token: string;
 beforeAll(async () => {
-  stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    written.push(String(chunk));
-    return true;
-  });
+  stdout.install();
   api = await startLocalApi();
   token = await adminToken(api);
 });
 afterAll(async () => {
   await api.stop();
-  stdout.mockRestore();
+  stdout.restore();
 });
 
 interface ErrorBody {

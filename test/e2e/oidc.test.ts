@@ -2,7 +2,11 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config, resetConfig } from '../../functions/shared/config';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { resetOidcVerifiers } from '../../functions/shared/auth/oidc';
+import { revokeAccessToken } from '../../functions/shared/auth/sessions';
+import { documentDb } from '../../functions/shared/dynamo';
+import { tableName } from '../../functions/shared/tables';
 import { expectError } from '../support/assertions';
 import { adminToken } from '../support/auth';
 import { type LocalApi, startLocalApi } from '../support/local-api';
@@ -69,8 +73,9 @@ interface TokenOptions {
   typ?: string;
   key?: CryptoKey;
   kid?: string;
-  iat?: number;
-  exp?: number;
+  /** null: the claim is left out. */
+  iat?: number | null;
+  exp?: number | null;
   header?: Record<string, unknown>;
   claims?: Record<string, unknown>;
 }
@@ -79,16 +84,17 @@ const now = () => Math.floor(Date.now() / 1000);
 const subject = () => `sub-${randomBytes(6).toString('hex')}`;
 
 function idpToken(o: TokenOptions = {}): Promise<string> {
-  const iat = o.iat ?? now();
+  const iat = o.iat === undefined ? now() : o.iat;
+  const exp = o.exp === undefined ? (iat ?? now()) + 600 : o.exp;
   const sub = o.sub ?? subject();
-  return new SignJWT({ groups: o.groups ?? ['charge-viewers'], preferred_username: `user-${sub}`, ...o.claims })
+  const jwt = new SignJWT({ groups: o.groups ?? ['charge-viewers'], preferred_username: `user-${sub}`, ...o.claims })
     .setProtectedHeader({ alg: 'RS256', kid: o.kid ?? KID, ...(o.typ ? { typ: o.typ } : {}), ...o.header })
     .setIssuer(o.iss ?? issuer)
     .setAudience(o.aud ?? AUDIENCE)
-    .setSubject(sub)
-    .setIssuedAt(iat)
-    .setExpirationTime(o.exp ?? iat + 600)
-    .sign(o.key ?? idpKey);
+    .setSubject(sub);
+  if (iat !== null) jwt.setIssuedAt(iat);
+  if (exp !== null) jwt.setExpirationTime(exp);
+  return jwt.sign(o.key ?? idpKey);
 }
 
 const charge = { articleId: 'SSO-1', quantity: 3, unit: 'pcs', productionDate: '2026-02-01' };
@@ -111,6 +117,26 @@ describe('tokens from the configured identity provider', () => {
     expect((await api.request('/audit?limit=1', { token: multi })).status).toBe(200);
     const me = await api.request('/users/me', { token: multi });
     expect(me.status).toBe(200);
+  });
+
+  it('GET /users/me shows the roles and permissions in effect — the mapped ones, though an SSO user stores none', async () => {
+    const res = await api.request('/users/me', { token: await idpToken({ groups: ['plant-qa', 'canteen-staff'] }) });
+    expect(res.status, res.text).toBe(200);
+    const me = res.json as { roles: string[]; permissions: string[]; source: string };
+    expect(me.source).toBe(`oidc:${issuer}`);
+    expect([...me.roles].sort()).toEqual(['auditor', 'quality_manager']);
+    expect(me.permissions).toEqual(expect.arrayContaining(['charges:release', 'audit:read', 'reports:manage']));
+    expect(me.permissions).not.toContain('users:manage');
+    // The same user with another token: what that token grants now, nothing remembered from the last one.
+    const sub = subject();
+    const asViewer = (await api.request('/users/me', { token: await idpToken({ sub, groups: ['charge-viewers'] }) })).json as { roles: string[]; permissions: string[] };
+    expect(asViewer).toMatchObject({ roles: ['viewer'], permissions: ['charges:read'] });
+    const unmapped = (await api.request('/users/me', { token: await idpToken({ sub, groups: ['canteen-staff'] }) })).json as { roles: string[]; permissions: string[] };
+    expect(unmapped).toMatchObject({ roles: [], permissions: [] });
+    // And a local user's are their stored ones, as before.
+    const admins = (await api.request('/users/me', { token: admin })).json as { roles: string[]; permissions: string[] };
+    expect(admins.roles).toEqual(['admin']);
+    expect(admins.permissions).toEqual(expect.arrayContaining(['users:manage', 'keys:rotate', 'metrics:read']));
   });
 
   it('an RFC 9068 access token (typ: at+jwt) is accepted', async () => {
@@ -195,6 +221,21 @@ describe('tokens from the configured identity provider', () => {
   });
 });
 
+describe('revocations never start out expired', () => {
+  it('revokeAccessToken with an exp of 0, NaN or in the past still keeps the revocation for a while', async () => {
+    const t = now();
+    for (const [jti, exp] of [['zero', 0], ['nan', Number.NaN], ['past', t - 10]] as const) {
+      await revokeAccessToken(`fallback-${jti}`, exp, t);
+      const item = (await documentDb().send(new GetCommand({ TableName: tableName('auth-state'), Key: { pk: `revoked#fallback-${jti}` } }))).Item;
+      expect(item?.expiresAt, jti).toBeGreaterThan(t + config().ACCESS_TOKEN_TTL_SECONDS);
+    }
+    // A usable exp is kept as it is (plus the verifier's clock skew).
+    await revokeAccessToken('fallback-usable', t + 600, t);
+    const usable = (await documentDb().send(new GetCommand({ TableName: tableName('auth-state'), Key: { pk: 'revoked#fallback-usable' } }))).Item;
+    expect(usable?.expiresAt).toBe(t + 600 + config().clockSkewSeconds);
+  });
+});
+
 describe('tokens the identity provider did not issue for us', () => {
   it('wrong audience → 401', async () => {
     expect401(await api.request('/charges', { token: await idpToken({ aud: 'some-other-app' }) }));
@@ -208,6 +249,29 @@ describe('tokens the identity provider did not issue for us', () => {
 
   it('expired → 401', async () => {
     expect401(await api.request('/charges', { token: await idpToken({ iat: now() - 3600, exp: now() - 600 }) }));
+  });
+
+  it('no exp → 401: such a token would never expire, and logout could not revoke it (it kept working after a 204)', async () => {
+    const token = await idpToken({ exp: null, typ: 'at+jwt', claims: { jti: randomBytes(8).toString('hex') } });
+    expect401(await api.request('/users/me', { token }));
+    expect401(await api.request('/charges', { token }));
+    expect401(await api.request('/auth/logout', { method: 'POST', token }));
+    expect401(await api.request('/users/me', { token }));
+  });
+
+  it('exp or iat that is not a number → 401', async () => {
+    expect401(await api.request('/charges', { token: await idpToken({ exp: null, claims: { exp: String(now() + 600) } }) }));
+    expect401(await api.request('/charges', { token: await idpToken({ iat: null, claims: { iat: String(now()) } }) }));
+  });
+
+  it('no iat → 401 (RFC 9068 §2.2 requires it; revoke-tokens compares it)', async () => {
+    expect401(await api.request('/charges', { token: await idpToken({ iat: null, exp: now() + 600 }) }));
+  });
+
+  it('iat in the future (beyond the clock skew) → 401: it would outlive revoke-tokens and a disable', async () => {
+    expect401(await api.request('/charges', { token: await idpToken({ iat: now() + 3600, exp: now() + 4200 }) }));
+    // Within the skew it is fine.
+    expect((await api.request('/charges', { token: await idpToken({ iat: now() + 30, exp: now() + 600 }) })).status).toBe(200);
   });
 
   it('a token signed by a different key with the right kid → 401', async () => {

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCKOUT_SCOPES, LOGIN_OUTCOMES, REVOCATION_KINDS } from '../../functions/shared/observability/prometheus';
 import { ensureTables } from '../../scripts/local/tables';
 import { expectError } from '../support/assertions';
 import { adminToken, userWithRoles } from '../support/auth';
@@ -65,6 +66,46 @@ describe('GET /metrics', () => {
     );
     expect(Number(after.get('charge_records_signing_key_age_seconds')?.metrics[0]?.value)).toBeGreaterThanOrEqual(0);
     expect(after.get('charge_records_report_runs')?.metrics.map((m) => m.labels?.status).sort()).toEqual(['failed', 'running', 'succeeded']);
+  });
+
+  it('lists every security series from a fresh start, at 0 until its first event', async () => {
+    // Act: this file's server has seen logins, but never a lockout.
+    const res = await api.request('/metrics', { token: await adminToken(api) });
+
+    // Assess
+    expect(res.status).toBe(200);
+    for (const scope of LOCKOUT_SCOPES) {
+      expect(res.text).toMatch(new RegExp(`^charge_records_lockouts_total\\{[^}]*scope="${scope}"[^}]*\\} 0$`, 'm'));
+    }
+    const families = parsePrometheusTextFormat(res.text) as MetricFamily[];
+    const byName = new Map(families.map((f) => [f.name, f]));
+    for (const outcome of LOGIN_OUTCOMES) expect(sample(byName.get('charge_records_logins_total'), { outcome }), outcome).toBeDefined();
+    for (const kind of REVOCATION_KINDS) expect(sample(byName.get('charge_records_revocations_total'), { kind }), kind).toBeDefined();
+  });
+
+  it('counts the revocations a role change, a password change and a disable cause', async () => {
+    // Prepare
+    const token = await adminToken(api);
+    const revoked = async (kind: string) =>
+      Number(sample((await scrape(token)).get('charge_records_revocations_total'), { kind })?.value ?? Number.NaN);
+    const target = await userWithRoles(api, ['viewer']);
+    const kinds = ['role-change', 'password-change', 'disable'] as const;
+    const before = await Promise.all(kinds.map(revoked));
+
+    // Act
+    const changed = await api.request('/users/me/password', {
+      method: 'POST',
+      token: target.token,
+      body: { currentPassword: target.password, newPassword: `new-${target.password}` },
+    });
+    const patched = await api.request(`/users/${target.userId}`, { method: 'PATCH', token, body: { roles: ['operator'] } });
+    const deleted = await api.request(`/users/${target.userId}`, { method: 'DELETE', token });
+
+    // Assess
+    expect(changed.status, changed.text).toBe(204);
+    expect(patched.status, patched.text).toBe(200);
+    expect(deleted.status, deleted.text).toBe(204);
+    expect(await Promise.all(kinds.map(revoked))).toEqual(before.map((n) => n + 1));
   });
 
   it('is 401 without a token and 403 without metrics:read', async () => {

@@ -8,7 +8,10 @@ import { type Account, createAccount, signIn, whoAmI } from '../support/security
 /**
  * SPEC §5 API rate limit, per user: RATE_LIMIT_PER_MINUTE requests per minute, then 429 with Retry-After
  * and X-RateLimit-*. A small limit here; the clock is frozen (fake Date — the server runs in this process)
- * inside one window, so a minute boundary can never fall in the middle of a test.
+ * at chosen points, so every test knows where the minute boundaries fall.
+ *
+ * The count is a sliding-window estimate (this minute's requests plus the last minute's, weighted by how
+ * much of it is still within the last 60 s), so the expected numbers below follow that arithmetic.
  */
 const LIMIT = 5;
 process.env.RATE_LIMIT_PER_MINUTE = String(LIMIT);
@@ -18,8 +21,10 @@ resetConfig();
 let api: LocalApi;
 let alice: Account;
 let bob: Account;
+let carol: Account;
 let aliceToken: string;
 let bobToken: string;
+let carolToken: string;
 /** Start of a fixed one-minute window (epoch ms) that no request has touched yet. */
 let windowStart: number;
 
@@ -27,8 +32,10 @@ beforeAll(async () => {
   api = await startLocalApi();
   alice = await createAccount(api, ['viewer'], 'rl-alice');
   bob = await createAccount(api, ['viewer'], 'rl-bob');
+  carol = await createAccount(api, ['viewer'], 'rl-carol');
   aliceToken = (await signIn(api, alice)).accessToken;
   bobToken = (await signIn(api, bob)).accessToken;
+  carolToken = (await signIn(api, carol)).accessToken;
   windowStart = (Math.floor(Date.now() / 60_000) + 1) * 60_000;
 });
 afterAll(() => api.stop());
@@ -55,10 +62,13 @@ describe('per-user API rate limit', () => {
     }
     const limited = await whoAmI(api, aliceToken);
     expectError(limited, 429, 'RATE_LIMITED');
-    expect(num(limited, 'retry-after')).toBe(55);
+    // Six requests (the refused one counts too) this minute: the next one fits once the minute is over AND this
+    // minute's five allowed ones weigh at most four, i.e. 12 s (60 / LIMIT) into the next minute.
+    expect(num(limited, 'retry-after')).toBe(60 - 5 + 12);
     expect(num(limited, 'x-ratelimit-limit')).toBe(LIMIT);
     expect(num(limited, 'x-ratelimit-remaining')).toBe(0);
-    expect(num(limited, 'x-ratelimit-reset')).toBe(resetAt);
+    // On a 429, X-RateLimit-Reset is when the next request is allowed: now + Retry-After.
+    expect(num(limited, 'x-ratelimit-reset')).toBe(resetAt + 12);
   });
 
   it('the limit holds on every route and for every session of the user', async () => {
@@ -69,7 +79,7 @@ describe('per-user API rate limit', () => {
     const second = await signIn(api, alice);
     const res = await whoAmI(api, second.accessToken);
     expectError(res, 429, 'RATE_LIMITED');
-    expect(num(res, 'retry-after')).toBe(50);
+    expect(num(res, 'retry-after')).toBe(60 - 10 + 12);
   });
 
   it('a second user is unaffected', async () => {
@@ -79,21 +89,75 @@ describe('per-user API rate limit', () => {
     expect(num(res, 'x-ratelimit-remaining')).toBe(LIMIT - 1);
   });
 
-  it('a refused request changes nothing', async () => {
+  it('a refused request changes nothing; the next request at Retry-After passes', async () => {
     at(25_000);
     const res = await api.request('/users/me', { method: 'PATCH', token: aliceToken, body: { displayName: 'changed while limited' } });
     expectError(res, 429, 'RATE_LIMITED');
-    at(61_000);
+    const retryAfter = num(res, 'retry-after');
+    expect(retryAfter).toBe(60 - 25 + 12);
+    at(25_000 + retryAfter * 1000);
     const me = await whoAmI(api, aliceToken);
-    expect(me.status).toBe(200);
+    expect(me.status, me.text).toBe(200);
     expect((me.json as { displayName?: string }).displayName).toBeUndefined();
+    // 4 (the last minute's 5, 48 of 60 s still in the window) + 1 = 5: allowed, and nothing left.
+    expect(num(me, 'x-ratelimit-remaining')).toBe(0);
   });
 
-  it('the next window gives the full allowance again', async () => {
-    at(60_000 + 30_000);
+  it('after a quiet minute the full allowance is back', async () => {
+    at(180_000 + 5_000);
     const res = await api.request('/charges', { token: aliceToken });
     expect(res.status, res.text).toBe(200);
-    // One request of this window was spent by the previous test.
-    expect(num(res, 'x-ratelimit-remaining')).toBe(LIMIT - 2);
+    expect(num(res, 'x-ratelimit-remaining')).toBe(LIMIT - 1);
+    expect(num(res, 'x-ratelimit-reset')).toBe(windowStart / 1000 + 240);
+  });
+});
+
+describe('a burst across a minute boundary', () => {
+  it('gets no second allowance: at most LIMIT pass from 1 s before to 1 s after the boundary (a fixed window let 2 × LIMIT through)', async () => {
+    const boundary = 600_000; // a minute boundary no other test comes near
+    const burst = async () => {
+      const statuses: number[] = [];
+      // One after another, so the order (and the last answer's Retry-After) is deterministic.
+      for (let i = 0; i < 2 * LIMIT; i++) statuses.push((await whoAmI(api, carolToken)).status);
+      return statuses;
+    };
+    at(boundary - 1_000);
+    const before = await burst();
+    at(boundary + 1_000);
+    const after = await burst();
+    const passed = [...before, ...after].filter((s) => s === 200).length;
+    expect(before.filter((s) => s === 200)).toHaveLength(LIMIT);
+    // The estimate: 5 × 59/60 of the last minute is still in the window, so nothing more fits 1 s in.
+    expect(after.filter((s) => s === 200)).toHaveLength(0);
+    expect(passed).toBe(LIMIT);
+    expect([...before.slice(LIMIT), ...after].every((s) => s === 429)).toBe(true);
+  });
+
+  it('Retry-After and X-RateLimit-Reset say when the next request passes, and it does', async () => {
+    const boundary = 600_000;
+    at(boundary + 2_000);
+    const limited = await whoAmI(api, carolToken);
+    expectError(limited, 429, 'RATE_LIMITED');
+    const retryAfter = num(limited, 'retry-after');
+    expect(num(limited, 'x-ratelimit-reset')).toBe((windowStart + boundary + 2_000) / 1000 + retryAfter);
+    // Eleven requests this minute: nothing fits before the next one, and there 12 s (60 / LIMIT) must pass first.
+    expect(retryAfter).toBe(58 + 12);
+    at(boundary + 2_000 + retryAfter * 1000);
+    const next = await whoAmI(api, carolToken);
+    expect(next.status, next.text).toBe(200);
+    expect(num(next, 'x-ratelimit-remaining')).toBe(0);
+    // …and it was the only one that fitted.
+    expectError(await whoAmI(api, carolToken), 429, 'RATE_LIMITED');
+  });
+
+  it('halfway through the next minute, half of the last minute still counts', async () => {
+    const boundary = 720_000; // (tokens live 900 s from the real time of beforeAll)
+    at(boundary - 30_000);
+    for (let i = 0; i < LIMIT - 1; i++) expect((await whoAmI(api, bobToken)).status).toBe(200);
+    at(boundary + 30_000);
+    // Estimate after this request: 4 × 30/60 + 1 = 3 → 2 remaining (a fixed window would say 4).
+    const res = await whoAmI(api, bobToken);
+    expect(res.status).toBe(200);
+    expect(num(res, 'x-ratelimit-remaining')).toBe(2);
   });
 });

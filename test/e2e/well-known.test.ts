@@ -12,6 +12,8 @@ import { type LocalApi, startLocalApi } from '../support/local-api';
 
 const run = promisify(execFile);
 let api: LocalApi;
+/** The forced rotation through the API (set by the POST /admin/keys/rotate test, read by the audit test). */
+let apiRotation: { rotationId: string; kid: string; previousKid: string } | undefined;
 
 interface Jwks {
   keys: { kid: string; kty: string; alg: string; use: string; n: string; e: string }[];
@@ -116,13 +118,50 @@ describe('/.well-known and key rotation through the local server', () => {
 
     const forced = await api.request('/admin/keys/rotate?force=true', { method: 'POST', token: admin });
     expect(forced.status, forced.text).toBe(202);
-    const { status, kid } = forced.json as { status: string; kid: string };
-    expect(status).toBe('rotated');
+    // The documented shape (README "Signing keys"): locally the rotation has finished, so the kid is known.
+    expect(forced.json).toEqual({ status: 'rotated', rotationId: expect.stringMatching(/^[0-9a-f-]{36}$/), kid: expect.any(String) });
+    const { rotationId, kid } = forced.json as { rotationId: string; kid: string };
     const kidsAfter = ((await api.request('/.well-known/jwks.json')).json as Jwks).keys.map((k) => k.kid);
     expect(kidsAfter).toEqual([kid, kidsBefore[0]]);
+    apiRotation = { rotationId, kid, previousKid: kidsBefore[0]! };
 
     // The admin's token, signed by what is now AWSPREVIOUS, still gets through the authorizer.
     const again = await api.request('/admin/keys/rotate', { method: 'POST', token: admin });
     expect(again.status).toBe(409);
+  });
+
+  it('puts every rotation on the audit trail: the API caller as actor, system for the start-up key and the script', async () => {
+    // Prepare: an auditor, and who the admin is.
+    expect(apiRotation).toBeDefined();
+    const { rotationId, kid, previousKid } = apiRotation!;
+    const auditor = await userWithRoles(api, ['auditor']);
+    const me = (await api.request('/users/me', { token: await adminToken(api) })).json as { userId: string; username: string };
+
+    // Act
+    const res = await api.request(`/audit?entityType=signing-key&entityId=${kid}`, { token: auditor.token });
+    const all = await api.request('/audit?entityType=signing-key&action=key.rotation&limit=100', { token: auditor.token });
+    const verify = await api.request(`/audit/verify?entityType=signing-key&entityId=${kid}`, { token: auditor.token });
+
+    // Assess: one record for the API rotation, naming the admin and the kids, tied to the 202's rotationId
+    expect(res.status, res.text).toBe(200);
+    const { items } = res.json as { items: Record<string, unknown>[] };
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({
+      entityType: 'signing-key',
+      entityId: kid,
+      action: 'key.rotation',
+      actor: { userId: me.userId, username: 'admin' },
+      requestId: rotationId,
+      changes: { current: { from: previousKid, to: kid } },
+    });
+    expect((verify.json as { valid: boolean }).valid).toBe(true);
+    // Three rotations so far: the first key at start-up, `npm run rotate-keys`, the API's; only the last has a caller.
+    const records = (all.json as { items: { actor: { userId: string }; changes: { current: { from: string | null } } }[] }).items;
+    expect(records).toHaveLength(3);
+    expect(records.map((r) => r.actor.userId).sort()).toEqual([me.userId, 'system', 'system'].sort());
+    expect(records.filter((r) => r.changes.current.from === null)).toHaveLength(1);
+    // Never key material or a secret value: only public kids.
+    const text = JSON.stringify(records);
+    expect(text).not.toMatch(/PRIVATE KEY|local-[0-9a-f-]{36}|keyArn|keyId/);
   });
 });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type SigningAdapters, localSigningAdapters } from '../../functions/shared/signing/adapters';
+import type { AuditInput } from '../../functions/shared/audit';
 import { type RotationDeps, rotateLocally, runRotationStep } from '../../functions/shared/signing/rotation';
 import { AccessTokens, createAccessTokens } from '../../functions/shared/signing/tokens';
 import { KeyRing } from '../../functions/shared/signing/key-ring';
@@ -11,6 +12,8 @@ export interface LocalSigning {
   dir: string;
   adapters: SigningAdapters;
   deps: RotationDeps;
+  /** What the rotations put on the audit trail (an in-memory stand-in: these tests have no audit table). */
+  audited: AuditInput[];
   tokens: AccessTokens;
   /** A full rotation (four steps, fresh token) through the production rotation code. */
   rotate(): Promise<string>;
@@ -24,11 +27,18 @@ export async function localSigning(): Promise<LocalSigning> {
   const dir = mkdtempSync(join(tmpdir(), 'signing-test-'));
   const adapters = localSigningAdapters(join(dir, 'keys'));
   const cfg = config();
+  const audited: AuditInput[] = [];
   const deps: RotationDeps = {
     adapters,
     overlapSeconds: cfg.signingKeyOverlapSeconds,
     issuer: cfg.JWT_ISSUER,
     audience: cfg.JWT_AUDIENCE,
+    // Idempotent by key, like the real writer.
+    audit: async (input) => {
+      if (audited.some((a) => a.idempotencyKey !== undefined && a.idempotencyKey === input.idempotencyKey)) return { status: 'duplicate' };
+      audited.push(input);
+      return { status: 'appended' };
+    },
   };
   const rotate = () => rotateLocally(adapters, (event) => runRotationStep(event, deps));
   await rotate();
@@ -37,6 +47,7 @@ export async function localSigning(): Promise<LocalSigning> {
     dir,
     adapters,
     deps,
+    audited,
     tokens,
     rotate,
     tokensWith: (options) =>

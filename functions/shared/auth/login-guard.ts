@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config';
@@ -8,24 +9,43 @@ import { usernameKey } from '../users/user';
 /**
  * Brute-force defences of SPEC §5, kept per username in ONE `auth-state` item (`login#<username>`):
  *
- * - failures are counted per username + source IP (`pairs[ip]`): LOGIN_MAX_FAILURES within 15 minutes lock
- *   that pair — only that pair — for LOCKOUT_SECONDS. An attacker elsewhere locks out only themselves.
- * - a per-username ceiling (100 failures per hour, from all IPs together) locks the account for everyone:
- *   that takes a distributed attack, and it is a security event an administrator sees and can undo.
+ * - failures are counted per username + source address (`pairs[address]`): LOGIN_MAX_FAILURES within 15 minutes
+ *   lock that pair — only that pair — for LOCKOUT_SECONDS. An attacker elsewhere locks out only themselves.
+ * - a pair may fail at most 2 × LOGIN_MAX_FAILURES times in any hour: the lock after the second round lasts
+ *   until the oldest of those failures is an hour old. So one address adds at most that many failures to ...
+ * - ... the per-username ceiling (100 failures per hour, from all addresses together), which locks the account
+ *   for everyone: it takes at least ⌈100 / (2 × LOGIN_MAX_FAILURES)⌉ addresses (10 by default) within one
+ *   hour, and it is a security event an administrator sees and can undo.
  * - unknown usernames get exactly the same item and treatment, so the responses reveal nothing.
  *
- * One item per username makes unlock a single delete and keeps the read on the login path to one GetItem.
- * Writes are optimistic (version condition), so concurrent failures are all counted.
+ * An attempt is RESERVED — counted as a failure, locks included — before its password is checked (which takes
+ * ~100 ms of Argon2id), in one conditional write that is refused when the pair or account is locked: so
+ * concurrent attempts can never check more passwords than the lock allows. A correct password then releases
+ * its reservation (the pair starts over, SPEC: "a successful login resets the pair's counter").
+ *
+ * Writes are optimistic (version condition): a lost race re-reads and decides again on the current state.
+ * An "address" is an IPv4 address or an IPv6 /64 (one subscriber's network: see `addressKey`).
  */
 export const FAILURE_WINDOW_SECONDS = 15 * 60;
 export const CEILING_WINDOW_SECONDS = 60 * 60;
 export const CEILING_MAX_FAILURES = 100;
-/** Bounds the item size under a many-IP attack; the ceiling locks long before this matters. */
-const MAX_TRACKED_PAIRS = 200;
+/**
+ * Bounds the item size under a many-address attack. The ceiling allows at most 100 failures per ceiling hour
+ * and a pair keeps failures for one hour, so at most 200 pairs hold any: the bound never drops a live one.
+ */
+const MAX_TRACKED_PAIRS = 250;
+
+/** How many failures one pair may add within an hour: two rounds of LOGIN_MAX_FAILURES. */
+export const pairHourlyMaxFailures = () => 2 * config().LOGIN_MAX_FAILURES;
+
+/** The fewest source addresses that can reach the account-wide ceiling within one hour. */
+export const addressesForCeiling = () => Math.ceil(CEILING_MAX_FAILURES / pairHourlyMaxFailures());
 
 interface PairState {
-  /** Failure times (epoch s) within the window, newest last. */
+  /** Failed (or still being checked) attempts within the last hour, epoch s, oldest first. */
   failures: number[];
+  /** Failures before this time do not count towards the 15-minute lock: each lock starts a fresh count. */
+  countFrom?: number;
   lockedUntil?: number;
 }
 
@@ -40,13 +60,46 @@ interface LoginState {
   expiresAt: number;
 }
 
-export type LockStatus =
-  | { locked: false }
-  | { locked: true; scope: 'pair' | 'account'; retryAfterSeconds: number };
+export type LockScope = 'pair' | 'account';
 
-export type FailureOutcome = { lockedNow: false } | { lockedNow: true; scope: 'pair' | 'account'; until: number };
+/** A reserved password check: counted as a failure unless `releaseAttempt` says the password was right. */
+export interface Attempt {
+  username: string;
+  address: string;
+  at: number;
+  /** The ceiling hour the attempt was counted in: a release gives it back only there. */
+  hourStart: number;
+  /** The lock this attempt set, which stands if the password was wrong (a `lockout` event). */
+  locked?: { scope: LockScope; until: number };
+}
+
+export type Reservation =
+  | { locked: false; attempt: Attempt }
+  | { locked: true; scope: LockScope; retryAfterSeconds: number };
 
 const stateKey = (username: string) => `login#${usernameKey(username)}`;
+
+const IPV4_MAPPED = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
+
+/**
+ * The address an attempt is counted against. IPv4 as is; IPv6 by its /64 prefix, since one subscriber gets at
+ * least a /64 and could otherwise pose as 2^64 "addresses" (the ceiling arithmetic above would be void).
+ */
+export function addressKey(ip: string): string {
+  const plain = ip.trim().replace(/%.*$/, '');
+  const mapped = IPV4_MAPPED.exec(plain)?.[1];
+  if (mapped && isIPv4(mapped)) return mapped;
+  if (!isIPv6(plain)) return plain;
+  const [head = '', tail] = plain.toLowerCase().split('::');
+  const groups = (part: string | undefined) => (part ? part.split(':') : []);
+  // A trailing dotted IPv4 part stands for two groups; it can only be in the last 32 bits, never in the /64.
+  const width = (parts: string[]) => parts.reduce((n, p) => n + (p.includes('.') ? 2 : 1), 0);
+  const left = groups(head);
+  const right = groups(tail);
+  const zeros = tail === undefined ? [] : Array<string>(8 - width(left) - width(right)).fill('0');
+  const prefix = [...left, ...zeros, ...right].slice(0, 4).map((g) => parseInt(g, 16).toString(16));
+  return `${prefix.join(':')}::/64`;
+}
 
 async function read(username: string): Promise<LoginState | undefined> {
   const out = await documentDb().send(
@@ -55,28 +108,24 @@ async function read(username: string): Promise<LoginState | undefined> {
   return out.Item as LoginState | undefined;
 }
 
-function lockStatusOf(state: LoginState | undefined, ip: string, now: number): LockStatus {
-  if (!state) return { locked: false };
-  if (state.lockedUntil && state.lockedUntil > now) {
-    return { locked: true, scope: 'account', retryAfterSeconds: state.lockedUntil - now };
-  }
-  const pairLock = state.pairs[ip]?.lockedUntil;
-  if (pairLock && pairLock > now) return { locked: true, scope: 'pair', retryAfterSeconds: pairLock - now };
-  return { locked: false };
+function lockOf(state: LoginState, address: string, now: number): { scope: LockScope; retryAfterSeconds: number } | undefined {
+  if (state.lockedUntil && state.lockedUntil > now) return { scope: 'account', retryAfterSeconds: state.lockedUntil - now };
+  const pairLock = state.pairs[address]?.lockedUntil;
+  if (pairLock && pairLock > now) return { scope: 'pair', retryAfterSeconds: pairLock - now };
+  return undefined;
 }
 
-export async function lockStatus(username: string, ip: string, now: number): Promise<LockStatus> {
-  return lockStatusOf(await read(username), ip, now);
-}
-
-/** Read-modify-write with a version condition; a lost race re-reads and applies the change again. */
-async function mutate(username: string, now: number, change: (state: LoginState) => void): Promise<LoginState> {
-  for (let attempt = 0; attempt < 20; attempt++) {
+/**
+ * Read-modify-write with a version condition; a lost race re-reads and applies the change again. `change`
+ * returns false to write nothing (the decision was made on the state just read).
+ */
+async function mutate(username: string, now: number, change: (state: LoginState, exists: boolean) => boolean): Promise<void> {
+  for (let attempt = 0; attempt < 30; attempt++) {
     const current = await read(username);
     const state: LoginState = current
       ? structuredClone(current)
       : { pk: stateKey(username), version: 0, pairs: {}, hourStart: now, hourFailures: 0, expiresAt: now };
-    change(state);
+    if (!change(state, current !== undefined)) return;
     prune(state, now);
     state.version = (current?.version ?? 0) + 1;
     try {
@@ -90,28 +139,28 @@ async function mutate(username: string, now: number, change: (state: LoginState)
             : {}),
         }),
       );
-      return state;
+      return;
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * Math.min(attempt + 1, 10)));
     }
   }
   throw new Error('login state: too many concurrent updates');
 }
 
 function prune(state: LoginState, now: number): void {
-  for (const [ip, pair] of Object.entries(state.pairs)) {
-    pair.failures = pair.failures.filter((t) => t > now - FAILURE_WINDOW_SECONDS);
-    if (pair.failures.length === 0 && !(pair.lockedUntil && pair.lockedUntil > now)) delete state.pairs[ip];
+  for (const [address, pair] of Object.entries(state.pairs)) {
+    pair.failures = pair.failures.filter((t) => t > now - CEILING_WINDOW_SECONDS);
+    if (pair.failures.length === 0 && !(pair.lockedUntil && pair.lockedUntil > now)) delete state.pairs[address];
   }
-  const ips = Object.keys(state.pairs);
-  if (ips.length > MAX_TRACKED_PAIRS) {
-    const newest = (ip: string) => state.pairs[ip]?.failures.at(-1) ?? 0;
-    ips.sort((a, b) => newest(a) - newest(b));
-    for (const ip of ips.slice(0, ips.length - MAX_TRACKED_PAIRS)) delete state.pairs[ip];
+  const addresses = Object.keys(state.pairs);
+  if (addresses.length > MAX_TRACKED_PAIRS) {
+    const newest = (address: string) => state.pairs[address]?.failures.at(-1) ?? 0;
+    addresses.sort((a, b) => newest(a) - newest(b));
+    for (const address of addresses.slice(0, addresses.length - MAX_TRACKED_PAIRS)) delete state.pairs[address];
   }
   const horizon = Math.max(
-    now + FAILURE_WINDOW_SECONDS,
+    now + CEILING_WINDOW_SECONDS,
     state.hourStart + CEILING_WINDOW_SECONDS,
     state.lockedUntil ?? 0,
     ...Object.values(state.pairs).map((p) => p.lockedUntil ?? 0),
@@ -119,43 +168,77 @@ function prune(state: LoginState, now: number): void {
   state.expiresAt = horizon + 60;
 }
 
-/** Counts one failed password check for this username + IP; says whether it just locked the pair or the account. */
-export async function recordFailure(username: string, ip: string, now: number): Promise<FailureOutcome> {
+/** Counts the attempt on its pair; the lock it causes, if any (the 15-minute rule or the pair's hourly budget). */
+function countOnPair(pair: PairState, now: number): number | undefined {
   const { LOGIN_MAX_FAILURES, LOCKOUT_SECONDS } = config();
-  let outcome: FailureOutcome = { lockedNow: false };
+  const hourly = pairHourlyMaxFailures();
+  pair.failures = [...pair.failures.filter((t) => t > now - CEILING_WINDOW_SECONDS), now];
+  const recent = pair.failures.filter((t) => t > now - FAILURE_WINDOW_SECONDS && t >= (pair.countFrom ?? 0)).length;
+  const overHourly = pair.failures.length >= hourly;
+  if (recent < LOGIN_MAX_FAILURES && !overHourly) return undefined;
+  let until = now + LOCKOUT_SECONDS;
+  // The pair's hourly budget is spent: locked until the oldest of those failures leaves the hour.
+  if (overHourly) until = Math.max(until, (pair.failures[pair.failures.length - hourly] ?? now) + CEILING_WINDOW_SECONDS);
+  pair.lockedUntil = until;
+  pair.countFrom = until;
+  return until;
+}
+
+/**
+ * Before a password is checked (login, password change): refused while the pair or the account is locked;
+ * otherwise the attempt is counted as a failure — and any lock it causes set — in the same conditional write,
+ * so at most LOGIN_MAX_FAILURES checks per pair and lock period can ever run, however many arrive at once.
+ */
+export async function reserveAttempt(username: string, ip: string, now: number): Promise<Reservation> {
+  const address = addressKey(ip);
+  let reservation: Reservation | undefined;
   await mutate(username, now, (state) => {
-    outcome = { lockedNow: false };
-    const pair = (state.pairs[ip] ??= { failures: [] });
-    pair.failures = [...pair.failures.filter((t) => t > now - FAILURE_WINDOW_SECONDS), now];
-    if (pair.failures.length >= LOGIN_MAX_FAILURES) {
-      // The lock starts a fresh count: after it expires the pair gets its full allowance again.
-      pair.lockedUntil = now + LOCKOUT_SECONDS;
-      pair.failures = [];
-      outcome = { lockedNow: true, scope: 'pair', until: pair.lockedUntil };
+    const lock = lockOf(state, address, now);
+    if (lock) {
+      reservation = { locked: true, ...lock };
+      return false;
     }
+    let locked: Attempt['locked'];
+    const pairUntil = countOnPair((state.pairs[address] ??= { failures: [] }), now);
+    if (pairUntil !== undefined) locked = { scope: 'pair', until: pairUntil };
     if (now >= state.hourStart + CEILING_WINDOW_SECONDS) {
       state.hourStart = now;
       state.hourFailures = 0;
     }
     state.hourFailures += 1;
-    if (state.hourFailures >= CEILING_MAX_FAILURES && !(state.lockedUntil && state.lockedUntil > now)) {
+    if (state.hourFailures >= CEILING_MAX_FAILURES) {
       state.lockedUntil = state.hourStart + CEILING_WINDOW_SECONDS;
-      outcome = { lockedNow: true, scope: 'account', until: state.lockedUntil };
+      locked = { scope: 'account', until: state.lockedUntil };
     }
+    reservation = { locked: false, attempt: { username, address, at: now, hourStart: state.hourStart, ...(locked ? { locked } : {}) } };
+    return true;
   });
-  return outcome;
+  if (!reservation) throw new Error('login state: no decision');
+  return reservation;
 }
 
-/** A successful login resets its pair's counter (SPEC §5); other pairs and the hourly ceiling are untouched. */
-export async function recordSuccess(username: string, ip: string, now: number): Promise<void> {
-  const state = await read(username);
-  if (!state?.pairs[ip]) return;
+/**
+ * The reserved attempt's password was right: its pair starts over (SPEC §5) and the attempt is no failure, so
+ * it leaves the hourly ceiling — and an account lock it set comes off again. Best effort: contention from an
+ * attack on this username must not stop the real user; the reservation then simply stays a failure.
+ */
+export async function releaseAttempt(attempt: Attempt, now: number): Promise<void> {
   try {
-    await mutate(username, now, (s) => {
-      delete s.pairs[ip];
+    await mutate(attempt.username, now, (state, exists) => {
+      if (!exists) return false; // unlocked by an administrator meanwhile: nothing left to release
+      delete state.pairs[attempt.address];
+      if (state.hourStart === attempt.hourStart) state.hourFailures = Math.max(0, state.hourFailures - 1);
+      if (
+        attempt.locked?.scope === 'account' &&
+        state.lockedUntil === attempt.locked.until &&
+        state.hourFailures < CEILING_MAX_FAILURES
+      ) {
+        delete state.lockedUntil;
+      }
+      return true;
     });
   } catch {
-    // Best effort: contention from an attack on this username must not stop the real user's login.
+    // See above: the login goes on.
   }
 }
 

@@ -136,6 +136,13 @@ export async function verifyOidcToken(token: string): Promise<OidcIdentity | und
   const payload = await entry.verify(token);
   const subject = payload.sub;
   if (typeof subject !== 'string' || subject === '') throw new Error('token has no sub');
+  // RFC 9068 §2.2: exp and iat are REQUIRED. aws-jwt-verify checks exp only when present, and a token without
+  // one would never expire — nor could logout revoke it, a revocation lives until the token's exp.
+  const { exp, iat } = payload;
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new Error('token has no numeric exp');
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new Error('token has no numeric iat');
+  // iat decides whether revoke-tokens / a password change ended the token: one from the future would outlive them.
+  if (iat > Date.now() / 1000 + config().clockSkewSeconds) throw new Error('token issued in the future');
   const host = new URL(entry.provider.issuer.includes('://') ? entry.provider.issuer : `https://${entry.provider.issuer}`).host;
   const preferred = typeof payload.preferred_username === 'string' ? payload.preferred_username : subject;
   return {
@@ -144,8 +151,8 @@ export async function verifyOidcToken(token: string): Promise<OidcIdentity | und
     username: `${preferred}@${host}`,
     fallbackUsername: `${subject}@${host}`,
     roles: mapRoles(entry.provider, payload),
-    iat: typeof payload.iat === 'number' ? payload.iat : 0,
-    exp: typeof payload.exp === 'number' ? payload.exp : 0,
+    iat,
+    exp,
     revocationId:
       typeof payload.jti === 'string' && payload.jti !== ''
         ? `${entry.provider.issuer}#${payload.jti}`

@@ -45,7 +45,7 @@ function countForPrometheus(input: SecurityEventInput): void {
 }
 
 /** Token revocations that are item changes (revoke-tokens) are counted here; their audit comes from the stream. */
-export function countRevocation(kind: 'revoke-tokens'): void {
+export function countRevocation(kind: 'revoke-tokens' | 'password-change' | 'disable' | 'role-change'): void {
   revocations.inc({ kind });
   metrics.addMetric('Revocation', MetricUnit.Count, 1);
 }

@@ -140,10 +140,21 @@ export async function rotateRefreshToken(token: string, now: number): Promise<Re
   return { ok: true, family, refreshToken: next };
 }
 
-/** Revokes one access token until its own expiry (logout). */
-export async function revokeAccessToken(jti: string, exp: number): Promise<void> {
+/**
+ * With no usable `exp` the token's life is unknown: the revocation is kept this long instead (a day: longer than
+ * any access token we or a sane identity provider issue). Verified tokens always have one; this is a backstop.
+ */
+const FALLBACK_REVOCATION_SECONDS = 24 * 60 * 60;
+
+/**
+ * Revokes one access token until its own expiry (logout), plus the verifier's clock skew. Never stores a
+ * revocation that is already over: readers treat an expired item as absent, so that would revoke nothing.
+ */
+export async function revokeAccessToken(jti: string, exp: number, now: number): Promise<void> {
+  const usable = Number.isFinite(exp) && exp > now;
+  const until = usable ? exp : now + FALLBACK_REVOCATION_SECONDS;
   await documentDb().send(
-    new PutCommand({ TableName: table(), Item: { pk: `revoked#${jti}`, expiresAt: exp + 60 } }),
+    new PutCommand({ TableName: table(), Item: { pk: `revoked#${jti}`, expiresAt: until + config().clockSkewSeconds } }),
   );
 }
 

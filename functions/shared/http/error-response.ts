@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { AppError, asError, isAppError } from '../errors';
+import { AppError, asError, isAppError, unavailable } from '../errors';
 import { logger } from '../powertools';
 import { JSON_CONTENT_TYPE, SECURITY_HEADERS } from './headers';
 
@@ -9,18 +9,92 @@ export interface ErrorBody {
   error: { id: string; code: string; message: string; timestamp: string; details?: unknown };
 }
 
+/** Socket-level failures (Node's `code`): the service could not be reached or the connection broke. */
+const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+]);
+
+/**
+ * AWS error names (`err.name`, the service's error code) that mean "not now", not "never": SDK timeouts,
+ * throttling of any service we call (DynamoDB, KMS, Secrets Manager, S3, SES, Scheduler) and service-side faults.
+ */
+const UNAVAILABLE_ERROR_NAMES: ReadonlySet<string> = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'SlowDown',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalServerError',
+  'InternalServerErrorException',
+  'InternalServiceError',
+  'InternalFailure',
+  'InternalError',
+  'KMSInternalException',
+  'DependencyTimeoutException',
+]);
+
+/** The parts of an SDK or Node error this classification reads. */
+interface ErrorTraits {
+  name?: unknown;
+  code?: unknown;
+  /** Set by the AWS SDK on service errors: `server` for a 5xx. */
+  $fault?: unknown;
+  $metadata?: { httpStatusCode?: unknown };
+  /** Set by the AWS SDK on errors it considers retryable (throttling among them). */
+  $retryable?: unknown;
+  cause?: unknown;
+  errors?: unknown;
+}
+
+/**
+ * Whether a failure is an outage of a dependency (SDK network error, timeout, throttling, AWS 5xx) rather
+ * than a bug: the one classification behind every 503 `UNAVAILABLE` a handler or the local authorizer path
+ * answers. Follows `cause` chains and an `AggregateError`'s errors (Node's connect to several addresses).
+ */
+export function isDependencyUnavailable(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== 'object' || depth > 5 || isAppError(err)) return false;
+  const e = err as ErrorTraits;
+  if (typeof e.code === 'string' && NETWORK_ERROR_CODES.has(e.code)) return true;
+  if (typeof e.name === 'string' && UNAVAILABLE_ERROR_NAMES.has(e.name)) return true;
+  if (e.$fault === 'server' || e.$retryable) return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (typeof status === 'number' && (status >= 500 || status === 429)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((inner) => isDependencyUnavailable(inner, depth + 1))) return true;
+  return e.cause !== undefined && isDependencyUnavailable(e.cause, depth + 1);
+}
+
 /**
  * Turns any failure into the spec's error shape and logs it once with the same `id`.
- * Client errors keep their `details`; anything unexpected becomes a 500 whose message and stack stay
- * in the log (DEBUG adds the message to the response, never the stack).
+ * Client errors keep their `details`; a dependency outage (`isDependencyUnavailable`) is a 503 `UNAVAILABLE`
+ * with `Retry-After`; anything else unexpected becomes a 500. Either way the message and stack stay in the
+ * log (DEBUG adds the message to the response, never the stack).
  */
 export function errorResponse(err: unknown, requestId: string, debug = false): APIGatewayProxyResult {
   const id = randomUUID();
+  const debugDetails = debug ? { message: asError(err).message } : undefined;
   const known: AppError = isAppError(err)
     ? err
-    : new AppError('INTERNAL_ERROR', 'An unexpected error occurred', {
-        details: debug ? { message: asError(err).message } : undefined,
-      });
+    : isDependencyUnavailable(err)
+      ? unavailable(undefined, { details: debugDetails, cause: err })
+      : new AppError('INTERNAL_ERROR', 'An unexpected error occurred', { details: debugDetails });
   const body: ErrorBody = {
     ...known.body,
     error: { id, code: known.code, message: known.message, timestamp: new Date().toISOString() },

@@ -1,10 +1,9 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { rateLimitFromContext, type RateLimitState } from '../auth-context';
 import { config } from '../config';
 import { AppError } from '../errors';
-import { emfMetrics, logger } from '../powertools';
+import { emfMetrics, logger, loggerContext } from '../powertools';
 import { errorResponse } from './error-response';
 import { SECURITY_HEADERS } from './headers';
 import { assignRequestId, requestIdOf } from './request-state';
@@ -59,7 +58,8 @@ type AnyRoute = RouteSpec<any, any>; // eslint-disable-line @typescript-eslint/n
 /** Any API Gateway proxy handler, wrapped in the shared middleware stack. */
 export function withHttpStack(handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    // logEvent false whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event holds the bearer token and the body.
+    .use(loggerContext())
     .use(emfMetrics())
     .use(httpEnvelope())
     .handler(handler);

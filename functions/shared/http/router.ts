@@ -103,10 +103,14 @@ export function parseJsonBody(event: APIGatewayProxyEvent): unknown {
 
 type AnyRouteSpec = RouteSpec<unknown, unknown>;
 
+/** The query of a route that declares none: unknown query parameters are 400 everywhere, not ignored. */
+const NO_QUERY = z.strictObject({});
+
 /** `?status=&articleId=A` leaves status out: an empty value filters nothing. */
 function givenQuery(event: APIGatewayProxyEvent): Record<string, string> {
   const given: Record<string, string> = {};
-  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined && v !== '') given[k] = v;
+  if (!event.queryStringParameters) return given;
+  for (const [k, v] of Object.entries(event.queryStringParameters)) if (v !== undefined && v !== '') given[k] = v;
   return given;
 }
 
@@ -174,9 +178,10 @@ export function createRouter(routes: Record<string, AnyRouteSpec>) {
       body = parsed.data;
     }
 
-    let query: unknown = event.queryStringParameters ?? {};
-    if (spec.query) {
-      const parsed = spec.query.safeParse(givenQuery(event));
+    // A route without a query schema takes no query parameters: any given one is unknown, so 400.
+    let query: unknown = givenQuery(event);
+    if (spec.query || Object.keys(query as object).length > 0) {
+      const parsed = (spec.query ?? NO_QUERY).safeParse(query);
       if (!parsed.success) throw toValidationError(parsed.error, 'query');
       query = parsed.data;
     }

@@ -27,6 +27,21 @@ export const httpDuration = new Histogram({
   registers: [registry],
 });
 
+/**
+ * The label values of the security counters. Every series is created at 0 when this module loads, so `/metrics`
+ * lists it before its first event: a scraper sees `lockouts_total{scope="pair"} 0`, not a missing series, and
+ * `rate()`/`increase()` count the first lockout too.
+ */
+export const LOGIN_OUTCOMES = ['success', 'failure'] as const;
+export const LOCKOUT_SCOPES = ['pair', 'account'] as const;
+/**
+ * What ended sessions: logout (the caller's own), revoke-tokens (an admin), refresh-reuse (the family of a
+ * replayed refresh token), and the item changes that end every session of a user — password change (all but the
+ * caller's), disable and role change.
+ */
+export const REVOCATION_KINDS = ['logout', 'revoke-tokens', 'refresh-reuse', 'password-change', 'disable', 'role-change'] as const;
+export type RevocationKind = (typeof REVOCATION_KINDS)[number];
+
 export const logins = new Counter({
   name: `${PREFIX}logins_total`,
   help: 'Login attempts by outcome (success, failure)',
@@ -43,10 +58,14 @@ export const lockouts = new Counter({
 
 export const revocations = new Counter({
   name: `${PREFIX}revocations_total`,
-  help: 'Token revocations by kind (logout, revoke-tokens, refresh reuse)',
+  help: 'Token revocations by kind (logout, revoke-tokens, refresh-reuse, password-change, disable, role-change)',
   labelNames: ['kind'] as const,
   registers: [registry],
 });
+
+for (const outcome of LOGIN_OUTCOMES) logins.inc({ outcome }, 0);
+for (const scope of LOCKOUT_SCOPES) lockouts.inc({ scope }, 0);
+for (const kind of REVOCATION_KINDS) revocations.inc({ kind }, 0);
 
 export const auditLag = new Histogram({
   name: `${PREFIX}audit_lag_seconds`,

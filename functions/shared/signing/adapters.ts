@@ -19,8 +19,11 @@ export interface SigningAdapters {
   kind: 'aws' | 'local';
   keys: SigningKeys;
   secrets: Secrets;
-  /** AWS only: asks Secrets Manager to run the rotation Lambda now (the local path runs the steps itself). */
-  requestRotation?: () => Promise<void>;
+  /**
+   * AWS only: asks Secrets Manager to run the rotation Lambda now with this ClientRequestToken (the local path
+   * runs the steps itself). Resolves to the version id the rotation runs under (the rotation id).
+   */
+  requestRotation?: (token: string) => Promise<string>;
   /** Local only: cheap change marker of the secret file, so other processes' rotations are seen at once. */
   revision?: () => string;
 }
@@ -36,8 +39,9 @@ export function createSigningAdapters(): SigningAdapters {
       kind: 'aws',
       keys: new KmsSigningKeys(new KMSClient({ region: cfg.AWS_REGION }), cfg.SIGNING_KEY_TAG),
       secrets: new SecretsManagerSecrets(sm, secretId),
-      requestRotation: async () => {
-        await sm.send(new RotateSecretCommand({ SecretId: secretId, RotateImmediately: true }));
+      requestRotation: async (token) => {
+        const out = await sm.send(new RotateSecretCommand({ SecretId: secretId, ClientRequestToken: token, RotateImmediately: true }));
+        return out.VersionId ?? token;
       },
     };
   }

@@ -82,3 +82,8 @@ export const TAG_SIGNING_KEY = 'charge-records:signing-key';
 export const TAG_ROTATION_TOKEN = 'charge-records:rotation-token';
 /** On the secret: when AWSCURRENT last moved, i.e. when today's AWSPREVIOUS stopped signing (ISO time). */
 export const TAG_CURRENT_SINCE = 'charge-records:current-since';
+/**
+ * On the secret: who asked for the rotation with a given token (`POST /admin/keys/rotate` sets it before
+ * starting the rotation), so finishSecret can name them on the audit trail. Value `<token>/<base64url(actor JSON)>`.
+ */
+export const TAG_ROTATION_REQUESTED_BY = 'charge-records:rotation-requested-by';

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { verifyJwtSync } from 'aws-jwt-verify/jwt-verifier';
+import type { AuditActor, AuditInput } from '../audit';
 import { logger, metrics } from '../powertools';
 import type { SigningAdapters } from './adapters';
 import { parseSecretValue } from './key-ring';
 import { LocalSecrets } from './local';
-import { type SigningSecretValue, TAG_CURRENT_SINCE } from './ports';
+import { type Secrets, type SigningSecretValue, TAG_CURRENT_SINCE, TAG_ROTATION_REQUESTED_BY } from './ports';
 
 /**
  * Rotation of the signing key with Secrets Manager's four-step protocol (SPEC §5). Each step is one small
@@ -29,6 +30,53 @@ export interface RotationDeps {
   overlapSeconds: number;
   issuer: string;
   audience: string;
+  /**
+   * The shared audit writer (appendAuditRecord in the Lambda): finishSecret puts the promotion on the audit
+   * trail through it (SPEC §6 "key rotation"), idempotently per rotation token.
+   */
+  audit: (input: AuditInput) => Promise<{ status: 'appended' | 'duplicate' }>;
+}
+
+/** Who rotated when no person asked: the 30-day schedule, `npm run rotate-keys`, the first local start. */
+export const SYSTEM_ACTOR: AuditActor = { userId: 'system', username: 'system' };
+
+/** The audit trail's name for a rotation and the entity it is recorded on (`signing-key/<new kid>`). */
+export const ROTATION_AUDIT_ACTION = 'key.rotation';
+export const SIGNING_KEY_ENTITY = 'signing-key';
+
+/** Secrets Manager's limit for a tag value. */
+const MAX_TAG_VALUE_LENGTH = 256;
+
+/**
+ * The tag that names who asked for the rotation with `token`: `<token>/<base64url(JSON actor)>` (base64url keeps
+ * any username inside the characters tag values allow). A username too long for the tag is shortened.
+ */
+export function requesterTag(token: string, actor: AuditActor): Record<string, string> {
+  let username = Array.from(actor.username);
+  for (;;) {
+    const encoded = Buffer.from(JSON.stringify({ userId: actor.userId, username: username.join('') })).toString('base64url');
+    const value = `${token}/${encoded}`;
+    if (value.length <= MAX_TAG_VALUE_LENGTH || username.length === 0) return { [TAG_ROTATION_REQUESTED_BY]: value };
+    username = username.slice(0, -1);
+  }
+}
+
+/** The requester the tag names for exactly this token; a tag left by another rotation (or none) names nobody. */
+export function requesterOf(tags: Record<string, string>, token: string): AuditActor | undefined {
+  const value = tags[TAG_ROTATION_REQUESTED_BY];
+  if (!value?.startsWith(`${token}/`)) return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(value.slice(token.length + 1), 'base64url').toString('utf8')) as Partial<AuditActor>;
+    if (typeof parsed.userId !== 'string' || typeof parsed.username !== 'string' || parsed.userId === '') return undefined;
+    return { userId: parsed.userId, username: parsed.username };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records who asked for the rotation with `token` on the secret, before the rotation starts. */
+export async function noteRequester(secrets: Secrets, token: string, actor: AuditActor): Promise<void> {
+  await secrets.tag(requesterTag(token, actor));
 }
 
 /** A rotation the protocol refuses (rotation off, token unknown or not pending, a probe that fails). */
@@ -48,7 +96,7 @@ async function createSecret(token: string, deps: RotationDeps): Promise<void> {
   const { secrets, keys } = deps.adapters;
   const existing = await secrets.getValue({ versionId: token });
   if (existing) {
-    logger.info('createSecret: version already has a value', { token });
+    logger.info('createSecret: version already has a value', { rotationId: token });
     return;
   }
   // A retry after CreateKey succeeded but PutSecretValue did not finds the key by its token tag.
@@ -61,7 +109,7 @@ async function createSecret(token: string, deps: RotationDeps): Promise<void> {
     createdAt: new Date().toISOString(),
   };
   await secrets.putValue(token, JSON.stringify(value), ['AWSPENDING']);
-  logger.info('createSecret: new signing key staged AWSPENDING', { token, keyId: key.keyId, kid: jwk.kid });
+  logger.info('createSecret: new signing key staged AWSPENDING', { rotationId: token, keyId: key.keyId, kid: jwk.kid });
 }
 
 /**
@@ -71,7 +119,7 @@ async function createSecret(token: string, deps: RotationDeps): Promise<void> {
  * finishSecret are verifiable everywhere.
  */
 async function setSecret(token: string): Promise<void> {
-  logger.info('setSecret: nothing to configure, the key is the secret', { token });
+  logger.info('setSecret: nothing to configure, the key is the secret', { rotationId: token });
 }
 
 /** Signs a probe token with the pending key through the port and verifies it against its public JWK. */
@@ -98,7 +146,38 @@ async function testSecret(token: string, deps: RotationDeps): Promise<void> {
       cause: err,
     });
   }
-  logger.info('testSecret: probe token signed and verified', { token, kid: jwk.kid });
+  logger.info('testSecret: probe token signed and verified', { rotationId: token, kid: jwk.kid });
+}
+
+/** The kid of a version's key: stored in the value, except in the initial value CDK writes. */
+async function kidOfVersion(versionId: string, deps: RotationDeps): Promise<string | undefined> {
+  const version = await deps.adapters.secrets.getValue({ versionId });
+  if (!version) return undefined;
+  const value = parseSecretValue(version.value);
+  return value.kid ?? (await deps.adapters.keys.publicJwk(value.keyId)).kid;
+}
+
+/**
+ * Puts the promotion on the audit trail (SPEC §6): entity `signing-key/<new kid>`, action `key.rotation`,
+ * `changes.current` from the old kid to the new one, the requester (or `system`) as actor, the rotation token
+ * as requestId. Kids are public key thumbprints; no key material, key id or secret value is recorded.
+ */
+async function recordPromotion(token: string, current: string | undefined, tags: Record<string, string>, deps: RotationDeps) {
+  const to = await kidOfVersion(token, deps);
+  if (!to) throw new RotationError(`finishSecret: version ${token} has no value`);
+  const from = current ? ((await kidOfVersion(current, deps)) ?? null) : null;
+  const actor = requesterOf(tags, token) ?? SYSTEM_ACTOR;
+  const { status } = await deps.audit({
+    entityType: SIGNING_KEY_ENTITY,
+    entityId: to,
+    action: ROTATION_AUDIT_ACTION,
+    actor,
+    requestId: token,
+    changes: { current: { from, to } },
+    // A retried finishSecret (same token) finds its record instead of writing a second one.
+    idempotencyKey: `${ROTATION_AUDIT_ACTION}#${token}`,
+  });
+  logger.info('finishSecret: rotation on the audit trail', { rotationId: token, kid: to, previousKid: from, actor: actor.userId, status });
 }
 
 /**
@@ -107,17 +186,21 @@ async function testSecret(token: string, deps: RotationDeps): Promise<void> {
  */
 async function finishSecret(token: string, deps: RotationDeps): Promise<void> {
   const { secrets, keys } = deps.adapters;
-  const { versionStages } = await secrets.describe();
+  const { versionStages, tags } = await secrets.describe();
   const holder = (stage: string) => Object.keys(versionStages).find((id) => versionStages[id]?.includes(stage));
   const current = holder('AWSCURRENT');
   if (current === token) return;
   const previous = holder('AWSPREVIOUS');
 
+  // On the audit trail before the move, like everything else that decides: if the record cannot be written,
+  // the key is not promoted and signing goes on as before; the retry (same token) finds the record written.
+  await recordPromotion(token, current, tags, deps);
+
   // Recorded before the move: if the move fails and is retried, the retry records a later time, and a
   // demotion time that is slightly early can only keep the previous key a moment longer, never shorter.
   await secrets.tag({ [TAG_CURRENT_SINCE]: new Date().toISOString() });
   await secrets.updateStage('AWSCURRENT', token, current);
-  logger.info('finishSecret: AWSCURRENT moved', { token, previousCurrent: current });
+  logger.info('finishSecret: AWSCURRENT moved', { rotationId: token, previousCurrent: current });
 
   if (previous && previous !== current && previous !== token) {
     const retired = await secrets.getValue({ versionId: previous });
@@ -137,7 +220,7 @@ export async function runRotationStep(event: RotationEvent, deps: RotationDeps):
   const stages = description.versionStages[token];
   if (!stages) throw new RotationError(`Version ${token} has no stage for rotation of ${event.SecretId}`);
   if (stages.includes('AWSCURRENT')) {
-    logger.info('Version is already AWSCURRENT: nothing to do', { step, token });
+    logger.info('Version is already AWSCURRENT: nothing to do', { step, rotationId: token });
     return;
   }
   if (!stages.includes('AWSPENDING')) {
@@ -180,14 +263,17 @@ export async function secondsUntilSafeRotation(adapters: SigningAdapters, overla
 /**
  * The local equivalent of RotateSecret: labels a stub version AWSPENDING (or resumes an unfinished rotation)
  * and runs the four steps in order through `step` — the rotation handler, or runRotationStep directly.
+ * `requestedBy` (the API caller) is noted on the secret for the audit record, as the AWS path does.
  */
 export async function rotateLocally(
   adapters: SigningAdapters,
   step: (event: RotationEvent) => Promise<void>,
   token: string = randomUUID(),
+  requestedBy?: AuditActor,
 ): Promise<string> {
   if (!(adapters.secrets instanceof LocalSecrets)) throw new Error('rotateLocally needs the local secret store');
   const used = await adapters.secrets.beginRotation(token);
+  if (requestedBy) await noteRequester(adapters.secrets, used, requestedBy);
   for (const Step of ROTATION_STEPS) await step({ Step, SecretId: adapters.secrets.path, ClientRequestToken: used });
   return used;
 }

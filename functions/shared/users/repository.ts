@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { decodeCursor, encodeCursor, isStringKey } from '../cursor';
+import { diffFields } from '../audit/diff';
+import { type CursorQuery, decodeCursor, encodeCursor, isKey, type KeyValue, queryFromCursor } from '../cursor';
 import { documentDb } from '../dynamo';
 import { conflict, AppError } from '../errors';
 import { tableName } from '../tables';
@@ -49,7 +50,43 @@ function storedItem(user: User): Record<string, unknown> {
   return { pk: userPk(user.userId), kind: 'user', ...rest, ...(user.source.startsWith('oidc:') ? {} : { roles }) };
 }
 
-const USER_CURSOR_KEYS: ReadonlySet<string> = new Set(['pk', 'kind', 'username']);
+/** `GET /users` has no filters: its cursors only name the list, and start at a user in the byKind index. */
+const USER_LIST: CursorQuery = { list: 'users' };
+const isUserListStart = (key: unknown): key is Record<string, KeyValue> =>
+  isKey(key, ['pk', 'kind', 'username']) && key.kind === 'user' && String(key.pk).startsWith('user#');
+
+/** Attributes an `undefined` in UserChanges removes; for every other field `undefined` means "leave as is". */
+const REMOVABLE: ReadonlySet<string> = new Set(['tokensValidAfterExceptSession']);
+
+/** Attempts of read, compare and conditional write when the caller named no version (a concurrent change retries). */
+const MAX_UPDATE_ATTEMPTS = 3;
+
+const concurrentChange = () => new AppError('CONFLICT', 'The user was changed concurrently or does not exist; reload and retry');
+
+const sameRoles = (a: readonly string[], b: readonly string[]) => [...a].sort().join() === [...b].sort().join();
+
+/**
+ * The part of `changes` that changes something, compared as the audit trail compares (canonical JSON);
+ * roles are a set, so the same roles in another order are no change.
+ */
+function effectiveChanges(current: User, changes: UserChanges): UserChanges {
+  const before = current as unknown as Record<string, unknown>;
+  const after: Record<string, unknown> = { ...before };
+  const effective: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(changes)) {
+    if (value === undefined) {
+      if (!REMOVABLE.has(field) || before[field] === undefined) continue;
+      delete after[field];
+    } else if (field === 'roles' && sameRoles(value as string[], current.roles)) {
+      continue;
+    } else {
+      after[field] = value;
+    }
+    effective[field] = value;
+  }
+  const changed = diffFields(before, after);
+  return Object.fromEntries(Object.entries(effective).filter(([field]) => field in changed)) as UserChanges;
+}
 
 export interface UserPage {
   items: User[];
@@ -148,32 +185,46 @@ export class UserRepository {
     return typeof claim.Item?.userId === 'string' ? claim.Item.userId : undefined;
   }
 
-  /** Applies changes if the user is still at `expectedVersion` (optimistic concurrency); version + 1. */
+  /**
+   * Applies changes if the user is still at `expectedVersion` (optimistic concurrency); version + 1. A change is
+   * a change (SPEC §3: version +1 per change), as for charges: when every field already has the value asked for,
+   * nothing is written — no new version, so no stream record and no audit record — and the user is returned as
+   * it is. The comparison is made against the version the write is conditional on, so it cannot go stale.
+   */
   async update(userId: string, changes: UserChanges, context: ChangeContext, expectedVersion?: number): Promise<User> {
-    const names: Record<string, string> = {};
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.getById(userId);
+      if (!current || (expectedVersion !== undefined && current.version !== expectedVersion)) throw concurrentChange();
+      const effective = effectiveChanges(current, changes);
+      if (Object.keys(effective).length === 0) return current;
+      const written = await this.write(userId, effective, context, current.version);
+      if (written) return written;
+      // Changed between our read and our write: the caller's version is stale, or (none given) compare again.
+      if (expectedVersion !== undefined || attempt >= MAX_UPDATE_ATTEMPTS) throw concurrentChange();
+    }
+  }
+
+  /** One conditional UpdateItem at `version`; undefined when the user is no longer at that version. */
+  private async write(userId: string, changes: UserChanges, context: ChangeContext, version: number): Promise<User | undefined> {
+    const names: Record<string, string> = { '#version': 'version' };
     const values: Record<string, unknown> = {
       ':one': 1,
       ':now': nowIso(),
       ':by': context.actor.userId,
       ':byName': context.actor.username,
+      ':expected': version,
     };
     const sets = ['#version = #version + :one', 'updatedAt = :now', 'updatedBy = :by', 'updatedByName = :byName'];
     const removes: string[] = [];
-    names['#version'] = 'version';
     for (const [field, value] of Object.entries({ ...changes, requestId: context.requestId, reason: context.reason })) {
       names[`#${field}`] = field;
       if (value === undefined) {
-        if (field === 'requestId' || field === 'reason' || field === 'tokensValidAfterExceptSession') removes.push(`#${field}`);
+        if (field === 'requestId' || field === 'reason' || REMOVABLE.has(field)) removes.push(`#${field}`);
         else delete names[`#${field}`];
         continue;
       }
       values[`:${field}`] = value;
       sets.push(`#${field} = :${field}`);
-    }
-    let condition = 'attribute_exists(pk)';
-    if (expectedVersion !== undefined) {
-      condition += ' AND #version = :expected';
-      values[':expected'] = expectedVersion;
     }
     try {
       const out = await documentDb().send(
@@ -181,7 +232,7 @@ export class UserRepository {
           TableName: this.table,
           Key: { pk: userPk(userId) },
           UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: condition,
+          ConditionExpression: 'attribute_exists(pk) AND #version = :expected',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -189,31 +240,29 @@ export class UserRepository {
       );
       return fromItem(out.Attributes) as User;
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) {
-        throw new AppError('CONFLICT', 'The user was changed concurrently or does not exist; reload and retry');
-      }
+      if (err instanceof ConditionalCheckFailedException) return undefined;
       throw err;
     }
   }
 
   /** Users ordered by username, through the `byKind` index (no scan). */
   async list(limit: number, cursor?: string): Promise<UserPage> {
-    const startKey = cursor ? decodeCursor(cursor, (v): v is Record<string, string> => isStringKey(v, USER_CURSOR_KEYS)) : undefined;
-    const out = await documentDb().send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: 'byKind',
-        KeyConditionExpression: 'kind = :user',
-        ExpressionAttributeValues: { ':user': 'user' },
-        Limit: limit,
-        ExclusiveStartKey: startKey,
-      }),
+    const startKey = cursor ? decodeCursor(cursor, USER_LIST, isUserListStart) : undefined;
+    const out = await queryFromCursor(startKey !== undefined, () =>
+      documentDb().send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'byKind',
+          KeyConditionExpression: 'kind = :user',
+          ExpressionAttributeValues: { ':user': 'user' },
+          Limit: limit,
+          ExclusiveStartKey: startKey,
+        }),
+      ),
     );
     return {
       items: (out.Items ?? []).map((i) => fromItem(i)).filter((u): u is User => u !== undefined),
-      ...(out.LastEvaluatedKey
-        ? { nextCursor: encodeCursor(out.LastEvaluatedKey) }
-        : {}),
+      ...(out.LastEvaluatedKey ? { nextCursor: encodeCursor(USER_LIST, out.LastEvaluatedKey) } : {}),
     };
   }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { jwksDocument } from '../../../functions/shared/signing/key-ring';
 import { LocalSecrets } from '../../../functions/shared/signing/local';
-import { runRotationStep } from '../../../functions/shared/signing/rotation';
+import { rotateLocally, runRotationStep, SYSTEM_ACTOR } from '../../../functions/shared/signing/rotation';
 import { AccessTokenError } from '../../../functions/shared/signing/tokens';
 import { type LocalSigning, localSigning } from '../../support/signing';
 
@@ -117,6 +117,41 @@ describe('local key rotation, end to end', () => {
     await expect(signing.adapters.keys.sign(k1.keyId, Buffer.from('x'))).rejects.toThrow(/pending deletion/);
     const stages = (await secrets.describe()).versionStages;
     expect(Object.values(stages).flat().sort()).toEqual(['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']);
+  });
+
+  it('puts every promotion on the audit trail once, naming the requester or system', async () => {
+    // Prepare: the first key (made by localSigning) is recorded with no previous key.
+    const k1 = await currentKid();
+    expect(signing.audited).toEqual([
+      expect.objectContaining({
+        entityType: 'signing-key',
+        entityId: k1,
+        action: 'key.rotation',
+        actor: SYSTEM_ACTOR,
+        changes: { current: { from: null, to: k1 } },
+      }),
+    ]);
+    const caller = { userId: 'user-42', username: 'alice' };
+
+    // Act: a rotation an API caller asked for, then every step of it again (retries with the same token).
+    at(T0 + 1000);
+    const token = await rotateLocally(signing.adapters, (e) => runRotationStep(e, signing.deps), randomUUID(), caller);
+    for (const Step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
+      await runRotationStep({ Step, SecretId: 'local', ClientRequestToken: token }, signing.deps);
+    }
+
+    // Assess
+    const k2 = await currentKid();
+    expect(signing.audited).toHaveLength(2);
+    expect(signing.audited[1]).toMatchObject({
+      entityType: 'signing-key',
+      entityId: k2,
+      action: 'key.rotation',
+      actor: caller,
+      requestId: token,
+      changes: { current: { from: k1, to: k2 } },
+      idempotencyKey: `key.rotation#${token}`,
+    });
   });
 
   it('keeps key files and the secret file private (mode 0600, directory 0700)', async () => {

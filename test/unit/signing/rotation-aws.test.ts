@@ -13,14 +13,19 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
   ResourceNotFoundException,
+  RotateSecretCommand,
   SecretsManagerClient,
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as rotationHandler } from '../../../functions/rotate-keys/handler';
+import { appendAuditRecord } from '../../../functions/shared/audit';
+import { verifyChain, type AuditRecord } from '../../../functions/shared/audit/record';
 import { resetConfig } from '../../../functions/shared/config';
 import { metrics } from '../../../functions/shared/powertools';
 import { resetSigningAdapters } from '../../../functions/shared/signing/adapters';
@@ -28,14 +33,22 @@ import { lambdaContext } from '../../../scripts/local/lambda-context';
 import type { SigningAdapters } from '../../../functions/shared/signing/adapters';
 import { publicKeyToJwk } from '../../../functions/shared/signing/jwk';
 import { KmsSigningKeys } from '../../../functions/shared/signing/kms-signing-keys';
-import { TAG_CURRENT_SINCE, TAG_ROTATION_TOKEN, TAG_SIGNING_KEY } from '../../../functions/shared/signing/ports';
 import {
+  TAG_CURRENT_SINCE,
+  TAG_ROTATION_REQUESTED_BY,
+  TAG_ROTATION_TOKEN,
+  TAG_SIGNING_KEY,
+} from '../../../functions/shared/signing/ports';
+import {
+  requesterOf,
+  requesterTag,
   ROTATION_STEPS,
   type RotationDeps,
   RotationError,
   runRotationStep,
   type RotationStep,
 } from '../../../functions/shared/signing/rotation';
+import { callHandler, userWith } from '../../support/events';
 import { SecretsManagerSecrets } from '../../../functions/shared/signing/secrets-manager';
 
 const SECRET = 'arn:aws:secretsmanager:eu-central-1:111122223333:secret:signing-AbCdEf';
@@ -47,6 +60,7 @@ const NEW_KEY = { KeyId: '11111111-2222-3333-4444-555555555555', Arn: 'arn:aws:k
 
 const kms = mockClient(KMSClient);
 const sm = mockClient(SecretsManagerClient);
+const ddb = mockClient(DynamoDBDocumentClient);
 
 /** What KMS would hold: one RSA key pair standing in for the new KMS key. */
 const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -60,18 +74,45 @@ const kmsSign = (digest: Uint8Array) =>
 interface State {
   stages: Record<string, string[]>;
   values: Record<string, string>;
+  tags: Record<string, string>;
   rotationEnabled: boolean;
 }
 let state: State;
+const OLD_KID = 'Pq9xThumbprintOfTheFormerCurrentKey';
 
 const value = (keyId: string, kid?: string) => JSON.stringify({ keyId, keyArn: `arn:aws:kms:::key/${keyId}`, kid, createdAt: '2026-01-01T00:00:00Z' });
+
+/** The audit table as DynamoDB would hold it: items by `entityKey|seq`, puts conditional on the key being new. */
+let auditItems: Map<string, Record<string, unknown>>;
+const auditKey = (item: Record<string, unknown>) => `${String(item.entityKey)}|${String(item.seq)}`;
+/** The audit records (not the idempotency markers), oldest first. */
+const auditRecords = () =>
+  [...auditItems.values()].filter((i) => !String(i.entityKey).startsWith('event#')).sort((a, b) => Number(a.seq) - Number(b.seq));
+
+function wireAuditTable() {
+  ddb.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, unknown>; Limit?: number }) => {
+    const items = [...auditItems.values()]
+      .filter((i) => i.entityKey === input.ExpressionAttributeValues[':k'])
+      .sort((a, b) => Number(b.seq) - Number(a.seq));
+    return { Items: items.slice(0, input.Limit ?? items.length) };
+  });
+  ddb.on(TransactWriteCommand).callsFake((input: { TransactItems: { Put: { Item: Record<string, unknown> } }[] }) => {
+    const items = input.TransactItems.map((t) => t.Put.Item);
+    const reasons = items.map((item) => ({ Code: auditItems.has(auditKey(item)) ? 'ConditionalCheckFailed' : 'None' }));
+    if (reasons.some((r) => r.Code !== 'None')) {
+      throw new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: reasons });
+    }
+    for (const item of items) auditItems.set(auditKey(item), item);
+    return {};
+  });
+}
 
 function wireSecretsManager() {
   sm.on(DescribeSecretCommand).callsFake(() => ({
     ARN: SECRET,
     RotationEnabled: state.rotationEnabled,
     VersionIdsToStages: structuredClone(state.stages),
-    Tags: [],
+    Tags: Object.entries(state.tags).map(([Key, Value]) => ({ Key, Value })),
   }));
   sm.on(GetSecretValueCommand).callsFake((input: { VersionId?: string; VersionStage?: string }) => {
     const id = input.VersionId ?? Object.keys(state.stages).find((v) => state.stages[v]?.includes(input.VersionStage ?? ''));
@@ -101,7 +142,15 @@ function wireSecretsManager() {
       return {};
     },
   );
-  sm.on(TagResourceCommand).resolves({});
+  sm.on(TagResourceCommand).callsFake((input: { Tags: { Key: string; Value: string }[] }) => {
+    for (const { Key, Value } of input.Tags) state.tags[Key] = Value;
+    return {};
+  });
+  // What RotateSecret does before it invokes the rotation function: a value-less version labelled AWSPENDING.
+  sm.on(RotateSecretCommand).callsFake((input: { ClientRequestToken: string }) => {
+    state.stages[input.ClientRequestToken] = ['AWSPENDING'];
+    return { ARN: SECRET, VersionId: input.ClientRequestToken };
+  });
 }
 
 function wireKms() {
@@ -119,21 +168,25 @@ beforeEach(() => {
   state = {
     rotationEnabled: true,
     stages: { [PREV]: ['AWSPREVIOUS'], [OLD]: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] },
-    values: { [PREV]: value('prev-key'), [OLD]: value('old-key') },
+    values: { [PREV]: value('prev-key'), [OLD]: value('old-key', OLD_KID) },
+    tags: {},
   };
+  auditItems = new Map();
   wireSecretsManager();
   wireKms();
+  wireAuditTable();
   const adapters: SigningAdapters = {
     kind: 'aws',
     keys: new KmsSigningKeys(new KMSClient({ region: 'eu-central-1' }), APP_TAG),
     secrets: new SecretsManagerSecrets(new SecretsManagerClient({ region: 'eu-central-1' }), SECRET),
   };
-  deps = { adapters, overlapSeconds: 960, issuer: 'https://issuer.test', audience: 'charge-records' };
+  deps = { adapters, overlapSeconds: 960, issuer: 'https://issuer.test', audience: 'charge-records', audit: appendAuditRecord };
 });
 
 afterEach(() => {
   kms.reset();
   sm.reset();
+  ddb.reset();
 });
 
 describe('rotation protocol against Secrets Manager and KMS (mocked)', () => {
@@ -191,12 +244,101 @@ describe('rotation protocol against Secrets Manager and KMS (mocked)', () => {
       put: sm.commandCalls(PutSecretValueCommand).length,
       move: sm.commandCalls(UpdateSecretVersionStageCommand).length,
       del: kms.commandCalls(ScheduleKeyDeletionCommand).length,
+      audit: auditRecords().length,
     });
     const before = writes();
     // Act: every step again (Secrets Manager retries after timeouts)
     for (const s of ROTATION_STEPS) await step(s);
     // Assess
     expect(writes()).toEqual(before);
+  });
+
+  it('puts the promotion on the audit trail: signing-key/<new kid>, key.rotation, old → new kid, system as actor', async () => {
+    // Act
+    for (const s of ROTATION_STEPS) await step(s);
+
+    // Assess: one record through the shared audit writer, hash-chained and idempotency-marked
+    const newKid = publicKeyToJwk(pair.publicKey).kid;
+    const records = auditRecords();
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      entityKey: `signing-key#${newKid}`,
+      entityType: 'signing-key',
+      entityId: newKid,
+      seq: 1,
+      action: 'key.rotation',
+      actor: { userId: 'system', username: 'system' },
+      requestId: TOKEN,
+      changes: { current: { from: OLD_KID, to: newKid } },
+    });
+    expect(verifyChain(records as unknown as AuditRecord[])).toEqual({ valid: true, records: 1 });
+    expect(auditItems.has(`event#key.rotation#${TOKEN}|0`)).toBe(true);
+    // No key material, key id, ARN or secret value on the trail: kids are public key thumbprints.
+    const stored = JSON.stringify(records);
+    for (const secretish of [NEW_KEY.KeyId, NEW_KEY.Arn, 'old-key', state.values[TOKEN]!, 'PRIVATE KEY']) {
+      expect(stored).not.toContain(secretish);
+    }
+  });
+
+  it('takes the old kid from the key when the secret value has none (the initial value CDK writes)', async () => {
+    // Prepare
+    state.values[OLD] = JSON.stringify({ keyId: 'initial-key', keyArn: 'arn:aws:kms:::key/initial-key' });
+    // Act
+    for (const s of ROTATION_STEPS) await step(s);
+    // Assess: the mocked KMS has one public key, so the initial key's kid is the same thumbprint.
+    expect(kms).toHaveReceivedCommandWith(GetPublicKeyCommand, { KeyId: 'initial-key' });
+    const kid = publicKeyToJwk(pair.publicKey).kid;
+    expect(auditRecords()[0]).toMatchObject({ changes: { current: { from: kid, to: kid } } });
+  });
+
+  it('records the caller the secret tag names for this token, and no one for a tag left by another rotation', async () => {
+    // Prepare: a tag from an earlier request, then one for this rotation.
+    const caller = { userId: '7b0d4a63-5d1e-4a0e-9d3b-2b7c8a1f0e11', username: 'Zoë Łukasiewicz-Müller' };
+    state.tags = requesterTag('another-token', { userId: 'someone-else', username: 'mallory' });
+    expect(requesterOf(state.tags, TOKEN)).toBeUndefined();
+    state.tags = requesterTag(TOKEN, caller);
+    expect(state.tags[TAG_ROTATION_REQUESTED_BY]).toMatch(/^[A-Za-z0-9 +\-=._:/@]{1,256}$/);
+    // Act
+    for (const s of ROTATION_STEPS) await step(s);
+    // Assess
+    expect(auditRecords()[0]).toMatchObject({ actor: caller });
+  });
+
+  it('keeps a requester tag within the 256 characters Secrets Manager allows', () => {
+    const tag = requesterTag(TOKEN, { userId: 'u-1', username: 'ü'.repeat(200) });
+    expect(tag[TAG_ROTATION_REQUESTED_BY]!.length).toBeLessThanOrEqual(256);
+    expect(requesterOf(tag, TOKEN)).toMatchObject({ userId: 'u-1', username: expect.stringMatching(/^ü+$/) });
+  });
+
+  it('does not promote when the audit record cannot be written; AWSCURRENT stays put', async () => {
+    // Prepare
+    for (const s of ROTATION_STEPS.slice(0, 3)) await step(s);
+    ddb.on(TransactWriteCommand).rejects(new Error('AccessDeniedException'));
+    // Act
+    await expect(step('finishSecret')).rejects.toThrow('AccessDeniedException');
+    // Assess
+    expect(sm).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+    expect(state.stages[OLD]).toEqual(['AWSCURRENT']);
+    expect(state.stages[TOKEN]).toEqual(['AWSPENDING']);
+    expect(kms).not.toHaveReceivedCommand(ScheduleKeyDeletionCommand);
+  });
+
+  it('writes one audit record when finishSecret fails after recording and is retried with the same token', async () => {
+    // Prepare: the stage move fails once, after the record was written.
+    for (const s of ROTATION_STEPS.slice(0, 3)) await step(s);
+    const move = sm.on(UpdateSecretVersionStageCommand);
+    move.rejectsOnce(new Error('ThrottlingException'));
+    await expect(step('finishSecret')).rejects.toThrow('ThrottlingException');
+    expect(state.stages[OLD]).toEqual(['AWSCURRENT']);
+    expect(auditRecords()).toHaveLength(1);
+    wireSecretsManager();
+
+    // Act: Secrets Manager retries the step.
+    await step('finishSecret');
+
+    // Assess: promoted, and still one record (the retry's append was a duplicate)
+    expect(state.stages[TOKEN]).toContain('AWSCURRENT');
+    expect(auditRecords()).toHaveLength(1);
   });
 
   it('a retried createSecret finds its key by the token tag instead of creating a second one', async () => {
@@ -308,7 +450,7 @@ describe('Secrets Manager adapter', () => {
   it('reads by stage and by version, and answers a missing one with undefined', async () => {
     await expect(secrets().getValue({ stage: 'AWSCURRENT' })).resolves.toEqual({
       versionId: OLD,
-      value: value('old-key'),
+      value: value('old-key', OLD_KID),
       stages: ['AWSCURRENT'],
     });
     expect(sm).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: SECRET, VersionStage: 'AWSCURRENT' });
@@ -347,7 +489,8 @@ describe('Secrets Manager adapter', () => {
   });
 });
 
-describe('rotation handler (the Lambda)', () => {
+/** A function with the AWS adapters: SIGNING_SECRET_ID set, config and adapters rebuilt around each test. */
+function useAwsSigningAdapters() {
   beforeEach(() => {
     vi.stubEnv('SIGNING_SECRET_ID', SECRET);
     resetConfig();
@@ -359,6 +502,10 @@ describe('rotation handler (the Lambda)', () => {
     resetConfig();
     resetSigningAdapters();
   });
+}
+
+describe('rotation handler (the Lambda)', () => {
+  useAwsSigningAdapters();
 
   const invoke = (Step: RotationStep) =>
     rotationHandler({ Step, SecretId: SECRET, ClientRequestToken: TOKEN }, lambdaContext('rotate-keys', 60, 256));
@@ -383,5 +530,40 @@ describe('rotation handler (the Lambda)', () => {
     expect(names).toContain('SigningKeyRotationSucceeded');
     expect(names).toContain('SigningKeyAgeSeconds');
     expect(names).not.toContain('SigningKeyRotationFailed');
+  });
+});
+
+describe('POST /admin/keys/rotate in AWS (the keys function)', () => {
+  useAwsSigningAdapters();
+
+  it('names the caller on the secret, starts RotateSecret with its own token and answers 202 with the documented shape', async () => {
+    // Prepare: no AWSPENDING left over from an earlier rotation.
+    delete state.stages[TOKEN];
+    const admin = userWith(['admin'], 'key-admin');
+
+    // Act
+    const res = await callHandler('keys', { resource: '/admin/keys/rotate', method: 'POST', user: admin });
+
+    // Assess: { status, rotationId } (no kid yet: Secrets Manager runs the steps after the answer)
+    expect(res.status).toBe(202);
+    expect(res.json).toEqual({ status: 'rotation-started', rotationId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    const rotationId = res.json.rotationId as string;
+    expect(sm).toHaveReceivedCommandWith(RotateSecretCommand, { SecretId: SECRET, ClientRequestToken: rotationId, RotateImmediately: true });
+    expect(sm).toHaveReceivedCommandWith(TagResourceCommand, { SecretId: SECRET, Tags: [{ Key: TAG_ROTATION_REQUESTED_BY, Value: expect.any(String) }] });
+    const calls = sm.calls().map((c) => c.args[0].constructor.name);
+    expect(calls.indexOf('TagResourceCommand')).toBeLessThan(calls.indexOf('RotateSecretCommand'));
+
+    // ... and the rotation Secrets Manager then runs puts the caller on the audit trail.
+    for (const Step of ROTATION_STEPS) {
+      await rotationHandler({ Step, SecretId: SECRET, ClientRequestToken: rotationId }, lambdaContext('rotate-keys', 60, 256));
+    }
+    expect(state.stages[rotationId]).toContain('AWSCURRENT');
+    expect(auditRecords()).toHaveLength(1);
+    expect(auditRecords()[0]).toMatchObject({
+      action: 'key.rotation',
+      actor: { userId: admin.userId, username: 'key-admin' },
+      requestId: rotationId,
+      changes: { current: { from: OLD_KID, to: publicKeyToJwk(pair.publicKey).kid } },
+    });
   });
 });

@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectError } from '../support/assertions';
+import { adminToken, userWithRoles, type TestUser } from '../support/auth';
+import { type LocalApi, startLocalApi } from '../support/local-api';
+
+/**
+ * Audit finding 4: a cursor from another query, or a forged one, used to reach DynamoDB as an
+ * ExclusiveStartKey outside the key condition ("The provided starting key does not match the range key
+ * predicate") and come back as 500. Cursors are now bound to their query and their key is checked: 400.
+ */
+let api: LocalApi;
+let admin: string;
+let operator: TestUser;
+let auditor: TestUser;
+let other: TestUser;
+
+type Page = { items: unknown[]; nextCursor: string | null };
+
+const decode = (cursor: string) => JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { q: string; p: Record<string, unknown> };
+const encode = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+/** The cursor with its position changed but its query digest kept: what a forger who read the format would send. */
+const tamper = (cursor: string, change: (p: Record<string, unknown>) => void) => {
+  const parsed = decode(cursor);
+  change(parsed.p);
+  return encode(parsed);
+};
+
+async function page(path: string, token: string): Promise<Page> {
+  const res = await api.request(path, { token });
+  expect(res.status, res.text).toBe(200);
+  return res.json as Page;
+}
+
+/** A page's cursor; the audit trail is written asynchronously, so ask until there is a next page. */
+async function cursorOf(path: string, token: string): Promise<string> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const { nextCursor } = await page(path, token);
+    if (nextCursor) return nextCursor;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no next page for ${path}`);
+}
+
+const badCursor = async (path: string, token: string) => {
+  const error = expectError(await api.request(path, { token }), 400, 'BAD_REQUEST');
+  expect(error.message).toMatch(/cursor/);
+};
+
+beforeAll(async () => {
+  api = await startLocalApi();
+  admin = await adminToken(api);
+  [operator, auditor, other] = await Promise.all([
+    userWithRoles(api, ['operator']),
+    userWithRoles(api, ['auditor']),
+    userWithRoles(api, ['viewer']),
+  ]);
+  const charge = (productionDate: string, status?: string) =>
+    api.request('/charges', {
+      method: 'POST',
+      token: operator.token,
+      body: { articleId: 'CURSOR-1', quantity: 1, unit: 'kg', productionDate, ...(status ? { status } : {}) },
+    });
+  for (const res of await Promise.all([
+    charge('2026-03-01', 'quarantine'),
+    charge('2026-03-02', 'quarantine'),
+    charge('2026-03-03', 'quarantine'),
+    charge('2026-03-04'),
+    charge('2026-03-05'),
+  ])) {
+    expect(res.status, res.text).toBe(201);
+  }
+});
+afterAll(() => api?.stop());
+
+describe('GET /charges cursors', () => {
+  it('still page through the query they came from', async () => {
+    const first = await page('/charges?status=quarantine&limit=2', operator.token);
+    expect(first.items).toHaveLength(2);
+    const next = await page(`/charges?status=quarantine&limit=2&cursor=${first.nextCursor}`, operator.token);
+    expect(next.items.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('from another status is 400', async () => {
+    const cursor = await cursorOf('/charges?status=quarantine&limit=1', operator.token);
+    await badCursor(`/charges?status=released&cursor=${cursor}`, operator.token);
+  });
+
+  it('from the unfiltered list, used with a date range, is 400', async () => {
+    const cursor = await cursorOf('/charges?limit=1', operator.token);
+    await badCursor(`/charges?cursor=${cursor}&from=2026-10-01&to=2026-10-02`, operator.token);
+  });
+
+  it('forged in the old format ({i, k}) is 400', async () => {
+    const forged = encode({ i: 'byStatus', k: { status: 'quarantine', listSk: 'x' } });
+    await badCursor(`/charges?status=quarantine&cursor=${forged}`, operator.token);
+  });
+
+  it('with the right query digest but a key outside the key condition is 400', async () => {
+    const path = '/charges?status=quarantine&to=2026-12-31&limit=1';
+    const cursor = await cursorOf(path, operator.token);
+    await badCursor(`${path}&cursor=${tamper(cursor, (p) => (p.listSk = 'x'))}`, operator.token);
+    await badCursor(`${path}&cursor=${tamper(cursor, (p) => (p.status = 'released'))}`, operator.token);
+    await badCursor(`${path}&cursor=${tamper(cursor, (p) => (p.sk = 'V#0000000001'))}`, operator.token);
+    await badCursor(`${path}&cursor=${tamper(cursor, (p) => delete p.chargeId)}`, operator.token);
+  });
+});
+
+describe('GET /audit cursors', () => {
+  it('from one entity, used for another, is 400', async () => {
+    const cursor = await cursorOf(`/audit?entityType=user&entityId=${operator.userId}&limit=1`, auditor.token);
+    await badCursor(`/audit?entityType=user&entityId=${other.userId}&cursor=${cursor}`, auditor.token);
+  });
+
+  it('from one actor, used for another, is 400', async () => {
+    const cursor = await cursorOf(`/audit?actor=${operator.userId}&limit=1`, auditor.token);
+    await badCursor(`/audit?actor=${other.userId}&cursor=${cursor}`, auditor.token);
+  });
+
+  it('forged ({s, k} with foreign attributes) is 400', async () => {
+    const forged = encode({ s: 'entity', k: { foo: 'bar' } });
+    await badCursor(`/audit?entityType=user&entityId=${operator.userId}&cursor=${forged}`, auditor.token);
+  });
+
+  it('with the right query digest but a key of another entity, actor or month is 400', async () => {
+    const byEntity = `/audit?entityType=user&entityId=${operator.userId}&limit=1`;
+    const entityCursor = await cursorOf(byEntity, auditor.token);
+    await badCursor(`${byEntity}&cursor=${tamper(entityCursor, (p) => ((p.k as Record<string, unknown>).entityKey = `user#${other.userId}`))}`, auditor.token);
+    await badCursor(`${byEntity}&cursor=${tamper(entityCursor, (p) => ((p.k as Record<string, unknown>).seq = 'one'))}`, auditor.token);
+
+    const byActor = `/audit?actor=${operator.userId}&limit=1`;
+    const actorCursor = await cursorOf(byActor, auditor.token);
+    await badCursor(`${byActor}&cursor=${tamper(actorCursor, (p) => ((p.k as Record<string, unknown>).actorId = other.userId))}`, auditor.token);
+
+    const byMonth = '/audit?entityType=charge&limit=1';
+    const monthCursor = await cursorOf(byMonth, auditor.token);
+    await badCursor(`${byMonth}&cursor=${tamper(monthCursor, (p) => (p.m = '1999-01'))}`, auditor.token);
+    await badCursor(`${byMonth}&cursor=${tamper(monthCursor, (p) => ((p.k as Record<string, unknown>).atId = '0'))}`, auditor.token);
+    // Still a working cursor when left alone.
+    expect((await api.request(`${byMonth}&cursor=${monthCursor}`, { token: auditor.token })).status).toBe(200);
+  });
+});
+
+describe('GET /users cursors', () => {
+  it('with the key changed (kind "nope") is 400', async () => {
+    const cursor = await cursorOf('/users?limit=1', admin);
+    await badCursor(`/users?cursor=${tamper(cursor, (p) => (p.kind = 'nope'))}`, admin);
+    await badCursor(`/users?cursor=${tamper(cursor, (p) => (p.pk = 'username#admin'))}`, admin);
+  });
+
+  it('from another list is 400', async () => {
+    const cursor = await cursorOf('/charges?limit=1', operator.token);
+    await badCursor(`/users?cursor=${cursor}`, admin);
+  });
+});

@@ -1,0 +1,34 @@
+import { type MockInstance, vi } from 'vitest';
+
+/**
+ * The process's stdout, captured while installed: the handlers run in-process and log there, and tests that
+ * read the log keep it out of the report too.
+ */
+export function stdoutCapture() {
+  const written: string[] = [];
+  let spy: MockInstance | undefined;
+  return {
+    install(): void {
+      spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
+    },
+    restore(): void {
+      spy?.mockRestore();
+    },
+    /** Everything written while `fn` runs. */
+    async during(fn: () => Promise<void>): Promise<string> {
+      const from = written.length;
+      await fn();
+      return written.slice(from).join('');
+    },
+  };
+}
+
+/** The JSON log lines (one per line, as Powertools writes them) in captured output. */
+export const jsonLines = (text: string): Record<string, unknown>[] =>
+  text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
