@@ -54,7 +54,19 @@ interface GatewayError {
   /** DEFAULT_4XX/5XX cover several statuses: keep the one API Gateway chose. */
   readonly keepStatus?: boolean;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Headers mapped from request context (no quotes), e.g. the authorizer's context on a Deny. */
+  readonly mapped?: Readonly<Record<string, string>>;
 }
+
+/**
+ * A Deny from the authorizer carries the caller's rate-limit window in its context
+ * (functions/authorizer/handler.ts), so the 403 has X-RateLimit-* like every other authenticated answer.
+ */
+const DENY_RATE_LIMIT_HEADERS = {
+  'X-RateLimit-Limit': 'context.authorizer.rateLimit',
+  'X-RateLimit-Remaining': 'context.authorizer.rateRemaining',
+  'X-RateLimit-Reset': 'context.authorizer.rateReset',
+} as const;
 
 const UNAVAILABLE_MESSAGE = 'The service is temporarily unavailable; retry later';
 
@@ -78,7 +90,12 @@ const GATEWAY_ERRORS: readonly GatewayError[] = [
     message: 'A valid bearer token is required',
     headers: { 'WWW-Authenticate': 'Bearer' },
   },
-  { type: ResponseType.ACCESS_DENIED, code: 'FORBIDDEN', message: 'Missing permission for this operation' },
+  {
+    type: ResponseType.ACCESS_DENIED,
+    code: 'FORBIDDEN',
+    message: 'Missing permission for this operation',
+    mapped: DENY_RATE_LIMIT_HEADERS,
+  },
   { type: ResponseType.THROTTLED, code: 'RATE_LIMITED', message: 'Too many requests', headers: { 'Retry-After': '1' } },
   { type: ResponseType.QUOTA_EXCEEDED, code: 'RATE_LIMITED', message: 'Too many requests', headers: { 'Retry-After': '60' } },
   { type: ResponseType.REQUEST_TOO_LARGE, code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large' },
@@ -118,8 +135,12 @@ const retryAfterFor = (code: ErrorCode): Record<string, string> =>
   ERROR_STATUS[code] === 503 ? { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } : {};
 
 /** Every header of a gateway response: the security headers, the error's own, and the request id. */
-function gatewayResponseHeaders(error: Pick<GatewayError, 'code' | 'headers'>): Record<string, string> {
-  return { ...quoted({ ...SECURITY_HEADERS, ...retryAfterFor(error.code), ...error.headers }), ...GATEWAY_REQUEST_ID };
+function gatewayResponseHeaders(error: Pick<GatewayError, 'code' | 'headers' | 'mapped'>): Record<string, string> {
+  return {
+    ...quoted({ ...SECURITY_HEADERS, ...retryAfterFor(error.code), ...error.headers }),
+    ...error.mapped,
+    ...GATEWAY_REQUEST_ID,
+  };
 }
 
 /** The error body of SPEC §4, filled by API Gateway's own context variables. */

@@ -33,7 +33,7 @@ export class Unauthorized extends Error {
 
 export type Decision =
   | { effect: 'Allow'; user: AuthenticatedUser; rate: RateLimitState }
-  | { effect: 'Deny'; user: AuthenticatedUser; reason: 'permission' };
+  | { effect: 'Deny'; user: AuthenticatedUser; reason: 'permission'; rate: RateLimitState };
 
 export function bearerToken(headers: Record<string, string | undefined> | null | undefined): string {
   for (const [name, value] of Object.entries(headers ?? {})) {
@@ -167,9 +167,13 @@ export async function authorize(request: {
     caller = { user: external };
   }
   const { user } = caller;
+  // Every request counts against the caller's limit, denied ones too.
+  const rate = caller.rate ?? (await rateLimit(user.userId, now));
   const route = findRoute(request.httpMethod, request.resource);
-  if (route && route.access !== 'public' && route.access !== 'authenticated' && !user.permissions.includes(route.access)) {
-    return { effect: 'Deny', user, reason: 'permission' };
-  }
-  return { effect: 'Allow', user, rate: caller.rate ?? (await rateLimit(user.userId, now)) };
+  const missing = route && route.access !== 'public' && route.access !== 'authenticated' && !user.permissions.includes(route.access);
+  // A throttled caller gets 429 whatever they ask for. An authorizer can only allow or deny, so it allows with
+  // `exceeded` set, and the handler's envelope answers 429 before any route runs (the router checks the
+  // permission again behind it).
+  if (missing && !rate.exceeded) return { effect: 'Deny', user, reason: 'permission', rate };
+  return { effect: 'Allow', user, rate };
 }

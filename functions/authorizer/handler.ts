@@ -19,7 +19,12 @@ async function authorizer(event: APIGatewayRequestAuthorizerEvent): Promise<APIG
     if (decision.effect === 'Deny') {
       metrics.addMetric('AuthorizerDenied', MetricUnit.Count, 1);
       logger.info('denied: missing permission', { user_id: decision.user.userId, resource: event.resource });
-      return { principalId: decision.user.userId, policyDocument: policy('Deny', event.methodArn) };
+      // The context reaches the ACCESS_DENIED gateway response too: a 403 carries X-RateLimit-* like any answer.
+      return {
+        principalId: decision.user.userId,
+        policyDocument: policy('Deny', event.methodArn),
+        context: toAuthorizerContext(decision.user, decision.rate),
+      };
     }
     if (decision.rate.exceeded) metrics.addMetric('RateLimited', MetricUnit.Count, 1);
     return {

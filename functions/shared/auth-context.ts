@@ -33,7 +33,7 @@ export function toAuthorizerContext(user: AuthenticatedUser, rate?: RateLimitSta
     ...(rate
       ? {
           rateLimit: String(rate.limit),
-          rateRemaining: String(rate.remaining),
+          rateRemaining: String(Math.max(0, rate.remaining)),
           rateReset: String(rate.resetAt),
           rateExceeded: String(rate.exceeded),
         }
@@ -64,3 +64,10 @@ export function fromAuthorizerContext(context: Record<string, unknown> | null | 
     permissions: split(context.permissions).filter((p): p is Permission => KNOWN_PERMISSIONS.has(p)),
   };
 }
+
+/** SPEC §5: the caller's window, on every authenticated answer (the handlers' and the gateway's 403 alike). */
+export const rateLimitHeaders = (rate: RateLimitState): Record<string, string> => ({
+  'X-RateLimit-Limit': String(rate.limit),
+  'X-RateLimit-Remaining': String(Math.max(0, rate.remaining)),
+  'X-RateLimit-Reset': String(rate.resetAt),
+});

@@ -7,6 +7,7 @@ import type {
   APIGatewayRequestAuthorizerEvent,
 } from 'aws-lambda';
 import { AppError, unauthorized, forbidden, unavailable } from '../../functions/shared/errors';
+import { rateLimitFromContext, rateLimitHeaders } from '../../functions/shared/auth-context';
 import { errorResponse } from '../../functions/shared/http/error-response';
 import { header, requestIdFor } from '../../functions/shared/http/headers';
 import {
@@ -265,7 +266,11 @@ async function authorize(event: APIGatewayProxyEvent): Promise<Record<string, un
     throw unavailable(undefined, { cause: err });
   }
   const statement = result.policyDocument.Statement[0];
-  if (!statement || statement.Effect !== 'Allow') throw forbidden();
+  if (!statement || statement.Effect !== 'Allow') {
+    // As the ACCESS_DENIED gateway response maps them from the Deny's context (lib/api-stack.ts).
+    const rate = rateLimitFromContext(result.context);
+    throw new AppError('FORBIDDEN', forbidden().message, { headers: rate ? rateLimitHeaders(rate) : {} });
+  }
   return { ...result.context, principalId: result.principalId };
 }
 

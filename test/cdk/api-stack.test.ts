@@ -255,7 +255,16 @@ describe('REST API', () => {
 describe('gateway responses', () => {
   const cases = [
     { type: 'UNAUTHORIZED', code: 'UNAUTHORIZED', headers: { 'WWW-Authenticate': "'Bearer'" } },
-    { type: 'ACCESS_DENIED', code: 'FORBIDDEN' },
+    // The authorizer's Deny carries the caller's rate-limit window; the 403 maps it into X-RateLimit-*.
+    {
+      type: 'ACCESS_DENIED',
+      code: 'FORBIDDEN',
+      headers: {
+        'X-RateLimit-Limit': 'context.authorizer.rateLimit',
+        'X-RateLimit-Remaining': 'context.authorizer.rateRemaining',
+        'X-RateLimit-Reset': 'context.authorizer.rateReset',
+      },
+    },
     { type: 'THROTTLED', code: 'RATE_LIMITED', headers: { 'Retry-After': Match.anyValue() } },
     { type: 'REQUEST_TOO_LARGE', code: 'PAYLOAD_TOO_LARGE' },
     { type: 'UNSUPPORTED_MEDIA_TYPE', code: 'UNSUPPORTED_MEDIA_TYPE' },

@@ -161,3 +161,26 @@ describe('a burst across a minute boundary', () => {
     expect(num(res, 'x-ratelimit-remaining')).toBe(2);
   });
 });
+
+describe('rate limit and missing permissions (SPEC §5: every authenticated answer carries X-RateLimit-*)', () => {
+  it('a 403 for a missing permission carries X-RateLimit-* and counts; once the limit is spent the answer is 429, not 403', async () => {
+    const dave = await createAccount(api, ['viewer'], 'rl-dave');
+    const daveToken = (await signIn(api, dave)).accessToken;
+    at(2 * 60_000 + 5_000);
+    const resetAt = windowStart / 1000 + 3 * 60;
+    for (let i = 1; i <= LIMIT; i++) {
+      // A viewer has no audit:read: the authorizer denies, and the 403 still shows the window counting down.
+      const res = await api.request('/audit', { token: daveToken });
+      expectError(res, 403, 'FORBIDDEN');
+      expect(num(res, 'x-ratelimit-limit')).toBe(LIMIT);
+      expect(num(res, 'x-ratelimit-remaining')).toBe(LIMIT - i);
+      expect(num(res, 'x-ratelimit-reset')).toBe(resetAt);
+    }
+    const throttled = await api.request('/audit', { token: daveToken });
+    expectError(throttled, 429, 'RATE_LIMITED');
+    expect(num(throttled, 'retry-after')).toBeGreaterThan(0);
+    expect(num(throttled, 'x-ratelimit-remaining')).toBe(0);
+    // Throttled on an allowed route too: the denied requests counted against the same window.
+    expectError(await whoAmI(api, daveToken), 429, 'RATE_LIMITED');
+  });
+});

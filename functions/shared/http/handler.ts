@@ -1,6 +1,6 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { rateLimitFromContext, type RateLimitState } from '../auth-context';
+import { rateLimitFromContext, rateLimitHeaders } from '../auth-context';
 import { config } from '../config';
 import { AppError } from '../errors';
 import { emfMetrics, logger, loggerContext } from '../powertools';
@@ -11,11 +11,6 @@ import { createRouter, type RouteSpec } from './router';
 
 type Request = middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult>;
 
-const rateLimitHeaders = (rate: RateLimitState) => ({
-  'X-RateLimit-Limit': String(rate.limit),
-  'X-RateLimit-Remaining': String(Math.max(0, rate.remaining)),
-  'X-RateLimit-Reset': String(rate.resetAt),
-});
 
 /**
  * Correlation id, security headers and the one error handler, for every API function. Errors are
