@@ -32,9 +32,9 @@ async function lambdaHandler(event: DynamoDBStreamEvent, context: Context): Prom
         metrics.addMetric('AuditRecordDuplicates', MetricUnit.Count, 1);
       } else {
         metrics.addMetric('AuditRecordsWritten', MetricUnit.Count, 1);
-        const created = record.dynamodb?.ApproximateCreationDateTime;
-        if (typeof created === 'number') {
-          const lagMs = Math.max(0, Date.now() - created * 1000);
+        const writtenAt = changeTime(record, input.at);
+        if (writtenAt !== undefined) {
+          const lagMs = Math.max(0, Date.now() - writtenAt);
           metrics.addMetric('AuditLag', MetricUnit.Milliseconds, lagMs);
           auditLag.observe(lagMs / 1000);
         }
@@ -66,3 +66,15 @@ async function lambdaHandler(event: DynamoDBStreamEvent, context: Context): Prom
 export const handler = middy(lambdaHandler)
   .use(loggerContext())
   .use(emfMetrics());
+
+/**
+ * When the change was committed, as precisely as known: the item's own `updatedAt` (milliseconds, set by the
+ * write), else the stream's ApproximateCreationDateTime — whole seconds in AWS, and rounded down to the MINUTE
+ * by DynamoDB Local, which made the local lag read up to 60 s too high.
+ */
+function changeTime(record: DynamoDBRecord, at: string | undefined): number | undefined {
+  const precise = at === undefined ? Number.NaN : Date.parse(at);
+  if (record.eventName !== 'REMOVE' && Number.isFinite(precise)) return precise;
+  const approximate = record.dynamodb?.ApproximateCreationDateTime;
+  return typeof approximate === 'number' ? approximate * 1000 : undefined;
+}

@@ -2,6 +2,7 @@ import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { documentDb } from '../../functions/shared/dynamo';
+import { auditLag } from '../../functions/shared/observability/prometheus';
 import { AuditQueries } from '../../functions/audit/repository';
 import { verifyChain } from '../../functions/shared/audit/record';
 import { tableName } from '../../functions/shared/tables';
@@ -65,6 +66,34 @@ describe('audit records from the charges stream', () => {
     expect(records[2]!.changes).toEqual({ status: { from: 'quarantine', to: 'released' } });
     expect(records.every((r) => typeof r.requestId === 'string')).toBe(true);
     expect(verifyChain(await new AuditQueries().chain('charge', id)).valid).toBe(true);
+  });
+
+  it("measures audit lag from the item's own write time: DynamoDB Local rounds the stream's time down to the minute", async () => {
+    // Prepare: a real INSERT record, its write time pinned 1.234 s before "now", its stream time minute-rounded.
+    const id = await newCharge();
+    const insert = (await reader.next()).Records.find((r) => r.eventName === 'INSERT' && r.dynamodb?.Keys?.sk?.S === 'CHARGE');
+    expect(insert, 'the charge INSERT record').toBeDefined();
+    const now = Date.parse('2026-11-26T10:00:42.000Z');
+    const writtenAt = now - 1234;
+    const record = structuredClone(insert as DynamoDBRecord);
+    (record.dynamodb!.NewImage as Record<string, { S: string }>).updatedAt = { S: new Date(writtenAt).toISOString() };
+    record.dynamodb!.ApproximateCreationDateTime = Math.floor(writtenAt / 60_000) * 60;
+    const observed = vi.spyOn(auditLag, 'observe');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(now);
+
+    // Act
+    let response: DynamoDBBatchResponse;
+    try {
+      response = await audit({ Records: [record] });
+    } finally {
+      vi.useRealTimers();
+    }
+
+    // Assess: 1.234 s, not the 42 s the minute-rounded stream time would give.
+    expect(response.batchItemFailures).toEqual([]);
+    expect(observed).toHaveBeenCalledWith(1.234);
+    expect((await auditRecordsOf('charge', id))[0]?.at).toBe(new Date(writtenAt).toISOString());
   });
 
   it('delivering the same batch twice writes each change once', async () => {
