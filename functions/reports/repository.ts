@@ -4,12 +4,13 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { AuditActor } from '../shared/audit/record';
 import { documentDb } from '../shared/dynamo';
-import { badRequest } from '../shared/errors';
+import { type CursorQuery, decodeCursor, encodeCursor, isKey, type KeyValue, queryFromCursor } from '../shared/cursor';
 import { tableName } from '../shared/tables';
 import type { DefinitionFilters, Format } from './model';
 
@@ -69,24 +70,25 @@ export interface ReportRun {
  */
 const DEFINITION = 'definition';
 const RUN = 'run';
+type ItemType = typeof DEFINITION | typeof RUN;
 
-interface Cursor {
-  k: Record<string, unknown>;
-}
+/** A filtered page may need several rounds to fill; it stops after this many and returns a cursor. */
+const MAX_QUERY_ROUNDS = 10;
 
-const encode = (key: Record<string, unknown>) => Buffer.from(JSON.stringify({ k: key } satisfies Cursor), 'utf8').toString('base64url');
+/** The cursor's list name per item type: `GET /reports/definitions` and `GET /reports/runs`. */
+const LIST_NAME: Record<ItemType, string> = { [DEFINITION]: 'report-definitions', [RUN]: 'report-runs' };
 
-function decode(raw: string | undefined, type: string): Record<string, unknown> | undefined {
-  if (raw === undefined) return undefined;
-  try {
-    const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
-    const k = c.k as Record<string, unknown>;
-    if (typeof k.pk === 'string' && k.pk.startsWith(`${type}#`) && k.kind === type && typeof k.createdAtId === 'string' && typeof k.sk === 'string') return k;
-  } catch {
-    // fall through
-  }
-  throw badRequest('The cursor is not valid for this query');
-}
+/**
+ * A start key of the byKind list of `type` (LastEvaluatedKey of an index: the table key and the index key),
+ * inside the key condition `kind = type`, at an item of that type.
+ */
+const isListStart =
+  (type: ItemType) =>
+  (key: unknown): key is Record<string, KeyValue> =>
+    isKey(key, ['pk', 'sk', 'kind', 'createdAtId']) &&
+    key.kind === type &&
+    key.sk === type &&
+    String(key.pk).startsWith(`${type}#`);
 
 function toDefinition(item: Record<string, unknown>): ReportDefinition {
   const { pk: _pk, sk: _sk, kind: _kind, createdAtId: _c, reportKind, ...rest } = item;
@@ -215,34 +217,38 @@ export class ReportRepository {
     return this.page(RUN, limit, cursor, toRun, definitionId);
   }
 
+  /**
+   * One page of the byKind list of `type`, newest first; runs may be filtered by definition (a filter
+   * expression, so a page may take several rounds to fill). A cursor belongs to this list and filter
+   * (`functions/shared/cursor.ts`) and starts at an item of this type.
+   */
   private async page<T>(
-    type: string,
+    type: ItemType,
     limit: number,
     cursor: string | undefined,
     map: (item: Record<string, unknown>) => T,
     definitionId?: string,
   ): Promise<Page<T>> {
+    const query: CursorQuery = { list: LIST_NAME[type], filters: { definitionId } };
     const items: T[] = [];
-    let start = decode(cursor, type);
-    // A filtered page may need several rounds to fill; it stops at a bounded number and returns a cursor.
-    for (let round = 0; round < 10 && items.length < limit; round++) {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'byKind',
-          KeyConditionExpression: '#kind = :kind',
-          ExpressionAttributeNames: { '#kind': 'kind', ...(definitionId ? { '#d': 'definitionId' } : {}) },
-          ExpressionAttributeValues: { ':kind': type, ...(definitionId ? { ':d': definitionId } : {}) },
-          FilterExpression: definitionId ? '#d = :d' : undefined,
-          ScanIndexForward: false,
-          Limit: limit - items.length,
-          ExclusiveStartKey: start,
-        }),
-      );
+    let start: Record<string, unknown> | undefined = cursor ? decodeCursor(cursor, query, isListStart(type)) : undefined;
+    for (let round = 0; round < MAX_QUERY_ROUNDS && items.length < limit; round++) {
+      const input: QueryCommandInput = {
+        TableName: this.table,
+        IndexName: 'byKind',
+        KeyConditionExpression: '#kind = :kind',
+        ExpressionAttributeNames: { '#kind': 'kind', ...(definitionId ? { '#d': 'definitionId' } : {}) },
+        ExpressionAttributeValues: { ':kind': type, ...(definitionId ? { ':d': definitionId } : {}) },
+        FilterExpression: definitionId ? '#d = :d' : undefined,
+        ScanIndexForward: false,
+        Limit: limit - items.length,
+        ExclusiveStartKey: start,
+      };
+      const page = await queryFromCursor(round === 0 && Boolean(cursor), () => this.db.send(new QueryCommand(input)));
       items.push(...(page.Items ?? []).map(map));
       start = page.LastEvaluatedKey;
       if (!start) break;
     }
-    return { items, nextCursor: start ? encode(start) : null };
+    return { items, nextCursor: start ? encodeCursor(query, start) : null };
   }
 }

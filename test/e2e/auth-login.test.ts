@@ -252,6 +252,55 @@ describe('per-username ceiling', () => {
     expectError(fromAnywhere, 423, 'ACCOUNT_LOCKED');
     expect(Number(fromAnywhere.headers['retry-after'])).toBe(3600 - (config().LOCKOUT_SECONDS + 1));
   });
+
+  it(`counts a rolling hour: ${CEILING_MAX_FAILURES - 1} failures late in one hour and more right after it lock the account at the ${CEILING_MAX_FAILURES}th`, { timeout: 180_000 }, async () => {
+    // The ceiling used to count in a fixed hour from the first failure: ~99 failures at its end and ~99 more
+    // at the start of the next one, ~200 within minutes, never locked. Now any 3600 s holding 100 lock.
+    const victim = await userWithRoles(api, ['viewer']);
+    const max = config().LOGIN_MAX_FAILURES;
+    const lockout = config().LOCKOUT_SECONDS;
+    const perAddress = pairHourlyMaxFailures();
+    const ips = Array.from({ length: addressesForCeiling() }, freshIp);
+    const last = ips.at(-1) as string;
+
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const t0 = Date.parse('2026-12-07T10:00:00Z');
+    // The first failure, which opened the old fixed hour (10:00–11:00).
+    vi.setSystemTime(t0);
+    await fail(victim, 1, freshIp());
+    // Late in that hour, from addressesForCeiling() addresses at once: two rounds each, the last one two short.
+    const t1 = t0 + 3000 * 1000;
+    vi.setSystemTime(t1);
+    await Promise.all(ips.map((ip) => fail(victim, max, ip)));
+    vi.setSystemTime(t1 + (lockout + 1) * 1000);
+    await Promise.all(ips.map((ip) => fail(victim, ip === last ? max - 2 : max, ip)));
+    expect(1 + ips.length * perAddress - 2).toBe(CEILING_MAX_FAILURES - 1);
+    // 99 within the hour: open from anywhere else.
+    expect((await attempt(victim.username, victim.password, freshIp())).status).toBe(200);
+
+    // 11:00:00 — the 10:00:00 failure is an hour old and out of the count: 98. (The old code started a new hour
+    // here, at 0.) One more failure makes 99, and the account is still open…
+    const t2 = t0 + 3600 * 1000;
+    vi.setSystemTime(t2);
+    const next = freshIp();
+    await fail(victim, 1, next);
+    expect((await attempt(victim.username, victim.password, freshIp())).status).toBe(200);
+    // …the next is the 100th within 3600 s (10:50:00–11:00:00) and locks it for everyone.
+    await fail(victim, 1, next);
+    const fromAnywhere = await attempt(victim.username, victim.password, freshIp());
+    expectError(fromAnywhere, 423, 'ACCOUNT_LOCKED');
+    // Until fewer than 100 are left in the hour: when the 10:50:00 failures are an hour old, at 11:50:00.
+    const until = t1 + 3600 * 1000;
+    expect(Number(fromAnywhere.headers['retry-after'])).toBe((until - t2) / 1000);
+    const items = (await scanAll('audit')) as Array<{ entityKey: string; action: string; changes?: { scope?: { to?: unknown } } }>;
+    const lockouts = items.filter((i) => i.entityKey === `user#${victim.userId}` && i.action === 'lockout');
+    expect(lockouts.filter((i) => i.changes?.scope?.to === 'account')).toHaveLength(1);
+
+    vi.setSystemTime(until - 1000);
+    expectError(await attempt(victim.username, victim.password, freshIp()), 423, 'ACCOUNT_LOCKED');
+    vi.setSystemTime(until);
+    expect((await attempt(victim.username, victim.password, freshIp())).status).toBe(200);
+  });
 });
 
 describe('per-source-IP login limit', () => {

@@ -152,3 +152,110 @@ describe('GET /users cursors', () => {
     await badCursor(`/users?cursor=${cursor}`, admin);
   });
 });
+
+describe('GET /reports/definitions and /reports/runs cursors', () => {
+  let qm: TestUser;
+  const definitions: string[] = [];
+  const runsOf: Record<string, string[]> = {};
+  const defA = () => definitions[0] as string;
+  const defB = () => definitions[1] as string;
+
+  /** Every page of a list from the first: the ids in order, and how many pages it took. */
+  async function walk(path: string, id: 'definitionId' | 'runId', limit: number) {
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res: Page = await page(`${path}${path.includes('?') ? '&' : '?'}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, qm.token);
+      expect(res.items.length).toBeLessThanOrEqual(limit);
+      ids.push(...res.items.map((item) => (item as Record<string, string>)[id] as string));
+      cursor = res.nextCursor;
+      pages += 1;
+    } while (cursor && pages < 20);
+    expect(cursor).toBeNull();
+    return { ids, pages };
+  }
+
+  beforeAll(async () => {
+    qm = await userWithRoles(api, ['quality_manager']);
+    for (const name of ['cursor-a', 'cursor-b', 'cursor-c']) {
+      const res = await api.request('/reports/definitions', {
+        method: 'POST',
+        token: qm.token,
+        body: { name, title: name, kind: 'charges', format: 'csv', schedule: null, recipients: [] },
+      });
+      expect(res.status, res.text).toBe(201);
+      definitions.push((res.json as { definitionId: string }).definitionId);
+    }
+    // Two runs of the first definition, one of the second, none of the third.
+    for (const definitionId of [defA(), defA(), defB()]) {
+      const res = await api.request(`/reports/definitions/${definitionId}/run`, { method: 'POST', token: qm.token });
+      expect(res.status, res.text).toBe(201);
+      (runsOf[definitionId] ??= []).push((res.json as { runId: string }).runId);
+    }
+  });
+
+  it('still page through the list they came from, to a null nextCursor', async () => {
+    const first = await page('/reports/definitions?limit=2', qm.token);
+    expect(first.items).toHaveLength(2);
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const second = await page(`/reports/definitions?limit=2&cursor=${first.nextCursor}`, qm.token);
+    expect(second.items).toHaveLength(1);
+    expect(second.nextCursor).toBeNull();
+
+    const all = await walk('/reports/definitions', 'definitionId', 1);
+    expect([...all.ids].sort()).toEqual([...definitions].sort());
+    const runs = await walk('/reports/runs', 'runId', 2);
+    expect(runs.ids).toHaveLength(3);
+    expect(new Set(runs.ids).size).toBe(3);
+    const ofA = await walk(`/reports/runs?definitionId=${defA()}`, 'runId', 1);
+    expect([...ofA.ids].sort()).toEqual([...(runsOf[defA()] ?? [])].sort());
+  });
+
+  it('forged, in the old format ({k}) or as garbage, is 400', async () => {
+    const old = (type: string) => encode({ k: { pk: `${type}#x`, sk: type, kind: type, createdAtId: '2026-01-01T00:00:00.000Z#x' } });
+    await badCursor(`/reports/definitions?cursor=${old('definition')}`, qm.token);
+    await badCursor(`/reports/runs?cursor=${old('run')}`, qm.token);
+    await badCursor(`/reports/runs?definitionId=${defA()}&cursor=${old('run')}`, qm.token);
+    await badCursor('/reports/definitions?cursor=not-a-cursor!', qm.token);
+    await badCursor(`/reports/runs?cursor=${encode({ q: 'AAAAAAAAAAAAAAAA', p: { pk: 'run#x' } })}`, qm.token);
+  });
+
+  it('from the runs of one definition, used for another definition or without the filter, is 400', async () => {
+    const ofA = await cursorOf(`/reports/runs?definitionId=${defA()}&limit=1`, qm.token);
+    await badCursor(`/reports/runs?definitionId=${defB()}&cursor=${ofA}`, qm.token);
+    await badCursor(`/reports/runs?cursor=${ofA}`, qm.token);
+    const unfiltered = await cursorOf('/reports/runs?limit=1', qm.token);
+    await badCursor(`/reports/runs?definitionId=${defA()}&cursor=${unfiltered}`, qm.token);
+    // Still working cursors when used with their own query.
+    expect((await api.request(`/reports/runs?definitionId=${defA()}&cursor=${ofA}`, { token: qm.token })).status).toBe(200);
+    expect((await api.request(`/reports/runs?cursor=${unfiltered}`, { token: qm.token })).status).toBe(200);
+  });
+
+  it('from another list is 400', async () => {
+    const definitionsCursor = await cursorOf('/reports/definitions?limit=1', qm.token);
+    const runsCursor = await cursorOf('/reports/runs?limit=1', qm.token);
+    await badCursor(`/reports/runs?cursor=${definitionsCursor}`, qm.token);
+    await badCursor(`/reports/definitions?cursor=${runsCursor}`, qm.token);
+    await badCursor(`/reports/runs?cursor=${await cursorOf('/charges?limit=1', qm.token)}`, qm.token);
+  });
+
+  it('with the right query digest but a tampered key is 400', async () => {
+    const definitionsCursor = await cursorOf('/reports/definitions?limit=1', qm.token);
+    await badCursor(`/reports/definitions?cursor=${tamper(definitionsCursor, (p) => (p.kind = 'run'))}`, qm.token);
+    await badCursor(`/reports/definitions?cursor=${tamper(definitionsCursor, (p) => (p.sk = 'run'))}`, qm.token);
+    await badCursor(`/reports/definitions?cursor=${tamper(definitionsCursor, (p) => (p.pk = 'run#x'))}`, qm.token);
+    await badCursor(`/reports/definitions?cursor=${tamper(definitionsCursor, (p) => delete p.createdAtId)}`, qm.token);
+    await badCursor(`/reports/definitions?cursor=${tamper(definitionsCursor, (p) => (p.createdAtId = 5))}`, qm.token);
+    await badCursor(`/reports/definitions?cursor=${tamper(definitionsCursor, (p) => (p.extra = 'x'))}`, qm.token);
+
+    const path = `/reports/runs?definitionId=${defA()}&limit=1`;
+    const runsCursor = await cursorOf(path, qm.token);
+    await badCursor(`${path}&cursor=${tamper(runsCursor, (p) => (p.kind = 'definition'))}`, qm.token);
+    await badCursor(`${path}&cursor=${tamper(runsCursor, (p) => (p.pk = `definition#${defA()}`))}`, qm.token);
+    await badCursor(`${path}&cursor=${tamper(runsCursor, (p) => (p.createdAtId = ''))}`, qm.token);
+    // Left alone, both still work.
+    expect((await api.request(`/reports/definitions?cursor=${definitionsCursor}`, { token: qm.token })).status).toBe(200);
+    expect((await api.request(`${path}&cursor=${runsCursor}`, { token: qm.token })).status).toBe(200);
+  });
+});

@@ -13,15 +13,18 @@ import { usernameKey } from '../users/user';
  *   lock that pair — only that pair — for LOCKOUT_SECONDS. An attacker elsewhere locks out only themselves.
  * - a pair may fail at most 2 × LOGIN_MAX_FAILURES times in any hour: the lock after the second round lasts
  *   until the oldest of those failures is an hour old. So one address adds at most that many failures to ...
- * - ... the per-username ceiling (100 failures per hour, from all addresses together), which locks the account
- *   for everyone: it takes at least ⌈100 / (2 × LOGIN_MAX_FAILURES)⌉ addresses (10 by default) within one
- *   hour, and it is a security event an administrator sees and can undo.
+ * - ... the per-username ceiling: 100 failures within any 3600 s (a rolling hour, from all addresses together)
+ *   lock the account for everyone until fewer than 100 are left in the hour (the oldest of the last 100 is an
+ *   hour old). It takes at least ⌈100 / (2 × LOGIN_MAX_FAILURES)⌉ addresses (10 by default) within one hour,
+ *   and it is a security event an administrator sees and can undo. The count needs no state of its own: it is
+ *   the sum over the pairs of their failures within the hour, which the pairs keep anyway (`accountFailures`).
  * - unknown usernames get exactly the same item and treatment, so the responses reveal nothing.
  *
  * An attempt is RESERVED — counted as a failure, locks included — before its password is checked (which takes
  * ~100 ms of Argon2id), in one conditional write that is refused when the pair or account is locked: so
  * concurrent attempts can never check more passwords than the lock allows. A correct password then releases
- * its reservation (the pair starts over, SPEC: "a successful login resets the pair's counter").
+ * its reservation: the attempt is no failure, and the pair starts over (SPEC: "a successful login resets the
+ * pair's counter") — but its earlier failures were failures and still count towards the ceiling.
  *
  * Writes are optimistic (version condition): a lost race re-reads and decides again on the current state.
  * An "address" is an IPv4 address or an IPv6 /64 (one subscriber's network: see `addressKey`).
@@ -30,8 +33,12 @@ export const FAILURE_WINDOW_SECONDS = 15 * 60;
 export const CEILING_WINDOW_SECONDS = 60 * 60;
 export const CEILING_MAX_FAILURES = 100;
 /**
- * Bounds the item size under a many-address attack. The ceiling allows at most 100 failures per ceiling hour
- * and a pair keeps failures for one hour, so at most 200 pairs hold any: the bound never drops a live one.
+ * Bounds the item size under a many-address attack. A failure is only counted while fewer than 100 lie within
+ * the hour before it (the 100th locks the account, and a locked account counts nothing), so no rolling hour holds
+ * more than 100 failures, and at most 100 pairs hold one: a pair drops its failures once they are an hour old and
+ * is deleted when it has none left and no lock (`prune`). So the bound never drops a pair the ceiling still
+ * counts; its margin covers clocks of concurrent writers that differ by a little. Were it ever reached, the
+ * pairs that matter for the shortest time go first.
  */
 const MAX_TRACKED_PAIRS = 250;
 
@@ -44,6 +51,11 @@ export const addressesForCeiling = () => Math.ceil(CEILING_MAX_FAILURES / pairHo
 interface PairState {
   /** Failed (or still being checked) attempts within the last hour, epoch s, oldest first. */
   failures: number[];
+  /**
+   * Failures within the last hour from before the pair's last correct password, epoch s, oldest first: they no
+   * longer count towards the pair's locks (it started over), but they were failures and count towards the ceiling.
+   */
+  beforeReset?: number[];
   /** Failures before this time do not count towards the 15-minute lock: each lock starts a fresh count. */
   countFrom?: number;
   lockedUntil?: number;
@@ -53,9 +65,7 @@ interface LoginState {
   pk: string;
   version: number;
   pairs: Record<string, PairState>;
-  hourStart: number;
-  hourFailures: number;
-  /** Account-wide lock from the hourly ceiling. */
+  /** Account-wide lock from the ceiling: until fewer than CEILING_MAX_FAILURES failures are left in the hour. */
   lockedUntil?: number;
   expiresAt: number;
 }
@@ -66,9 +76,8 @@ export type LockScope = 'pair' | 'account';
 export interface Attempt {
   username: string;
   address: string;
+  /** When it was counted as a failure (its entry in its pair's `failures`): a release takes that entry out. */
   at: number;
-  /** The ceiling hour the attempt was counted in: a release gives it back only there. */
-  hourStart: number;
   /** The lock this attempt set, which stands if the password was wrong (a `lockout` event). */
   locked?: { scope: LockScope; until: number };
 }
@@ -123,8 +132,8 @@ async function mutate(username: string, now: number, change: (state: LoginState,
   for (let attempt = 0; attempt < 30; attempt++) {
     const current = await read(username);
     const state: LoginState = current
-      ? structuredClone(current)
-      : { pk: stateKey(username), version: 0, pairs: {}, hourStart: now, hourFailures: 0, expiresAt: now };
+      ? withoutFixedHour(structuredClone(current))
+      : { pk: stateKey(username), version: 0, pairs: {}, expiresAt: now };
     if (!change(state, current !== undefined)) return;
     prune(state, now);
     state.version = (current?.version ?? 0) + 1;
@@ -148,20 +157,49 @@ async function mutate(username: string, now: number, change: (state: LoginState,
   throw new Error('login state: too many concurrent updates');
 }
 
+/** Items written before the ceiling became a rolling hour kept a fixed hour's count: the pairs hold it now. */
+function withoutFixedHour(state: LoginState & { hourStart?: number; hourFailures?: number }): LoginState {
+  const { hourStart: _start, hourFailures: _failures, ...rest } = state;
+  return rest;
+}
+
+const withinHour = (times: number[], now: number) => times.filter((t) => t > now - CEILING_WINDOW_SECONDS);
+
+/**
+ * The username's failures within the rolling hour (`now - 3600`, `now`], from all addresses, oldest first: what
+ * the ceiling counts. Each pair keeps its failures of the last hour (before and after its last reset) anyway.
+ */
+function accountFailures(state: LoginState, now: number): number[] {
+  return withinHour(
+    Object.values(state.pairs).flatMap((p) => [...p.failures, ...(p.beforeReset ?? [])]),
+    now,
+  ).sort((a, b) => a - b);
+}
+
 function prune(state: LoginState, now: number): void {
   for (const [address, pair] of Object.entries(state.pairs)) {
-    pair.failures = pair.failures.filter((t) => t > now - CEILING_WINDOW_SECONDS);
-    if (pair.failures.length === 0 && !(pair.lockedUntil && pair.lockedUntil > now)) delete state.pairs[address];
+    pair.failures = withinHour(pair.failures, now);
+    if (pair.beforeReset) {
+      pair.beforeReset = withinHour(pair.beforeReset, now);
+      if (pair.beforeReset.length === 0) delete pair.beforeReset;
+    }
+    if (pair.failures.length === 0 && !pair.beforeReset && !(pair.lockedUntil && pair.lockedUntil > now)) {
+      delete state.pairs[address];
+    }
   }
   const addresses = Object.keys(state.pairs);
   if (addresses.length > MAX_TRACKED_PAIRS) {
-    const newest = (address: string) => state.pairs[address]?.failures.at(-1) ?? 0;
-    addresses.sort((a, b) => newest(a) - newest(b));
+    // Never the case (see MAX_TRACKED_PAIRS); if it were, the pairs whose failures and lock end first go first.
+    const mattersUntil = (address: string) => {
+      const pair = state.pairs[address];
+      const newest = Math.max(pair?.failures.at(-1) ?? 0, pair?.beforeReset?.at(-1) ?? 0);
+      return Math.max(newest + CEILING_WINDOW_SECONDS, pair?.lockedUntil ?? 0);
+    };
+    addresses.sort((a, b) => mattersUntil(a) - mattersUntil(b));
     for (const address of addresses.slice(0, addresses.length - MAX_TRACKED_PAIRS)) delete state.pairs[address];
   }
   const horizon = Math.max(
     now + CEILING_WINDOW_SECONDS,
-    state.hourStart + CEILING_WINDOW_SECONDS,
     state.lockedUntil ?? 0,
     ...Object.values(state.pairs).map((p) => p.lockedUntil ?? 0),
   );
@@ -201,37 +239,48 @@ export async function reserveAttempt(username: string, ip: string, now: number):
     let locked: Attempt['locked'];
     const pairUntil = countOnPair((state.pairs[address] ??= { failures: [] }), now);
     if (pairUntil !== undefined) locked = { scope: 'pair', until: pairUntil };
-    if (now >= state.hourStart + CEILING_WINDOW_SECONDS) {
-      state.hourStart = now;
-      state.hourFailures = 0;
-    }
-    state.hourFailures += 1;
-    if (state.hourFailures >= CEILING_MAX_FAILURES) {
-      state.lockedUntil = state.hourStart + CEILING_WINDOW_SECONDS;
+    // The ceiling over the rolling hour, this attempt included: at CEILING_MAX_FAILURES the account locks until
+    // the oldest of the last CEILING_MAX_FAILURES failures is an hour old — then fewer are left in the hour.
+    const failures = accountFailures(state, now);
+    if (failures.length >= CEILING_MAX_FAILURES) {
+      state.lockedUntil = (failures[failures.length - CEILING_MAX_FAILURES] ?? now) + CEILING_WINDOW_SECONDS;
       locked = { scope: 'account', until: state.lockedUntil };
     }
-    reservation = { locked: false, attempt: { username, address, at: now, hourStart: state.hourStart, ...(locked ? { locked } : {}) } };
+    reservation = { locked: false, attempt: { username, address, at: now, ...(locked ? { locked } : {}) } };
     return true;
   });
   if (!reservation) throw new Error('login state: no decision');
   return reservation;
 }
 
+/** Takes one entry `at` out of `times`; false if there is none. */
+function removeOne(times: number[] | undefined, at: number): boolean {
+  const i = times?.lastIndexOf(at) ?? -1;
+  if (i >= 0) times?.splice(i, 1);
+  return i >= 0;
+}
+
 /**
- * The reserved attempt's password was right: its pair starts over (SPEC §5) and the attempt is no failure, so
- * it leaves the hourly ceiling — and an account lock it set comes off again. Best effort: contention from an
- * attack on this username must not stop the real user; the reservation then simply stays a failure.
+ * The reserved attempt's password was right: the attempt is no failure, so it leaves its pair and with it the
+ * ceiling's count — and an account lock it set comes off again. Its pair starts over (SPEC §5): its earlier
+ * failures no longer count towards the pair's locks, but still towards the ceiling (`beforeReset`). Best effort:
+ * contention from an attack on this username must not stop the real user; the reservation then stays a failure.
  */
 export async function releaseAttempt(attempt: Attempt, now: number): Promise<void> {
   try {
     await mutate(attempt.username, now, (state, exists) => {
       if (!exists) return false; // unlocked by an administrator meanwhile: nothing left to release
-      delete state.pairs[attempt.address];
-      if (state.hourStart === attempt.hourStart) state.hourFailures = Math.max(0, state.hourFailures - 1);
+      const pair = state.pairs[attempt.address];
+      if (pair) {
+        // Not there if a concurrent release of the same pair moved it to `beforeReset` first.
+        if (!removeOne(pair.failures, attempt.at)) removeOne(pair.beforeReset, attempt.at);
+        const earlier = [...(pair.beforeReset ?? []), ...pair.failures].sort((a, b) => a - b);
+        state.pairs[attempt.address] = { failures: [], ...(earlier.length > 0 ? { beforeReset: earlier } : {}) };
+      }
       if (
         attempt.locked?.scope === 'account' &&
         state.lockedUntil === attempt.locked.until &&
-        state.hourFailures < CEILING_MAX_FAILURES
+        accountFailures(state, now).length < CEILING_MAX_FAILURES
       ) {
         delete state.lockedUntil;
       }
