@@ -3,7 +3,7 @@ import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'j
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config, resetConfig } from '../../functions/shared/config';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { resetOidcVerifiers } from '../../functions/shared/auth/oidc';
+import { MAX_EXTERNAL_TOKEN_LIFETIME_SECONDS, resetOidcVerifiers } from '../../functions/shared/auth/oidc';
 import { revokeAccessToken } from '../../functions/shared/auth/sessions';
 import { documentDb } from '../../functions/shared/dynamo';
 import { tableName } from '../../functions/shared/tables';
@@ -272,6 +272,13 @@ describe('tokens the identity provider did not issue for us', () => {
     expect401(await api.request('/charges', { token: await idpToken({ iat: now() + 3600, exp: now() + 4200 }) }));
     // Within the skew it is fine.
     expect((await api.request('/charges', { token: await idpToken({ iat: now() + 30, exp: now() + 600 }) })).status).toBe(200);
+  });
+
+  it('a token that lives longer than a day (exp − iat) → 401; a day exactly is fine', async () => {
+    const day = MAX_EXTERNAL_TOKEN_LIFETIME_SECONDS;
+    expect401(await api.request('/charges', { token: await idpToken({ iat: now(), exp: now() + day + 1 }) }));
+    expect401(await api.request('/charges', { token: await idpToken({ iat: now(), exp: now() + 365 * day }) }));
+    expect((await api.request('/charges', { token: await idpToken({ iat: now(), exp: now() + day }) })).status).toBe(200);
   });
 
   it('a token signed by a different key with the right kid → 401', async () => {

@@ -6,6 +6,9 @@ import * as z from 'zod';
 import { config } from '../config';
 import { isRole, type Role } from '../permissions';
 
+/** The longest an external access token may live (`exp − iat`). */
+export const MAX_EXTERNAL_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
+
 /**
  * External sign-in (SPEC §5): access tokens from the issuers in OIDC_PROVIDERS — Cognito, Entra ID, Keycloak,
  * Okta… — verified against that issuer's own JWKS only, `iss` and `aud` exact, RS256 or ES256. Roles come
@@ -143,6 +146,9 @@ export async function verifyOidcToken(token: string): Promise<OidcIdentity | und
   if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new Error('token has no numeric iat');
   // iat decides whether revoke-tokens / a password change ended the token: one from the future would outlive them.
   if (iat > Date.now() / 1000 + config().clockSkewSeconds) throw new Error('token issued in the future');
+  // A stolen long-lived token is a standing key: access tokens of the IdPs this serves (Cognito, Entra ID, Keycloak,
+  // Okta) live at most a day, so anything longer is refused rather than trusted for its whole life.
+  if (exp - iat > MAX_EXTERNAL_TOKEN_LIFETIME_SECONDS) throw new Error('token lifetime exceeds a day');
   const host = new URL(entry.provider.issuer.includes('://') ? entry.provider.issuer : `https://${entry.provider.issuer}`).host;
   const preferred = typeof payload.preferred_username === 'string' ? payload.preferred_username : subject;
   return {
