@@ -146,7 +146,14 @@ function gatewayResponseHeaders(error: Pick<GatewayError, 'code' | 'headers' | '
 /** The error body of SPEC §4, filled by API Gateway's own context variables. */
 export const gatewayErrorTemplate = (code: ErrorCode, message: string) =>
   JSON.stringify({
-    error: { id: '$context.requestId', code, message, timestamp: '$context.requestTime' },
+    error: {
+      id: '$context.requestId',
+      code,
+      message,
+      timestamp: '$context.requestTime',
+      // As the handlers answer (functions/shared/http/error-response.ts): details on every 4xx.
+      ...(ERROR_STATUS[code] < 500 ? { details: {} } : {}),
+    },
   });
 
 /** Every resource path the routes need, with all their ancestors (root excluded). */

@@ -60,7 +60,8 @@ export class AppError extends Error {
 
 export const badRequest = (message: string, details?: unknown) => new AppError('BAD_REQUEST', message, { details });
 export const notFound = (message = 'Resource not found') => new AppError('NOT_FOUND', message);
-export const forbidden = (message = 'Missing permission for this operation') => new AppError('FORBIDDEN', message);
+export const forbidden = (message = 'Missing permission for this operation', options: AppErrorOptions = {}) =>
+  new AppError('FORBIDDEN', message, options);
 export const unauthorized = (message = 'A valid bearer token is required') =>
   new AppError('UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': 'Bearer' } });
 export const conflict = (message: string, details?: unknown) => new AppError('CONFLICT', message, { details });

@@ -269,7 +269,7 @@ async function authorize(event: APIGatewayProxyEvent): Promise<Record<string, un
   if (!statement || statement.Effect !== 'Allow') {
     // As the ACCESS_DENIED gateway response maps them from the Deny's context (lib/api-stack.ts).
     const rate = rateLimitFromContext(result.context);
-    throw new AppError('FORBIDDEN', forbidden().message, { headers: rate ? rateLimitHeaders(rate) : {} });
+    throw forbidden(undefined, { headers: rate ? rateLimitHeaders(rate) : {} });
   }
   return { ...result.context, principalId: result.principalId };
 }

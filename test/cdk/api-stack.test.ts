@@ -290,7 +290,14 @@ describe('gateway responses', () => {
       ResponseTemplates: { 'application/json': body },
     });
     expect(JSON.parse(body.asString())).toEqual({
-      error: { id: '$context.requestId', code, message: expect.any(String), timestamp: '$context.requestTime' },
+      error: {
+        id: '$context.requestId',
+        code,
+        message: expect.any(String),
+        timestamp: '$context.requestTime',
+        // SPEC §4: details on every 4xx, as the handlers send them; none on a 5xx.
+        ...(ERROR_STATUS[code] < 500 ? { details: {} } : {}),
+      },
     });
   });
 

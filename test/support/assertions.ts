@@ -20,6 +20,8 @@ export function expectError(res: ApiResponse, status: number, code: string) {
   expect(body.error).toMatchObject({ code, message: expect.any(String) });
   expect(body.error.id).toMatch(UUID);
   expect(new Date(body.error.timestamp as string).toISOString()).toBe(body.error.timestamp);
+  // SPEC §4: details are included for 4xx (an empty object when there is nothing more to say).
+  if (status < 500) expect(body.error.details, 'details on a 4xx').toBeDefined();
   expect(res.text).not.toMatch(/\bat .+\.(ts|js):\d+/); // no stack trace
   expectSecurityHeaders(res);
   return body.error;

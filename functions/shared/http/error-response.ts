@@ -101,6 +101,8 @@ export function errorResponse(err: unknown, requestId: string, debug = false): A
   };
   // An AppError's details were written for the client; an unexpected error's only show with DEBUG.
   if (known.details !== undefined && (isAppError(err) || debug)) body.error.details = known.details;
+  // SPEC §4: "details … are included for 4xx" — an empty object where the code and message say it all.
+  else if (known.status < 500) body.error.details = {};
 
   const logAttributes = { error_id: id, code: known.code, status: known.status, request_id: requestId };
   if (known.status >= 500) logger.error(known.message, { ...logAttributes, error: asError(err) });
