@@ -54,7 +54,8 @@ if (mode === 'pipeline') {
       const from = filter.cursor ? Number(filter.cursor) : 0;
       const to = Math.min(total, from + filter.limit);
       const items = [];
-      for (let i = from; i < to; i++) items.push({ ...charge(i), requestId: 'r', reason: null });
+      // Built key by key, as the SDK's unmarshall builds items (a spread literal gives V8's slower object shape).
+      for (let i = from; i < to; i++) items.push(Object.assign(charge(i), { requestId: 'r', reason: null }));
       return { items, nextCursor: to < total ? String(to) : null };
     },
   };

@@ -245,7 +245,7 @@ function toAuthorizerEvent(event: APIGatewayProxyEvent): APIGatewayRequestAuthor
     queryStringParameters: event.queryStringParameters as Record<string, string> | null,
     multiValueQueryStringParameters: event.multiValueQueryStringParameters as Record<string, string[]> | null,
     stageVariables: null,
-    requestContext: { ...event.requestContext, authorizer: undefined },
+    requestContext: Object.assign({}, event.requestContext, { authorizer: undefined }),
   };
 }
 
@@ -271,16 +271,24 @@ async function authorize(event: APIGatewayProxyEvent): Promise<Record<string, un
     const rate = rateLimitFromContext(result.context);
     throw forbidden(undefined, { headers: rate ? rateLimitHeaders(rate) : {} });
   }
-  return { ...result.context, principalId: result.principalId };
+  // Object.assign, not a spread literal: on Node 20 an object from `{ ...a, b }` reads many times slower.
+  return Object.assign({}, result.context, { principalId: result.principalId });
 }
 
+/** The length is the server's to set, from the body it actually writes. */
+const isContentLength = (name: string) => name.length === 14 && name.toLowerCase() === 'content-length';
+
 function writeResult(res: ServerResponse, result: APIGatewayProxyResult): void {
-  const headers: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
-  for (const [k, v] of Object.entries(result.multiValueHeaders ?? {})) headers[k] = v.map(String);
+  // Node's flat [name, value, …] form: no intermediate object, and a multi-value header is its name repeated.
+  const headers: string[] = [];
+  const single = result.headers;
+  const multi = result.multiValueHeaders;
+  // A name in both maps is sent with its multi-value values only.
+  for (const k in single) if (!multi?.[k] && !isContentLength(k)) headers.push(k, String(single[k]));
+  for (const k in multi) if (!isContentLength(k)) for (const v of multi[k] ?? []) headers.push(k, String(v));
   // A text body goes out as a string: Node then writes head and body in one chunk, not a two-buffer writev.
   const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : (result.body ?? '');
-  headers['Content-Length'] = String(typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length);
+  headers.push('Content-Length', String(typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length));
   res.writeHead(result.statusCode, headers);
   res.end(body);
 }

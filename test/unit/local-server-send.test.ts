@@ -9,6 +9,12 @@ import { send } from '../../scripts/local/server';
 const results: Record<string, APIGatewayProxyResult> = {
   '/good': { statusCode: 201, headers: { 'Content-Type': 'text/plain', 'X-Multi': 'one' }, multiValueHeaders: { 'Set-Cookie': ['a=1', 'b=2'] }, body: 'fine' },
   '/bad-header': { statusCode: 200, headers: { 'X-Request-ID': 'req-7', 'X-Injected': 'a\r\nSet-Cookie: evil=1' }, body: 'never sent' },
+  '/overrides': {
+    statusCode: 200,
+    headers: { 'content-length': '999', 'X-Both': 'single' },
+    multiValueHeaders: { 'X-Both': ['m1', 'm2'] },
+    body: 'ok',
+  },
   '/binary': { statusCode: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: Buffer.from([0, 1, 2, 255]).toString('base64'), isBase64Encoded: true },
 };
 
@@ -22,11 +28,11 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
 
 function get(path: string) {
-  return new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+  return new Promise<{ status: number; headers: Record<string, unknown>; raw: string[]; body: Buffer }>((resolve, reject) => {
     request({ port, path, host: '127.0.0.1' }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, raw: res.rawHeaders, body: Buffer.concat(chunks) }));
     })
       .on('error', reject)
       .end();
@@ -41,6 +47,15 @@ describe('local server response writing', () => {
     expect(res.headers['set-cookie']).toEqual(['a=1', 'b=2']);
     expect(res.headers['content-length']).toBe('4');
     expect(res.body.toString()).toBe('fine');
+  });
+
+  it('sends one Content-Length, its own, whatever the handler claimed; a name in both maps carries its multi-values only', async () => {
+    const res = await get('/overrides');
+    const names = res.raw.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+    expect(names.filter((n) => n === 'content-length')).toHaveLength(1);
+    expect(res.headers['content-length']).toBe('2');
+    expect(res.raw.filter((v, i) => i % 2 === 1 && /^(single|m1|m2)$/.test(v))).toEqual(['m1', 'm2']);
+    expect(res.body.toString()).toBe('ok');
   });
 
   it('decodes a base64 result into the bytes it stands for', async () => {

@@ -110,7 +110,7 @@ export function errorResponse(err: unknown, requestId: string, debug = false): A
 
   return {
     statusCode: known.status,
-    headers: { ...SECURITY_HEADERS, 'Content-Type': JSON_CONTENT_TYPE, 'X-Request-ID': requestId, ...known.headers },
+    headers: Object.assign({}, SECURITY_HEADERS, { 'Content-Type': JSON_CONTENT_TYPE, 'X-Request-ID': requestId }, known.headers),
     body: JSON.stringify(body),
   };
 }

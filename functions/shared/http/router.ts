@@ -196,15 +196,15 @@ export function toProxyResult(result: HttpResult): APIGatewayProxyResult {
     const binary = Buffer.isBuffer(result.raw.data);
     return {
       statusCode: result.statusCode,
-      headers: { 'Content-Type': result.raw.contentType, ...result.headers },
+      headers: Object.assign({ 'Content-Type': result.raw.contentType }, result.headers),
       body: binary ? (result.raw.data as Buffer).toString('base64') : (result.raw.data as string),
       isBase64Encoded: binary,
     };
   }
-  if (result.body === undefined) return { statusCode: result.statusCode, headers: { ...result.headers }, body: '' };
+  if (result.body === undefined) return { statusCode: result.statusCode, headers: Object.assign({}, result.headers), body: '' };
   return {
     statusCode: result.statusCode,
-    headers: { 'Content-Type': JSON_CONTENT_TYPE, ...result.headers },
+    headers: Object.assign({ 'Content-Type': JSON_CONTENT_TYPE }, result.headers),
     body: JSON.stringify(result.body),
   };
 }
