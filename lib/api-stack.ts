@@ -102,6 +102,9 @@ const GATEWAY_ERRORS: readonly GatewayError[] = [
   { type: ResponseType.UNSUPPORTED_MEDIA_TYPE, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Unsupported content type' },
   { type: ResponseType.BAD_REQUEST_BODY, code: 'BAD_REQUEST', message: 'The request body is malformed' },
   { type: ResponseType.BAD_REQUEST_PARAMETERS, code: 'BAD_REQUEST', message: 'The request parameters are malformed' },
+  // A managed WAF rule blocked the request (with `-c waf=true`); without this it fell back to DEFAULT_4XX,
+  // a 403 with code BAD_REQUEST, a pair SPEC §4 does not have.
+  { type: ResponseType.WAF_FILTERED, code: 'FORBIDDEN', message: 'The request was blocked by the web application firewall' },
   // The authorizer fails closed when it cannot read the caller's state (DynamoDB unreachable or throttled), and
   // API Gateway reports a thrown error, a timeout or a throttled authorizer Lambda as one of these two: a 503
   // the client may retry, as the local server answers any authorizer failure (scripts/local/server.ts).

@@ -14,6 +14,7 @@ import { type FSWatcher, mkdtempSync, rmSync, watch } from 'node:fs';
 import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { answerClientError } from './local/client-error';
 import { JavaMissingError, startDynamoDbLocal } from './local/dynamodb-local';
 import { CLIENT_ADDRESS_HEADER, type SupervisorMessage, type WorkerMessage } from './local/dev-protocol';
 import { errorResponse } from '../functions/shared/http/error-response';
@@ -113,6 +114,8 @@ try {
     if (active) forward(active, req, res);
     else waiting.push(() => active && forward(active, req, res));
   });
+  // The supervisor parses the client's HTTP: its refusals take the spec's shape, as `npm start`'s do.
+  server.on('clientError', answerClientError);
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(port, '127.0.0.1', () => ok());

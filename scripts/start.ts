@@ -5,7 +5,7 @@
  * With DYNAMODB_ENDPOINT set, an already running DynamoDB is used instead of starting one.
  */
 import { JavaMissingError } from './local/dynamodb-local';
-import { startLocalRuntime } from './local/runtime';
+import { PortInUseError, startLocalRuntime } from './local/runtime';
 
 const inMemory = process.argv.includes('--in-memory');
 
@@ -24,7 +24,8 @@ try {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 } catch (err) {
-  if (err instanceof JavaMissingError) {
+  // What the user can fix themselves gets one line, not a stack.
+  if (err instanceof JavaMissingError || err instanceof PortInUseError) {
     console.error(err.message);
     process.exit(1);
   }

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { entityKeyOf, fromAuditItem, type AuditRecord } from '../shared/audit/record';
+import { type AuditItem, entityKeyOf, fromAuditItem, type AuditRecord } from '../shared/audit/record';
 import { documentDb } from '../shared/dynamo';
 import { tableName } from '../shared/tables';
 import { type CursorQuery, decodeCursor, encodeCursor, inRange, isKey, type KeyValue, queryFromCursor } from '../shared/cursor';
@@ -22,7 +22,15 @@ export interface AuditFilter {
  */
 export const AUDIT_EPOCH = '2025-01-01T00:00:00.000Z';
 
+/** Queries that read items, per page: a filtered page may need several rounds to fill. */
 const MAX_QUERY_ROUNDS = 25;
+/**
+ * Months found empty, per page, walked on top of those rounds: so that a page does not come back empty
+ * (with a cursor) just because its months are. The walk never leaves the system's lifetime (`walkedMonths`),
+ * so this only bounds a request once the system is more than ten years old.
+ */
+const MAX_EMPTY_MONTHS = 120;
+const DAY_MS = 86_400_000;
 
 type Strategy = 'entity' | 'actor' | 'month';
 
@@ -35,6 +43,15 @@ interface Position {
 /** LastEvaluatedKey attributes: the table key, plus the index key when reading an index. */
 const TABLE_KEY = ['entityKey', 'seq'] as const;
 const NUMERIC = ['seq'] as const;
+
+/**
+ * The months a time query walks: `from`…`to`, clamped to the system's lifetime, [AUDIT_EPOCH, now + 1 day]
+ * (a day of slack for clocks). `from=0001-01-01&to=9999-12-31` would otherwise be 120 000 Queries.
+ */
+export function walkedMonths(from: string, to: string, now: Date): string[] {
+  const latest = new Date(now.getTime() + DAY_MS).toISOString();
+  return monthsBetween(from < AUDIT_EPOCH ? AUDIT_EPOCH : from, to > latest ? latest : to);
+}
 
 function monthsBetween(from: string, to: string): string[] {
   const months: string[] = [];
@@ -58,11 +75,15 @@ export class AuditQueries {
   constructor(
     private readonly db: DynamoDBDocumentClient = documentDb(),
     private readonly table: string = tableName('audit'),
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** The whole chain of one entity in order, strongly consistent (for verification). */
-  async chain(entityType: string, entityId: string): Promise<AuditRecord[]> {
-    const records: AuditRecord[] = [];
+  /**
+   * The whole chain of one entity in order, strongly consistent, as stored: with the index attributes, which
+   * verification checks against what each record derives.
+   */
+  async chain(entityType: string, entityId: string): Promise<AuditItem[]> {
+    const records: AuditItem[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.db.send(
@@ -74,15 +95,16 @@ export class AuditQueries {
           ExclusiveStartKey: start,
         }),
       );
-      records.push(...(page.Items ?? []).map(fromAuditItem));
+      records.push(...((page.Items ?? []) as AuditItem[]));
       start = page.LastEvaluatedKey;
     } while (start);
     return records;
   }
 
   async search(filter: AuditFilter): Promise<{ items: AuditRecord[]; nextCursor: string | null }> {
+    const now = this.now();
     const from = filter.from ?? AUDIT_EPOCH;
-    const to = filter.to ?? new Date().toISOString();
+    const to = filter.to ?? now.toISOString();
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const filters: string[] = [];
@@ -110,7 +132,7 @@ export class AuditQueries {
     };
     const entityKey = strategy === 'entity' ? entityKeyOf(filter.entityType as string, filter.entityId as string) : undefined;
     const atEnd = `${to}~`;
-    const allMonths = strategy === 'month' ? monthsBetween(from, to) : [];
+    const allMonths = strategy === 'month' ? walkedMonths(from, to, now) : [];
     const isStart = (p: unknown): p is Position => {
       if (!p || typeof p !== 'object' || Array.isArray(p)) return false;
       const { m, k, ...rest } = p as Position;
@@ -155,14 +177,19 @@ export class AuditQueries {
     let start: Record<string, unknown> | undefined = cursor?.k;
     let month = strategy === 'month' ? months.shift() : undefined;
     let rounds = 0;
-    while (items.length < filter.limit && rounds < MAX_QUERY_ROUNDS) {
+    let emptyMonths = 0;
+    let first = true;
+    while (items.length < filter.limit && rounds < MAX_QUERY_ROUNDS && emptyMonths < MAX_EMPTY_MONTHS) {
       if (strategy === 'month') {
         if (month === undefined) break;
         values[':m'] = month;
       }
-      rounds += 1;
       const input = { ...base, Limit: filter.limit - items.length, ExclusiveStartKey: start };
-      const page = await queryFromCursor(rounds === 1 && cursor?.k !== undefined, () => this.db.send(new QueryCommand(input)));
+      const page = await queryFromCursor(first && cursor?.k !== undefined, () => this.db.send(new QueryCommand(input)));
+      first = false;
+      // A month with nothing in it costs one small Query; it counts against its own, larger budget.
+      if (strategy === 'month' && !page.ScannedCount && !page.LastEvaluatedKey) emptyMonths += 1;
+      else rounds += 1;
       items.push(...(page.Items ?? []).map(fromAuditItem));
       start = page.LastEvaluatedKey;
       if (!start) {

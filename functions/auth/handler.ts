@@ -4,11 +4,15 @@ import { httpHandler } from '../shared/http/handler';
 import { noContent, ok, route, type RouteContext } from '../shared/http/router';
 import { unauthorized } from '../shared/errors';
 import { verifyOidcToken } from '../shared/auth/oidc';
+import { wellFormedString } from '../shared/well-formed';
 import { verifyAccessToken } from '../shared/signing/tokens';
 import { changePassword, login, logout, me, refresh, updateMe, type RequestMeta } from './service';
 
 const LoginBody = z.strictObject({
-  username: z.string().min(1).max(128),
+  // Ill-formed text is 422 like an over-long name: no account can have such a name (POST /users, OIDC), so the
+  // answer depends on the input alone and reveals no user (SPEC §5); as a 401 it would open a lockout and audit
+  // chain (`login/<name>`) no URL can name.
+  username: wellFormedString().min(1).max(128),
   // Long enough for any accepted password; the hash work stays bounded.
   password: z.string().min(1).max(1024),
 });
@@ -16,7 +20,7 @@ const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) })
 const LogoutBody = z.strictObject({ refreshToken: z.string().min(1).max(512).optional() });
 const PatchMeBody = z
   .strictObject({
-    displayName: z.string().trim().min(1).max(128).optional(),
+    displayName: wellFormedString().trim().min(1).max(128).optional(),
     email: z.email().max(254).optional(),
   })
   .refine((b) => b.displayName !== undefined || b.email !== undefined, { message: 'Nothing to change' });

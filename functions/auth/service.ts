@@ -63,6 +63,10 @@ async function limitLoginAttempts(sourceIp: string, now: number): Promise<void> 
  * is reserved first — refused with 423 while the username + IP pair or the account is locked, else counted as
  * a failure in the same atomic write — so concurrent attempts cannot check more passwords than the lock allows.
  * A right password releases the reservation; known and unknown usernames take exactly the same steps.
+ *
+ * Only an attempt that gets in is a success: a right password for a disabled account stays a failure, lock
+ * and all. Released, it would reset the pair, and the next attempt's 401 instead of 423 would tell whoever
+ * guesses that the guess before was the password (and give them endless lock resets on that pair).
  */
 async function checkPassword(
   username: string,
@@ -76,13 +80,20 @@ async function checkPassword(
   const { attempt } = reservation;
 
   const valid = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : await verifyAgainstDummy(password);
-  if (valid) {
+  if (valid && user && !user.disabled) {
     await releaseAttempt(attempt, now);
     return true;
   }
 
   const subject = { userId: user?.userId, username: user?.username ?? username };
-  await securityEvent({ action: 'login.failure', subject, requestId: meta.requestId, sourceIp: meta.sourceIp });
+  await securityEvent({
+    action: 'login.failure',
+    subject,
+    requestId: meta.requestId,
+    sourceIp: meta.sourceIp,
+    // For the auditor (the response says nothing): the password was right, the account is what refused it.
+    ...(valid ? { reason: 'account disabled' } : {}),
+  });
   if (attempt.locked) {
     await securityEvent({
       action: 'lockout',
@@ -102,18 +113,9 @@ export async function login(username: string, password: string, meta: RequestMet
   const now = nowSeconds();
   await limitLoginAttempts(meta.sourceIp, now);
   const user = await users.getByUsername(username);
+  // A disabled account's right password is a failure too (`checkPassword`): the same 401, audited as such.
   const valid = await checkPassword(username, password, user, meta, now);
   if (!valid || !user) throw invalidCredentials();
-  if (user.disabled) {
-    await securityEvent({
-      action: 'login.failure',
-      subject: user,
-      requestId: meta.requestId,
-      sourceIp: meta.sourceIp,
-      reason: 'account disabled',
-    });
-    throw invalidCredentials();
-  }
   const { family, refreshToken } = await startFamily(user.userId, now);
   await securityEvent({ action: 'login.success', subject: user, requestId: meta.requestId, sourceIp: meta.sourceIp });
   return issueTokens(user, family.familyId, refreshToken);
@@ -132,7 +134,9 @@ export async function refresh(refreshToken: string, meta: RequestMeta): Promise<
         subject: { userId: outcome.family.userId, username: user?.username ?? 'unknown' },
         requestId: meta.requestId,
         sourceIp: meta.sourceIp,
-        details: { session: { from: null, to: outcome.family.familyId } },
+        // Which session, without its id: the family id is a secret to the audit trail (SECRET_FIELDS), as
+        // the refresh token is. Its start time names the session the user logged in with.
+        details: { sessionStartedAt: { from: null, to: new Date(outcome.family.createdAt).toISOString() } },
       });
     }
     throw refreshRejected();

@@ -20,13 +20,19 @@ import { type User, userPk } from '../shared/users/user';
  *   1. verify the bearer token in memory (our JWKS, or a configured OIDC issuer's) — no KMS call;
  *   2. ONE consistent BatchGetItem for the caller's current state: the user item (disabled? roles? tokens
  *      revoked after this session began?), the token's revocation marker and its session (refresh family);
- *   3. ONE UpdateItem: the per-user rate-limit counter — sent together with 2, so one round trip of latency;
+ *   3. only for a token that passed 2: ONE UpdateItem, the per-user rate-limit counter (see `authenticateOwn`
+ *      for why after 2, not together with it);
  *   4. the route's permission from the shared route table, against the user's CURRENT roles.
  *
- * So two DynamoDB round trips per request, and a revocation, disable or role change is seen on the very next one.
+ * So two DynamoDB calls per request, one after the other, and a revocation, disable or role change is seen on
+ * the very next request.
  */
 export class Unauthorized extends Error {
-  constructor(readonly reason: string) {
+  /** `userId`: whose token it was, when it verified but the user's state refused it (for the log line). */
+  constructor(
+    readonly reason: string,
+    readonly userId?: string,
+  ) {
     super('Unauthorized');
   }
 }
@@ -82,27 +88,27 @@ async function rateLimit(userId: string, now: number): Promise<RateLimitState> {
 }
 
 /**
- * Our own access tokens: the user's stored state decides, not the token's claims. The state read and the
- * rate-limit count go out together — the verified `sub` is enough to count — so a request waits for one
- * DynamoDB round trip, not two.
+ * Our own access tokens: the user's stored state decides, not the token's claims. The rate-limit count comes
+ * only after the state read, for a token the state accepted: a refused token (revoked, session ended, tokens
+ * revoked, user disabled) must not spend its owner's allowance — else whoever holds a stolen token keeps the
+ * victim at 429 after the victim logged out or changed their password. Sending both together and undoing the
+ * count on a refusal is not clean: until the undo lands, the victim's own requests see the inflated count, and
+ * a burst of refused requests in flight keeps it inflated. So the count waits for the read: one more round trip.
  */
-async function authenticateOwn(token: string, now: number): Promise<{ user: AuthenticatedUser; rate: RateLimitState }> {
+async function authenticateOwn(token: string, now: number): Promise<AuthenticatedUser> {
   const claims = await verifyAccessToken(token).catch((err: unknown) => {
     throw new Unauthorized(err instanceof AccessTokenError ? err.reason : 'invalid token');
   });
-  const [state, rate] = await Promise.all([loadState(claims.sub, claims.jti, claims.sid, now), rateLimit(claims.sub, now)]);
-  if (state.revoked) throw new Unauthorized('token revoked');
+  const state = await loadState(claims.sub, claims.jti, claims.sid, now);
+  if (state.revoked) throw new Unauthorized('token revoked', claims.sub);
   const user = state.user;
-  if (!user) throw new Unauthorized('unknown user');
+  if (!user) throw new Unauthorized('unknown user', claims.sub);
   if (claims.sid !== undefined) {
-    if (!sessionAlive(user, state.family, now)) throw new Unauthorized('session ended');
+    if (!sessionAlive(user, state.family, now)) throw new Unauthorized('session ended', claims.sub);
   } else if (user.disabled || claims.iat * 1000 < user.tokensValidAfter) {
-    throw new Unauthorized('tokens revoked');
+    throw new Unauthorized('tokens revoked', claims.sub);
   }
-  return {
-    user: { userId: user.userId, username: user.username, roles: user.roles, permissions: permissionsFor(user.roles) },
-    rate,
-  };
+  return { userId: user.userId, username: user.username, roles: user.roles, permissions: permissionsFor(user.roles) };
 }
 
 /** The user of an external identity, created on first sight. A taken readable name falls back to `sub@host`. */
@@ -145,8 +151,8 @@ async function authenticateOidc(token: string, now: number): Promise<Authenticat
   if (!userId) throw new Unauthorized('external user could not be created');
   const state = await loadState(userId, identity.revocationId, undefined, now);
   const user = state.user;
-  if (state.revoked) throw new Unauthorized('token revoked');
-  if (!user || user.disabled || identity.iat * 1000 < user.tokensValidAfter) throw new Unauthorized('external user refused');
+  if (state.revoked) throw new Unauthorized('token revoked', userId);
+  if (!user || user.disabled || identity.iat * 1000 < user.tokensValidAfter) throw new Unauthorized('external user refused', userId);
   return { userId: user.userId, username: user.username, roles: identity.roles, permissions: permissionsFor(identity.roles) };
 }
 
@@ -157,18 +163,18 @@ export async function authorize(request: {
 }): Promise<Decision> {
   const now = nowSeconds();
   const token = bearerToken(request.headers);
-  let caller: { user: AuthenticatedUser; rate?: RateLimitState };
+  let user: AuthenticatedUser;
   try {
-    caller = await authenticateOwn(token, now);
+    user = await authenticateOwn(token, now);
   } catch (err) {
     // Not one of ours (unknown kid / issuer): maybe a configured external issuer's.
     const external = err instanceof Unauthorized ? await authenticateOidc(token, now) : undefined;
     if (!external) throw err;
-    caller = { user: external };
+    user = external;
   }
-  const { user } = caller;
-  // Every request counts against the caller's limit, denied ones too.
-  const rate = caller.rate ?? (await rateLimit(user.userId, now));
+  // Every request of an accepted token counts against the caller's limit, denied ones too; refused tokens never
+  // got here (see `authenticateOwn`).
+  const rate = await rateLimit(user.userId, now);
   const route = findRoute(request.httpMethod, request.resource);
   const missing = route && route.access !== 'public' && route.access !== 'authenticated' && !user.permissions.includes(route.access);
   // A throttled caller gets 429 whatever they ask for. An authorizer can only allow or deny, so it allows with

@@ -2,6 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { toAuthorizerContext } from '../shared/auth-context';
+import { header, requestIdFor } from '../shared/http/headers';
 import { emfMetrics, logger, loggerContext, metrics } from '../shared/powertools';
 import { authorize, Unauthorized } from './authorize';
 
@@ -14,6 +15,9 @@ function policy(effect: 'Allow' | 'Deny', resource: string): APIGatewayAuthorize
  * API Gateway answer 401, a Deny policy 403; an Allow passes the caller and their rate-limit window on.
  */
 async function authorizer(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
+  // SPEC §8: every line under the request's correlation id, by the handlers' rule (the caller's sane
+  // X-Request-ID, else API Gateway's request id) — the line saying why a 401 or 403 happened most of all.
+  logger.setCorrelationId(requestIdFor(header(event.headers, 'x-request-id'), event.requestContext?.requestId));
   try {
     const decision = await authorize({ headers: event.headers, httpMethod: event.httpMethod, resource: event.resource });
     if (decision.effect === 'Deny') {
@@ -35,7 +39,12 @@ async function authorizer(event: APIGatewayRequestAuthorizerEvent): Promise<APIG
   } catch (err) {
     if (err instanceof Unauthorized) {
       metrics.addMetric('AuthorizerUnauthorized', MetricUnit.Count, 1);
-      logger.info('unauthorized', { reason: err.reason, resource: event.resource });
+      logger.info('unauthorized', {
+        reason: err.reason,
+        resource: event.resource,
+        // A token that verified but whose state refused it names its user: whose session a stolen token was.
+        ...(err.userId ? { user_id: err.userId } : {}),
+      });
       throw new Error('Unauthorized', { cause: err });
     }
     // Fail closed on anything unexpected (e.g. DynamoDB unreachable): no token gets through unchecked.

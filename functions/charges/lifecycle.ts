@@ -11,6 +11,29 @@ export const TRANSITIONS: Readonly<Record<ChargeStatus, readonly ChargeStatus[]>
   rejected: [],
 };
 
+/**
+ * The batch data (article, quantity, unit, dates, notes) may change only before QA has decided: once a charge
+ * is released, blocked or rejected its record is what QA vouched for, and a creator editing it afterwards would
+ * get data past the four-eyes rule that nobody approved. A release or rejection decides on the data as it
+ * stands, so it cannot come in one request with a change to that data either.
+ */
+export const EDITABLE_STATUSES: readonly ChargeStatus[] = ['in_production', 'quarantine'];
+const DECISIONS: readonly ChargeStatus[] = ['released', 'rejected'];
+
+export function assertEditable(charge: Charge, changedFields: readonly string[], to: ChargeStatus): void {
+  if (changedFields.length === 0) return;
+  if (!EDITABLE_STATUSES.includes(charge.status)) {
+    throw new AppError('CONFLICT', `The data of a ${charge.status} charge cannot change`, {
+      details: { status: charge.status, fields: changedFields, editableIn: EDITABLE_STATUSES },
+    });
+  }
+  if (to !== charge.status && DECISIONS.includes(to)) {
+    throw new AppError('CONFLICT', `A charge cannot be ${to} in the request that changes its data`, {
+      details: { status: charge.status, to, fields: changedFields },
+    });
+  }
+}
+
 /** A new charge starts in production, or in quarantine if the request says so. */
 export const INITIAL_STATUSES: readonly ChargeStatus[] = ['in_production', 'quarantine'];
 

@@ -1,5 +1,7 @@
 import * as z from 'zod';
+import { isWellFormed, WELL_FORMED_MESSAGE } from '../shared/well-formed';
 import type { AuditActor } from '../shared/audit';
+import { PAGE_FIELDS, RANGE_IN_ORDER } from '../shared/http/query-schemas';
 
 /** SPEC §3. */
 export const UNITS = ['kg', 'g', 't', 'l', 'ml', 'pcs'] as const;
@@ -71,7 +73,8 @@ const ArticleId = z
   .string()
   .min(1)
   .refine((s) => codePoints(s) <= 64, { message: 'At most 64 characters' })
-  .refine((s) => s.trim() === s && !/\p{Cc}/u.test(s), { message: 'No surrounding whitespace or control characters' });
+  .refine((s) => s.trim() === s && !/\p{Cc}/u.test(s), { message: 'No surrounding whitespace or control characters' })
+  .refine(isWellFormed, WELL_FORMED_MESSAGE);
 
 const Quantity = z
   .number()
@@ -79,12 +82,23 @@ const Quantity = z
   .max(1e12)
   .refine((q) => Number(q.toFixed(3)) === q, { message: 'At most 3 decimal places' });
 
-const Notes = z.string().refine((s) => codePoints(s) <= 2000, { message: 'At most 2000 characters' });
+const Notes = z
+  .string()
+  .refine((s) => codePoints(s) <= 2000, { message: 'At most 2000 characters' })
+  .refine(isWellFormed, WELL_FORMED_MESSAGE);
+
+/** What a reader of the audit trail sees of a text: no whitespace, no control or format (zero-width) characters. */
+const visibleLength = (s: string) => codePoints(s.replace(/[\s\p{Cc}\p{Cf}\p{Z}]/gu, ''));
+/** C0 controls other than tab and line breaks, and DEL: never part of a reason someone typed. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
 const Reason = z
   .string()
-  .refine((s) => s.trim().length >= 3, { message: 'At least 3 characters' })
-  .refine((s) => codePoints(s) <= 500, { message: 'At most 500 characters' });
+  .refine((s) => !CONTROL.test(s), { message: 'No control characters' })
+  .refine((s) => visibleLength(s) >= 3, { message: 'At least 3 visible characters' })
+  .refine((s) => codePoints(s) <= 500, { message: 'At most 500 characters' })
+  .refine(isWellFormed, WELL_FORMED_MESSAGE);
 
 export const NewCharge = z.strictObject({
   articleId: ArticleId,
@@ -123,10 +137,9 @@ export const ListChargesQuery = z
     articleId: ArticleId.optional(),
     from: IsoDate.optional(),
     to: IsoDate.optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(25),
-    cursor: z.string().max(2048).optional(),
+    ...PAGE_FIELDS,
   })
-  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
+  .refine((q) => !q.from || !q.to || q.from <= q.to, RANGE_IN_ORDER);
 export type ListChargesQuery = z.infer<typeof ListChargesQuery>;
 
 /**

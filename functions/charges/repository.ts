@@ -42,8 +42,14 @@ const listSk = (c: ChargeState) => `${c.productionDate}#${c.chargeId}`;
 /** Upper bound for "production date ≤ to": `~` sorts after every character of a charge id. */
 const DATE_END = '~';
 
-/** Extra round trips a filtered page may take to fill up before it returns what it has, with a cursor. */
+/** Round trips a filtered page may take to fill up before it returns what it has, with a cursor. */
 const MAX_QUERY_ROUNDS = 10;
+/**
+ * Items a filtered round reads (DynamoDB applies `Limit` before the filter): enough that an article with a
+ * few hundred lots in other statuses still fills its page in one or two rounds, where reading only what
+ * still fits could hand back an empty page while matches lay further on.
+ */
+const FILTERED_ROUND_ITEMS = 500;
 
 /** The live item and the version snapshot of a charge, as stored (exported for bulk seeding in tests and benchmarks). */
 export function toItems(charge: ChargeState) {
@@ -182,6 +188,7 @@ export class DynamoChargeStore implements ChargeStore {
     const items: ChargeState[] = [];
     let start: Record<string, unknown> | undefined = filter.cursor ? decodeCursor(filter.cursor, query, isStart) : undefined;
     for (let round = 0; round < MAX_QUERY_ROUNDS && items.length < filter.limit; round++) {
+      const room = filter.limit - items.length;
       const input: QueryCommandInput = {
         TableName: this.table,
         IndexName: index,
@@ -190,13 +197,20 @@ export class DynamoChargeStore implements ChargeStore {
         ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
         ExpressionAttributeValues: values,
         ScanIndexForward: false,
-        // Never more than still fits: the page then ends exactly at LastEvaluatedKey.
-        Limit: filter.limit - items.length,
+        // Unfiltered: never more than still fits, so the page ends exactly at LastEvaluatedKey.
+        Limit: filterExpression ? Math.max(room, FILTERED_ROUND_ITEMS) : room,
         ExclusiveStartKey: start,
       };
       const page = await queryFromCursor(round === 0 && filter.cursor !== undefined, () => this.db.send(new QueryCommand(input)));
-      items.push(...(page.Items ?? []).map(stripKeys));
+      const found = page.Items ?? [];
       start = page.LastEvaluatedKey;
+      if (found.length > room) {
+        // More matches than fit: the page ends at the last one taken, and the next starts right after it.
+        const last = found[room - 1] as Record<string, unknown>;
+        start = { chargeId: last.chargeId, sk: last.sk, [partition]: last[partition], listSk: last.listSk };
+        found.length = room;
+      }
+      items.push(...found.map(stripKeys));
       if (!start) break;
     }
     return { items, nextCursor: start ? encodeCursor(query, start) : null };

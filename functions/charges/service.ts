@@ -3,7 +3,7 @@ import type { AuthenticatedUser } from '../shared/auth-context';
 import { diffFields } from '../shared/audit/diff';
 import type { AuditActor, FieldChanges } from '../shared/audit/record';
 import { AppError, notFound, validationError } from '../shared/errors';
-import { assertInitialStatus, assertTransition } from './lifecycle';
+import { assertEditable, assertInitialStatus, assertTransition } from './lifecycle';
 import {
   type Charge,
   CHARGE_METADATA_FIELDS,
@@ -90,9 +90,10 @@ export class ChargeService {
 
   /** The live charge, if the caller's If-Match names its current version (428 without one, 412 when stale). */
   private async currentAt(chargeId: string, ifMatch: string | undefined): Promise<ChargeState> {
-    const expected = parseIfMatch(ifMatch);
+    // 404 before 428: a client that adds the missing If-Match should not learn only then that the charge is gone.
     const current = await this.store.get(chargeId);
     if (!current || current.deletedAt) throw notFound('No such charge');
+    const expected = parseIfMatch(ifMatch);
     if (current.version !== expected) {
       throw new AppError('PRECONDITION_FAILED', 'The charge has changed since you read it', {
         details: { currentVersion: current.version },
@@ -118,6 +119,7 @@ export class ChargeService {
       next as unknown as Record<string, unknown>,
       CHARGE_METADATA_FIELDS,
     );
+    assertEditable(current, Object.keys(changes).filter((field) => field !== 'status'), next.status);
     if (Object.keys(changes).length === 0) return toPublicCharge(current);
     return this.write(current, next, reason, info);
   }

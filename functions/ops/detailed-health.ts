@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { runChecks, signingKeyCheck, tableChecks, type Check, type CheckResult } from '../shared/health-checks';
+import { detailedView, runChecks, signingKeyCheck, tableChecks, type Check, type CheckResult } from '../shared/health-checks';
 import { config } from '../shared/config';
 import { signingAdapters } from '../shared/signing/adapters';
 import { accessTokens } from '../shared/signing/tokens';
@@ -71,8 +71,8 @@ export async function detailedHealth(timeoutMs = CHECK_TIMEOUT_MS): Promise<Deta
     commit: config().BUILD_COMMIT,
     uptime: Math.round(process.uptime()),
     timestamp: new Date().toISOString(),
-    checks,
-    external,
+    checks: detailedView(checks),
+    external: detailedView(external),
     signingKey: {
       kid: ring?.current?.kid ?? null,
       ageSeconds: createdAt !== undefined ? Math.round((Date.now() - createdAt) / 1000) : null,

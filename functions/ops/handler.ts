@@ -1,4 +1,4 @@
-import { AppError } from '../shared/errors';
+import { unavailable } from '../shared/errors';
 import { httpHandler } from '../shared/http/handler';
 import { ok, route } from '../shared/http/router';
 import { registry } from '../shared/observability/prometheus';
@@ -10,7 +10,7 @@ export const handler = httpHandler({
     run: async () => {
       const health = await detailedHealth();
       if (health.status === 'unhealthy') {
-        throw new AppError('UNAVAILABLE', 'An own dependency is unhealthy', { body: { ...health } });
+        throw unavailable('An own dependency is unhealthy', { body: { ...health } });
       }
       return ok(health);
     },

@@ -1,23 +1,29 @@
-import { AppError } from '../shared/errors';
+import { unavailable } from '../shared/errors';
 import { httpHandler } from '../shared/http/handler';
 import { ok, route } from '../shared/http/router';
-import { runChecks, signingKeyCheck, tableChecks } from '../shared/health-checks';
+import { detailedView, publicView, runChecks, signingKeyCheck, tableChecks } from '../shared/health-checks';
 
 const READINESS_TIMEOUT_MS = 2000;
 
 /**
  * Readiness: DescribeTable on every table and the signing key, concurrently, each cut off at the timeout.
  * Its own function so that the liveness function stays free of the AWS SDK (and only this role may describe tables).
+ * The route is public: a failing check shows its status and a coarse reason only. The dependency's own message
+ * (in AWS it can name the account, role and table) goes to the 503's log line, under the same error id.
  */
 export const handler = httpHandler({
   'GET /status/health/readiness': route({
     run: async () => {
-      const checks = await runChecks({ ...tableChecks(), ...signingKeyCheck() }, READINESS_TIMEOUT_MS);
+      const outcomes = await runChecks({ ...tableChecks(), ...signingKeyCheck() }, READINESS_TIMEOUT_MS);
+      const checks = publicView(outcomes);
       const failing = Object.fromEntries(Object.entries(checks).filter(([, c]) => c.status !== 'ok'));
       if (Object.keys(failing).length > 0) {
-        throw new AppError('UNAVAILABLE', 'Not ready: a dependency check failed', {
+        const failed = Object.fromEntries(Object.entries(detailedView(outcomes)).filter(([name]) => name in failing));
+        throw unavailable('Not ready: a dependency check failed', {
           details: { checks: failing },
           body: { status: 'not_ready', checks },
+          // Logged with the error id (Powertools writes a non-Error cause as it is), never sent.
+          cause: { checks: failed },
         });
       }
       return ok({ status: 'ready', checks });

@@ -1,4 +1,4 @@
-import type { Charge } from '../charges/model';
+import { type Charge, STATUSES } from '../charges/model';
 import type { AuditRecord } from '../shared/audit/record';
 import { type Cell, type Column, type CellType, dateCell, isoDate, isoDateTime, type Lang } from '../shared/reports/table';
 
@@ -9,11 +9,15 @@ interface Field<R> {
   label: Record<Lang, string>;
   type: CellType;
   width: number;
+  /** See Column.fit. */
+  fit?: string;
   /** For `date` and `datetime` fields: the ISO text as stored; the projection makes the cell. */
   value(record: R): Cell;
 }
 
 const text = (v: unknown): Cell => (v === undefined || v === null ? null : String(v));
+
+const LONGEST_STATUS = STATUSES.reduce((a, b) => (b.length > a.length ? b : a));
 
 /** The columns of a charges export, in default order (SPEC §3 fields). */
 export const CHARGE_FIELDS: readonly Field<Charge>[] = [
@@ -23,7 +27,7 @@ export const CHARGE_FIELDS: readonly Field<Charge>[] = [
   { key: 'unit', label: { de: 'Einheit', en: 'Unit' }, type: 'text', width: 9, value: (c) => c.unit },
   { key: 'productionDate', label: { de: 'Herstelldatum', en: 'Production date' }, type: 'date', width: 17, value: (c) => c.productionDate ?? null },
   { key: 'expiryDate', label: { de: 'Verfallsdatum', en: 'Expiry date' }, type: 'date', width: 17, value: (c) => c.expiryDate ?? null },
-  { key: 'status', label: { de: 'Status', en: 'Status' }, type: 'text', width: 14, value: (c) => c.status },
+  { key: 'status', label: { de: 'Status', en: 'Status' }, type: 'text', width: 14, fit: LONGEST_STATUS, value: (c) => c.status },
   { key: 'notes', label: { de: 'Bemerkungen', en: 'Notes' }, type: 'text', width: 40, value: (c) => text(c.notes) },
   { key: 'version', label: { de: 'Version', en: 'Version' }, type: 'number', width: 9, value: (c) => c.version },
   { key: 'createdAt', label: { de: 'Angelegt am', en: 'Created at' }, type: 'datetime', width: 21, value: (c) => c.createdAt ?? null },
@@ -100,7 +104,7 @@ function project<R>(fields: readonly Field<R>[], keys: readonly string[], lang: 
     f.type === 'date' || f.type === 'datetime' ? dateValue(f.type, dates, f.value as (r: unknown) => Cell) : f.value,
   ) as ((record: R) => Cell)[];
   return {
-    columns: chosen.map((f) => ({ key: f.key, header: f.label[lang], type: f.type, width: f.width })),
+    columns: chosen.map((f) => ({ key: f.key, header: f.label[lang], type: f.type, width: f.width, ...(f.fit ? { fit: f.fit } : {}) })),
     row: (record) => values.map((value) => value(record)),
   };
 }

@@ -1,5 +1,8 @@
 import * as z from 'zod';
+import { isWellFormed, WELL_FORMED_MESSAGE } from '../shared/well-formed';
+import { instantsInOrder } from '../audit/model';
 import { IsoDate, STATUSES } from '../charges/model';
+import { PageQuery, RANGE_IN_ORDER } from '../shared/http/query-schemas';
 import { CronError, isValidTimeZone, parseEventBridgeCron } from '../shared/reports/cron';
 import { FIELD_KEYS } from './columns';
 
@@ -20,28 +23,39 @@ export const ChargeReportQuery = z
     to: IsoDate.optional(),
     lang: Lang.default('de'),
   })
-  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
+  .refine((q) => !q.from || !q.to || q.from <= q.to, RANGE_IN_ORDER);
 export type ChargeReportQuery = z.infer<typeof ChargeReportQuery>;
 
 const Instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
 
-export const AuditReportQuery = z.strictObject({
-  from: Instant.optional(),
-  to: Instant.optional(),
-  lang: Lang.default('de'),
-});
+export const AuditReportQuery = z
+  .strictObject({
+    from: Instant.optional(),
+    to: Instant.optional(),
+    lang: Lang.default('de'),
+  })
+  .refine(instantsInOrder, RANGE_IN_ORDER);
 
 export const ChargeReportPdfQuery = z.strictObject({ lang: Lang.default('de') });
 
-export const PageQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().max(2048).optional(),
-});
+export { PageQuery };
 
 export const RunsQuery = PageQuery.extend({ definitionId: z.uuid().optional() });
 
-/** A relative window back from the run's time: `P7D`, `P2W`, `P1M`, `P1Y`. */
-export const RelativeWindow = z.string().regex(/^P\d{1,4}[DWMY]$/, 'A date (YYYY-MM-DD) or a window like P7D');
+/**
+ * The longest relative window per unit: 100 years. A longer one reached past year 0 (`P9999Y` resolved to
+ * `-007973-11-26`, which no date comparison reads right) and past any data the system can hold.
+ */
+const WINDOW_MAX = { D: 36_525, W: 5_217, M: 1_200, Y: 100 } as const;
+type WindowUnit = keyof typeof WINDOW_MAX;
+
+/** A relative window back from the run's time: `P7D`, `P2W`, `P1M`, `P1Y`, at most 100 years. */
+export const RelativeWindow = z
+  .string()
+  .regex(/^P\d{1,5}[DWMY]$/, 'A date (YYYY-MM-DD) or a window like P7D')
+  .refine((w) => Number(w.slice(1, -1)) <= WINDOW_MAX[w.at(-1) as WindowUnit], {
+    message: `A window reaches back at most 100 years (P${WINDOW_MAX.Y}Y, P${WINDOW_MAX.M}M, P${WINDOW_MAX.W}W, P${WINDOW_MAX.D}D)`,
+  });
 const DateOrWindow = z.union([IsoDate, RelativeWindow]);
 
 export const DefinitionFilters = z.strictObject({
@@ -54,9 +68,22 @@ export type DefinitionFilters = z.infer<typeof DefinitionFilters>;
 
 const Email = z.email().max(254);
 
+/**
+ * Names and titles are one line of text: they go into mail subjects and bodies sent from the system's
+ * address, where a line break would let a definition inject lines and links (and into file names).
+ */
+const OneLine = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[^\p{Cc}\u2028\u2029]*$/u, 'Must be one line without control characters')
+    .refine(isWellFormed, WELL_FORMED_MESSAGE);
+
 const DefinitionFields = {
-  name: z.string().trim().min(1).max(100),
-  title: z.string().trim().min(1).max(200),
+  name: OneLine(100),
+  title: OneLine(200),
   kind: z.enum(['charges', 'audit']),
   filters: DefinitionFilters,
   columns: z.array(z.string().max(64)).min(1).max(30),
@@ -152,11 +179,19 @@ export function checkDefinition(settings: DefinitionSettings): { issues: Issue[]
 
 const DAY_MS = 86_400_000;
 
-/** A filter bound as of `now`: a date stays, a window `P7D` becomes the date 7 days (UTC) before. */
-export function resolveBound(value: string | undefined, now: Date): string | undefined {
-  if (value === undefined || !value.startsWith('P')) return value;
-  const n = Number(value.slice(1, -1));
-  const unit = value.at(-1);
+/**
+ * A filter bound as of `now`: a date stays, a window `P7D` becomes the date 7 days (UTC) before. A window
+ * stored before the 100-year cap resolves as the cap, so the bound is always a `YYYY-MM-DD`. `floor` is
+ * for lower bounds only (the audit epoch, for audit reports): a bound before it is raised to it.
+ */
+export function resolveBound(value: string | undefined, now: Date, floor?: string): string | undefined {
+  const bound = value?.startsWith('P') ? windowStart(value, now) : value;
+  return bound !== undefined && floor !== undefined && bound < floor ? floor : bound;
+}
+
+function windowStart(window: string, now: Date): string {
+  const unit = window.at(-1) as WindowUnit;
+  const n = Math.min(Number(window.slice(1, -1)), WINDOW_MAX[unit]);
   const d = new Date(now.getTime());
   if (unit === 'D') d.setTime(d.getTime() - n * DAY_MS);
   else if (unit === 'W') d.setTime(d.getTime() - 7 * n * DAY_MS);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { AuditQueries } from '../audit/repository';
+import { AUDIT_EPOCH, type AuditQueries } from '../audit/repository';
 import { lowerBound, upperBound } from '../audit/model';
 import type { ChargeStore } from '../charges/repository';
 import type { AuditActor } from '../shared/audit/record';
@@ -9,7 +9,7 @@ import { AppError, asError, conflict, forbidden, notFound, validationError } fro
 import { logger, metrics } from '../shared/powertools';
 import { publicBaseUrl, type ReportAdapters } from '../shared/reports/adapters';
 import { nextRuns } from '../shared/reports/cron';
-import { scheduleNameFor } from '../shared/reports/ports';
+import { oneLine, scheduleNameFor } from '../shared/reports/ports';
 import type { Lang } from '../shared/reports/table';
 import { buildExport, type ExportFile, type ExportSpec } from './export';
 import {
@@ -330,7 +330,8 @@ export class ReportService {
   }
 
   private exportRequest(def: ReportDefinition, at: Date, by: string) {
-    const from = resolveBound(def.filters.from, at);
+    // There is no audit record before the system existed: an audit report's window starts there at the earliest.
+    const from = resolveBound(def.filters.from, at, def.kind === 'audit' ? AUDIT_EPOCH.slice(0, 10) : undefined);
     const to = resolveBound(def.filters.to, at);
     const spec: ExportSpec =
       def.kind === 'charges'
@@ -357,14 +358,18 @@ export class ReportService {
     const link = this.downloadLink(run.runId);
     const de = def.lang === 'de';
     const date = run.startedAt.slice(0, 10);
-    const subject = de ? `Bericht „${def.title}“ vom ${date}` : `Report "${def.title}" of ${date}`;
+    // Titles are one line (the model refuses control characters); this also holds for older definitions.
+    const title = oneLine(def.title);
+    const subject = de ? `Bericht „${title}“ vom ${date}` : `Report "${title}" of ${date}`;
+    // Audit data stays audit data in a file: the download needs audit:read as well (runDownloadUrl).
+    const permissions = def.kind === 'audit' ? ['reports:read', 'audit:read'] : ['reports:read'];
     const text = de
       ? [
           'Guten Tag,',
           '',
-          `der Bericht „${def.title}“ (${def.format.toUpperCase()}, ${run.rows} Zeilen) wurde am ${run.startedAt} erstellt.`,
+          `der Bericht „${title}“ (${def.format.toUpperCase()}, ${run.rows} Zeilen) wurde am ${run.startedAt} erstellt.`,
           '',
-          'Herunterladen (Anmeldung mit der Berechtigung reports:read erforderlich):',
+          `Herunterladen (Anmeldung mit ${permissions.length > 1 ? 'den Berechtigungen' : 'der Berechtigung'} ${permissions.join(' und ')} erforderlich):`,
           link,
           '',
           `Lauf: ${run.runId}`,
@@ -372,9 +377,9 @@ export class ReportService {
       : [
           'Hello,',
           '',
-          `the report "${def.title}" (${def.format.toUpperCase()}, ${run.rows} rows) was generated at ${run.startedAt}.`,
+          `the report "${title}" (${def.format.toUpperCase()}, ${run.rows} rows) was generated at ${run.startedAt}.`,
           '',
-          'Download (sign-in with the reports:read permission required):',
+          `Download (sign-in with the ${permissions.join(' and ')} permission${permissions.length > 1 ? 's' : ''} required):`,
           link,
           '',
           `Run: ${run.runId}`,

@@ -1,3 +1,4 @@
+import { LogLevel } from '@aws-lambda-powertools/logger';
 import * as z from 'zod';
 
 /**
@@ -5,6 +6,26 @@ import * as z from 'zod';
  * a malformed value fails at start-up with a message naming the variable, not at the first request.
  */
 const intFrom = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
+
+/** A value compared byte for byte (token claims): padding would make every token fail to match. */
+const trimmedNonEmpty = () => z.string().min(1).regex(/^\S(.*\S)?$/, 'must not start or end with whitespace');
+
+/** Powertools Logger's levels; it would silently fall back to INFO on anything else. */
+const LOG_LEVELS = Object.keys(LogLevel) as [keyof typeof LogLevel, ...(keyof typeof LogLevel)[]];
+
+/**
+ * On for `true`, `1` or `yes` in any case. Anything else is off rather than an error: DEBUG is also the
+ * `debug` package's variable, and a pattern such as `*` set for that must not stop the server.
+ */
+const DEBUG_ON: ReadonlySet<string> = new Set(['true', '1', 'yes']);
+
+/**
+ * A variable set to the empty string counts as unset, so its default applies: docker-compose's `${VAR:-}` and
+ * empty CI variables are common, and `z.coerce.number()` would read `""` as 0 (SIGNING_KEY_OVERLAP_SECONDS=0 drops
+ * the previous key from the JWKS at once).
+ */
+const withoutEmpty = (env: unknown) =>
+  env && typeof env === 'object' ? Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')) : env;
 
 const EnvSchema = z.object({
   STAGE: z.string().default('local'),
@@ -18,12 +39,16 @@ const EnvSchema = z.object({
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   /** Local/test isolation: table names are `${TABLE_PREFIX}${name}` unless `<KEY>_TABLE_NAME` is set (as CDK does). */
   TABLE_PREFIX: z.string().default(''),
-  LOG_LEVEL: z.string().default('INFO'),
+  LOG_LEVEL: z
+    .string()
+    .transform((v) => v.toUpperCase())
+    .pipe(z.enum(LOG_LEVELS))
+    .default('INFO'),
   /** Local runtime only: where keys, report files and the mail outbox live (default `.local/` in the project). */
   LOCAL_STATE_DIR: z.string().default(`${process.cwd()}/.local`),
   /** Default: the local server's own address, so discovery's `jwks_uri` and `token_endpoint` reach it. */
-  JWT_ISSUER: z.string().optional(),
-  JWT_AUDIENCE: z.string().default('charge-records'),
+  JWT_ISSUER: trimmedNonEmpty().optional(),
+  JWT_AUDIENCE: trimmedNonEmpty().default('charge-records'),
   ACCESS_TOKEN_TTL_SECONDS: intFrom(900),
   REFRESH_TOKEN_TTL_SECONDS: intFrom(604_800),
   RATE_LIMIT_PER_MINUTE: intFrom(100),
@@ -61,8 +86,10 @@ const EnvSchema = z.object({
   DEBUG: z
     .string()
     .optional()
-    .transform((v) => v === '1' || v === 'true'),
+    .transform((v) => v !== undefined && DEBUG_ON.has(v.trim().toLowerCase())),
 });
+
+const Env = z.preprocess(withoutEmpty, EnvSchema);
 
 export type Config = Omit<z.infer<typeof EnvSchema>, 'JWT_ISSUER'> & {
   JWT_ISSUER: string;
@@ -75,7 +102,7 @@ export type Config = Omit<z.infer<typeof EnvSchema>, 'JWT_ISSUER'> & {
 let cached: Config | undefined;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = EnvSchema.safeParse(env);
+  const parsed = Env.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`Invalid configuration: ${problems}`);

@@ -18,6 +18,9 @@ export interface CursorQuery {
 
 const invalidCursor = () => badRequest('The cursor is not valid for this query');
 
+/** Far above any cursor this server writes (its keys hold ids, dates and short filter values): longer is forged. */
+export const MAX_CURSOR_LENGTH = 2048;
+
 /** 96 bits of SHA-256 over the list and its defined filters in key order: stable across pages and processes. */
 function digest(query: CursorQuery): string {
   const filters = Object.entries(query.filters ?? {})
@@ -31,6 +34,7 @@ export function encodeCursor(query: CursorQuery, position: unknown): string {
 }
 
 export function decodeCursor<P>(raw: string, query: CursorQuery, isPosition: (value: unknown) => value is P): P {
+  if (raw.length > MAX_CURSOR_LENGTH) throw invalidCursor();
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));

@@ -35,6 +35,8 @@ export interface AppErrorOptions {
    */
   body?: Record<string, unknown>;
   cause?: unknown;
+  /** A status other than the code's own, for protocol answers the spec's table has no code for (the local server's 431). */
+  status?: number;
 }
 
 /** A failure the client is meant to see: code, status and a message safe to show. */
@@ -51,7 +53,7 @@ export class AppError extends Error {
   ) {
     super(message, { cause: options.cause });
     this.name = 'AppError';
-    this.status = ERROR_STATUS[code];
+    this.status = options.status ?? ERROR_STATUS[code];
     this.details = options.details;
     this.headers = options.headers ?? {};
     this.body = options.body ?? {};

@@ -1,5 +1,7 @@
 import * as z from 'zod';
+import { wellFormedString } from '../shared/well-formed';
 import { httpHandler } from '../shared/http/handler';
+import { PageQuery } from '../shared/http/query-schemas';
 import { created, noContent, ok, route, type RouteContext } from '../shared/http/router';
 import { ROLES } from '../shared/permissions';
 import { PASSWORD_MAX_LENGTH } from '../shared/users/passwords';
@@ -17,20 +19,16 @@ const CreateUserBody = z.strictObject({
   password: z.string().min(1).max(PASSWORD_MAX_LENGTH * 4),
   roles: Roles,
   email: z.email().max(254).optional(),
-  displayName: z.string().trim().min(1).max(128).optional(),
+  displayName: wellFormedString().trim().min(1).max(128).optional(),
 });
 const PatchUserBody = z
   .strictObject({
     roles: Roles.optional(),
     disabled: z.boolean().optional(),
     email: z.email().max(254).optional(),
-    displayName: z.string().trim().min(1).max(128).optional(),
+    displayName: wellFormedString().trim().min(1).max(128).optional(),
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'Nothing to change' });
-const ListQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().max(2048).optional(),
-});
 
 const meta = (ctx: RouteContext<unknown, unknown>): Meta => ({
   requestId: ctx.requestId,
@@ -47,7 +45,7 @@ export const handler = httpHandler({
     },
   }),
   'GET /users': route({
-    query: ListQuery,
+    query: PageQuery,
     run: async (ctx) => ok(await listUsers(ctx.query.limit, ctx.query.cursor)),
   }),
   'GET /users/{id}': route({ run: async (ctx) => ok(await getUser(id(ctx))) }),

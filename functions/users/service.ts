@@ -4,8 +4,8 @@ import { countRevocation, securityEvent } from '../shared/auth/security-events';
 import { conflict, notFound, validationError } from '../shared/errors';
 import type { Role } from '../shared/permissions';
 import { hashPassword, passwordPolicyViolations } from '../shared/users/passwords';
-import { type UserChanges, users } from '../shared/users/repository';
-import { type PublicUser, toPublicUser, type User } from '../shared/users/user';
+import { users } from '../shared/users/repository';
+import { isExternal, type PublicUser, toPublicUser, type User } from '../shared/users/user';
 
 export interface Meta {
   requestId: string;
@@ -58,9 +58,28 @@ export async function listUsers(limit: number, cursor?: string) {
 const sameRoles = (a: readonly string[], b: readonly string[]) => [...a].sort().join() === [...b].sort().join();
 
 /**
+ * An SSO user's roles are mapped from their token on every request and never stored: a role change here would be
+ * answered, shown and audited, yet change nothing. Taking a role away from them means changing their groups at
+ * the identity provider (or `roleMap`), or disabling them here.
+ */
+const rolesFromIdentityProvider = () =>
+  conflict("An SSO user's roles come from their identity provider", [
+    {
+      path: 'body.roles',
+      message:
+        'roles of SSO users come from the identity provider (rolesClaim through roleMap in OIDC_PROVIDERS); change their groups there, or disable the user here',
+    },
+  ]);
+
+/**
  * Roles, disabled, e-mail and display name. Disabling or changing roles also ends the user's sessions now
  * (tokensValidAfter), so it takes effect on their very next request. The audit record (`role.change`,
  * `user.disable`, …) comes from the users stream: one record per change, with the roles before and after.
+ * Taking away the last enabled local admin (a demotion, a disable, a DELETE) is 409: the repository counts them in
+ * the same transaction as the write.
+ *
+ * The client sends no precondition (users have no If-Match), so another admin's change at the same moment is
+ * no conflict: the repository reads the user again and this decides again, against the version it writes.
  */
 export async function updateUser(
   userId: string,
@@ -68,20 +87,29 @@ export async function updateUser(
   caller: AuthenticatedUser,
   meta: Meta,
 ): Promise<PublicUser> {
-  const before = await existing(userId);
-  if (userId === caller.userId && (changes.disabled === true || (changes.roles && !changes.roles.includes('admin')))) {
-    // Guard against the last way back in: an admin cannot disable or demote themselves.
-    throw conflict('You cannot disable your own account or remove your own admin role');
-  }
-  const rolesChanged = changes.roles !== undefined && !sameRoles(changes.roles, before.roles);
-  const disabling = changes.disabled === true && !before.disabled;
-  const update: UserChanges = { ...changes };
-  // Also ends the session a password change exempted: otherwise re-enabling the user would revive it.
-  if (rolesChanged || disabling) Object.assign(update, { tokensValidAfter: Date.now(), tokensValidAfterExceptSession: undefined });
-  const after = await users.update(userId, update, { actor: caller, requestId: meta.requestId }, before.version);
-  // One revocation per change that ended the sessions (a disable that also changes roles is one).
-  if (disabling) countRevocation('disable');
-  else if (rolesChanged) countRevocation('role-change');
+  await existing(userId);
+  // Which change ended the sessions, as decided on the attempt that was written (the last one).
+  const decided: { revocation?: 'disable' | 'role-change' } = {};
+  const after = await users.update(
+    userId,
+    (current) => {
+      if (changes.roles !== undefined && isExternal(current)) throw rolesFromIdentityProvider();
+      const demotesSelf = changes.disabled === true || (changes.roles !== undefined && !changes.roles.includes('admin'));
+      if (current.userId === caller.userId && demotesSelf) {
+        // Guard against the last way back in: an admin cannot disable or demote themselves.
+        throw conflict('You cannot disable your own account or remove your own admin role');
+      }
+      const rolesChanged = changes.roles !== undefined && !sameRoles(changes.roles, current.roles);
+      const disabling = changes.disabled === true && !current.disabled;
+      // One revocation per change that ended the sessions (a disable that also changes roles is one).
+      decided.revocation = disabling ? 'disable' : rolesChanged ? 'role-change' : undefined;
+      // Also ends the session a password change exempted: otherwise re-enabling the user would revive it.
+      if (!decided.revocation) return { ...changes };
+      return { ...changes, tokensValidAfter: Date.now(), tokensValidAfterExceptSession: undefined };
+    },
+    { actor: caller, requestId: meta.requestId },
+  );
+  if (decided.revocation) countRevocation(decided.revocation);
   return toPublicUser(after);
 }
 

@@ -24,6 +24,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { SECURITY_HEADERS } from '../../functions/shared/http/headers';
 import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION } from '../../functions/shared/powertools';
 import type { FunctionId } from '../../functions/shared/routes';
 import type { LogDestination, StageConfig } from '../stage-config';
@@ -67,6 +68,17 @@ export const ALARM_THRESHOLDS = {
 
 /** WAF rate-based rule: requests per client IP within WAF's 5-minute window. */
 export const WAF_RATE_LIMIT_PER_5_MINUTES = 2000;
+/** That window; a blocked client is told to wait it out (`Retry-After`), as WAF counts over it. */
+export const WAF_RATE_WINDOW_SECONDS = 300;
+
+/**
+ * Headers of WAF's own 429: SPEC §4's security headers and `Retry-After`, as every other 429 has. WAF cannot add
+ * the request id (it has no variable for it), so `X-Request-ID` is missing there alone.
+ */
+export const WAF_RATE_LIMITED_HEADERS: Readonly<Record<string, string>> = {
+  ...SECURITY_HEADERS,
+  'Retry-After': String(WAF_RATE_WINDOW_SECONDS),
+};
 
 export interface ObservabilityProps {
   readonly config: StageConfig;
@@ -530,8 +542,22 @@ export class Observability extends Construct {
         {
           name: 'RateLimitPerIp',
           priority: 2,
-          action: { block: { customResponse: { responseCode: 429, customResponseBodyKey: 'RateLimited' } } },
-          statement: { rateBasedStatement: { limit: WAF_RATE_LIMIT_PER_5_MINUTES, aggregateKeyType: 'IP' } },
+          action: {
+            block: {
+              customResponse: {
+                responseCode: 429,
+                customResponseBodyKey: 'RateLimited',
+                responseHeaders: Object.entries(WAF_RATE_LIMITED_HEADERS).map(([name, value]) => ({ name, value })),
+              },
+            },
+          },
+          statement: {
+            rateBasedStatement: {
+              limit: WAF_RATE_LIMIT_PER_5_MINUTES,
+              evaluationWindowSec: WAF_RATE_WINDOW_SECONDS,
+              aggregateKeyType: 'IP',
+            },
+          },
           visibilityConfig: visibility('RateLimitPerIp'),
         },
       ],

@@ -150,7 +150,7 @@ export async function run(): Promise<BenchReport> {
         `Ratio p50 authorizer/floor: **${fmt(p50 / f50)}**. DynamoDB calls per authorized request: 2 — one consistent`,
         'BatchGetItem (user state: disabled, roles, tokensValidAfter; the jti revocation marker; the session/refresh family)',
         'and one UpdateItem (the per-user rate-limit counter; a user\'s first request of a minute adds one conditional write',
-        'that moves it on), sent concurrently; the floor makes the same two calls one after the other. No KMS or Secrets',
+        'that moves it on), one after the other (the counter only for a token the state accepts), as the floor makes them. No KMS or Secrets',
         'Manager call: the JWKS is in memory.',
         '',
         '| login cost | mean ms | sd ms |',

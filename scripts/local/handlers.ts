@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
 import { FUNCTIONS, type FunctionId } from '../../functions/shared/routes';
+import { logger } from '../../functions/shared/powertools';
 import { lambdaContext } from './lambda-context';
 import { PROJECT_ROOT } from './paths';
 
@@ -44,4 +45,18 @@ export function invoke<T>(id: FunctionId, event: unknown): Promise<T> {
   const fn = FUNCTIONS[id];
   const context = lambdaContext(`local-${id}`, fn.timeoutSeconds, fn.memorySize);
   return invokeStore.run({ [REQUEST_ID]: context.awsRequestId }, () => handler(event, context)) as Promise<T>;
+}
+
+/**
+ * The local server's own answers (the stand-in for API Gateway's 401/403/413/503) run as an invocation of their
+ * own: their log line then carries the request's correlation id, and not the Lambda context of whichever
+ * function the logger last saw outside an invocation.
+ */
+export function asGateway<T>(requestId: string, fn: () => T): T {
+  const context = lambdaContext('local-gateway', 29, 128);
+  return invokeStore.run({ [REQUEST_ID]: context.awsRequestId }, () => {
+    logger.addContext(context);
+    logger.setCorrelationId(requestId);
+    return fn();
+  });
 }

@@ -19,7 +19,8 @@ import {
   type RouteDefinition,
 } from '../../functions/shared/routes';
 import { observeRequest } from '../../functions/shared/observability/prometheus';
-import { invoke } from './handlers';
+import { answerClientError } from './client-error';
+import { asGateway, invoke } from './handlers';
 import { LOCAL_FILES_PATH } from '../../functions/shared/reports/local-object-store';
 
 /** API Gateway's own payload limit; bodies between 1 MiB and this reach the handler, which answers 413. */
@@ -137,6 +138,22 @@ function queryMaps(search: URLSearchParams | undefined) {
   return { single, multi };
 }
 
+/**
+ * Strict UTF-8, BOM kept (JSON.parse refuses it, as before). API Gateway hands a text body over as a string;
+ * bytes that are not UTF-8 go on base64-encoded, as it passes bytes it cannot hand over as text, and the
+ * router answers 400 instead of `Buffer.toString` quietly turning them into U+FFFD.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function bodyOf(body: Buffer): Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'> {
+  if (body.length === 0) return { body: null, isBase64Encoded: false };
+  try {
+    return { body: UTF8.decode(body), isBase64Encoded: false };
+  } catch {
+    return { body: body.toString('base64'), isBase64Encoded: true };
+  }
+}
+
 /** A request target split into what API Gateway reports: the path and the query parameters. */
 export interface RequestTarget {
   pathname: string;
@@ -183,6 +200,7 @@ export function toProxyEvent(
   const query = queryMaps(url.search);
   const method = req.method ?? 'GET';
   const now = Date.now();
+  const { body: text, isBase64Encoded } = bodyOf(body);
   return {
     resource: route.resource,
     path: url.pathname,
@@ -193,8 +211,8 @@ export function toProxyEvent(
     multiValueQueryStringParameters: query.multi,
     pathParameters: route.pathParameters,
     stageVariables: null,
-    body: body.length > 0 ? body.toString('utf8') : null,
-    isBase64Encoded: false,
+    body: text,
+    isBase64Encoded,
     requestContext: {
       accountId: '000000000000',
       apiId: API_ID,
@@ -336,7 +354,7 @@ export interface LocalServerOptions {
  * handler, and writes its result back.
  */
 export function createLocalServer(options: LocalServerOptions = {}): Server {
-  return createServer(async (req, res) => {
+  const server = createServer(async (req, res) => {
     const started = performance.now();
     const target = parseTarget(req.url ?? '/');
     const method = (req.method ?? 'GET').toUpperCase();
@@ -358,9 +376,11 @@ export function createLocalServer(options: LocalServerOptions = {}): Server {
       result = await invoke<APIGatewayProxyResult>(route.function, event);
     } catch (err) {
       // Gateway-level failures (authorizer 401/403, oversized body) in the same shape handlers use.
-      result = errorResponse(err, requestId);
+      result = asGateway(requestId, () => errorResponse(err, requestId));
     }
     observeRequest(method, route.resource, result.statusCode, (performance.now() - started) / 1000);
     send(res, result);
   });
+  server.on('clientError', answerClientError);
+  return server;
 }

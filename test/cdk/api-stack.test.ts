@@ -268,6 +268,8 @@ describe('gateway responses', () => {
     { type: 'THROTTLED', code: 'RATE_LIMITED', headers: { 'Retry-After': Match.anyValue() } },
     { type: 'REQUEST_TOO_LARGE', code: 'PAYLOAD_TOO_LARGE' },
     { type: 'UNSUPPORTED_MEDIA_TYPE', code: 'UNSUPPORTED_MEDIA_TYPE' },
+    // Audit 4a #9: a managed WAF rule's block fell back to DEFAULT_4XX, a 403 with code BAD_REQUEST.
+    { type: 'WAF_FILTERED', code: 'FORBIDDEN' },
     // The authorizer fails closed when DynamoDB is unreachable or throttled: a retryable 503, not a 500.
     { type: 'AUTHORIZER_FAILURE', code: 'UNAVAILABLE', headers: { 'Retry-After': `'${UNAVAILABLE_RETRY_AFTER_SECONDS}'` } },
     { type: 'AUTHORIZER_CONFIGURATION_ERROR', code: 'UNAVAILABLE', headers: { 'Retry-After': `'${UNAVAILABLE_RETRY_AFTER_SECONDS}'` } },

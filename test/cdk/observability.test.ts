@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from '../../functions/shared/powertools';
 import { FUNCTIONS, type FunctionId } from '../../functions/shared/routes';
 import { PROJECT_ROOT } from '../../lib/constructs/app-function';
+import { SECURITY_HEADERS } from '../../functions/shared/http/headers';
 import { APP_METRICS, Observability, WAF_RATE_LIMIT_PER_5_MINUTES } from '../../lib/constructs/observability';
 import { stageConfig } from '../../lib/stage-config';
 import { cdkJsonContext, synthesize, type SynthesizedApp } from './helpers';
@@ -334,6 +335,32 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
     expect(rendered).toContain(`{"Ref":"${restApi}"}`);
     expect(rendered).toContain(`/stages/`);
     expect(rendered).toContain(`{"Ref":"${stage}"}`);
+  });
+
+  it("answers WAF's own 429 in the spec's shape with Retry-After and the security headers (audit 4a #9)", () => {
+    const acl = new Capture();
+    template.hasResourceProperties('AWS::WAFv2::WebACL', { Rules: acl, CustomResponseBodies: Match.anyValue() });
+    const rule = (acl.asArray() as { Name: string; Statement: unknown; Action?: unknown }[]).find((r) => r.Name === 'RateLimitPerIp');
+    const response = (rule?.Action as { Block: { CustomResponse: Record<string, unknown> } }).Block.CustomResponse;
+
+    // WAF counts over a 5-minute window: a blocked client is told to wait that long.
+    expect(rule?.Statement).toMatchObject({ RateBasedStatement: { EvaluationWindowSec: 300 } });
+    expect(response).toMatchObject({ ResponseCode: 429, CustomResponseBodyKey: 'RateLimited' });
+    const headers = response.ResponseHeaders as { Name: string; Value: string }[];
+    expect(Object.fromEntries(headers.map((h) => [h.Name, h.Value]))).toEqual({ ...SECURITY_HEADERS, 'Retry-After': '300' });
+    // WAF's limits on a custom header: names of [A-Za-z0-9._$-], values of 1-255 characters, no duplicates.
+    for (const { Name, Value } of headers) {
+      expect(Name).toMatch(/^[a-zA-Z0-9._$-]{1,64}$/);
+      expect(Value.length, Name).toBeGreaterThan(0);
+      expect(Value.length, Name).toBeLessThanOrEqual(255);
+    }
+    expect(new Set(headers.map((h) => h.Name.toLowerCase())).size).toBe(headers.length);
+
+    const body = new Capture();
+    template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      CustomResponseBodies: { RateLimited: { ContentType: 'APPLICATION_JSON', Content: body } },
+    });
+    expect(JSON.parse(body.asString())).toMatchObject({ error: { code: 'RATE_LIMITED', message: expect.any(String) } });
   });
 });
 

@@ -5,6 +5,7 @@ import { expectError, expectSecurityHeaders } from '../support/assertions';
 import { adminToken } from '../support/auth';
 import { type LocalApi, startLocalApi } from '../support/local-api';
 import { type Account, createAccount, freshIp, signIn, whoAmI } from '../support/security';
+import { scanAll } from '../support/streams';
 
 /** SPEC §4–§5 input rules on the auth and user routes: mass assignment, password policy, unique usernames, body errors. */
 
@@ -235,6 +236,40 @@ describe('body errors on POST /auth/login: the spec error shape with security he
       expectSecurityHeaders(res);
       expect(res.text).not.toContain('accessToken');
     }
+  });
+});
+
+describe('ill-formed Unicode (a lone surrogate) is refused where text reaches the audit trail (audit 4b #13)', () => {
+  const LONE = 'ghost\ud800x';
+
+  it('POST /auth/login with such a username → 422 naming body.username; no lockout state or audit chain for it', async () => {
+    // Act
+    const res = await loginAs(`${LONE}-${randomBytes(3).toString('hex')}`, 'any-password-at-all');
+
+    // Assess: 422, not the 401 of an unknown user — no account can bear such a name, so it reveals none.
+    const error = expectError(res, 422, 'VALIDATION_ERROR');
+    expect(error.details).toEqual([expect.objectContaining({ path: 'body.username' })]);
+    // Before, it became the audit entity `login/ghost\ud800x…`, which no URL can name or verify.
+    const [audit, state] = await Promise.all([scanAll('audit'), scanAll('auth-state')]);
+    expect(audit.filter((i) => JSON.stringify(i).includes('\\ud800'))).toEqual([]);
+    expect(state.filter((i) => String(i.pk).includes('\ud800'))).toEqual([]);
+  });
+
+  it('a well-formed name outside ASCII is still only an unknown user: 401', async () => {
+    expectError(await loginAs(`Łódź-😀-${randomBytes(3).toString('hex')}`, 'any-password-at-all'), 401, 'UNAUTHORIZED');
+  });
+
+  it('PATCH /users/me with such a displayName → 422 naming body.displayName; the user is unchanged', async () => {
+    // Prepare
+    const token = (await signIn(api, await createAccount(api, ['viewer']))).accessToken;
+
+    // Act
+    const res = await api.request('/users/me', { method: 'PATCH', token, body: { displayName: 'Eve\udc00' } });
+
+    // Assess
+    const error = expectError(res, 422, 'VALIDATION_ERROR');
+    expect(error.details).toEqual([expect.objectContaining({ path: 'body.displayName' })]);
+    expect((await whoAmI(api, token)).json).not.toHaveProperty('displayName');
   });
 });
 

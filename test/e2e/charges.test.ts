@@ -107,6 +107,55 @@ describe('a charge through its whole life, over HTTP', () => {
   });
 });
 
+describe('the batch data is locked once QA has decided (four-eyes rule beyond the status flag)', () => {
+  it('the creator cannot rewrite a released charge; nobody can edit a blocked or rejected one; nothing is written', async () => {
+    const id = ((await post({ ...charge, status: 'quarantine' })).json as { chargeId: string }).chargeId;
+    expect((await patch(id, 1, { status: 'released', reason: 'QC certificate 118' }, qm)).status).toBe(200);
+    // The attack: the creator (an operator) changes what QA released.
+    const rewrite = await patch(id, 2, { quantity: 9999, unit: 't', articleId: 'E2E-2', reason: 'correction' });
+    expectError(rewrite, 409, 'CONFLICT');
+    expect(rewrite.json).toMatchObject({ error: { details: { status: 'released', fields: expect.arrayContaining(['quantity', 'unit', 'articleId']) } } });
+    // Not even someone with the release right, nor notes alone.
+    expectError(await patch(id, 2, { notes: 'added later', reason: 'note after release' }, qm2), 409, 'CONFLICT');
+    expect((await patch(id, 2, { status: 'blocked', reason: 'complaint 7' }, qm2)).status).toBe(200);
+    expectError(await patch(id, 3, { quantity: 1, reason: 'while blocked' }, qm2), 409, 'CONFLICT');
+    expect((await patch(id, 3, { status: 'rejected', reason: 'destroy the lot' }, qm2)).status).toBe(200);
+    expectError(await patch(id, 4, { quantity: 1, reason: 'after rejection' }, qm), 409, 'CONFLICT');
+
+    const got = await api.request(`/charges/${id}`, { token: viewer.token });
+    expect(got.json).toMatchObject({ status: 'rejected', quantity: 100, unit: 'kg', articleId: 'E2E-1', version: 4 });
+    expect(await auditOf('charge', id, 4)).toHaveLength(4);
+  });
+
+  it('a release or rejection cannot come in the request that changes the data it decides on', async () => {
+    const id = ((await post({ ...charge, status: 'quarantine' })).json as { chargeId: string }).chargeId;
+    expectError(await patch(id, 1, { status: 'released', quantity: 5, reason: 'fix and release' }, qm), 409, 'CONFLICT');
+    expectError(await patch(id, 1, { status: 'rejected', notes: 'bad', reason: 'fix and reject' }, qm), 409, 'CONFLICT');
+    // Unchanged values are no change; in production and quarantine the data stays editable.
+    expect((await patch(id, 1, { status: 'released', quantity: 100, reason: 'release as is' }, qm)).status).toBe(200);
+    const other = ((await post(charge)).json as { chargeId: string }).chargeId;
+    expect((await patch(other, 1, { quantity: 7, status: 'quarantine', reason: 'weighed, to QC' })).status).toBe(200);
+  });
+
+  it('a reason needs three visible characters: zero-width or control characters do not count', async () => {
+    const id = ((await post(charge)).json as { chargeId: string }).chargeId;
+    for (const reason of ['\u200b\u200b\u200b', '\u0000\u0000\u0000', ' \u00a0 \u2060\u2060 ', 'ok\u0007k']) {
+      expectError(await patch(id, 1, { quantity: 2, reason }), 422, 'VALIDATION_ERROR');
+    }
+    expect((await patch(id, 1, { quantity: 2, reason: 'Zeile 1\nZeile 2' })).status).toBe(200);
+  });
+
+  it('text that is not well-formed Unicode (a lone surrogate) is 422 in articleId, notes and reason, and writes nothing', async () => {
+    expectError(await post({ ...charge, articleId: 'A\ud800' }), 422, 'VALIDATION_ERROR');
+    expectError(await post({ ...charge, notes: 'x\udc00y' }), 422, 'VALIDATION_ERROR');
+    const id = ((await post(charge)).json as { chargeId: string }).chargeId;
+    expectError(await patch(id, 1, { quantity: 3, reason: 'why\ud800' }), 422, 'VALIDATION_ERROR');
+    expect((await api.request(`/charges/${id}`, { token: viewer.token })).headers.etag).toBe('"1"');
+    // A surrogate pair is one character and fine.
+    expect((await patch(id, 1, { notes: 'ok 😀', reason: 'emoji are fine' })).status).toBe(200);
+  });
+});
+
 describe('concurrency over HTTP', () => {
   it('two PATCHes with the same If-Match in parallel: one 200, one 412, version +1 once', async () => {
     const id = ((await post(charge)).json as { chargeId: string }).chargeId;
@@ -207,6 +256,25 @@ describe('audit routes over HTTP', () => {
     );
     const verify = await api.request(`/audit/verify?entityType=charge&entityId=${id}`, { token: auditor.token });
     expect(verify.json).toMatchObject({ valid: false, records: 3, brokenAt: { seq: 2, auditId: (trail[1] as unknown as { auditId: string }).auditId } });
+  });
+
+  it('an audit item moved out of the actor and time views (unhashed index attributes edited) is caught too', async () => {
+    const id = ((await post(charge)).json as { chargeId: string }).chargeId;
+    await patch(id, 1, { quantity: 5, reason: 'recount' });
+    await auditOf('charge', id, 2);
+    await documentDb().send(
+      new UpdateCommand({
+        TableName: tableName('audit'),
+        Key: { entityKey: `charge#${id}`, seq: 2 },
+        UpdateExpression: 'SET actorId = :nobody, #month = :old',
+        ExpressionAttributeNames: { '#month': 'month' },
+        ExpressionAttributeValues: { ':nobody': 'nobody', ':old': '1999-01' },
+      }),
+    );
+    const byActor = await api.request(`/audit?actor=${operator.userId}&entityType=charge&limit=100`, { token: auditor.token });
+    expect((byActor.json as { items: { entityId: string; seq: number }[] }).items.filter((r) => r.entityId === id).map((r) => r.seq)).toEqual([1]);
+    const verify = await api.request(`/audit/verify?entityType=charge&entityId=${id}`, { token: auditor.token });
+    expect(verify.json).toMatchObject({ valid: false, records: 2, brokenAt: { seq: 2, problem: 'derived_mismatch' } });
   });
 });
 

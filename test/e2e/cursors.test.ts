@@ -259,3 +259,19 @@ describe('GET /reports/definitions and /reports/runs cursors', () => {
     expect((await api.request(`${path}&cursor=${runsCursor}`, { token: qm.token })).status).toBe(200);
   });
 });
+
+describe('a cursor longer than any this server writes', () => {
+  // Audit 4a #13b: the list schemas' `max(2048)` made this one bad cursor a 422; now every bad cursor is 400.
+  it.each(['/charges', '/charges?status=quarantine', '/audit', '/reports/runs', '/reports/definitions', '/users'])('%s → 400', async (list) => {
+    await badCursor(`${list}${list.includes('?') ? '&' : '?'}cursor=${'A'.repeat(2049)}`, admin);
+  });
+
+  it('/users with a 3000-character cursor → 400 (its own schema made it a 422)', async () => {
+    await badCursor(`/users?cursor=${'A'.repeat(3000)}`, admin);
+  });
+
+  it('a real cursor padded past the limit is refused too', async () => {
+    const cursor = await cursorOf('/charges?limit=1', operator.token);
+    await badCursor(`/charges?cursor=${cursor}${'A'.repeat(2049 - cursor.length)}`, operator.token);
+  });
+});

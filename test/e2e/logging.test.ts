@@ -1,4 +1,6 @@
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ensureTables } from '../../scripts/local/tables';
 import { adminToken } from '../support/auth';
 import { type LocalApi, startLocalApi } from '../support/local-api';
 import { jsonLines, stdoutCapture } from '../support/stdout';
@@ -87,5 +89,46 @@ describe('log lines and correlation ids (SPEC §4, §8)', () => {
     expect(logs.length).toBeGreaterThan(0);
     expect(text).not.toContain(token);
     expect(text).not.toContain('wrong-password-for-log-test');
+  });
+});
+
+describe('readiness failures (audit 4a #5)', () => {
+  it("the public 503 shows a coarse reason; the dependency's message is in the log line under the error id", async () => {
+    // Prepare
+    const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT, region: 'eu-central-1' });
+    const prefix = process.env.TABLE_PREFIX as string;
+    await client.send(new DeleteTableCommand({ TableName: `${prefix}reports` }));
+    try {
+      // Act
+      // Powertools writes ERROR lines through console.error: stderr, not the stdout captured above.
+      const stderr: string[] = [];
+      const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        stderr.push(String(chunk));
+        return true;
+      });
+      let res: Awaited<ReturnType<LocalApi['request']>> | undefined;
+      try {
+        res = await api.request('/status/health/readiness');
+      } finally {
+        spy.mockRestore();
+      }
+      const logs = jsonLines(stderr.join(''));
+      // Assess
+      expect(res?.status, res?.text).toBe(503);
+      const body = res?.json as ErrorBody & { checks: Record<string, unknown> };
+      expect(body.checks['table:reports']).toEqual({ status: 'unhealthy', responseTimeMs: expect.any(Number), reason: 'error' });
+      expect(body.checks['table:charges']).toEqual({ status: 'ok', responseTimeMs: expect.any(Number) });
+      expect(res?.text).not.toContain(`${prefix}reports`);
+      expect(res?.text).not.toMatch(/non-existent|not found|ResourceNotFound/i);
+
+      const line = logs.find((l) => l.error_id === body.error.id);
+      expect(line, JSON.stringify(logs)).toMatchObject({ level: 'ERROR', code: 'UNAVAILABLE' });
+      const cause = (line?.error as { cause?: { checks?: Record<string, { error?: string }> } }).cause;
+      expect(cause?.checks?.['table:reports']?.error).toMatch(/non-existent table|not found/i);
+      expect(Object.keys(cause?.checks ?? {})).toEqual(['table:reports']);
+    } finally {
+      await ensureTables(client, prefix);
+      client.destroy();
+    }
   });
 });

@@ -1,9 +1,17 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config, resetConfig } from '../../functions/shared/config';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { MAX_EXTERNAL_TOKEN_LIFETIME_SECONDS, resetOidcVerifiers } from '../../functions/shared/auth/oidc';
+import {
+  EXTERNAL_JWKS_GRACE_SECONDS,
+  EXTERNAL_JWKS_MAX_AGE_SECONDS,
+  EXTERNAL_JWKS_RETRY_SECONDS,
+  MAX_EXTERNAL_TOKEN_LIFETIME_SECONDS,
+  resetOidcVerifiers,
+} from '../../functions/shared/auth/oidc';
 import { revokeAccessToken } from '../../functions/shared/auth/sessions';
 import { documentDb } from '../../functions/shared/dynamo';
 import { tableName } from '../../functions/shared/tables';
@@ -32,8 +40,19 @@ let issuer: string;
 let idpKey: CryptoKey;
 let rogueKey: CryptoKey;
 let publicJwk: JWK;
+/** A second identity provider whose JWKS the tests change, or take down (503). */
+const rotating = { keys: [] as JWK[], up: true, hits: 0 };
+let rotatingServer: Server;
+let rotatingIssuer: string;
 
 beforeAll(async () => {
+  rotatingServer = createServer((_req, res) => {
+    rotating.hits++;
+    if (!rotating.up) return void res.writeHead(503).end();
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: rotating.keys }));
+  });
+  await new Promise<void>((ok) => rotatingServer.listen(0, '127.0.0.1', () => ok()));
+  rotatingIssuer = `http://127.0.0.1:${(rotatingServer.address() as AddressInfo).port}/rotating`;
   const pair = await generateKeyPair('RS256', { extractable: true });
   idpKey = pair.privateKey;
   publicJwk = { ...(await exportJWK(pair.publicKey)), kid: KID, alg: 'RS256', use: 'sig' };
@@ -48,8 +67,14 @@ beforeAll(async () => {
       audience: AUDIENCE,
       jwksUri: `${idp.url}/realms/plant/protocol/openid-connect/certs`,
       rolesClaim: 'groups',
-      roleMap: { 'charge-viewers': 'viewer', 'charge-operators': 'operator', 'plant-qa': ['quality_manager', 'auditor'] },
+      roleMap: {
+        'charge-viewers': 'viewer',
+        'charge-operators': 'operator',
+        'plant-qa': ['quality_manager', 'auditor'],
+        'charge-admins': 'admin',
+      },
     },
+    { issuer: rotatingIssuer, audience: AUDIENCE, jwksUri: `${rotatingIssuer}/certs`, roleMap: { 'charge-viewers': 'viewer' } },
   ]);
   resetConfig();
   resetOidcVerifiers();
@@ -60,6 +85,8 @@ afterAll(async () => {
   await api.stop();
   await idp.close();
   await elsewhere.close();
+  rotatingServer.closeAllConnections();
+  await new Promise((ok) => rotatingServer.close(ok));
   delete process.env.OIDC_PROVIDERS;
   resetConfig();
   resetOidcVerifiers();
@@ -301,5 +328,177 @@ describe('tokens the identity provider did not issue for us', () => {
     expect((await api.request('/charges', { token: await idpToken({ header }) })).status).toBe(200);
     expect(elsewhere.hits).toEqual([]);
     expect(idp.hits.every((path) => path === '/realms/plant/protocol/openid-connect/certs')).toBe(true);
+  });
+});
+
+describe('identities only well-formed Unicode can name (audit 4b #13)', () => {
+  it('a sub with a lone surrogate → 401: the user, its username and audit chain derive from it', async () => {
+    expect401(await api.request('/users/me', { token: await idpToken({ sub: `ghost\ud800${randomBytes(3).toString('hex')}` }) }));
+  });
+
+  it('a preferred_username with a lone surrogate is passed over: the user is named sub@host', async () => {
+    const sub = subject();
+    const res = await api.request('/users/me', { token: await idpToken({ sub, claims: { preferred_username: 'eve\udc00' } }) });
+    expect(res.status, res.text).toBe(200);
+    expect((res.json as { username: string }).username).toBe(`${sub}@${new URL(issuer).host}`);
+  });
+});
+
+describe("an SSO user's roles are the identity provider's (audit 4b #3)", () => {
+  type Listed = { userId: string; roles: string[]; rolesFrom: string; version: number; displayName?: string };
+
+  async function ssoUser(groups: string[]): Promise<{ sub: string; userId: string }> {
+    const sub = subject();
+    const res = await api.request('/users/me', { token: await idpToken({ sub, groups }) });
+    expect(res.status, res.text).toBe(200);
+    return { sub, userId: (res.json as { userId: string }).userId };
+  }
+
+  async function getUser(userId: string): Promise<Listed> {
+    const res = await api.request(`/users/${userId}`, { token: admin });
+    expect(res.status, res.text).toBe(200);
+    return res.json as Listed;
+  }
+
+  /** The user's audit records once the one for `version` has arrived (the stream is ordered per item). */
+  async function recordsUpTo(userId: string, version: number): Promise<Array<{ action: string; version: number | null }>> {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const res = await api.request(`/audit?entityType=user&entityId=${userId}&limit=100`, { token: admin });
+      expect(res.status, res.text).toBe(200);
+      const records = (res.json as { items: Array<{ action: string; version: number | null }> }).items;
+      if (records.some((r) => r.version === version)) return records;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no audit record for version ${version} of user ${userId}`);
+  }
+
+  it('PATCH /users/{id} with roles is 409 naming body.roles: nothing written, no role.change; other fields still change', async () => {
+    // Prepare: an SSO quality manager (mapped from plant-qa).
+    const user = await ssoUser(['plant-qa']);
+
+    // Act: the audit's request (it answered 200 with roles that never took effect), and variants.
+    for (const body of [{ roles: ['viewer'] }, { roles: [] }, { roles: ['admin'], displayName: 'Not this either' }]) {
+      const res = await api.request(`/users/${user.userId}`, { method: 'PATCH', token: admin, body });
+      const error = expectError(res, 409, 'CONFLICT');
+      expect(error.details).toEqual([{ path: 'body.roles', message: expect.stringMatching(/identity provider.*rolesClaim.*roleMap/) }]);
+    }
+
+    // Assess: nothing written; the token still decides.
+    const stored = await getUser(user.userId);
+    expect(stored).toMatchObject({ version: 1, roles: [], rolesFrom: 'identity-provider' });
+    expect(stored).not.toHaveProperty('displayName');
+    const me = (await api.request('/users/me', { token: await idpToken({ sub: user.sub, groups: ['plant-qa'] }) })).json as Listed;
+    expect(me.rolesFrom).toBe('identity-provider');
+    expect([...me.roles].sort()).toEqual(['auditor', 'quality_manager']);
+    // The fields that are ours still change.
+    const email = `sso-${user.sub}@example.com`;
+    const changed = await api.request(`/users/${user.userId}`, { method: 'PATCH', token: admin, body: { displayName: 'Sam SSO', email } });
+    expect(changed.status, changed.text).toBe(200);
+    expect(changed.json).toMatchObject({ version: 2, displayName: 'Sam SSO', email, roles: [], rolesFrom: 'identity-provider' });
+    const records = await recordsUpTo(user.userId, 2);
+    expect(records.map((r) => r.action)).toEqual(['create', 'update']);
+  });
+
+  it('GET /users and GET /users/{id} say where roles come from: an SSO admin does not read as "no roles" without a word', async () => {
+    const sso = await ssoUser(['charge-admins']);
+    const local = (await api.request('/users/me', { token: admin })).json as Listed;
+    expect(local.rolesFrom).toBe('local');
+    expect(await getUser(sso.userId)).toMatchObject({ roles: [], rolesFrom: 'identity-provider' });
+
+    const listed: Listed[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await api.request(`/users?limit=100${cursor ? `&cursor=${cursor}` : ''}`, { token: admin });
+      expect(res.status, res.text).toBe(200);
+      const page = res.json as { items: Listed[]; nextCursor: string | null };
+      listed.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(listed.find((u) => u.userId === sso.userId)).toMatchObject({ roles: [], rolesFrom: 'identity-provider' });
+    expect(listed.find((u) => u.userId === local.userId)).toMatchObject({ roles: ['admin'], rolesFrom: 'local' });
+    for (const user of listed) expect(['local', 'identity-provider']).toContain(user.rolesFrom);
+  });
+
+  it('an SSO admin cannot demote, disable or delete the last enabled local admin (audit 4b #9): SSO admins do not count', async () => {
+    // Prepare: the bootstrap admin is the only local admin; an SSO admin holds users:manage through the IdP.
+    const ssoAdmin = await idpToken({ groups: ['charge-admins'] });
+    const local = (await api.request('/users/me', { token: admin })).json as Listed;
+
+    // Act + Assess
+    for (const [method, body] of [['PATCH', { disabled: true }], ['PATCH', { roles: ['viewer'] }], ['DELETE', undefined]] as const) {
+      const error = expectError(await api.request(`/users/${local.userId}`, { method, token: ssoAdmin, body }), 409, 'CONFLICT');
+      expect(error.message).toMatch(/no enabled local administrator/);
+    }
+    expect(await getUser(local.userId)).toMatchObject({ roles: ['admin'], version: local.version });
+    expect((await api.request('/users/me', { token: admin })).status).toBe(200);
+
+    // With a second local admin either may go; then the other is the last again.
+    const created = await api.request('/users', {
+      method: 'POST',
+      token: ssoAdmin,
+      body: { username: `second-admin-${randomBytes(3).toString('hex')}`, password: `pw-${randomBytes(12).toString('hex')}`, roles: ['admin'] },
+    });
+    expect(created.status, created.text).toBe(201);
+    const second = created.json as Listed;
+    const demoted = await api.request(`/users/${second.userId}`, { method: 'PATCH', token: ssoAdmin, body: { roles: ['viewer'] } });
+    expect(demoted.status, demoted.text).toBe(200);
+    expectError(await api.request(`/users/${local.userId}`, { method: 'DELETE', token: ssoAdmin }), 409, 'CONFLICT');
+  });
+});
+
+describe("the identity provider's JWKS is not trusted forever (audit 4b #4)", () => {
+  /** The JWKS freshness clock, moved by the tests (token lifetimes stay on the real clock). */
+  let clock: number;
+  let keyA: CryptoKey;
+  let keyB: CryptoKey;
+  let jwkB: JWK;
+  const token = (key: CryptoKey, kid: string) => idpToken({ iss: rotatingIssuer, key, kid });
+  const me = async (key: CryptoKey, kid: string) => api.request('/users/me', { token: await token(key, kid) });
+
+  beforeAll(async () => {
+    const a = await generateKeyPair('RS256', { extractable: true });
+    const b = await generateKeyPair('RS256', { extractable: true });
+    keyA = a.privateKey;
+    keyB = b.privateKey;
+    jwkB = { ...(await exportJWK(b.publicKey)), kid: 'rot-b', alg: 'RS256', use: 'sig' };
+    rotating.keys = [{ ...(await exportJWK(a.publicKey)), kid: 'rot-a', alg: 'RS256', use: 'sig' }, jwkB];
+    clock = Date.now();
+    resetOidcVerifiers({ now: () => clock });
+  });
+  afterAll(() => resetOidcVerifiers());
+
+  it(`a key the IdP withdrew verifies no more once the JWKS is ${EXTERNAL_JWKS_MAX_AGE_SECONDS} s old (it did until a restart)`, async () => {
+    // Prepare
+    expect((await me(keyA, 'rot-a')).status).toBe(200);
+    rotating.keys = [jwkB]; // withdrawn: rotated out, or compromised
+
+    // Act + Assess: until the JWKS is due, the cached one is used as it is — no fetch per request …
+    const hits = rotating.hits;
+    expect((await me(keyA, 'rot-a')).status).toBe(200);
+    expect(rotating.hits).toBe(hits);
+    // … then it is fetched again before a token is trusted.
+    clock += EXTERNAL_JWKS_MAX_AGE_SECONDS * 1000;
+    expect401(await me(keyA, 'rot-a'));
+    expect((await me(keyB, 'rot-b')).status).toBe(200);
+  });
+
+  it(`an unreachable IdP: the last JWKS is kept ${EXTERNAL_JWKS_GRACE_SECONDS} s more, then 401 (fail closed) until the IdP answers again`, async () => {
+    // Prepare
+    rotating.up = false;
+    clock += EXTERNAL_JWKS_MAX_AGE_SECONDS * 1000;
+    const hits = rotating.hits;
+
+    // Act + Assess: within the grace the last good JWKS serves, and a dead IdP is asked once per retry period.
+    expect((await me(keyB, 'rot-b')).status).toBe(200);
+    expect((await me(keyB, 'rot-b')).status).toBe(200);
+    expect(rotating.hits).toBe(hits + 1);
+    // Past the grace: closed.
+    clock += EXTERNAL_JWKS_GRACE_SECONDS * 1000;
+    expect401(await me(keyB, 'rot-b'));
+    rotating.up = true;
+    // The next fetch waits for the retry period; then the IdP's keys are back.
+    expect401(await me(keyB, 'rot-b'));
+    clock += EXTERNAL_JWKS_RETRY_SECONDS * 1000;
+    expect((await me(keyB, 'rot-b')).status).toBe(200);
   });
 });

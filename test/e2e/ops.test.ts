@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../functions/shared/errors';
 import { LOCKOUT_SCOPES, LOGIN_OUTCOMES, REVOCATION_KINDS } from '../../functions/shared/observability/prometheus';
 import { ensureTables } from '../../scripts/local/tables';
 import { expectError } from '../support/assertions';
@@ -144,10 +145,17 @@ describe('GET /status/health/detailed', () => {
       const res = await api.request('/status/health/detailed', { token: await adminToken(api) });
       const error = expectError(res, 503, 'UNAVAILABLE');
       expect(error.message).toMatch(/unhealthy/);
-      const body = res.json as { status: string; checks: Record<string, { status: string }> };
+      // Audit 4a #5: a 503 says when to come back, as every other one does.
+      expect(res.headers['retry-after']).toBe(String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+      const body = res.json as { status: string; checks: Record<string, Record<string, unknown>> };
       expect(body.status).toBe('unhealthy');
-      expect(body.checks['table:reports']?.status).toBe('unhealthy');
-      expect(body.checks['table:charges']?.status).toBe('ok');
+      // metrics:read callers see the dependency's own message, in SPEC §4's shape {status, responseTimeMs, error?}.
+      expect(body.checks['table:reports']).toEqual({
+        status: 'unhealthy',
+        responseTimeMs: expect.any(Number),
+        error: expect.stringMatching(/non-existent table|not found/i),
+      });
+      expect(body.checks['table:charges']).toEqual({ status: 'ok', responseTimeMs: expect.any(Number) });
     } finally {
       await ensureTables(client, prefix);
       client.destroy();

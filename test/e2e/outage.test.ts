@@ -95,8 +95,19 @@ describe('own DynamoDB unreachable', () => {
 
   it('readiness names the failing tables; liveness, which calls nothing, is still 200', async () => {
     const readiness = await api.request('/status/health/readiness');
-    expectError(readiness, 503, 'UNAVAILABLE');
+    const error = expectError(readiness, 503, 'UNAVAILABLE');
     expect((await api.request('/status/health/liveness')).status).toBe(200);
+
+    // Audit 4a #5: the route is public, so each failing check gives a status and a coarse reason, never the
+    // dependency's message (in AWS it names account, role and table); and the 503 says when to come back.
+    expect(readiness.headers['retry-after']).toBe(String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+    expect(readiness.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|"error":"/);
+    const body = readiness.json as { status: string; checks: Record<string, unknown> };
+    expect(body.status).toBe('not_ready');
+    for (const id of ['charges', 'users', 'audit', 'auth-state', 'reports']) {
+      expect(body.checks[`table:${id}`], id).toEqual({ status: 'unhealthy', responseTimeMs: expect.any(Number), reason: 'unreachable' });
+    }
+    expect((error.details as { checks: Record<string, unknown> }).checks['table:users']).toEqual(body.checks['table:users']);
   });
 
   it('an anonymous caller still gets 401, not 503: no token is checked against the database', async () => {

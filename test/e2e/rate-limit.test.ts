@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resetConfig } from '../../functions/shared/config';
 import { expectError } from '../support/assertions';
+import { adminToken } from '../support/auth';
 import type { ApiResponse, LocalApi } from '../support/local-api';
 import { startLocalApi } from '../support/local-api';
 import { type Account, createAccount, signIn, whoAmI } from '../support/security';
@@ -182,5 +183,73 @@ describe('rate limit and missing permissions (SPEC §5: every authenticated answ
     expect(num(throttled, 'x-ratelimit-remaining')).toBe(0);
     // Throttled on an allowed route too: the denied requests counted against the same window.
     expectError(await whoAmI(api, daveToken), 429, 'RATE_LIMITED');
+  });
+});
+
+describe('refused tokens do not spend their owner’s allowance (audit 4b #2)', () => {
+  const ATTEMPTS = 13 * LIMIT; // 65: far past the limit, as whoever holds a stolen token can go
+
+  async function hammer(token: string): Promise<void> {
+    for (let i = 0; i < ATTEMPTS; i++) {
+      const res = await whoAmI(api, token);
+      // Still the plain 401 of a dead token: never a 429.
+      expect(res.status, res.text).toBe(401);
+    }
+  }
+
+  /** The owner's next session: its first request passes, with nothing gone but the owner's own `spent` (before: 429). */
+  async function expectFullAllowance(account: Account, spent = 0): Promise<void> {
+    const res = await whoAmI(api, (await signIn(api, account)).accessToken);
+    expect(res.status, res.text).toBe(200);
+    expect(num(res, 'x-ratelimit-remaining')).toBe(LIMIT - spent - 1);
+  }
+
+  // Each test in a minute of its own with a quiet one before it: the admin's requests count against its limit too.
+  it(`${13 * LIMIT} requests with a logged-out token → all 401; the owner's fresh login then gets 200, not 429`, async () => {
+    // Prepare
+    at(4 * 60_000 + 5_000);
+    const erin = await createAccount(api, ['viewer'], 'rl-erin');
+    const stolen = await signIn(api, erin);
+    const out = await api.request('/auth/logout', { method: 'POST', token: stolen.accessToken });
+    expect(out.status, out.text).toBe(204);
+
+    // Act
+    await hammer(stolen.accessToken);
+
+    // Assess (the logout was erin's own request)
+    await expectFullAllowance(erin, 1);
+  });
+
+  it('the same for a token whose session an admin ended (revoke-tokens)', async () => {
+    // Prepare
+    at(6 * 60_000 + 5_000);
+    const frank = await createAccount(api, ['viewer'], 'rl-frank');
+    const old = await signIn(api, frank);
+    // A millisecond on: a session that began in the revocation's own millisecond survives it.
+    at(6 * 60_000 + 5_001);
+    expect((await api.request(`/users/${frank.userId}/revoke-tokens`, { method: 'POST', token: await adminToken(api) })).status).toBe(204);
+
+    // Act
+    await hammer(old.accessToken);
+
+    // Assess
+    at(6 * 60_000 + 5_002);
+    await expectFullAllowance(frank);
+  });
+
+  it('the same for the token of a user who was disabled (and is enabled again)', async () => {
+    // Prepare
+    at(8 * 60_000 + 5_000);
+    const admin = await adminToken(api);
+    const grace = await createAccount(api, ['viewer'], 'rl-grace');
+    const old = await signIn(api, grace);
+    expect((await api.request(`/users/${grace.userId}`, { method: 'PATCH', token: admin, body: { disabled: true } })).status).toBe(200);
+
+    // Act
+    await hammer(old.accessToken);
+
+    // Assess
+    expect((await api.request(`/users/${grace.userId}`, { method: 'PATCH', token: admin, body: { disabled: false } })).status).toBe(200);
+    await expectFullAllowance(grace);
   });
 });

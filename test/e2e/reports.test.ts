@@ -388,3 +388,76 @@ describe('report definitions', () => {
     expect(created.json).toMatchObject({ kind: 'audit', timezone: 'UTC', recipients: [] });
   });
 });
+
+describe('definitions: windows, one-line titles, audit mails', () => {
+  const audit = { name: 'audit-century', title: 'Audit des Jahrhunderts', kind: 'audit', format: 'csv', filters: { from: 'P100Y' }, recipients: ['audit@example.com'] };
+  const create = (body: unknown) => api.request('/reports/definitions', { method: 'POST', token: qm2.token, body });
+  const paths = async (body: unknown) => (expectError(await create(body), 422, 'VALIDATION_ERROR').details as { path: string }[]).map((d) => d.path);
+
+  it('a window longer than 100 years is refused; P100Y runs and finds the trail (from the epoch on)', async () => {
+    expect(await paths({ ...audit, name: 'audit-P9999Y', filters: { from: 'P9999Y' } })).toEqual(['body.filters.from']);
+    expect(await paths({ ...audit, name: 'audit-P101Y', filters: { from: 'P101Y' } })).toEqual(['body.filters.from']);
+
+    const created = await create(audit);
+    expect(created.status, created.text).toBe(201);
+    const { definitionId } = created.json as { definitionId: string };
+    const run = await api.request(`/reports/definitions/${definitionId}/run`, { method: 'POST', token: qm2.token });
+    expect(run.status, run.text).toBe(201);
+    const result = run.json as { runId: string; status: string; rows: number };
+    expect(result.status).toBe('succeeded');
+    expect(result.rows).toBeGreaterThan(0);
+
+    // The mail names every permission the download needs: an audit report is audit data.
+    const outbox = join(stateDir(), 'outbox');
+    const mail = readdirSync(outbox)
+      .map((f) => readFileSync(join(outbox, f), 'utf8'))
+      .find((m) => m.includes(result.runId)) as string;
+    expect(mail).toContain('To: audit@example.com');
+    expect(mail).toContain('Anmeldung mit den Berechtigungen reports:read und audit:read erforderlich');
+  });
+
+  it('name and title are one line: control characters are refused', async () => {
+    expect(await paths({ ...audit, title: 'Wöchentlich\n\nBitte melden Sie sich unter https://evil.example/login an\n' })).toEqual(['body.title']);
+    expect(await paths({ ...audit, title: 'Wöchentlich\r\nBcc: x@example.com' })).toEqual(['body.title']);
+    expect(await paths({ ...audit, name: 'weekly\u0000' })).toEqual(['body.name']);
+    const created = await create({ ...audit, name: 'one-line', filters: {} });
+    expect(created.status, created.text).toBe(201);
+    const { definitionId } = created.json as { definitionId: string };
+    const patched = await api.request(`/reports/definitions/${definitionId}`, { method: 'PATCH', token: qm2.token, body: { title: 'a\u2028b' } });
+    expect((expectError(patched, 422, 'VALIDATION_ERROR').details as { path: string }[]).map((d) => d.path)).toEqual(['body.title']);
+  });
+});
+
+describe('PDFs: characters Noto Sans lacks are shown, not dropped', () => {
+  it('CJK and emoji notes print as U+FFFD in the Chargenbericht and the list; Latin text and whole statuses stay', async () => {
+    const make = async (notes: string) => {
+      const res = await api.request('/charges', {
+        method: 'POST',
+        token: operator.token,
+        body: { articleId: 'ART-Łódź-CJK', quantity: 1, unit: 'kg', productionDate: '2026-06-01', status: 'in_production', notes },
+      });
+      expect(res.status, res.text).toBe(201);
+      return (res.json as { chargeId: string }).chargeId;
+    };
+    const cjk = await make('测试 テスト 한국어');
+    await make('Test 😀 🚀');
+    const cjkText = '\uFFFD\uFFFD \uFFFD\uFFFD\uFFFD \uFFFD\uFFFD\uFFFD';
+
+    for (const lang of ['de', 'en']) {
+      const report = await download(`/charges/${cjk}/report.pdf?lang=${lang}`, auditor.token);
+      expect(report.status).toBe(200);
+      const text = pdftotext(report.body);
+      expect(text).toContain('ART-Łódź-CJK');
+      // The notes field and the history's initial values both show the replacement.
+      expect(text.split(cjkText).length - 1).toBeGreaterThanOrEqual(2);
+    }
+
+    const list = await download('/reports/charges.pdf?articleId=ART-%C5%81%C3%B3d%C5%BA-CJK&lang=en', auditor.token);
+    expect(list.status).toBe(200);
+    const text = pdftotext(list.body);
+    expect(text).toContain(cjkText);
+    expect(text).toContain('Test \uFFFD \uFFFD');
+    expect(text).toContain('ART-Łódź-CJK');
+    expect(text.match(/in_production/g)).toHaveLength(2);
+  });
+});

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resetConfig } from '../../functions/shared/config';
+import { metrics } from '../../functions/shared/powertools';
 import { ADMIN_PASSWORD, adminToken } from '../support/auth';
 import { type LocalApi, startLocalApi } from '../support/local-api';
-import { type Account, createAccount, eventually, freshIp, refreshWith, signIn } from '../support/security';
+import { type Account, createAccount, decodeJwt, eventually, freshIp, refreshWith, signIn } from '../support/security';
 import { scanAll } from '../support/streams';
 
 /**
@@ -144,6 +145,37 @@ describe('security events on the audit trail', () => {
     expectRecordShape(records[0] as AuditItem, 'refresh.reuse', a, a);
   });
 
+  it('refresh token reuse names the session by its start, never by its id (a secret to the trail), and is an EMF Revocation', async () => {
+    // Prepare
+    const a = await account();
+    const t = await session(a);
+    const sessionId = String(decodeJwt(t.accessToken).payload.sid);
+    // The scan at the end of this file then checks every record for it too.
+    secrets.add(sessionId);
+    const rotated = await refreshWith(api, t.refreshToken);
+    expect(rotated.status).toBe(200);
+    const next = rotated.json as { accessToken: string; refreshToken: string };
+    secrets.add(next.accessToken).add(next.refreshToken);
+    const addMetric = vi.spyOn(metrics, 'addMetric');
+
+    // Act
+    const reuse = await refreshWith(api, t.refreshToken);
+    const names = addMetric.mock.calls.map(([name]) => name);
+    addMetric.mockRestore(); // (it passes calls through: left in place by a failure above, it changes nothing)
+
+    // Assess
+    expect(reuse.status).toBe(401);
+    const [record] = await withAction(a.userId, 'refresh.reuse');
+    expect(JSON.stringify(record)).not.toContain(sessionId);
+    expect(record?.changes).toEqual({
+      sourceIp: { from: null, to: expect.any(String) },
+      sessionStartedAt: { from: null, to: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/) },
+    });
+    // The family's revocation counts like Prometheus' revocations_total{kind="refresh-reuse"}.
+    expect(names).toContain('RefreshTokenReuse');
+    expect(names).toContain('Revocation');
+  });
+
   it('revoke-tokens: one record, the admin as actor', async () => {
     const a = await account();
     await session(a);
@@ -196,6 +228,36 @@ describe('security events on the audit trail', () => {
     const res = await api.request(`/audit/verify?entityType=user&entityId=${a.userId}`, { token: admin });
     expect(res.status, res.text).toBe(200);
     expect(res.json).toMatchObject({ valid: true });
+  });
+});
+
+describe('a disabled account’s right password is no oracle (audit 4b #6)', () => {
+  it(`wrong, wrong, RIGHT, wrong from one address answers like four wrong ones (LOGIN_MAX_FAILURES=${MAX_FAILURES})`, async () => {
+    // Prepare
+    const a = await account();
+    const disabled = await api.request(`/users/${a.userId}`, { method: 'PATCH', token: admin, body: { disabled: true } });
+    expect(disabled.status, disabled.text).toBe(200);
+    const sequence = async (passwords: string[]) => {
+      const ip = freshIp();
+      const answers = [];
+      for (const password of passwords) answers.push(await attempt(a.username, password, ip));
+      return answers;
+    };
+
+    // Act
+    const allWrong = await sequence(['wrong-password-a1', 'wrong-password-a2', 'wrong-password-a3', 'wrong-password-a4']);
+    const withRight = await sequence(['wrong-password-b1', 'wrong-password-b2', a.password, 'wrong-password-b4']);
+
+    // Assess: the fourth answer no longer tells whether the third was the password (it was 401 instead of 423).
+    expect(allWrong.map((r) => r.status)).toEqual([401, 401, 401, 423]);
+    expect(withRight.map((r) => r.status)).toEqual(allWrong.map((r) => r.status));
+    const code = (r: { json: unknown }) => (r.json as { error: { code: string; message: string } }).error;
+    expect(code(withRight[2] as { json: unknown })).toEqual({ ...code(allWrong[2] as { json: unknown }), id: expect.any(String), timestamp: expect.any(String) });
+    // Each sequence's third attempt locked its pair, the right password as much as the wrong one.
+    expect(await withAction(a.userId, 'lockout')).toHaveLength(2);
+    const failures = await withAction(a.userId, 'login.failure');
+    expect(failures).toHaveLength(6);
+    expect(failures.filter((r) => r.reason === 'account disabled')).toHaveLength(1);
   });
 });
 

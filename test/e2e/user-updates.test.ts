@@ -11,7 +11,15 @@ let api: LocalApi;
 let admin: string;
 let auditor: TestUser;
 
-type PublicUser = { userId: string; version: number; updatedAt: string; displayName?: string; roles: string[] };
+type PublicUser = {
+  userId: string;
+  version: number;
+  updatedAt: string;
+  displayName?: string;
+  email?: string;
+  disabled: boolean;
+  roles: string[];
+};
 type AuditRecord = { action: string; version: number | null; changes: Record<string, unknown> };
 
 beforeAll(async () => {
@@ -82,5 +90,87 @@ describe('a PATCH that changes nothing writes nothing', () => {
       [1, 'create'],
       [2, 'role.change'],
     ]);
+  });
+});
+
+/**
+ * Audit 4a finding 8: users have no If-Match, yet an admin's PATCH lost with 409 CONFLICT whenever another admin
+ * changed the same user between its read and its write — a disable among them, which left the user enabled.
+ * Without a precondition the server reads again and re-applies; the decisions that depend on the stored user
+ * (did the roles change, is this a disable?) are taken again against the version that is written.
+ */
+describe('concurrent admin changes to one user, without a precondition', () => {
+  let otherAdmin: string;
+  beforeAll(async () => {
+    otherAdmin = (await userWithRoles(api, ['admin'])).token;
+  });
+
+  /** The process-wide revocation counter of `kind` (the local server's /metrics). */
+  async function revocations(kind: string): Promise<number> {
+    const res = await api.request('/metrics', { token: admin });
+    expect(res.status, res.text).toBe(200);
+    const match = new RegExp(`^charge_records_revocations_total\\{[^}]*kind="${kind}"[^}]*\\} (\\d+)$`, 'm').exec(res.text);
+    return Number(match?.[1] ?? Number.NaN);
+  }
+
+  it.each(['PATCH', 'DELETE'] as const)('four at once, disabling with %s: all succeed and every change lands', async (disableWith) => {
+    for (let round = 0; round < 3; round++) {
+      // Prepare
+      const target = await userWithRoles(api, ['operator']);
+      const path = `/users/${target.userId}`;
+      const before = { disable: await revocations('disable'), roleChange: await revocations('role-change') };
+      const displayName = `Name ${round}`;
+      const email = `user-${round}-${target.userId.slice(0, 8)}@example.com`;
+
+      // Act: two admins, four requests in flight together.
+      const [roles, name, mail, disable] = await Promise.all([
+        api.request(path, { method: 'PATCH', token: admin, body: { roles: ['auditor'] } }),
+        api.request(path, { method: 'PATCH', token: otherAdmin, body: { displayName } }),
+        api.request(path, { method: 'PATCH', token: admin, body: { email } }),
+        disableWith === 'PATCH'
+          ? api.request(path, { method: 'PATCH', token: otherAdmin, body: { disabled: true } })
+          : api.request(path, { method: 'DELETE', token: otherAdmin }),
+      ]);
+
+      // Assess
+      for (const res of [roles, name, mail]) expect(res?.status, res?.text).toBe(200);
+      expect(disable?.status, disable?.text).toBe(disableWith === 'PATCH' ? 200 : 204);
+      const after = await getUser(target.userId);
+      expect(after).toMatchObject({ roles: ['auditor'], displayName, email, disabled: true, version: 5 });
+      // The side effects of the disable and of the role change happened, once each.
+      expect((await api.request('/users/me', { token: target.token })).status).toBe(401);
+      expect(await revocations('disable')).toBe(before.disable + 1);
+      expect(await revocations('role-change')).toBe(before.roleChange + 1);
+      const records = await changeRecordsUpTo(target.userId, 5);
+      expect(records.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+      expect(records.map((r) => r.action).sort()).toEqual(['create', 'role.change', 'update', 'update', 'user.disable']);
+    }
+  });
+
+  it('the same role change twice at once: both 200, one new version, one revocation (decided on the written version)', async () => {
+    for (let round = 0; round < 3; round++) {
+      const target = await userWithRoles(api, ['operator']);
+      const before = await revocations('role-change');
+      const answers = await Promise.all(
+        [admin, otherAdmin].map((token) =>
+          api.request(`/users/${target.userId}`, { method: 'PATCH', token, body: { roles: ['auditor'] } }),
+        ),
+      );
+      for (const res of answers) expect(res.status, res.text).toBe(200);
+      expect(await getUser(target.userId)).toMatchObject({ roles: ['auditor'], version: 2 });
+      // The loser re-read a user that already had these roles: no change, so it ended no sessions and counted none.
+      expect(await revocations('role-change')).toBe(before + 1);
+    }
+  });
+
+  it('the self-protection rule still holds under the retry: an admin cannot disable themselves', async () => {
+    const me = await userWithRoles(api, ['admin']);
+    const [self, other] = await Promise.all([
+      api.request(`/users/${me.userId}`, { method: 'PATCH', token: me.token, body: { disabled: true } }),
+      api.request(`/users/${me.userId}`, { method: 'PATCH', token: admin, body: { displayName: 'Still here' } }),
+    ]);
+    expect(self.status, self.text).toBe(409);
+    expect(other.status, other.text).toBe(200);
+    expect(await getUser(me.userId)).toMatchObject({ disabled: false, displayName: 'Still here', roles: ['admin'] });
   });
 });

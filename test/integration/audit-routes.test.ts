@@ -1,6 +1,7 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUDIT_EPOCH, AuditQueries, walkedMonths } from '../../functions/audit/repository';
 import { appendAuditRecord } from '../../functions/shared/audit/audit-log';
 import { documentDb } from '../../functions/shared/dynamo';
 import { tableName } from '../../functions/shared/tables';
@@ -8,6 +9,7 @@ import { invoke } from '../../scripts/local/handlers';
 import { callHandler, userWith } from '../support/events';
 import { auditRecordsOf, createTables, streamReader } from '../support/streams';
 
+const startedAt = new Date(Date.now() - 60_000).toISOString();
 const operator = userWith(['operator'], 'olga');
 const qm = userWith(['quality_manager'], 'quentin');
 const auditor = userWith(['auditor'], 'audrey');
@@ -125,5 +127,64 @@ describe('GET /audit/verify', () => {
     );
     const res = await get('/audit/verify', { entityType: 'charge', entityId: 'tamper-me' });
     expect(res.json).toMatchObject({ valid: false, records: 4, brokenAt: { seq: 2, auditId: second!.auditId, problem: 'hash_mismatch' } });
+  });
+});
+
+describe('time queries walk only the system\'s lifetime', () => {
+  /** The table's client, counting the Queries it sends. */
+  function counted() {
+    const db = documentDb();
+    const counter = { queries: 0 };
+    const client = {
+      send: (command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
+        counter.queries += 1;
+        return db.send(command);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    return { audit: new AuditQueries(client), counter };
+  }
+
+  async function all(audit: AuditQueries, from: string, to: string) {
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await audit.search({ from, to, limit: 100, cursor });
+      ids.push(...page.items.map((r) => r.auditId));
+      cursor = page.nextCursor ?? undefined;
+      pages += 1;
+    } while (cursor && pages < 50);
+    return { ids, pages, done: cursor === undefined };
+  }
+
+  it('from=0001-01-01&to=9999-12-31 costs one Query per month since the epoch, and finds what the narrow range finds', async () => {
+    const narrow = counted();
+    const expected = await all(narrow.audit, startedAt, new Date(Date.now() + 60_000).toISOString());
+    expect(expected.ids.length).toBeGreaterThan(0);
+
+    const huge = counted();
+    const result = await all(huge.audit, '0001-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z');
+    expect(result.done).toBe(true);
+    expect(result.ids).toEqual(expected.ids);
+    const lifetime = walkedMonths(AUDIT_EPOCH, '9999-12-31', new Date()).length;
+    // Every month once, plus at most one more Query per page for a month read across two pages.
+    expect(huge.counter.queries).toBeLessThanOrEqual(lifetime + result.pages);
+    expect(lifetime).toBeLessThan(12 * 15);
+  });
+
+  it('a range outside the system\'s lifetime sends no Query at all', async () => {
+    const { audit, counter } = counted();
+    expect(await audit.search({ from: '0001-01-01T00:00:00.000Z', to: '2024-12-31T23:59:59.999Z', limit: 25 })).toEqual({ items: [], nextCursor: null });
+    expect(await audit.search({ from: '2999-01-01T00:00:00.000Z', to: '9999-12-31T23:59:59.999Z', limit: 25 })).toEqual({ items: [], nextCursor: null });
+    expect(counter.queries).toBe(0);
+  });
+
+  it('GET /audit?from=2000-01-01&limit=5: the first page has records (empty months are walked past)', async () => {
+    const res = await get('/audit', { from: '2000-01-01', limit: '5' });
+    expect(res.status).toBe(200);
+    expect(res.json.items).toHaveLength(5);
+    const huge = await get('/audit', { from: '0001-01-01', to: '9999-12-31', limit: '5' });
+    expect(huge.status).toBe(200);
+    expect(huge.json.items.map((r: { auditId: string }) => r.auditId)).toEqual(res.json.items.map((r: { auditId: string }) => r.auditId));
   });
 });

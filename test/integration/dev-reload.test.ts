@@ -101,6 +101,19 @@ describe('npm run dev', () => {
     }
     expect(logins).toContain(429);
 
+    // The supervisor parses the client's HTTP itself: what its parser refuses is answered in the spec's shape.
+    const raw = await new Promise<string>((ok, fail) => {
+      let text = '';
+      const socket = connect(port, '127.0.0.1', () => socket.write('GET /status/health HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'));
+      socket.on('data', (c: Buffer) => (text += c.toString()));
+      socket.once('close', () => ok(text));
+      socket.once('error', fail);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw).toMatch(/\r\nX-Request-ID: [0-9a-f-]{36}\r\n/i);
+    expect(raw).toMatch(/\r\nX-Content-Type-Options: nosniff\r\n/i);
+    expect(raw).toContain('"code":"BAD_REQUEST"');
+
     dev.kill('SIGINT');
     const code = await new Promise((ok) => dev?.once('exit', ok));
     expect(code).toBe(0);

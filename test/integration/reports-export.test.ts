@@ -6,11 +6,12 @@ import { parse } from 'csv-parse/sync';
 import { readSheet } from 'read-excel-file/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChargeState } from '../../functions/charges/model';
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoChargeStore, toItems } from '../../functions/charges/repository';
 import { documentDb } from '../../functions/shared/dynamo';
 import { tableName } from '../../functions/shared/tables';
-import { AuditQueries } from '../../functions/audit/repository';
+import { AUDIT_EPOCH, AuditQueries, walkedMonths } from '../../functions/audit/repository';
+import type { AuditRecord } from '../../functions/shared/audit/record';
 import { buildExport, type ExportFile, type ExportRequest } from '../../functions/reports/export';
 import { PDF_MAX_ROWS } from '../../functions/reports/model';
 import { FUNCTIONS } from '../../functions/shared/routes';
@@ -157,6 +158,75 @@ describe(`${COUNT} charges from DynamoDB Local`, () => {
     expect(listed).toBeLessThanOrEqual(PDF_MAX_ROWS + 500);
     expect(listed).toBeGreaterThan(PDF_MAX_ROWS);
   }, 120_000);
+});
+
+describe('audit exports', () => {
+  const auditRequest = (format: ExportRequest['format'], from?: string, to?: string): ExportRequest => ({
+    ...request(format),
+    spec: { kind: 'audit', range: { from, to } },
+    title: 'Audit-Trail',
+  });
+
+  it('a formula behind a control character (login name, entity, reason) is neutralised in CSV and XLSX alike', async () => {
+    // What an anonymous caller can put on the trail: a failed login records the name as typed.
+    const hostile = ['\u0001=HYPERLINK("http://evil.example/x","Open")', '\u0000=1+1', '\u000b+cmd', '\u001f@SUM(A1)'];
+    const records: AuditRecord[] = hostile.map((text, i) => ({
+      auditId: `a-${i}`,
+      entityType: 'login',
+      entityId: text,
+      seq: 1,
+      action: 'login.failure',
+      actor: { userId: 'anonymous', username: text },
+      at: '2026-11-26T02:00:00.000Z',
+      requestId: null,
+      reason: text,
+      version: null,
+      changes: {},
+      prevHash: '',
+      hash: 'h',
+    }));
+    const audit = { search: async () => ({ items: records, nextCursor: null }) };
+    const formula = /^[=+\-@\t\r\n]/;
+
+    const csv = await buildExport(auditRequest('csv'), { ...sources, audit });
+    files.push(csv);
+    const rows = parse(readFileSync(csv.path, 'utf8'), { bom: true, columns: true }) as Record<string, string>[];
+    const xlsx = await buildExport(auditRequest('xlsx'), { ...sources, audit });
+    files.push(xlsx);
+    const sheet = await readSheet(readFileSync(xlsx.path));
+    const header = sheet[0] as string[];
+    const stored = execFileSync('unzip', ['-p', xlsx.path, 'xl/worksheets/sheet1.xml']).toString('utf8');
+
+    expect(rows).toHaveLength(hostile.length);
+    for (const [i, row] of rows.entries()) {
+      for (const column of ['Objekt', 'Benutzer', 'Begründung']) {
+        const text = row[column] as string;
+        expect(text).not.toMatch(formula);
+        expect(sheet[i + 1]?.[header.indexOf(column)]).toBe(text);
+      }
+    }
+    expect(rows[0]?.Benutzer).toBe('\uFFFD=HYPERLINK("http://evil.example/x","Open")');
+    for (const [, text] of stored.matchAll(/<(?:v|t)(?: [^>]*)?>([^<]*)<\/(?:v|t)>/g)) expect(text).not.toMatch(formula);
+  });
+
+  it('0001-01-01…9999-12-31 reads one month at a time, only within the system\'s lifetime', async () => {
+    const db = documentDb();
+    let queries = 0;
+    const counting = {
+      send: (command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
+        queries += 1;
+        return db.send(command);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const file = await buildExport(auditRequest('csv', '0001-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z'), {
+      ...sources,
+      audit: new AuditQueries(counting),
+    });
+    files.push(file);
+    expect(file.rows).toBe(0);
+    // This table holds no audit records: every month of the lifetime is one empty Query, and nothing else.
+    expect(queries).toBe(walkedMonths(AUDIT_EPOCH, '9999-12-31', new Date()).length);
+  });
 });
 
 describe('100 000 rows in a child process, within the reports function memory', () => {

@@ -43,7 +43,7 @@ export function streamReader(tables: TableId[]) {
   };
 }
 
-/** All items of one of this file's tables (tests only: the application never scans). */
+/** All items of one of this file's tables (tests only; the application scans only once per users table, to start the enabled-admin count). */
 export async function scanAll(table: TableId): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../functions/shared/audit/canonical-json';
 import { diffFields } from '../../functions/shared/audit/diff';
-import { type AuditRecord, computeHash, GENESIS_HASH, verifyChain } from '../../functions/shared/audit/record';
+import { type AuditRecord, computeHash, GENESIS_HASH, toAuditItem, verifyChain } from '../../functions/shared/audit/record';
 import { isSecretField, redact, REDACTED } from '../../functions/shared/audit/redact';
 
 describe('canonical JSON', () => {
@@ -80,6 +80,23 @@ describe('hash chain', () => {
     const result = verifyChain(records);
     expect(result.valid).toBe(false);
     expect(result.brokenAt).toMatchObject({ seq, problem });
+  });
+});
+
+describe('stored items: the unhashed index attributes', () => {
+  it('an intact chain of stored items verifies', () => {
+    expect(verifyChain(chain(3).map(toAuditItem))).toEqual({ valid: true, records: 3 });
+  });
+
+  it.each([
+    ['actorId', 'nobody'],
+    ['month', '1999-01'],
+    ['atId', '1999-01-01T00:00:00.000Z#a2'],
+    ['entityKey', 'charge#other'],
+  ] as const)('an item whose %s no longer matches its record (hidden from actor/time views) is caught', (field, value) => {
+    const items = chain(3).map(toAuditItem);
+    items[1]![field] = value;
+    expect(verifyChain(items)).toMatchObject({ valid: false, brokenAt: { seq: 2, problem: 'derived_mismatch' } });
   });
 });
 

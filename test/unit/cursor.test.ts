@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../functions/shared/errors';
-import { decodeCursor, encodeCursor, inRange, isKey, queryFromCursor } from '../../functions/shared/cursor';
+import { decodeCursor, encodeCursor, inRange, isKey, MAX_CURSOR_LENGTH, queryFromCursor } from '../../functions/shared/cursor';
 
 const anyPosition = (value: unknown): value is unknown => value !== undefined;
 const query = { list: 'charges', filters: { status: 'quarantine', articleId: undefined, from: '2026-01-01' } };
@@ -39,6 +39,13 @@ describe('cursors are bound to their query', () => {
     ['a forged digest', Buffer.from(JSON.stringify({ q: 'AAAAAAAAAAAAAAAA', p: { k: 1 } })).toString('base64url')],
   ])('are refused (400) when they are %s', async (_name, raw) => {
     await expectBadCursor(() => decodeCursor(raw, query, anyPosition));
+  });
+
+  it('are refused (400) when longer than MAX_CURSOR_LENGTH, even with the right digest (audit 4a #13b)', async () => {
+    const long = { k: 'x'.repeat(MAX_CURSOR_LENGTH) };
+    await expectBadCursor(() => decodeCursor(encodeCursor(query, long), query, anyPosition));
+    const fits = { k: 'x'.repeat(1000) };
+    expect(decodeCursor(encodeCursor(query, fits), query, anyPosition)).toEqual(fits);
   });
 
   it('are refused (400) when the position fails the check, even with the right digest', async () => {

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { AppError, UNAVAILABLE_RETRY_AFTER_SECONDS, unavailable } from '../../functions/shared/errors';
-import { errorResponse, isDependencyUnavailable } from '../../functions/shared/http/error-response';
+import { errorResponse, isDependencyUnavailable, isKeyTooLarge } from '../../functions/shared/http/error-response';
 
 /** A Node socket error as the SDK's HTTP handler rethrows it (after its retries), with `$metadata` added. */
 function socketError(code: string): Error {
@@ -105,5 +105,36 @@ describe('errorResponse', () => {
     const res = errorResponse(unavailable(), 'req-4');
     expect(res.statusCode).toBe(503);
     expect(res.headers?.['Retry-After']).toBe(String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+  });
+});
+
+describe('errorResponse: a key too large to exist (audit 4a #2, safety net behind the router)', () => {
+  const parse = (body: string) => JSON.parse(body) as { error: { code: string; details?: unknown } };
+
+  it.each([
+    // DynamoDB Local on GetItem, PutItem, UpdateItem and DeleteItem (checked against the jar), and AWS's GetItem.
+    'Hash primary key values must be under 2048 bytes, and range primary key values must be under 1024 bytes',
+    // AWS on writes (sic: "of2048").
+    'One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes',
+    'One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes',
+  ])('%s → 404 NOT_FOUND with details {}, never a 500', (message) => {
+    const err = named('ValidationException', { ...metadata, message, $fault: 'client' });
+    expect(isKeyTooLarge(err)).toBe(true);
+    const res = errorResponse(err, 'req-5');
+    expect(res.statusCode).toBe(404);
+    expect(parse(res.body).error).toMatchObject({ code: 'NOT_FOUND', details: {} });
+    expect(res.body).not.toContain('2048');
+  });
+
+  it('any other ValidationException is still our bug: 500', () => {
+    const err = named('ValidationException', { ...metadata, message: 'ExpressionAttributeValues must not be empty' });
+    expect(isKeyTooLarge(err)).toBe(false);
+    expect(errorResponse(err, 'req-6').statusCode).toBe(500);
+  });
+
+  it('the message alone is not enough: it must be a ValidationException', () => {
+    const err = new Error('Hash primary key values must be under 2048 bytes');
+    expect(isKeyTooLarge(err)).toBe(false);
+    expect(errorResponse(err, 'req-7').statusCode).toBe(500);
   });
 });

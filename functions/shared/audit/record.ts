@@ -81,14 +81,31 @@ export function fromAuditItem(item: Record<string, unknown>): AuditRecord {
 export interface ChainCheck {
   valid: boolean;
   records: number;
-  brokenAt?: { seq: number; auditId: string; problem: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap' };
+  brokenAt?: { seq: number; auditId: string; problem: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap' | 'derived_mismatch' };
+}
+
+/**
+ * The index attributes an item carries must be the ones its record derives: they are not hashed, yet the actor
+ * and time queries and the exports find records by them, so a record edited there would vanish from every
+ * view but its entity's while its hash still held.
+ */
+function derivedMatch(item: AuditRecord & Partial<Pick<AuditItem, 'entityKey' | 'actorId' | 'atId' | 'month'>>): boolean {
+  if (item.entityKey === undefined && item.actorId === undefined && item.atId === undefined && item.month === undefined) return true;
+  const expected = toAuditItem(item);
+  return (
+    item.entityKey === expected.entityKey &&
+    item.actorId === expected.actorId &&
+    item.atId === expected.atId &&
+    item.month === expected.month
+  );
 }
 
 /**
  * Re-walks a chain (records in `seq` order): each record must follow its predecessor's position and hash
- * and hash to what it says. The first record that does not is named.
+ * and hash to what it says, and stored items must carry the index attributes their record derives. The first
+ * record that does not is named.
  */
-export function verifyChain(records: readonly AuditRecord[]): ChainCheck {
+export function verifyChain(records: readonly (AuditRecord & Partial<AuditItem>)[]): ChainCheck {
   let prevHash = GENESIS_HASH;
   for (const [index, record] of records.entries()) {
     const broken = (problem: NonNullable<ChainCheck['brokenAt']>['problem']): ChainCheck => ({
@@ -99,6 +116,7 @@ export function verifyChain(records: readonly AuditRecord[]): ChainCheck {
     if (record.seq !== index + 1) return broken('sequence_gap');
     if (record.prevHash !== prevHash) return broken('prev_hash_mismatch');
     if (computeHash(record) !== record.hash) return broken('hash_mismatch');
+    if (!derivedMatch(record)) return broken('derived_mismatch');
     prevHash = record.hash;
   }
   return { valid: true, records: records.length };

@@ -28,12 +28,16 @@ export interface SecurityEventInput {
   details?: Record<string, { from: unknown; to: unknown }>;
 }
 
-const METRIC_NAMES: Partial<Record<SecurityAction, string>> = {
-  'login.success': 'LoginSucceeded',
-  'login.failure': 'LoginFailed',
-  lockout: 'Lockout',
-  'refresh.reuse': 'RefreshTokenReuse',
-  logout: 'Revocation',
+/**
+ * EMF metrics per action, named as Prometheus counts them: a refresh-token reuse revokes its whole family, so it
+ * is a `Revocation` as well (Prometheus: `revocations_total{kind="refresh-reuse"}`).
+ */
+const METRIC_NAMES: Partial<Record<SecurityAction, readonly string[]>> = {
+  'login.success': ['LoginSucceeded'],
+  'login.failure': ['LoginFailed'],
+  lockout: ['Lockout'],
+  'refresh.reuse': ['RefreshTokenReuse', 'Revocation'],
+  logout: ['Revocation'],
 };
 
 function countForPrometheus(input: SecurityEventInput): void {
@@ -54,8 +58,7 @@ export async function securityEvent(input: SecurityEventInput): Promise<void> {
   countForPrometheus(input);
   const known = input.subject.userId !== undefined;
   const actor = input.actor ?? { userId: input.subject.userId ?? 'anonymous', username: input.subject.username };
-  const metric = METRIC_NAMES[input.action];
-  if (metric) metrics.addMetric(metric, MetricUnit.Count, 1);
+  for (const metric of METRIC_NAMES[input.action] ?? []) metrics.addMetric(metric, MetricUnit.Count, 1);
   await appendAuditRecord({
     entityType: known ? 'user' : 'login',
     entityId: known ? (input.subject.userId as string) : usernameKey(input.subject.username),

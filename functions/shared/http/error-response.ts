@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { AppError, asError, isAppError, unavailable } from '../errors';
+import { AppError, asError, isAppError, notFound, unavailable } from '../errors';
 import { logger } from '../powertools';
 import { JSON_CONTENT_TYPE, SECURITY_HEADERS } from './headers';
 
@@ -82,6 +82,17 @@ export function isDependencyUnavailable(err: unknown, depth = 0): boolean {
 }
 
 /**
+ * DynamoDB's refusal of a key value too large to exist ("Hash primary key values must be under 2048 bytes…",
+ * "Size of hashkey has exceeded the maximum size limit…"): the router already answers over-long path ids with
+ * 404, so this is a safety net for any other way a client's value reaches a key.
+ */
+const KEY_TOO_LARGE = /key values must be under \d+ bytes|size of (?:hash ?key|range ?key|all range keys) has exceeded/i;
+
+export function isKeyTooLarge(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ValidationException' && KEY_TOO_LARGE.test(err.message);
+}
+
+/**
  * Turns any failure into the spec's error shape and logs it once with the same `id`.
  * Client errors keep their `details`; a dependency outage (`isDependencyUnavailable`) is a 503 `UNAVAILABLE`
  * with `Retry-After`; anything else unexpected becomes a 500. Either way the message and stack stay in the
@@ -90,11 +101,15 @@ export function isDependencyUnavailable(err: unknown, depth = 0): boolean {
 export function errorResponse(err: unknown, requestId: string, debug = false): APIGatewayProxyResult {
   const id = randomUUID();
   const debugDetails = debug ? { message: asError(err).message } : undefined;
+  // A key no item can have names nothing that exists: 404, the answer the router gives the same id (and DynamoDB
+  // Local gives a Query on it). A client's value, not a fault of ours, so never a 500 that pages someone.
   const known: AppError = isAppError(err)
     ? err
-    : isDependencyUnavailable(err)
-      ? unavailable(undefined, { details: debugDetails, cause: err })
-      : new AppError('INTERNAL_ERROR', 'An unexpected error occurred', { details: debugDetails });
+    : isKeyTooLarge(err)
+      ? notFound()
+      : isDependencyUnavailable(err)
+        ? unavailable(undefined, { details: debugDetails, cause: err })
+        : new AppError('INTERNAL_ERROR', 'An unexpected error occurred', { details: debugDetails });
   const body: ErrorBody = {
     ...known.body,
     error: { id, code: known.code, message: known.message, timestamp: new Date().toISOString() },
@@ -106,6 +121,8 @@ export function errorResponse(err: unknown, requestId: string, debug = false): A
 
   const logAttributes = { error_id: id, code: known.code, status: known.status, request_id: requestId };
   if (known.status >= 500) logger.error(known.message, { ...logAttributes, error: asError(err) });
+  // A 4xx made from an SDK error means a check upstream let the value through: worth a warning, with the cause.
+  else if (!isAppError(err)) logger.warn(known.message, { ...logAttributes, error: asError(err) });
   else logger.info(known.message, logAttributes);
 
   return {

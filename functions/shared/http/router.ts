@@ -65,34 +65,68 @@ export const noContent = (headers?: Record<string, string>): HttpResult => ({ st
 
 /** Zod issues → the spec's error classes: unknown fields are a malformed request (400), the rest 422. */
 export function toValidationError(error: z.ZodError, where: 'body' | 'query'): AppError {
-  const details = error.issues.map((issue) => ({
+  const unknownFields = error.issues.some((i) => i.code === 'unrecognized_keys');
+  // Zod still runs an object's refinements when the only issue is an unknown key: "Nothing to change" next to
+  // `{"roles": …}` on /users/me misleads, since the request did name a change, just one it may not make.
+  const issues = unknownFields ? error.issues.filter((i) => !(i.code === 'custom' && i.path.length === 0)) : error.issues;
+  const details = issues.map((issue) => ({
     path: [where, ...issue.path.map(String)].join('.'),
     code: issue.code,
     message: issue.message,
     ...(issue.code === 'unrecognized_keys' ? { keys: issue.keys } : {}),
   }));
-  if (!error.issues.some((i) => i.code === 'unrecognized_keys')) return validationError('The request is not valid', details);
+  if (!unknownFields) return validationError('The request is not valid', details);
   return badRequest(
     where === 'query' ? 'The request has query parameters this route does not know' : 'The request contains fields that cannot be set',
     details,
   );
 }
 
-function decodeBody(event: APIGatewayProxyEvent): string | undefined {
-  if (event.body === null || event.body === undefined || event.body === '') return undefined;
-  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+/**
+ * Strict UTF-8 (SPEC §4: bodies are JSON in UTF-8): a byte sequence that is not UTF-8 is refused, not turned into
+ * U+FFFD and stored. `ignoreBOM` keeps a leading BOM in the text, so JSON.parse refuses it as before.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The declared type must be JSON, and a declared charset UTF-8: a Latin-1 or UTF-16 body read as UTF-8 would be
+ * stored altered (`Müller` as `M�ller`), so another charset is 415 rather than a guess.
+ */
+function checkContentType(value: string | undefined): void {
+  const [type = '', ...params] = (value ?? '').split(';');
+  if (type.trim().toLowerCase() !== 'application/json') {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json');
+  }
+  for (const param of params) {
+    const eq = param.indexOf('=');
+    if (eq === -1 || param.slice(0, eq).trim().toLowerCase() !== 'charset') continue;
+    const charset = param.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+    if (charset !== 'utf-8' && charset !== 'utf8') {
+      throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be JSON in UTF-8 (charset=utf-8)', { details: { charset } });
+    }
+  }
 }
 
-/** 413 → 415 → 400, in the order a gateway would check them: size, declared type, then syntax. */
+/**
+ * 413 → 415 → 400, in the order a gateway would check them: size, declared type and charset, then encoding and
+ * syntax. A text body arrives as a string (API Gateway has decoded it); a base64 one (binary, or bytes the local
+ * server found not to be UTF-8) is decoded here, strictly.
+ */
 export function parseJsonBody(event: APIGatewayProxyEvent): unknown {
-  const text = decodeBody(event);
-  if (text === undefined) return undefined;
-  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
+  const raw = event.body;
+  if (raw === null || raw === undefined || raw === '') return undefined;
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : undefined;
+  if ((bytes ? bytes.length : Buffer.byteLength(raw, 'utf8')) > MAX_BODY_BYTES) {
     throw new AppError('PAYLOAD_TOO_LARGE', `The request body exceeds ${MAX_BODY_BYTES} bytes`);
   }
-  const contentType = header(event.headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
-  if (contentType !== 'application/json') {
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json');
+  checkContentType(header(event.headers, 'content-type'));
+  let text = raw;
+  if (bytes) {
+    try {
+      text = UTF8.decode(bytes);
+    } catch {
+      throw badRequest('The request body is not valid UTF-8');
+    }
   }
   try {
     return JSON.parse(text) as unknown;
@@ -106,12 +140,44 @@ type AnyRouteSpec = RouteSpec<unknown, unknown>;
 /** The query of a route that declares none: unknown query parameters are 400 everywhere, not ignored. */
 const NO_QUERY = z.strictObject({});
 
-/** `?status=&articleId=A` leaves status out: an empty value filters nothing. */
+/**
+ * `?status=&articleId=A` leaves status out: an empty value filters nothing. A parameter given more than once is
+ * 400 naming it: API Gateway's `queryStringParameters` keeps only the last copy, so `?status=a&status=` would
+ * silently drop the filter the client asked for.
+ */
 function givenQuery(event: APIGatewayProxyEvent): Record<string, string> {
   const given: Record<string, string> = {};
   if (!event.queryStringParameters) return given;
-  for (const [k, v] of Object.entries(event.queryStringParameters)) if (v !== undefined && v !== '') given[k] = v;
+  const all = event.multiValueQueryStringParameters;
+  let repeated: string[] | undefined;
+  for (const [k, v] of Object.entries(event.queryStringParameters)) {
+    if ((all?.[k]?.length ?? 1) > 1) (repeated ??= []).push(k);
+    else if (v !== undefined && v !== '') given[k] = v;
+  }
+  if (repeated) {
+    throw badRequest(
+      'A query parameter was given more than once',
+      repeated.map((k) => ({ path: `query.${k}`, code: 'repeated', message: 'Given more than once; give it once' })),
+    );
+  }
   return given;
+}
+
+/**
+ * Every id this server issues is a UUID. A path parameter no issued id can match — longer than this, or holding a
+ * control character — is 404 before any table is asked: DynamoDB refuses a key over 2048 bytes with a
+ * ValidationException (a 500), and no route should have to remember that.
+ */
+const MAX_PATH_PARAMETER_LENGTH = 128;
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+function assertPlausiblePathParameters(event: APIGatewayProxyEvent): void {
+  const params = event.pathParameters;
+  if (!params) return;
+  for (const k in params) {
+    const v = params[k];
+    if (v !== undefined && (v.length > MAX_PATH_PARAMETER_LENGTH || CONTROL_CHARACTER.test(v))) throw notFound();
+  }
 }
 
 function pathParams(event: APIGatewayProxyEvent): Record<string, string> {
@@ -167,6 +233,7 @@ export function createRouter(routes: Record<string, AnyRouteSpec>) {
       if (!user) throw unauthorized();
       if (definition.access !== 'authenticated' && !user.permissions.includes(definition.access)) throw forbidden();
     }
+    assertPlausiblePathParameters(event);
 
     let body: unknown;
     if (spec.body) {

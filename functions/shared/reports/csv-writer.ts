@@ -21,7 +21,8 @@ function field(cell: Cell, column: Column): string {
 
 /**
  * CSV per RFC 4180 (CRLF line ends, header row), UTF-8 with a BOM so spreadsheet programs pick the
- * encoding; text that would start a formula is neutralised. Streams: memory stays flat for any row count.
+ * encoding; text that would start a formula is neutralised, after the characters an XLSX cannot hold became
+ * U+FFFD (`neutralise`), so CSV and XLSX hold the same text. Streams: memory stays flat for any row count.
  */
 export class CsvWriter implements TableWriter {
   private pending = '';

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { MailMessage, Mailer } from './ports';
+import { type MailMessage, type Mailer, oneLine } from './ports';
 
 /** RFC 2047 encoded-word for a header value that is not plain ASCII. */
 function encodeHeader(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }
 
-/** Header values never carry line breaks (header injection). */
-const oneLine = (value: string) => value.replace(/[\r\n]+/g, ' ');
-
-/** An RFC 5322 message with a UTF-8 text body, left readable (8bit: our lines are far below 998 octets). */
+/**
+ * An RFC 5322 message with a UTF-8 text body, left readable (8bit: our lines are far below 998 octets).
+ * Header values are one-lined here too: this writes raw headers, where a line break is header injection.
+ */
 export function toEml(message: MailMessage, from: string, date = new Date()): string {
   const id = `${randomUUID()}@charge-records.local`;
   const body = message.text.replace(/\r?\n/g, '\r\n');

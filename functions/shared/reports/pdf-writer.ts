@@ -53,7 +53,10 @@ interface FontkitGlyph {
 interface FontkitFont {
   layout(text: string, features?: unknown): { glyphs: FontkitGlyph[] };
   glyphForCodePoint(codePoint: number): FontkitGlyph;
+  hasGlyphForCodePoint(codePoint: number): boolean;
 }
+
+const fontkitFont = (font: PDFFont) => (font as unknown as { embedder: { font: FontkitFont } }).embedder.font;
 
 /**
  * pdf-lib asks fontkit to lay out every string it draws or measures, and fontkit's full OpenType shaping
@@ -63,7 +66,7 @@ interface FontkitFont {
  * The font object is pdf-lib's internal embedder font, hence the structural cast.
  */
 function useCmapLayout(font: PDFFont): void {
-  const fk = (font as unknown as { embedder: { font: FontkitFont } }).embedder.font;
+  const fk = fontkitFont(font);
   const cache = new Map<number, FontkitGlyph>();
   fk.layout = (text: string) => {
     const glyphs: FontkitGlyph[] = [];
@@ -80,14 +83,40 @@ function useCmapLayout(font: PDFFont): void {
   };
 }
 
-/** Control characters would be drawn as boxes (or break the content stream): tabs and CRs become spaces. */
-const clean = (text: string) =>
-  text
-    .normalize('NFC')
-    // Noto Sans has no arrows; the one the reports use gets its ASCII form.
-    .replaceAll('→', '->')
-    .replace(/[\t\r\v\f]/g, ' ')
-    .replace(/\p{Cc}/gu, (c) => (c === '\n' ? c : ''));
+/** Printable ASCII and Latin-1/Extended-A/B, all in Noto Sans: a cell of only these needs no glyph lookups. */
+const COVERED = /^[\n\x20-\x7E\xA0-\u024F]*$/;
+/** What a character the font lacks is drawn as: the first of these the font has (Noto Sans has U+FFFD). */
+const REPLACEMENTS = ['\uFFFD', '?'];
+
+/**
+ * Text as the font can draw it. Control characters would be drawn as boxes (or break the content stream):
+ * tabs and CRs become spaces. A character Noto Sans has no glyph for (CJK, emoji…) would come out as
+ * nothing, and a batch record that looks empty misleads: it becomes a visible U+FFFD instead. Invisible
+ * format characters the font lacks (variation selectors, say) are dropped, since they draw nothing anyway.
+ */
+function printable(font: PDFFont): (text: string) => string {
+  const fk = fontkitFont(font);
+  const replacement = REPLACEMENTS.find((r) => fk.hasGlyphForCodePoint(r.codePointAt(0) as number)) ?? '';
+  const known = new Map<string, string>();
+  const substitute = (ch: string): string => {
+    let out = known.get(ch);
+    if (out === undefined) {
+      if (fk.hasGlyphForCodePoint(ch.codePointAt(0) as number)) out = ch;
+      else out = /\p{Default_Ignorable_Code_Point}/u.test(ch) ? '' : replacement;
+      known.set(ch, out);
+    }
+    return out;
+  };
+  return (text) => {
+    const cleaned = text
+      .normalize('NFC')
+      // Noto Sans has no arrows; the one the reports use gets its ASCII form.
+      .replaceAll('→', '->')
+      .replace(/[\t\r\v\f]/g, ' ')
+      .replace(/\p{Cc}/gu, (c) => (c === '\n' ? c : ''));
+    return COVERED.test(cleaned) ? cleaned : cleaned.replace(/[^\n\x20-\x7E\xA0-\u024F]/gu, substitute);
+  };
+}
 
 /**
  * A report PDF (pdf-lib, Noto Sans embedded through fontkit, so any Latin text renders — `Ł`, `ő`, `Æ`):
@@ -101,6 +130,8 @@ export class PdfReport {
   private readonly size: [number, number];
   private readonly regularMeasure: Measure;
   private readonly boldMeasure: Measure;
+  /** Both faces of Noto Sans cover the same characters. */
+  private readonly clean: (text: string) => string;
 
   private constructor(
     private readonly doc: PDFDocument,
@@ -111,6 +142,7 @@ export class PdfReport {
     this.size = meta.landscape ? [A4[1], A4[0]] : A4;
     this.regularMeasure = new Measure(regular);
     this.boldMeasure = new Measure(bold);
+    this.clean = printable(regular);
   }
 
   static async create(meta: PdfMeta): Promise<PdfReport> {
@@ -191,7 +223,7 @@ export class PdfReport {
   wrap(text: string, maxWidth: number, size: number, bold = false): string[] {
     const measure = bold ? this.boldMeasure : this.regularMeasure;
     const lines: string[] = [];
-    for (const para of clean(text).split('\n')) {
+    for (const para of this.clean(text).split('\n')) {
       let line = '';
       for (const word of para.split(/(?<= )/)) {
         const candidate = line + word;
@@ -218,7 +250,7 @@ export class PdfReport {
     const size = 11;
     this.ensure(size * LINE_FACTOR + 20);
     this.y -= 6;
-    this.text(clean(text), MARGIN, size, this.bold);
+    this.text(this.clean(text), MARGIN, size, this.bold);
     this.y -= size * LINE_FACTOR + 4;
   }
 
@@ -239,7 +271,7 @@ export class PdfReport {
       const lines = this.wrap(value === '' ? '–' : value, this.width - labelWidth, size);
       lines.forEach((line, i) => {
         this.ensure(size * LINE_FACTOR);
-        if (i === 0) this.text(clean(label), MARGIN, size, this.bold);
+        if (i === 0) this.text(this.clean(label), MARGIN, size, this.bold);
         this.text(line, MARGIN + labelWidth, size, this.regular);
         this.y -= size * LINE_FACTOR;
       });
@@ -321,12 +353,18 @@ export class PdfReport {
 
   /**
    * Widths in proportion to the columns' weights, but never narrower than the longest word of the header
-   * (a header broken mid-word is unreadable); the slack comes out of the wider columns.
+   * or the column's `fit` value (a word broken mid-word is unreadable); the slack comes out of the wider columns.
    */
   private columnWidths(columns: readonly Column[]): number[] {
     const total = columns.reduce((sum, c) => sum + c.width, 0);
     const minimum = columns.map(
-      (c) => Math.max(...c.header.split(/\s+/).map((w) => this.boldMeasure.width(w, HEADER_SIZE))) + 2 * CELL_PAD + 1,
+      (c) =>
+        Math.max(
+          ...c.header.split(/\s+/).map((w) => this.boldMeasure.width(w, HEADER_SIZE)),
+          c.fit ? this.regularMeasure.width(c.fit, BODY_SIZE) : 0,
+        ) +
+        2 * CELL_PAD +
+        1,
     );
     let widths = columns.map((c) => (c.width / total) * this.width);
     for (let round = 0; round < 5; round++) {

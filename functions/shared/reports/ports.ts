@@ -16,10 +16,17 @@ export interface ObjectStore {
 
 export interface MailMessage {
   to: readonly string[];
+  /** One line: the domain one-lines it (`oneLine`), so every adapter (SES, the local outbox) sends the same subject. */
   subject: string;
   /** Plain text body (UTF-8). */
   text: string;
 }
+
+/**
+ * Text that goes into one line of a mail (the subject, a title in the body): line breaks and other control
+ * characters become a space, so text from a report definition cannot inject headers or lines.
+ */
+export const oneLine = (text: string) => text.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ');
 
 export interface Mailer {
   send(message: MailMessage): Promise<void>;

@@ -14,6 +14,8 @@ export interface Column {
   readonly type: CellType;
   /** Width in characters (XLSX column width; relative weight in the PDF table). */
   readonly width: number;
+  /** The longest value of a closed set (a status): a PDF table keeps it on one line rather than break it mid-word. */
+  readonly fit?: string;
 }
 
 export type Lang = 'de' | 'en';
@@ -27,14 +29,36 @@ export interface TableWriter {
 }
 
 /**
- * OWASP CSV injection / ASVS 5 §1.2.10: a text cell a spreadsheet would read as a formula (or that starts
- * with a control character it strips first) gets a leading apostrophe, so it stays text.
+ * Characters an XLSX cannot hold: C0 controls other than tab, LF and CR, U+FFFE/U+FFFF and lone surrogates
+ * (XML 1.0), and DEL, which exceljs drops as well. exceljs strips them silently when it writes a cell, so
+ * `"\u0001=HYPERLINK(…)"` passed the first-character check and came out as `=HYPERLINK(…)`.
+ */
+// eslint-disable-next-line no-control-regex
+const UNWRITABLE = /[\0-\x08\x0B\x0C\x0E-\x1F\x7F\uFFFE\uFFFF\uD800-\uDFFF]/;
+// eslint-disable-next-line no-control-regex
+const UNWRITABLE_ALL = /[\0-\x08\x0B\x0C\x0E-\x1F\x7F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const REPLACEMENT = '\uFFFD';
+
+/**
+ * The text as a spreadsheet will hold it: each unwritable character becomes U+FFFD rather than vanishing,
+ * so `"admin\u0000"` cannot pass for `admin` in an audit export, and CSV and XLSX show the same text.
+ * The plain test comes first: almost every cell has none of these, and it costs one scan.
+ */
+export function writableText(text: string): string {
+  return UNWRITABLE.test(text) ? text.replace(UNWRITABLE_ALL, REPLACEMENT) : text;
+}
+
+/**
+ * OWASP CSV injection / ASVS 5 §1.2.10: a text cell a spreadsheet would read as a formula gets a leading
+ * apostrophe, so it stays text. The rule judges the text that is written (after `writableText`), never
+ * the raw input: a character dropped on the way cannot hide the `=` behind it.
  */
 const FORMULA_START = new Set(['=', '+', '-', '@', '\t', '\r', '\n'].map((c) => c.charCodeAt(0)));
 
 /** A lookup on the first character, not a regular expression: it runs for every text cell of an export. */
 export function neutralise(text: string): string {
-  return FORMULA_START.has(text.charCodeAt(0)) ? `'${text}` : text;
+  const written = writableText(text);
+  return FORMULA_START.has(written.charCodeAt(0)) ? `'${written}` : written;
 }
 
 export const isoDate = (d: Date) => d.toISOString().slice(0, 10);

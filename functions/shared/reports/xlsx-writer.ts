@@ -13,8 +13,8 @@ const NUMBER_FORMAT: Record<Column['type'], string | undefined> = {
 /**
  * XLSX through exceljs' streaming `WorkbookWriter`: each row is committed (written to the zip stream and
  * forgotten) as it comes, so 100 000 rows stay within a Lambda's memory. Numbers and dates are typed
- * cells; text is always a string cell (never a formula) and neutralised like CSV; bold frozen header
- * with an auto-filter.
+ * cells; text is always a string cell (never a formula) and neutralised like CSV, judged on the text
+ * exceljs will write (`neutralise`); bold frozen header with an auto-filter.
  */
 export class XlsxWriter implements TableWriter {
   private readonly workbook: ExcelJS.stream.xlsx.WorkbookWriter;

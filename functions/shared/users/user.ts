@@ -30,11 +30,29 @@ export interface User {
   reason?: string;
 }
 
+/**
+ * Where a user's roles come from. `identity-provider`: an SSO user's, mapped from their token on every request
+ * (`rolesClaim` through `roleMap`) and never stored, so the `roles` of the stored user are empty and say nothing.
+ */
+export type RolesFrom = 'local' | 'identity-provider';
+
+/** An SSO user (`source: "oidc:<issuer>"`), created on first sight of an external token. */
+export const isExternal = (user: Pick<User, 'source'>) => user.source.startsWith('oidc:');
+
+/**
+ * What the last-admin rule counts: a local user who can sign in and holds `admin`. An SSO admin does not count —
+ * their admin role lasts only as long as the IdP's groups and the `OIDC_PROVIDERS` mapping do.
+ */
+export const isEnabledLocalAdmin = (user: Pick<User, 'source' | 'disabled' | 'roles'>) =>
+  user.source === 'local' && !user.disabled && user.roles.includes('admin');
+
 /** What the API returns about a user: never the hash or token state. */
 export interface PublicUser {
   userId: string;
   username: string;
+  /** The stored roles: always empty for an SSO user, whose roles are the token's (`rolesFrom`). */
   roles: Role[];
+  rolesFrom: RolesFrom;
   disabled: boolean;
   source: string;
   email?: string;
@@ -51,6 +69,7 @@ export function toPublicUser(user: User): PublicUser {
     userId: user.userId,
     username: user.username,
     roles: user.roles,
+    rolesFrom: isExternal(user) ? 'identity-provider' : 'local',
     disabled: user.disabled,
     source: user.source,
     ...(user.email !== undefined ? { email: user.email } : {}),

@@ -54,6 +54,67 @@ describe('neutralise', () => {
   });
 });
 
+/**
+ * A formula behind a character the file cannot hold: exceljs drops C0 controls (and DEL) when it writes a
+ * cell, so the check has to judge the text as written, not the text as typed.
+ */
+const HIDDEN = [
+  '\u0000=1+1',
+  '\u000b+cmd',
+  '\u001f@SUM(A1)',
+  '\u0001=HYPERLINK("http://evil.example/x","Open")',
+  '\u007f-2+3',
+  '\uFFFE=1',
+  '\uD800=1',
+  '\u0000\u0001\u0002=1',
+];
+const FORMULA = /^[=+\-@\t\r\n]/;
+
+async function writeHidden(file: string, make: (out: import('node:stream').Writable) => { addRow(c: readonly Cell[]): unknown; finish(): Promise<void> }) {
+  const out = createWriteStream(file);
+  const writer = make(out);
+  for (const text of HIDDEN) await writer.addRow(['x', 1, null, null, text]);
+  await writer.finish();
+  return readFileSync(file);
+}
+
+describe('formulas hidden behind a character the file cannot hold', () => {
+  it('neutralise judges the written text: each such character becomes U+FFFD, never a formula start', () => {
+    for (const text of HIDDEN) {
+      const written = neutralise(text);
+      expect(written).not.toMatch(FORMULA);
+      // Nothing is left that exceljs would drop: the text checked is the text written.
+      expect([...written].filter((ch) => /^[\p{Cc}\uFFFE\uFFFF\uD800-\uDFFF]$/u.test(ch) && !'\t\n\r'.includes(ch))).toEqual([]);
+    }
+    expect(neutralise('\u0000=1+1')).toBe('\uFFFD=1+1');
+    expect(neutralise('\uD800=1')).toBe('\uFFFD=1');
+    // What may stay does stay: a surrogate pair, tab/LF/CR inside the text; a formula after them is still caught.
+    expect(neutralise('😀=1')).toBe('😀=1');
+    expect(neutralise('a\tb\nc\rd')).toBe('a\tb\nc\rd');
+    expect(neutralise('\t=1')).toBe("'\t=1");
+  });
+
+  it('CSV and XLSX hold the same text, and no cell starts a formula', async () => {
+    const csv = await writeHidden(join(dir, 'hidden.csv'), (out) => new CsvWriter(out, COLUMNS));
+    const records = parse(csv.toString('utf8'), { bom: true }) as string[][];
+    const csvNotes = records.slice(1).map((r) => r[4] as string);
+
+    const file = join(dir, 'hidden.xlsx');
+    await writeHidden(file, (out) => new XlsxWriter(out, COLUMNS, 'Chargen'));
+    const xlsxNotes = (await readSheet(readFileSync(file))).slice(1).map((r) => r[4] as string);
+    // The sheet XML itself: every string value as stored (what a spreadsheet's F2 + Enter would re-read).
+    const sheet = execFileSync('unzip', ['-p', file, 'xl/worksheets/sheet1.xml']).toString('utf8');
+    const stored = [...sheet.matchAll(/<(?:v|t)(?: [^>]*)?>([^<]*)<\/(?:v|t)>/g)].map((m) => m[1] as string);
+
+    expect(csvNotes).toHaveLength(HIDDEN.length);
+    expect(xlsxNotes).toEqual(csvNotes);
+    for (const text of [...csvNotes, ...xlsxNotes, ...stored]) expect(text).not.toMatch(FORMULA);
+    expect(sheet).not.toContain('<f>');
+    expect(csvNotes[0]).toBe('\uFFFD=1+1');
+    expect(csvNotes[3]).toBe('\uFFFD=HYPERLINK("http://evil.example/x","Open")');
+  });
+});
+
 describe('CSV writer (read back with csv-parse)', () => {
   it('writes RFC 4180 with BOM and CRLF, round-trips text, neutralises formulas', async () => {
     const bytes = await write(join(dir, 'a.csv'), async (out) => new CsvWriter(out, COLUMNS));
@@ -160,6 +221,58 @@ describe('PDF writer (read back with pdftotext)', () => {
     expect(text).toContain('Page 1 of 1');
     expect(text).toContain('1,234.5');
     expect(text).toContain('2026-03-01');
+  });
+});
+
+describe('PDF: characters Noto Sans has no glyph for', () => {
+  const charge = (status: string, notes: string) =>
+    ({
+      chargeId: '00000000-0000-4000-8000-000000000001',
+      articleId: 'ART-Łódź',
+      quantity: 1,
+      unit: 'kg',
+      productionDate: '2026-03-01',
+      status,
+      notes,
+      version: 1,
+      updatedAt: '2026-03-02T10:20:30.000Z',
+      updatedBy: { userId: 'u1', username: 'anna' },
+    }) as unknown as Charge;
+
+  it('are printed as a visible U+FFFD, not dropped; Latin text and whole status words stay (landscape list)', async () => {
+    const keys = ['chargeId', 'articleId', 'quantity', 'unit', 'productionDate', 'expiryDate', 'status', 'notes', 'version', 'updatedAt', 'updatedBy'];
+    for (const lang of ['de', 'en'] as const) {
+      const projection = chargeProjection(keys, lang);
+      const file = join(dir, `glyphs-${lang}.pdf`);
+      const out = createWriteStream(file);
+      const writer = await pdfTableWriter(out, projection.columns, { title: 'Liste', lang, generatedAt: new Date(), generatedBy: 'qm', filters: [] });
+      await writer.addRow(projection.row(charge('in_production', '测试 テスト 한국어')));
+      await writer.addRow(projection.row(charge('quarantine', 'Test 😀 🚀 ❤️ Ende')));
+      await writer.finish();
+      const text = pdftotext(file);
+      expect(text).toContain('\uFFFD\uFFFD \uFFFD\uFFFD\uFFFD \uFFFD\uFFFD\uFFFD');
+      // One replacement per missing character; the invisible variation selector after ❤ is not one.
+      expect(text).toContain('Test \uFFFD \uFFFD \uFFFD Ende');
+      expect(text).toContain('ART-Łódź');
+      // The status column is wide enough for the longest status: never `in_producti` / `on`.
+      expect(text).toContain('in_production');
+    }
+  });
+
+  it('key/value blocks (the Chargenbericht) show the replacement too', async () => {
+    const report = await PdfReport.create({ title: 'Chargenbericht 测试', lang: 'de', generatedAt: new Date(), generatedBy: 'qm', filters: [] });
+    report.keyValues([
+      ['Bemerkungen', '测试 テスト 한국어'],
+      ['Emoji', 'Test 😀'],
+      ['Ort', 'Łódź'],
+    ]);
+    const file = join(dir, 'glyphs-kv.pdf');
+    writeFileSync(file, await report.toBytes());
+    const text = pdftotext(file);
+    expect(text).toContain('Chargenbericht \uFFFD\uFFFD');
+    expect(text).toContain('\uFFFD\uFFFD \uFFFD\uFFFD\uFFFD \uFFFD\uFFFD\uFFFD');
+    expect(text).toContain('Test \uFFFD');
+    expect(text).toContain('Łódź');
   });
 });
 

@@ -1,0 +1,31 @@
+import * as z from 'zod';
+
+/**
+ * Query parameters every list and range route shares, so that one page size or one swapped range reads the
+ * same everywhere.
+ */
+
+/**
+ * SPEC §4: 1–100, default 25, as plain decimal digits. `z.coerce.number()` also took `1e2`, `0x10`, `+3` and
+ * ` 5`; the rest of the query handling is strict, so the page size is too (422 like any other bad value).
+ */
+export const Limit = z
+  .string()
+  .regex(/^\d+$/, 'Decimal digits only')
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(100))
+  .default(25);
+
+/**
+ * Opaque: its length and content are checked where it is decoded (`decodeCursor`), so a cursor that is too long
+ * is 400 BAD_REQUEST like every other bad cursor, not a 422 from this schema.
+ */
+export const Cursor = z.string().optional();
+
+/** The `limit` and `cursor` of a paginated list. */
+export const PAGE_FIELDS = { limit: Limit, cursor: Cursor };
+
+export const PageQuery = z.strictObject(PAGE_FIELDS);
+
+/** `from` after `to` is a mistake, not an empty range: the same 422 on every route that takes both. */
+export const RANGE_IN_ORDER = { message: 'from must not be after to', path: ['from'] };

@@ -1,0 +1,17 @@
+import * as z from 'zod';
+
+/**
+ * Text that is well-formed Unicode: no lone UTF-16 surrogate. JSON's `\ud800` escape gives JavaScript such a
+ * string, but it is no sequence of characters: no URL can name it (so an audit entity keyed by it could be
+ * neither listed nor verified), UTF-8 encoders replace it, and DynamoDB may refuse it. Usernames, and any other
+ * free text that reaches the audit trail, must be well-formed.
+ */
+export function isWellFormed(text: string): boolean {
+  // ES2024's String.prototype.isWellFormed (Node ≥ 20); the compiler's lib is ES2023, hence the cast.
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+export const WELL_FORMED_MESSAGE = 'must be well-formed Unicode (no lone surrogates)';
+
+/** A zod string that refuses ill-formed text with 422 like any other invalid field; chain `.min()`, `.max()`… */
+export const wellFormedString = () => z.string().refine(isWellFormed, WELL_FORMED_MESSAGE);

@@ -1,0 +1,39 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childEnv } from '../../scripts/local/child-env';
+import { freePort } from '../../scripts/local/free-port';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** Audit 4a #12: a taken PORT ended in a Node stack trace, after DynamoDB Local, tables and admin were set up. */
+describe('npm start with PORT in use', () => {
+  const blocker = createServer();
+  let port: number;
+  beforeAll(async () => {
+    await new Promise<void>((ok) => blocker.listen(0, '127.0.0.1', ok));
+    port = (blocker.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((ok) => blocker.close(() => ok())));
+
+  it('exits 1 with one line naming the port and PORT, before starting DynamoDB Local, and leaves nothing', async () => {
+    // --in-memory makes a scratch directory under TMPDIR: it must not be left behind (or not be made at all).
+    const tmp = mkdtempSync(join(tmpdir(), 'port-in-use-tmp-'));
+    // Should DynamoDB Local start after all, it gets a port of its own, not the default 8000.
+    const dynamoPort = await freePort();
+    const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts', '--in-memory'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: childEnv({ TMPDIR: tmp, DYNAMODB_ENDPOINT: '', PORT: String(port), DYNAMODB_LOCAL_PORT: String(dynamoPort) }),
+      timeout: 60_000,
+    });
+    expect(run.status, run.stderr).toBe(1);
+    const lines = run.stderr.trim().split('\n').filter((l) => !l.startsWith('(node:') && !l.includes('NodeVersionSupportWarning'));
+    expect(lines).toEqual([`Port ${port} is in use: stop the other server, or set PORT to a free port (e.g. PORT=${port + 1} npm start).`]);
+    expect(run.stdout).not.toMatch(/DynamoDB Local on|Created/);
+    expect(readdirSync(tmp).filter((name) => name.startsWith('charge-records-'))).toEqual([]);
+  });
+});
