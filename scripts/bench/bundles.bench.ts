@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { childEnv } from '../local/child-env';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -44,7 +45,7 @@ export async function run(): Promise<BenchReport> {
           '-e',
           `const t = performance.now(); await import(${JSON.stringify(outfile)}); console.log(performance.now() - t);`,
         ],
-        { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'ERROR', AWS_REGION: 'eu-central-1' } },
+        { encoding: 'utf8', env: childEnv({ LOG_LEVEL: 'ERROR', AWS_REGION: 'eu-central-1' }) },
       );
       if (probe.status !== 0) throw new Error(`import of ${id} failed: ${probe.stderr}`);
       times.push(Number(probe.stdout.trim().split('\n').pop()));

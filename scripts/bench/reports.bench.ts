@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { childEnv } from '../local/child-env';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,7 +28,7 @@ function child(mode: 'pipeline' | 'bare', format: string, rows: number): ChildRe
   const out = join(tmpdir(), `report-bench-${process.pid}.${format}`);
   const result = spawnSync(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, 'report-child.ts'), mode, format, String(rows), out], {
     encoding: 'utf8',
-    env: { ...process.env, LOG_LEVEL: 'SILENT' },
+    env: childEnv({ LOG_LEVEL: 'SILENT' }),
   });
   rmSync(out, { force: true });
   const line = result.stdout.trim().split('\n').at(-1) ?? '';
