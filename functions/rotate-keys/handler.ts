@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { appendAuditRecord } from '../shared/audit';
-import { config } from '../shared/config';
+import { config, overlapWarning } from '../shared/config';
 import { asError } from '../shared/errors';
 import { emfMetrics, logger, loggerContext, metrics } from '../shared/powertools';
 import { signingAdapters } from '../shared/signing/adapters';
@@ -14,6 +14,8 @@ import { type RotationDeps, type RotationEvent, recordKeyAge, runRotationStep } 
  */
 export function rotationDeps(): RotationDeps {
   const cfg = config();
+  const overlap = overlapWarning(cfg);
+  if (overlap) logger.warn(overlap);
   return {
     adapters: signingAdapters(),
     overlapSeconds: cfg.signingKeyOverlapSeconds,

@@ -117,6 +117,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+/**
+ * SIGNING_KEY_OVERLAP_SECONDS may be set below the access-token lifetime plus skew (an operator's choice), but then a
+ * rotation ends the sessions whose tokens the previous key signed, against SPEC §5's "zero downtime": say so.
+ */
+export function overlapWarning(cfg: Pick<Config, 'signingKeyOverlapSeconds' | 'ACCESS_TOKEN_TTL_SECONDS' | 'clockSkewSeconds'>): string | undefined {
+  const safe = cfg.ACCESS_TOKEN_TTL_SECONDS + cfg.clockSkewSeconds;
+  if (cfg.signingKeyOverlapSeconds >= safe) return undefined;
+  return (
+    `SIGNING_KEY_OVERLAP_SECONDS=${cfg.signingKeyOverlapSeconds} is shorter than the access-token lifetime plus clock ` +
+    `skew (${safe} s): a key rotation will end the sessions whose tokens the previous key signed`
+  );
+}
+
 /** The process-wide configuration, read on first use (Lambda init) and kept. */
 export function config(): Config {
   cached ??= loadConfig();

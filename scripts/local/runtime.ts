@@ -118,7 +118,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   let poller: StreamPoller | undefined;
   let stopScheduler: (() => void) | undefined;
   try {
-    const { config } = await import('../../functions/shared/config');
+    const { config, overlapWarning } = await import('../../functions/shared/config');
+    const overlap = overlapWarning(config());
+    if (overlap) log(`Warning: ${overlap}`);
     const admin = new DynamoDBClient({ endpoint, region: config().AWS_REGION });
     const created = await ensureTables(admin, config().TABLE_PREFIX);
     admin.destroy();

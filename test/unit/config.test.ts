@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../functions/shared/config';
+import { loadConfig, overlapWarning } from '../../functions/shared/config';
 
 /**
  * Audit 4a finding 3: a variable set to the empty string (docker-compose `${VAR:-}`, an empty CI variable)
@@ -89,5 +89,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SIGNING_KEY_OVERLAP_SECONDS: 'soon' })).toThrow(
       /Invalid configuration: SIGNING_KEY_OVERLAP_SECONDS: /,
     );
+  });
+});
+
+describe('overlapWarning', () => {
+  it('is silent at the default overlap (TTL + skew) and above, and says what breaks below it', () => {
+    const cfg = loadConfig({ ACCESS_TOKEN_TTL_SECONDS: '900' });
+    expect(overlapWarning(cfg)).toBeUndefined();
+    expect(overlapWarning(loadConfig({ ACCESS_TOKEN_TTL_SECONDS: '900', SIGNING_KEY_OVERLAP_SECONDS: '5000' }))).toBeUndefined();
+    const short = overlapWarning(loadConfig({ ACCESS_TOKEN_TTL_SECONDS: '900', SIGNING_KEY_OVERLAP_SECONDS: '0' }));
+    expect(short).toMatch(/SIGNING_KEY_OVERLAP_SECONDS=0 is shorter than .* \(960 s\): a key rotation will end the sessions/);
   });
 });
