@@ -195,6 +195,7 @@ export class ApiStack extends Stack {
         functionId,
         logRetention: config.logRetention,
         logRemovalPolicy: config.removalPolicy,
+        logLevel: config.logLevel,
         tracing: config.tracing,
         environment: {
           STAGE: config.stage,
@@ -220,15 +221,16 @@ export class ApiStack extends Stack {
       removalPolicy: config.removalPolicy,
     });
     this.grantExternalUserCreation(tables.users);
-    const ctx = (key: string) => this.node.tryGetContext(key) as string | undefined;
     this.reports = new Reports(this, 'Reports', {
       reportsFunction: this.fn('reports'),
       runnerFunction: this.fn('report-runner'),
-      // The SES identity (a verified domain or address) reports are sent from; From is pinned to it.
-      senderIdentity: ctx('reportsSender') ?? 'example.com',
-      senderAddress: ctx('reportsFrom'),
-      // Links in e-mails: the API's public URL comes by context (the stage URL would make a dependency cycle).
-      publicBaseUrl: ctx('apiBaseUrl'),
+      // The SES identity (a verified domain or address) reports are sent from; From is pinned to it. prod must
+      // name it (requireStageContext); dev falls back to a placeholder that only fails at send time.
+      senderIdentity: config.reportMail.senderIdentity ?? 'example.com',
+      senderAddress: config.reportMail.fromAddress,
+      // Links in e-mails (PUBLIC_BASE_URL): the API's public URL comes by context (the stage URL would make a
+      // dependency cycle); required for prod.
+      publicBaseUrl: config.reportMail.publicBaseUrl,
       serviceName: SERVICE_NAME,
       removalPolicy: config.removalPolicy,
     });

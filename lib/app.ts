@@ -3,7 +3,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { ApiStack } from './api-stack';
 import { DataStack } from './data-stack';
 import { Observability } from './constructs/observability';
-import { STAGE_CONTEXT_KEYS, stageConfig, type StageConfig, type StageContext } from './stage-config';
+import { requireStageContext, STAGE_CONTEXT_KEYS, stageConfig, type StageConfig, type StageContext } from './stage-config';
 
 export interface ChargeRecordsApp {
   readonly app: App;
@@ -35,6 +35,7 @@ export function buildApp(props: AppProps = {}): ChargeRecordsApp {
   const config = stageConfig(
     Object.fromEntries(STAGE_CONTEXT_KEYS.map((key) => [key, app.node.tryGetContext(key) as unknown])) as StageContext,
   );
+  requireStageContext(config);
   // Environment-agnostic unless context pins it (`-c account=… -c region=…`): synth needs no AWS
   // credentials or lookups, and the CLI and the tests produce the same templates.
   const env = { account: app.node.tryGetContext('account') as string | undefined, region: app.node.tryGetContext('region') as string | undefined };
@@ -55,6 +56,15 @@ export function buildApp(props: AppProps = {}): ChargeRecordsApp {
     reports: api.reports,
     extraLogGroups: { ApiAccessLogs: api.accessLogs },
   });
+
+  // Defence in depth for SPEC §8 least privilege: the rotation function may never retire, re-tag or sign with
+  // the app's other keys, whatever tags they carry.
+  api.signingKeys.denyRotationOn([
+    data.tableKey,
+    api.reports.key,
+    api.auditTrail.encryptionKey,
+    observability.topicKey,
+  ]);
 
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return { app, config, data, api, observability };

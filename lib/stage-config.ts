@@ -20,6 +20,17 @@ export interface StageConfig {
   readonly keyPendingWindow: Duration;
   /** Operations switches from context (SPEC §8), the same for every stage unless given. */
   readonly operations: OperationsConfig;
+  /** How scheduled reports are mailed (SPEC §7), from context. */
+  readonly reportMail: ReportMailConfig;
+}
+
+export interface ReportMailConfig {
+  /** `-c reportsSender=example.com` (or an address): the SES identity reports are sent from. */
+  readonly senderIdentity?: string;
+  /** `-c reportsFrom=reports@example.com`: the From address, when not derived from the identity. */
+  readonly fromAddress?: string;
+  /** `-c apiBaseUrl=https://api.example.com/v1`: the public API URL in mailed download links (PUBLIC_BASE_URL). */
+  readonly publicBaseUrl?: string;
 }
 
 /** Where `-c logDestination=<arn>` ships every log group, told apart by the ARN's service. */
@@ -48,6 +59,7 @@ const BASE: Record<StageName, StageConfig> = {
     tracing: true,
     keyPendingWindow: Duration.days(7),
     operations: { waf: false },
+    reportMail: {},
   },
   prod: {
     stage: 'prod',
@@ -59,6 +71,7 @@ const BASE: Record<StageName, StageConfig> = {
     tracing: true,
     keyPendingWindow: Duration.days(30),
     operations: { waf: false },
+    reportMail: {},
   },
 };
 
@@ -85,6 +98,17 @@ function alarmEmail(value: unknown): string | undefined {
   return value;
 }
 
+function apiBaseUrl(value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(value)) {
+    throw new Error(`apiBaseUrl must be the API's public http(s) URL, e.g. https://api.example.com/v1, got "${String(value)}"`);
+  }
+  // Links are built as `${base}/reports/…`: no trailing slash.
+  return value.replace(/\/+$/, '');
+}
+
+const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+
 const flag = (value: unknown) => value === true || value === 'true';
 
 function isStage(value: unknown): value is StageName {
@@ -97,15 +121,41 @@ export interface StageContext {
   readonly alarmEmail?: unknown;
   readonly logDestination?: unknown;
   readonly waf?: unknown;
+  readonly reportsSender?: unknown;
+  readonly reportsFrom?: unknown;
+  readonly apiBaseUrl?: unknown;
 }
 
 /** The context keys stageConfig reads, for buildApp to collect. */
-export const STAGE_CONTEXT_KEYS = ['stage', 'tracing', 'alarmEmail', 'logDestination', 'waf'] as const satisfies readonly (keyof StageContext)[];
+export const STAGE_CONTEXT_KEYS = [
+  'stage', 'tracing', 'alarmEmail', 'logDestination', 'waf', 'reportsSender', 'reportsFrom', 'apiBaseUrl',
+] as const satisfies readonly (keyof StageContext)[];
+
+/**
+ * Context prod cannot do without: alarms that reach nobody (SPEC §8) and report mails from an unverified
+ * sender with links to localhost (SPEC §7) are deploys that look fine and are not.
+ */
+export const PROD_REQUIRED_CONTEXT = ['alarmEmail', 'reportsSender', 'apiBaseUrl'] as const;
+
+/** Throws, naming every missing key, when a prod config lacks PROD_REQUIRED_CONTEXT (dev needs none). */
+export function requireStageContext(config: StageConfig): void {
+  if (config.stage !== 'prod') return;
+  const given: Record<(typeof PROD_REQUIRED_CONTEXT)[number], string | undefined> = {
+    alarmEmail: config.operations.alarmEmail,
+    reportsSender: config.reportMail.senderIdentity,
+    apiBaseUrl: config.reportMail.publicBaseUrl,
+  };
+  const missing = PROD_REQUIRED_CONTEXT.filter((key) => !given[key]);
+  if (missing.length > 0) {
+    throw new Error(`stage=prod needs ${missing.map((key) => `-c ${key}=…`).join(' ')} (missing: ${missing.join(', ')}; see README "Stages")`);
+  }
+}
 
 /**
  * The stage's settings from CDK context: `stage` (dev|prod, default dev), optionally `tracing`
  * (`-c tracing=false` turns X-Ray off, e.g. in a sandbox account) and the operations switches
- * `alarmEmail`, `logDestination` and `waf` (see OperationsConfig).
+ * `alarmEmail`, `logDestination` and `waf` (see OperationsConfig), and the report mail settings `reportsSender`,
+ * `reportsFrom` and `apiBaseUrl` (see ReportMailConfig). buildApp checks prod's required ones (requireStageContext).
  */
 export function stageConfig(context: StageContext): StageConfig {
   const name = context.stage ?? 'dev';
@@ -117,5 +167,10 @@ export function stageConfig(context: StageContext): StageConfig {
     logDestination: logDestination(context.logDestination),
     waf: flag(context.waf),
   };
-  return { ...base, tracing, operations };
+  const reportMail: ReportMailConfig = {
+    senderIdentity: text(context.reportsSender),
+    fromAddress: text(context.reportsFrom),
+    publicBaseUrl: apiBaseUrl(context.apiBaseUrl),
+  };
+  return { ...base, tracing, operations, reportMail };
 }

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { answerClientError } from './local/client-error';
 import { JavaMissingError, startDynamoDbLocal } from './local/dynamodb-local';
+import { PortInUseError } from './local/free-port';
 import { CLIENT_ADDRESS_HEADER, type SupervisorMessage, type WorkerMessage } from './local/dev-protocol';
 import { errorResponse } from '../functions/shared/http/error-response';
 import { AppError } from '../functions/shared/errors';
@@ -214,7 +215,7 @@ try {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 } catch (err) {
-  if (err instanceof JavaMissingError) {
+  if (err instanceof JavaMissingError || err instanceof PortInUseError) {
     console.error(err.message);
     process.exit(1);
   }

@@ -105,6 +105,9 @@ export class AuditQueries {
     const now = this.now();
     const from = filter.from ?? AUDIT_EPOCH;
     const to = filter.to ?? now.toISOString();
+    // A `from` in the future with no `to` (which means now): nothing can lie in that range, and DynamoDB refuses a
+    // BETWEEN whose bounds are the wrong way round. (An explicit `to` before `from` is 422 at the edge.)
+    if (from > to) return { items: [], nextCursor: null };
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const filters: string[] = [];

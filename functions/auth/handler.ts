@@ -4,6 +4,7 @@ import { httpHandler } from '../shared/http/handler';
 import { noContent, ok, route, type RouteContext } from '../shared/http/router';
 import { unauthorized } from '../shared/errors';
 import { verifyOidcToken } from '../shared/auth/oidc';
+import { DisplayName } from '../shared/users/schemas';
 import { wellFormedString } from '../shared/well-formed';
 import { verifyAccessToken } from '../shared/signing/tokens';
 import { changePassword, login, logout, me, refresh, updateMe, type RequestMeta } from './service';
@@ -20,7 +21,7 @@ const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) })
 const LogoutBody = z.strictObject({ refreshToken: z.string().min(1).max(512).optional() });
 const PatchMeBody = z
   .strictObject({
-    displayName: wellFormedString().trim().min(1).max(128).optional(),
+    displayName: DisplayName.optional(),
     email: z.email().max(254).optional(),
   })
   .refine((b) => b.displayName !== undefined || b.email !== undefined, { message: 'Nothing to change' });

@@ -56,14 +56,31 @@ export const RelativeWindow = z
   .refine((w) => Number(w.slice(1, -1)) <= WINDOW_MAX[w.at(-1) as WindowUnit], {
     message: `A window reaches back at most 100 years (P${WINDOW_MAX.Y}Y, P${WINDOW_MAX.M}M, P${WINDOW_MAX.W}W, P${WINDOW_MAX.D}D)`,
   });
-const DateOrWindow = z.union([IsoDate, RelativeWindow]);
-
-export const DefinitionFilters = z.strictObject({
-  status: z.enum(STATUSES).optional(),
-  articleId: ArticleId.optional(),
-  from: DateOrWindow.optional(),
-  to: DateOrWindow.optional(),
+/** One string schema rather than a union, so a refusal says why (a union's would only say "Invalid input"). */
+const DateOrWindow = z.string().superRefine((value, ctx) => {
+  const parsed = value.startsWith('P') ? RelativeWindow.safeParse(value) : IsoDate.safeParse(value);
+  if (parsed.success) return;
+  const message = value.startsWith('P') ? (parsed.error.issues[0]?.message ?? 'Not a window') : 'A date (YYYY-MM-DD) or a window like P7D';
+  ctx.addIssue({ code: 'custom', message });
 });
+
+export const DefinitionFilters = z
+  .strictObject({
+    status: z.enum(STATUSES).optional(),
+    articleId: ArticleId.optional(),
+    from: DateOrWindow.optional(),
+    to: DateOrWindow.optional(),
+  })
+  // Two dates, or two windows, are in the same order at every run: `from` after `to` would only ever give an empty
+  // report. (A date and a window swap order as time passes, so that pair is left to the run.)
+  .refine(
+    ({ from, to }) => {
+      if (from === undefined || to === undefined || from.startsWith('P') !== to.startsWith('P')) return true;
+      const now = new Date();
+      return (resolveBound(from, now) as string) <= (resolveBound(to, now) as string);
+    },
+    { path: ['from'], message: 'from must not be later than to' },
+  );
 export type DefinitionFilters = z.infer<typeof DefinitionFilters>;
 
 const Email = z.email().max(254);

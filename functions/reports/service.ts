@@ -283,7 +283,7 @@ export class ReportService {
       }
     }
 
-    if (!stored) return this.failRun(run, `${lastError?.message ?? 'unknown error'}`, log);
+    if (!stored) return this.failRun(run, 'The report could not be built or stored', log, lastError);
 
     const done: Partial<ReportRun> = {
       rows: stored.file.rows,
@@ -299,7 +299,7 @@ export class ReportService {
         run.deliveredTo = def.recipients;
       } catch (err) {
         // The file is stored and downloadable; the run still failed its job of delivering it.
-        return this.failRun(run, `The report was stored but could not be mailed: ${asError(err).message}`, log);
+        return this.failRun(run, 'The report was stored but could not be mailed', log, asError(err));
       }
     }
     run.status = 'succeeded';
@@ -310,9 +310,15 @@ export class ReportService {
     return run;
   }
 
-  private async failRun(run: ReportRun, error: string, log: typeof logger): Promise<ReportRun> {
+  /**
+   * The run record is readable by anyone with `reports:read`: it says what failed and, for a refused request (an
+   * AppError, written for clients, e.g. EXPORT_TOO_LARGE), why; any other cause (an SDK message, which in AWS names
+   * accounts, roles and resources) stays in the log line, found by the error id the record gives.
+   */
+  private async failRun(run: ReportRun, what: string, log: typeof logger, cause?: Error): Promise<ReportRun> {
+    const errorId = randomUUID();
     run.status = 'failed';
-    run.error = error.slice(0, 1000);
+    run.error = (cause instanceof AppError ? `${what}: ${cause.message}` : `${what} (error id ${errorId}; see the log)`).slice(0, 1000);
     run.finishedAt = new Date().toISOString();
     await this.deps.repo.finishRun(run.runId, {
       status: run.status,
@@ -325,7 +331,7 @@ export class ReportService {
       contentType: run.contentType,
     });
     metrics.addMetric('ReportRunFailed', MetricUnit.Count, 1);
-    log.error('Report run failed', { error: run.error, attempts: run.attempts });
+    log.error('Report run failed', { error_id: errorId, reason: run.error, error: cause, attempts: run.attempts });
     return run;
   }
 

@@ -6,11 +6,13 @@ import { asError } from '../shared/errors';
 import { emfMetrics, logger, loggerContext, metrics } from '../shared/powertools';
 import { signingAdapters } from '../shared/signing/adapters';
 import { type RotationDeps, type RotationEvent, recordKeyAge, runRotationStep } from '../shared/signing/rotation';
+import { isKeyAgeProbe, type KeyAgeProbe } from './probe';
 
 /**
  * The Secrets Manager rotation function of the signing secret (SPEC §5): Secrets Manager calls it four
  * times per rotation (createSecret, setSecret, testSecret, finishSecret). Locally `npm run rotate-keys`
- * and `POST /admin/keys/rotate` call this same handler with the same events.
+ * and `POST /admin/keys/rotate` call this same handler with the same events. An hourly EventBridge rule also
+ * sends the key-age probe (./probe.ts), which only records the current key's age.
  */
 export function rotationDeps(): RotationDeps {
   const cfg = config();
@@ -48,8 +50,24 @@ export async function rotationStep(event: RotationEvent): Promise<void> {
   }
 }
 
-export const handler = middy<RotationEvent, void>()
+/**
+ * The probe: SigningKeyAgeSeconds from AWSCURRENT, nothing else. A failure throws, so the probe shows up in the
+ * function's Errors alarm, and the missing data point in SigningKeyTooOld (missing data breaches).
+ */
+export async function keyAgeProbe(): Promise<number | undefined> {
+  const ageSeconds = await recordKeyAge(signingAdapters());
+  if (ageSeconds === undefined) logger.warn('Key-age probe: AWSCURRENT names no createdAt yet (no rotation has run)');
+  return ageSeconds;
+}
+
+export const handler = middy<RotationEvent | KeyAgeProbe, void>()
   // logEvent false whatever POWERTOOLS_LOGGER_LOG_EVENT says (SPEC §8: no event dumps in the log).
   .use(loggerContext())
   .use(emfMetrics())
-  .handler(rotationStep);
+  .handler(async (event) => {
+    if (isKeyAgeProbe(event)) {
+      await keyAgeProbe();
+      return;
+    }
+    await rotationStep(event);
+  });

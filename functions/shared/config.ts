@@ -20,12 +20,14 @@ const LOG_LEVELS = Object.keys(LogLevel) as [keyof typeof LogLevel, ...(keyof ty
 const DEBUG_ON: ReadonlySet<string> = new Set(['true', '1', 'yes']);
 
 /**
- * A variable set to the empty string counts as unset, so its default applies: docker-compose's `${VAR:-}` and
- * empty CI variables are common, and `z.coerce.number()` would read `""` as 0 (SIGNING_KEY_OVERLAP_SECONDS=0 drops
- * the previous key from the JWKS at once).
+ * A variable set to the empty string, or to nothing but whitespace, counts as unset, so its default applies:
+ * docker-compose's `${VAR:-}` and empty CI variables are common, and `z.coerce.number()` would read `""` or `" "` as 0
+ * (SIGNING_KEY_OVERLAP_SECONDS=0 drops the previous key from the JWKS at once).
  */
 const withoutEmpty = (env: unknown) =>
-  env && typeof env === 'object' ? Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')) : env;
+  env && typeof env === 'object'
+    ? Object.fromEntries(Object.entries(env).filter(([, value]) => typeof value !== 'string' || value.trim() !== ''))
+    : env;
 
 const EnvSchema = z.object({
   STAGE: z.string().default('local'),

@@ -8,10 +8,18 @@ import type { TableId } from './tables';
  * never disagree.
  */
 
-/** What a function may do to a table; lib/constructs/app-function.ts turns it into IAM grants. */
-export type TableAccess = 'describe' | 'read' | 'readWrite' | 'append';
-// 'append' (audit table only): read, plus PutItem for conditional appends — never UpdateItem/DeleteItem
-// (TABLE_ACTIONS.append in lib/constructs/app-function.ts).
+/**
+ * What a function may do to a table; lib/constructs/app-function.ts turns it into IAM grants (TABLE_ACTIONS).
+ * Each level is what the function's code really calls, so a bug or a takeover reaches no further:
+ * - `describe`: DescribeTable only (readiness, stream-source names);
+ * - `read`: Get/BatchGet/Query/ConditionCheck, no Scan; `scan`: read plus Scan;
+ * - `counters`: Get/BatchGet plus UpdateItem (the authorizer's rate-limit counters), no Put or Delete;
+ * - `write`: read plus PutItem/UpdateItem (also inside transactions), never DeleteItem: records are soft-deleted;
+ * - `writeScan`: write plus Scan; `readWrite`: write plus DeleteItem, only where the code hard-deletes;
+ * - `append` (audit table only): read, plus PutItem for conditional appends — never UpdateItem/DeleteItem.
+ * No level has BatchWriteItem: no function calls it.
+ */
+export type TableAccess = 'describe' | 'read' | 'scan' | 'counters' | 'write' | 'writeScan' | 'readWrite' | 'append';
 
 export interface FunctionDefinition {
   /** Handler module, relative to the project root; it exports `handler`. */
@@ -22,8 +30,8 @@ export interface FunctionDefinition {
   readonly tables: Partial<Record<TableId, TableAccess>>;
   /**
    * Use of the signing keys (lib/constructs/signing-keys.ts grants it and sets SIGNING_SECRET_ID):
-   * `verify` reads the signing secret and public keys; `sign` may also kms:Sign; `rotate` may also
-   * start a rotation (secretsmanager:RotateSecret). The rotation function itself gets its own grants.
+   * `verify` reads the signing secret and public keys; `sign` may also kms:Sign; `rotate` is `verify` plus
+   * starting a rotation (secretsmanager:RotateSecret), without kms:Sign. The rotation function gets its own grants.
    */
   readonly signingKeys?: SigningKeyAccess;
 }
@@ -51,7 +59,8 @@ export const FUNCTIONS = {
     description: 'Operations: detailed health of every dependency and the Prometheus /metrics endpoint',
     memorySize: 512,
     timeoutSeconds: 10,
-    tables: { charges: 'read', users: 'read', audit: 'read', 'auth-state': 'read', reports: 'read' },
+    // scan: the data gauges count auth-state items by Scan (functions/ops/data-gauges.ts).
+    tables: { charges: 'read', users: 'read', audit: 'read', 'auth-state': 'scan', reports: 'read' },
     signingKeys: 'verify',
   },
   fallback: {
@@ -67,7 +76,8 @@ export const FUNCTIONS = {
     // Argon2id needs its 19 MiB per hash plus headroom; more memory is also more CPU on Lambda.
     memorySize: 1024,
     timeoutSeconds: 10,
-    tables: { users: 'readWrite', 'auth-state': 'readWrite', audit: 'append' },
+    // No DeleteItem anywhere: users are disabled, sessions revoked by update, login state expires by TTL.
+    tables: { users: 'write', 'auth-state': 'write', audit: 'append' },
     signingKeys: 'sign',
   },
   users: {
@@ -75,14 +85,18 @@ export const FUNCTIONS = {
     description: 'User administration (users:manage): create, list, change roles, disable, unlock, revoke tokens',
     memorySize: 1024,
     timeoutSeconds: 10,
-    tables: { users: 'readWrite', 'auth-state': 'readWrite', audit: 'append' },
+    // users: the admin count is initialised by Scan (shared/users/admin-count.ts); users are disabled, never deleted.
+    // auth-state: unlock deletes the username's login state (shared/auth/login-guard.ts).
+    tables: { users: 'writeScan', 'auth-state': 'readWrite', audit: 'append' },
   },
   authorizer: {
     entry: 'functions/authorizer/handler.ts',
     description: 'Lambda REQUEST authorizer: verifies the bearer token and the route permission',
     memorySize: 512,
     timeoutSeconds: 5,
-    tables: { users: 'read', 'auth-state': 'readWrite' },
+    // auth-state: one BatchGetItem for the caller's state, one UpdateItem for the rate-limit counter. The
+    // OIDC first-sign-in PutItem on users is a separate, attribute-limited grant (lib/api-stack.ts).
+    tables: { users: 'read', 'auth-state': 'counters' },
     signingKeys: 'verify',
   },
   keys: {
@@ -107,7 +121,8 @@ export const FUNCTIONS = {
     description: 'Charges: create, list, read, update with If-Match, soft delete, version history',
     memorySize: 512,
     timeoutSeconds: 10,
-    tables: { charges: 'readWrite' },
+    // write, not readWrite: charges are soft-deleted (SPEC §3), a GMP record is never removed.
+    tables: { charges: 'write' },
   },
   audit: {
     entry: 'functions/audit/handler.ts',
@@ -131,6 +146,7 @@ export const FUNCTIONS = {
     // pdf-lib holds a whole PDF in memory (≈ 310 MB for the 20 000-row cap); XLSX/CSV stream through /tmp.
     memorySize: 1024,
     timeoutSeconds: 29,
+    // reports: DELETE /reports/definitions/{id} removes the definition item.
     tables: { charges: 'read', audit: 'read', reports: 'readWrite' },
   },
   // Not behind API Gateway: each report definition's EventBridge Scheduler schedule (lib/constructs/reports.ts) invokes it.
@@ -139,7 +155,8 @@ export const FUNCTIONS = {
     description: 'Runs a report definition: builds the file, stores it, records the run, mails the link',
     memorySize: 1024,
     timeoutSeconds: 300,
-    tables: { charges: 'read', audit: 'read', reports: 'readWrite' },
+    // reports: records runs; it never deletes a definition.
+    tables: { charges: 'read', audit: 'read', reports: 'write' },
   },
 } as const satisfies Record<string, FunctionDefinition>;
 

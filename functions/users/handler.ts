@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { wellFormedString } from '../shared/well-formed';
+import { DisplayName } from '../shared/users/schemas';
 import { httpHandler } from '../shared/http/handler';
 import { PageQuery } from '../shared/http/query-schemas';
 import { created, noContent, ok, route, type RouteContext } from '../shared/http/router';
@@ -19,14 +19,14 @@ const CreateUserBody = z.strictObject({
   password: z.string().min(1).max(PASSWORD_MAX_LENGTH * 4),
   roles: Roles,
   email: z.email().max(254).optional(),
-  displayName: wellFormedString().trim().min(1).max(128).optional(),
+  displayName: DisplayName.optional(),
 });
 const PatchUserBody = z
   .strictObject({
     roles: Roles.optional(),
     disabled: z.boolean().optional(),
     email: z.email().max(254).optional(),
-    displayName: wellFormedString().trim().min(1).max(128).optional(),
+    displayName: DisplayName.optional(),
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'Nothing to change' });
 

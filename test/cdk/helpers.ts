@@ -12,6 +12,13 @@ export function cdkJsonContext(): Record<string, unknown> {
   return cdkJson.context;
 }
 
+/** The context prod refuses to synthesise without (lib/stage-config.ts PROD_REQUIRED_CONTEXT), as CI passes it. */
+export const PROD_CONTEXT = {
+  alarmEmail: 'ops@example.com',
+  reportsSender: 'example.com',
+  apiBaseUrl: 'https://api.example.com/v1',
+} as const;
+
 export interface SynthesizedApp extends ChargeRecordsApp {
   readonly dataTemplate: Template;
   readonly apiTemplate: Template;
@@ -25,7 +32,8 @@ export interface SynthesizedApp extends ChargeRecordsApp {
  */
 export function synthesize(stage: StageName, extraContext: Record<string, unknown> = {}): SynthesizedApp {
   const outdir = mkdtempSync(join(tmpdir(), 'cdk-test-'));
-  const built = buildApp({ outdir, context: { ...cdkJsonContext(), stage, ...extraContext } });
+  const required = stage === 'prod' ? PROD_CONTEXT : {};
+  const built = buildApp({ outdir, context: { ...cdkJsonContext(), stage, ...required, ...extraContext } });
   // Throws when a validation plugin (cdk-nag) reports an unacknowledged finding.
   built.app.synth();
   return {

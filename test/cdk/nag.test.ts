@@ -7,7 +7,8 @@ import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app';
-import { cdkJsonContext, synthesize, type SynthesizedApp } from './helpers';
+import { PROD_REQUIRED_CONTEXT } from '../../lib/stage-config';
+import { cdkJsonContext, PROD_CONTEXT, synthesize, type SynthesizedApp } from './helpers';
 
 /**
  * cdk-nag 3 runs as a CDK validation plugin: unacknowledged findings become violations in the cloud
@@ -31,6 +32,19 @@ describe.each(['dev', 'prod'] as const)('cdk-nag on the %s app', (stage) => {
       expect(report.violations.map((v) => `${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
       expect(report.success).toBe(true);
     }
+  });
+
+  it('mails reports from the configured sender with links to the configured API URL (prod)', () => {
+    if (stage !== 'prod') return;
+    for (const functionId of ['reports', 'report-runner'] as const) {
+      const id = built.api.getLogicalId(built.api.fn(functionId).node.defaultChild as never);
+      const fn = built.apiTemplate.toJSON().Resources[id] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        PUBLIC_BASE_URL: PROD_CONTEXT.apiBaseUrl,
+        REPORTS_SENDER: `reports@${PROD_CONTEXT.reportsSender}`,
+      });
+    }
+    built.apiTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: PROD_CONTEXT.alarmEmail });
   });
 
   it("applies the stage's retention and protection", () => {
@@ -74,6 +88,46 @@ describe.each([
     expect(acknowledged).toContain('AwsSolutions-COG4');
     expect(acknowledged).not.toContain('AwsSolutions-APIG3');
     built.apiTemplate.hasResourceProperties('AWS::WAFv2::WebACLAssociation', { WebACLArn: Match.anyValue() });
+  });
+});
+
+/**
+ * With `-c account=… -c region=…` the key-glob resources are written with the real account and region, not
+ * pseudo parameters: the acknowledgements must name them the same way (lib/constructs/signing-keys.ts).
+ */
+describe('cdk-nag on the prod app with a pinned account and region', () => {
+  let built: SynthesizedApp;
+
+  beforeAll(() => {
+    built = synthesize('prod', { 'aws:cdk:bundling-stacks': [], account: '123456789012', region: 'eu-central-1' });
+  }, 180_000);
+
+  afterAll(() => built?.cleanup());
+
+  it('leaves no unacknowledged finding, the KMS key glob included', () => {
+    for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
+      const report = pack.validateScope(built.app);
+      expect(report.violations.map((v) => `${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    }
+    expect(JSON.stringify(built.apiTemplate.toJSON())).toContain('arn:aws:kms:eu-central-1:123456789012:key/*');
+  });
+});
+
+describe('prod refuses to synthesise without its required context', () => {
+  const build = (context: Record<string, unknown>) => () =>
+    buildApp({ outdir: mkdtempSync(join(tmpdir(), 'cdk-prod-')), context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], stage: 'prod', ...context } });
+
+  it('names every missing key', () => {
+    expect(PROD_REQUIRED_CONTEXT).toEqual(['alarmEmail', 'reportsSender', 'apiBaseUrl']);
+    expect(build({})).toThrow(/stage=prod needs -c alarmEmail=… -c reportsSender=… -c apiBaseUrl=…/);
+    expect(build({ alarmEmail: PROD_CONTEXT.alarmEmail })).toThrow(/missing: reportsSender, apiBaseUrl/);
+    expect(build({ alarmEmail: PROD_CONTEXT.alarmEmail, reportsSender: PROD_CONTEXT.reportsSender })).toThrow(/missing: apiBaseUrl;/);
+    expect(build({ ...PROD_CONTEXT, apiBaseUrl: 'api.example.com' })).toThrow(/apiBaseUrl must be/);
+  });
+
+  it('builds with them, and dev needs none', () => {
+    expect(build(PROD_CONTEXT)).not.toThrow();
+    expect(() => buildApp({ outdir: mkdtempSync(join(tmpdir(), 'cdk-dev-')), context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } })).not.toThrow();
   });
 });
 

@@ -12,8 +12,9 @@ import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from '../../functions/shared/
 import { FUNCTIONS, type FunctionId } from '../../functions/shared/routes';
 import { PROJECT_ROOT } from '../../lib/constructs/app-function';
 import { SECURITY_HEADERS } from '../../functions/shared/http/headers';
-import { APP_METRICS, Observability, WAF_RATE_LIMIT_PER_5_MINUTES } from '../../lib/constructs/observability';
+import { APP_METRICS, AUTHORIZER_FAILURES_EXPRESSION, Observability, WAF_RATE_LIMIT_PER_5_MINUTES } from '../../lib/constructs/observability';
 import { stageConfig } from '../../lib/stage-config';
+import { KEY_AGE_PROBE } from '../../functions/rotate-keys/probe';
 import { cdkJsonContext, synthesize, type SynthesizedApp } from './helpers';
 
 /**
@@ -139,7 +140,8 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
 
   it.each(FUNCTION_IDS)('alarms on errors and throttles of the %s function', (functionId) => {
     const fn = functionLogicalId(template, functionId);
-    for (const metricName of ['Errors', 'Throttles']) {
+    // The authorizer's Errors alarm is metric math (next test).
+    for (const metricName of functionId === 'authorizer' ? ['Throttles'] : ['Errors', 'Throttles']) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         ...notifies(template),
         Namespace: 'AWS/Lambda',
@@ -153,6 +155,38 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
         TreatMissingData: 'notBreaching',
       });
     }
+  });
+
+  it("alarms on the authorizer's errors minus its 401s, not on every rejected token", () => {
+    const metrics = new Capture();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...notifies(template),
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmDescription: Match.stringLikeRegexp('Function authorizer failed'),
+      Metrics: metrics,
+    });
+    const byId = Object.fromEntries(
+      metrics.asArray().map((m: { Id: string; Expression?: string; MetricStat?: unknown }) => [m.Id, m.Expression ?? m.MetricStat]),
+    );
+    expect(Object.values(byId)).toContain(AUTHORIZER_FAILURES_EXPRESSION);
+    expect(byId.errors).toMatchObject({
+      Metric: { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionLogicalId(template, 'authorizer') } }] },
+      Period: 300,
+      Stat: 'Sum',
+    });
+    expect(byId.unauthorized).toMatchObject({
+      Metric: { Namespace: METRICS_NAMESPACE, MetricName: 'AuthorizerUnauthorized', Dimensions: [{ Name: 'service', Value: DEFAULT_SERVICE_NAME }] },
+      Period: 300,
+      Stat: 'Sum',
+    });
+    // And no plain Errors alarm on the authorizer besides it.
+    const plain = template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionLogicalId(template, 'authorizer') } }] },
+    });
+    expect(plain).toEqual({});
   });
 
   it('alarms when the audit on-failure queue, its DLQ or the alarm e-mail DLQ holds a message', () => {
@@ -213,7 +247,23 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
       Statistic: 'Maximum',
       Threshold: 35 * 86_400,
       ComparisonOperator: 'GreaterThanThreshold',
-      TreatMissingData: 'ignore',
+      Period: 3600,
+      // The hourly key-age probe must report: three silent hours alarm too.
+      EvaluationPeriods: 3,
+      TreatMissingData: 'breaching',
+    });
+    // The probe that feeds it: an hourly rule invoking the rotation function with the key-age probe event.
+    const rotateKeys = functionLogicalId(template, 'rotate-keys');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [rotateKeys, 'Arn'] }, Input: JSON.stringify(KEY_AGE_PROBE) })],
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [rotateKeys, 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [logicalIdsOf(template, 'AWS::Events::Rule').find((id) => id.includes('KeyAgeProbe')), 'Arn'] },
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ...notifies(template),

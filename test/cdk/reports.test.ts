@@ -60,7 +60,8 @@ describe('Reports construct', () => {
       LifecycleConfiguration: {
         Rules: Match.arrayWith([
           Match.objectLike({ Id: 'exports', Prefix: 'exports/', ExpirationInDays: 1, Status: 'Enabled' }),
-          Match.objectLike({ Id: 'runs', Prefix: 'runs/', ExpirationInDays: 90, NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
+          Match.objectLike({ Id: 'runs', Prefix: 'runs/', ExpirationInDays: 90, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }),
+          Match.objectLike({ Id: 'runs-delete-markers', Prefix: 'runs/', ExpiredObjectDeleteMarker: true, Status: 'Enabled' }),
         ]),
       },
     });

@@ -31,6 +31,9 @@ const keyArnPattern = {
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':key/*']],
 };
 const taggedOnly = { StringEquals: { [`aws:ResourceTag/${TAG_SIGNING_KEY}`]: APP_TAG } };
+const SHAPE = { 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY' };
+/** The rotation role's key statements: tagged for this app AND of the signing-key shape. */
+const taggedSigningKey = { StringEquals: { ...SHAPE, [`aws:ResourceTag/${TAG_SIGNING_KEY}`]: APP_TAG } };
 /** The data stack's logical id of a table, as it appears (inside an import) in the API stack's policies. */
 const tableLogicalId = (tableId: TableId) => built.data.getLogicalId(built.data.tables[tableId].node.defaultChild as CfnElement);
 const tableKeyLogicalId = () => built.data.getLogicalId(built.data.tableKey.node.defaultChild as CfnElement);
@@ -77,16 +80,48 @@ describe('signing keys construct', () => {
       StringEquals: { 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY', [`aws:RequestTag/${TAG_SIGNING_KEY}`]: APP_TAG },
       'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_SIGNING_KEY, TAG_ROTATION_TOKEN] },
     });
-    const [tag] = withAction('rotate-keys', 'kms:TagResource');
-    expect(tag!.Condition).toMatchObject({ StringEquals: { [`aws:RequestTag/${TAG_SIGNING_KEY}`]: APP_TAG } });
+    const [tag, ...moreTags] = withAction('rotate-keys', 'kms:TagResource').filter((st) => st.Effect === 'Allow');
+    expect(moreTags).toHaveLength(0);
+    expect(tag!.Condition).toEqual({
+      StringEquals: { ...SHAPE, [`aws:RequestTag/${TAG_SIGNING_KEY}`]: APP_TAG },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_SIGNING_KEY, TAG_ROTATION_TOKEN] },
+    });
+  });
+
+  it("limits every rotation-role key action to RSA_2048 SIGN_VERIFY keys, so a tag cannot make another key 'ours'", () => {
+    for (const action of ['kms:TagResource', 'kms:ScheduleKeyDeletion', 'kms:Sign', 'kms:GetPublicKey', 'kms:ListResourceTags']) {
+      const allows = withAction('rotate-keys', action).filter((st) => st.Effect === 'Allow');
+      expect(allows.length, action).toBeGreaterThan(0);
+      for (const st of allows) {
+        expect(st.Resource, action).toEqual(keyArnPattern);
+        expect((st.Condition?.StringEquals as Record<string, string>) ?? {}, action).toMatchObject(SHAPE);
+      }
+    }
+    expect(withAction('rotate-keys', 'kms:Sign').find((st) => st.Effect === 'Allow')!.Condition).toEqual(taggedSigningKey);
+  });
+
+  it("explicitly denies the rotation role deletion, tagging and signing on the app's non-signing keys", () => {
+    const denies = statementsOf('rotate-keys').filter((st) => st.Effect === 'Deny');
+    expect(denies).toHaveLength(1);
+    const [deny] = denies;
+    expect(actions(deny!).sort()).toEqual(['kms:ScheduleKeyDeletion', 'kms:Sign', 'kms:TagResource']);
+    const resources = JSON.stringify(deny!.Resource);
+    // The table key comes from the data stack (an import), the others are in this stack.
+    expect(resources).toContain(tableKeyLogicalId());
+    for (const key of [built.api.reports.key, built.api.auditTrail.encryptionKey, built.observability.topicKey]) {
+      expect(resources).toContain(built.api.getLogicalId(key.node.defaultChild as CfnElement));
+    }
+    // Never the signing keys themselves.
+    expect(resources).not.toContain(logicalId(built.api.signingKeys.initialKey));
+    expect(resources).not.toContain(':key/*');
   });
 
   it('lets the rotation function schedule deletion only of tagged keys, with at least 7 days', () => {
-    const [del, ...more] = withAction('rotate-keys', 'kms:ScheduleKeyDeletion');
+    const [del, ...more] = withAction('rotate-keys', 'kms:ScheduleKeyDeletion').filter((st) => st.Effect === 'Allow');
     expect(more).toHaveLength(0);
     expect(del!.Resource).toEqual(keyArnPattern);
     expect(del!.Condition).toEqual({
-      ...taggedOnly,
+      ...taggedSigningKey,
       NumericGreaterThanEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': 7 },
     });
     const [tagSecret] = withAction('rotate-keys', 'secretsmanager:TagResource');
@@ -95,10 +130,12 @@ describe('signing keys construct', () => {
 
   it('gives minting functions only kms:Sign and kms:GetPublicKey on tagged keys; verifiers only GetPublicKey', () => {
     const users = Object.entries(FUNCTIONS) as [FunctionId, FunctionDefinition][];
-    const signers = users.filter(([, d]) => d.signingKeys === 'sign' || d.signingKeys === 'rotate').map(([id]) => id);
-    const verifiers = users.filter(([, d]) => d.signingKeys === 'verify').map(([id]) => id);
-    expect(signers).toContain('keys');
+    const signers = users.filter(([, d]) => d.signingKeys === 'sign').map(([id]) => id);
+    // `rotate` (the keys function behind the public JWKS route) only starts rotations: no kms:Sign.
+    const verifiers = users.filter(([, d]) => d.signingKeys === 'verify' || d.signingKeys === 'rotate').map(([id]) => id);
+    expect(signers).toEqual(['auth']);
     expect(verifiers).toContain('authorizer');
+    expect(verifiers).toContain('keys');
     for (const id of [...signers, ...verifiers]) {
       const kmsStatements = statementsOf(id).filter((s) => actions(s).some((a) => a.startsWith('kms:') && a !== 'kms:Decrypt' && a !== 'kms:DescribeKey' && a !== 'kms:Encrypt' && a !== 'kms:GenerateDataKey'));
       const kmsActions = kmsStatements.flatMap(actions).filter((a) => a.startsWith('kms:')).sort();
@@ -141,7 +178,8 @@ describe('signing keys construct', () => {
       expect(JSON.stringify(statementsOf('rotate-keys'))).not.toContain(tableLogicalId(other));
     }
     // The table's customer-managed key only through DynamoDB.
-    const onKey = statementsOf('rotate-keys').filter((s) => JSON.stringify(s.Resource).includes(tableKeyLogicalId()));
+    // (The explicit Deny on the table key is checked above.)
+    const onKey = statementsOf('rotate-keys').filter((s) => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes(tableKeyLogicalId()));
     expect(onKey).toHaveLength(1);
     expect(actions(onKey[0]!).sort()).toEqual([...TABLE_KEY_ACTIONS.append].sort());
     expect(JSON.stringify(onKey[0]!.Condition)).toMatch(/"kms:ViaService":.*dynamodb\./);
@@ -163,9 +201,66 @@ describe('signing keys construct', () => {
     expect(taggers.sort()).toEqual(['keys', 'rotate-keys']);
   });
 
+  it('gives the keys function (public JWKS route) GetPublicKey and what RotateSecret needs, never kms:Sign', () => {
+    expect(withAction('keys', 'kms:Sign')).toHaveLength(0);
+    const kms = statementsOf('keys').flatMap(actions).filter((a) => a.startsWith('kms:'));
+    expect(kms).toEqual(['kms:GetPublicKey']);
+    // RotateSecret requires the caller to be allowed to invoke the rotation function: that one function only.
+    const invoke = withAction('keys', 'lambda:InvokeFunction');
+    expect(invoke).toHaveLength(1);
+    expect(invoke[0]!.Resource).toEqual({ 'Fn::GetAtt': [logicalId(built.api.fn('rotate-keys')), 'Arn'] });
+    expect(withAction('keys', 'secretsmanager:RotateSecret')).toHaveLength(1);
+    expect(withAction('keys', 'secretsmanager:GetSecretValue')).toHaveLength(1);
+  });
+
   it('lets only the keys function start a rotation', () => {
     const rotators = (Object.keys(FUNCTIONS) as FunctionId[]).filter((id) => withAction(id, 'secretsmanager:RotateSecret').length > 0);
     expect(rotators).toEqual(['keys']);
     expect(withAction('keys', 'secretsmanager:RotateSecret')[0]!.Resource).toEqual({ Ref: logicalId(built.api.signingKeys.secret) });
+  });
+});
+
+describe('table access is what each function really calls (SPEC §8 least privilege)', () => {
+  const TABLE_IDS = Object.keys(TABLES) as TableId[];
+  /** The tables on which `functionId` has `action` (statements may list several tables). */
+  const tablesWith = (functionId: FunctionId, action: string) =>
+    TABLE_IDS.filter((tableId) =>
+      withAction(functionId, action).some((st) => st.Effect === 'Allow' && JSON.stringify(st.Resource).includes(tableLogicalId(tableId))),
+    );
+  const everyFunction = Object.keys(FUNCTIONS) as FunctionId[];
+  const holders = (action: string) =>
+    everyFunction.flatMap((id) => tablesWith(id, action).map((tableId) => `${id} → ${tableId}`)).sort();
+
+  it('gives the charges function no DeleteItem, BatchWriteItem or Scan on charges (soft delete only)', () => {
+    expect(FUNCTIONS.charges.tables).toEqual({ charges: 'write' });
+    for (const action of ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Scan']) {
+      expect(tablesWith('charges', action), action).toEqual([]);
+    }
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:GetItem']) {
+      expect(tablesWith('charges', action), action).toEqual(['charges']);
+    }
+  });
+
+  it('gives the authorizer only BatchGetItem/GetItem/UpdateItem on auth-state: no Put, Delete or Scan', () => {
+    for (const action of ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:BatchWriteItem']) {
+      expect(tablesWith('authorizer', action), action).not.toContain('auth-state');
+    }
+    for (const action of ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']) {
+      expect(tablesWith('authorizer', action), action).toContain('auth-state');
+    }
+    // Its only PutItem is the attribute-limited first-sign-in user (lib/api-stack.ts).
+    const puts = withAction('authorizer', 'dynamodb:PutItem');
+    expect(puts).toHaveLength(1);
+    expect(puts[0]!.Condition).toHaveProperty(['ForAllValues:StringEquals', 'dynamodb:Attributes']);
+  });
+
+  it('allows Scan only where the code scans: ops on auth-state (data gauges), users on users (admin count)', () => {
+    expect(holders('dynamodb:Scan')).toEqual(['ops → auth-state', 'users → users']);
+  });
+
+  it('allows DeleteItem only where the code hard-deletes, and BatchWriteItem nowhere', () => {
+    expect(holders('dynamodb:DeleteItem')).toEqual(['reports → reports', 'users → auth-state']);
+    expect(holders('dynamodb:BatchWriteItem')).toEqual([]);
+    for (const access of Object.values(TABLE_ACTIONS)) expect(access).not.toContain('dynamodb:BatchWriteItem');
   });
 });

@@ -271,6 +271,20 @@ describe('ill-formed Unicode (a lone surrogate) is refused where text reaches th
     expect(error.details).toEqual([expect.objectContaining({ path: 'body.displayName' })]);
     expect((await whoAmI(api, token)).json).not.toHaveProperty('displayName');
   });
+
+  it('a displayName is one line: NUL, line breaks and other control characters → 422 (users and /users/me alike)', async () => {
+    const token = (await signIn(api, await createAccount(api, ['viewer']))).accessToken;
+    for (const displayName of ['Eve\u0000', 'Eve\nAdmin', 'Eve\u2028x', 'Eve\u001b[31m']) {
+      expectError(await api.request('/users/me', { method: 'PATCH', token, body: { displayName } }), 422, 'VALIDATION_ERROR');
+      const created = await api.request('/users', {
+        method: 'POST',
+        token: await adminToken(api),
+        body: { username: `dn-${randomBytes(3).toString('hex')}`, password: `pw-${randomBytes(12).toString('hex')}`, roles: [], displayName },
+      });
+      expectError(created, 422, 'VALIDATION_ERROR');
+    }
+    expect((await api.request('/users/me', { method: 'PATCH', token, body: { displayName: 'Łódź Müller 😀' } })).status).toBe(200);
+  });
 });
 
 describe('pagination cursors are opaque and checked', () => {

@@ -258,6 +258,23 @@ describe('audit routes over HTTP', () => {
     expect(verify.json).toMatchObject({ valid: false, records: 3, brokenAt: { seq: 2, auditId: (trail[1] as unknown as { auditId: string }).auditId } });
   });
 
+  it('an attribute added to a stored audit item (not hashed) is never shown as part of the record', async () => {
+    const id = ((await post(charge)).json as { chargeId: string }).chargeId;
+    await auditOf('charge', id, 1);
+    await documentDb().send(
+      new UpdateCommand({
+        TableName: tableName('audit'),
+        Key: { entityKey: `charge#${id}`, seq: 1 },
+        UpdateExpression: 'SET approvedBy = :qa, actor.#role = :admin',
+        ExpressionAttributeNames: { '#role': 'role' },
+        ExpressionAttributeValues: { ':qa': 'quality department', ':admin': 'admin' },
+      }),
+    );
+    const [record] = await auditOf('charge', id, 1);
+    expect(record).not.toHaveProperty('approvedBy');
+    expect(record?.actor).toEqual({ userId: operator.userId, username: operator.username });
+  });
+
   it('an audit item moved out of the actor and time views (unhashed index attributes edited) is caught too', async () => {
     const id = ((await post(charge)).json as { chargeId: string }).chargeId;
     await patch(id, 1, { quantity: 5, reason: 'recount' });

@@ -36,4 +36,21 @@ describe('npm start with PORT in use', () => {
     expect(run.stdout).not.toMatch(/DynamoDB Local on|Created/);
     expect(readdirSync(tmp).filter((name) => name.startsWith('charge-records-'))).toEqual([]);
   });
+
+  it('DYNAMODB_LOCAL_PORT in use: one line naming it, exit 1 — never quietly using the other instance and its data', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'port-in-use-tmp-'));
+    const apiPort = await freePort();
+    const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts', '--in-memory'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: childEnv({ TMPDIR: tmp, DYNAMODB_ENDPOINT: '', PORT: String(apiPort), DYNAMODB_LOCAL_PORT: String(port) }),
+      timeout: 60_000,
+    });
+    expect(run.status, run.stderr).toBe(1);
+    const lines = run.stderr.trim().split('\n').filter((l) => !l.startsWith('(node:') && !l.includes('NodeVersionSupportWarning'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^Port ${port} \\(DYNAMODB_LOCAL_PORT\\) is in use`));
+    expect(run.stdout).not.toMatch(/DynamoDB Local on|Created/);
+    expect(readdirSync(tmp).filter((name) => name.startsWith('charge-records-'))).toEqual([]);
+  });
 });

@@ -53,9 +53,7 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    ['JWT_ISSUER', ' '],
     ['JWT_ISSUER', ' https://issuer.example'],
-    ['JWT_AUDIENCE', '   '],
     ['JWT_AUDIENCE', 'charge-records\n'],
   ])('%s %j fails at start-up, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`Invalid configuration: ${name}: `));
@@ -99,5 +97,15 @@ describe('overlapWarning', () => {
     expect(overlapWarning(loadConfig({ ACCESS_TOKEN_TTL_SECONDS: '900', SIGNING_KEY_OVERLAP_SECONDS: '5000' }))).toBeUndefined();
     const short = overlapWarning(loadConfig({ ACCESS_TOKEN_TTL_SECONDS: '900', SIGNING_KEY_OVERLAP_SECONDS: '0' }));
     expect(short).toMatch(/SIGNING_KEY_OVERLAP_SECONDS=0 is shorter than .* \(960 s\): a key rotation will end the sessions/);
+  });
+});
+
+describe('whitespace-only values', () => {
+  it('count as unset too: " " is not 0, nor an issuer or audience', () => {
+    const cfg = loadConfig({ SIGNING_KEY_OVERLAP_SECONDS: ' ', PORT: '\t', ACCESS_TOKEN_TTL_SECONDS: '900', JWT_ISSUER: ' ', JWT_AUDIENCE: '   ' });
+    expect(cfg.signingKeyOverlapSeconds).toBe(960);
+    expect(cfg.PORT).toBe(3000);
+    expect(cfg.JWT_ISSUER).toBe('http://127.0.0.1:3000');
+    expect(cfg.JWT_AUDIENCE).toBe(loadConfig({}).JWT_AUDIENCE);
   });
 });

@@ -72,10 +72,28 @@ export function toAuditItem(record: AuditRecord): AuditItem {
   };
 }
 
-/** The public record (what `GET /audit` returns): the item without the index keys. */
+/**
+ * The public record (what `GET /audit` returns): exactly the §6 fields, picked one by one. An attribute added to a
+ * stored item by someone with table access (an `approvedBy`, an `actor.role`) is not hashed, so it is never shown
+ * as if it were part of the record.
+ */
 export function fromAuditItem(item: Record<string, unknown>): AuditRecord {
-  const { entityKey: _k, actorId: _a, atId: _t, month: _m, ...record } = item;
-  return record as unknown as AuditRecord;
+  const r = item as unknown as AuditRecord;
+  return {
+    auditId: r.auditId,
+    entityType: r.entityType,
+    entityId: r.entityId,
+    seq: r.seq,
+    action: r.action,
+    actor: { userId: r.actor?.userId, username: r.actor?.username },
+    at: r.at,
+    requestId: r.requestId,
+    reason: r.reason,
+    version: r.version,
+    changes: r.changes,
+    prevHash: r.prevHash,
+    hash: r.hash,
+  };
 }
 
 export interface ChainCheck {

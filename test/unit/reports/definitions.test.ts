@@ -24,6 +24,21 @@ describe('relative windows', () => {
     const parsed = NewDefinition.safeParse({ name: 'audit-P9999Y', title: 'Audit', kind: 'audit', format: 'csv', filters: { from: 'P9999Y' } });
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues.map((i) => i.path.join('.'))).toEqual(['filters.from']);
+    // The refusal says what the cap is, not just "Invalid input".
+    expect(parsed.error?.issues[0]?.message).toMatch(/at most 100 years/);
+  });
+
+  it('a from later than to is 422 when both are dates or both are windows (it could only ever give an empty report)', () => {
+    const def = (filters: Record<string, string>) => NewDefinition.safeParse({ name: 'w', title: 'W', kind: 'charges', format: 'csv', filters });
+    for (const swapped of [{ from: 'P7D', to: 'P30D' }, { from: '2026-02-01', to: '2026-01-01' }]) {
+      const parsed = def(swapped);
+      expect(parsed.success, JSON.stringify(swapped)).toBe(false);
+      expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['filters.from', 'from must not be later than to']]);
+    }
+    for (const fine of [{ from: 'P30D', to: 'P7D' }, { from: '2026-01-01', to: '2026-01-01' }, { from: '2026-01-01', to: 'P7D' }]) {
+      expect(def(fine).success, JSON.stringify(fine)).toBe(true);
+    }
+    expect(def({ from: 'yesterday' }).error?.issues[0]?.message).toBe('A date (YYYY-MM-DD) or a window like P7D');
   });
 
   it('resolve to a YYYY-MM-DD date; an audit report starts at the epoch at the earliest', () => {
