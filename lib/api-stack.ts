@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import {
   AccessLogField,
   AccessLogFormat,
@@ -21,7 +21,6 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ERROR_STATUS, type ErrorCode, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../functions/shared/errors';
 import { SECURITY_HEADERS } from '../functions/shared/http/headers';
-import { DEFAULT_SERVICE_NAME } from '../functions/shared/powertools';
 import { FUNCTIONS, PROXY_PATH, ROUTES, isPublicPath, type FunctionDefinition, type FunctionId } from '../functions/shared/routes';
 import type { TableId } from '../functions/shared/tables';
 import { AppFunction, PROJECT_ROOT } from './constructs/app-function';
@@ -38,8 +37,6 @@ import type { StageConfig } from './stage-config';
 
 export const API_STAGE_NAME = 'v1';
 const PACKAGE_VERSION = (JSON.parse(readFileSync(`${PROJECT_ROOT}package.json`, 'utf8')) as { version: string }).version;
-/** Functions run with SERVICE_NAME set to this; Powertools puts it in the metrics' `service` dimension. */
-export const SERVICE_NAME = DEFAULT_SERVICE_NAME;
 
 export interface ApiStackProps extends StackProps {
   readonly config: StageConfig;
@@ -200,8 +197,10 @@ export class ApiStack extends Stack {
         environment: {
           STAGE: config.stage,
           LOG_LEVEL: config.logLevel,
-          SERVICE_NAME,
-          POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+          // Per stage (config.serviceName): Powertools puts it in the metrics' `service` dimension, which the
+          // alarms and the dashboard select by, so dev's metrics never reach prod's alarms in a shared account.
+          SERVICE_NAME: config.serviceName,
+          POWERTOOLS_SERVICE_NAME: config.serviceName,
           BUILD_VERSION: PACKAGE_VERSION,
           // The token issuer cannot be the stage URL (the functions would depend on the API that depends on
           // them): a custom domain's URL comes in by context, else a stable URN per stage.
@@ -231,7 +230,7 @@ export class ApiStack extends Stack {
       // Links in e-mails (PUBLIC_BASE_URL): the API's public URL comes by context (the stage URL would make a
       // dependency cycle); required for prod.
       publicBaseUrl: config.reportMail.publicBaseUrl,
-      serviceName: SERVICE_NAME,
+      serviceName: config.serviceName,
       removalPolicy: config.removalPolicy,
     });
 
@@ -242,11 +241,16 @@ export class ApiStack extends Stack {
     this.accessLogs = accessLogs;
 
     this.api = new RestApi(this, 'Api', {
+      // Per stage: the name is CloudWatch's `ApiName` dimension (Api5xxRate, the dashboard).
+      restApiName: config.serviceName,
       description: `Charge Records API (${config.stage})`,
       endpointTypes: [EndpointType.REGIONAL],
       // Execution logs (AwsSolutions-APIG6) need the account-level CloudWatch role.
       cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: config.removalPolicy,
+      // The role is account-wide (AWS::ApiGateway::Account, one per account and region): whichever stage deployed
+      // last owns the setting. Retained in every stage, so tearing down dev cannot delete the role prod's
+      // execution and access logging rely on.
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
         stageName: API_STAGE_NAME,
         accessLogDestination: new LogGroupLogDestination(accessLogs),
@@ -311,7 +315,7 @@ export class ApiStack extends Stack {
   /** Signing keys and their rotation (lib/constructs/signing-keys.ts); grants follow FUNCTIONS' `signingKeys`. */
   private addSigningKeys(config: StageConfig): SigningKeys {
     const signingKeys = new SigningKeys(this, 'SigningKeys', {
-      appTag: `${SERVICE_NAME}-${config.stage}`,
+      appTag: config.serviceName,
       rotationFunction: this.fn('rotate-keys'),
       removalPolicy: config.removalPolicy,
       keyPendingWindow: config.keyPendingWindow,

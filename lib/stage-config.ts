@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { DEFAULT_SERVICE_NAME } from '../functions/shared/powertools';
 
 /** Deployment stages (SPEC §8: "stages by context"). `-c stage=prod` selects prod; anything unset is dev. */
 export const STAGES = ['dev', 'prod'] as const;
@@ -7,6 +8,12 @@ export type StageName = (typeof STAGES)[number];
 
 export interface StageConfig {
   readonly stage: StageName;
+  /**
+   * `charge-records-<stage>`: the functions' SERVICE_NAME (Powertools' `service` metric dimension), the alarms'
+   * and dashboard's selector on it, and the REST API's name (the `ApiName` dimension), so dev and prod in one
+   * account never count each other's metrics.
+   */
+  readonly serviceName: string;
   /** prod keeps data when a stack or resource is deleted; dev is meant to be torn down. */
   readonly removalPolicy: RemovalPolicy;
   readonly deletionProtection: boolean;
@@ -51,6 +58,7 @@ export interface OperationsConfig {
 const BASE: Record<StageName, StageConfig> = {
   dev: {
     stage: 'dev',
+    serviceName: `${DEFAULT_SERVICE_NAME}-dev`,
     removalPolicy: RemovalPolicy.DESTROY,
     deletionProtection: false,
     logRetention: RetentionDays.TWO_WEEKS,
@@ -63,6 +71,7 @@ const BASE: Record<StageName, StageConfig> = {
   },
   prod: {
     stage: 'prod',
+    serviceName: `${DEFAULT_SERVICE_NAME}-prod`,
     removalPolicy: RemovalPolicy.RETAIN,
     deletionProtection: true,
     logRetention: RetentionDays.ONE_YEAR,

@@ -6,7 +6,7 @@ import { redactLogValue } from './observability/log-redaction';
 
 /** One namespace for every metric the system emits (SPEC §8). */
 export const METRICS_NAMESPACE = 'ChargeRecords';
-/** The deployed service name: the CDK stack sets SERVICE_NAME to it and selects metrics by it. */
+/** The service name locally; the CDK stack sets SERVICE_NAME to `charge-records-<stage>` and selects metrics by that. */
 export const DEFAULT_SERVICE_NAME = 'charge-records';
 /** The dimension Powertools Metrics puts the service name in (`service`); alarms and the dashboard select by it. */
 export const METRICS_SERVICE_DIMENSION = 'service';

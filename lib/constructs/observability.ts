@@ -25,7 +25,7 @@ import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { SECURITY_HEADERS } from '../../functions/shared/http/headers';
-import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION } from '../../functions/shared/powertools';
+import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION } from '../../functions/shared/powertools';
 import type { FunctionId } from '../../functions/shared/routes';
 import type { LogDestination, StageConfig } from '../stage-config';
 
@@ -203,12 +203,15 @@ export class Observability extends Construct {
     return alarm;
   }
 
-  /** A Powertools metric of this service: namespace and dimension from functions/shared/powertools.ts. */
-  static appMetric(metricName: AppMetricName, statistic: string = Stats.SUM, period = Duration.minutes(5)): Metric {
+  /**
+   * A Powertools metric of one stage's service (StageConfig.serviceName, the functions' SERVICE_NAME): namespace
+   * and dimension from functions/shared/powertools.ts.
+   */
+  static appMetric(serviceName: string, metricName: AppMetricName, statistic: string = Stats.SUM, period = Duration.minutes(5)): Metric {
     return new Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
-      dimensionsMap: { [METRICS_SERVICE_DIMENSION]: DEFAULT_SERVICE_NAME },
+      dimensionsMap: { [METRICS_SERVICE_DIMENSION]: serviceName },
       statistic,
       period,
     });
@@ -281,7 +284,7 @@ export class Observability extends Construct {
 
   private securityAlarms(): void {
     this.alarm('FailedLoginSpike', {
-      metric: Observability.appMetric('LoginFailed'),
+      metric: Observability.appMetric(this.config.serviceName, 'LoginFailed'),
       threshold: ALARM_THRESHOLDS.failedLoginsPer5Minutes,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -290,7 +293,7 @@ export class Observability extends Construct {
       alarmDescription: `More than ${ALARM_THRESHOLDS.failedLoginsPer5Minutes} failed logins in 5 minutes: password guessing? (runbook: failed-login spike).`,
     });
     this.alarm('SigningKeyRotationFailed', {
-      metric: Observability.appMetric('SigningKeyRotationFailed'),
+      metric: Observability.appMetric(this.config.serviceName, 'SigningKeyRotationFailed'),
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
@@ -298,7 +301,7 @@ export class Observability extends Construct {
       alarmDescription: 'A signing-key rotation step failed (runbook: key rotation failure).',
     });
     this.alarm('SigningKeyTooOld', {
-      metric: Observability.appMetric('SigningKeyAgeSeconds', Stats.MAXIMUM, Duration.hours(1)),
+      metric: Observability.appMetric(this.config.serviceName, 'SigningKeyAgeSeconds', Stats.MAXIMUM, Duration.hours(1)),
       threshold: ALARM_THRESHOLDS.signingKeyMaxAgeSeconds,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       // The rotation function's hourly probe reports the age (lib/constructs/signing-keys.ts): three hours without
@@ -312,7 +315,7 @@ export class Observability extends Construct {
 
   private reportRunAlarm(): void {
     this.alarm('ReportRunFailed', {
-      metric: Observability.appMetric('ReportRunFailed'),
+      metric: Observability.appMetric(this.config.serviceName, 'ReportRunFailed'),
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
@@ -345,7 +348,7 @@ export class Observability extends Construct {
         functionId === 'authorizer'
           ? new MathExpression({
               expression: AUTHORIZER_FAILURES_EXPRESSION,
-              usingMetrics: { errors, unauthorized: Observability.appMetric('AuthorizerUnauthorized', Stats.SUM, period) },
+              usingMetrics: { errors, unauthorized: Observability.appMetric(this.config.serviceName, 'AuthorizerUnauthorized', Stats.SUM, period) },
               period,
               label: 'authorizer errors other than 401',
             })
@@ -368,7 +371,7 @@ export class Observability extends Construct {
 
   private buildDashboard(props: ObservabilityProps): void {
     const { api } = props;
-    const app = (name: AppMetricName, statistic: string = Stats.SUM) => Observability.appMetric(name, statistic);
+    const app = (name: AppMetricName, statistic: string = Stats.SUM) => Observability.appMetric(this.config.serviceName, name, statistic);
     const perFunction = (metric: (fn: IFunction) => Metric) =>
       [...props.functions].map(([functionId, fn]) => metric(fn).with({ label: functionId }));
     const period = Duration.minutes(5);

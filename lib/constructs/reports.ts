@@ -24,7 +24,7 @@ export interface ReportsProps {
   readonly senderAddress?: string;
   /** The API base URL used in mailed links, e.g. `https://api.example.com/v1`. */
   readonly publicBaseUrl?: string;
-  /** Powertools' `service` dimension of the functions' metrics. */
+  /** Powertools' `service` dimension of the functions' metrics: the stage's (StageConfig.serviceName, `charge-records-<stage>`). */
   readonly serviceName: string;
   /** How long scheduled reports are kept (default 90 days); ad-hoc exports behind a 303 live one day. */
   readonly retentionDays?: number;

@@ -3,7 +3,7 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { CfnPermission, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { KEY_AGE_PROBE } from '../../functions/rotate-keys/probe';
@@ -98,6 +98,7 @@ export class SigningKeys extends Construct {
       rotationLambda: props.rotationFunction,
       automaticallyAfter: props.rotateEvery ?? Duration.days(30),
     });
+    this.pinRotationInvokeToAccount(stack);
     this.grantRotation(props.rotationFunction);
 
     // The SigningKeyTooOld alarm treats missing data as breaching: this probe is what keeps it quiet.
@@ -110,6 +111,19 @@ export class SigningKeys extends Construct {
       id: 'Serverless-EventBusDLQ',
       reason: 'A lost probe is the signal itself: the next hour probes again, and SigningKeyTooOld treats missing data as breaching.',
     });
+  }
+
+  /**
+   * The invoke permission addRotationSchedule gives Secrets Manager names only the service principal: limited
+   * to this account (SourceAccount), another account's secret cannot have Secrets Manager call this function
+   * (confused deputy).
+   */
+  private pinRotationInvokeToAccount(stack: Stack): void {
+    const permissions = this.rotationFunction.node.children.filter(
+      (child): child is CfnPermission => child instanceof CfnPermission && child.principal === 'secretsmanager.amazonaws.com',
+    );
+    if (permissions.length === 0) throw new Error('SigningKeys: no Secrets Manager invoke permission on the rotation function');
+    for (const permission of permissions) permission.sourceAccount = stack.account;
   }
 
   private tagged(): Record<string, Record<string, string>> {

@@ -60,7 +60,8 @@ describe('functions', () => {
           NODE_OPTIONS: '--enable-source-maps',
           STAGE: 'dev',
           LOG_LEVEL: 'DEBUG',
-          POWERTOOLS_SERVICE_NAME: 'charge-records',
+          SERVICE_NAME: 'charge-records-dev',
+          POWERTOOLS_SERVICE_NAME: 'charge-records-dev',
           BUILD_VERSION: Match.stringLikeRegexp('^\\d+\\.\\d+\\.\\d+'),
           // bindTable sets the name of every table the function may touch.
           ...Object.fromEntries(

@@ -13,7 +13,7 @@ import { FUNCTIONS, type FunctionId } from '../../functions/shared/routes';
 import { PROJECT_ROOT } from '../../lib/constructs/app-function';
 import { SECURITY_HEADERS } from '../../functions/shared/http/headers';
 import { APP_METRICS, AUTHORIZER_FAILURES_EXPRESSION, Observability, WAF_RATE_LIMIT_PER_5_MINUTES } from '../../lib/constructs/observability';
-import { stageConfig } from '../../lib/stage-config';
+import { stageConfig, type StageName } from '../../lib/stage-config';
 import { KEY_AGE_PROBE } from '../../functions/rotate-keys/probe';
 import { cdkJsonContext, synthesize, type SynthesizedApp } from './helpers';
 
@@ -68,10 +68,11 @@ function dashboardBody(template: Template): string {
   return body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : '"<token>"')).join('');
 }
 
-const appMetric = (name: string) => ({
+/** A Powertools metric of one stage's service (`charge-records-<stage>`, the functions' SERVICE_NAME). */
+const appMetric = (name: string, stage: StageName = 'prod') => ({
   Namespace: METRICS_NAMESPACE,
   MetricName: name,
-  Dimensions: [{ Name: 'service', Value: DEFAULT_SERVICE_NAME }],
+  Dimensions: [{ Name: 'service', Value: `${DEFAULT_SERVICE_NAME}-${stage}` }],
 });
 
 describe('observability with every switch on (prod, waf, alarm e-mail, Firehose log forwarding)', () => {
@@ -134,8 +135,10 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
     const byId = Object.fromEntries(
       metrics.asArray().map((m: { Id: string; MetricStat?: { Metric: { MetricName: string }; Period: number } }) => [m.Id, m.MetricStat]),
     );
-    expect(byId.errors).toMatchObject({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: '5XXError' }, Period: 300, Stat: 'Sum' });
-    expect(byId.requests).toMatchObject({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: 'Count' }, Period: 300, Stat: 'Sum' });
+    // The stage's API only (restApiName `charge-records-<stage>`): dev's 5xx must not count toward prod's rate.
+    const apiName = [{ Name: 'ApiName', Value: 'charge-records-prod' }];
+    expect(byId.errors).toMatchObject({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: '5XXError', Dimensions: apiName }, Period: 300, Stat: 'Sum' });
+    expect(byId.requests).toMatchObject({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: 'Count', Dimensions: apiName }, Period: 300, Stat: 'Sum' });
   });
 
   it.each(FUNCTION_IDS)('alarms on errors and throttles of the %s function', (functionId) => {
@@ -178,7 +181,7 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
       Stat: 'Sum',
     });
     expect(byId.unauthorized).toMatchObject({
-      Metric: { Namespace: METRICS_NAMESPACE, MetricName: 'AuthorizerUnauthorized', Dimensions: [{ Name: 'service', Value: DEFAULT_SERVICE_NAME }] },
+      Metric: { Namespace: METRICS_NAMESPACE, MetricName: 'AuthorizerUnauthorized', Dimensions: [{ Name: 'service', Value: 'charge-records-prod' }] },
       Period: 300,
       Stat: 'Sum',
     });
@@ -425,7 +428,7 @@ describe('observability by default (dev, no switches)', () => {
   afterAll(() => built?.cleanup());
 
   it('has the alarms and the dashboard, but no e-mail subscription, log forwarding or WAF', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { ...appMetric('LoginFailed'), ...notifies(template) });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { ...appMetric('LoginFailed', 'dev'), ...notifies(template) });
     template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'ChargeRecords-dev' });
     expect(template.findResources('AWS::SNS::Subscription')).toEqual({});
     expect(template.findResources('AWS::Logs::SubscriptionFilter')).toEqual({});
@@ -488,7 +491,7 @@ describe('Observability with the reports construct wired in', () => {
     );
     const deadLetterQueue = new Queue(stack, 'ReportsDlq');
     const failedRunsAlarm = new Alarm(stack, 'ReportsRunFailed', {
-      metric: Observability.appMetric('ReportRunFailed'),
+      metric: Observability.appMetric('charge-records-dev', 'ReportRunFailed'),
       threshold: 1,
       evaluationPeriods: 1,
     });
@@ -572,5 +575,59 @@ describe('metric names', () => {
   it('alarms and the dashboard only read metrics the functions really emit', () => {
     const emitted = emittedMetricNames();
     expect(APP_METRICS.filter((name) => !emitted.has(name))).toEqual([]);
+  });
+});
+
+/**
+ * Stack names carry the stage so dev and prod can share an account (lib/app.ts): then nothing per-account may
+ * mix them. Each stage's functions report, and its alarms and dashboard select, its own service and API name,
+ * and the account-wide API Gateway CloudWatch role survives a dev teardown.
+ */
+describe('dev and prod in one account', () => {
+  const built: Partial<Record<StageName, SynthesizedApp>> = {};
+  const templateOf = (stage: StageName) => built[stage]!.apiTemplate;
+
+  beforeAll(() => {
+    built.dev = synthesize('dev', NO_BUNDLING);
+    built.prod = synthesize('prod', NO_BUNDLING);
+  }, 180_000);
+  afterAll(() => {
+    built.dev?.cleanup();
+    built.prod?.cleanup();
+  });
+
+  /** Every value of the `service` dimension in the stage's alarms and dashboard. */
+  function serviceDimensions(stage: StageName): Set<string> {
+    const json = JSON.stringify(templateOf(stage).toJSON());
+    const inAlarms = [...json.matchAll(/\{"Name":"service","Value":"([^"]+)"\}/g)].map((m) => m[1]!);
+    // Dashboard metrics are arrays: [namespace, metricName, "service", value, …].
+    const inDashboard = [...dashboardBody(templateOf(stage)).matchAll(/"service","([^"]+)"/g)].map((m) => m[1]!);
+    return new Set([...inAlarms, ...inDashboard]);
+  }
+
+  it('gives each stage its own service name and API name, and keeps the API Gateway CloudWatch role', () => {
+    for (const stage of ['dev', 'prod'] as const) {
+      const template = templateOf(stage);
+      const name = `charge-records-${stage}`;
+      const variables = Object.values(template.findResources('AWS::Lambda::Function'))
+        .map((fn) => fn.Properties.Environment?.Variables as Record<string, unknown> | undefined)
+        .filter((v): v is Record<string, unknown> => v?.STAGE !== undefined);
+      expect(variables).toHaveLength(FUNCTION_IDS.length);
+      for (const v of variables) expect({ service: v.SERVICE_NAME, powertools: v.POWERTOOLS_SERVICE_NAME }).toEqual({ service: name, powertools: name });
+      expect(serviceDimensions(stage)).toEqual(new Set([name]));
+      template.hasResourceProperties('AWS::ApiGateway::RestApi', { Name: name });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Metrics: Match.arrayWith([
+          Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ Dimensions: [{ Name: 'ApiName', Value: name }] }) }) }),
+        ]),
+      });
+      // Account-wide (AWS::ApiGateway::Account): a dev teardown must not delete the role prod logs through.
+      template.allResources('AWS::ApiGateway::Account', { DeletionPolicy: 'Retain' });
+      const accountRole = template.findResources('AWS::ApiGateway::Account');
+      expect(Object.keys(accountRole)).toHaveLength(1);
+      const roleId = (Object.values(accountRole)[0]!.Properties.CloudWatchRoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      expect(template.toJSON().Resources[roleId].DeletionPolicy).toBe('Retain');
+    }
+    expect(serviceDimensions('dev')).not.toEqual(serviceDimensions('prod'));
   });
 });

@@ -40,7 +40,7 @@ beforeAll(() => {
     senderIdentity: 'example.com',
     senderAddress: 'reports@example.com',
     publicBaseUrl: 'https://api.example.com/v1',
-    serviceName: 'charge-records',
+    serviceName: 'charge-records-dev',
     alarmTopic: new Topic(stack, 'Alarms', { enforceSSL: true, masterKey: undefined }),
   });
   template = Template.fromStack(stack);
@@ -155,7 +155,7 @@ describe('Reports construct', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ReportRunFailed',
       Namespace: 'ChargeRecords',
-      Dimensions: [{ Name: 'service', Value: 'charge-records' }],
+      Dimensions: [{ Name: 'service', Value: 'charge-records-dev' }],
       Threshold: 1,
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }],
     });

@@ -55,7 +55,7 @@ describe('signing keys construct', () => {
     });
   });
 
-  it('stores a secret naming the key, rotated every 30 days by the rotate-keys function', () => {
+  it("stores a secret naming the key, rotated every 30 days by the rotate-keys function, invoked only for this account's secrets", () => {
     const keyId = logicalId(built.api.signingKeys.initialKey);
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       SecretString: { 'Fn::Join': ['', ['{"keyId":"', { Ref: keyId }, '","keyArn":"', { 'Fn::GetAtt': [keyId, 'Arn'] }, '"}']] },
@@ -69,7 +69,13 @@ describe('signing keys construct', () => {
       Action: 'lambda:InvokeFunction',
       FunctionName: { 'Fn::GetAtt': [logicalId(built.api.fn('rotate-keys')), 'Arn'] },
       Principal: 'secretsmanager.amazonaws.com',
+      // Confused-deputy guard: only this account's secrets may have Secrets Manager invoke it.
+      SourceAccount: { Ref: 'AWS::AccountId' },
     });
+    // And no other Secrets Manager permission without it.
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission', { Properties: { Principal: 'secretsmanager.amazonaws.com' } }));
+    expect(permissions).toHaveLength(1);
+    expect(permissions[0]!.Properties.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });
   });
 
   it('lets the rotation function create keys only with the right spec, usage and tag', () => {
