@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type LocalApi, startLocalApi } from '../support/local-api';
+import { describe, expect, it, vi } from 'vitest';
+import type { LocalApi } from '../support/local-api';
 import { createAccount, expect401, signIn } from '../support/security';
-import { jsonLines, stdoutCapture } from '../support/stdout';
+import { jsonLines, localApiWithCapturedStdout } from '../support/stdout';
 
 /**
  * SPEC §8 for the authorizer (audit 4b #7): its lines carry `correlation_id` = the request id by the handlers'
@@ -14,20 +14,13 @@ vi.hoisted(() => {
   process.env.LOG_LEVEL = 'INFO';
 });
 
-const stdout = stdoutCapture();
+let api: LocalApi;
+const stdout = localApiWithCapturedStdout((started) => {
+  api = started;
+});
 const captureLogs = async (fn: () => Promise<void>) => jsonLines(await stdout.during(fn));
 const authorizerLines = (logs: Record<string, unknown>[], message: string) =>
   logs.filter((l) => l.message === message && l.function_name === 'local-authorizer');
-
-let api: LocalApi;
-beforeAll(async () => {
-  stdout.install();
-  api = await startLocalApi();
-});
-afterAll(async () => {
-  await api.stop();
-  stdout.restore();
-});
 
 describe("the authorizer's log lines (SPEC §8)", () => {
   it('a revoked token with X-Request-ID: corr-xyz → its "unauthorized" line has correlation_id corr-xyz, the reason and the user', async () => {

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { logger } from '../../functions/shared/powertools';
 import { LOG_REDACTED } from '../../functions/shared/observability/log-redaction';
 import { adminToken } from '../support/auth';
 import { apiEvent } from '../support/events';
-import { type LocalApi, startLocalApi } from '../support/local-api';
-import { jsonLines, stdoutCapture } from '../support/stdout';
+import type { LocalApi } from '../support/local-api';
+import { jsonLines, localApiWithCapturedStdout } from '../support/stdout';
 
 // Set before any import creates the Logger: INFO (the suite runs SILENT) and the standard Powertools switch that
 // would log every invocation event, bearer token and body included, unless the handlers refuse it.
@@ -13,20 +13,13 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
 });
 
-const stdout = stdoutCapture();
-const captureOutput = stdout.during;
-
 let api: LocalApi;
 let token: string;
-beforeAll(async () => {
-  stdout.install();
-  api = await startLocalApi();
+const stdout = localApiWithCapturedStdout(async (started) => {
+  api = started;
   token = await adminToken(api);
 });
-afterAll(async () => {
-  await api.stop();
-  stdout.restore();
-});
+const captureOutput = stdout.during;
 
 const COOKIE = 'session=cookie-secret-4711';
 const PASSWORD = 'hunter2-hunter2-secret';

@@ -1,9 +1,9 @@
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ensureTables } from '../../scripts/local/tables';
 import { adminToken } from '../support/auth';
-import { type LocalApi, startLocalApi } from '../support/local-api';
-import { jsonLines, stdoutCapture } from '../support/stdout';
+import type { LocalApi } from '../support/local-api';
+import { jsonLines, localApiWithCapturedStdout } from '../support/stdout';
 
 // The suite runs with LOG_LEVEL=SILENT; this file reads the log. Powertools takes the level from the
 // environment when the logger is created (and restores it on every invocation), so set it before any import.
@@ -11,23 +11,16 @@ vi.hoisted(() => {
   process.env.LOG_LEVEL = 'INFO';
 });
 
+let api: LocalApi;
+let token: string;
 /** Everything written to stdout in this file: the log, kept out of the test report. */
-const stdout = stdoutCapture();
+const stdout = localApiWithCapturedStdout(async (started) => {
+  api = started;
+  token = await adminToken(api);
+});
 
 /** Every JSON log line the local server's handlers write to stdout while `fn` runs. */
 const captureLogs = async (fn: () => Promise<void>) => jsonLines(await stdout.during(fn));
-
-let api: LocalApi;
-let token: string;
-beforeAll(async () => {
-  stdout.install();
-  api = await startLocalApi();
-  token = await adminToken(api);
-});
-afterAll(async () => {
-  await api.stop();
-  stdout.restore();
-});
 
 interface ErrorBody {
   error: { id: string; code: string };

@@ -1,4 +1,5 @@
-import { type MockInstance, vi } from 'vitest';
+import { afterAll, beforeAll, type MockInstance, vi } from 'vitest';
+import { type LocalApi, startLocalApi } from './local-api';
 
 /**
  * The process's stdout, captured while installed: the handlers run in-process and log there, and tests that
@@ -32,3 +33,22 @@ export const jsonLines = (text: string): Record<string, unknown>[] =>
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+/**
+ * For a test file that reads the log: stdout is captured from before the local API starts until after it stops
+ * (the handlers run in-process and write there), and `started` gets the API once it is up. Returns the capture.
+ */
+export function localApiWithCapturedStdout(started: (api: LocalApi) => Promise<void> | void) {
+  const stdout = stdoutCapture();
+  let api: LocalApi | undefined;
+  beforeAll(async () => {
+    stdout.install();
+    api = await startLocalApi();
+    await started(api);
+  });
+  afterAll(async () => {
+    await api?.stop();
+    stdout.restore();
+  });
+  return stdout;
+}
