@@ -167,8 +167,9 @@ export async function authorize(request: {
   try {
     user = await authenticateOwn(token, now);
   } catch (err) {
-    // Not one of ours (unknown kid / issuer): maybe a configured external issuer's.
-    const external = err instanceof Unauthorized ? await authenticateOidc(token, now) : undefined;
+    // Not one of ours (unknown kid / issuer): maybe a configured external issuer's. One of ours that verified but
+    // whose state refused it (it names its user) is no external token: it is not verified a second time.
+    const external = err instanceof Unauthorized && err.userId === undefined ? await authenticateOidc(token, now) : undefined;
     if (!external) throw err;
     user = external;
   }

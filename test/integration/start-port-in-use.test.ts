@@ -9,6 +9,21 @@ import { freePort } from '../../scripts/local/free-port';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
+/** `npm start -- --in-memory` with these ports, its scratch directory under a fresh TMPDIR; stderr without Node's notices. */
+function startWith(ports: { PORT: number; DYNAMODB_LOCAL_PORT: number }) {
+  // --in-memory makes a scratch directory under TMPDIR: it must not be left behind (or not be made at all).
+  const tmp = mkdtempSync(join(tmpdir(), 'port-in-use-tmp-'));
+  const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts', '--in-memory'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: childEnv({ TMPDIR: tmp, DYNAMODB_ENDPOINT: '', PORT: String(ports.PORT), DYNAMODB_LOCAL_PORT: String(ports.DYNAMODB_LOCAL_PORT) }),
+    timeout: 60_000,
+  });
+  const lines = run.stderr.trim().split('\n').filter((l) => !l.startsWith('(node:') && !l.includes('NodeVersionSupportWarning'));
+  const scratchLeft = readdirSync(tmp).filter((name) => name.startsWith('charge-records-'));
+  return { run, lines, scratchLeft };
+}
+
 /** Audit 4a #12: a taken PORT ended in a Node stack trace, after DynamoDB Local, tables and admin were set up. */
 describe('npm start with PORT in use', () => {
   const blocker = createServer();
@@ -20,37 +35,20 @@ describe('npm start with PORT in use', () => {
   afterAll(() => new Promise<void>((ok) => blocker.close(() => ok())));
 
   it('exits 1 with one line naming the port and PORT, before starting DynamoDB Local, and leaves nothing', async () => {
-    // --in-memory makes a scratch directory under TMPDIR: it must not be left behind (or not be made at all).
-    const tmp = mkdtempSync(join(tmpdir(), 'port-in-use-tmp-'));
     // Should DynamoDB Local start after all, it gets a port of its own, not the default 8000.
-    const dynamoPort = await freePort();
-    const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts', '--in-memory'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: childEnv({ TMPDIR: tmp, DYNAMODB_ENDPOINT: '', PORT: String(port), DYNAMODB_LOCAL_PORT: String(dynamoPort) }),
-      timeout: 60_000,
-    });
+    const { run, lines, scratchLeft } = startWith({ PORT: port, DYNAMODB_LOCAL_PORT: await freePort() });
     expect(run.status, run.stderr).toBe(1);
-    const lines = run.stderr.trim().split('\n').filter((l) => !l.startsWith('(node:') && !l.includes('NodeVersionSupportWarning'));
     expect(lines).toEqual([`Port ${port} is in use: stop the other server, or set PORT to a free port (e.g. PORT=${port + 1} npm start).`]);
     expect(run.stdout).not.toMatch(/DynamoDB Local on|Created/);
-    expect(readdirSync(tmp).filter((name) => name.startsWith('charge-records-'))).toEqual([]);
+    expect(scratchLeft).toEqual([]);
   });
 
   it('DYNAMODB_LOCAL_PORT in use: one line naming it, exit 1 — never quietly using the other instance and its data', async () => {
-    const tmp = mkdtempSync(join(tmpdir(), 'port-in-use-tmp-'));
-    const apiPort = await freePort();
-    const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts', '--in-memory'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: childEnv({ TMPDIR: tmp, DYNAMODB_ENDPOINT: '', PORT: String(apiPort), DYNAMODB_LOCAL_PORT: String(port) }),
-      timeout: 60_000,
-    });
+    const { run, lines, scratchLeft } = startWith({ PORT: await freePort(), DYNAMODB_LOCAL_PORT: port });
     expect(run.status, run.stderr).toBe(1);
-    const lines = run.stderr.trim().split('\n').filter((l) => !l.startsWith('(node:') && !l.includes('NodeVersionSupportWarning'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^Port ${port} \\(DYNAMODB_LOCAL_PORT\\) is in use`));
     expect(run.stdout).not.toMatch(/DynamoDB Local on|Created/);
-    expect(readdirSync(tmp).filter((name) => name.startsWith('charge-records-'))).toEqual([]);
+    expect(scratchLeft).toEqual([]);
   });
 });

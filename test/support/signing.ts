@@ -1,12 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type SigningAdapters, localSigningAdapters } from '../../functions/shared/signing/adapters';
+import { afterEach, beforeEach, vi } from 'vitest';
+import { type SigningAdapters, localSigningAdapters, resetSigningAdapters } from '../../functions/shared/signing/adapters';
 import type { AuditInput } from '../../functions/shared/audit';
 import { type RotationDeps, rotateLocally, runRotationStep } from '../../functions/shared/signing/rotation';
 import { AccessTokens, createAccessTokens } from '../../functions/shared/signing/tokens';
 import { KeyRing } from '../../functions/shared/signing/key-ring';
-import { config } from '../../functions/shared/config';
+import { config, resetConfig } from '../../functions/shared/config';
 
 export interface LocalSigning {
   dir: string;
@@ -58,4 +59,22 @@ export async function localSigning(): Promise<LocalSigning> {
       ),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** The signing secret the AWS-adapter unit tests name (its calls are mocked with aws-sdk-client-mock). */
+export const AWS_SIGNING_SECRET = 'arn:aws:secretsmanager:eu-central-1:111122223333:secret:signing-AbCdEf';
+
+/** Around each test of the calling block: SIGNING_SECRET_ID set, so config and adapters are rebuilt as AWS ones. */
+export function useAwsSigningAdapters(): void {
+  beforeEach(() => {
+    vi.stubEnv('SIGNING_SECRET_ID', AWS_SIGNING_SECRET);
+    resetConfig();
+    resetSigningAdapters();
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+    resetConfig();
+    resetSigningAdapters();
+  });
 }

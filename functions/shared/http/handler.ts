@@ -11,7 +11,6 @@ import { createRouter, type RouteSpec } from './router';
 
 type Request = middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult>;
 
-
 /**
  * Correlation id, security headers and the one error handler, for every API function. Errors are
  * turned into responses here, so nothing but the spec's error shape ever leaves a handler.

@@ -6,36 +6,26 @@ import {
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../functions/rotate-keys/handler';
 import { isKeyAgeProbe, KEY_AGE_PROBE } from '../../../functions/rotate-keys/probe';
-import { resetConfig } from '../../../functions/shared/config';
 import { metrics } from '../../../functions/shared/powertools';
-import { resetSigningAdapters } from '../../../functions/shared/signing/adapters';
 import { lambdaContext } from '../../../scripts/local/lambda-context';
+import { AWS_SIGNING_SECRET, useAwsSigningAdapters } from '../../support/signing';
 
 /**
  * The event the hourly EventBridge rule sends (lib/constructs/signing-keys.ts, checked in observability.test.ts):
  * the rotation function records the current key's age and rotates nothing.
  */
-const SECRET = 'arn:aws:secretsmanager:eu-central-1:111122223333:secret:signing-AbCdEf';
+const SECRET = AWS_SIGNING_SECRET;
 const sm = mockClient(SecretsManagerClient);
 const kms = mockClient(KMSClient);
 const invoke = (event: unknown) => handler(event as typeof KEY_AGE_PROBE, lambdaContext('rotate-keys', 60, 256));
 
-beforeEach(() => {
-  vi.stubEnv('SIGNING_SECRET_ID', SECRET);
-  resetConfig();
-  resetSigningAdapters();
-});
-
+useAwsSigningAdapters();
 afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.restoreAllMocks();
   sm.reset();
   kms.reset();
-  resetConfig();
-  resetSigningAdapters();
 });
 
 describe('key-age probe of the rotation function', () => {

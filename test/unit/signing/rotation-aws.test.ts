@@ -26,9 +26,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as rotationHandler } from '../../../functions/rotate-keys/handler';
 import { appendAuditRecord } from '../../../functions/shared/audit';
 import { verifyChain, type AuditRecord } from '../../../functions/shared/audit/record';
-import { resetConfig } from '../../../functions/shared/config';
 import { metrics } from '../../../functions/shared/powertools';
-import { resetSigningAdapters } from '../../../functions/shared/signing/adapters';
 import { lambdaContext } from '../../../scripts/local/lambda-context';
 import type { SigningAdapters } from '../../../functions/shared/signing/adapters';
 import { publicKeyToJwk } from '../../../functions/shared/signing/jwk';
@@ -49,9 +47,10 @@ import {
   type RotationStep,
 } from '../../../functions/shared/signing/rotation';
 import { callHandler, userWith } from '../../support/events';
+import { AWS_SIGNING_SECRET, useAwsSigningAdapters } from '../../support/signing';
 import { SecretsManagerSecrets } from '../../../functions/shared/signing/secrets-manager';
 
-const SECRET = 'arn:aws:secretsmanager:eu-central-1:111122223333:secret:signing-AbCdEf';
+const SECRET = AWS_SIGNING_SECRET;
 const APP_TAG = 'charge-records-test';
 const OLD = 'version-old';
 const PREV = 'version-prev';
@@ -488,21 +487,6 @@ describe('Secrets Manager adapter', () => {
     });
   });
 });
-
-/** A function with the AWS adapters: SIGNING_SECRET_ID set, config and adapters rebuilt around each test. */
-function useAwsSigningAdapters() {
-  beforeEach(() => {
-    vi.stubEnv('SIGNING_SECRET_ID', SECRET);
-    resetConfig();
-    resetSigningAdapters();
-  });
-  afterEach(() => {
-    vi.unstubAllEnvs();
-    vi.restoreAllMocks();
-    resetConfig();
-    resetSigningAdapters();
-  });
-}
 
 describe('rotation handler (the Lambda)', () => {
   useAwsSigningAdapters();
