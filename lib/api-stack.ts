@@ -19,16 +19,16 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ERROR_STATUS, type ErrorCode, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../functions/shared/errors';
-import { SECURITY_HEADERS } from '../functions/shared/http/headers';
-import { FUNCTIONS, PROXY_PATH, ROUTES, isPublicPath, type FunctionDefinition, type FunctionId } from '../functions/shared/routes';
-import type { TableId } from '../functions/shared/tables';
-import { AppFunction, PROJECT_ROOT } from './constructs/app-function';
-import { SigningKeys } from './constructs/signing-keys';
-import { AuditTrail } from './constructs/audit-trail';
-import { Reports } from './constructs/reports';
+import { ERROR_STATUS, type ErrorCode, UNAVAILABLE_RETRY_AFTER_SECONDS } from '#platform/errors';
+import { SECURITY_HEADERS } from '#platform/http/headers';
+import { FUNCTIONS, PROXY_PATH, ROUTES, isPublicPath, type FunctionDefinition, type FunctionId } from '#platform/routes';
+import type { TableId } from '#platform/tables';
+import { AppFunction, PROJECT_ROOT } from '#lib/constructs/app-function';
+import { SigningKeys } from '#lib/constructs/signing-keys';
+import { AuditTrail } from '#lib/constructs/audit-trail';
+import { Reports } from '#lib/constructs/reports';
 
-/** Every attribute of an external user item and its identity claims (functions/shared/users/repository.ts). */
+/** Every attribute of an external user item and its identity claims (functions/users/store.ts). */
 export const EXTERNAL_USER_ATTRIBUTES = [
   'pk', 'kind', 'userId', 'username', 'disabled', 'source', 'tokensValidAfter', 'version',
   'createdAt', 'createdBy', 'updatedAt', 'updatedBy', 'updatedByName', 'reason', 'requestId',
@@ -57,7 +57,7 @@ interface GatewayError {
 
 /**
  * A Deny from the authorizer carries the caller's rate-limit window in its context
- * (functions/authorizer/handler.ts), so the 403 has X-RateLimit-* like every other authenticated answer.
+ * (functions/auth/authorizer.ts), so the 403 has X-RateLimit-* like every other authenticated answer.
  */
 const DENY_RATE_LIMIT_HEADERS = {
   'X-RateLimit-Limit': 'context.authorizer.rateLimit',
@@ -104,7 +104,7 @@ const GATEWAY_ERRORS: readonly GatewayError[] = [
   { type: ResponseType.WAF_FILTERED, code: 'FORBIDDEN', message: 'The request was blocked by the web application firewall' },
   // The authorizer fails closed when it cannot read the caller's state (DynamoDB unreachable or throttled), and
   // API Gateway reports a thrown error, a timeout or a throttled authorizer Lambda as one of these two: a 503
-  // the client may retry, as the local server answers any authorizer failure (scripts/local/server.ts).
+  // the client may retry, as the local server answers any authorizer failure (local/server.ts).
   { type: ResponseType.AUTHORIZER_FAILURE, code: 'UNAVAILABLE', message: UNAVAILABLE_MESSAGE },
   { type: ResponseType.AUTHORIZER_CONFIGURATION_ERROR, code: 'UNAVAILABLE', message: UNAVAILABLE_MESSAGE },
   { type: ResponseType.INTEGRATION_FAILURE, code: 'UNAVAILABLE', message: UNAVAILABLE_MESSAGE },
@@ -130,7 +130,7 @@ const quoted = (headers: Readonly<Record<string, string>>) =>
  */
 const GATEWAY_REQUEST_ID = { 'X-Request-ID': 'context.requestId' } as const;
 
-/** 503s tell the client when to come back, as the handlers' do (functions/shared/errors.ts). */
+/** 503s tell the client when to come back, as the handlers' do (functions/platform/errors.ts). */
 const retryAfterFor = (code: ErrorCode): Record<string, string> =>
   ERROR_STATUS[code] === 503 ? { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } : {};
 
@@ -151,7 +151,7 @@ export const gatewayErrorTemplate = (code: ErrorCode, message: string) =>
       code,
       message,
       timestamp: '$context.requestTime',
-      // As the handlers answer (functions/shared/http/error-response.ts): details on every 4xx.
+      // As the handlers answer (functions/platform/http/error-response.ts): details on every 4xx.
       ...(ERROR_STATUS[code] < 500 ? { details: {} } : {}),
     },
   });
@@ -167,7 +167,7 @@ function resourcePaths(): string[] {
 }
 
 /**
- * The REST API of SPEC §4, built entirely from FUNCTIONS and ROUTES (functions/shared/routes.ts):
+ * The REST API of SPEC §4, built entirely from FUNCTIONS and ROUTES (functions/platform/routes.ts):
  * a new feature adds its function and routes there and this stack picks them up.
  */
 export class ApiStack extends Stack {

@@ -2,7 +2,7 @@ import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { ApiStack } from './api-stack';
 import { DataStack } from './data-stack';
-import { Observability } from './constructs/observability';
+import { Observability } from '#lib/constructs/observability';
 import { requireStageContext, STAGE_CONTEXT_KEYS, stageConfig, type StageConfig, type StageContext } from './stage-config';
 
 export interface ChargeRecordsApp {

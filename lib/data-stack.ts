@@ -10,7 +10,7 @@ import {
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
-import { TABLE_IDS, TABLES, type KeyAttribute, type TableDefinition, type TableId } from '../functions/shared/tables';
+import { TABLE_IDS, TABLES, type KeyAttribute, type TableDefinition, type TableId } from '#platform/tables';
 import type { StageConfig } from './stage-config';
 
 export interface DataStackProps extends StackProps {
@@ -23,7 +23,7 @@ const attribute = (key: KeyAttribute): Attribute => ({
 });
 
 /**
- * The five tables of SPEC §2, built from the shared definitions (functions/shared/tables.ts) that
+ * The five tables of SPEC §2, built from the shared definitions (functions/platform/tables.ts) that
  * DynamoDB Local also uses. Physical names are left to CloudFormation; functions learn them through
  * the env var each definition names.
  */

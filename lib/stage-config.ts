@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { DEFAULT_SERVICE_NAME } from '../functions/shared/powertools';
+import { DEFAULT_SERVICE_NAME } from '#platform/powertools';
 
 /** Deployment stages (SPEC §8: "stages by context"). `-c stage=prod` selects prod; anything unset is dev. */
 export const STAGES = ['dev', 'prod'] as const;

@@ -10,7 +10,7 @@
  * (DYNAMODB_ENDPOINT, default port DYNAMODB_LOCAL_PORT or 8000). If it cannot be reached, nothing is rotated.
  */
 import { resolve } from 'node:path';
-import { PROJECT_ROOT } from './local/paths';
+import { PROJECT_ROOT } from '#local/paths';
 
 process.env.LOCAL_STATE_DIR ??= resolve(PROJECT_ROOT, '.local');
 // As the local runtime sets them: the audit record goes to the running `npm start`'s DynamoDB Local, never to AWS.
@@ -23,10 +23,11 @@ if (process.env.SIGNING_SECRET_ID) {
   process.exit(1);
 }
 
-const { config } = await import('../functions/shared/config');
-const { signingAdapters } = await import('../functions/shared/signing/adapters');
-const { secondsUntilSafeRotation } = await import('../functions/shared/signing/rotation');
-const { rotateLocalSigningKey } = await import('./local/signing');
+const { config } = await import('#platform/config');
+(await import('#local/adapters/index')).installLocalAdapters();
+const { signingAdapters } = await import('#signing/adapters');
+const { secondsUntilSafeRotation } = await import('#signing/rotation');
+const { rotateLocalSigningKey } = await import('#local/signing');
 
 const wait = await secondsUntilSafeRotation(signingAdapters(), config().signingKeyOverlapSeconds);
 if (wait > 0 && !process.argv.includes('--force')) {

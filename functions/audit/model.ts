@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { PAGE_FIELDS, RANGE_IN_ORDER } from '../shared/http/query-schemas';
+import { PAGE_FIELDS, RANGE_IN_ORDER } from '#platform/http/query-schemas';
 
 /** An ISO date (whole UTC day) or date-time; turned into the `at` bounds the audit table sorts by. */
 const Instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);

@@ -1,8 +1,8 @@
-import type { AuthenticatedUser } from '../shared/auth-context';
-import { nowSeconds } from '../shared/auth/clock';
-import { countInWindow } from '../shared/auth/counters';
-import { addressKey, releaseAttempt, reserveAttempt } from '../shared/auth/login-guard';
-import { countRevocation, securityEvent } from '../shared/auth/security-events';
+import type { AuthenticatedUser } from '#platform/auth-context';
+import { nowSeconds } from './clock';
+import { countInWindow } from './counters';
+import { addressKey, releaseAttempt, reserveAttempt } from './login-guard';
+import { countRevocation, securityEvent } from './security-events';
 import {
   familyOfRefreshToken,
   getFamily,
@@ -11,14 +11,14 @@ import {
   rotateRefreshToken,
   sessionAlive,
   startFamily,
-} from '../shared/auth/sessions';
-import { config } from '../shared/config';
-import { AppError, unauthorized, validationError } from '../shared/errors';
-import { isRole, type Permission } from '../shared/permissions';
-import { mintAccessToken } from '../shared/signing/tokens';
-import { hashPassword, passwordPolicyViolations, verifyAgainstDummy, verifyPassword } from '../shared/users/passwords';
-import { users } from '../shared/users/repository';
-import { type PublicUser, toPublicUser, type User } from '../shared/users/user';
+} from './sessions';
+import { config } from '#platform/config';
+import { AppError, unauthorized, validationError } from '#platform/errors';
+import { isRole, type Permission } from '#platform/permissions';
+import { mintAccessToken } from '#signing/tokens';
+import { hashPassword, passwordPolicyViolations, verifyAgainstDummy, verifyPassword } from '#users/passwords';
+import { users } from '#users/store';
+import { type PublicUser, toPublicUser, type User } from '#users/model';
 
 export interface TokenResponse {
   accessToken: string;

@@ -1,5 +1,5 @@
-import { AppError } from '../shared/errors';
-import type { AuthenticatedUser } from '../shared/auth-context';
+import { AppError } from '#platform/errors';
+import type { AuthenticatedUser } from '#platform/auth-context';
 import type { Charge, ChargeStatus } from './model';
 
 /** SPEC §3: in_production → quarantine → released | rejected; released → blocked → released | rejected. */

@@ -1,7 +1,7 @@
 import * as z from 'zod';
-import { isWellFormed, WELL_FORMED_MESSAGE } from '../shared/well-formed';
-import type { AuditActor } from '../shared/audit';
-import { PAGE_FIELDS, RANGE_IN_ORDER } from '../shared/http/query-schemas';
+import { isWellFormed, WELL_FORMED_MESSAGE } from '#platform/well-formed';
+import type { AuditActor } from '#audit/record';
+import { PAGE_FIELDS, RANGE_IN_ORDER } from '#platform/http/query-schemas';
 
 /** SPEC §3. */
 export const UNITS = ['kg', 'g', 't', 'l', 'ml', 'pcs'] as const;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { AuthenticatedUser } from '../shared/auth-context';
-import { diffFields } from '../shared/audit/diff';
-import type { AuditActor, FieldChanges } from '../shared/audit/record';
-import { AppError, notFound, validationError } from '../shared/errors';
+import type { AuthenticatedUser } from '#platform/auth-context';
+import { diffFields } from '#audit/diff';
+import type { AuditActor, FieldChanges } from '#audit/record';
+import { AppError, notFound, validationError } from '#platform/errors';
 import { assertEditable, assertInitialStatus, assertTransition } from './lifecycle';
 import {
   type Charge,
@@ -13,7 +13,7 @@ import {
   type NewCharge,
   toPublicCharge,
 } from './model';
-import type { ChargeStore } from './repository';
+import type { ChargeStore } from './store';
 
 export interface RequestInfo {
   user: AuthenticatedUser;

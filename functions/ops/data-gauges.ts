@@ -1,7 +1,7 @@
 import { QueryCommand, ScanCommand, type QueryCommandInput, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
-import { STATUSES } from '../charges/model';
-import { RUN_STATUSES } from '../reports/repository';
-import { documentDb } from '../shared/dynamo';
+import { STATUSES } from '#charges/model';
+import { RUN_STATUSES } from '#reports/store';
+import { documentDb } from '#platform/dynamo';
 import {
   auditLastRecordAge,
   auditRecords,
@@ -10,9 +10,9 @@ import {
   reportRuns,
   signingKeyAge,
   usersTotal,
-} from '../shared/observability/prometheus';
-import { accessTokens } from '../shared/signing/tokens';
-import { tableName } from '../shared/tables';
+} from '#platform/observability/prometheus';
+import { accessTokens } from '#signing/tokens';
+import { tableName } from '#platform/tables';
 
 /**
  * Gauges read from the data at scrape time. Counting reads whole indexes (never the base tables' hot

@@ -1,8 +1,8 @@
 import * as z from 'zod';
-import { detailedView, runChecks, signingKeyCheck, tableChecks, type Check, type CheckResult } from '../shared/health-checks';
-import { config } from '../shared/config';
-import { signingAdapters } from '../shared/signing/adapters';
-import { accessTokens } from '../shared/signing/tokens';
+import { detailedView, runChecks, signingKeyCheck, tableChecks, type Check, type CheckResult } from './health-checks';
+import { config } from '#platform/config';
+import { signingAdapters } from '#signing/adapters';
+import { accessTokens } from '#signing/tokens';
 
 /** SPEC §4 `GET /status/health/detailed`. Every check runs concurrently and is cut off at the timeout. */
 export const CHECK_TIMEOUT_MS = 1500;

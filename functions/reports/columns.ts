@@ -1,6 +1,6 @@
-import { type Charge, STATUSES } from '../charges/model';
-import type { AuditRecord } from '../shared/audit/record';
-import { type Cell, type Column, type CellType, dateCell, isoDate, isoDateTime, type Lang } from '../shared/reports/table';
+import { type Charge, STATUSES } from '#charges/model';
+import type { AuditRecord } from '#audit/record';
+import { type Cell, type Column, type CellType, dateCell, isoDate, isoDateTime, type Lang } from '#reports/writers/table';
 
 export type ReportKind = 'charges' | 'audit';
 

@@ -1,9 +1,9 @@
 import * as z from 'zod';
-import { isWellFormed, WELL_FORMED_MESSAGE } from '../shared/well-formed';
-import { instantsInOrder } from '../audit/model';
-import { IsoDate, STATUSES } from '../charges/model';
-import { PageQuery, RANGE_IN_ORDER } from '../shared/http/query-schemas';
-import { CronError, isValidTimeZone, parseEventBridgeCron } from '../shared/reports/cron';
+import { isWellFormed, WELL_FORMED_MESSAGE } from '#platform/well-formed';
+import { instantsInOrder } from '#audit/model';
+import { IsoDate, STATUSES } from '#charges/model';
+import { PageQuery, RANGE_IN_ORDER } from '#platform/http/query-schemas';
+import { CronError, isValidTimeZone, parseEventBridgeCron } from '#reports/delivery/cron';
 import { FIELD_KEYS } from './columns';
 
 export const FORMATS = ['csv', 'xlsx', 'pdf'] as const;

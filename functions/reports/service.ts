@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { AUDIT_EPOCH, type AuditQueries } from '../audit/repository';
-import { lowerBound, upperBound } from '../audit/model';
-import type { ChargeStore } from '../charges/repository';
-import type { AuditActor } from '../shared/audit/record';
-import type { AuthenticatedUser } from '../shared/auth-context';
-import { AppError, asError, conflict, forbidden, notFound, validationError } from '../shared/errors';
-import { logger, metrics } from '../shared/powertools';
-import { publicBaseUrl, type ReportAdapters } from '../shared/reports/adapters';
-import { nextRuns } from '../shared/reports/cron';
-import { oneLine, scheduleNameFor } from '../shared/reports/ports';
-import type { Lang } from '../shared/reports/table';
+import { AUDIT_EPOCH, type AuditQueries } from '#audit/store';
+import { lowerBound, upperBound } from '#audit/model';
+import type { ChargeStore } from '#charges/store';
+import type { AuditActor } from '#audit/record';
+import type { AuthenticatedUser } from '#platform/auth-context';
+import { AppError, asError, conflict, forbidden, notFound, validationError } from '#platform/errors';
+import { logger, metrics } from '#platform/powertools';
+import { publicBaseUrl, type ReportAdapters } from '#reports/delivery/adapters';
+import { nextRuns } from '#reports/delivery/cron';
+import { oneLine, scheduleNameFor } from '#reports/delivery/ports';
+import type { Lang } from '#reports/writers/table';
 import { buildExport, type ExportFile, type ExportSpec } from './export';
 import {
   checkDefinition,
@@ -20,7 +20,7 @@ import {
   type NewDefinition,
   resolveBound,
 } from './model';
-import type { Page, ReportDefinition, ReportRepository, ReportRun } from './repository';
+import type { Page, ReportDefinition, ReportRepository, ReportRun } from './store';
 
 /** A run tries to build and store its file this often before it is recorded as failed. */
 export const RUN_ATTEMPTS = 2;

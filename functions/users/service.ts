@@ -1,11 +1,11 @@
-import type { AuthenticatedUser } from '../shared/auth-context';
-import { unlock as unlockLogin } from '../shared/auth/login-guard';
-import { countRevocation, securityEvent } from '../shared/auth/security-events';
-import { conflict, notFound, validationError } from '../shared/errors';
-import type { Role } from '../shared/permissions';
-import { hashPassword, passwordPolicyViolations } from '../shared/users/passwords';
-import { users } from '../shared/users/repository';
-import { isExternal, type PublicUser, toPublicUser, type User } from '../shared/users/user';
+import type { AuthenticatedUser } from '#platform/auth-context';
+import { unlock as unlockLogin } from '#auth/login-guard';
+import { countRevocation, securityEvent } from '#auth/security-events';
+import { conflict, notFound, validationError } from '#platform/errors';
+import type { Role } from '#platform/permissions';
+import { hashPassword, passwordPolicyViolations } from './passwords';
+import { users } from './store';
+import { isExternal, type PublicUser, toPublicUser, type User } from './model';
 
 export interface Meta {
   requestId: string;

@@ -6,8 +6,8 @@ import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLev
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { FUNCTIONS, type FunctionId, type TableAccess } from '../../functions/shared/routes';
-import { TABLES, type TableId } from '../../functions/shared/tables';
+import { FUNCTIONS, type FunctionId, type TableAccess } from '#platform/routes';
+import { TABLES, type TableId } from '#platform/tables';
 
 /** The project root: entries in FUNCTIONS are relative to it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -19,7 +19,7 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
-/** IAM actions per TableAccess (functions/shared/routes.ts). Stream reads are granted by the stream consumers, not here. */
+/** IAM actions per TableAccess (functions/platform/routes.ts). Stream reads are granted by the stream consumers, not here. */
 const READ_ACTIONS = [
   'dynamodb:DescribeTable',
   'dynamodb:GetItem',

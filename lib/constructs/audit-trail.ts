@@ -5,7 +5,7 @@ import { type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AUDIT_STREAM_SETTINGS } from '../../functions/audit-stream/settings';
+import { AUDIT_STREAM_SETTINGS } from '#audit/stream-settings';
 
 export interface AuditTrailProps {
   /** The `audit-stream` function (its audit-table grant comes from FUNCTIONS: `audit: 'append'`). */

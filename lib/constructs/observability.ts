@@ -24,10 +24,10 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { SECURITY_HEADERS } from '../../functions/shared/http/headers';
-import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION } from '../../functions/shared/powertools';
-import type { FunctionId } from '../../functions/shared/routes';
-import type { LogDestination, StageConfig } from '../stage-config';
+import { SECURITY_HEADERS } from '#platform/http/headers';
+import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION } from '#platform/powertools';
+import type { FunctionId } from '#platform/routes';
+import type { LogDestination, StageConfig } from '#lib/stage-config';
 
 /**
  * The Powertools (EMF) metrics the alarms and the dashboard read, by the names the functions emit
@@ -205,7 +205,7 @@ export class Observability extends Construct {
 
   /**
    * A Powertools metric of one stage's service (StageConfig.serviceName, the functions' SERVICE_NAME): namespace
-   * and dimension from functions/shared/powertools.ts.
+   * and dimension from functions/platform/powertools.ts.
    */
   static appMetric(serviceName: string, metricName: AppMetricName, statistic: string = Stats.SUM, period = Duration.minutes(5)): Metric {
     return new Metric({

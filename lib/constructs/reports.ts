@@ -10,7 +10,7 @@ import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../../functions/shared/powertools';
+import { METRICS_NAMESPACE } from '#platform/powertools';
 import { type AppFunction, PROJECT_ROOT } from './app-function';
 
 export interface ReportsProps {

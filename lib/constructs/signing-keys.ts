@@ -6,14 +6,14 @@ import { type IKey, Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import { CfnPermission, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { KEY_AGE_PROBE } from '../../functions/rotate-keys/probe';
-import type { SigningKeyAccess } from '../../functions/shared/routes';
+import { KEY_AGE_PROBE } from '#signing/rotation-probe';
+import type { SigningKeyAccess } from '#platform/routes';
 import {
   TAG_CURRENT_SINCE,
   TAG_ROTATION_REQUESTED_BY,
   TAG_ROTATION_TOKEN,
   TAG_SIGNING_KEY,
-} from '../../functions/shared/signing/ports';
+} from '#signing/ports';
 
 /** The only kind of key rotation creates: IAM conditions pin every key action to it (kms:KeySpec/KeyUsage). */
 const SIGNING_KEY_SHAPE = { 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY' } as const;
@@ -24,7 +24,7 @@ export type SigningKeyUser = IFunction & IGrantable & { addEnvironment(key: stri
 export interface SigningKeysProps {
   /** Value of the `charge-records:signing-key` tag: IAM lets functions touch only keys carrying it. */
   readonly appTag: string;
-  /** The `rotate-keys` function (functions/rotate-keys/handler.ts). */
+  /** The `rotate-keys` function (functions/signing/rotation-handler.ts). */
   readonly rotationFunction: SigningKeyUser;
   /** Default 30 days (SPEC §2). */
   readonly rotateEvery?: Duration;

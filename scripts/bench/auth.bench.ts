@@ -18,19 +18,19 @@ export async function run(): Promise<BenchReport> {
   // Before any handler module loads: Powertools reads these at construction.
   process.env.LOG_LEVEL = 'ERROR';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  const { startLocalRuntime } = await import('../local/runtime');
+  const { startLocalRuntime } = await import('#local/runtime');
   process.env.DYNAMODB_LOCAL_PORT = String(await freePort());
   process.env.RATE_LIMIT_PER_MINUTE = String(10 * CALLS);
   process.env.BOOTSTRAP_ADMIN_PASSWORD = 'bench-admin-password';
   const runtime = await startLocalRuntime({ port: 0, inMemory: true, stateDir, log: () => undefined });
   try {
-    const { login } = await import('../../functions/auth/service');
-    const { handler } = await import('../../functions/authorizer/handler');
-    const { documentDb } = await import('../../functions/shared/dynamo');
-    const { tableName } = await import('../../functions/shared/tables');
+    const { login } = await import('#auth/service');
+    const { handler } = await import('#auth/authorizer');
+    const { documentDb } = await import('#platform/dynamo');
+    const { tableName } = await import('#platform/tables');
     const { BatchGetCommand, UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
-    const { hashPassword } = await import('../../functions/shared/users/passwords');
-    const { lambdaContext } = await import('../local/lambda-context');
+    const { hashPassword } = await import('#users/passwords');
+    const { lambdaContext } = await import('#local/lambda-context');
 
     const meta = { requestId: 'bench', sourceIp: '127.0.0.1' };
     const tokens = await login('admin', 'bench-admin-password', meta);
@@ -123,7 +123,7 @@ export async function run(): Promise<BenchReport> {
     const unknown: number[] = [];
     process.env.LOGIN_RATE_LIMIT_PER_MINUTE = '100000';
     process.env.LOGIN_MAX_FAILURES = '100000';
-    (await import('../../functions/shared/config')).resetConfig();
+    (await import('#platform/config')).resetConfig();
     for (let i = 0; i < 40; i++) {
       // Alternate so drift in machine load hits both equally; a fresh address each time keeps lockout out of it.
       for (const [name, list] of [['admin', known], [`nobody-${i}`, unknown]] as const) {

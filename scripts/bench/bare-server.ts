@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import { JSON_CONTENT_TYPE, SECURITY_HEADERS } from '../../functions/shared/http/headers';
+import { JSON_CONTENT_TYPE, SECURITY_HEADERS } from '#platform/http/headers';
 
 const specHeaders = process.env.BARE_HEADERS === 'spec';
 

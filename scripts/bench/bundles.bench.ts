@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { childEnv } from '../local/child-env';
+import { childEnv } from '#local/child-env';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { ESM_REQUIRE_BANNER } from '../../lib/constructs/app-function';
-import { FUNCTIONS, type FunctionId } from '../../functions/shared/routes';
+import { ESM_REQUIRE_BANNER } from '#lib/constructs/app-function';
+import { FUNCTIONS, type FunctionId } from '#platform/routes';
 import type { BenchReport } from './index';
 import { fmt, percentile, ROOT } from './support';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { TABLES } from '../../functions/shared/tables';
-import { createTableInput } from '../local/tables';
+import { TABLES } from '#platform/tables';
+import { createTableInput } from '#local/tables';
 import type { BenchReport } from './index';
 import { fmt, freePort, load, percentile, startProcess, stopProcess, type LoadResult } from './support';
 
@@ -86,7 +86,7 @@ async function seed(db: DynamoDBDocumentClient, table: string, from: number, to:
 export async function run(): Promise<BenchReport> {
   const [apiPort, dynamoPort] = await Promise.all([freePort(), freePort()]);
   const server = await startProcess(
-    'scripts/start.ts',
+    'local/start.ts',
     ['--in-memory'],
     {
       PORT: String(apiPort),
@@ -153,7 +153,7 @@ export async function run(): Promise<BenchReport> {
 
     // List pages: the repository behind GET /charges, on a table of the charges definition (no stream,
     // so seeding does not feed the audit poller) grown from 10 k to 100 k items.
-    const { DynamoChargeStore } = await import('../../functions/charges/repository');
+    const { DynamoChargeStore } = await import('#charges/store');
     const listTable = 'bench-list';
     await raw.send(new DeleteTableCommand({ TableName: listTable })).catch(() => undefined);
     const { StreamSpecification: _noStream, ...listTableInput } = createTableInput(TABLES.charges, listTable);

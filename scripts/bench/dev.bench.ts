@@ -6,7 +6,7 @@ import { fmt, freePort, percentile, ROOT, startProcess, stopProcess } from './su
 const RELOADS = Number(process.env.BENCH_RELOADS ?? 8);
 /** Time between saves: a developer reads the answer before saving again, and the standby warms up meanwhile. */
 const PAUSE_MS = 3_000;
-const SAVED_FILE = resolve(ROOT, 'functions/health/handler.ts');
+const SAVED_FILE = resolve(ROOT, 'functions/ops/health.ts');
 
 /**
  * `npm run dev`: from saving a handler file until the API answers from the new code. Each save touches a
@@ -16,7 +16,7 @@ const SAVED_FILE = resolve(ROOT, 'functions/health/handler.ts');
 export async function run(): Promise<BenchReport> {
   const [port, dynamoPort] = await Promise.all([freePort(), freePort()]);
   const dev = await startProcess(
-    'scripts/dev.ts',
+    'local/dev.ts',
     ['--in-memory'],
     { PORT: String(port), DYNAMODB_LOCAL_PORT: String(dynamoPort) },
     /Charge Records API on/,

@@ -14,7 +14,7 @@ const WARMUP_SECONDS = 5;
 export async function run(): Promise<BenchReport> {
   const [apiPort, dynamoPort, barePort, minimalPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const api = await startProcess(
-    'scripts/start.ts',
+    'local/start.ts',
     ['--in-memory'],
     { PORT: String(apiPort), DYNAMODB_LOCAL_PORT: String(dynamoPort) },
     /Charge Records API on/,

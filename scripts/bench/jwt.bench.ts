@@ -26,10 +26,10 @@ function measureSync(iterations: number, fn: () => unknown): number {
 }
 
 export async function run(): Promise<BenchReport> {
-  const { localSigningAdapters } = await import('../../functions/shared/signing/adapters');
-  const { rotateLocally, runRotationStep } = await import('../../functions/shared/signing/rotation');
-  const { createAccessTokens } = await import('../../functions/shared/signing/tokens');
-  const { config } = await import('../../functions/shared/config');
+  const { localSigningAdapters, rotateLocally } = await import('#local/adapters/signing');
+  const { runRotationStep } = await import('#signing/rotation');
+  const { createAccessTokens } = await import('#signing/tokens');
+  const { config } = await import('#platform/config');
   const { jwtVerify, importJWK } = await import('jose');
 
   const dir = mkdtempSync(join(tmpdir(), 'jwt-bench-'));

@@ -14,10 +14,10 @@ import { finished } from 'node:stream/promises';
 import fontkit from '@pdf-lib/fontkit';
 import ExcelJS from 'exceljs';
 import { PDFDocument } from 'pdf-lib';
-import type { Charge } from '../../functions/charges/model';
-import type { ChargeStore } from '../../functions/charges/repository';
-import { buildExport } from '../../functions/reports/export';
-import { fontsDir } from '../../functions/shared/reports/fonts';
+import type { Charge } from '#charges/model';
+import type { ChargeStore } from '#charges/store';
+import { buildExport } from '#reports/export';
+import { fontsDir } from '#reports/writers/fonts';
 
 const [mode = 'pipeline', format = 'csv', rowsArg = '1000', outArg] = process.argv.slice(2);
 const total = Number(rowsArg);

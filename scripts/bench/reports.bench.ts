@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { childEnv } from '../local/child-env';
+import { childEnv } from '#local/child-env';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { FUNCTIONS } from '../../functions/shared/routes';
+import { FUNCTIONS } from '#platform/routes';
 import type { BenchReport } from './index';
 
 /**

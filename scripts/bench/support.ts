@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
-import { childEnv } from '../local/child-env';
+import { childEnv } from '#local/child-env';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
-export { freePort } from '../local/free-port';
+export { freePort } from '#local/free-port';
 
 /** This process's environment without what an earlier benchmark's in-process runtime set for itself. */
 function inheritedEnv(): NodeJS.ProcessEnv {

@@ -1,10 +1,10 @@
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
 import type { CfnElement } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_STATUS, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../functions/shared/errors';
-import { SECURITY_HEADERS } from '../../functions/shared/http/headers';
-import { FUNCTIONS, ROUTES, isPublicPath, type FunctionId } from '../../functions/shared/routes';
-import { TABLES, type TableId } from '../../functions/shared/tables';
+import { ERROR_STATUS, UNAVAILABLE_RETRY_AFTER_SECONDS } from '#platform/errors';
+import { SECURITY_HEADERS } from '#platform/http/headers';
+import { FUNCTIONS, ROUTES, isPublicPath, type FunctionId } from '#platform/routes';
+import { TABLES, type TableId } from '#platform/tables';
 import { resourceIdFor, resourcePathsByLogicalId, synthesize, type SynthesizedApp } from './helpers';
 
 const FUNCTION_IDS = Object.keys(FUNCTIONS) as FunctionId[];

@@ -5,10 +5,10 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_STREAM_SETTINGS } from '../../functions/audit-stream/settings';
-import { TABLES, type TableId } from '../../functions/shared/tables';
-import { AppFunction } from '../../lib/constructs/app-function';
-import { AuditTrail } from '../../lib/constructs/audit-trail';
+import { AUDIT_STREAM_SETTINGS } from '#audit/stream-settings';
+import { TABLES, type TableId } from '#platform/tables';
+import { AppFunction } from '#lib/constructs/app-function';
+import { AuditTrail } from '#lib/constructs/audit-trail';
 
 let template: Template;
 let stack: Stack;

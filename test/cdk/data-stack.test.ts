@@ -3,9 +3,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnTable } from 'aws-cdk-lib/aws-dynamodb';
 import type { CfnKey } from 'aws-cdk-lib/aws-kms';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TABLE_IDS, TABLES, type KeyAttribute, type TableDefinition } from '../../functions/shared/tables';
-import { DataStack } from '../../lib/data-stack';
-import { stageConfig, type StageName } from '../../lib/stage-config';
+import { TABLE_IDS, TABLES, type KeyAttribute, type TableDefinition } from '#platform/tables';
+import { DataStack } from '#lib/data-stack';
+import { stageConfig, type StageName } from '#lib/stage-config';
 import { cdkJsonContext } from './helpers';
 
 // The data stack needs no bundling, so it is built on its own here; api-stack.test.ts covers the whole app.

@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
-import { buildApp, type ChargeRecordsApp } from '../../lib/app';
-import { PROJECT_ROOT } from '../../lib/constructs/app-function';
-import type { StageName } from '../../lib/stage-config';
+import { buildApp, type ChargeRecordsApp } from '#lib/app';
+import { PROJECT_ROOT } from '#lib/constructs/app-function';
+import type { StageName } from '#lib/stage-config';
 
 /** The context `cdk synth` gets from cdk.json, so the tests see the same feature flags. */
 export function cdkJsonContext(): Record<string, unknown> {

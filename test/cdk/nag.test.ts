@@ -6,8 +6,8 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../lib/app';
-import { PROD_REQUIRED_CONTEXT } from '../../lib/stage-config';
+import { buildApp } from '#lib/app';
+import { PROD_REQUIRED_CONTEXT } from '#lib/stage-config';
 import { cdkJsonContext, PROD_CONTEXT, synthesize, type SynthesizedApp } from './helpers';
 
 /**

@@ -8,13 +8,13 @@ import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambd
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from '../../functions/shared/powertools';
-import { FUNCTIONS, type FunctionId } from '../../functions/shared/routes';
-import { PROJECT_ROOT } from '../../lib/constructs/app-function';
-import { SECURITY_HEADERS } from '../../functions/shared/http/headers';
-import { APP_METRICS, AUTHORIZER_FAILURES_EXPRESSION, Observability, WAF_RATE_LIMIT_PER_5_MINUTES } from '../../lib/constructs/observability';
-import { stageConfig, type StageName } from '../../lib/stage-config';
-import { KEY_AGE_PROBE } from '../../functions/rotate-keys/probe';
+import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from '#platform/powertools';
+import { FUNCTIONS, type FunctionId } from '#platform/routes';
+import { PROJECT_ROOT } from '#lib/constructs/app-function';
+import { SECURITY_HEADERS } from '#platform/http/headers';
+import { APP_METRICS, AUTHORIZER_FAILURES_EXPRESSION, Observability, WAF_RATE_LIMIT_PER_5_MINUTES } from '#lib/constructs/observability';
+import { stageConfig, type StageName } from '#lib/stage-config';
+import { KEY_AGE_PROBE } from '#signing/rotation-probe';
 import { cdkJsonContext, synthesize, type SynthesizedApp } from './helpers';
 
 /**
@@ -553,7 +553,7 @@ describe('operations context', () => {
 describe('metric names', () => {
   /**
    * Candidate metric names: the string literals of function modules that call `addMetric(` (some pass
-   * the name through a lookup table, e.g. functions/shared/auth/security-events.ts).
+   * the name through a lookup table, e.g. functions/auth/security-events.ts).
    */
   function emittedMetricNames(): Set<string> {
     const names = new Set<string>();

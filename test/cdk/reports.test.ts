@@ -4,8 +4,8 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AppFunction } from '../../lib/constructs/app-function';
-import { Reports } from '../../lib/constructs/reports';
+import { AppFunction } from '#lib/constructs/app-function';
+import { Reports } from '#lib/constructs/reports';
 import { cdkJsonContext } from './helpers';
 
 let app: App;

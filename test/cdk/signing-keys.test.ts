@@ -1,15 +1,15 @@
 import type { CfnElement } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS, type FunctionDefinition, type FunctionId } from '../../functions/shared/routes';
-import { TABLE_ACTIONS, TABLE_KEY_ACTIONS } from '../../lib/constructs/app-function';
-import { TABLES, type TableId } from '../../functions/shared/tables';
+import { FUNCTIONS, type FunctionDefinition, type FunctionId } from '#platform/routes';
+import { TABLE_ACTIONS, TABLE_KEY_ACTIONS } from '#lib/constructs/app-function';
+import { TABLES, type TableId } from '#platform/tables';
 import {
   TAG_CURRENT_SINCE,
   TAG_ROTATION_REQUESTED_BY,
   TAG_ROTATION_TOKEN,
   TAG_SIGNING_KEY,
-} from '../../functions/shared/signing/ports';
+} from '#signing/ports';
 import { synthesize, type SynthesizedApp } from './helpers';
 
 let built: SynthesizedApp;

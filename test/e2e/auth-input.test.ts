@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resetConfig } from '../../functions/shared/config';
-import { expectError, expectSecurityHeaders } from '../support/assertions';
-import { adminToken } from '../support/auth';
-import { type LocalApi, startLocalApi } from '../support/local-api';
-import { type Account, createAccount, freshIp, signIn, whoAmI } from '../support/security';
-import { scanAll } from '../support/streams';
+import { resetConfig } from '#platform/config';
+import { expectError, expectSecurityHeaders } from '#test/support/assertions';
+import { adminToken } from '#test/support/auth';
+import { type LocalApi, startLocalApi } from '#test/support/local-api';
+import { type Account, createAccount, freshIp, signIn, whoAmI } from '#test/support/security';
+import { scanAll } from '#test/support/streams';
 
 /** SPEC §4–§5 input rules on the auth and user routes: mass assignment, password policy, unique usernames, body errors. */
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { LocalApi } from '../support/local-api';
-import { createAccount, expect401, signIn } from '../support/security';
-import { jsonLines, localApiWithCapturedStdout } from '../support/stdout';
+import type { LocalApi } from '#test/support/local-api';
+import { createAccount, expect401, signIn } from '#test/support/security';
+import { jsonLines, localApiWithCapturedStdout } from '#test/support/stdout';
 
 /**
  * SPEC §8 for the authorizer (audit 4b #7): its lines carry `correlation_id` = the request id by the handlers'

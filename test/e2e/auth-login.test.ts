@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { addressesForCeiling, CEILING_MAX_FAILURES, pairHourlyMaxFailures } from '../../functions/shared/auth/login-guard';
-import { config } from '../../functions/shared/config';
-import { expectError, expectSecurityHeaders } from '../support/assertions';
-import { adminToken, login, userWithRoles, type TestUser } from '../support/auth';
-import { type ApiResponse, type LocalApi, startLocalApi } from '../support/local-api';
-import { scanAll } from '../support/streams';
-import { CLIENT_ADDRESS_HEADER } from '../../scripts/local/dev-protocol';
+import { addressesForCeiling, CEILING_MAX_FAILURES, pairHourlyMaxFailures } from '#auth/login-guard';
+import { config } from '#platform/config';
+import { expectError, expectSecurityHeaders } from '#test/support/assertions';
+import { adminToken, login, userWithRoles, type TestUser } from '#test/support/auth';
+import { type ApiResponse, type LocalApi, startLocalApi } from '#test/support/local-api';
+import { scanAll } from '#test/support/streams';
+import { CLIENT_ADDRESS_HEADER } from '#local/dev-protocol';
 
 let api: LocalApi;
 let ipCounter = 10;

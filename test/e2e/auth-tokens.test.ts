@@ -1,9 +1,9 @@
 import { createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { resetConfig } from '../../functions/shared/config';
-import { expectError } from '../support/assertions';
-import { adminToken } from '../support/auth';
-import { type LocalApi, startLocalApi } from '../support/local-api';
+import { resetConfig } from '#platform/config';
+import { expectError } from '#test/support/assertions';
+import { adminToken } from '#test/support/auth';
+import { type LocalApi, startLocalApi } from '#test/support/local-api';
 import {
   type Account,
   countingServer,
@@ -18,7 +18,7 @@ import {
   unsigned,
   whoAmI,
   withPayload,
-} from '../support/security';
+} from '#test/support/security';
 
 // Many logins in this file: the per-IP login limit is auth-login.test.ts's subject, not this one's.
 process.env.LOGIN_RATE_LIMIT_PER_MINUTE = '10000';

@@ -1,11 +1,11 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentDb } from '../../functions/shared/dynamo';
-import { tableName } from '../../functions/shared/tables';
-import { expectError } from '../support/assertions';
-import { adminToken, userWithRoles, type TestUser } from '../support/auth';
-import { type LocalApi, startLocalApi } from '../support/local-api';
-import { scanAll } from '../support/streams';
+import { documentDb } from '#platform/dynamo';
+import { tableName } from '#platform/tables';
+import { expectError } from '#test/support/assertions';
+import { adminToken, userWithRoles, type TestUser } from '#test/support/auth';
+import { type LocalApi, startLocalApi } from '#test/support/local-api';
+import { scanAll } from '#test/support/streams';
 
 let api: LocalApi;
 let operator: TestUser;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectError, expectSecurityHeaders } from '../support/assertions';
-import { adminToken } from '../support/auth';
-import { type LocalApi, startLocalApi } from '../support/local-api';
+import { expectError, expectSecurityHeaders } from '#test/support/assertions';
+import { adminToken } from '#test/support/auth';
+import { type LocalApi, startLocalApi } from '#test/support/local-api';
 
 let api: LocalApi;
 beforeAll(async () => {

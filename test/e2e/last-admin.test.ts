@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken, login, userWithRoles, type TestUser } from '../support/auth';
-import { type LocalApi, startLocalApi } from '../support/local-api';
+import { adminToken, login, userWithRoles, type TestUser } from '#test/support/auth';
+import { type LocalApi, startLocalApi } from '#test/support/local-api';
 
 /**
  * Audit 4b #9, as the audit ran it over HTTP: two admins send `PATCH /users/<other> {"roles":["viewer"]}` at the same

@@ -1,10 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
-import { logger } from '../../functions/shared/powertools';
-import { LOG_REDACTED } from '../../functions/shared/observability/log-redaction';
-import { adminToken } from '../support/auth';
-import { apiEvent } from '../support/events';
-import type { LocalApi } from '../support/local-api';
-import { jsonLines, localApiWithCapturedStdout } from '../support/stdout';
+import { logger } from '#platform/powertools';
+import { LOG_REDACTED } from '#platform/observability/log-redaction';
+import { adminToken } from '#test/support/auth';
+import { apiEvent } from '#test/support/events';
+import type { LocalApi } from '#test/support/local-api';
+import { jsonLines, localApiWithCapturedStdout } from '#test/support/stdout';
 
 // Set before any import creates the Logger: INFO (the suite runs SILENT) and the standard Powertools switch that
 // would log every invocation event, bearer token and body included, unless the handlers refuse it.

@@ -1,9 +1,9 @@
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
-import { ensureTables } from '../../scripts/local/tables';
-import { adminToken } from '../support/auth';
-import type { LocalApi } from '../support/local-api';
-import { jsonLines, localApiWithCapturedStdout } from '../support/stdout';
+import { ensureTables } from '#local/tables';
+import { adminToken } from '#test/support/auth';
+import type { LocalApi } from '#test/support/local-api';
+import { jsonLines, localApiWithCapturedStdout } from '#test/support/stdout';
 
 // The suite runs with LOG_LEVEL=SILENT; this file reads the log. Powertools takes the level from the
 // environment when the logger is created (and restores it on every invocation), so set it before any import.

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { config, resetConfig } from '../../functions/shared/config';
+import { config, resetConfig } from '#platform/config';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
   EXTERNAL_JWKS_GRACE_SECONDS,
@@ -11,14 +11,14 @@ import {
   EXTERNAL_JWKS_RETRY_SECONDS,
   MAX_EXTERNAL_TOKEN_LIFETIME_SECONDS,
   resetOidcVerifiers,
-} from '../../functions/shared/auth/oidc';
-import { revokeAccessToken } from '../../functions/shared/auth/sessions';
-import { documentDb } from '../../functions/shared/dynamo';
-import { tableName } from '../../functions/shared/tables';
-import { expectError } from '../support/assertions';
-import { adminToken } from '../support/auth';
-import { type LocalApi, startLocalApi } from '../support/local-api';
-import { countingServer, expect401, unsigned } from '../support/security';
+} from '#auth/oidc';
+import { revokeAccessToken } from '#auth/sessions';
+import { documentDb } from '#platform/dynamo';
+import { tableName } from '#platform/tables';
+import { expectError } from '#test/support/assertions';
+import { adminToken } from '#test/support/auth';
+import { type LocalApi, startLocalApi } from '#test/support/local-api';
+import { countingServer, expect401, unsigned } from '#test/support/security';
 
 /**
  * SPEC §5 external sign-in: a test identity provider on 127.0.0.1 (its own RS256 key, its own JWKS server),

@@ -2,12 +2,12 @@ import { createServer, type Server } from 'node:http';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../functions/shared/errors';
-import { LOCKOUT_SCOPES, LOGIN_OUTCOMES, REVOCATION_KINDS } from '../../functions/shared/observability/prometheus';
-import { ensureTables } from '../../scripts/local/tables';
-import { expectError } from '../support/assertions';
-import { adminToken, userWithRoles } from '../support/auth';
-import { type LocalApi, startLocalApi } from '../support/local-api';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '#platform/errors';
+import { LOCKOUT_SCOPES, LOGIN_OUTCOMES, REVOCATION_KINDS } from '#platform/observability/prometheus';
+import { ensureTables } from '#local/tables';
+import { expectError } from '#test/support/assertions';
+import { adminToken, userWithRoles } from '#test/support/auth';
+import { type LocalApi, startLocalApi } from '#test/support/local-api';
 
 interface MetricFamily {
   name: string;

@@ -1,9 +1,9 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../functions/shared/errors';
-import { expectError } from '../support/assertions';
-import { ADMIN_PASSWORD, adminToken } from '../support/auth';
-import { type LocalApi, startLocalApi } from '../support/local-api';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '#platform/errors';
+import { expectError } from '#test/support/assertions';
+import { ADMIN_PASSWORD, adminToken } from '#test/support/auth';
+import { type LocalApi, startLocalApi } from '#test/support/local-api';
 
 /**
  * Audit finding 5: with its own DynamoDB unreachable the API answered 500 INTERNAL_ERROR — from the

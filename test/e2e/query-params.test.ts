@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectError } from '../support/assertions';
-import { adminToken, userWithRoles, type TestUser } from '../support/auth';
-import { type LocalApi, startLocalApi } from '../support/local-api';
+import { expectError } from '#test/support/assertions';
+import { adminToken, userWithRoles, type TestUser } from '#test/support/auth';
+import { type LocalApi, startLocalApi } from '#test/support/local-api';
 
 /**
  * Audit finding 11: unknown query parameters are 400 on every route (README), but `GET /users` ignored

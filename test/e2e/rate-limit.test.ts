@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { resetConfig } from '../../functions/shared/config';
-import { expectError } from '../support/assertions';
-import { adminToken } from '../support/auth';
-import type { ApiResponse, LocalApi } from '../support/local-api';
-import { startLocalApi } from '../support/local-api';
-import { type Account, createAccount, signIn, whoAmI } from '../support/security';
+import { resetConfig } from '#platform/config';
+import { expectError } from '#test/support/assertions';
+import { adminToken } from '#test/support/auth';
+import type { ApiResponse, LocalApi } from '#test/support/local-api';
+import { startLocalApi } from '#test/support/local-api';
+import { type Account, createAccount, signIn, whoAmI } from '#test/support/security';
 
 /**
  * SPEC §5 API rate limit, per user: RATE_LIMIT_PER_MINUTE requests per minute, then 429 with Retry-After

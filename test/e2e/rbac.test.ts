@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resetConfig } from '../../functions/shared/config';
-import { PERMISSIONS, type Permission, type Role, ROLE_PERMISSIONS, ROLES } from '../../functions/shared/permissions';
-import { type RouteDefinition, ROUTES } from '../../functions/shared/routes';
-import { expectError } from '../support/assertions';
-import { adminToken } from '../support/auth';
-import { type LocalApi, type RequestOptions, startLocalApi } from '../support/local-api';
-import { type Account, createAccount, signIn } from '../support/security';
+import { resetConfig } from '#platform/config';
+import { PERMISSIONS, type Permission, type Role, ROLE_PERMISSIONS, ROLES } from '#platform/permissions';
+import { type RouteDefinition, ROUTES } from '#platform/routes';
+import { expectError } from '#test/support/assertions';
+import { adminToken } from '#test/support/auth';
+import { type LocalApi, type RequestOptions, startLocalApi } from '#test/support/local-api';
+import { type Account, createAccount, signIn } from '#test/support/security';
 
 /**
  * SPEC §3/§4, table-driven: every route of the shared route table × every role (and a user with no role,

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { readSheet } from 'read-excel-file/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resetConfig } from '../../functions/shared/config';
-import { localScheduler } from '../../functions/shared/reports/local-scheduler';
-import { expectError } from '../support/assertions';
-import { userWithRoles, type TestUser } from '../support/auth';
-import { type LocalApi, startLocalApi } from '../support/local-api';
+import { resetConfig } from '#platform/config';
+import { localScheduler } from '#local/adapters/local-scheduler';
+import { expectError } from '#test/support/assertions';
+import { userWithRoles, type TestUser } from '#test/support/auth';
+import { type LocalApi, startLocalApi } from '#test/support/local-api';
 
 let api: LocalApi;
 let operator: TestUser;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectError } from '../support/assertions';
-import { adminToken } from '../support/auth';
-import { type ApiResponse, type LocalApi, startLocalApi } from '../support/local-api';
+import { expectError } from '#test/support/assertions';
+import { adminToken } from '#test/support/auth';
+import { type ApiResponse, type LocalApi, startLocalApi } from '#test/support/local-api';
 
 /**
  * Audit 4a, requests at the edges of HTTP: path ids no server-issued id can match (#2), bodies that are not UTF-8

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { resetConfig } from '../../functions/shared/config';
-import { metrics } from '../../functions/shared/powertools';
-import { ADMIN_PASSWORD, adminToken } from '../support/auth';
-import { type LocalApi, startLocalApi } from '../support/local-api';
-import { type Account, createAccount, decodeJwt, eventually, freshIp, refreshWith, signIn } from '../support/security';
-import { scanAll } from '../support/streams';
+import { resetConfig } from '#platform/config';
+import { metrics } from '#platform/powertools';
+import { ADMIN_PASSWORD, adminToken } from '#test/support/auth';
+import { type LocalApi, startLocalApi } from '#test/support/local-api';
+import { type Account, createAccount, decodeJwt, eventually, freshIp, refreshWith, signIn } from '#test/support/security';
+import { scanAll } from '#test/support/streams';
 
 /**
  * SPEC §6: every security event leaves one audit record in the §6 format (read straight from the audit

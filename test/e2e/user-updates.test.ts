@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken, userWithRoles, type TestUser } from '../support/auth';
-import { type LocalApi, startLocalApi } from '../support/local-api';
+import { adminToken, userWithRoles, type TestUser } from '#test/support/auth';
+import { type LocalApi, startLocalApi } from '#test/support/local-api';
 
 /**
  * Audit finding 16: a PATCH of a user that changed nothing still wrote a new version, and the users

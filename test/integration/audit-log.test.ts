@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { appendAuditRecord, AuditLog } from '../../functions/shared/audit/audit-log';
-import { verifyChain } from '../../functions/shared/audit/record';
-import { AuditQueries } from '../../functions/audit/repository';
-import { auditRecordsOf, createTables, scanAll } from '../support/streams';
+import { appendAuditRecord, AuditLog } from '#audit/audit-log';
+import { verifyChain } from '#audit/record';
+import { AuditQueries } from '#audit/store';
+import { auditRecordsOf, createTables, scanAll } from '#test/support/streams';
 
 const actor = { userId: 'u-1', username: 'olga' };
 

@@ -1,13 +1,13 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_EPOCH, AuditQueries, walkedMonths } from '../../functions/audit/repository';
-import { appendAuditRecord } from '../../functions/shared/audit/audit-log';
-import { documentDb } from '../../functions/shared/dynamo';
-import { tableName } from '../../functions/shared/tables';
-import { invoke } from '../../scripts/local/handlers';
-import { callHandler, userWith } from '../support/events';
-import { auditRecordsOf, createTables, streamReader } from '../support/streams';
+import { AUDIT_EPOCH, AuditQueries, walkedMonths } from '#audit/store';
+import { appendAuditRecord } from '#audit/audit-log';
+import { documentDb } from '#platform/dynamo';
+import { tableName } from '#platform/tables';
+import { invoke } from '#local/handlers';
+import { callHandler, userWith } from '#test/support/events';
+import { auditRecordsOf, createTables, streamReader } from '#test/support/streams';
 
 const startedAt = new Date(Date.now() - 60_000).toISOString();
 const operator = userWith(['operator'], 'olga');

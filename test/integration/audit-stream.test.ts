@@ -1,14 +1,14 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { documentDb } from '../../functions/shared/dynamo';
-import { auditLag } from '../../functions/shared/observability/prometheus';
-import { AuditQueries } from '../../functions/audit/repository';
-import { verifyChain } from '../../functions/shared/audit/record';
-import { tableName } from '../../functions/shared/tables';
-import { invoke } from '../../scripts/local/handlers';
-import { callHandler, userWith } from '../support/events';
-import { auditRecordsOf, createTables, scanAll, streamReader } from '../support/streams';
+import { documentDb } from '#platform/dynamo';
+import { auditLag } from '#platform/observability/prometheus';
+import { AuditQueries } from '#audit/store';
+import { verifyChain } from '#audit/record';
+import { tableName } from '#platform/tables';
+import { invoke } from '#local/handlers';
+import { callHandler, userWith } from '#test/support/events';
+import { auditRecordsOf, createTables, scanAll, streamReader } from '#test/support/streams';
 
 const operator = userWith(['operator'], 'olga');
 const qm = userWith(['quality_manager'], 'quentin');

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { callHandler, type EventOptions, userWith } from '../support/events';
-import { createTables, scanAll } from '../support/streams';
+import { callHandler, type EventOptions, userWith } from '#test/support/events';
+import { createTables, scanAll } from '#test/support/streams';
 
 const operator = userWith(['operator'], 'olga');
 const qm = userWith(['quality_manager'], 'quentin');

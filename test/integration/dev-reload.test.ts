@@ -3,12 +3,12 @@ import { connect } from 'node:net';
 import { utimesSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLIENT_ADDRESS_HEADER } from '../../scripts/local/dev-protocol';
-import { childEnv } from '../../scripts/local/child-env';
-import { freePort } from '../../scripts/local/free-port';
+import { CLIENT_ADDRESS_HEADER } from '#local/dev-protocol';
+import { childEnv } from '#local/child-env';
+import { freePort } from '#local/free-port';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const SAVED_FILE = resolve(ROOT, 'functions/health/handler.ts');
+const SAVED_FILE = resolve(ROOT, 'functions/ops/health.ts');
 
 let dev: ChildProcess | undefined;
 let output = '';
@@ -48,7 +48,7 @@ const portOpen = (port: number) =>
 describe('npm run dev', () => {
   it('reloads on save without refusing a request, and Ctrl-C leaves nothing running', async () => {
     const [port, dynamoPort] = await Promise.all([freePort(), freePort()]);
-    dev = spawn(process.execPath, [resolve(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/dev.ts', '--in-memory'], {
+    dev = spawn(process.execPath, [resolve(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'local/dev.ts', '--in-memory'], {
       cwd: ROOT,
       env: childEnv({
         DYNAMODB_ENDPOINT: undefined,

@@ -1,15 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { toAuditInput } from '../../functions/audit-stream/changes';
-import type { AuthenticatedUser } from '../../functions/shared/auth-context';
-import { documentDb } from '../../functions/shared/dynamo';
-import { permissionsFor, type Role } from '../../functions/shared/permissions';
-import { tableName } from '../../functions/shared/tables';
-import { ADMIN_COUNT_PK, readAdminCount } from '../../functions/shared/users/admin-count';
-import { ensureBootstrapAdmin } from '../../functions/shared/users/bootstrap';
-import { callHandler, type HandlerResponse, userWith } from '../support/events';
-import { createTables, scanAll, streamReader } from '../support/streams';
+import { toAuditInput } from '#audit/stream-changes';
+import type { AuthenticatedUser } from '#platform/auth-context';
+import { documentDb } from '#platform/dynamo';
+import { permissionsFor, type Role } from '#platform/permissions';
+import { tableName } from '#platform/tables';
+import { ADMIN_COUNT_PK, readAdminCount } from '#users/admin-count';
+import { ensureBootstrapAdmin } from '#users/bootstrap';
+import { callHandler, type HandlerResponse, userWith } from '#test/support/events';
+import { createTables, scanAll, streamReader } from '#test/support/streams';
 
 /**
  * Audit 4b #9: "an admin cannot disable or demote themselves" compared only the target with the caller, so two

@@ -8,14 +8,14 @@ import {
   releaseAttempt,
   reserveAttempt,
   type Reservation,
-} from '../../functions/shared/auth/login-guard';
-import { config } from '../../functions/shared/config';
-import { documentDb } from '../../functions/shared/dynamo';
-import { tableName } from '../../functions/shared/tables';
-import { createTables } from '../support/streams';
+} from '#auth/login-guard';
+import { config } from '#platform/config';
+import { documentDb } from '#platform/dynamo';
+import { tableName } from '#platform/tables';
+import { createTables } from '#test/support/streams';
 
 /**
- * The lockout state of `functions/shared/auth/login-guard.ts` driven directly, with explicit clocks and without
+ * The lockout state of `functions/auth/login-guard.ts` driven directly, with explicit clocks and without
  * Argon2 (test/e2e/auth-login.test.ts drives the same code through HTTP). Pair rules stay out of the way by
  * spreading failures over many addresses.
  */

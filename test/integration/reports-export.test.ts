@@ -5,18 +5,18 @@ import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { readSheet } from 'read-excel-file/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChargeState } from '../../functions/charges/model';
+import type { ChargeState } from '#charges/model';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoChargeStore, toItems } from '../../functions/charges/repository';
-import { documentDb } from '../../functions/shared/dynamo';
-import { tableName } from '../../functions/shared/tables';
-import { AUDIT_EPOCH, AuditQueries, walkedMonths } from '../../functions/audit/repository';
-import type { AuditRecord } from '../../functions/shared/audit/record';
-import { buildExport, type ExportFile, type ExportRequest } from '../../functions/reports/export';
-import { PDF_MAX_ROWS } from '../../functions/reports/model';
-import { FUNCTIONS } from '../../functions/shared/routes';
-import { isAppError } from '../../functions/shared/errors';
-import { createTables } from '../support/streams';
+import { DynamoChargeStore, toItems } from '#charges/store';
+import { documentDb } from '#platform/dynamo';
+import { tableName } from '#platform/tables';
+import { AUDIT_EPOCH, AuditQueries, walkedMonths } from '#audit/store';
+import type { AuditRecord } from '#audit/record';
+import { buildExport, type ExportFile, type ExportRequest } from '#reports/export';
+import { PDF_MAX_ROWS } from '#reports/model';
+import { FUNCTIONS } from '#platform/routes';
+import { isAppError } from '#platform/errors';
+import { createTables } from '#test/support/streams';
 
 /**
  * Exports of real data: 10 000 charges in DynamoDB Local, paged through the charges indexes into each

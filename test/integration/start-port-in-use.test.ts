@@ -4,8 +4,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childEnv } from '../../scripts/local/child-env';
-import { freePort } from '../../scripts/local/free-port';
+import { childEnv } from '#local/child-env';
+import { freePort } from '#local/free-port';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -13,7 +13,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 function startWith(ports: { PORT: number; DYNAMODB_LOCAL_PORT: number }) {
   // --in-memory makes a scratch directory under TMPDIR: it must not be left behind (or not be made at all).
   const tmp = mkdtempSync(join(tmpdir(), 'port-in-use-tmp-'));
-  const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts', '--in-memory'], {
+  const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'local/start.ts', '--in-memory'], {
     cwd: ROOT,
     encoding: 'utf8',
     env: childEnv({ TMPDIR: tmp, DYNAMODB_ENDPOINT: '', PORT: String(ports.PORT), DYNAMODB_LOCAL_PORT: String(ports.DYNAMODB_LOCAL_PORT) }),

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { childEnv } from '../../scripts/local/child-env';
+import { childEnv } from '#local/child-env';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -14,7 +14,7 @@ describe('npm start without Java', () => {
     symlinkSync(process.execPath, join(bin, 'node'));
     // --in-memory makes a scratch directory under TMPDIR: it must be gone again when start-up fails.
     const tmp = mkdtempSync(join(tmpdir(), 'no-java-tmp-'));
-    const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts', '--in-memory'], {
+    const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'local/start.ts', '--in-memory'], {
       cwd: ROOT,
       encoding: 'utf8',
       env: childEnv({ PATH: bin, TMPDIR: tmp, DYNAMODB_ENDPOINT: '', PORT: '0', DYNAMODB_LOCAL_PORT: '1' }),

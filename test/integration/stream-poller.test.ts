@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tableName } from '../../functions/shared/tables';
-import { invoke } from '../../scripts/local/handlers';
-import { StreamPoller } from '../../scripts/local/stream-poller';
-import { callHandler, userWith } from '../support/events';
-import { auditRecordsOf, createTables } from '../support/streams';
+import { tableName } from '#platform/tables';
+import { invoke } from '#local/handlers';
+import { StreamPoller } from '#local/stream-poller';
+import { callHandler, userWith } from '#test/support/events';
+import { auditRecordsOf, createTables } from '#test/support/streams';
 
 const operator = userWith(['operator'], 'olga');
 

@@ -1,9 +1,9 @@
 import { DeleteTableCommand, DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TABLES, type TableDefinition } from '../../functions/shared/tables';
-import { ensureTables } from '../../scripts/local/tables';
-import { expectError } from '../support/assertions';
-import { type LocalApi, startLocalApi } from '../support/local-api';
+import { TABLES, type TableDefinition } from '#platform/tables';
+import { ensureTables } from '#local/tables';
+import { expectError } from '#test/support/assertions';
+import { type LocalApi, startLocalApi } from '#test/support/local-api';
 
 const prefix = process.env.TABLE_PREFIX as string;
 const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT, region: 'eu-central-1' });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import type { Role } from '../../functions/shared/permissions';
+import type { Role } from '#platform/permissions';
 import type { LocalApi } from './local-api';
 
 export const ADMIN_PASSWORD = 'test-admin-password-1';

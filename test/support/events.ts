@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { type AuthenticatedUser, toAuthorizerContext } from '../../functions/shared/auth-context';
-import { permissionsFor, type Role } from '../../functions/shared/permissions';
-import type { FunctionId } from '../../functions/shared/routes';
-import { invoke } from '../../scripts/local/handlers';
+import { type AuthenticatedUser, toAuthorizerContext } from '#platform/auth-context';
+import { permissionsFor, type Role } from '#platform/permissions';
+import type { FunctionId } from '#platform/routes';
+import { invoke } from '#local/handlers';
 
 /** A caller as the authorizer would describe them: the roles' permissions, a fresh id. */
 export function userWith(roles: Role[], username = `u-${randomUUID().slice(0, 8)}`): AuthenticatedUser {

@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal } from '../../scripts/local/dynamodb-local';
-import { freePort } from '../../scripts/local/free-port';
+import { startDynamoDbLocal } from '#local/dynamodb-local';
+import { freePort } from '#local/free-port';
 
 declare module 'vitest' {
   export interface ProvidedContext {

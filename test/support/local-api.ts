@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
-import { startLocalRuntime, type LocalRuntime } from '../../scripts/local/runtime';
+import { startLocalRuntime, type LocalRuntime } from '#local/runtime';
 
 export interface ApiResponse {
   status: number;

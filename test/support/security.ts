@@ -2,7 +2,7 @@ import { createHmac, createSign, type KeyObject, randomBytes } from 'node:crypto
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
-import type { Role } from '../../functions/shared/permissions';
+import type { Role } from '#platform/permissions';
 import { adminToken, type Tokens } from './auth';
 import type { ApiResponse, LocalApi } from './local-api';
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { inject } from 'vitest';
+import { beforeAll, inject } from 'vitest';
 
 // Runs in each test file's process before the file's imports: handlers read this environment at init.
 process.env.DYNAMODB_ENDPOINT = inject('dynamoEndpoint');
@@ -11,3 +11,10 @@ process.env.LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.BOOTSTRAP_ADMIN_PASSWORD = 'test-admin-password-1';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+// The local runtime's adapters, as `npm start` installs them (AWS-adapter tests install theirs per test).
+// In a hook, not at import: the modules behind them create the logger, and some files set LOG_LEVEL first.
+beforeAll(async () => {
+  const { installLocalAdapters } = await import('#local/adapters/index');
+  installLocalAdapters();
+});

@@ -2,12 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, vi } from 'vitest';
-import { type SigningAdapters, localSigningAdapters, resetSigningAdapters } from '../../functions/shared/signing/adapters';
-import type { AuditInput } from '../../functions/shared/audit';
-import { type RotationDeps, rotateLocally, runRotationStep } from '../../functions/shared/signing/rotation';
-import { AccessTokens, createAccessTokens } from '../../functions/shared/signing/tokens';
-import { KeyRing } from '../../functions/shared/signing/key-ring';
-import { config, resetConfig } from '../../functions/shared/config';
+import { type SigningAdapters, awsSigningAdapters, useSigningAdapters } from '#signing/adapters';
+import { localSigningAdapters, localSigningAdaptersFromConfig, rotateLocally } from '#local/adapters/signing';
+import type { AuditInput } from '#audit/audit-log';
+import { type RotationDeps, runRotationStep } from '#signing/rotation';
+import { AccessTokens, createAccessTokens } from '#signing/tokens';
+import { KeyRing } from '#signing/key-ring';
+import { config, resetConfig } from '#platform/config';
 
 export interface LocalSigning {
   dir: string;
@@ -69,12 +70,12 @@ export function useAwsSigningAdapters(): void {
   beforeEach(() => {
     vi.stubEnv('SIGNING_SECRET_ID', AWS_SIGNING_SECRET);
     resetConfig();
-    resetSigningAdapters();
+    useSigningAdapters(awsSigningAdapters);
   });
   afterEach(() => {
     vi.unstubAllEnvs();
     vi.restoreAllMocks();
     resetConfig();
-    resetSigningAdapters();
+    useSigningAdapters(localSigningAdaptersFromConfig);
   });
 }

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { documentDb } from '../../functions/shared/dynamo';
-import { tableName, type TableId } from '../../functions/shared/tables';
-import { ensureTables } from '../../scripts/local/tables';
-import { StreamPoller } from '../../scripts/local/stream-poller';
+import { documentDb } from '#platform/dynamo';
+import { tableName, type TableId } from '#platform/tables';
+import { ensureTables } from '#local/tables';
+import { StreamPoller } from '#local/stream-poller';
 
 /** Creates this test file's tables (its own TABLE_PREFIX) in the run's DynamoDB Local. */
 export async function createTables(): Promise<void> {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../functions/shared/audit/canonical-json';
-import { diffFields } from '../../functions/shared/audit/diff';
-import { type AuditRecord, computeHash, GENESIS_HASH, toAuditItem, verifyChain } from '../../functions/shared/audit/record';
-import { isSecretField, redact, REDACTED } from '../../functions/shared/audit/redact';
+import { canonicalJson } from '#audit/canonical-json';
+import { diffFields } from '#audit/diff';
+import { type AuditRecord, computeHash, GENESIS_HASH, toAuditItem, verifyChain } from '#audit/record';
+import { isSecretField, redact, REDACTED } from '#audit/redact';
 
 describe('canonical JSON', () => {
   it('sorts keys at every depth and drops undefined, so key order never changes a hash', () => {

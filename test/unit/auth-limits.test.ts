@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { slidingEstimate } from '../../functions/shared/auth/counters';
-import { addressKey } from '../../functions/shared/auth/login-guard';
+import { slidingEstimate } from '#auth/counters';
+import { addressKey } from '#auth/login-guard';
 
 /**
  * The arithmetic behind the rate limits and the lockout's address key, without DynamoDB (the e2e tests

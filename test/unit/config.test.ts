@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, overlapWarning } from '../../functions/shared/config';
+import { loadConfig, overlapWarning } from '#platform/config';
 
 /**
  * Audit 4a finding 3: a variable set to the empty string (docker-compose `${VAR:-}`, an empty CI variable)

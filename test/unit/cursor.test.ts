@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../functions/shared/errors';
-import { decodeCursor, encodeCursor, inRange, isKey, MAX_CURSOR_LENGTH, queryFromCursor } from '../../functions/shared/cursor';
+import { AppError } from '#platform/errors';
+import { decodeCursor, encodeCursor, inRange, isKey, MAX_CURSOR_LENGTH, queryFromCursor } from '#platform/cursor';
 
 const anyPosition = (value: unknown): value is unknown => value !== undefined;
 const query = { list: 'charges', filters: { status: 'quarantine', articleId: undefined, from: '2026-01-01' } };

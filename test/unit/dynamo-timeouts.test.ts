@@ -2,8 +2,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AWS_DYNAMODB_TIMEOUTS, dynamoClientConfig } from '../../functions/shared/dynamo';
-import { isDependencyUnavailable } from '../../functions/shared/http/error-response';
+import { AWS_DYNAMODB_TIMEOUTS, dynamoClientConfig } from '#platform/dynamo';
+import { isDependencyUnavailable } from '#platform/http/error-response';
 
 // A DynamoDB that accepts connections and never answers: the hung-connection outage the AWS timeouts are for.
 let hung: Server;

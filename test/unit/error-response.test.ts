@@ -5,8 +5,8 @@ import {
   RequestLimitExceeded,
 } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { AppError, UNAVAILABLE_RETRY_AFTER_SECONDS, unavailable } from '../../functions/shared/errors';
-import { errorResponse, isDependencyUnavailable, isKeyTooLarge } from '../../functions/shared/http/error-response';
+import { AppError, UNAVAILABLE_RETRY_AFTER_SECONDS, unavailable } from '#platform/errors';
+import { errorResponse, isDependencyUnavailable, isKeyTooLarge } from '#platform/http/error-response';
 
 /** A Node socket error as the SDK's HTTP handler rethrows it (after its retries), with `$metadata` added. */
 function socketError(code: string): Error {

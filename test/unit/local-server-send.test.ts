@@ -2,7 +2,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { send } from '../../scripts/local/server';
+import { send } from '#local/server';
 
 // The local server writes handler results at the end of the event-loop turn; a result Node cannot write
 // must not take the process down (it used to surface as an unhandled rejection) or leave the client hanging.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTarget } from '../../scripts/local/server';
+import { parseTarget } from '#local/server';
 
 // The local server skips WHATWG URL parsing for plain paths; for every target it must see what URL sees.
 const TARGETS = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOG_REDACTED, redactLogValue, redactText } from '../../functions/shared/observability/log-redaction';
+import { LOG_REDACTED, redactLogValue, redactText } from '#platform/observability/log-redaction';
 
 /** What the Logger does with a log item: JSON.stringify with the redaction as replacer. */
 const serialise = (value: unknown) => JSON.parse(JSON.stringify(value, redactLogValue)) as unknown;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Charge, toPublicCharge } from '../../functions/charges/model';
+import { type Charge, toPublicCharge } from '#charges/model';
 
 const charge: Charge = {
   chargeId: '00000000-0000-4000-8000-000000000001',

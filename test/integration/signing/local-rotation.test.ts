@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { jwksDocument } from '../../../functions/shared/signing/key-ring';
-import { LocalSecrets } from '../../../functions/shared/signing/local';
-import { rotateLocally, runRotationStep, SYSTEM_ACTOR } from '../../../functions/shared/signing/rotation';
-import { AccessTokenError } from '../../../functions/shared/signing/tokens';
-import { type LocalSigning, localSigning } from '../../support/signing';
+import { jwksDocument } from '#signing/key-ring';
+import { LocalSecrets } from '#local/adapters/local-signing-keys';
+import { runRotationStep, SYSTEM_ACTOR } from '#signing/rotation';
+import { rotateLocally } from '#local/adapters/signing';
+import { AccessTokenError } from '#signing/tokens';
+import { type LocalSigning, localSigning } from '#test/support/signing';
 
 let signing: LocalSigning;
 const T0 = Date.parse('2026-03-01T08:00:00Z');
@@ -165,11 +166,10 @@ describe('local key rotation, end to end', () => {
 
   it('sees a rotation written by another process (another store instance on the same files)', async () => {
     // Prepare: a second, independent adapter set on the same directory, as `npm run rotate-keys` would have.
-    const other = await import('../../../functions/shared/signing/adapters');
+    const other = await import('#local/adapters/signing');
     const otherAdapters = other.localSigningAdapters(join(signing.dir, 'keys'));
     const before = await currentKid();
     // Act
-    const { rotateLocally } = await import('../../../functions/shared/signing/rotation');
     await rotateLocally(otherAdapters, (e) => runRotationStep(e, { ...signing.deps, adapters: otherAdapters }));
     at(Date.now() + 1000);
     // Assess

@@ -2,12 +2,12 @@ import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AUDIT_EPOCH } from '../../../functions/audit/repository';
-import { NewDefinition, RelativeWindow, resolveBound } from '../../../functions/reports/model';
-import type { ReportDefinition, ReportRepository, ReportRun } from '../../../functions/reports/repository';
-import { ReportService } from '../../../functions/reports/service';
-import type { AuthenticatedUser } from '../../../functions/shared/auth-context';
-import { SesMailer } from '../../../functions/shared/reports/ses-mailer';
+import { AUDIT_EPOCH } from '#audit/store';
+import { NewDefinition, RelativeWindow, resolveBound } from '#reports/model';
+import type { ReportDefinition, ReportRepository, ReportRun } from '#reports/store';
+import { ReportService } from '#reports/service';
+import type { AuthenticatedUser } from '#platform/auth-context';
+import { SesMailer } from '#reports/delivery/ses-mailer';
 
 const sesMock = mockClient(SESv2Client);
 afterEach(() => sesMock.reset());

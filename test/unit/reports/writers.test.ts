@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { readSheet } from 'read-excel-file/node';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Charge } from '../../../functions/charges/model';
-import { chargeProjection } from '../../../functions/reports/columns';
-import { CsvWriter } from '../../../functions/shared/reports/csv-writer';
-import { PdfReport, pdfTableWriter } from '../../../functions/shared/reports/pdf-writer';
-import { type Cell, type Column, neutralise } from '../../../functions/shared/reports/table';
-import { XlsxWriter } from '../../../functions/shared/reports/xlsx-writer';
+import type { Charge } from '#charges/model';
+import { chargeProjection } from '#reports/columns';
+import { CsvWriter } from '#reports/writers/csv';
+import { PdfReport, pdfTableWriter } from '#reports/writers/pdf';
+import { type Cell, type Column, neutralise } from '#reports/writers/table';
+import { XlsxWriter } from '#reports/writers/xlsx';
 
 const dir = mkdtempSync(join(tmpdir(), 'report-writers-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

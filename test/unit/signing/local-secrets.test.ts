@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalSecretError, LocalSecrets } from '../../../functions/shared/signing/local';
+import { LocalSecretError, LocalSecrets } from '#local/adapters/local-signing-keys';
 
 let dir: string;
 let secrets: LocalSecrets;

@@ -7,11 +7,11 @@ import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, Upd
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { handler } from '../../../functions/rotate-keys/handler';
-import { isKeyAgeProbe, KEY_AGE_PROBE } from '../../../functions/rotate-keys/probe';
-import { metrics } from '../../../functions/shared/powertools';
-import { lambdaContext } from '../../../scripts/local/lambda-context';
-import { AWS_SIGNING_SECRET, useAwsSigningAdapters } from '../../support/signing';
+import { handler } from '#signing/rotation-handler';
+import { isKeyAgeProbe, KEY_AGE_PROBE } from '#signing/rotation-probe';
+import { metrics } from '#platform/powertools';
+import { lambdaContext } from '#local/lambda-context';
+import { AWS_SIGNING_SECRET, useAwsSigningAdapters } from '#test/support/signing';
 
 /**
  * The event the hourly EventBridge rule sends (lib/constructs/signing-keys.ts, checked in observability.test.ts):

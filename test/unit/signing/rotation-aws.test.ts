@@ -23,20 +23,20 @@ import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { handler as rotationHandler } from '../../../functions/rotate-keys/handler';
-import { appendAuditRecord } from '../../../functions/shared/audit';
-import { verifyChain, type AuditRecord } from '../../../functions/shared/audit/record';
-import { metrics } from '../../../functions/shared/powertools';
-import { lambdaContext } from '../../../scripts/local/lambda-context';
-import type { SigningAdapters } from '../../../functions/shared/signing/adapters';
-import { publicKeyToJwk } from '../../../functions/shared/signing/jwk';
-import { KmsSigningKeys } from '../../../functions/shared/signing/kms-signing-keys';
+import { handler as rotationHandler } from '#signing/rotation-handler';
+import { appendAuditRecord } from '#audit/audit-log';
+import { verifyChain, type AuditRecord } from '#audit/record';
+import { metrics } from '#platform/powertools';
+import { lambdaContext } from '#local/lambda-context';
+import type { SigningAdapters } from '#signing/adapters';
+import { publicKeyToJwk } from '#signing/jwk';
+import { KmsSigningKeys } from '#signing/kms-signing-keys';
 import {
   TAG_CURRENT_SINCE,
   TAG_ROTATION_REQUESTED_BY,
   TAG_ROTATION_TOKEN,
   TAG_SIGNING_KEY,
-} from '../../../functions/shared/signing/ports';
+} from '#signing/ports';
 import {
   requesterOf,
   requesterTag,
@@ -45,10 +45,10 @@ import {
   RotationError,
   runRotationStep,
   type RotationStep,
-} from '../../../functions/shared/signing/rotation';
-import { callHandler, userWith } from '../../support/events';
-import { AWS_SIGNING_SECRET, useAwsSigningAdapters } from '../../support/signing';
-import { SecretsManagerSecrets } from '../../../functions/shared/signing/secrets-manager';
+} from '#signing/rotation';
+import { callHandler, userWith } from '#test/support/events';
+import { AWS_SIGNING_SECRET, useAwsSigningAdapters } from '#test/support/signing';
+import { SecretsManagerSecrets } from '#signing/secrets-manager';
 
 const SECRET = AWS_SIGNING_SECRET;
 const APP_TAG = 'charge-records-test';
@@ -178,6 +178,7 @@ beforeEach(() => {
     kind: 'aws',
     keys: new KmsSigningKeys(new KMSClient({ region: 'eu-central-1' }), APP_TAG),
     secrets: new SecretsManagerSecrets(new SecretsManagerClient({ region: 'eu-central-1' }), SECRET),
+    requestRotation: () => Promise.reject(new Error('these tests drive the steps themselves')),
   };
   deps = { adapters, overlapSeconds: 960, issuer: 'https://issuer.test', audience: 'charge-records', audit: appendAuditRecord };
 });

@@ -2,9 +2,9 @@ import { createHmac, generateKeyPairSync, type KeyObject, sign as cryptoSign } f
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { publicKeyToJwk } from '../../../functions/shared/signing/jwk';
-import { AccessTokenError, type AccessTokenErrorReason } from '../../../functions/shared/signing/tokens';
-import { type LocalSigning, localSigning } from '../../support/signing';
+import { publicKeyToJwk } from '#signing/jwk';
+import { AccessTokenError, type AccessTokenErrorReason } from '#signing/tokens';
+import { type LocalSigning, localSigning } from '#test/support/signing';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 

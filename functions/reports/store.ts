@@ -1,0 +1,254 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import type { AuditActor } from '#audit/record';
+import { documentDb } from '#platform/dynamo';
+import { type CursorQuery, decodeCursor, encodeCursor, isKey, type KeyValue, queryFromCursor } from '#platform/cursor';
+import { tableName } from '#platform/tables';
+import type { DefinitionFilters, Format } from './model';
+
+/** A report definition as the API shows it. */
+export interface ReportDefinition {
+  definitionId: string;
+  name: string;
+  title: string;
+  kind: 'charges' | 'audit';
+  filters: DefinitionFilters;
+  /** null: the default columns of the kind and format. */
+  columns: string[] | null;
+  format: Format;
+  lang: 'de' | 'en';
+  /** The EventBridge cron expression (6 fields), or null for on-demand only. */
+  schedule: string | null;
+  timezone: string;
+  recipients: string[];
+  version: number;
+  createdAt: string;
+  createdBy: AuditActor;
+  updatedAt: string;
+  updatedBy: AuditActor;
+}
+
+export const RUN_STATUSES = ['running', 'succeeded', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export interface ReportRun {
+  runId: string;
+  definitionId: string;
+  definitionName: string;
+  /** The definition's report kind, kept so that access to the file does not depend on the definition still existing. */
+  kind: 'charges' | 'audit';
+  trigger: 'schedule' | 'manual';
+  requestedBy: AuditActor | null;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  rows: number | null;
+  bytes: number | null;
+  error: string | null;
+  attempts: number;
+  format: Format;
+  filename: string | null;
+  contentType: string | null;
+  /** Where the file is in the object store (not shown by the API). */
+  objectKey: string | null;
+  /** Recipients the link was mailed to. */
+  deliveredTo: string[];
+}
+
+/**
+ * Items of the `reports` table: `definition#<id>` and `run#<id>` (sk = the item type). The byKind index
+ * (`kind`, `createdAtId`) lists each type newest first; `kind` is the item type, so a definition's own
+ * report kind (charges|audit) is stored as `reportKind`.
+ */
+const DEFINITION = 'definition';
+const RUN = 'run';
+type ItemType = typeof DEFINITION | typeof RUN;
+
+/** A filtered page may need several rounds to fill; it stops after this many and returns a cursor. */
+const MAX_QUERY_ROUNDS = 10;
+
+/** The cursor's list name per item type: `GET /reports/definitions` and `GET /reports/runs`. */
+const LIST_NAME: Record<ItemType, string> = { [DEFINITION]: 'report-definitions', [RUN]: 'report-runs' };
+
+/**
+ * A start key of the byKind list of `type` (LastEvaluatedKey of an index: the table key and the index key),
+ * inside the key condition `kind = type`, at an item of that type.
+ */
+const isListStart =
+  (type: ItemType) =>
+  (key: unknown): key is Record<string, KeyValue> =>
+    isKey(key, ['pk', 'sk', 'kind', 'createdAtId']) &&
+    key.kind === type &&
+    key.sk === type &&
+    String(key.pk).startsWith(`${type}#`);
+
+function toDefinition(item: Record<string, unknown>): ReportDefinition {
+  const { pk: _pk, sk: _sk, kind: _kind, createdAtId: _c, reportKind, ...rest } = item;
+  return { ...(rest as unknown as Omit<ReportDefinition, 'kind'>), kind: reportKind as ReportDefinition['kind'] };
+}
+
+function toRun(item: Record<string, unknown>): ReportRun {
+  const { pk: _pk, sk: _sk, kind: _kind, createdAtId: _c, reportKind, ...rest } = item;
+  return { ...(rest as unknown as Omit<ReportRun, 'kind'>), kind: reportKind as ReportRun['kind'] };
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export class ReportRepository {
+  constructor(
+    private readonly db: DynamoDBDocumentClient = documentDb(),
+    private readonly table: string = tableName('reports'),
+  ) {}
+
+  async getDefinition(id: string): Promise<ReportDefinition | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `${DEFINITION}#${id}`, sk: DEFINITION }, ConsistentRead: true }),
+    );
+    return Item ? toDefinition(Item) : undefined;
+  }
+
+  /** Creates (expectedVersion undefined) or replaces the definition if it is still at `expectedVersion`. */
+  async putDefinition(def: ReportDefinition, expectedVersion?: number): Promise<boolean> {
+    const { kind, ...rest } = def;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...rest,
+            reportKind: kind,
+            pk: `${DEFINITION}#${def.definitionId}`,
+            sk: DEFINITION,
+            kind: DEFINITION,
+            createdAtId: `${def.createdAt}#${def.definitionId}`,
+          },
+          ...(expectedVersion === undefined
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : {
+                ConditionExpression: '#v = :v',
+                ExpressionAttributeNames: { '#v': 'version' },
+                ExpressionAttributeValues: { ':v': expectedVersion },
+              }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  async deleteDefinition(id: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `${DEFINITION}#${id}`, sk: DEFINITION },
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  listDefinitions(limit: number, cursor?: string): Promise<Page<ReportDefinition>> {
+    return this.page(DEFINITION, limit, cursor, toDefinition);
+  }
+
+  /** Every definition (the local scheduler loads them at start). */
+  async allDefinitions(): Promise<ReportDefinition[]> {
+    const out: ReportDefinition[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.listDefinitions(100, cursor);
+      out.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return out;
+  }
+
+  async putRun(run: ReportRun): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        // `kind` is the item type here too: the run's report kind, which gates its file, is `reportKind`.
+        Item: { ...run, pk: `${RUN}#${run.runId}`, sk: RUN, kind: RUN, reportKind: run.kind, createdAtId: `${run.startedAt}#${run.runId}` },
+      }),
+    );
+  }
+
+  /** Sets the outcome fields of a run (only while it exists). */
+  async finishRun(runId: string, outcome: Partial<ReportRun>): Promise<void> {
+    const entries = Object.entries(outcome);
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `${RUN}#${runId}`, sk: RUN },
+        ConditionExpression: 'attribute_exists(pk)',
+        UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k])),
+        ExpressionAttributeValues: Object.fromEntries(entries.map(([, v], i) => [`:v${i}`, v ?? null])),
+      }),
+    );
+  }
+
+  async getRun(runId: string): Promise<ReportRun | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `${RUN}#${runId}`, sk: RUN }, ConsistentRead: true }),
+    );
+    return Item ? toRun(Item) : undefined;
+  }
+
+  listRuns(limit: number, cursor?: string, definitionId?: string): Promise<Page<ReportRun>> {
+    return this.page(RUN, limit, cursor, toRun, definitionId);
+  }
+
+  /**
+   * One page of the byKind list of `type`, newest first; runs may be filtered by definition (a filter
+   * expression, so a page may take several rounds to fill). A cursor belongs to this list and filter
+   * (`functions/platform/cursor.ts`) and starts at an item of this type.
+   */
+  private async page<T>(
+    type: ItemType,
+    limit: number,
+    cursor: string | undefined,
+    map: (item: Record<string, unknown>) => T,
+    definitionId?: string,
+  ): Promise<Page<T>> {
+    const query: CursorQuery = { list: LIST_NAME[type], filters: { definitionId } };
+    const items: T[] = [];
+    let start: Record<string, unknown> | undefined = cursor ? decodeCursor(cursor, query, isListStart(type)) : undefined;
+    for (let round = 0; round < MAX_QUERY_ROUNDS && items.length < limit; round++) {
+      const input: QueryCommandInput = {
+        TableName: this.table,
+        IndexName: 'byKind',
+        KeyConditionExpression: '#kind = :kind',
+        ExpressionAttributeNames: { '#kind': 'kind', ...(definitionId ? { '#d': 'definitionId' } : {}) },
+        ExpressionAttributeValues: { ':kind': type, ...(definitionId ? { ':d': definitionId } : {}) },
+        FilterExpression: definitionId ? '#d = :d' : undefined,
+        ScanIndexForward: false,
+        Limit: limit - items.length,
+        ExclusiveStartKey: start,
+      };
+      const page = await queryFromCursor(round === 0 && Boolean(cursor), () => this.db.send(new QueryCommand(input)));
+      items.push(...(page.Items ?? []).map(map));
+      start = page.LastEvaluatedKey;
+      if (!start) break;
+    }
+    return { items, nextCursor: start ? encodeCursor(query, start) : null };
+  }
+}

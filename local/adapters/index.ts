@@ -1,0 +1,27 @@
+import { config } from '#platform/config';
+import { type ReportAdapters, publicBaseUrl, useReportAdapters } from '#reports/delivery/adapters';
+import { useSigningAdapters } from '#signing/adapters';
+import { LocalMailer } from './local-mailer';
+import { LocalObjectStore } from './local-object-store';
+import { localScheduler } from './local-scheduler';
+import { localSigningAdaptersFromConfig } from './signing';
+
+/** Files under `.local/reports/`, `.eml` files in `.local/outbox/`, the in-process cron scheduler. */
+export function localReportAdapters(): ReportAdapters {
+  const cfg = config();
+  return {
+    kind: 'local',
+    objects: new LocalObjectStore(cfg.LOCAL_STATE_DIR, publicBaseUrl),
+    mailer: new LocalMailer(cfg.LOCAL_STATE_DIR, cfg.REPORTS_SENDER),
+    scheduler: localScheduler(),
+  };
+}
+
+/**
+ * Wires the local stand-ins into the modules' ports — the local runtime's half of composition at the edge
+ * (each Lambda entry uses the AWS adapters). Each set is built on first use, from the configuration then.
+ */
+export function installLocalAdapters(): void {
+  useSigningAdapters(localSigningAdaptersFromConfig);
+  useReportAdapters(localReportAdapters);
+}

@@ -1,0 +1,182 @@
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Server } from 'node:http';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { assertPortFree, isAddressInUse, PortInUseError } from './free-port';
+import { PROJECT_ROOT } from './paths';
+import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
+import { ensureTables } from './tables';
+import { ensureLocalSigningKey } from './signing';
+import { createLocalServer } from './server';
+import { StreamPoller } from './stream-poller';
+
+const GRACEFUL_STOP_MS = 30_000;
+
+export interface LocalRuntimeOptions {
+  /** HTTP port; 0 picks a free one (tests). Default: PORT or 3000. */
+  port?: number;
+  /**
+   * Listen on this private Unix socket instead of a TCP port, behind `npm run dev`'s supervisor, which
+   * owns the port (so a reload never closes it), serves `publicUrl` and passes on each client's address.
+   */
+  behindSupervisor?: { socketPath: string; publicUrl: string; clientAddressHeader: string };
+  /**
+   * Leave the stream poller and the report scheduler to `startBackground()`, so that a reloaded runtime
+   * starts them only once the one it replaces has stopped its own (no record or schedule handled twice).
+   */
+  deferBackground?: boolean;
+  /** Throw-away run: DynamoDB Local keeps nothing on disk, and the rest of the state lives in a temporary directory. */
+  inMemory?: boolean;
+  /** Use an already running DynamoDB (e.g. `npm run dev` keeps one across reloads, tests share one). */
+  dynamoEndpoint?: string;
+  /** Where `.local/` lives; default: the project root. */
+  stateDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface LocalRuntime {
+  url: string;
+  dynamoEndpoint: string;
+  server: Server;
+  /** Starts the stream poller and the report scheduler (at once unless `deferBackground`); idempotent. */
+  startBackground(): Promise<void>;
+  /** Stops everything; `graceful` lets requests in progress finish first (a dev reload), else they are cut. */
+  stop(options?: { graceful?: boolean }): Promise<void>;
+}
+
+export { PortInUseError } from './free-port';
+
+/** Process-wide settings the handlers read through `config()`; set before any handler module loads. */
+function prepareEnvironment(dynamoEndpoint: string) {
+  process.env.DYNAMODB_ENDPOINT = dynamoEndpoint;
+  process.env.AWS_REGION ??= 'eu-central-1';
+  // The SDK insists on credentials even for DynamoDB Local, which ignores them.
+  process.env.AWS_ACCESS_KEY_ID ??= 'local';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  // Lambda runs Node 24; the SDK's notice about Node 20 support ending only clutters the local console.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
+/**
+ * `npm start` in one call: DynamoDB Local, the tables from the shared definitions, then the HTTP server
+ * that runs the production handlers in-process.
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  // First, before anything is started or created. `loadConfig`, not `config()`: that one is first called once
+  // DYNAMODB_ENDPOINT is set, and keeps what it read.
+  const { loadConfig } = await import('#platform/config');
+  const port = options.behindSupervisor ? undefined : (options.port ?? loadConfig().PORT);
+  if (port) await assertPortFree(port, 'PORT');
+  // A throw-away run keeps its keys, report files and mail in a temporary directory, removed on stop.
+  const scratch =
+    options.inMemory && !options.stateDir && !process.env.LOCAL_STATE_DIR
+      ? mkdtempSync(join(tmpdir(), 'charge-records-'))
+      : undefined;
+  const stateDir = options.stateDir ?? process.env.LOCAL_STATE_DIR ?? scratch ?? resolve(PROJECT_ROOT, '.local');
+  const dynamoPort = Number(process.env.DYNAMODB_LOCAL_PORT ?? 8000);
+
+  let dynamo: DynamoDbLocal | undefined;
+  let endpoint = options.dynamoEndpoint;
+  if (!endpoint) {
+    try {
+      dynamo = await startDynamoDbLocal({
+        port: dynamoPort,
+        dataDir: options.inMemory ? undefined : resolve(stateDir, 'dynamodb'),
+      });
+    } catch (err) {
+      // No Java, or the port is taken: a throw-away run leaves nothing behind.
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+      throw err;
+    }
+    endpoint = dynamo.endpoint;
+    log(`DynamoDB Local on ${endpoint} (${options.inMemory ? 'in memory' : `data in ${resolve(stateDir, 'dynamodb')}`})`);
+  }
+  prepareEnvironment(endpoint);
+  process.env.LOCAL_STATE_DIR = stateDir;
+
+  let poller: StreamPoller | undefined;
+  let stopScheduler: (() => void) | undefined;
+  try {
+    const { config, overlapWarning } = await import('#platform/config');
+    const { installLocalAdapters } = await import('./adapters/index');
+    installLocalAdapters();
+    const overlap = overlapWarning(config());
+    if (overlap) log(`Warning: ${overlap}`);
+    const admin = new DynamoDBClient({ endpoint, region: config().AWS_REGION });
+    const created = await ensureTables(admin, config().TABLE_PREFIX);
+    admin.destroy();
+    if (created.length > 0) log(`Created tables: ${created.join(', ')}`);
+    const signingKey = await ensureLocalSigningKey();
+    if (signingKey.created) log(`Created the first signing key (kid ${signingKey.kid}) under ${resolve(stateDir, 'keys')}`);
+    const { ensureBootstrapAdmin } = await import('#users/bootstrap');
+    const bootstrap = await ensureBootstrapAdmin();
+    if (bootstrap.created) {
+      log(
+        bootstrap.generatedPassword
+          ? `Created user "${bootstrap.username}" with password ${bootstrap.generatedPassword} — shown only this once`
+          : `Created user "${bootstrap.username}" with the password from BOOTSTRAP_ADMIN_PASSWORD`,
+      );
+    }
+
+    const supervisor = options.behindSupervisor;
+    const server = createLocalServer({ clientAddressHeader: supervisor?.clientAddressHeader });
+    await new Promise<void>((ok, fail) => {
+      server.once('error', (err) => fail(port && isAddressInUse(err) ? new PortInUseError(port, 'PORT') : err));
+      if (supervisor) server.listen(supervisor.socketPath, () => ok());
+      else server.listen(port, '127.0.0.1', () => ok());
+    });
+    const url = supervisor?.publicUrl ?? `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    let background: Promise<void> | undefined;
+    const startBackground = () =>
+      (background ??= (async () => {
+        // The audit trail's feed (SPEC §2): the charges and users streams → the audit-stream handler.
+        const { tableName } = await import('#platform/tables');
+        poller = new StreamPoller({
+          endpoint,
+          region: config().AWS_REGION,
+          tables: [tableName('charges'), tableName('users')],
+          stateDir,
+          log,
+        });
+        poller.start();
+        // Report definitions' schedules fire in-process (EventBridge Scheduler's stand-in).
+        const { startLocalReportScheduler } = await import('./reports');
+        stopScheduler = await startLocalReportScheduler(url, log);
+      })());
+    if (!options.deferBackground) await startBackground();
+
+    return {
+      url,
+      dynamoEndpoint: endpoint,
+      server,
+      startBackground,
+      async stop({ graceful = false } = {}) {
+        await background?.catch(() => undefined);
+        stopScheduler?.();
+        const closed = new Promise<void>((ok) => server.close(() => ok()));
+        if (graceful) {
+          server.closeIdleConnections();
+          // A request that takes longer than this is cut, as a Lambda timeout would.
+          const cut = setTimeout(() => server.closeAllConnections(), GRACEFUL_STOP_MS);
+          await closed;
+          clearTimeout(cut);
+        } else {
+          server.closeAllConnections();
+          await closed;
+        }
+        await poller?.stop();
+        await dynamo?.stop();
+        if (scratch) rmSync(scratch, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await poller?.stop();
+    await dynamo?.stop();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    throw err;
+  }
+}
