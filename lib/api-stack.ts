@@ -21,7 +21,14 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ERROR_STATUS, type ErrorCode, UNAVAILABLE_RETRY_AFTER_SECONDS } from '#platform/errors';
 import { SECURITY_HEADERS } from '#platform/http/headers';
-import { FUNCTIONS, PROXY_PATH, ROUTES, isPublicPath, type FunctionDefinition, type FunctionId } from '#platform/routes';
+import {
+  FUNCTIONS,
+  PROXY_PATH,
+  ROUTES,
+  isPublicPath,
+  type FunctionDefinition,
+  type FunctionId,
+} from '#platform/routes';
 import type { TableId } from '#platform/tables';
 import { AppFunction, PROJECT_ROOT } from '#lib/constructs/app-function';
 import { SigningKeys } from '#lib/constructs/signing-keys';
@@ -30,13 +37,27 @@ import { Reports } from '#lib/constructs/reports';
 
 /** Every attribute of an external user item and its identity claims (functions/users/store.ts). */
 export const EXTERNAL_USER_ATTRIBUTES = [
-  'pk', 'kind', 'userId', 'username', 'disabled', 'source', 'tokensValidAfter', 'version',
-  'createdAt', 'createdBy', 'updatedAt', 'updatedBy', 'updatedByName', 'reason', 'requestId',
+  'pk',
+  'kind',
+  'userId',
+  'username',
+  'disabled',
+  'source',
+  'tokensValidAfter',
+  'version',
+  'createdAt',
+  'createdBy',
+  'updatedAt',
+  'updatedBy',
+  'updatedByName',
+  'reason',
+  'requestId',
 ];
 import type { StageConfig } from './stage-config';
 
 export const API_STAGE_NAME = 'v1';
-const PACKAGE_VERSION = (JSON.parse(readFileSync(`${PROJECT_ROOT}package.json`, 'utf8')) as { version: string }).version;
+const PACKAGE_VERSION = (JSON.parse(readFileSync(`${PROJECT_ROOT}package.json`, 'utf8')) as { version: string })
+  .version;
 
 export interface ApiStackProps extends StackProps {
   readonly config: StageConfig;
@@ -94,14 +115,23 @@ const GATEWAY_ERRORS: readonly GatewayError[] = [
     mapped: DENY_RATE_LIMIT_HEADERS,
   },
   { type: ResponseType.THROTTLED, code: 'RATE_LIMITED', message: 'Too many requests', headers: { 'Retry-After': '1' } },
-  { type: ResponseType.QUOTA_EXCEEDED, code: 'RATE_LIMITED', message: 'Too many requests', headers: { 'Retry-After': '60' } },
+  {
+    type: ResponseType.QUOTA_EXCEEDED,
+    code: 'RATE_LIMITED',
+    message: 'Too many requests',
+    headers: { 'Retry-After': '60' },
+  },
   { type: ResponseType.REQUEST_TOO_LARGE, code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large' },
   { type: ResponseType.UNSUPPORTED_MEDIA_TYPE, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Unsupported content type' },
   { type: ResponseType.BAD_REQUEST_BODY, code: 'BAD_REQUEST', message: 'The request body is malformed' },
   { type: ResponseType.BAD_REQUEST_PARAMETERS, code: 'BAD_REQUEST', message: 'The request parameters are malformed' },
   // A managed WAF rule blocked the request (with `-c waf=true`); without this it fell back to DEFAULT_4XX,
   // a 403 with code BAD_REQUEST, a pair SPEC §4 does not have.
-  { type: ResponseType.WAF_FILTERED, code: 'FORBIDDEN', message: 'The request was blocked by the web application firewall' },
+  {
+    type: ResponseType.WAF_FILTERED,
+    code: 'FORBIDDEN',
+    message: 'The request was blocked by the web application firewall',
+  },
   // The authorizer fails closed when it cannot read the caller's state (DynamoDB unreachable or throttled), and
   // API Gateway reports a thrown error, a timeout or a throttled authorizer Lambda as one of these two: a 503
   // the client may retry, as the local server answers any authorizer failure (local/server.ts).
@@ -109,7 +139,12 @@ const GATEWAY_ERRORS: readonly GatewayError[] = [
   { type: ResponseType.AUTHORIZER_CONFIGURATION_ERROR, code: 'UNAVAILABLE', message: UNAVAILABLE_MESSAGE },
   { type: ResponseType.INTEGRATION_FAILURE, code: 'UNAVAILABLE', message: UNAVAILABLE_MESSAGE },
   { type: ResponseType.INTEGRATION_TIMEOUT, code: 'UNAVAILABLE', message: UNAVAILABLE_MESSAGE },
-  { type: ResponseType.DEFAULT_4XX, code: 'BAD_REQUEST', message: 'The request could not be processed', keepStatus: true },
+  {
+    type: ResponseType.DEFAULT_4XX,
+    code: 'BAD_REQUEST',
+    message: 'The request could not be processed',
+    keepStatus: true,
+  },
   { type: ResponseType.DEFAULT_5XX, code: 'INTERNAL_ERROR', message: 'An unexpected error occurred', keepStatus: true },
 ];
 
@@ -204,7 +239,8 @@ export class ApiStack extends Stack {
           BUILD_VERSION: PACKAGE_VERSION,
           // The token issuer cannot be the stage URL (the functions would depend on the API that depends on
           // them): a custom domain's URL comes in by context, else a stable URN per stage.
-          JWT_ISSUER: (this.node.tryGetContext('jwtIssuer') as string | undefined) ?? `urn:charge-records:${config.stage}`,
+          JWT_ISSUER:
+            (this.node.tryGetContext('jwtIssuer') as string | undefined) ?? `urn:charge-records:${config.stage}`,
           // CI passes `-c commit=$GITHUB_SHA`; health reports it (config.ts defaults to "unknown").
           ...(commit ? { BUILD_COMMIT: commit } : {}),
         },
@@ -380,7 +416,10 @@ export class ApiStack extends Stack {
     for (const [path, resource] of resources) {
       const prefix = path === '/' ? '/' : `${path}/`;
       const hasVariableChild = [...resources.keys()].some(
-        (other) => other.startsWith(prefix) && !other.slice(prefix.length).includes('/') && other.slice(prefix.length).startsWith('{'),
+        (other) =>
+          other.startsWith(prefix) &&
+          !other.slice(prefix.length).includes('/') &&
+          other.slice(prefix.length).startsWith('{'),
       );
       if (hasVariableChild) continue;
       resource.addResource(proxyPart).addMethod('ANY', fallback, protectedMethod);
@@ -410,7 +449,8 @@ export class ApiStack extends Stack {
       },
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-        reason: "API Gateway's account-level logging role needs this AWS policy; it is what APIG6 execution logs require.",
+        reason:
+          "API Gateway's account-level logging role needs this AWS policy; it is what APIG6 execution logs require.",
       },
     );
     if (!config.operations.waf) {
@@ -425,7 +465,8 @@ export class ApiStack extends Stack {
     for (const functionId of synchronous) {
       Validations.of(this.fn(functionId)).acknowledge({
         id: 'Serverless-LambdaDLQ',
-        reason: 'Invoked synchronously by API Gateway, which receives every error; a DLQ applies to async invokes only.',
+        reason:
+          'Invoked synchronously by API Gateway, which receives every error; a DLQ applies to async invokes only.',
       });
     }
     if (!config.tracing) {

@@ -3,7 +3,13 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { ApiStack } from './api-stack';
 import { DataStack } from './data-stack';
 import { Observability } from '#lib/constructs/observability';
-import { requireStageContext, STAGE_CONTEXT_KEYS, stageConfig, type StageConfig, type StageContext } from './stage-config';
+import {
+  requireStageContext,
+  STAGE_CONTEXT_KEYS,
+  stageConfig,
+  type StageConfig,
+  type StageContext,
+} from './stage-config';
 
 export interface ChargeRecordsApp {
   readonly app: App;
@@ -38,7 +44,10 @@ export function buildApp(props: AppProps = {}): ChargeRecordsApp {
   requireStageContext(config);
   // Environment-agnostic unless context pins it (`-c account=… -c region=…`): synth needs no AWS
   // credentials or lookups, and the CLI and the tests produce the same templates.
-  const env = { account: app.node.tryGetContext('account') as string | undefined, region: app.node.tryGetContext('region') as string | undefined };
+  const env = {
+    account: app.node.tryGetContext('account') as string | undefined,
+    region: app.node.tryGetContext('region') as string | undefined,
+  };
 
   const data = new DataStack(app, 'Data', { stackName: stackName(config, 'data'), env, config });
   const api = new ApiStack(app, 'Api', { stackName: stackName(config, 'api'), env, config, tables: data.tables });

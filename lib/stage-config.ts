@@ -94,7 +94,9 @@ function logDestination(value: unknown): LogDestination | undefined {
   const service = typeof value === 'string' && value.startsWith('arn:') ? value.split(':')[2] : undefined;
   const kind = service === undefined ? undefined : LOG_DESTINATION_SERVICES[service];
   if (!kind) {
-    throw new Error(`logDestination must be a Kinesis Firehose or Lambda ARN (arn:aws:firehose:… or arn:aws:lambda:…), got "${String(value)}"`);
+    throw new Error(
+      `logDestination must be a Kinesis Firehose or Lambda ARN (arn:aws:firehose:… or arn:aws:lambda:…), got "${String(value)}"`,
+    );
   }
   return { kind, arn: value as string };
 }
@@ -110,7 +112,9 @@ function alarmEmail(value: unknown): string | undefined {
 function apiBaseUrl(value: unknown): string | undefined {
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string' || !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(value)) {
-    throw new Error(`apiBaseUrl must be the API's public http(s) URL, e.g. https://api.example.com/v1, got "${String(value)}"`);
+    throw new Error(
+      `apiBaseUrl must be the API's public http(s) URL, e.g. https://api.example.com/v1, got "${String(value)}"`,
+    );
   }
   // Links are built as `${base}/reports/…`: no trailing slash.
   return value.replace(/\/+$/, '');
@@ -137,7 +141,14 @@ export interface StageContext {
 
 /** The context keys stageConfig reads, for buildApp to collect. */
 export const STAGE_CONTEXT_KEYS = [
-  'stage', 'tracing', 'alarmEmail', 'logDestination', 'waf', 'reportsSender', 'reportsFrom', 'apiBaseUrl',
+  'stage',
+  'tracing',
+  'alarmEmail',
+  'logDestination',
+  'waf',
+  'reportsSender',
+  'reportsFrom',
+  'apiBaseUrl',
 ] as const satisfies readonly (keyof StageContext)[];
 
 /**
@@ -156,7 +167,9 @@ export function requireStageContext(config: StageConfig): void {
   };
   const missing = PROD_REQUIRED_CONTEXT.filter((key) => !given[key]);
   if (missing.length > 0) {
-    throw new Error(`stage=prod needs ${missing.map((key) => `-c ${key}=…`).join(' ')} (missing: ${missing.join(', ')}; see README "Stages")`);
+    throw new Error(
+      `stage=prod needs ${missing.map((key) => `-c ${key}=…`).join(' ')} (missing: ${missing.join(', ')}; see README "Stages")`,
+    );
   }
 }
 

@@ -44,7 +44,10 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
 function writeError(err: NodeJS.ErrnoException, socket: Duplex): void {
   const known = PROTOCOL_ERRORS[err.code ?? ''] ?? { status: 400, message: 'The request is not valid HTTP' };
   const code = known.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
-  const result = errorResponse(new AppError(code, known.message, { status: known.status, details: { reason: err.code } }), randomUUID());
+  const result = errorResponse(
+    new AppError(code, known.message, { status: known.status, details: { reason: err.code } }),
+    randomUUID(),
+  );
   let head = `HTTP/1.1 ${known.status} ${STATUS_CODES[known.status] ?? ''}\r\n`;
   for (const [name, value] of Object.entries(result.headers ?? {})) head += `${name}: ${String(value)}\r\n`;
   head += `Content-Length: ${Buffer.byteLength(result.body, 'utf8')}\r\nConnection: close\r\n\r\n`;

@@ -37,7 +37,8 @@ const url = `http://127.0.0.1:${port}`;
 /** The workers' Unix sockets: a private directory, since their client-address header is trusted. */
 const socketDir = mkdtempSync(join(tmpdir(), 'charge-records-dev-'));
 /** Shared by every generation (same signing keys across reloads); a throw-away one for --in-memory. */
-const scratchDir = inMemory && !process.env.LOCAL_STATE_DIR ? mkdtempSync(join(tmpdir(), 'charge-records-')) : undefined;
+const scratchDir =
+  inMemory && !process.env.LOCAL_STATE_DIR ? mkdtempSync(join(tmpdir(), 'charge-records-')) : undefined;
 const stateDir = process.env.LOCAL_STATE_DIR ?? scratchDir ?? resolve(PROJECT_ROOT, '.local');
 const removeTemporaryDirs = () => {
   rmSync(socketDir, { recursive: true, force: true });
@@ -73,7 +74,8 @@ function forward(worker: Worker, req: IncomingMessage, res: ServerResponse): voi
     (answer) => {
       const raw: string[] = [];
       for (let i = 0; i < answer.rawHeaders.length; i += 2) {
-        if (!HOP_BY_HOP.has((answer.rawHeaders[i] as string).toLowerCase())) raw.push(answer.rawHeaders[i] as string, answer.rawHeaders[i + 1] as string);
+        if (!HOP_BY_HOP.has((answer.rawHeaders[i] as string).toLowerCase()))
+          raw.push(answer.rawHeaders[i] as string, answer.rawHeaders[i + 1] as string);
       }
       res.writeHead(answer.statusCode ?? 502, raw);
       answer.pipe(res);
@@ -180,7 +182,9 @@ try {
     }
     const started = performance.now();
     const ready = () =>
-      console.log(`Reloaded: the new code answers after ${Math.round(performance.now() - started)} ms (pid ${active?.child.pid})`);
+      console.log(
+        `Reloaded: the new code answers after ${Math.round(performance.now() - started)} ms (pid ${active?.child.pid})`,
+      );
     reloading = activate(ready).then(() => {
       reloading = undefined;
       if (pending) {

@@ -11,7 +11,9 @@ export interface DynamoDbLocal {
 
 export class JavaMissingError extends Error {
   constructor() {
-    super('DynamoDB Local needs Java 17 or newer: install it (e.g. `apt-get install openjdk-17-jre-headless`) and retry.');
+    super(
+      'DynamoDB Local needs Java 17 or newer: install it (e.g. `apt-get install openjdk-17-jre-headless`) and retry.',
+    );
     this.name = 'JavaMissingError';
   }
 }
@@ -75,10 +77,7 @@ export async function startDynamoDbLocal(options: { port: number; dataDir?: stri
   process.once('exit', killChild);
 
   const endpoint = `http://127.0.0.1:${options.port}`;
-  const started = await Promise.race([
-    waitForDynamo(endpoint).then(() => true),
-    exited.then(() => false),
-  ]);
+  const started = await Promise.race([waitForDynamo(endpoint).then(() => true), exited.then(() => false)]);
   if (!started) throw new Error(`DynamoDB Local exited during start-up: ${stderr.trim()}`);
 
   return {

@@ -7,7 +7,6 @@ import { installLocalAdapters } from './adapters/index';
 import { lambdaContext } from './lambda-context';
 import { PROJECT_ROOT } from './paths';
 
-
 // Handlers have different event types; the local runtime only passes each the event shape AWS would.
 type AnyHandler = (event: unknown, context: Context) => Promise<unknown>;
 

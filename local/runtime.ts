@@ -92,7 +92,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       throw err;
     }
     endpoint = dynamo.endpoint;
-    log(`DynamoDB Local on ${endpoint} (${options.inMemory ? 'in memory' : `data in ${resolve(stateDir, 'dynamodb')}`})`);
+    log(
+      `DynamoDB Local on ${endpoint} (${options.inMemory ? 'in memory' : `data in ${resolve(stateDir, 'dynamodb')}`})`,
+    );
   }
   prepareEnvironment(endpoint);
   process.env.LOCAL_STATE_DIR = stateDir;
@@ -110,7 +112,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     admin.destroy();
     if (created.length > 0) log(`Created tables: ${created.join(', ')}`);
     const signingKey = await ensureLocalSigningKey();
-    if (signingKey.created) log(`Created the first signing key (kid ${signingKey.kid}) under ${resolve(stateDir, 'keys')}`);
+    if (signingKey.created)
+      log(`Created the first signing key (kid ${signingKey.kid}) under ${resolve(stateDir, 'keys')}`);
     const { ensureBootstrapAdmin } = await import('#users/bootstrap');
     const bootstrap = await ensureBootstrapAdmin();
     if (bootstrap.created) {

@@ -83,7 +83,12 @@ export interface ResolvedRoute {
 export function resolveRoute(method: string, pathname: string): ResolvedRoute {
   const match = matchTemplate(pathname);
   if (!match) {
-    return { resource: PROXY_PATH, pathParameters: { proxy: pathname.slice(1) }, function: 'fallback', access: 'authenticated' };
+    return {
+      resource: PROXY_PATH,
+      pathParameters: { proxy: pathname.slice(1) },
+      function: 'fallback',
+      access: 'authenticated',
+    };
   }
   const params = match.template.specificity < match.template.segments.length ? match.params : null;
   const route = findRoute(method, match.template.path);
@@ -363,13 +368,16 @@ export function createLocalServer(options: LocalServerOptions = {}): Server {
       return (await import('./reports')).serveLocalFile(new URL(req.url ?? '/', 'http://localhost'), res);
     }
     const addressHeader = options.clientAddressHeader;
-    const client = addressHeader ? { header: addressHeader, address: req.headers[addressHeader] as string | undefined } : undefined;
+    const client = addressHeader
+      ? { header: addressHeader, address: req.headers[addressHeader] as string | undefined }
+      : undefined;
     const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined, randomUUID());
     const route = resolveRoute(method, target.pathname);
     let result: APIGatewayProxyResult;
     try {
       // Waiting for 'end' on a bodiless request costs a trip through the event loop: skip it (half the throughput).
-      const bodiless = req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length'] ?? 0) === 0;
+      const bodiless =
+        req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length'] ?? 0) === 0;
       const body = bodiless ? EMPTY_BODY : await readBody(req);
       const event = toProxyEvent(req, target, body, route, requestId, client);
       if (route.access !== 'public') event.requestContext.authorizer = await authorize(event);

@@ -12,7 +12,11 @@ export async function rotateLocalSigningKey(token: string = randomUUID()): Promi
   const { rotateLocally } = await import('./adapters/signing');
   const { parseSecretValue } = await import('#signing/key-ring');
   const adapters = signingAdapters();
-  const used = await rotateLocally(adapters, (event) => handler(event, lambdaContext('local-rotate-keys', 30, 256)), token);
+  const used = await rotateLocally(
+    adapters,
+    (event) => handler(event, lambdaContext('local-rotate-keys', 30, 256)),
+    token,
+  );
   const current = await adapters.secrets.getValue({ stage: 'AWSCURRENT' });
   return { token: used, kid: current ? (parseSecretValue(current.value).kid ?? '') : '' };
 }

@@ -109,11 +109,13 @@ export class StreamPoller {
     this.checkpointFile = resolve(options.stateDir, 'stream-checkpoints.json');
     this.failureFile = resolve(options.stateDir, 'audit-stream-failures.jsonl');
     this.interval = options.intervalMs ?? AUDIT_STREAM_SETTINGS.localPollIntervalMs;
-    this.idleInterval = Math.max(this.interval, options.idleIntervalMs ?? AUDIT_STREAM_SETTINGS.localIdlePollIntervalMs);
+    this.idleInterval = Math.max(
+      this.interval,
+      options.idleIntervalMs ?? AUDIT_STREAM_SETTINGS.localIdlePollIntervalMs,
+    );
     this.retryAttempts = options.retryAttempts ?? AUDIT_STREAM_SETTINGS.retryAttempts;
     this.log = options.log ?? ((line) => console.log(line));
-    this.deliver =
-      options.deliver ?? ((event) => invoke<DynamoDBBatchResponse | void>('audit-stream', event));
+    this.deliver = options.deliver ?? ((event) => invoke<DynamoDBBatchResponse | void>('audit-stream', event));
     this.checkpoints = existsSync(this.checkpointFile)
       ? (JSON.parse(readFileSync(this.checkpointFile, 'utf8')) as Checkpoints)
       : {};

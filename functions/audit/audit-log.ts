@@ -111,9 +111,12 @@ export class AuditLog {
       };
       const record: AuditRecord = { ...unsigned, hash: computeHash(unsigned) };
       const outcome = await this.put(record, input.idempotencyKey);
-      if (outcome !== 'lost_race') return outcome === 'duplicate' ? { status: 'duplicate' } : { status: 'appended', record };
+      if (outcome !== 'lost_race')
+        return outcome === 'duplicate' ? { status: 'duplicate' } : { status: 'appended', record };
       if (attempt >= MAX_ATTEMPTS) {
-        throw new Error(`Audit append for ${entityKeyOf(input.entityType, input.entityId)} lost the race ${attempt} times`);
+        throw new Error(
+          `Audit append for ${entityKeyOf(input.entityType, input.entityId)} lost the race ${attempt} times`,
+        );
       }
       await sleep(Math.random() * 10 * Math.min(attempt, 5));
     }

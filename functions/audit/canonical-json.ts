@@ -52,7 +52,11 @@ export function toJsonValue(value: unknown): JsonValue | undefined {
   if (Array.isArray(value)) return value.map((v) => toJsonValue(v) ?? null);
   if (typeof value === 'object') {
     // NumberValue from `unmarshall(…, { wrapNumbers: true })` and similar wrappers keep their exact text.
-    if ('value' in value && typeof (value as { value: unknown }).value === 'string' && Object.keys(value).length === 1) {
+    if (
+      'value' in value &&
+      typeof (value as { value: unknown }).value === 'string' &&
+      Object.keys(value).length === 1
+    ) {
       return (value as { value: string }).value;
     }
     const out: Record<string, JsonValue> = {};

@@ -6,7 +6,10 @@ const Instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
 
 export const AuditQuery = z
   .strictObject({
-    entityType: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/).optional(),
+    entityType: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,31}$/)
+      .optional(),
     entityId: z.string().min(1).max(200).optional(),
     actor: z.string().min(1).max(200).optional(),
     action: z.string().min(1).max(64).optional(),

@@ -99,7 +99,11 @@ export function fromAuditItem(item: Record<string, unknown>): AuditRecord {
 export interface ChainCheck {
   valid: boolean;
   records: number;
-  brokenAt?: { seq: number; auditId: string; problem: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap' | 'derived_mismatch' };
+  brokenAt?: {
+    seq: number;
+    auditId: string;
+    problem: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap' | 'derived_mismatch';
+  };
 }
 
 /**
@@ -107,8 +111,11 @@ export interface ChainCheck {
  * and time queries and the exports find records by them, so a record edited there would vanish from every
  * view but its entity's while its hash still held.
  */
-function derivedMatch(item: AuditRecord & Partial<Pick<AuditItem, 'entityKey' | 'actorId' | 'atId' | 'month'>>): boolean {
-  if (item.entityKey === undefined && item.actorId === undefined && item.atId === undefined && item.month === undefined) return true;
+function derivedMatch(
+  item: AuditRecord & Partial<Pick<AuditItem, 'entityKey' | 'actorId' | 'atId' | 'month'>>,
+): boolean {
+  if (item.entityKey === undefined && item.actorId === undefined && item.atId === undefined && item.month === undefined)
+    return true;
   const expected = toAuditItem(item);
   return (
     item.entityKey === expected.entityKey &&

@@ -2,7 +2,15 @@ import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } fro
 import { type AuditItem, entityKeyOf, fromAuditItem, type AuditRecord } from './record';
 import { documentDb } from '#platform/dynamo';
 import { tableName } from '#platform/tables';
-import { type CursorQuery, decodeCursor, encodeCursor, inRange, isKey, type KeyValue, queryFromCursor } from '#platform/cursor';
+import {
+  type CursorQuery,
+  decodeCursor,
+  encodeCursor,
+  inRange,
+  isKey,
+  type KeyValue,
+  queryFromCursor,
+} from '#platform/cursor';
 
 export interface AuditFilter {
   entityType?: string;
@@ -119,7 +127,11 @@ export class AuditQueries {
     };
 
     const strategy: Strategy =
-      filter.entityType !== undefined && filter.entityId !== undefined ? 'entity' : filter.actor !== undefined ? 'actor' : 'month';
+      filter.entityType !== undefined && filter.entityId !== undefined
+        ? 'entity'
+        : filter.actor !== undefined
+          ? 'actor'
+          : 'month';
     // A cursor belongs to this query (strategy and every filter) and starts inside its key condition.
     const query: CursorQuery = {
       list: 'audit',
@@ -133,7 +145,8 @@ export class AuditQueries {
         to: filter.to,
       },
     };
-    const entityKey = strategy === 'entity' ? entityKeyOf(filter.entityType as string, filter.entityId as string) : undefined;
+    const entityKey =
+      strategy === 'entity' ? entityKeyOf(filter.entityType as string, filter.entityId as string) : undefined;
     const atEnd = `${to}~`;
     const allMonths = strategy === 'month' ? walkedMonths(from, to, now) : [];
     const isStart = (p: unknown): p is Position => {
@@ -146,7 +159,10 @@ export class AuditQueries {
         return m === undefined && isKey(k, key, NUMERIC) && k.actorId === filter.actor && inRange(k.atId, from, atEnd);
       }
       if (typeof m !== 'string' || !allMonths.includes(m)) return false;
-      return k === undefined || (isKey(k, [...TABLE_KEY, 'month', 'atId'], NUMERIC) && k.month === m && inRange(k.atId, from, atEnd));
+      return (
+        k === undefined ||
+        (isKey(k, [...TABLE_KEY, 'month', 'atId'], NUMERIC) && k.month === m && inRange(k.atId, from, atEnd))
+      );
     };
     const cursor = filter.cursor ? decodeCursor(filter.cursor, query, isStart) : undefined;
     let base: Omit<QueryCommandInput, 'Limit' | 'ExclusiveStartKey'>;
@@ -165,10 +181,18 @@ export class AuditQueries {
       addFilter('action', filter.action);
       if (strategy === 'actor') {
         values[':a'] = filter.actor;
-        base = { TableName: this.table, IndexName: 'byActor', KeyConditionExpression: 'actorId = :a AND atId BETWEEN :from AND :to' };
+        base = {
+          TableName: this.table,
+          IndexName: 'byActor',
+          KeyConditionExpression: 'actorId = :a AND atId BETWEEN :from AND :to',
+        };
       } else {
         months = cursor?.m ? allMonths.filter((m) => m >= (cursor.m as string)) : allMonths;
-        base = { TableName: this.table, IndexName: 'byMonth', KeyConditionExpression: '#month = :m AND atId BETWEEN :from AND :to' };
+        base = {
+          TableName: this.table,
+          IndexName: 'byMonth',
+          KeyConditionExpression: '#month = :m AND atId BETWEEN :from AND :to',
+        };
         names['#month'] = 'month';
       }
     }

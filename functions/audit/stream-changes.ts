@@ -122,7 +122,13 @@ export function toAuditInput(record: DynamoDBRecord): AuditInput | undefined {
       entityType: 'charge',
       entityId: chargeId,
       action:
-        event === 'INSERT' ? 'create' : event === 'REMOVE' ? 'remove' : newImage?.deletedAt && !oldImage?.deletedAt ? 'delete' : 'update',
+        event === 'INSERT'
+          ? 'create'
+          : event === 'REMOVE'
+            ? 'remove'
+            : newImage?.deletedAt && !oldImage?.deletedAt
+              ? 'delete'
+              : 'update',
       actor: outOfBand ? OUT_OF_BAND : (actorOf(current) ?? OUT_OF_BAND),
       ...(outOfBand ? { reason: 'Changed outside the API', requestId: null } : {}),
       version: num(current.version),
@@ -135,7 +141,8 @@ export function toAuditInput(record: DynamoDBRecord): AuditInput | undefined {
     if (!pk) throw new PoisonedRecordError('User record without pk');
     if (!pk.startsWith('user#')) return undefined;
     const versioned = typeof oldImage?.version === 'number' && typeof newImage?.version === 'number';
-    const outOfBand = event === 'REMOVE' || (event === 'MODIFY' && versioned && oldImage?.version === newImage?.version);
+    const outOfBand =
+      event === 'REMOVE' || (event === 'MODIFY' && versioned && oldImage?.version === newImage?.version);
     return {
       ...base,
       entityType: 'user',
@@ -156,7 +163,8 @@ export function toAuditInput(record: DynamoDBRecord): AuditInput | undefined {
  * item changes, so a role change or a password change is exactly one record, named, with its from/to.
  */
 function userAction(oldImage: Image | undefined, newImage: Image | undefined): string {
-  const changed = (field: string) => JSON.stringify(oldImage?.[field] ?? null) !== JSON.stringify(newImage?.[field] ?? null);
+  const changed = (field: string) =>
+    JSON.stringify(oldImage?.[field] ?? null) !== JSON.stringify(newImage?.[field] ?? null);
   if (changed('roles')) return 'role.change';
   if (changed('disabled')) return newImage?.disabled === true ? 'user.disable' : 'user.enable';
   if (changed('passwordHash')) return 'password.change';

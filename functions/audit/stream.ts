@@ -63,9 +63,7 @@ async function lambdaHandler(event: DynamoDBStreamEvent, context: Context): Prom
   });
 }
 
-export const handler = middy(lambdaHandler)
-  .use(loggerContext())
-  .use(emfMetrics());
+export const handler = middy(lambdaHandler).use(loggerContext()).use(emfMetrics());
 
 /**
  * When the change was committed, as precisely as known: the item's own `updatedAt` (milliseconds, set by the

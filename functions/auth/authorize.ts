@@ -56,7 +56,12 @@ interface CallerState {
   family?: Family;
 }
 
-async function loadState(userId: string, jti: string | undefined, sid: string | undefined, now: number): Promise<CallerState> {
+async function loadState(
+  userId: string,
+  jti: string | undefined,
+  sid: string | undefined,
+  now: number,
+): Promise<CallerState> {
   const usersTable = tableName('users');
   const authTable = tableName('auth-state');
   const authKeys = [...(jti ? [{ pk: `revoked#${jti}` }] : []), ...(sid ? [{ pk: `family#${sid}` }] : [])];
@@ -152,8 +157,14 @@ async function authenticateOidc(token: string, now: number): Promise<Authenticat
   const state = await loadState(userId, identity.revocationId, undefined, now);
   const user = state.user;
   if (state.revoked) throw new Unauthorized('token revoked', userId);
-  if (!user || user.disabled || identity.iat * 1000 < user.tokensValidAfter) throw new Unauthorized('external user refused', userId);
-  return { userId: user.userId, username: user.username, roles: identity.roles, permissions: permissionsFor(identity.roles) };
+  if (!user || user.disabled || identity.iat * 1000 < user.tokensValidAfter)
+    throw new Unauthorized('external user refused', userId);
+  return {
+    userId: user.userId,
+    username: user.username,
+    roles: identity.roles,
+    permissions: permissionsFor(identity.roles),
+  };
 }
 
 export async function authorize(request: {
@@ -169,7 +180,8 @@ export async function authorize(request: {
   } catch (err) {
     // Not one of ours (unknown kid / issuer): maybe a configured external issuer's. One of ours that verified but
     // whose state refused it (it names its user) is no external token: it is not verified a second time.
-    const external = err instanceof Unauthorized && err.userId === undefined ? await authenticateOidc(token, now) : undefined;
+    const external =
+      err instanceof Unauthorized && err.userId === undefined ? await authenticateOidc(token, now) : undefined;
     if (!external) throw err;
     user = external;
   }
@@ -177,7 +189,8 @@ export async function authorize(request: {
   // got here (see `authenticateOwn`).
   const rate = await rateLimit(user.userId, now);
   const route = findRoute(request.httpMethod, request.resource);
-  const missing = route && route.access !== 'public' && route.access !== 'authenticated' && !user.permissions.includes(route.access);
+  const missing =
+    route && route.access !== 'public' && route.access !== 'authenticated' && !user.permissions.includes(route.access);
   // A throttled caller gets 429 whatever they ask for. An authorizer can only allow or deny, so it allows with
   // `exceeded` set, and the handler's envelope answers 429 before any route runs (the router checks the
   // permission again behind it).

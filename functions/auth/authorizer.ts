@@ -19,7 +19,11 @@ async function authorizer(event: APIGatewayRequestAuthorizerEvent): Promise<APIG
   // X-Request-ID, else API Gateway's request id) — the line saying why a 401 or 403 happened most of all.
   logger.setCorrelationId(requestIdFor(header(event.headers, 'x-request-id'), event.requestContext?.requestId));
   try {
-    const decision = await authorize({ headers: event.headers, httpMethod: event.httpMethod, resource: event.resource });
+    const decision = await authorize({
+      headers: event.headers,
+      httpMethod: event.httpMethod,
+      resource: event.resource,
+    });
     if (decision.effect === 'Deny') {
       metrics.addMetric('AuthorizerDenied', MetricUnit.Count, 1);
       logger.info('denied: missing permission', { user_id: decision.user.userId, resource: event.resource });

@@ -36,7 +36,12 @@ interface CounterItem {
  * One conditional ADD per request; at a window's first request the item is rolled over (one or two more
  * conditional writes, once per window). Used for the per-user API rate limit and the per-IP login limit.
  */
-export async function countInWindow(name: string, windowSeconds: number, limit: number, now: number): Promise<WindowCount> {
+export async function countInWindow(
+  name: string,
+  windowSeconds: number,
+  limit: number,
+  now: number,
+): Promise<WindowCount> {
   return slidingEstimate(await hit(name, now, windowSeconds), windowSeconds, limit, now);
 }
 
@@ -53,7 +58,12 @@ export function slidingEstimate(counter: CounterItem, windowSeconds: number, lim
   if (!exceeded) {
     return { limit, remaining: Math.floor((limit * W - scaled) / W), exceeded, resetAt: windowEnd };
   }
-  return { limit, remaining: 0, exceeded, resetAt: nextAllowedAt(counter.windowStart, W, previous, counter.current, limit) };
+  return {
+    limit,
+    remaining: 0,
+    exceeded,
+    resetAt: nextAllowedAt(counter.windowStart, W, previous, counter.current, limit),
+  };
 }
 
 /** When one more request would fit, if none is sent before: later in this window, or early in the next. */

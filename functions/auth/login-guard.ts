@@ -83,8 +83,7 @@ export interface Attempt {
 }
 
 export type Reservation =
-  | { locked: false; attempt: Attempt }
-  | { locked: true; scope: LockScope; retryAfterSeconds: number };
+  { locked: false; attempt: Attempt } | { locked: true; scope: LockScope; retryAfterSeconds: number };
 
 const stateKey = (username: string) => `login#${usernameKey(username)}`;
 
@@ -117,8 +116,13 @@ async function read(username: string): Promise<LoginState | undefined> {
   return out.Item as LoginState | undefined;
 }
 
-function lockOf(state: LoginState, address: string, now: number): { scope: LockScope; retryAfterSeconds: number } | undefined {
-  if (state.lockedUntil && state.lockedUntil > now) return { scope: 'account', retryAfterSeconds: state.lockedUntil - now };
+function lockOf(
+  state: LoginState,
+  address: string,
+  now: number,
+): { scope: LockScope; retryAfterSeconds: number } | undefined {
+  if (state.lockedUntil && state.lockedUntil > now)
+    return { scope: 'account', retryAfterSeconds: state.lockedUntil - now };
   const pairLock = state.pairs[address]?.lockedUntil;
   if (pairLock && pairLock > now) return { scope: 'pair', retryAfterSeconds: pairLock - now };
   return undefined;
@@ -128,7 +132,11 @@ function lockOf(state: LoginState, address: string, now: number): { scope: LockS
  * Read-modify-write with a version condition; a lost race re-reads and applies the change again. `change`
  * returns false to write nothing (the decision was made on the state just read).
  */
-async function mutate(username: string, now: number, change: (state: LoginState, exists: boolean) => boolean): Promise<void> {
+async function mutate(
+  username: string,
+  now: number,
+  change: (state: LoginState, exists: boolean) => boolean,
+): Promise<void> {
   for (let attempt = 0; attempt < 30; attempt++) {
     const current = await read(username);
     const state: LoginState = current
@@ -216,7 +224,8 @@ function countOnPair(pair: PairState, now: number): number | undefined {
   if (recent < LOGIN_MAX_FAILURES && !overHourly) return undefined;
   let until = now + LOCKOUT_SECONDS;
   // The pair's hourly budget is spent: locked until the oldest of those failures leaves the hour.
-  if (overHourly) until = Math.max(until, (pair.failures[pair.failures.length - hourly] ?? now) + CEILING_WINDOW_SECONDS);
+  if (overHourly)
+    until = Math.max(until, (pair.failures[pair.failures.length - hourly] ?? now) + CEILING_WINDOW_SECONDS);
   pair.lockedUntil = until;
   pair.countFrom = until;
   return until;

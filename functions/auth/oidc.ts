@@ -147,7 +147,11 @@ class JwksFreshness {
       const added = kids.filter((k) => !this.kids.includes(k));
       const removed = this.kids.filter((k) => !kids.includes(k));
       if (this.fetchedAt !== undefined && (added.length > 0 || removed.length > 0)) {
-        logger.info('external JWKS changed', { issuer: this.provider.issuer, kids_added: added, kids_removed: removed });
+        logger.info('external JWKS changed', {
+          issuer: this.provider.issuer,
+          kids_added: added,
+          kids_removed: removed,
+        });
       }
       this.kids = kids;
       this.fetchedAt = t;
@@ -211,12 +215,21 @@ export function unverifiedIssuer(token: string): string | undefined {
 }
 
 function claimAt(payload: Record<string, unknown>, path: string): unknown {
-  return path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), payload);
+  return path
+    .split('.')
+    .reduce<unknown>(
+      (value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined),
+      payload,
+    );
 }
 
 export function mapRoles(provider: OidcProvider, payload: Record<string, unknown>): Role[] {
   const claim = claimAt(payload, provider.rolesClaim);
-  const external = Array.isArray(claim) ? claim.map(String) : typeof claim === 'string' ? claim.split(/\s+/).filter(Boolean) : [];
+  const external = Array.isArray(claim)
+    ? claim.map(String)
+    : typeof claim === 'string'
+      ? claim.split(/\s+/).filter(Boolean)
+      : [];
   const roles = new Set<Role>();
   for (const name of external) {
     const mapped = provider.roleMap[name];
@@ -233,7 +246,8 @@ export async function verifyOidcToken(token: string): Promise<OidcIdentity | und
   const payload = await entry.verify(token);
   const subject = payload.sub;
   // Identity, username and audit chain all derive from it: ill-formed text would make a user no URL can name.
-  if (typeof subject !== 'string' || subject === '' || !isWellFormed(subject)) throw new Error('token has no usable sub');
+  if (typeof subject !== 'string' || subject === '' || !isWellFormed(subject))
+    throw new Error('token has no usable sub');
   // RFC 9068 §2.2: exp and iat are REQUIRED. aws-jwt-verify checks exp only when present, and a token without
   // one would never expire — nor could logout revoke it, a revocation lives until the token's exp.
   const { exp, iat } = payload;
@@ -244,7 +258,9 @@ export async function verifyOidcToken(token: string): Promise<OidcIdentity | und
   // A stolen long-lived token is a standing key: access tokens of the IdPs this serves (Cognito, Entra ID, Keycloak,
   // Okta) live at most a day, so anything longer is refused rather than trusted for its whole life.
   if (exp - iat > MAX_EXTERNAL_TOKEN_LIFETIME_SECONDS) throw new Error('token lifetime exceeds a day');
-  const host = new URL(entry.provider.issuer.includes('://') ? entry.provider.issuer : `https://${entry.provider.issuer}`).host;
+  const host = new URL(
+    entry.provider.issuer.includes('://') ? entry.provider.issuer : `https://${entry.provider.issuer}`,
+  ).host;
   const claimed = payload.preferred_username;
   const preferred = typeof claimed === 'string' && claimed !== '' && isWellFormed(claimed) ? claimed : subject;
   return {

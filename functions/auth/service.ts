@@ -79,7 +79,9 @@ async function checkPassword(
   if (reservation.locked) throw locked(reservation.retryAfterSeconds);
   const { attempt } = reservation;
 
-  const valid = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : await verifyAgainstDummy(password);
+  const valid = user?.passwordHash
+    ? await verifyPassword(password, user.passwordHash)
+    : await verifyAgainstDummy(password);
   if (valid && user && !user.disabled) {
     await releaseAttempt(attempt, now);
     return true;

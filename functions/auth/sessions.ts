@@ -37,7 +37,12 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 const newRefreshToken = () => randomBytes(32).toString('base64url');
 
 function refreshItem(token: string, family: Family) {
-  return { pk: `refresh#${hashToken(token)}`, familyId: family.familyId, userId: family.userId, expiresAt: family.expiresAt };
+  return {
+    pk: `refresh#${hashToken(token)}`,
+    familyId: family.familyId,
+    userId: family.userId,
+    expiresAt: family.expiresAt,
+  };
 }
 
 export async function startFamily(userId: string, now: number): Promise<{ family: Family; refreshToken: string }> {
@@ -67,17 +72,19 @@ export async function getFamily(familyId: string): Promise<Family | undefined> {
 }
 
 export async function revokeFamily(familyId: string, now: number): Promise<void> {
-  await documentDb().send(
-    new UpdateCommand({
-      TableName: table(),
-      Key: { pk: `family#${familyId}` },
-      UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':now': now },
-    }),
-  ).catch((err: unknown) => {
-    if (!(err instanceof Error && err.name === 'ConditionalCheckFailedException')) throw err;
-  });
+  await documentDb()
+    .send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { pk: `family#${familyId}` },
+        UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':now': now },
+      }),
+    )
+    .catch((err: unknown) => {
+      if (!(err instanceof Error && err.name === 'ConditionalCheckFailedException')) throw err;
+    });
 }
 
 /** Which refresh token family a presented token belongs to, without consuming it (logout). */
@@ -96,7 +103,9 @@ export async function familyOfRefreshToken(token: string): Promise<string | unde
  */
 export async function rotateRefreshToken(token: string, now: number): Promise<RefreshOutcome> {
   const hashed = `refresh#${hashToken(token)}`;
-  const stored = await documentDb().send(new GetCommand({ TableName: table(), Key: { pk: hashed }, ConsistentRead: true }));
+  const stored = await documentDb().send(
+    new GetCommand({ TableName: table(), Key: { pk: hashed }, ConsistentRead: true }),
+  );
   const item = stored.Item;
   if (!item || typeof item.familyId !== 'string') return { ok: false, reason: 'unknown' };
   const family = await getFamily(item.familyId);
@@ -154,7 +163,10 @@ export async function revokeAccessToken(jti: string, exp: number, now: number): 
   const usable = Number.isFinite(exp) && exp > now;
   const until = usable ? exp : now + FALLBACK_REVOCATION_SECONDS;
   await documentDb().send(
-    new PutCommand({ TableName: table(), Item: { pk: `revoked#${jti}`, expiresAt: until + config().clockSkewSeconds } }),
+    new PutCommand({
+      TableName: table(),
+      Item: { pk: `revoked#${jti}`, expiresAt: until + config().clockSkewSeconds },
+    }),
   );
 }
 

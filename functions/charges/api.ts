@@ -8,7 +8,10 @@ import { ChargeService, etagOf } from './service';
 const charges = new ChargeService(new DynamoChargeStore());
 
 /** The router has checked the route's permission, so a user is always there on these routes. */
-const info = (ctx: RouteContext<unknown, unknown>) => ({ user: ctx.user as AuthenticatedUser, requestId: ctx.requestId });
+const info = (ctx: RouteContext<unknown, unknown>) => ({
+  user: ctx.user as AuthenticatedUser,
+  requestId: ctx.requestId,
+});
 const id = (ctx: RouteContext<unknown, unknown>) => ctx.params.id as string;
 
 export const handler = httpHandler({

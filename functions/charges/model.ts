@@ -56,7 +56,15 @@ export const CHARGE_METADATA_FIELDS: ReadonlySet<string> = new Set([
 ]);
 
 /** Fields a caller may never set: a body naming one is malformed (400), like any unknown field. */
-export const IMMUTABLE_FIELDS = ['chargeId', 'version', 'createdAt', 'createdBy', 'updatedAt', 'updatedBy', 'deletedAt'];
+export const IMMUTABLE_FIELDS = [
+  'chargeId',
+  'version',
+  'createdAt',
+  'createdBy',
+  'updatedAt',
+  'updatedBy',
+  'deletedAt',
+];
 
 const codePoints = (s: string) => [...s].length;
 

@@ -111,7 +111,8 @@ export class ChargeService {
     if (notes === null) delete next.notes;
     else if (notes !== undefined) next.notes = notes;
     assertDateOrder(next);
-    if (patch.status !== undefined && patch.status !== current.status) assertTransition(current, patch.status, info.user);
+    if (patch.status !== undefined && patch.status !== current.status)
+      assertTransition(current, patch.status, info.user);
     // A version is a change (SPEC §3: +1 per change): a PATCH that sets every field to the value it has
     // (the status it is already in, say) writes no version and no audit record, and answers the charge as is.
     const changes = diffFields(
@@ -119,7 +120,11 @@ export class ChargeService {
       next as unknown as Record<string, unknown>,
       CHARGE_METADATA_FIELDS,
     );
-    assertEditable(current, Object.keys(changes).filter((field) => field !== 'status'), next.status);
+    assertEditable(
+      current,
+      Object.keys(changes).filter((field) => field !== 'status'),
+      next.status,
+    );
     if (Object.keys(changes).length === 0) return toPublicCharge(current);
     return this.write(current, next, reason, info);
   }

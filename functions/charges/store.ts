@@ -9,7 +9,15 @@ import {
 import { documentDb } from '#platform/dynamo';
 import { tableName } from '#platform/tables';
 import { CHARGE_ITEM_SK, type ChargeState, type ChargeStatus, VERSION_SK_PREFIX, versionSk } from './model';
-import { type CursorQuery, decodeCursor, encodeCursor, inRange, isKey, type KeyValue, queryFromCursor } from '#platform/cursor';
+import {
+  type CursorQuery,
+  decodeCursor,
+  encodeCursor,
+  inRange,
+  isKey,
+  type KeyValue,
+  queryFromCursor,
+} from '#platform/cursor';
 
 export interface ChargeListFilter {
   status?: ChargeStatus;
@@ -186,7 +194,9 @@ export class DynamoChargeStore implements ChargeStore {
       inRange(key.listSk, lower, upper);
 
     const items: ChargeState[] = [];
-    let start: Record<string, unknown> | undefined = filter.cursor ? decodeCursor(filter.cursor, query, isStart) : undefined;
+    let start: Record<string, unknown> | undefined = filter.cursor
+      ? decodeCursor(filter.cursor, query, isStart)
+      : undefined;
     for (let round = 0; round < MAX_QUERY_ROUNDS && items.length < filter.limit; round++) {
       const room = filter.limit - items.length;
       const input: QueryCommandInput = {
@@ -201,7 +211,9 @@ export class DynamoChargeStore implements ChargeStore {
         Limit: filterExpression ? Math.max(room, FILTERED_ROUND_ITEMS) : room,
         ExclusiveStartKey: start,
       };
-      const page = await queryFromCursor(round === 0 && filter.cursor !== undefined, () => this.db.send(new QueryCommand(input)));
+      const page = await queryFromCursor(round === 0 && filter.cursor !== undefined, () =>
+        this.db.send(new QueryCommand(input)),
+      );
       const found = page.Items ?? [];
       start = page.LastEvaluatedKey;
       if (found.length > room) {
@@ -221,7 +233,10 @@ export class DynamoChargeStore implements ChargeStore {
       await this.db.send(new TransactWriteCommand({ TransactItems: items }));
       return true;
     } catch (err) {
-      if (err instanceof TransactionCanceledException && err.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) {
+      if (
+        err instanceof TransactionCanceledException &&
+        err.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')
+      ) {
         return false;
       }
       throw err;

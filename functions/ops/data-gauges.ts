@@ -130,7 +130,9 @@ async function refresh(): Promise<void> {
     // byActor holds exactly the audit records (idempotency markers carry no actor).
     count({ TableName: tableName('audit'), IndexName: 'byActor' }, 'scan'),
     newestAuditAt(),
-    accessTokens().ring.snapshot().catch(() => undefined),
+    accessTokens()
+      .ring.snapshot()
+      .catch(() => undefined),
     countRunsByStatus(),
   ]);
   for (const [status, count] of runs) reportRuns.set({ status }, count);

@@ -37,12 +37,16 @@ export interface CheckOutcome extends CheckResult {
 export type Check = (signal: AbortSignal) => Promise<void>;
 
 function failureReason(err: unknown, timedOut: boolean): FailureReason {
-  if (timedOut || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))) return 'timeout';
+  if (timedOut || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')))
+    return 'timeout';
   return isDependencyUnavailable(err) ? 'unreachable' : 'error';
 }
 
 /** Each check runs concurrently and is cut off at `timeoutMs`, so one slow dependency cannot stall the probe. */
-export async function runChecks(checks: Record<string, Check>, timeoutMs: number): Promise<Record<string, CheckOutcome>> {
+export async function runChecks(
+  checks: Record<string, Check>,
+  timeoutMs: number,
+): Promise<Record<string, CheckOutcome>> {
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]): Promise<[string, CheckOutcome]> => {
       const started = performance.now();

@@ -55,7 +55,9 @@ const KNOWN_PERMISSIONS: ReadonlySet<string> = new Set(PERMISSIONS);
 
 const split = (value: unknown) => (typeof value === 'string' && value !== '' ? value.split(',') : []);
 
-export function fromAuthorizerContext(context: Record<string, unknown> | null | undefined): AuthenticatedUser | undefined {
+export function fromAuthorizerContext(
+  context: Record<string, unknown> | null | undefined,
+): AuthenticatedUser | undefined {
   if (!context || typeof context.userId !== 'string' || typeof context.username !== 'string') return undefined;
   return {
     userId: context.userId,

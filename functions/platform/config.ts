@@ -8,7 +8,11 @@ import * as z from 'zod';
 const intFrom = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
 
 /** A value compared byte for byte (token claims): padding would make every token fail to match. */
-const trimmedNonEmpty = () => z.string().min(1).regex(/^\S(.*\S)?$/, 'must not start or end with whitespace');
+const trimmedNonEmpty = () =>
+  z
+    .string()
+    .min(1)
+    .regex(/^\S(.*\S)?$/, 'must not start or end with whitespace');
 
 /** Powertools Logger's levels; it would silently fall back to INFO on anything else. */
 const LOG_LEVELS = Object.keys(LogLevel) as [keyof typeof LogLevel, ...(keyof typeof LogLevel)[]];
@@ -123,7 +127,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
  * SIGNING_KEY_OVERLAP_SECONDS may be set below the access-token lifetime plus skew (an operator's choice), but then a
  * rotation ends the sessions whose tokens the previous key signed, against SPEC §5's "zero downtime": say so.
  */
-export function overlapWarning(cfg: Pick<Config, 'signingKeyOverlapSeconds' | 'ACCESS_TOKEN_TTL_SECONDS' | 'clockSkewSeconds'>): string | undefined {
+export function overlapWarning(
+  cfg: Pick<Config, 'signingKeyOverlapSeconds' | 'ACCESS_TOKEN_TTL_SECONDS' | 'clockSkewSeconds'>,
+): string | undefined {
   const safe = cfg.ACCESS_TOKEN_TTL_SECONDS + cfg.clockSkewSeconds;
   if (cfg.signingKeyOverlapSeconds >= safe) return undefined;
   return (

@@ -26,7 +26,10 @@ function digest(query: CursorQuery): string {
   const filters = Object.entries(query.filters ?? {})
     .filter(([, value]) => value !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return createHash('sha256').update(JSON.stringify([query.list, filters]), 'utf8').digest('base64url').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([query.list, filters]), 'utf8')
+    .digest('base64url')
+    .slice(0, 16);
 }
 
 export function encodeCursor(query: CursorQuery, position: unknown): string {

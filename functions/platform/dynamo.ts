@@ -27,9 +27,16 @@ export const AWS_DYNAMODB_TIMEOUTS = {
   throwOnRequestTimeout: true,
 } as const;
 
-export function dynamoClientConfig({ DYNAMODB_ENDPOINT, AWS_REGION }: Pick<Config, 'DYNAMODB_ENDPOINT' | 'AWS_REGION'>): DynamoDBClientConfig {
+export function dynamoClientConfig({
+  DYNAMODB_ENDPOINT,
+  AWS_REGION,
+}: Pick<Config, 'DYNAMODB_ENDPOINT' | 'AWS_REGION'>): DynamoDBClientConfig {
   return DYNAMODB_ENDPOINT
-    ? { region: AWS_REGION, endpoint: DYNAMODB_ENDPOINT, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+    ? {
+        region: AWS_REGION,
+        endpoint: DYNAMODB_ENDPOINT,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }
     : { region: AWS_REGION, requestHandler: { ...AWS_DYNAMODB_TIMEOUTS } };
 }
 

@@ -77,7 +77,11 @@ export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 export const unavailable = (
   message = 'The service is temporarily unavailable; retry later',
   options: Omit<AppErrorOptions, 'headers'> = {},
-) => new AppError('UNAVAILABLE', message, { ...options, headers: { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } });
+) =>
+  new AppError('UNAVAILABLE', message, {
+    ...options,
+    headers: { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
+  });
 
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;

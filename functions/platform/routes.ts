@@ -51,7 +51,13 @@ export const FUNCTIONS = {
     description: 'Readiness probe: DescribeTable on every table and the signing key',
     memorySize: 256,
     timeoutSeconds: 10,
-    tables: { charges: 'describe', users: 'describe', audit: 'describe', 'auth-state': 'describe', reports: 'describe' },
+    tables: {
+      charges: 'describe',
+      users: 'describe',
+      audit: 'describe',
+      'auth-state': 'describe',
+      reports: 'describe',
+    },
     signingKeys: 'verify',
   },
   ops: {
@@ -72,7 +78,7 @@ export const FUNCTIONS = {
   },
   auth: {
     entry: 'functions/auth/api.ts',
-    description: 'Login, refresh, logout and the caller\'s own account',
+    description: "Login, refresh, logout and the caller's own account",
     // Argon2id needs its 19 MiB per hash plus headroom; more memory is also more CPU on Lambda.
     memorySize: 1024,
     timeoutSeconds: 10,

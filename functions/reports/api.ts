@@ -74,13 +74,19 @@ export const handler = httpHandler({
   ...Object.fromEntries(
     (['csv', 'xlsx', 'pdf'] as const).map((format) => [
       `GET /reports/charges.${format}`,
-      route({ query: ChargeReportQuery, run: async (ctx) => sendFile(await reports.exportCharges(ctx.query, format, ctx.caller)) }),
+      route({
+        query: ChargeReportQuery,
+        run: async (ctx) => sendFile(await reports.exportCharges(ctx.query, format, ctx.caller)),
+      }),
     ]),
   ),
   ...Object.fromEntries(
     (['csv', 'xlsx'] as const).map((format) => [
       `GET /reports/audit.${format}`,
-      route({ query: AuditReportQuery, run: async (ctx) => sendFile(await reports.exportAudit(ctx.query, format, ctx.caller)) }),
+      route({
+        query: AuditReportQuery,
+        run: async (ctx) => sendFile(await reports.exportAudit(ctx.query, format, ctx.caller)),
+      }),
     ]),
   ),
 

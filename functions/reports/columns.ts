@@ -1,6 +1,14 @@
 import { type Charge, STATUSES } from '#charges/model';
 import type { AuditRecord } from '#audit/record';
-import { type Cell, type Column, type CellType, dateCell, isoDate, isoDateTime, type Lang } from '#reports/writers/table';
+import {
+  type Cell,
+  type Column,
+  type CellType,
+  dateCell,
+  isoDate,
+  isoDateTime,
+  type Lang,
+} from '#reports/writers/table';
 
 export type ReportKind = 'charges' | 'audit';
 
@@ -25,29 +33,108 @@ export const CHARGE_FIELDS: readonly Field<Charge>[] = [
   { key: 'articleId', label: { de: 'Artikel', en: 'Article' }, type: 'text', width: 18, value: (c) => c.articleId },
   { key: 'quantity', label: { de: 'Menge', en: 'Quantity' }, type: 'number', width: 13, value: (c) => c.quantity },
   { key: 'unit', label: { de: 'Einheit', en: 'Unit' }, type: 'text', width: 9, value: (c) => c.unit },
-  { key: 'productionDate', label: { de: 'Herstelldatum', en: 'Production date' }, type: 'date', width: 17, value: (c) => c.productionDate ?? null },
-  { key: 'expiryDate', label: { de: 'Verfallsdatum', en: 'Expiry date' }, type: 'date', width: 17, value: (c) => c.expiryDate ?? null },
-  { key: 'status', label: { de: 'Status', en: 'Status' }, type: 'text', width: 14, fit: LONGEST_STATUS, value: (c) => c.status },
+  {
+    key: 'productionDate',
+    label: { de: 'Herstelldatum', en: 'Production date' },
+    type: 'date',
+    width: 17,
+    value: (c) => c.productionDate ?? null,
+  },
+  {
+    key: 'expiryDate',
+    label: { de: 'Verfallsdatum', en: 'Expiry date' },
+    type: 'date',
+    width: 17,
+    value: (c) => c.expiryDate ?? null,
+  },
+  {
+    key: 'status',
+    label: { de: 'Status', en: 'Status' },
+    type: 'text',
+    width: 14,
+    fit: LONGEST_STATUS,
+    value: (c) => c.status,
+  },
   { key: 'notes', label: { de: 'Bemerkungen', en: 'Notes' }, type: 'text', width: 40, value: (c) => text(c.notes) },
   { key: 'version', label: { de: 'Version', en: 'Version' }, type: 'number', width: 9, value: (c) => c.version },
-  { key: 'createdAt', label: { de: 'Angelegt am', en: 'Created at' }, type: 'datetime', width: 21, value: (c) => c.createdAt ?? null },
-  { key: 'createdBy', label: { de: 'Angelegt von', en: 'Created by' }, type: 'text', width: 16, value: (c) => text(c.createdBy?.username) },
-  { key: 'updatedAt', label: { de: 'Geändert am', en: 'Updated at' }, type: 'datetime', width: 21, value: (c) => c.updatedAt ?? null },
-  { key: 'updatedBy', label: { de: 'Geändert von', en: 'Updated by' }, type: 'text', width: 16, value: (c) => text(c.updatedBy?.username) },
+  {
+    key: 'createdAt',
+    label: { de: 'Angelegt am', en: 'Created at' },
+    type: 'datetime',
+    width: 21,
+    value: (c) => c.createdAt ?? null,
+  },
+  {
+    key: 'createdBy',
+    label: { de: 'Angelegt von', en: 'Created by' },
+    type: 'text',
+    width: 16,
+    value: (c) => text(c.createdBy?.username),
+  },
+  {
+    key: 'updatedAt',
+    label: { de: 'Geändert am', en: 'Updated at' },
+    type: 'datetime',
+    width: 21,
+    value: (c) => c.updatedAt ?? null,
+  },
+  {
+    key: 'updatedBy',
+    label: { de: 'Geändert von', en: 'Updated by' },
+    type: 'text',
+    width: 16,
+    value: (c) => text(c.updatedBy?.username),
+  },
 ];
 
 /** The columns of an audit export (SPEC §6 fields). */
 export const AUDIT_FIELDS: readonly Field<AuditRecord>[] = [
   { key: 'at', label: { de: 'Zeitpunkt', en: 'Time' }, type: 'datetime', width: 20, value: (r) => r.at ?? null },
-  { key: 'entityType', label: { de: 'Objektart', en: 'Entity type' }, type: 'text', width: 10, value: (r) => r.entityType },
+  {
+    key: 'entityType',
+    label: { de: 'Objektart', en: 'Entity type' },
+    type: 'text',
+    width: 10,
+    value: (r) => r.entityType,
+  },
   { key: 'entityId', label: { de: 'Objekt', en: 'Entity' }, type: 'text', width: 38, value: (r) => r.entityId },
   { key: 'action', label: { de: 'Aktion', en: 'Action' }, type: 'text', width: 14, value: (r) => r.action },
-  { key: 'actor', label: { de: 'Benutzer', en: 'User' }, type: 'text', width: 16, value: (r) => text(r.actor?.username) },
-  { key: 'actorId', label: { de: 'Benutzer-ID', en: 'User id' }, type: 'text', width: 38, value: (r) => text(r.actor?.userId) },
+  {
+    key: 'actor',
+    label: { de: 'Benutzer', en: 'User' },
+    type: 'text',
+    width: 16,
+    value: (r) => text(r.actor?.username),
+  },
+  {
+    key: 'actorId',
+    label: { de: 'Benutzer-ID', en: 'User id' },
+    type: 'text',
+    width: 38,
+    value: (r) => text(r.actor?.userId),
+  },
   { key: 'reason', label: { de: 'Begründung', en: 'Reason' }, type: 'text', width: 30, value: (r) => text(r.reason) },
-  { key: 'version', label: { de: 'Version', en: 'Version' }, type: 'number', width: 8, value: (r) => r.version ?? null },
-  { key: 'changes', label: { de: 'Änderungen', en: 'Changes' }, type: 'text', width: 50, value: (r) => JSON.stringify(r.changes ?? {}) },
-  { key: 'requestId', label: { de: 'Anfrage-ID', en: 'Request id' }, type: 'text', width: 38, value: (r) => text(r.requestId) },
+  {
+    key: 'version',
+    label: { de: 'Version', en: 'Version' },
+    type: 'number',
+    width: 8,
+    value: (r) => r.version ?? null,
+  },
+  {
+    key: 'changes',
+    label: { de: 'Änderungen', en: 'Changes' },
+    type: 'text',
+    width: 50,
+    value: (r) => JSON.stringify(r.changes ?? {}),
+  },
+  {
+    key: 'requestId',
+    label: { de: 'Anfrage-ID', en: 'Request id' },
+    type: 'text',
+    width: 38,
+    value: (r) => text(r.requestId),
+  },
   { key: 'auditId', label: { de: 'Audit-ID', en: 'Audit id' }, type: 'text', width: 38, value: (r) => r.auditId },
   { key: 'seq', label: { de: 'Nr.', en: 'Seq' }, type: 'number', width: 6, value: (r) => r.seq },
   { key: 'hash', label: { de: 'Hash', en: 'Hash' }, type: 'text', width: 66, value: (r) => r.hash },
@@ -104,7 +191,13 @@ function project<R>(fields: readonly Field<R>[], keys: readonly string[], lang: 
     f.type === 'date' || f.type === 'datetime' ? dateValue(f.type, dates, f.value as (r: unknown) => Cell) : f.value,
   ) as ((record: R) => Cell)[];
   return {
-    columns: chosen.map((f) => ({ key: f.key, header: f.label[lang], type: f.type, width: f.width, ...(f.fit ? { fit: f.fit } : {}) })),
+    columns: chosen.map((f) => ({
+      key: f.key,
+      header: f.label[lang],
+      type: f.type,
+      width: f.width,
+      ...(f.fit ? { fit: f.fit } : {}),
+    })),
     row: (record) => values.map((value) => value(record)),
   };
 }
@@ -119,6 +212,10 @@ export function chargeProjection(keys: readonly string[], lang: Lang, dates: Dat
   return project(CHARGE_FIELDS, keys, lang, dates);
 }
 
-export function auditProjection(keys: readonly string[], lang: Lang, dates: DateCells = 'typed'): Projection<AuditRecord> {
+export function auditProjection(
+  keys: readonly string[],
+  lang: Lang,
+  dates: DateCells = 'typed',
+): Projection<AuditRecord> {
   return project(AUDIT_FIELDS, keys, lang, dates);
 }

@@ -38,9 +38,7 @@ export interface AuditRange {
   to?: string;
 }
 
-export type ExportSpec =
-  | { kind: 'charges'; filter: ChargeFilter }
-  | { kind: 'audit'; range: AuditRange };
+export type ExportSpec = { kind: 'charges'; filter: ChargeFilter } | { kind: 'audit'; range: AuditRange };
 
 export interface ExportRequest {
   spec: ExportSpec;
@@ -80,7 +78,10 @@ export async function* chargePages(store: Pick<ChargeStore, 'list'>, filter: Cha
   } while (cursor);
 }
 
-export async function* auditPages(audit: Pick<AuditQueries, 'search'>, range: AuditRange): AsyncGenerator<AuditRecord[]> {
+export async function* auditPages(
+  audit: Pick<AuditQueries, 'search'>,
+  range: AuditRange,
+): AsyncGenerator<AuditRecord[]> {
   let cursor: string | undefined;
   do {
     const page = await audit.search({ from: range.from, to: range.to, limit: PAGE_SIZE, cursor });

@@ -60,7 +60,9 @@ export const RelativeWindow = z
 const DateOrWindow = z.string().superRefine((value, ctx) => {
   const parsed = value.startsWith('P') ? RelativeWindow.safeParse(value) : IsoDate.safeParse(value);
   if (parsed.success) return;
-  const message = value.startsWith('P') ? (parsed.error.issues[0]?.message ?? 'Not a window') : 'A date (YYYY-MM-DD) or a window like P7D';
+  const message = value.startsWith('P')
+    ? (parsed.error.issues[0]?.message ?? 'Not a window')
+    : 'A date (YYYY-MM-DD) or a window like P7D';
   ctx.addIssue({ code: 'custom', message });
 });
 
@@ -169,7 +171,12 @@ export function checkDefinition(settings: DefinitionSettings): { issues: Issue[]
   const issues: Issue[] = [];
   const known = new Set(FIELD_KEYS[settings.kind]);
   (settings.columns ?? []).forEach((c, i) => {
-    if (!known.has(c)) issues.push({ path: `body.columns.${i}`, code: 'unknown_column', message: `Unknown column "${c}" for ${settings.kind} reports; known: ${[...known].join(', ')}` });
+    if (!known.has(c))
+      issues.push({
+        path: `body.columns.${i}`,
+        code: 'unknown_column',
+        message: `Unknown column "${c}" for ${settings.kind} reports; known: ${[...known].join(', ')}`,
+      });
   });
   if (settings.columns && new Set(settings.columns).size !== settings.columns.length) {
     issues.push({ path: 'body.columns', code: 'duplicate_column', message: 'A column may appear once' });
@@ -179,16 +186,30 @@ export function checkDefinition(settings: DefinitionSettings): { issues: Issue[]
     try {
       schedule = parseEventBridgeCron(settings.schedule).expression;
     } catch (err) {
-      issues.push({ path: 'body.schedule', code: 'invalid_cron', message: err instanceof CronError ? err.message : 'Invalid cron expression' });
+      issues.push({
+        path: 'body.schedule',
+        code: 'invalid_cron',
+        message: err instanceof CronError ? err.message : 'Invalid cron expression',
+      });
     }
   }
   if (!isValidTimeZone(settings.timezone)) {
-    issues.push({ path: 'body.timezone', code: 'invalid_timezone', message: `Unknown time zone "${settings.timezone}" (use an IANA name, e.g. Europe/Berlin)` });
+    issues.push({
+      path: 'body.timezone',
+      code: 'invalid_timezone',
+      message: `Unknown time zone "${settings.timezone}" (use an IANA name, e.g. Europe/Berlin)`,
+    });
   }
   if (settings.kind === 'audit') {
-    if (settings.format === 'pdf') issues.push({ path: 'body.format', code: 'invalid_format', message: 'Audit reports are CSV or XLSX' });
+    if (settings.format === 'pdf')
+      issues.push({ path: 'body.format', code: 'invalid_format', message: 'Audit reports are CSV or XLSX' });
     for (const key of ['status', 'articleId'] as const) {
-      if (settings.filters[key] !== undefined) issues.push({ path: `body.filters.${key}`, code: 'invalid_filter', message: `Audit reports cannot filter by ${key}` });
+      if (settings.filters[key] !== undefined)
+        issues.push({
+          path: `body.filters.${key}`,
+          code: 'invalid_filter',
+          message: `Audit reports cannot filter by ${key}`,
+        });
     }
   }
   return { issues, schedule };

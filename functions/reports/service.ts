@@ -84,7 +84,11 @@ export class ReportService {
   }
 
   /** Audit data needs audit:read on top of reports:read (SPEC §4). */
-  exportAudit(query: { from?: string; to?: string; lang: Lang }, format: Format, user: AuthenticatedUser): Promise<ExportFile> {
+  exportAudit(
+    query: { from?: string; to?: string; lang: Lang },
+    format: Format,
+    user: AuthenticatedUser,
+  ): Promise<ExportFile> {
     if (!user.permissions.includes('audit:read')) throw forbidden('Exporting the audit trail needs audit:read');
     const { lang, from, to } = query;
     return buildExport(
@@ -127,7 +131,10 @@ export class ReportService {
   }
 
   view(def: ReportDefinition): DefinitionView {
-    return { ...def, nextRuns: def.schedule ? nextRuns(def.schedule, def.timezone, 3).map((d) => d.toISOString()) : [] };
+    return {
+      ...def,
+      nextRuns: def.schedule ? nextRuns(def.schedule, def.timezone, 3).map((d) => d.toISOString()) : [],
+    };
   }
 
   async createDefinition(input: NewDefinition, user: AuthenticatedUser): Promise<DefinitionView> {
@@ -304,7 +311,12 @@ export class ReportService {
     }
     run.status = 'succeeded';
     run.finishedAt = new Date().toISOString();
-    await this.deps.repo.finishRun(run.runId, { ...done, status: run.status, finishedAt: run.finishedAt, deliveredTo: run.deliveredTo });
+    await this.deps.repo.finishRun(run.runId, {
+      ...done,
+      status: run.status,
+      finishedAt: run.finishedAt,
+      deliveredTo: run.deliveredTo,
+    });
     metrics.addMetric('ReportRunSucceeded', MetricUnit.Count, 1);
     log.info('Report run succeeded', { rows: run.rows, bytes: run.bytes, recipients: run.deliveredTo.length });
     return run;
@@ -318,7 +330,9 @@ export class ReportService {
   private async failRun(run: ReportRun, what: string, log: typeof logger, cause?: Error): Promise<ReportRun> {
     const errorId = randomUUID();
     run.status = 'failed';
-    run.error = (cause instanceof AppError ? `${what}: ${cause.message}` : `${what} (error id ${errorId}; see the log)`).slice(0, 1000);
+    run.error = (
+      cause instanceof AppError ? `${what}: ${cause.message}` : `${what} (error id ${errorId}; see the log)`
+    ).slice(0, 1000);
     run.finishedAt = new Date().toISOString();
     await this.deps.repo.finishRun(run.runId, {
       status: run.status,
@@ -403,7 +417,9 @@ export class ReportService {
   }
 
   listRuns(limit: number, cursor?: string, definitionId?: string): Promise<Page<PublicRun>> {
-    return this.deps.repo.listRuns(limit, cursor, definitionId).then((p) => ({ items: p.items.map(publicRun), nextCursor: p.nextCursor }));
+    return this.deps.repo
+      .listRuns(limit, cursor, definitionId)
+      .then((p) => ({ items: p.items.map(publicRun), nextCursor: p.nextCursor }));
   }
 
   /** One run, as `POST /reports/definitions/{id}/run` names it in its Location. */

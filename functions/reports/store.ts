@@ -113,7 +113,11 @@ export class ReportRepository {
 
   async getDefinition(id: string): Promise<ReportDefinition | undefined> {
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: { pk: `${DEFINITION}#${id}`, sk: DEFINITION }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `${DEFINITION}#${id}`, sk: DEFINITION },
+        ConsistentRead: true,
+      }),
     );
     return Item ? toDefinition(Item) : undefined;
   }
@@ -186,7 +190,14 @@ export class ReportRepository {
       new PutCommand({
         TableName: this.table,
         // `kind` is the item type here too: the run's report kind, which gates its file, is `reportKind`.
-        Item: { ...run, pk: `${RUN}#${run.runId}`, sk: RUN, kind: RUN, reportKind: run.kind, createdAtId: `${run.startedAt}#${run.runId}` },
+        Item: {
+          ...run,
+          pk: `${RUN}#${run.runId}`,
+          sk: RUN,
+          kind: RUN,
+          reportKind: run.kind,
+          createdAtId: `${run.startedAt}#${run.runId}`,
+        },
       }),
     );
   }
@@ -231,7 +242,9 @@ export class ReportRepository {
   ): Promise<Page<T>> {
     const query: CursorQuery = { list: LIST_NAME[type], filters: { definitionId } };
     const items: T[] = [];
-    let start: Record<string, unknown> | undefined = cursor ? decodeCursor(cursor, query, isListStart(type)) : undefined;
+    let start: Record<string, unknown> | undefined = cursor
+      ? decodeCursor(cursor, query, isListStart(type))
+      : undefined;
     for (let round = 0; round < MAX_QUERY_ROUNDS && items.length < limit; round++) {
       const input: QueryCommandInput = {
         TableName: this.table,

@@ -41,7 +41,9 @@ export function awsSigningAdapters(): SigningAdapters {
     requestRotation: async (token, requestedBy) => {
       // Named on the secret first, so the rotation function's finishSecret can put the caller on the audit trail.
       await noteRequester(secrets, token, requestedBy);
-      const out = await sm.send(new RotateSecretCommand({ SecretId: secretId, ClientRequestToken: token, RotateImmediately: true }));
+      const out = await sm.send(
+        new RotateSecretCommand({ SecretId: secretId, ClientRequestToken: token, RotateImmediately: true }),
+      );
       return { status: 'rotation-started', rotationId: out.VersionId ?? token };
     },
   };

@@ -49,7 +49,11 @@ export const handler = httpHandler({
       // From memory: a public route must not cost a Secrets Manager call per request.
       const createdAt = snapshot.current?.createdAt;
       if (createdAt) {
-        metrics.addMetric('SigningKeyAgeSeconds', MetricUnit.Seconds, Math.max(0, Math.round((Date.now() - Date.parse(createdAt)) / 1000)));
+        metrics.addMetric(
+          'SigningKeyAgeSeconds',
+          MetricUnit.Seconds,
+          Math.max(0, Math.round((Date.now() - Date.parse(createdAt)) / 1000)),
+        );
       }
       return ok(jwksDocument(snapshot));
     },
@@ -88,7 +92,11 @@ export const handler = httpHandler({
       }
       const requestedBy = user ? { userId: user.userId, username: user.username } : SYSTEM_ACTOR;
       const token = randomUUID();
-      logger.info('Signing key rotation requested', { actor: requestedBy.userId, force: query.force === 'true', rotationId: token });
+      logger.info('Signing key rotation requested', {
+        actor: requestedBy.userId,
+        force: query.force === 'true',
+        rotationId: token,
+      });
       const started = await adapters.requestRotation(token, requestedBy);
       let body: RotationAccepted = started;
       if (started.status === 'rotated') {

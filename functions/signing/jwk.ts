@@ -9,7 +9,8 @@ export function jwkThumbprint(jwk: { e: string; kty: string; n: string }): strin
 
 /** A public key (DER SubjectPublicKeyInfo as KMS `GetPublicKey` returns it, or a KeyObject) → our JWK. */
 export function publicKeyToJwk(key: Uint8Array | KeyObject): PublicJwk {
-  const keyObject = key instanceof Uint8Array ? createPublicKey({ key: Buffer.from(key), format: 'der', type: 'spki' }) : key;
+  const keyObject =
+    key instanceof Uint8Array ? createPublicKey({ key: Buffer.from(key), format: 'der', type: 'spki' }) : key;
   if (keyObject.asymmetricKeyType !== 'rsa') throw new Error(`Expected an RSA key, got ${keyObject.asymmetricKeyType}`);
   const { n, e } = keyObject.export({ format: 'jwk' });
   if (!n || !e) throw new Error('RSA public key without modulus or exponent');

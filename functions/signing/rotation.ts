@@ -54,7 +54,9 @@ const MAX_TAG_VALUE_LENGTH = 256;
 export function requesterTag(token: string, actor: AuditActor): Record<string, string> {
   let username = Array.from(actor.username);
   for (;;) {
-    const encoded = Buffer.from(JSON.stringify({ userId: actor.userId, username: username.join('') })).toString('base64url');
+    const encoded = Buffer.from(JSON.stringify({ userId: actor.userId, username: username.join('') })).toString(
+      'base64url',
+    );
     const value = `${token}/${encoded}`;
     if (value.length <= MAX_TAG_VALUE_LENGTH || username.length === 0) return { [TAG_ROTATION_REQUESTED_BY]: value };
     username = username.slice(0, -1);
@@ -66,8 +68,11 @@ export function requesterOf(tags: Record<string, string>, token: string): AuditA
   const value = tags[TAG_ROTATION_REQUESTED_BY];
   if (!value?.startsWith(`${token}/`)) return undefined;
   try {
-    const parsed = JSON.parse(Buffer.from(value.slice(token.length + 1), 'base64url').toString('utf8')) as Partial<AuditActor>;
-    if (typeof parsed.userId !== 'string' || typeof parsed.username !== 'string' || parsed.userId === '') return undefined;
+    const parsed = JSON.parse(
+      Buffer.from(value.slice(token.length + 1), 'base64url').toString('utf8'),
+    ) as Partial<AuditActor>;
+    if (typeof parsed.userId !== 'string' || typeof parsed.username !== 'string' || parsed.userId === '')
+      return undefined;
     return { userId: parsed.userId, username: parsed.username };
   } catch {
     return undefined;
@@ -132,15 +137,28 @@ async function testSecret(token: string, deps: RotationDeps): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   const header = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: jwk.kid })).toString('base64url');
   const payload = Buffer.from(
-    JSON.stringify({ iss: deps.issuer, aud: deps.audience, sub: 'rotation-probe', iat: now, nbf: now, exp: now + 60, jti: randomUUID(), type: 'probe' }),
+    JSON.stringify({
+      iss: deps.issuer,
+      aud: deps.audience,
+      sub: 'rotation-probe',
+      iat: now,
+      nbf: now,
+      exp: now + 60,
+      jti: randomUUID(),
+      type: 'probe',
+    }),
   ).toString('base64url');
   const signature = await keys.sign(value.keyId, Buffer.from(`${header}.${payload}`));
   try {
-    verifyJwtSync(`${header}.${payload}.${signature.toString('base64url')}`, { keys: [{ ...jwk }] }, {
-      issuer: deps.issuer,
-      audience: deps.audience,
-      graceSeconds: 60,
-    });
+    verifyJwtSync(
+      `${header}.${payload}.${signature.toString('base64url')}`,
+      { keys: [{ ...jwk }] },
+      {
+        issuer: deps.issuer,
+        audience: deps.audience,
+        graceSeconds: 60,
+      },
+    );
   } catch (err) {
     throw new RotationError(`testSecret: the pending key's probe token does not verify (${(err as Error).message})`, {
       cause: err,
@@ -162,7 +180,12 @@ async function kidOfVersion(versionId: string, deps: RotationDeps): Promise<stri
  * `changes.current` from the old kid to the new one, the requester (or `system`) as actor, the rotation token
  * as requestId. Kids are public key thumbprints; no key material, key id or secret value is recorded.
  */
-async function recordPromotion(token: string, current: string | undefined, tags: Record<string, string>, deps: RotationDeps) {
+async function recordPromotion(
+  token: string,
+  current: string | undefined,
+  tags: Record<string, string>,
+  deps: RotationDeps,
+) {
   const to = await kidOfVersion(token, deps);
   if (!to) throw new RotationError(`finishSecret: version ${token} has no value`);
   const from = current ? ((await kidOfVersion(current, deps)) ?? null) : null;
@@ -177,7 +200,13 @@ async function recordPromotion(token: string, current: string | undefined, tags:
     // A retried finishSecret (same token) finds its record instead of writing a second one.
     idempotencyKey: `${ROTATION_AUDIT_ACTION}#${token}`,
   });
-  logger.info('finishSecret: rotation on the audit trail', { rotationId: token, kid: to, previousKid: from, actor: actor.userId, status });
+  logger.info('finishSecret: rotation on the audit trail', {
+    rotationId: token,
+    kid: to,
+    previousKid: from,
+    actor: actor.userId,
+    status,
+  });
 }
 
 /**

@@ -226,7 +226,8 @@ export class AccessTokens {
     }
     if (p.sid !== undefined && typeof p.sid !== 'string') throw new AccessTokenError('claims', 'sid must be a string');
     if (typeof p.aud !== 'string') throw new AccessTokenError('audience', 'aud must be a single audience');
-    if (!isNum(p.exp) || !isNum(p.nbf) || !isNum(p.iat)) throw new AccessTokenError('claims', 'exp, nbf and iat are required');
+    if (!isNum(p.exp) || !isNum(p.nbf) || !isNum(p.iat))
+      throw new AccessTokenError('claims', 'exp, nbf and iat are required');
     if ((p.iat as number) > Date.now() / 1000 + this.options.clockSkewSeconds) {
       throw new AccessTokenError('not_yet_valid', 'Issued in the future');
     }
@@ -259,7 +260,9 @@ export class AccessTokens {
 
 function headerKid(token: string): unknown {
   try {
-    const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as { kid?: unknown };
+    const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as {
+      kid?: unknown;
+    };
     return header.kid;
   } catch {
     return undefined;

@@ -7,7 +7,10 @@ import { ROLES } from '#platform/permissions';
 import { PASSWORD_MAX_LENGTH } from './passwords';
 import { createUser, deleteUser, getUser, listUsers, revokeTokens, unlockUser, updateUser, type Meta } from './service';
 
-const Roles = z.array(z.enum(ROLES)).max(ROLES.length).refine((r) => new Set(r).size === r.length, 'Duplicate role');
+const Roles = z
+  .array(z.enum(ROLES))
+  .max(ROLES.length)
+  .refine((r) => new Set(r).size === r.length, 'Duplicate role');
 const Username = z
   .string()
   .min(3)
@@ -16,7 +19,10 @@ const Username = z
 
 const CreateUserBody = z.strictObject({
   username: Username,
-  password: z.string().min(1).max(PASSWORD_MAX_LENGTH * 4),
+  password: z
+    .string()
+    .min(1)
+    .max(PASSWORD_MAX_LENGTH * 4),
   roles: Roles,
   email: z.email().max(254).optional(),
   displayName: DisplayName.optional(),

@@ -22,5 +22,9 @@ export async function ensureBootstrapAdmin(
     { username: BOOTSTRAP_USERNAME, passwordHash: await hashPassword(password), roles: ['admin'] },
     { actor: { userId: 'system', username: 'bootstrap' }, reason: 'first start: no users' },
   );
-  return { created: true, username: BOOTSTRAP_USERNAME, ...(configuredPassword ? {} : { generatedPassword: password }) };
+  return {
+    created: true,
+    username: BOOTSTRAP_USERNAME,
+    ...(configuredPassword ? {} : { generatedPassword: password }),
+  };
 }

@@ -94,7 +94,8 @@ export async function updateUser(
     userId,
     (current) => {
       if (changes.roles !== undefined && isExternal(current)) throw rolesFromIdentityProvider();
-      const demotesSelf = changes.disabled === true || (changes.roles !== undefined && !changes.roles.includes('admin'));
+      const demotesSelf =
+        changes.disabled === true || (changes.roles !== undefined && !changes.roles.includes('admin'));
       if (current.userId === caller.userId && demotesSelf) {
         // Guard against the last way back in: an admin cannot disable or demote themselves.
         throw conflict('You cannot disable your own account or remove your own admin role');
@@ -121,16 +122,26 @@ export async function deleteUser(userId: string, caller: AuthenticatedUser, meta
 export async function unlockUser(userId: string, caller: AuthenticatedUser, meta: Meta): Promise<void> {
   const user = await existing(userId);
   await unlockLogin(user.username);
-  await securityEvent({ action: 'unlock', subject: user, actor: caller, requestId: meta.requestId, sourceIp: meta.sourceIp });
+  await securityEvent({
+    action: 'unlock',
+    subject: user,
+    actor: caller,
+    requestId: meta.requestId,
+    sourceIp: meta.sourceIp,
+  });
 }
 
 /** Ends every session of the user; the `tokens.revoke` audit record comes from the users stream. */
 export async function revokeTokens(userId: string, caller: AuthenticatedUser, meta: Meta): Promise<void> {
   await existing(userId);
-  await users.update(userId, { tokensValidAfter: Date.now(), tokensValidAfterExceptSession: undefined }, {
-    actor: caller,
-    requestId: meta.requestId,
-    reason: 'tokens revoked',
-  });
+  await users.update(
+    userId,
+    { tokensValidAfter: Date.now(), tokensValidAfterExceptSession: undefined },
+    {
+      actor: caller,
+      requestId: meta.requestId,
+      reason: 'tokens revoked',
+    },
+  );
   countRevocation('revoke-tokens');
 }

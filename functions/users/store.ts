@@ -44,7 +44,16 @@ export interface NewUser {
 }
 
 export type UserChanges = Partial<
-  Pick<User, 'roles' | 'disabled' | 'email' | 'displayName' | 'passwordHash' | 'tokensValidAfter' | 'tokensValidAfterExceptSession'>
+  Pick<
+    User,
+    | 'roles'
+    | 'disabled'
+    | 'email'
+    | 'displayName'
+    | 'passwordHash'
+    | 'tokensValidAfter'
+    | 'tokensValidAfterExceptSession'
+  >
 >;
 
 /**
@@ -86,7 +95,8 @@ const MAX_UPDATE_ATTEMPTS = 10;
 /** A short random pause before the next attempt, so writers that lost together do not collide again. */
 const retryPause = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
 
-const concurrentChange = () => new AppError('CONFLICT', 'The user was changed concurrently or does not exist; reload and retry');
+const concurrentChange = () =>
+  new AppError('CONFLICT', 'The user was changed concurrently or does not exist; reload and retry');
 
 const sameRoles = (a: readonly string[], b: readonly string[]) => [...a].sort().join() === [...b].sort().join();
 
@@ -160,7 +170,11 @@ export class UserRepository {
     const items: TransactItem[] = [
       { Put: { TableName: this.table, Item: storedItem(user), ConditionExpression: 'attribute_not_exists(pk)' } },
       ...claims.map((pk) => ({
-        Put: { TableName: this.table, Item: { pk, userId: user.userId }, ConditionExpression: 'attribute_not_exists(pk)' },
+        Put: {
+          TableName: this.table,
+          Item: { pk, userId: user.userId },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
       })),
     ];
     // A new admin (the bootstrap admin too) is counted in the same transaction.
@@ -307,7 +321,8 @@ export class UserRepository {
       return fromItem(out.Attributes) as User;
     } catch (err) {
       // A concurrent transaction on the user (an admin change) refuses a plain write too: read again, as for a stale version.
-      if (err instanceof ConditionalCheckFailedException || err instanceof TransactionConflictException) return undefined;
+      if (err instanceof ConditionalCheckFailedException || err instanceof TransactionConflictException)
+        return undefined;
       throw err;
     }
   }

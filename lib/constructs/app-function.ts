@@ -2,7 +2,14 @@ import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  ApplicationLogLevel,
+  Architecture,
+  LoggingFormat,
+  Runtime,
+  SystemLogLevel,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -41,7 +48,13 @@ export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
   readWrite: [...WRITE_ACTIONS, 'dynamodb:DeleteItem'],
   // The audit table (SPEC §6): read the chain head and put new records (also inside TransactWriteItems,
   // which IAM authorises per PutItem). No UpdateItem, DeleteItem or BatchWriteItem: nothing is ever rewritten.
-  append: ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:PutItem'],
+  append: [
+    'dynamodb:DescribeTable',
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:PutItem',
+  ],
 };
 
 /** What DynamoDB asks KMS for on the caller's behalf when it reads or writes a CMK-encrypted table. */
@@ -70,7 +83,10 @@ export interface AppFunctionProps {
   /** Merged over the defaults; `bindTable` adds the table names on top. */
   readonly environment?: Readonly<Record<string, string>>;
   /** Any other NodejsFunction setting; its `environment` is merged too, never a replacement. */
-  readonly overrides?: Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture' | 'bundling' | 'role' | 'logGroup'>;
+  readonly overrides?: Omit<
+    NodejsFunctionProps,
+    'entry' | 'runtime' | 'architecture' | 'bundling' | 'role' | 'logGroup'
+  >;
 }
 
 /**

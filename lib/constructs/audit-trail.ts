@@ -51,7 +51,8 @@ export class AuditTrail extends Construct {
     this.failureDeadLetterQueue = new Queue(this, 'OnFailureDlq', queueDefaults);
     Validations.of(this.failureDeadLetterQueue).acknowledge({
       id: 'Serverless-SQSRedrivePolicy',
-      reason: 'This is the terminal dead-letter queue of the audit on-failure queue; a queue behind it would only move the problem.',
+      reason:
+        'This is the terminal dead-letter queue of the audit on-failure queue; a queue behind it would only move the problem.',
     });
     this.failureQueue = new Queue(this, 'OnFailure', {
       ...queueDefaults,
@@ -61,7 +62,7 @@ export class AuditTrail extends Construct {
     Validations.of(props.consumer).acknowledge({
       id: 'Serverless-LambdaDLQ',
       reason:
-        'Invoked by DynamoDB Streams event source mappings, not asynchronously: failed batches go to the mappings\' SQS on-failure destination.',
+        "Invoked by DynamoDB Streams event source mappings, not asynchronously: failed batches go to the mappings' SQS on-failure destination.",
     });
 
     // SqsDlq grants the function sqs:SendMessage plus CDK's standard KMS actions on the queue's key.

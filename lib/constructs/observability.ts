@@ -17,7 +17,12 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Function as LambdaFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
-import { FilterPattern, SubscriptionFilter, type ILogGroup, type ILogSubscriptionDestination } from 'aws-cdk-lib/aws-logs';
+import {
+  FilterPattern,
+  SubscriptionFilter,
+  type ILogGroup,
+  type ILogSubscriptionDestination,
+} from 'aws-cdk-lib/aws-logs';
 import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -156,7 +161,10 @@ export class Observability extends Construct {
       this.adoptAlarm(props.reports.failedRunsAlarm);
       this.adoptAlarm(props.reports.deadLetterAlarm);
       this.dlqWidget.addLeftMetric(
-        props.reports.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, label: 'ReportsDlq' }),
+        props.reports.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          statistic: Stats.MAXIMUM,
+          label: 'ReportsDlq',
+        }),
       );
     } else {
       this.reportRunAlarm();
@@ -181,7 +189,10 @@ export class Observability extends Construct {
    * outside the API stack's constructor (e.g. the report runner's DLQ in lib/constructs/reports.ts).
    */
   watchDeadLetterQueue(name: string, queue: IQueue): Alarm {
-    const depth = queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: Stats.MAXIMUM });
+    const depth = queue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(5),
+      statistic: Stats.MAXIMUM,
+    });
     // A label would turn the alarm into a metric-math alarm: only the graph gets one.
     this.dlqWidget.addLeftMetric(depth.with({ label: name }));
     return this.alarm(`${name}NotEmpty`, {
@@ -207,7 +218,12 @@ export class Observability extends Construct {
    * A Powertools metric of one stage's service (StageConfig.serviceName, the functions' SERVICE_NAME): namespace
    * and dimension from functions/platform/powertools.ts.
    */
-  static appMetric(serviceName: string, metricName: AppMetricName, statistic: string = Stats.SUM, period = Duration.minutes(5)): Metric {
+  static appMetric(
+    serviceName: string,
+    metricName: AppMetricName,
+    statistic: string = Stats.SUM,
+    period = Duration.minutes(5),
+  ): Metric {
     return new Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
@@ -245,7 +261,10 @@ export class Observability extends Construct {
       });
       Validations.of(deadLetterQueue).acknowledge(
         { id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the alarm e-mail subscription.' },
-        { id: 'Serverless-SQSRedrivePolicy', reason: 'Terminal dead-letter queue of the alarm e-mail subscription; nothing sits behind it.' },
+        {
+          id: 'Serverless-SQSRedrivePolicy',
+          reason: 'Terminal dead-letter queue of the alarm e-mail subscription; nothing sits behind it.',
+        },
       );
       topic.addSubscription(new EmailSubscription(email, { deadLetterQueue }));
       this.alarmEmailDlq = deadLetterQueue;
@@ -255,7 +274,10 @@ export class Observability extends Construct {
 
   private alarm(id: string, props: ConstructorParameters<typeof Alarm>[2]): Alarm {
     return this.adoptAlarm(
-      new Alarm(this, id, { ...props, alarmDescription: `[${this.config.stage}] ${props.alarmDescription ?? ''}`.trim() }),
+      new Alarm(this, id, {
+        ...props,
+        alarmDescription: `[${this.config.stage}] ${props.alarmDescription ?? ''}`.trim(),
+      }),
     );
   }
 
@@ -301,7 +323,12 @@ export class Observability extends Construct {
       alarmDescription: 'A signing-key rotation step failed (runbook: key rotation failure).',
     });
     this.alarm('SigningKeyTooOld', {
-      metric: Observability.appMetric(this.config.serviceName, 'SigningKeyAgeSeconds', Stats.MAXIMUM, Duration.hours(1)),
+      metric: Observability.appMetric(
+        this.config.serviceName,
+        'SigningKeyAgeSeconds',
+        Stats.MAXIMUM,
+        Duration.hours(1),
+      ),
       threshold: ALARM_THRESHOLDS.signingKeyMaxAgeSeconds,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       // The rotation function's hourly probe reports the age (lib/constructs/signing-keys.ts): three hours without
@@ -348,7 +375,15 @@ export class Observability extends Construct {
         functionId === 'authorizer'
           ? new MathExpression({
               expression: AUTHORIZER_FAILURES_EXPRESSION,
-              usingMetrics: { errors, unauthorized: Observability.appMetric(this.config.serviceName, 'AuthorizerUnauthorized', Stats.SUM, period) },
+              usingMetrics: {
+                errors,
+                unauthorized: Observability.appMetric(
+                  this.config.serviceName,
+                  'AuthorizerUnauthorized',
+                  Stats.SUM,
+                  period,
+                ),
+              },
               period,
               label: 'authorizer errors other than 401',
             })
@@ -371,7 +406,8 @@ export class Observability extends Construct {
 
   private buildDashboard(props: ObservabilityProps): void {
     const { api } = props;
-    const app = (name: AppMetricName, statistic: string = Stats.SUM) => Observability.appMetric(this.config.serviceName, name, statistic);
+    const app = (name: AppMetricName, statistic: string = Stats.SUM) =>
+      Observability.appMetric(this.config.serviceName, name, statistic);
     const perFunction = (metric: (fn: IFunction) => Metric) =>
       [...props.functions].map(([functionId, fn]) => metric(fn).with({ label: functionId }));
     const period = Duration.minutes(5);
@@ -500,7 +536,10 @@ export class Observability extends Construct {
         description: 'CloudWatch Logs subscription filters: put records into the log delivery stream',
       });
       role.addToPolicy(
-        new PolicyStatement({ actions: ['firehose:PutRecord', 'firehose:PutRecordBatch'], resources: [destination.arn] }),
+        new PolicyStatement({
+          actions: ['firehose:PutRecord', 'firehose:PutRecordBatch'],
+          resources: [destination.arn],
+        }),
       );
       // Not aws-logs-destinations' FirehoseDestination: importing a stream there adds an unused CIDR mapping
       // that CloudFormation validation (strict mode) rejects.
@@ -538,7 +577,11 @@ export class Observability extends Construct {
       metricName: `ChargeRecords-${this.config.stage}-${metricName}`,
       sampledRequestsEnabled: true,
     });
-    const managed = (name: string, priority: number, ruleActionOverrides?: CfnWebACL.RuleActionOverrideProperty[]): CfnWebACL.RuleProperty => ({
+    const managed = (
+      name: string,
+      priority: number,
+      ruleActionOverrides?: CfnWebACL.RuleActionOverrideProperty[],
+    ): CfnWebACL.RuleProperty => ({
       name,
       priority,
       overrideAction: { none: {} },

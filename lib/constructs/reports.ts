@@ -101,9 +101,19 @@ export class Reports extends Construct {
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'reports/',
       lifecycleRules: [
-        { id: 'exports', prefix: 'exports/', expiration: Duration.days(1), noncurrentVersionExpiration: Duration.days(1) },
+        {
+          id: 'exports',
+          prefix: 'exports/',
+          expiration: Duration.days(1),
+          noncurrentVersionExpiration: Duration.days(1),
+        },
         // A replaced or deleted run file is gone the next day: nothing lives past `retentionDays` (README: kept 90 days).
-        { id: 'runs', prefix: 'runs/', expiration: Duration.days(retention), noncurrentVersionExpiration: Duration.days(1) },
+        {
+          id: 'runs',
+          prefix: 'runs/',
+          expiration: Duration.days(retention),
+          noncurrentVersionExpiration: Duration.days(1),
+        },
         // Its own rule: S3 refuses ExpiredObjectDeleteMarker next to an expiration in days.
         { id: 'runs-delete-markers', prefix: 'runs/', expiredObjectDeleteMarker: true },
         { id: 'uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
@@ -130,7 +140,8 @@ export class Reports extends Construct {
     for (const rule of ['Serverless-SQSRedrivePolicy', 'AwsSolutions-SQS3']) {
       Validations.of(this.deadLetterQueue).acknowledge({
         id: rule,
-        reason: 'This is the terminal dead-letter queue of report schedules and runs; it is alarmed, nothing reads it automatically.',
+        reason:
+          'This is the terminal dead-letter queue of report schedules and runs; it is alarmed, nothing reads it automatically.',
       });
     }
 
@@ -143,7 +154,9 @@ export class Reports extends Construct {
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
         conditions: {
           StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:scheduler:${stack.region}:${stack.account}:schedule/${this.scheduleGroup.scheduleGroupName}/*` },
+          ArnLike: {
+            'aws:SourceArn': `arn:${stack.partition}:scheduler:${stack.region}:${stack.account}:schedule/${this.scheduleGroup.scheduleGroupName}/*`,
+          },
         },
       }),
       description: 'EventBridge Scheduler invokes the report runner with this role',
@@ -167,10 +180,13 @@ export class Reports extends Construct {
     });
     Validations.of(runnerFunction).acknowledge({
       id: 'Serverless-LambdaDLQ',
-      reason: 'Failed asynchronous invocations go to the reports dead-letter queue through an on-failure destination (EventInvokeConfig), which also carries the error.',
+      reason:
+        'Failed asynchronous invocations go to the reports dead-letter queue through an on-failure destination (EventInvokeConfig), which also carries the error.',
     });
 
-    const fromAddress = props.senderAddress ?? (props.senderIdentity.includes('@') ? props.senderIdentity : `reports@${props.senderIdentity}`);
+    const fromAddress =
+      props.senderAddress ??
+      (props.senderIdentity.includes('@') ? props.senderIdentity : `reports@${props.senderIdentity}`);
     const environment: Record<string, string> = {
       REPORTS_BUCKET: this.bucket.bucketName,
       REPORTS_KMS_KEY_ID: this.key.keyArn,
@@ -223,8 +239,15 @@ export class Reports extends Construct {
     // Only the reports function manages schedules: in this group, and it may pass only the scheduler role.
     reportsFunction.addToRolePolicy(
       new PolicyStatement({
-        actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule'],
-        resources: [`arn:${stack.partition}:scheduler:${stack.region}:${stack.account}:schedule/${this.scheduleGroup.scheduleGroupName}/*`],
+        actions: [
+          'scheduler:CreateSchedule',
+          'scheduler:UpdateSchedule',
+          'scheduler:DeleteSchedule',
+          'scheduler:GetSchedule',
+        ],
+        resources: [
+          `arn:${stack.partition}:scheduler:${stack.region}:${stack.account}:schedule/${this.scheduleGroup.scheduleGroupName}/*`,
+        ],
       }),
     );
     reportsFunction.addToRolePolicy(
@@ -239,7 +262,8 @@ export class Reports extends Construct {
     const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
     Validations.of(reportsFunction.serviceRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:${shown(stack.partition, 'Partition')}:scheduler:${shown(stack.region, 'Region')}:${shown(stack.account, 'AccountId')}:schedule/${this.scheduleGroup.scheduleGroupName}/*]`,
-      reason: 'One schedule per report definition, named report-<definitionId>, all in the reports schedule group only.',
+      reason:
+        'One schedule per report definition, named report-<definitionId>, all in the reports schedule group only.',
     });
 
     const failedRuns = new Metric({
@@ -258,7 +282,10 @@ export class Reports extends Construct {
       alarmDescription: 'A report run failed after its retries (see GET /reports/runs and the runner logs)',
     });
     this.deadLetterAlarm = new Alarm(this, 'DeadLetterAlarm', {
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -266,7 +293,8 @@ export class Reports extends Construct {
       alarmDescription: 'A report schedule event or a failed report run is in the dead-letter queue',
     });
     if (props.alarmTopic) {
-      for (const alarm of [this.failedRunsAlarm, this.deadLetterAlarm]) alarm.addAlarmAction(new SnsAction(props.alarmTopic));
+      for (const alarm of [this.failedRunsAlarm, this.deadLetterAlarm])
+        alarm.addAlarmAction(new SnsAction(props.alarmTopic));
     }
   }
 }

@@ -8,12 +8,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { KEY_AGE_PROBE } from '#signing/rotation-probe';
 import type { SigningKeyAccess } from '#platform/routes';
-import {
-  TAG_CURRENT_SINCE,
-  TAG_ROTATION_REQUESTED_BY,
-  TAG_ROTATION_TOKEN,
-  TAG_SIGNING_KEY,
-} from '#signing/ports';
+import { TAG_CURRENT_SINCE, TAG_ROTATION_REQUESTED_BY, TAG_ROTATION_TOKEN, TAG_SIGNING_KEY } from '#signing/ports';
 
 /** The only kind of key rotation creates: IAM conditions pin every key action to it (kms:KeySpec/KeyUsage). */
 const SIGNING_KEY_SHAPE = { 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY' } as const;
@@ -105,11 +100,17 @@ export class SigningKeys extends Construct {
     this.keyAgeProbe = new Rule(this, 'KeyAgeProbe', {
       description: `${props.appTag}: hourly signing-key age probe (SigningKeyAgeSeconds)`,
       schedule: Schedule.rate(Duration.hours(1)),
-      targets: [new LambdaFunction(props.rotationFunction, { event: RuleTargetInput.fromObject(KEY_AGE_PROBE), retryAttempts: 2 })],
+      targets: [
+        new LambdaFunction(props.rotationFunction, {
+          event: RuleTargetInput.fromObject(KEY_AGE_PROBE),
+          retryAttempts: 2,
+        }),
+      ],
     });
     Validations.of(this.keyAgeProbe).acknowledge({
       id: 'Serverless-EventBusDLQ',
-      reason: 'A lost probe is the signal itself: the next hour probes again, and SigningKeyTooOld treats missing data as breaching.',
+      reason:
+        'A lost probe is the signal itself: the next hour probes again, and SigningKeyTooOld treats missing data as breaching.',
     });
   }
 
@@ -120,9 +121,11 @@ export class SigningKeys extends Construct {
    */
   private pinRotationInvokeToAccount(stack: Stack): void {
     const permissions = this.rotationFunction.node.children.filter(
-      (child): child is CfnPermission => child instanceof CfnPermission && child.principal === 'secretsmanager.amazonaws.com',
+      (child): child is CfnPermission =>
+        child instanceof CfnPermission && child.principal === 'secretsmanager.amazonaws.com',
     );
-    if (permissions.length === 0) throw new Error('SigningKeys: no Secrets Manager invoke permission on the rotation function');
+    if (permissions.length === 0)
+      throw new Error('SigningKeys: no Secrets Manager invoke permission on the rotation function');
     for (const permission of permissions) permission.sourceAccount = stack.account;
   }
 
@@ -233,7 +236,8 @@ export class SigningKeys extends Construct {
       },
       {
         id: `AwsSolutions-IAM5[Resource::${this.keyArnPatternShown}]`,
-        reason: 'Keys made by rotation do not exist at deploy time; access is limited to RSA_2048 SIGN_VERIFY keys tagged for this app (aws:ResourceTag).',
+        reason:
+          'Keys made by rotation do not exist at deploy time; access is limited to RSA_2048 SIGN_VERIFY keys tagged for this app (aws:ResourceTag).',
       },
     );
   }

@@ -1,5 +1,14 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomUUID, sign } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { publicKeyToJwk } from '#signing/jwk';
 import {
@@ -170,7 +179,9 @@ export class LocalSecrets implements Secrets {
 
   /** Gives `stage` to `versionId` only (the AWSCURRENT → AWSPREVIOUS rule included). */
   private static label(state: LocalSecretFile, stage: string, versionId: string) {
-    const from = Object.keys(state.versions).filter((id) => state.versions[id]?.stages.includes(stage) && id !== versionId);
+    const from = Object.keys(state.versions).filter(
+      (id) => state.versions[id]?.stages.includes(stage) && id !== versionId,
+    );
     for (const id of from) {
       const v = state.versions[id];
       if (v) v.stages = v.stages.filter((s) => s !== stage);

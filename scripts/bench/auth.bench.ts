@@ -60,7 +60,11 @@ export async function run(): Promise<BenchReport> {
       c.generateKeyPairSync('rsa', { modulusLength: 2048 }),
     );
     const [h, p] = tokens.accessToken.split('.');
-    const claims = JSON.parse(Buffer.from(p ?? '', 'base64url').toString()) as { sub: string; jti: string; sid: string };
+    const claims = JSON.parse(Buffer.from(p ?? '', 'base64url').toString()) as {
+      sub: string;
+      jti: string;
+      sid: string;
+    };
     const input = Buffer.from(`${h}.${p}`);
     const signature = createSign('RSA-SHA256').update(input).sign(privateKey);
     const db = documentDb();
@@ -126,9 +130,15 @@ export async function run(): Promise<BenchReport> {
     (await import('#platform/config')).resetConfig();
     for (let i = 0; i < 40; i++) {
       // Alternate so drift in machine load hits both equally; a fresh address each time keeps lockout out of it.
-      for (const [name, list] of [['admin', known], [`nobody-${i}`, unknown]] as const) {
+      for (const [name, list] of [
+        ['admin', known],
+        [`nobody-${i}`, unknown],
+      ] as const) {
         const t = performance.now();
-        await login(name, 'wrong-password-for-bench', { requestId: 'bench', sourceIp: `10.${i}.0.${name === 'admin' ? 1 : 2}` }).catch(() => undefined);
+        await login(name, 'wrong-password-for-bench', {
+          requestId: 'bench',
+          sourceIp: `10.${i}.0.${name === 'admin' ? 1 : 2}`,
+        }).catch(() => undefined);
         list.push(performance.now() - t);
       }
     }
@@ -149,7 +159,7 @@ export async function run(): Promise<BenchReport> {
         '',
         `Ratio p50 authorizer/floor: **${fmt(p50 / f50)}**. DynamoDB calls per authorized request: 2 — one consistent`,
         'BatchGetItem (user state: disabled, roles, tokensValidAfter; the jti revocation marker; the session/refresh family)',
-        'and one UpdateItem (the per-user rate-limit counter; a user\'s first request of a minute adds one conditional write',
+        "and one UpdateItem (the per-user rate-limit counter; a user's first request of a minute adds one conditional write",
         'that moves it on), one after the other (the counter only for a token the state accepts), as the floor makes them. No KMS or Secrets',
         'Manager call: the JWKS is in memory.',
         '',
@@ -164,7 +174,11 @@ export async function run(): Promise<BenchReport> {
       targets: [
         { target: 'authorizer p50 ≤ 1.3× floor', met: p50 <= 1.3 * f50, measured: `${fmt(p50 / f50)}×` },
         { target: 'authorizer p99 < 15 ms', met: p99 < 15, measured: `${fmt(p99)} ms` },
-        { target: 'hash 50–250 ms', met: mean(hashes) >= 50 && mean(hashes) <= 250, measured: `${fmt(mean(hashes))} ms` },
+        {
+          target: 'hash 50–250 ms',
+          met: mean(hashes) >= 50 && mean(hashes) <= 250,
+          measured: `${fmt(mean(hashes))} ms`,
+        },
         {
           target: 'known vs unknown username timing within noise (|diff| < 3 standard errors)',
           met: Math.abs(diff) < 3 * noise,

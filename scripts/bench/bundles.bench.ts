@@ -60,7 +60,11 @@ export async function run(): Promise<BenchReport> {
     markdown: ['| function | bundle KiB | import ms |', '|---|---:|---:|', ...rows].join('\n'),
     targets: health
       ? [
-          { target: 'health bundle < 300 KB', met: health.bytes < 300 * 1000, measured: `${fmt(health.bytes / 1000, 0)} KB` },
+          {
+            target: 'health bundle < 300 KB',
+            met: health.bytes < 300 * 1000,
+            measured: `${fmt(health.bytes / 1000, 0)} KB`,
+          },
           { target: 'health import < 100 ms', met: health.importMs < 100, measured: `${fmt(health.importMs, 1)} ms` },
         ]
       : [],

@@ -33,7 +33,13 @@ async function rawFloor(op: (i: number) => Promise<unknown>): Promise<LoadResult
       }
     }),
   );
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), rps: latencies.length / SECONDS, errors, non2xx: 0 };
+  return {
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    rps: latencies.length / SECONDS,
+    errors,
+    non2xx: 0,
+  };
 }
 
 function chargeItem(i: number) {
@@ -119,7 +125,11 @@ export async function run(): Promise<BenchReport> {
 
     // Warm-up, then the measured runs.
     await load(`${base}/charges/${chargeId}`, 5, 2, { headers });
-    const post = await load(`${base}/charges`, CONNECTIONS, SECONDS, { method: 'POST', headers, body: JSON.stringify(body) });
+    const post = await load(`${base}/charges`, CONNECTIONS, SECONDS, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+    });
     const get = await load(`${base}/charges/${chargeId}`, CONNECTIONS, SECONDS, { headers });
     // The floor table: the charges definition under another name.
     await raw.send(new CreateTableCommand(createTableInput(TABLES.charges, 'bench-floor'))).catch(() => undefined);
@@ -172,7 +182,8 @@ export async function run(): Promise<BenchReport> {
           const start = performance.now();
           const page = await store.list({ limit: 100, ...filter });
           if (i >= 10) times.push(performance.now() - start);
-          if (Object.keys(filter).length === 0 && page.items.length !== 100) throw new Error(`page of ${page.items.length}`);
+          if (Object.keys(filter).length === 0 && page.items.length !== 100)
+            throw new Error(`page of ${page.items.length}`);
         }
         return percentile(times, 50);
       };
@@ -211,7 +222,9 @@ export async function run(): Promise<BenchReport> {
         '',
         '| charges in table | page of 100, no filter (byProductionDate) p50 ms | status=released (byStatus) p50 ms | articleId + date range (byArticle) p50 ms | seeding s |',
         '|---:|---:|---:|---:|---:|',
-        ...pages.map((p) => `| ${p.size} | ${fmt(p.all)} | ${fmt(p.status)} | ${fmt(p.article)} | ${fmt(p.seedSeconds, 0)} |`),
+        ...pages.map(
+          (p) => `| ${p.size} | ${fmt(p.all)} | ${fmt(p.status)} | ${fmt(p.article)} | ${fmt(p.seedSeconds, 0)} |`,
+        ),
         '',
         'List pages are measured on the repository that GET /charges calls (ChargeService → DynamoChargeStore), against a',
         'table built from the same charges definition without its stream, so seeding does not load the audit poller.',

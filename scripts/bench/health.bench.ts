@@ -12,15 +12,30 @@ const WARMUP_SECONDS = 5;
  * in size; a second bare server with only Content-Type shows what those headers cost by themselves.
  */
 export async function run(): Promise<BenchReport> {
-  const [apiPort, dynamoPort, barePort, minimalPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [apiPort, dynamoPort, barePort, minimalPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   const api = await startProcess(
     'local/start.ts',
     ['--in-memory'],
     { PORT: String(apiPort), DYNAMODB_LOCAL_PORT: String(dynamoPort) },
     /Charge Records API on/,
   );
-  const bare = await startProcess('scripts/bench/bare-server.ts', [], { PORT: String(barePort), BARE_HEADERS: 'spec' }, /bare server ready/);
-  const minimal = await startProcess('scripts/bench/bare-server.ts', [], { PORT: String(minimalPort) }, /bare server ready/);
+  const bare = await startProcess(
+    'scripts/bench/bare-server.ts',
+    [],
+    { PORT: String(barePort), BARE_HEADERS: 'spec' },
+    /bare server ready/,
+  );
+  const minimal = await startProcess(
+    'scripts/bench/bare-server.ts',
+    [],
+    { PORT: String(minimalPort) },
+    /bare server ready/,
+  );
   try {
     const urls = {
       ours: `http://127.0.0.1:${apiPort}/status/health`,
@@ -47,7 +62,10 @@ export async function run(): Promise<BenchReport> {
       markdown: [
         '| server | p50 ms | p99 ms | req/s | errors | non-2xx |',
         '|---|---:|---:|---:|---:|---:|',
-        row('local server, run 1 (`npm start`: public route, full middy + Powertools stack, per-invocation store)', ours1),
+        row(
+          'local server, run 1 (`npm start`: public route, full middy + Powertools stack, per-invocation store)',
+          ours1,
+        ),
         row('bare node:http, same body and the SPEC §4 headers (the floor), run 1', floor1),
         row('bare node:http, the floor, run 2', floor2),
         row('local server, run 2', ours2),

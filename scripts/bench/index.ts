@@ -49,6 +49,13 @@ for (const name of modules) {
 }
 
 const header = `# Benchmarks\n\nProduced by \`npm run bench\` (or \`npm run bench -- <name>\` for one of: ${modules.join(', ') || 'none'}).\nEach section names the machine and time it ran; comparisons are ratios within the same run.\n\n`;
-writeFileSync(docPath, header + [...sections.keys()].sort().map((k) => sections.get(k)).join('\n'));
+writeFileSync(
+  docPath,
+  header +
+    [...sections.keys()]
+      .sort()
+      .map((k) => sections.get(k))
+      .join('\n'),
+);
 console.log(`\nWritten to ${docPath}`);
 process.exit(0);

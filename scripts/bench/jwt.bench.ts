@@ -38,7 +38,13 @@ export async function run(): Promise<BenchReport> {
     const cfg = config();
     await rotateLocally(adapters, (e) =>
       // No audit table in the benchmark: the key rotation's audit record goes nowhere.
-      runRotationStep(e, { adapters, overlapSeconds: cfg.signingKeyOverlapSeconds, issuer: cfg.JWT_ISSUER, audience: cfg.JWT_AUDIENCE, audit: async () => ({ status: 'appended' }) }),
+      runRotationStep(e, {
+        adapters,
+        overlapSeconds: cfg.signingKeyOverlapSeconds,
+        issuer: cfg.JWT_ISSUER,
+        audience: cfg.JWT_AUDIENCE,
+        audit: async () => ({ status: 'appended' }),
+      }),
     );
     const tokens = createAccessTokens(adapters);
     const { token, kid } = await tokens.mint({ sub: 'user-1', username: 'alice', roles: ['operator', 'auditor'] });
@@ -93,7 +99,11 @@ export async function run(): Promise<BenchReport> {
       title: 'JWT verify and mint',
       markdown,
       targets: [
-        { target: 'our verify ≤ 1.5× raw crypto.verify, all claim checks on', met: ratio <= 1.5, measured: `${ratio.toFixed(2)}×` },
+        {
+          target: 'our verify ≤ 1.5× raw crypto.verify, all claim checks on',
+          met: ratio <= 1.5,
+          measured: `${ratio.toFixed(2)}×`,
+        },
         { target: 'verification < 10 ms (the seed bar)', met: ours < 10_000, measured: `${ours.toFixed(1)} µs` },
       ],
     };

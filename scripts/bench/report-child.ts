@@ -73,7 +73,16 @@ if (mode === 'pipeline') {
   ).catch((err: unknown) => {
     // A refused export (EXPORT_TOO_LARGE) is a result too: report it and the memory it took to get there.
     const code = (err as { code?: string }).code ?? 'ERROR';
-    console.log(JSON.stringify({ mode, format, rows: total, error: code, seconds: Number(((performance.now() - started) / 1000).toFixed(2)), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+    console.log(
+      JSON.stringify({
+        mode,
+        format,
+        rows: total,
+        error: code,
+        seconds: Number(((performance.now() - started) / 1000).toFixed(2)),
+        maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      }),
+    );
     process.exit(2);
   });
   copyFileSync(file.path, out);
@@ -82,13 +91,43 @@ if (mode === 'pipeline') {
 } else {
   const rows = Array.from({ length: total }, (_, i) => charge(i));
   // The same 13 columns as the export (SPEC §3 fields), values as the records hold them.
-  const header = ['chargeId', 'articleId', 'quantity', 'unit', 'productionDate', 'expiryDate', 'status', 'notes', 'version', 'createdAt', 'createdBy', 'updatedAt', 'updatedBy'];
-  const values = (c: Charge) => [c.chargeId, c.articleId, c.quantity, c.unit, c.productionDate, c.expiryDate ?? '', c.status, c.notes ?? '', c.version, c.createdAt, c.createdBy.username, c.updatedAt, c.updatedBy.username];
+  const header = [
+    'chargeId',
+    'articleId',
+    'quantity',
+    'unit',
+    'productionDate',
+    'expiryDate',
+    'status',
+    'notes',
+    'version',
+    'createdAt',
+    'createdBy',
+    'updatedAt',
+    'updatedBy',
+  ];
+  const values = (c: Charge) => [
+    c.chargeId,
+    c.articleId,
+    c.quantity,
+    c.unit,
+    c.productionDate,
+    c.expiryDate ?? '',
+    c.status,
+    c.notes ?? '',
+    c.version,
+    c.createdAt,
+    c.createdBy.username,
+    c.updatedAt,
+    c.updatedBy.username,
+  ];
   if (format === 'csv') {
     const stream = createWriteStream(out);
     stream.write(`${header.join(',')}\r\n`);
     for (const c of rows) {
-      const line = values(c).map((v) => (typeof v === 'string' && /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : String(v)));
+      const line = values(c).map((v) =>
+        typeof v === 'string' && /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : String(v),
+      );
       if (!stream.write(`${line.join(',')}\r\n`)) await new Promise<void>((r) => stream.once('drain', () => r()));
     }
     stream.end();
@@ -98,7 +137,12 @@ if (mode === 'pipeline') {
     // The same typed cells the spec asks for (dates as dates, with a date format), nothing more.
     const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useStyles: true, useSharedStrings: false });
     const ws = wb.addWorksheet('Bench');
-    const dateColumns = new Map([[4, 'yyyy-mm-dd'], [5, 'yyyy-mm-dd'], [9, 'yyyy-mm-dd hh:mm:ss'], [11, 'yyyy-mm-dd hh:mm:ss']]);
+    const dateColumns = new Map([
+      [4, 'yyyy-mm-dd'],
+      [5, 'yyyy-mm-dd'],
+      [9, 'yyyy-mm-dd hh:mm:ss'],
+      [11, 'yyyy-mm-dd hh:mm:ss'],
+    ]);
     // One style object per column, assigned to each cell: exceljs' fast path (a fresh style per cell is
     // serialised every time; our writer does the same).
     const styles = header.map((_, i) => (dateColumns.has(i) ? { numFmt: dateColumns.get(i) } : {}));

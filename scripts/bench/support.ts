@@ -54,7 +54,12 @@ export interface LoadResult {
   non2xx: number;
 }
 
-export async function load(url: string, connections: number, seconds: number, opts: Partial<autocannon.Options> = {}): Promise<LoadResult> {
+export async function load(
+  url: string,
+  connections: number,
+  seconds: number,
+  opts: Partial<autocannon.Options> = {},
+): Promise<LoadResult> {
   const result = await autocannon({ url, connections, duration: seconds, ...opts });
   return {
     p50: result.latency.p50,

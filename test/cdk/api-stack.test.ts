@@ -23,14 +23,18 @@ const integrationOf = (functionId: FunctionId) =>
 const authorizerRef = () => ({ Ref: built.api.getLogicalId(built.api.authorizer.node.defaultChild as CfnElement) });
 
 /** Every statement of the policies attached to one function's role. */
-function statementsOf(functionId: FunctionId): Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }> {
+function statementsOf(
+  functionId: FunctionId,
+): Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }> {
   const roleId = built.api.getLogicalId(built.api.fn(functionId).serviceRole.node.defaultChild as CfnElement);
   const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
   return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
 }
 /** Statements on the data stack's table key (its ARN reaches the API stack as an import naming the key's logical id). */
 const onTableKey = (statement: { Resource: unknown }) =>
-  JSON.stringify(statement.Resource).includes(built.data.getLogicalId(built.data.tableKey.node.defaultChild as CfnElement));
+  JSON.stringify(statement.Resource).includes(
+    built.data.getLogicalId(built.data.tableKey.node.defaultChild as CfnElement),
+  );
 const actionsOf = (statement: { Action: string | string[] }) =>
   Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 
@@ -54,7 +58,12 @@ describe('functions', () => {
       Handler: 'index.handler',
       TracingConfig: { Mode: 'Active' },
       // Lambda's own level filter follows the stage's LOG_LEVEL (dev: DEBUG), or JSON logging would cap it at INFO.
-      LoggingConfig: Match.objectLike({ LogFormat: 'JSON', LogGroup: Match.anyValue(), ApplicationLogLevel: 'DEBUG', SystemLogLevel: 'WARN' }),
+      LoggingConfig: Match.objectLike({
+        LogFormat: 'JSON',
+        LogGroup: Match.anyValue(),
+        ApplicationLogLevel: 'DEBUG',
+        SystemLogLevel: 'WARN',
+      }),
       Environment: {
         Variables: Match.objectLike({
           NODE_OPTIONS: '--enable-source-maps',
@@ -80,7 +89,9 @@ describe('functions', () => {
 
   it('gives each function a log group with retention', () => {
     for (const functionId of FUNCTION_IDS) {
-      const logGroupId = built.api.getLogicalId(built.api.fn(functionId).logGroupResource.node.defaultChild as CfnElement);
+      const logGroupId = built.api.getLogicalId(
+        built.api.fn(functionId).logGroupResource.node.defaultChild as CfnElement,
+      );
       template.hasResourceProperties('AWS::Lambda::Function', {
         Description: FUNCTIONS[functionId].description,
         LoggingConfig: Match.objectLike({ LogGroup: { Ref: logGroupId } }),
@@ -124,22 +135,36 @@ describe('IAM', () => {
     const statements = statementsOf('authorizer');
     const actionsOn = (tableId: TableId) =>
       statements
-        .filter((s) => JSON.stringify(s.Resource).includes(built.data.getLogicalId(built.data.tables[tableId].node.defaultChild as CfnElement)))
+        .filter((s) =>
+          JSON.stringify(s.Resource).includes(
+            built.data.getLogicalId(built.data.tables[tableId].node.defaultChild as CfnElement),
+          ),
+        )
         .flatMap(actionsOf);
     expect(actionsOn('users')).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
     expect(actionsOn('users')).not.toContain('dynamodb:UpdateItem');
     expect(actionsOn('users')).not.toContain('dynamodb:DeleteItem');
     // Its one write on users (external users on first sight) can never set roles or a password hash.
     const puts = statements.filter(
-      (s) => actionsOf(s).includes('dynamodb:PutItem') && JSON.stringify(s.Resource).includes(built.data.getLogicalId(built.data.tables.users.node.defaultChild as CfnElement)),
+      (s) =>
+        actionsOf(s).includes('dynamodb:PutItem') &&
+        JSON.stringify(s.Resource).includes(
+          built.data.getLogicalId(built.data.tables.users.node.defaultChild as CfnElement),
+        ),
     );
     expect(puts).toHaveLength(1);
-    const allowed = (puts[0]?.Condition as Record<string, Record<string, string[]>>)['ForAllValues:StringEquals']?.['dynamodb:Attributes'];
+    const allowed = (puts[0]?.Condition as Record<string, Record<string, string[]>>)['ForAllValues:StringEquals']?.[
+      'dynamodb:Attributes'
+    ];
     expect(allowed).toEqual(expect.arrayContaining(['pk', 'userId', 'username', 'source']));
     expect(allowed).not.toContain('roles');
     expect(allowed).not.toContain('passwordHash');
     // auth-state: the state read and the rate-limit counter only (`counters`), never a Put, Delete or Scan.
-    expect(actionsOn('auth-state').sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(actionsOn('auth-state').sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+    ]);
     expect(actionsOn('charges')).toEqual([]);
     const kms = statements.filter(onTableKey);
     expect(kms.length).toBeGreaterThan(0);
@@ -166,7 +191,10 @@ describe('IAM', () => {
       }
     }
     for (const fn of built.api.functions.values()) {
-      const role = template.findResources('AWS::IAM::Role')[built.api.getLogicalId(fn.serviceRole.node.defaultChild as CfnElement)]!;
+      const role =
+        template.findResources('AWS::IAM::Role')[
+          built.api.getLogicalId(fn.serviceRole.node.defaultChild as CfnElement)
+        ]!;
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
   });
@@ -178,7 +206,10 @@ describe('REST API', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'v1',
       TracingEnabled: true,
-      AccessLogSetting: { DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('AccessLogs'), 'Arn'] }, Format: format },
+      AccessLogSetting: {
+        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('AccessLogs'), 'Arn'] },
+        Format: format,
+      },
       MethodSettings: Match.arrayWith([
         Match.objectLike({
           HttpMethod: '*',
@@ -190,7 +221,11 @@ describe('REST API', () => {
       ]),
     });
     const fields = JSON.parse(format.asString()) as Record<string, string>;
-    expect(fields).toMatchObject({ requestId: '$context.requestId', status: '$context.status', ip: '$context.identity.sourceIp' });
+    expect(fields).toMatchObject({
+      requestId: '$context.requestId',
+      status: '$context.status',
+      ip: '$context.identity.sourceIp',
+    });
   });
 
   it('has a REQUEST authorizer on the Authorization header with caching off (SPEC §5)', () => {
@@ -202,16 +237,19 @@ describe('REST API', () => {
     });
   });
 
-  it.each(ROUTES.map((r) => [`${r.method} ${r.path}`, r] as const))('%s exists with its function and access', (_, route) => {
-    template.hasResourceProperties('AWS::ApiGateway::Method', {
-      HttpMethod: route.method,
-      ResourceId: resourceIdFor(template, route.path),
-      Integration: integrationOf(route.function),
-      ...(route.access === 'public'
-        ? { AuthorizationType: 'NONE', AuthorizerId: Match.absent() }
-        : { AuthorizationType: 'CUSTOM', AuthorizerId: authorizerRef() }),
-    });
-  });
+  it.each(ROUTES.map((r) => [`${r.method} ${r.path}`, r] as const))(
+    '%s exists with its function and access',
+    (_, route) => {
+      template.hasResourceProperties('AWS::ApiGateway::Method', {
+        HttpMethod: route.method,
+        ResourceId: resourceIdFor(template, route.path),
+        Integration: integrationOf(route.function),
+        ...(route.access === 'public'
+          ? { AuthorizationType: 'NONE', AuthorizerId: Match.absent() }
+          : { AuthorizationType: 'CUSTOM', AuthorizerId: authorizerRef() }),
+      });
+    },
+  );
 
   it('answers wrong methods on every resource through the fallback, public only where every route is', () => {
     const paths = ['/', ...resourcePathsByLogicalId(template).values()].filter((p) => !p.endsWith('{proxy+}'));
@@ -274,9 +312,21 @@ describe('gateway responses', () => {
     // Audit 4a #9: a managed WAF rule's block fell back to DEFAULT_4XX, a 403 with code BAD_REQUEST.
     { type: 'WAF_FILTERED', code: 'FORBIDDEN' },
     // The authorizer fails closed when DynamoDB is unreachable or throttled: a retryable 503, not a 500.
-    { type: 'AUTHORIZER_FAILURE', code: 'UNAVAILABLE', headers: { 'Retry-After': `'${UNAVAILABLE_RETRY_AFTER_SECONDS}'` } },
-    { type: 'AUTHORIZER_CONFIGURATION_ERROR', code: 'UNAVAILABLE', headers: { 'Retry-After': `'${UNAVAILABLE_RETRY_AFTER_SECONDS}'` } },
-    { type: 'INTEGRATION_TIMEOUT', code: 'UNAVAILABLE', headers: { 'Retry-After': `'${UNAVAILABLE_RETRY_AFTER_SECONDS}'` } },
+    {
+      type: 'AUTHORIZER_FAILURE',
+      code: 'UNAVAILABLE',
+      headers: { 'Retry-After': `'${UNAVAILABLE_RETRY_AFTER_SECONDS}'` },
+    },
+    {
+      type: 'AUTHORIZER_CONFIGURATION_ERROR',
+      code: 'UNAVAILABLE',
+      headers: { 'Retry-After': `'${UNAVAILABLE_RETRY_AFTER_SECONDS}'` },
+    },
+    {
+      type: 'INTEGRATION_TIMEOUT',
+      code: 'UNAVAILABLE',
+      headers: { 'Retry-After': `'${UNAVAILABLE_RETRY_AFTER_SECONDS}'` },
+    },
   ] as const;
 
   it.each(cases)('$type → $code in the spec error shape with security headers', ({ type, code, ...rest }) => {
@@ -289,7 +339,10 @@ describe('gateway responses', () => {
         'gatewayresponse.header.X-Content-Type-Options': "'nosniff'",
         'gatewayresponse.header.Cache-Control': "'no-store'",
         ...Object.fromEntries(
-          Object.entries('headers' in rest ? rest.headers : {}).map(([name, value]) => [`gatewayresponse.header.${name}`, value]),
+          Object.entries('headers' in rest ? rest.headers : {}).map(([name, value]) => [
+            `gatewayresponse.header.${name}`,
+            value,
+          ]),
         ),
       }),
       ResponseTemplates: { 'application/json': body },

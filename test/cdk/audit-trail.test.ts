@@ -24,7 +24,14 @@ beforeAll(() => {
       const def = TABLES[id];
       const table = new Table(stack, `${id}Table`, {
         partitionKey: { name: def.partitionKey.name, type: AttributeType.STRING },
-        ...('sortKey' in def ? { sortKey: { name: def.sortKey.name, type: def.sortKey.type === 'N' ? AttributeType.NUMBER : AttributeType.STRING } } : {}),
+        ...('sortKey' in def
+          ? {
+              sortKey: {
+                name: def.sortKey.name,
+                type: def.sortKey.type === 'N' ? AttributeType.NUMBER : AttributeType.STRING,
+              },
+            }
+          : {}),
         encryption: TableEncryption.CUSTOMER_MANAGED,
         encryptionKey: key,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
@@ -47,22 +54,25 @@ beforeAll(() => {
 const streamOf = (id: string) => ({ 'Fn::GetAtt': [Match.stringLikeRegexp(`^${id}Table`), 'StreamArn'] });
 
 describe('AuditTrail construct', () => {
-  it.each(['charges', 'users'])('maps the %s stream to the audit function with bisect, retries, max age, batch failures and an SQS on-failure destination', (id) => {
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      EventSourceArn: streamOf(id),
-      FunctionName: { Ref: Match.stringLikeRegexp('^AuditStreamFunction') },
-      StartingPosition: 'TRIM_HORIZON',
-      BatchSize: AUDIT_STREAM_SETTINGS.batchSize,
-      BisectBatchOnFunctionError: true,
-      MaximumRetryAttempts: AUDIT_STREAM_SETTINGS.retryAttempts,
-      MaximumRecordAgeInSeconds: AUDIT_STREAM_SETTINGS.maxRecordAgeSeconds,
-      ParallelizationFactor: 1,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      DestinationConfig: {
-        OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AuditTrailOnFailure[0-9A-F]'), 'Arn'] } },
-      },
-    });
-  });
+  it.each(['charges', 'users'])(
+    'maps the %s stream to the audit function with bisect, retries, max age, batch failures and an SQS on-failure destination',
+    (id) => {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: streamOf(id),
+        FunctionName: { Ref: Match.stringLikeRegexp('^AuditStreamFunction') },
+        StartingPosition: 'TRIM_HORIZON',
+        BatchSize: AUDIT_STREAM_SETTINGS.batchSize,
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: AUDIT_STREAM_SETTINGS.retryAttempts,
+        MaximumRecordAgeInSeconds: AUDIT_STREAM_SETTINGS.maxRecordAgeSeconds,
+        ParallelizationFactor: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        DestinationConfig: {
+          OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AuditTrailOnFailure[0-9A-F]'), 'Arn'] } },
+        },
+      });
+    },
+  );
 
   it('has no other event source mappings (the audit table itself is not streamed into itself)', () => {
     expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(2);
@@ -80,14 +90,23 @@ describe('AuditTrail construct', () => {
     expect(Object.keys(policies)).toHaveLength(2);
     for (const policy of Object.values(policies)) {
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
-        expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 'sqs:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
       );
     }
-    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true, Description: Match.stringLikeRegexp('on-failure') });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      Description: Match.stringLikeRegexp('on-failure'),
+    });
   });
 
   it('the audit function may read and PutItem on the audit table, and never UpdateItem, DeleteItem or BatchWriteItem', () => {
-    const role = Object.entries(template.findResources('AWS::IAM::Role')).find(([id]) => id.startsWith('AuditStreamFunctionRole'));
+    const role = Object.entries(template.findResources('AWS::IAM::Role')).find(([id]) =>
+      id.startsWith('AuditStreamFunctionRole'),
+    );
     expect(role).toBeDefined();
     const statements = Object.values(template.findResources('AWS::IAM::Policy'))
       .filter((p) => JSON.stringify(p.Properties.Roles).includes(role![0]))
@@ -103,19 +122,32 @@ describe('AuditTrail construct', () => {
     const chargeActions = onCharges.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
     expect(chargeActions.filter((a) => !a.startsWith('dynamodb:') || /Put|Update|Delete|Write/.test(a))).toEqual([]);
     // It may send its failures to the on-failure queue.
-    expect(statements.some((s) => JSON.stringify(s.Action).includes('sqs:SendMessage') && JSON.stringify(s.Resource).includes('AuditTrailOnFailure'))).toBe(true);
+    expect(
+      statements.some(
+        (s) =>
+          JSON.stringify(s.Action).includes('sqs:SendMessage') &&
+          JSON.stringify(s.Resource).includes('AuditTrailOnFailure'),
+      ),
+    ).toBe(true);
   });
 
   it('cdk-nag AwsSolutions and Serverless report nothing on the construct', () => {
     for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
       const report = pack.validateScope(app);
       const ours = report.violations
-        .map((v) => ({ rule: v.ruleName, paths: v.violatingResources.map((r) => r.constructPath).filter((p) => p?.includes('/AuditTrail/') || p?.includes('/AuditStreamFunction')) }))
+        .map((v) => ({
+          rule: v.ruleName,
+          paths: v.violatingResources
+            .map((r) => r.constructPath)
+            .filter((p) => p?.includes('/AuditTrail/') || p?.includes('/AuditStreamFunction')),
+        }))
         .filter((v) => v.paths.length > 0);
       expect(ours).toEqual([]);
       // The stream consumer needs no function DLQ: its failures go to the mapping's on-failure queue.
       const dlqFindings = report.violations.filter(
-        (v) => v.ruleName === 'Serverless-LambdaDLQ' && v.violatingResources.some((r) => r.constructPath?.includes('AuditStreamFunction')),
+        (v) =>
+          v.ruleName === 'Serverless-LambdaDLQ' &&
+          v.violatingResources.some((r) => r.constructPath?.includes('AuditStreamFunction')),
       );
       expect(dlqFindings).toEqual([]);
     }

@@ -21,7 +21,11 @@ const keySchema = (definition: { partitionKey: KeyAttribute; sortKey?: KeyAttrib
 ];
 
 function keyAttributes(definition: TableDefinition): KeyAttribute[] {
-  const all = [definition.partitionKey, definition.sortKey, ...definition.indexes.flatMap((i) => [i.partitionKey, i.sortKey])];
+  const all = [
+    definition.partitionKey,
+    definition.sortKey,
+    ...definition.indexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+  ];
   const unique = new Map(all.filter((a): a is KeyAttribute => a !== undefined).map((a) => [a.name, a]));
   return [...unique.values()];
 }

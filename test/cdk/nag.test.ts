@@ -29,7 +29,9 @@ describe.each(['dev', 'prod'] as const)('cdk-nag on the %s app', (stage) => {
   it('leaves no unacknowledged AwsSolutions or Serverless finding', () => {
     for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
       const report = pack.validateScope(built.app);
-      expect(report.violations.map((v) => `${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+      expect(
+        report.violations.map((v) => `${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath).join(', ')}`),
+      ).toEqual([]);
       expect(report.success).toBe(true);
     }
   });
@@ -38,20 +40,26 @@ describe.each(['dev', 'prod'] as const)('cdk-nag on the %s app', (stage) => {
     if (stage !== 'prod') return;
     for (const functionId of ['reports', 'report-runner'] as const) {
       const id = built.api.getLogicalId(built.api.fn(functionId).node.defaultChild as never);
-      const fn = built.apiTemplate.toJSON().Resources[id] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+      const fn = built.apiTemplate.toJSON().Resources[id] as {
+        Properties: { Environment: { Variables: Record<string, unknown> } };
+      };
       expect(fn.Properties.Environment.Variables).toMatchObject({
         PUBLIC_BASE_URL: PROD_CONTEXT.apiBaseUrl,
         REPORTS_SENDER: `reports@${PROD_CONTEXT.reportsSender}`,
       });
     }
-    built.apiTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: PROD_CONTEXT.alarmEmail });
+    built.apiTemplate.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: PROD_CONTEXT.alarmEmail,
+    });
   });
 
   it("applies the stage's retention and protection", () => {
     const retention = stage === 'prod' ? 365 : 14;
     built.apiTemplate.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: retention });
     built.apiTemplate.allResources('AWS::Logs::LogGroup', { DeletionPolicy: stage === 'prod' ? 'Retain' : 'Delete' });
-    if (stage === 'prod') built.dataTemplate.allResourcesProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
+    if (stage === 'prod')
+      built.dataTemplate.allResourcesProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
     else built.dataTemplate.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
   });
 });
@@ -81,7 +89,9 @@ describe.each([
   it('leaves no unacknowledged AwsSolutions or Serverless finding, and APIG3 is met by the web ACL', () => {
     for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
       const report = pack.validateScope(built.app);
-      expect(report.violations.map((v) => `${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+      expect(
+        report.violations.map((v) => `${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath).join(', ')}`),
+      ).toEqual([]);
     }
     // The APIG3 acknowledgement is only given without WAF, so the rule really ran against the association.
     const acknowledged = JSON.stringify(built.api.api.node.metadata);
@@ -107,7 +117,9 @@ describe('cdk-nag on the prod app with a pinned account and region', () => {
   it('leaves no unacknowledged finding, the KMS key glob included', () => {
     for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
       const report = pack.validateScope(built.app);
-      expect(report.violations.map((v) => `${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+      expect(
+        report.violations.map((v) => `${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath).join(', ')}`),
+      ).toEqual([]);
     }
     expect(JSON.stringify(built.apiTemplate.toJSON())).toContain('arn:aws:kms:eu-central-1:123456789012:key/*');
   });
@@ -115,19 +127,29 @@ describe('cdk-nag on the prod app with a pinned account and region', () => {
 
 describe('prod refuses to synthesise without its required context', () => {
   const build = (context: Record<string, unknown>) => () =>
-    buildApp({ outdir: mkdtempSync(join(tmpdir(), 'cdk-prod-')), context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], stage: 'prod', ...context } });
+    buildApp({
+      outdir: mkdtempSync(join(tmpdir(), 'cdk-prod-')),
+      context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], stage: 'prod', ...context },
+    });
 
   it('names every missing key', () => {
     expect(PROD_REQUIRED_CONTEXT).toEqual(['alarmEmail', 'reportsSender', 'apiBaseUrl']);
     expect(build({})).toThrow(/stage=prod needs -c alarmEmail=… -c reportsSender=… -c apiBaseUrl=…/);
     expect(build({ alarmEmail: PROD_CONTEXT.alarmEmail })).toThrow(/missing: reportsSender, apiBaseUrl/);
-    expect(build({ alarmEmail: PROD_CONTEXT.alarmEmail, reportsSender: PROD_CONTEXT.reportsSender })).toThrow(/missing: apiBaseUrl;/);
+    expect(build({ alarmEmail: PROD_CONTEXT.alarmEmail, reportsSender: PROD_CONTEXT.reportsSender })).toThrow(
+      /missing: apiBaseUrl;/,
+    );
     expect(build({ ...PROD_CONTEXT, apiBaseUrl: 'api.example.com' })).toThrow(/apiBaseUrl must be/);
   });
 
   it('builds with them, and dev needs none', () => {
     expect(build(PROD_CONTEXT)).not.toThrow();
-    expect(() => buildApp({ outdir: mkdtempSync(join(tmpdir(), 'cdk-dev-')), context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } })).not.toThrow();
+    expect(() =>
+      buildApp({
+        outdir: mkdtempSync(join(tmpdir(), 'cdk-dev-')),
+        context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
+      }),
+    ).not.toThrow();
   });
 });
 

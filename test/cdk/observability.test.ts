@@ -12,7 +12,12 @@ import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from '#platform/powertools';
 import { FUNCTIONS, type FunctionId } from '#platform/routes';
 import { PROJECT_ROOT } from '#lib/constructs/app-function';
 import { SECURITY_HEADERS } from '#platform/http/headers';
-import { APP_METRICS, AUTHORIZER_FAILURES_EXPRESSION, Observability, WAF_RATE_LIMIT_PER_5_MINUTES } from '#lib/constructs/observability';
+import {
+  APP_METRICS,
+  AUTHORIZER_FAILURES_EXPRESSION,
+  Observability,
+  WAF_RATE_LIMIT_PER_5_MINUTES,
+} from '#lib/constructs/observability';
 import { stageConfig, type StageName } from '#lib/stage-config';
 import { KEY_AGE_PROBE } from '#signing/rotation-probe';
 import { cdkJsonContext, synthesize, type SynthesizedApp } from './helpers';
@@ -36,7 +41,9 @@ const logicalIdsOf = (template: Template, type: string) =>
 /** The logical id of the function `functionId` (AppFunction ids are `<functionId>Function`). */
 function functionLogicalId(template: Template, functionId: FunctionId): string {
   const prefix = `${functionId.replace(/[^A-Za-z0-9]/g, '')}Function`;
-  const found = logicalIdsOf(template, 'AWS::Lambda::Function').filter((id) => id.startsWith(prefix) && !id.includes('Logs'));
+  const found = logicalIdsOf(template, 'AWS::Lambda::Function').filter(
+    (id) => id.startsWith(prefix) && !id.includes('Logs'),
+  );
   expect(found, `function ${functionId}`).toHaveLength(1);
   return found[0]!;
 }
@@ -133,12 +140,25 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
     const expression = metrics.asArray().find((m: { Expression?: string }) => m.Expression) as { Expression: string };
     expect(expression.Expression).toBe('IF(requests > 0, 100 * errors / requests, 0)');
     const byId = Object.fromEntries(
-      metrics.asArray().map((m: { Id: string; MetricStat?: { Metric: { MetricName: string }; Period: number } }) => [m.Id, m.MetricStat]),
+      metrics
+        .asArray()
+        .map((m: { Id: string; MetricStat?: { Metric: { MetricName: string }; Period: number } }) => [
+          m.Id,
+          m.MetricStat,
+        ]),
     );
     // The stage's API only (restApiName `charge-records-<stage>`): dev's 5xx must not count toward prod's rate.
     const apiName = [{ Name: 'ApiName', Value: 'charge-records-prod' }];
-    expect(byId.errors).toMatchObject({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: '5XXError', Dimensions: apiName }, Period: 300, Stat: 'Sum' });
-    expect(byId.requests).toMatchObject({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: 'Count', Dimensions: apiName }, Period: 300, Stat: 'Sum' });
+    expect(byId.errors).toMatchObject({
+      Metric: { Namespace: 'AWS/ApiGateway', MetricName: '5XXError', Dimensions: apiName },
+      Period: 300,
+      Stat: 'Sum',
+    });
+    expect(byId.requests).toMatchObject({
+      Metric: { Namespace: 'AWS/ApiGateway', MetricName: 'Count', Dimensions: apiName },
+      Period: 300,
+      Stat: 'Sum',
+    });
   });
 
   it.each(FUNCTION_IDS)('alarms on errors and throttles of the %s function', (functionId) => {
@@ -172,22 +192,35 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
       Metrics: metrics,
     });
     const byId = Object.fromEntries(
-      metrics.asArray().map((m: { Id: string; Expression?: string; MetricStat?: unknown }) => [m.Id, m.Expression ?? m.MetricStat]),
+      metrics
+        .asArray()
+        .map((m: { Id: string; Expression?: string; MetricStat?: unknown }) => [m.Id, m.Expression ?? m.MetricStat]),
     );
     expect(Object.values(byId)).toContain(AUTHORIZER_FAILURES_EXPRESSION);
     expect(byId.errors).toMatchObject({
-      Metric: { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionLogicalId(template, 'authorizer') } }] },
+      Metric: {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionLogicalId(template, 'authorizer') } }],
+      },
       Period: 300,
       Stat: 'Sum',
     });
     expect(byId.unauthorized).toMatchObject({
-      Metric: { Namespace: METRICS_NAMESPACE, MetricName: 'AuthorizerUnauthorized', Dimensions: [{ Name: 'service', Value: 'charge-records-prod' }] },
+      Metric: {
+        Namespace: METRICS_NAMESPACE,
+        MetricName: 'AuthorizerUnauthorized',
+        Dimensions: [{ Name: 'service', Value: 'charge-records-prod' }],
+      },
       Period: 300,
       Stat: 'Sum',
     });
     // And no plain Errors alarm on the authorizer besides it.
     const plain = template.findResources('AWS::CloudWatch::Alarm', {
-      Properties: { MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionLogicalId(template, 'authorizer') } }] },
+      Properties: {
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionLogicalId(template, 'authorizer') } }],
+      },
     });
     expect(plain).toEqual({});
   });
@@ -196,7 +229,9 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
     const queues = built.api.auditTrail;
     const [emailDlq] = logicalIdsOf(template, 'AWS::SQS::Queue').filter((id) => id.includes('AlarmEmailDlq'));
     const queueIds = [
-      ...[queues.failureQueue, queues.failureDeadLetterQueue].map((queue) => built.api.getLogicalId(queue.node.defaultChild as never)),
+      ...[queues.failureQueue, queues.failureDeadLetterQueue].map((queue) =>
+        built.api.getLogicalId(queue.node.defaultChild as never),
+      ),
       emailDlq!,
     ];
     for (const logicalId of queueIds) {
@@ -266,7 +301,9 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
       Action: 'lambda:InvokeFunction',
       FunctionName: { 'Fn::GetAtt': [rotateKeys, 'Arn'] },
       Principal: 'events.amazonaws.com',
-      SourceArn: { 'Fn::GetAtt': [logicalIdsOf(template, 'AWS::Events::Rule').find((id) => id.includes('KeyAgeProbe')), 'Arn'] },
+      SourceArn: {
+        'Fn::GetAtt': [logicalIdsOf(template, 'AWS::Events::Rule').find((id) => id.includes('KeyAgeProbe')), 'Arn'],
+      },
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ...notifies(template),
@@ -301,9 +338,22 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
       expect(body).toContain(`"title":"${title}`);
     }
     for (const metric of [
-      'Latency', '4XXError', '5XXError', 'AuthorizerDenied', 'RateLimited', 'LoginFailed', 'Lockout', 'AuditLag',
-      'IteratorAge', 'ApproximateNumberOfMessagesVisible', 'ReportRunSucceeded', 'ReportRunFailed', 'SigningKeyAgeSeconds',
-      'Errors', 'Throttles', 'Duration',
+      'Latency',
+      '4XXError',
+      '5XXError',
+      'AuthorizerDenied',
+      'RateLimited',
+      'LoginFailed',
+      'Lockout',
+      'AuditLag',
+      'IteratorAge',
+      'ApproximateNumberOfMessagesVisible',
+      'ReportRunSucceeded',
+      'ReportRunFailed',
+      'SigningKeyAgeSeconds',
+      'Errors',
+      'Throttles',
+      'Duration',
     ]) {
       expect(body).toContain(`"${metric}"`);
     }
@@ -363,7 +413,11 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
       DefaultAction: { Allow: {} },
       Rules: acl,
     });
-    const rules = acl.asArray() as { Name: string; Statement: Record<string, Record<string, unknown>>; Action?: unknown }[];
+    const rules = acl.asArray() as {
+      Name: string;
+      Statement: Record<string, Record<string, unknown>>;
+      Action?: unknown;
+    }[];
     const byName = Object.fromEntries(rules.map((rule) => [rule.Name, rule]));
     expect(byName.AWSManagedRulesCommonRuleSet?.Statement).toMatchObject({
       ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' },
@@ -393,14 +447,19 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
   it("answers WAF's own 429 in the spec's shape with Retry-After and the security headers (audit 4a #9)", () => {
     const acl = new Capture();
     template.hasResourceProperties('AWS::WAFv2::WebACL', { Rules: acl, CustomResponseBodies: Match.anyValue() });
-    const rule = (acl.asArray() as { Name: string; Statement: unknown; Action?: unknown }[]).find((r) => r.Name === 'RateLimitPerIp');
+    const rule = (acl.asArray() as { Name: string; Statement: unknown; Action?: unknown }[]).find(
+      (r) => r.Name === 'RateLimitPerIp',
+    );
     const response = (rule?.Action as { Block: { CustomResponse: Record<string, unknown> } }).Block.CustomResponse;
 
     // WAF counts over a 5-minute window: a blocked client is told to wait that long.
     expect(rule?.Statement).toMatchObject({ RateBasedStatement: { EvaluationWindowSec: 300 } });
     expect(response).toMatchObject({ ResponseCode: 429, CustomResponseBodyKey: 'RateLimited' });
     const headers = response.ResponseHeaders as { Name: string; Value: string }[];
-    expect(Object.fromEntries(headers.map((h) => [h.Name, h.Value]))).toEqual({ ...SECURITY_HEADERS, 'Retry-After': '300' });
+    expect(Object.fromEntries(headers.map((h) => [h.Name, h.Value]))).toEqual({
+      ...SECURITY_HEADERS,
+      'Retry-After': '300',
+    });
     // WAF's limits on a custom header: names of [A-Za-z0-9._$-], values of 1-255 characters, no duplicates.
     for (const { Name, Value } of headers) {
       expect(Name).toMatch(/^[a-zA-Z0-9._$-]{1,64}$/);
@@ -428,7 +487,10 @@ describe('observability by default (dev, no switches)', () => {
   afterAll(() => built?.cleanup());
 
   it('has the alarms and the dashboard, but no e-mail subscription, log forwarding or WAF', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { ...appMetric('LoginFailed', 'dev'), ...notifies(template) });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...appMetric('LoginFailed', 'dev'),
+      ...notifies(template),
+    });
     template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'ChargeRecords-dev' });
     expect(template.findResources('AWS::SNS::Subscription')).toEqual({});
     expect(template.findResources('AWS::Logs::SubscriptionFilter')).toEqual({});
@@ -511,32 +573,43 @@ describe('Observability with the reports construct wired in', () => {
     return { template: Template.fromStack(stack), stack, failedRunsAlarm, deadLetterAlarm };
   }
 
-  it("adopts the reports alarms (ALARM and OK to the topic) instead of a second ReportRunFailed alarm, and graphs its DLQ", () => {
+  it('adopts the reports alarms (ALARM and OK to the topic) instead of a second ReportRunFailed alarm, and graphs its DLQ', () => {
     const { template, stack, failedRunsAlarm, deadLetterAlarm } = build(true);
     for (const alarm of [failedRunsAlarm, deadLetterAlarm]) {
       const logicalId = stack.getLogicalId(alarm.node.defaultChild as never);
       expect(template.toJSON().Resources[logicalId].Properties).toMatchObject(notifies(template));
     }
-    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ReportRunFailed' } }))).toEqual([
-      stack.getLogicalId(failedRunsAlarm.node.defaultChild as never),
-    ]);
+    expect(
+      Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ReportRunFailed' } })),
+    ).toEqual([stack.getLogicalId(failedRunsAlarm.node.defaultChild as never)]);
     expect(dashboardBody(template)).toContain('"label":"ReportsDlq"');
   });
 
   it('makes its own ReportRunFailed alarm while there is no reports construct', () => {
     const { template, stack, failedRunsAlarm } = build(false);
-    const own = Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ReportRunFailed' } }));
+    const own = Object.keys(
+      template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ReportRunFailed' } }),
+    );
     expect(own).toHaveLength(2);
     expect(own).toContain(stack.getLogicalId(failedRunsAlarm.node.defaultChild as never));
     // The unadopted alarm stays without actions: only adoption sends it to the topic.
-    expect(template.toJSON().Resources[stack.getLogicalId(failedRunsAlarm.node.defaultChild as never)].Properties.AlarmActions).toBeUndefined();
+    expect(
+      template.toJSON().Resources[stack.getLogicalId(failedRunsAlarm.node.defaultChild as never)].Properties
+        .AlarmActions,
+    ).toBeUndefined();
   });
 });
 
 describe('operations context', () => {
   it('tells Firehose and Lambda destinations apart by the ARN and refuses anything else', () => {
-    expect(stageConfig({ logDestination: FIREHOSE_ARN }).operations.logDestination).toEqual({ kind: 'firehose', arn: FIREHOSE_ARN });
-    expect(stageConfig({ logDestination: SHIPPER_ARN }).operations.logDestination).toEqual({ kind: 'lambda', arn: SHIPPER_ARN });
+    expect(stageConfig({ logDestination: FIREHOSE_ARN }).operations.logDestination).toEqual({
+      kind: 'firehose',
+      arn: FIREHOSE_ARN,
+    });
+    expect(stageConfig({ logDestination: SHIPPER_ARN }).operations.logDestination).toEqual({
+      kind: 'lambda',
+      arn: SHIPPER_ARN,
+    });
     expect(() => stageConfig({ logDestination: 'arn:aws:s3:::bucket' })).toThrow(/Kinesis Firehose or Lambda ARN/);
     expect(() => stageConfig({ logDestination: 'my-stream' })).toThrow(/Kinesis Firehose or Lambda ARN/);
     expect(stageConfig({}).operations).toEqual({ waf: false, alarmEmail: undefined, logDestination: undefined });
@@ -613,19 +686,29 @@ describe('dev and prod in one account', () => {
         .map((fn) => fn.Properties.Environment?.Variables as Record<string, unknown> | undefined)
         .filter((v): v is Record<string, unknown> => v?.STAGE !== undefined);
       expect(variables).toHaveLength(FUNCTION_IDS.length);
-      for (const v of variables) expect({ service: v.SERVICE_NAME, powertools: v.POWERTOOLS_SERVICE_NAME }).toEqual({ service: name, powertools: name });
+      for (const v of variables)
+        expect({ service: v.SERVICE_NAME, powertools: v.POWERTOOLS_SERVICE_NAME }).toEqual({
+          service: name,
+          powertools: name,
+        });
       expect(serviceDimensions(stage)).toEqual(new Set([name]));
       template.hasResourceProperties('AWS::ApiGateway::RestApi', { Name: name });
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Metrics: Match.arrayWith([
-          Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ Dimensions: [{ Name: 'ApiName', Value: name }] }) }) }),
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ Dimensions: [{ Name: 'ApiName', Value: name }] }),
+            }),
+          }),
         ]),
       });
       // Account-wide (AWS::ApiGateway::Account): a dev teardown must not delete the role prod logs through.
       template.allResources('AWS::ApiGateway::Account', { DeletionPolicy: 'Retain' });
       const accountRole = template.findResources('AWS::ApiGateway::Account');
       expect(Object.keys(accountRole)).toHaveLength(1);
-      const roleId = (Object.values(accountRole)[0]!.Properties.CloudWatchRoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const roleId = (
+        Object.values(accountRole)[0]!.Properties.CloudWatchRoleArn as { 'Fn::GetAtt': [string, string] }
+      )['Fn::GetAtt'][0];
       expect(template.toJSON().Resources[roleId].DeletionPolicy).toBe('Retain');
     }
     expect(serviceDimensions('dev')).not.toEqual(serviceDimensions('prod'));

@@ -22,18 +22,26 @@ function statementsOf(rolePrefix: string): Statement[] {
     .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref.startsWith(rolePrefix)))
     .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
 }
-const actionsOf = (statements: Statement[]) => statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+const actionsOf = (statements: Statement[]) =>
+  statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
 
 beforeAll(() => {
   // cdk.json's feature flags (access logs via bucket policy among them); no esbuild bundling: the template is under test.
   app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
   stack = new Stack(app, 'ReportsTest', { env: { account: '111111111111', region: 'eu-central-1' } });
   const fn = (functionId: 'reports' | 'report-runner', id: string) =>
-    new AppFunction(stack, id, { functionId, logRetention: RetentionDays.ONE_MONTH, logRemovalPolicy: RemovalPolicy.DESTROY });
+    new AppFunction(stack, id, {
+      functionId,
+      logRetention: RetentionDays.ONE_MONTH,
+      logRemovalPolicy: RemovalPolicy.DESTROY,
+    });
   const reportsFunction = fn('reports', 'ReportsFunction');
   const runnerFunction = fn('report-runner', 'RunnerFunction');
   // As lib/api-stack.ts does for every API-routed function.
-  Validations.of(reportsFunction).acknowledge({ id: 'Serverless-LambdaDLQ', reason: 'Invoked synchronously by API Gateway.' });
+  Validations.of(reportsFunction).acknowledge({
+    id: 'Serverless-LambdaDLQ',
+    reason: 'Invoked synchronously by API Gateway.',
+  });
   reports = new Reports(stack, 'Reports', {
     reportsFunction,
     runnerFunction,
@@ -51,17 +59,35 @@ describe('Reports construct', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: {
         ServerSideEncryptionConfiguration: [
-          { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() }, BucketKeyEnabled: true },
+          {
+            ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() },
+            BucketKeyEnabled: true,
+          },
         ],
       },
       VersioningConfiguration: { Status: 'Enabled' },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       LoggingConfiguration: { DestinationBucketName: Match.anyValue(), LogFilePrefix: 'reports/' },
       LifecycleConfiguration: {
         Rules: Match.arrayWith([
           Match.objectLike({ Id: 'exports', Prefix: 'exports/', ExpirationInDays: 1, Status: 'Enabled' }),
-          Match.objectLike({ Id: 'runs', Prefix: 'runs/', ExpirationInDays: 90, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }),
-          Match.objectLike({ Id: 'runs-delete-markers', Prefix: 'runs/', ExpiredObjectDeleteMarker: true, Status: 'Enabled' }),
+          Match.objectLike({
+            Id: 'runs',
+            Prefix: 'runs/',
+            ExpirationInDays: 90,
+            NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+          }),
+          Match.objectLike({
+            Id: 'runs-delete-markers',
+            Prefix: 'runs/',
+            ExpiredObjectDeleteMarker: true,
+            Status: 'Enabled',
+          }),
         ]),
       },
     });
@@ -72,7 +98,9 @@ describe('Reports construct', () => {
     expect(policies).toHaveLength(2);
     for (const policy of policies) {
       expect(policy.Properties.PolicyDocument.Statement).toEqual(
-        expect.arrayContaining([expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        expect.arrayContaining([
+          expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
       );
     }
   });
@@ -83,7 +111,9 @@ describe('Reports construct', () => {
       CompatibleArchitectures: ['arm64'],
     });
     const layerId = stack.getLogicalId(reports.layer.node.defaultChild as never);
-    const fns = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Layers: [{ Ref: layerId }] } }));
+    const fns = Object.values(
+      template.findResources('AWS::Lambda::Function', { Properties: { Layers: [{ Ref: layerId }] } }),
+    );
     expect(fns).toHaveLength(2);
     for (const fn of fns) {
       expect(fn.Properties.Environment.Variables).toMatchObject({
@@ -93,7 +123,9 @@ describe('Reports construct', () => {
         PUBLIC_BASE_URL: 'https://api.example.com/v1',
       });
     }
-    const reportsFn = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('ReportsFunction'))?.[1];
+    const reportsFn = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('ReportsFunction'),
+    )?.[1];
     expect(reportsFn?.Properties.Environment.Variables).toMatchObject({
       REPORTS_SCHEDULE_GROUP: expect.anything(),
       REPORT_RUNNER_ARN: { 'Fn::GetAtt': [expect.stringMatching(/^RunnerFunction/), 'Arn'] },
@@ -118,14 +150,23 @@ describe('Reports construct', () => {
     const invoke = statements.filter((s) => actionsOf([s]).includes('lambda:InvokeFunction'));
     expect(invoke).toHaveLength(1);
     expect(invoke[0]?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RunnerFunction/), 'Arn'] });
-    expect(actionsOf(statements).filter((a) => !a.startsWith('sqs:') && !a.startsWith('kms:'))).toEqual(['lambda:InvokeFunction']);
+    expect(actionsOf(statements).filter((a) => !a.startsWith('sqs:') && !a.startsWith('kms:'))).toEqual([
+      'lambda:InvokeFunction',
+    ]);
   });
 
   it('the reports function may manage schedules in the group only and pass the scheduler role only', () => {
     const statements = statementsOf('ReportsFunctionRole');
     const scheduler = statements.find((s) => actionsOf([s]).includes('scheduler:CreateSchedule'));
-    expect(actionsOf([scheduler as Statement]).sort()).toEqual(['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule', 'scheduler:UpdateSchedule']);
-    expect(scheduler?.Resource).toBe(`arn:aws:scheduler:eu-central-1:111111111111:schedule/${reports.scheduleGroup.scheduleGroupName}/*`);
+    expect(actionsOf([scheduler as Statement]).sort()).toEqual([
+      'scheduler:CreateSchedule',
+      'scheduler:DeleteSchedule',
+      'scheduler:GetSchedule',
+      'scheduler:UpdateSchedule',
+    ]);
+    expect(scheduler?.Resource).toBe(
+      `arn:aws:scheduler:eu-central-1:111111111111:schedule/${reports.scheduleGroup.scheduleGroupName}/*`,
+    );
     template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: reports.scheduleGroup.scheduleGroupName });
     const pass = statements.find((s) => actionsOf([s]).includes('iam:PassRole'));
     expect(pass?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ReportsSchedulerRole/), 'Arn'] });
@@ -145,11 +186,13 @@ describe('Reports construct', () => {
     }
   });
 
-  it('a failed run goes to the dead-letter queue (no Lambda retries on top of the runner\'s), and both failure paths are alarmed', () => {
+  it("a failed run goes to the dead-letter queue (no Lambda retries on top of the runner's), and both failure paths are alarmed", () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: Match.stringLikeRegexp('^RunnerFunction') },
       MaximumRetryAttempts: 0,
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ReportsDeadLetters'), 'Arn'] } } },
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ReportsDeadLetters'), 'Arn'] } },
+      },
     });
     template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -159,7 +202,10 @@ describe('Reports construct', () => {
       Threshold: 1,
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }],
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+    });
   });
 
   it('cdk-nag AwsSolutions and Serverless report nothing on the construct and the report functions', () => {

@@ -4,19 +4,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, type FunctionDefinition, type FunctionId } from '#platform/routes';
 import { TABLE_ACTIONS, TABLE_KEY_ACTIONS } from '#lib/constructs/app-function';
 import { TABLES, type TableId } from '#platform/tables';
-import {
-  TAG_CURRENT_SINCE,
-  TAG_ROTATION_REQUESTED_BY,
-  TAG_ROTATION_TOKEN,
-  TAG_SIGNING_KEY,
-} from '#signing/ports';
+import { TAG_CURRENT_SINCE, TAG_ROTATION_REQUESTED_BY, TAG_ROTATION_TOKEN, TAG_SIGNING_KEY } from '#signing/ports';
 import { synthesize, type SynthesizedApp } from './helpers';
 
 let built: SynthesizedApp;
 let template: Template;
 const APP_TAG = 'charge-records-dev';
 
-type Statement = { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown> };
+type Statement = {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, unknown>;
+};
 const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
   built.api.getLogicalId(construct.node.defaultChild as CfnElement);
@@ -26,16 +27,21 @@ function statementsOf(functionId: FunctionId): Statement[] {
   const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
   return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
 }
-const withAction = (functionId: FunctionId, action: string) => statementsOf(functionId).filter((s) => actions(s).includes(action));
+const withAction = (functionId: FunctionId, action: string) =>
+  statementsOf(functionId).filter((s) => actions(s).includes(action));
 const keyArnPattern = {
-  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':key/*']],
+  'Fn::Join': [
+    '',
+    ['arn:', { Ref: 'AWS::Partition' }, ':kms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':key/*'],
+  ],
 };
 const taggedOnly = { StringEquals: { [`aws:ResourceTag/${TAG_SIGNING_KEY}`]: APP_TAG } };
 const SHAPE = { 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY' };
 /** The rotation role's key statements: tagged for this app AND of the signing-key shape. */
 const taggedSigningKey = { StringEquals: { ...SHAPE, [`aws:ResourceTag/${TAG_SIGNING_KEY}`]: APP_TAG } };
 /** The data stack's logical id of a table, as it appears (inside an import) in the API stack's policies. */
-const tableLogicalId = (tableId: TableId) => built.data.getLogicalId(built.data.tables[tableId].node.defaultChild as CfnElement);
+const tableLogicalId = (tableId: TableId) =>
+  built.data.getLogicalId(built.data.tables[tableId].node.defaultChild as CfnElement);
 const tableKeyLogicalId = () => built.data.getLogicalId(built.data.tableKey.node.defaultChild as CfnElement);
 
 beforeAll(() => {
@@ -58,7 +64,9 @@ describe('signing keys construct', () => {
   it("stores a secret naming the key, rotated every 30 days by the rotate-keys function, invoked only for this account's secrets", () => {
     const keyId = logicalId(built.api.signingKeys.initialKey);
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      SecretString: { 'Fn::Join': ['', ['{"keyId":"', { Ref: keyId }, '","keyArn":"', { 'Fn::GetAtt': [keyId, 'Arn'] }, '"}']] },
+      SecretString: {
+        'Fn::Join': ['', ['{"keyId":"', { Ref: keyId }, '","keyArn":"', { 'Fn::GetAtt': [keyId, 'Arn'] }, '"}']],
+      },
     });
     template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
       SecretId: { Ref: logicalId(built.api.signingKeys.secret) },
@@ -73,7 +81,9 @@ describe('signing keys construct', () => {
       SourceAccount: { Ref: 'AWS::AccountId' },
     });
     // And no other Secrets Manager permission without it.
-    const permissions = Object.values(template.findResources('AWS::Lambda::Permission', { Properties: { Principal: 'secretsmanager.amazonaws.com' } }));
+    const permissions = Object.values(
+      template.findResources('AWS::Lambda::Permission', { Properties: { Principal: 'secretsmanager.amazonaws.com' } }),
+    );
     expect(permissions).toHaveLength(1);
     expect(permissions[0]!.Properties.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });
   });
@@ -83,7 +93,11 @@ describe('signing keys construct', () => {
     expect(more).toHaveLength(0);
     expect(actions(create!)).toEqual(['kms:CreateKey']);
     expect(create!.Condition).toEqual({
-      StringEquals: { 'kms:KeySpec': 'RSA_2048', 'kms:KeyUsage': 'SIGN_VERIFY', [`aws:RequestTag/${TAG_SIGNING_KEY}`]: APP_TAG },
+      StringEquals: {
+        'kms:KeySpec': 'RSA_2048',
+        'kms:KeyUsage': 'SIGN_VERIFY',
+        [`aws:RequestTag/${TAG_SIGNING_KEY}`]: APP_TAG,
+      },
       'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_SIGNING_KEY, TAG_ROTATION_TOKEN] },
     });
     const [tag, ...moreTags] = withAction('rotate-keys', 'kms:TagResource').filter((st) => st.Effect === 'Allow');
@@ -95,7 +109,13 @@ describe('signing keys construct', () => {
   });
 
   it("limits every rotation-role key action to RSA_2048 SIGN_VERIFY keys, so a tag cannot make another key 'ours'", () => {
-    for (const action of ['kms:TagResource', 'kms:ScheduleKeyDeletion', 'kms:Sign', 'kms:GetPublicKey', 'kms:ListResourceTags']) {
+    for (const action of [
+      'kms:TagResource',
+      'kms:ScheduleKeyDeletion',
+      'kms:Sign',
+      'kms:GetPublicKey',
+      'kms:ListResourceTags',
+    ]) {
       const allows = withAction('rotate-keys', action).filter((st) => st.Effect === 'Allow');
       expect(allows.length, action).toBeGreaterThan(0);
       for (const st of allows) {
@@ -103,7 +123,9 @@ describe('signing keys construct', () => {
         expect((st.Condition?.StringEquals as Record<string, string>) ?? {}, action).toMatchObject(SHAPE);
       }
     }
-    expect(withAction('rotate-keys', 'kms:Sign').find((st) => st.Effect === 'Allow')!.Condition).toEqual(taggedSigningKey);
+    expect(withAction('rotate-keys', 'kms:Sign').find((st) => st.Effect === 'Allow')!.Condition).toEqual(
+      taggedSigningKey,
+    );
   });
 
   it("explicitly denies the rotation role deletion, tagging and signing on the app's non-signing keys", () => {
@@ -138,20 +160,36 @@ describe('signing keys construct', () => {
     const users = Object.entries(FUNCTIONS) as [FunctionId, FunctionDefinition][];
     const signers = users.filter(([, d]) => d.signingKeys === 'sign').map(([id]) => id);
     // `rotate` (the keys function behind the public JWKS route) only starts rotations: no kms:Sign.
-    const verifiers = users.filter(([, d]) => d.signingKeys === 'verify' || d.signingKeys === 'rotate').map(([id]) => id);
+    const verifiers = users
+      .filter(([, d]) => d.signingKeys === 'verify' || d.signingKeys === 'rotate')
+      .map(([id]) => id);
     expect(signers).toEqual(['auth']);
     expect(verifiers).toContain('authorizer');
     expect(verifiers).toContain('keys');
     for (const id of [...signers, ...verifiers]) {
-      const kmsStatements = statementsOf(id).filter((s) => actions(s).some((a) => a.startsWith('kms:') && a !== 'kms:Decrypt' && a !== 'kms:DescribeKey' && a !== 'kms:Encrypt' && a !== 'kms:GenerateDataKey'));
-      const kmsActions = kmsStatements.flatMap(actions).filter((a) => a.startsWith('kms:')).sort();
+      const kmsStatements = statementsOf(id).filter((s) =>
+        actions(s).some(
+          (a) =>
+            a.startsWith('kms:') &&
+            a !== 'kms:Decrypt' &&
+            a !== 'kms:DescribeKey' &&
+            a !== 'kms:Encrypt' &&
+            a !== 'kms:GenerateDataKey',
+        ),
+      );
+      const kmsActions = kmsStatements
+        .flatMap(actions)
+        .filter((a) => a.startsWith('kms:'))
+        .sort();
       expect(kmsActions).toEqual(signers.includes(id) ? ['kms:GetPublicKey', 'kms:Sign'] : ['kms:GetPublicKey']);
       for (const s of kmsStatements) {
         expect(s.Resource).toEqual(keyArnPattern);
         expect(s.Condition).toEqual(taggedOnly);
       }
       const env = template.findResources('AWS::Lambda::Function', {
-        Properties: { Environment: { Variables: { SIGNING_SECRET_ID: { Ref: logicalId(built.api.signingKeys.secret) } } } },
+        Properties: {
+          Environment: { Variables: { SIGNING_SECRET_ID: { Ref: logicalId(built.api.signingKeys.secret) } } },
+        },
       });
       expect(Object.keys(env)).toContain(logicalId(built.api.fn(id)));
     }
@@ -173,10 +211,13 @@ describe('signing keys construct', () => {
     expect(statements).toHaveLength(1);
     const [grant] = statements;
     expect(actions(grant!).sort()).toEqual([...TABLE_ACTIONS.append].sort());
-    const resources = (Array.isArray(grant!.Resource) ? grant!.Resource : [grant!.Resource]).map((r) => JSON.stringify(r));
+    const resources = (Array.isArray(grant!.Resource) ? grant!.Resource : [grant!.Resource]).map((r) =>
+      JSON.stringify(r),
+    );
     expect(resources).toHaveLength(1 + TABLES.audit.indexes.length);
     for (const resource of resources) expect(resource).toContain(auditTable);
-    for (const index of TABLES.audit.indexes) expect(resources.some((r) => r.includes(`/index/${index.indexName}`))).toBe(true);
+    for (const index of TABLES.audit.indexes)
+      expect(resources.some((r) => r.includes(`/index/${index.indexName}`))).toBe(true);
     for (const forbidden of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
       expect(actions(grant!)).not.toContain(forbidden);
     }
@@ -185,7 +226,9 @@ describe('signing keys construct', () => {
     }
     // The table's customer-managed key only through DynamoDB.
     // (The explicit Deny on the table key is checked above.)
-    const onKey = statementsOf('rotate-keys').filter((s) => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes(tableKeyLogicalId()));
+    const onKey = statementsOf('rotate-keys').filter(
+      (s) => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes(tableKeyLogicalId()),
+    );
     expect(onKey).toHaveLength(1);
     expect(actions(onKey[0]!).sort()).toEqual([...TABLE_KEY_ACTIONS.append].sort());
     expect(JSON.stringify(onKey[0]!.Condition)).toMatch(/"kms:ViaService":.*dynamodb\./);
@@ -201,15 +244,21 @@ describe('signing keys construct', () => {
     expect(tagging).toHaveLength(1);
     expect(actions(tagging[0]!)).toEqual(['secretsmanager:TagResource']);
     expect(tagging[0]!.Resource).toEqual({ Ref: logicalId(built.api.signingKeys.secret) });
-    expect(tagging[0]!.Condition).toEqual({ 'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_ROTATION_REQUESTED_BY] } });
+    expect(tagging[0]!.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_ROTATION_REQUESTED_BY] },
+    });
     // Nobody else may set it: the rotation function only records when AWSCURRENT moved.
-    const taggers = (Object.keys(FUNCTIONS) as FunctionId[]).filter((id) => withAction(id, 'secretsmanager:TagResource').length > 0);
+    const taggers = (Object.keys(FUNCTIONS) as FunctionId[]).filter(
+      (id) => withAction(id, 'secretsmanager:TagResource').length > 0,
+    );
     expect(taggers.sort()).toEqual(['keys', 'rotate-keys']);
   });
 
   it('gives the keys function (public JWKS route) GetPublicKey and what RotateSecret needs, never kms:Sign', () => {
     expect(withAction('keys', 'kms:Sign')).toHaveLength(0);
-    const kms = statementsOf('keys').flatMap(actions).filter((a) => a.startsWith('kms:'));
+    const kms = statementsOf('keys')
+      .flatMap(actions)
+      .filter((a) => a.startsWith('kms:'));
     expect(kms).toEqual(['kms:GetPublicKey']);
     // RotateSecret requires the caller to be allowed to invoke the rotation function: that one function only.
     const invoke = withAction('keys', 'lambda:InvokeFunction');
@@ -220,9 +269,13 @@ describe('signing keys construct', () => {
   });
 
   it('lets only the keys function start a rotation', () => {
-    const rotators = (Object.keys(FUNCTIONS) as FunctionId[]).filter((id) => withAction(id, 'secretsmanager:RotateSecret').length > 0);
+    const rotators = (Object.keys(FUNCTIONS) as FunctionId[]).filter(
+      (id) => withAction(id, 'secretsmanager:RotateSecret').length > 0,
+    );
     expect(rotators).toEqual(['keys']);
-    expect(withAction('keys', 'secretsmanager:RotateSecret')[0]!.Resource).toEqual({ Ref: logicalId(built.api.signingKeys.secret) });
+    expect(withAction('keys', 'secretsmanager:RotateSecret')[0]!.Resource).toEqual({
+      Ref: logicalId(built.api.signingKeys.secret),
+    });
   });
 });
 
@@ -231,7 +284,9 @@ describe('table access is what each function really calls (SPEC §8 least privil
   /** The tables on which `functionId` has `action` (statements may list several tables). */
   const tablesWith = (functionId: FunctionId, action: string) =>
     TABLE_IDS.filter((tableId) =>
-      withAction(functionId, action).some((st) => st.Effect === 'Allow' && JSON.stringify(st.Resource).includes(tableLogicalId(tableId))),
+      withAction(functionId, action).some(
+        (st) => st.Effect === 'Allow' && JSON.stringify(st.Resource).includes(tableLogicalId(tableId)),
+      ),
     );
   const everyFunction = Object.keys(FUNCTIONS) as FunctionId[];
   const holders = (action: string) =>

@@ -33,7 +33,9 @@ async function usersNamed(username: string) {
   const found: Array<{ userId: string; username: string }> = [];
   let cursor: string | null = null;
   do {
-    const res = await api.request(`/users?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: admin });
+    const res = await api.request(`/users?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, {
+      token: admin,
+    });
     expect(res.status, res.text).toBe(200);
     const page = res.json as { items: Array<{ userId: string; username: string }>; nextCursor: string | null };
     found.push(...page.items.filter((u) => u.username.toLowerCase() === username.toLowerCase()));
@@ -74,7 +76,12 @@ describe('mass assignment', () => {
   it('a __proto__ / constructor key in PATCH /users/me grants nothing and changes nothing', async () => {
     const before = (await whoAmI(api, token)).json;
     for (const raw of ['{"__proto__":{"roles":["admin"]}}', '{"constructor":{"prototype":{"roles":["admin"]}}}']) {
-      const res = await api.request('/users/me', { method: 'PATCH', token, rawBody: raw, headers: { 'content-type': 'application/json' } });
+      const res = await api.request('/users/me', {
+        method: 'PATCH',
+        token,
+        rawBody: raw,
+        headers: { 'content-type': 'application/json' },
+      });
       expect([400, 422], res.text).toContain(res.status);
       expectSecurityHeaders(res);
     }
@@ -83,9 +90,18 @@ describe('mass assignment', () => {
   });
 
   it('the allowed fields still work, and the password is untouched by all of the above', async () => {
-    const res = await api.request('/users/me', { method: 'PATCH', token, body: { displayName: 'Ada', email: 'ada@example.com' } });
+    const res = await api.request('/users/me', {
+      method: 'PATCH',
+      token,
+      body: { displayName: 'Ada', email: 'ada@example.com' },
+    });
     expect(res.status, res.text).toBe(200);
-    expect(res.json).toMatchObject({ displayName: 'Ada', email: 'ada@example.com', roles: ['viewer'], disabled: false });
+    expect(res.json).toMatchObject({
+      displayName: 'Ada',
+      email: 'ada@example.com',
+      roles: ['viewer'],
+      disabled: false,
+    });
     await signIn(api, account);
   });
 
@@ -104,7 +120,12 @@ describe('mass assignment', () => {
   });
 
   it('POST /users with a field it does not accept → 400 and no user is created', async () => {
-    for (const extra of [{ passwordHash: '$argon2id$v=19$x' }, { source: 'oidc:https://evil.example' }, { disabled: false }, { userId: 'chosen' }]) {
+    for (const extra of [
+      { passwordHash: '$argon2id$v=19$x' },
+      { source: 'oidc:https://evil.example' },
+      { disabled: false },
+      { userId: 'chosen' },
+    ]) {
       const username = name('mass');
       const res = await createUser({ username, password: strong(), roles: ['viewer'], ...extra });
       expectError(res, 400, 'BAD_REQUEST');
@@ -129,9 +150,24 @@ describe('password policy on POST /users (SPEC §5, ASVS 5 §6.2)', () => {
   it.each([
     ['shorter than 12 characters', () => ({ username: name(), password: 'short-pw-11' })],
     ['11 emoji (22 UTF-16 units, but 11 characters)', () => ({ username: name(), password: '🔑'.repeat(11) })],
-    ['equal to the username', () => { const u = name('samename'); return { username: u, password: u }; }],
-    ['the username in other case', () => { const u = name('casename'); return { username: u, password: u.toUpperCase() }; }],
-    ['a common password of 12+ characters from the bundled list', () => ({ username: name(), password: '1qaz2wsx3edc' })],
+    [
+      'equal to the username',
+      () => {
+        const u = name('samename');
+        return { username: u, password: u };
+      },
+    ],
+    [
+      'the username in other case',
+      () => {
+        const u = name('casename');
+        return { username: u, password: u.toUpperCase() };
+      },
+    ],
+    [
+      'a common password of 12+ characters from the bundled list',
+      () => ({ username: name(), password: '1qaz2wsx3edc' }),
+    ],
     ['a common password in other case', () => ({ username: name(), password: '1QAZ2WSX3EDC' })],
     ['longer than the accepted maximum', () => ({ username: name(), password: 'x'.repeat(5000) })],
   ])('%s → 422 and no user', async (_case, make) => {
@@ -180,14 +216,20 @@ describe('unique usernames', () => {
     const username = name('dup');
     expect((await createUser({ username, password: strong(), roles: ['viewer'] })).status).toBe(201);
     expectError(await createUser({ username, password: strong(), roles: ['admin'] }), 409, 'CONFLICT');
-    expectError(await createUser({ username: username.toUpperCase(), password: strong(), roles: ['admin'] }), 409, 'CONFLICT');
+    expectError(
+      await createUser({ username: username.toUpperCase(), password: strong(), roles: ['admin'] }),
+      409,
+      'CONFLICT',
+    );
     expect(await usersNamed(username)).toHaveLength(1);
   });
 
   it('concurrent creations of one username: exactly one wins (the database decides, not a read-then-write)', async () => {
     const username = name('race');
     const variants = [username, username.toUpperCase(), username, `${username[0]?.toUpperCase()}${username.slice(1)}`];
-    const results = await Promise.all(variants.map((u) => createUser({ username: u, password: strong(), roles: ['viewer'] })));
+    const results = await Promise.all(
+      variants.map((u) => createUser({ username: u, password: strong(), roles: ['viewer'] })),
+    );
     expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
     expect(await usersNamed(username)).toHaveLength(1);
   });
@@ -199,7 +241,12 @@ describe('unique usernames', () => {
 
 describe('body errors on POST /auth/login: the spec error shape with security headers', () => {
   const post = (rawBody: string | Buffer, contentType = 'application/json') =>
-    api.request('/auth/login', { method: 'POST', rawBody, headers: { 'content-type': contentType }, localAddress: freshIp() });
+    api.request('/auth/login', {
+      method: 'POST',
+      rawBody,
+      headers: { 'content-type': contentType },
+      localAddress: freshIp(),
+    });
 
   it('malformed JSON → 400', async () => {
     for (const raw of ['{"username": "admin", "password": ', '{username: admin}', "{'a': 1}", '{"a":1}}']) {
@@ -209,7 +256,12 @@ describe('body errors on POST /auth/login: the spec error shape with security he
 
   it('a wrong content type → 415', async () => {
     const body = JSON.stringify({ username: 'admin', password: 'test-admin-password-1' });
-    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx']) {
+    for (const type of [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/jsonx',
+    ]) {
       expectError(await post(body, type), 415, 'UNSUPPORTED_MEDIA_TYPE');
     }
   });
@@ -230,7 +282,13 @@ describe('body errors on POST /auth/login: the spec error shape with security he
   });
 
   it('wrong types, an array or null body → 4xx, never a login', async () => {
-    for (const raw of ['{"username": ["admin"], "password": "test-admin-password-1"}', '[]', 'null', '"admin"', '{"username":"admin","password":{"$ne":""}}']) {
+    for (const raw of [
+      '{"username": ["admin"], "password": "test-admin-password-1"}',
+      '[]',
+      'null',
+      '"admin"',
+      '{"username":"admin","password":{"$ne":""}}',
+    ]) {
       const res = await post(raw);
       expect([400, 422], `${raw}: ${res.text}`).toContain(res.status);
       expectSecurityHeaders(res);
@@ -275,15 +333,26 @@ describe('ill-formed Unicode (a lone surrogate) is refused where text reaches th
   it('a displayName is one line: NUL, line breaks and other control characters → 422 (users and /users/me alike)', async () => {
     const token = (await signIn(api, await createAccount(api, ['viewer']))).accessToken;
     for (const displayName of ['Eve\u0000', 'Eve\nAdmin', 'Eve\u2028x', 'Eve\u001b[31m']) {
-      expectError(await api.request('/users/me', { method: 'PATCH', token, body: { displayName } }), 422, 'VALIDATION_ERROR');
+      expectError(
+        await api.request('/users/me', { method: 'PATCH', token, body: { displayName } }),
+        422,
+        'VALIDATION_ERROR',
+      );
       const created = await api.request('/users', {
         method: 'POST',
         token: await adminToken(api),
-        body: { username: `dn-${randomBytes(3).toString('hex')}`, password: `pw-${randomBytes(12).toString('hex')}`, roles: [], displayName },
+        body: {
+          username: `dn-${randomBytes(3).toString('hex')}`,
+          password: `pw-${randomBytes(12).toString('hex')}`,
+          roles: [],
+          displayName,
+        },
       });
       expectError(created, 422, 'VALIDATION_ERROR');
     }
-    expect((await api.request('/users/me', { method: 'PATCH', token, body: { displayName: 'Łódź Müller 😀' } })).status).toBe(200);
+    expect(
+      (await api.request('/users/me', { method: 'PATCH', token, body: { displayName: 'Łódź Müller 😀' } })).status,
+    ).toBe(200);
   });
 });
 
@@ -294,14 +363,20 @@ describe('pagination cursors are opaque and checked', () => {
       const res = await api.request('/users', {
         method: 'POST',
         token,
-        body: { username: `pager-${i}-${randomBytes(3).toString('hex')}`, password: `pw-${randomBytes(12).toString('hex')}`, roles: [] },
+        body: {
+          username: `pager-${i}-${randomBytes(3).toString('hex')}`,
+          password: `pw-${randomBytes(12).toString('hex')}`,
+          roles: [],
+        },
       });
       expect(res.status, res.text).toBe(201);
     }
     const seen = new Set<string>();
     let cursor: string | null | undefined;
     do {
-      const res = await api.request(`/users?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token });
+      const res = await api.request(`/users?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, {
+        token,
+      });
       expect(res.status, res.text).toBe(200);
       const page = res.json as { items: { userId: string }[]; nextCursor: string | null };
       expect(page.items.length).toBeLessThanOrEqual(2);

@@ -31,7 +31,10 @@ describe("the authorizer's log lines (SPEC §8)", () => {
 
     // Act
     const logs = await captureLogs(async () => {
-      const res = await api.request('/users/me', { token: session.accessToken, headers: { 'X-Request-ID': 'corr-xyz' } });
+      const res = await api.request('/users/me', {
+        token: session.accessToken,
+        headers: { 'X-Request-ID': 'corr-xyz' },
+      });
       expect401(res);
       expect(res.headers['x-request-id']).toBe('corr-xyz');
     });
@@ -51,7 +54,10 @@ describe("the authorizer's log lines (SPEC §8)", () => {
     // Act
     let echoed: unknown;
     const logs = await captureLogs(async () => {
-      const res = await api.request('/users/me', { token: 'not.a.jwt', headers: { 'X-Request-ID': 'no spaces <allowed>' } });
+      const res = await api.request('/users/me', {
+        token: 'not.a.jwt',
+        headers: { 'X-Request-ID': 'no spaces <allowed>' },
+      });
       expect401(res);
       echoed = res.headers['x-request-id'];
     });
@@ -69,7 +75,10 @@ describe("the authorizer's log lines (SPEC §8)", () => {
 
     // Act
     const logs = await captureLogs(async () => {
-      const res = await api.request('/audit', { token: viewer.accessToken, headers: { 'X-Request-ID': 'corr-denied-1' } });
+      const res = await api.request('/audit', {
+        token: viewer.accessToken,
+        headers: { 'X-Request-ID': 'corr-denied-1' },
+      });
       expect(res.status, res.text).toBe(403);
     });
 

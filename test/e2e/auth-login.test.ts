@@ -47,8 +47,16 @@ describe('login', () => {
     expect(res.status).toBe(200);
     expectSecurityHeaders(res);
     const body = res.json as { accessToken: string; refreshToken: string; tokenType: string; expiresIn: number };
-    expect(body).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), tokenType: 'Bearer', expiresIn: 900 });
-    const [header, payload] = body.accessToken.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+    expect(body).toEqual({
+      accessToken: expect.any(String),
+      refreshToken: expect.any(String),
+      tokenType: 'Bearer',
+      expiresIn: 900,
+    });
+    const [header, payload] = body.accessToken
+      .split('.')
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
     expect(header).toMatchObject({ alg: 'RS256', kid: expect.any(String) });
     expect(payload).toMatchObject({ sub: user.userId, username: user.username, type: 'access', roles: ['viewer'] });
     expect(payload.exp - payload.iat).toBe(900);
@@ -142,7 +150,10 @@ describe('lockout per username + source IP', () => {
     const ip = freshIp();
     await fail(victim, 5, ip);
     expectError(await attempt(victim.username, victim.password, ip), 423, 'ACCOUNT_LOCKED');
-    const unlock = await api.request(`/users/${victim.userId}/unlock`, { method: 'POST', token: await adminToken(api) });
+    const unlock = await api.request(`/users/${victim.userId}/unlock`, {
+      method: 'POST',
+      token: await adminToken(api),
+    });
     expect(unlock.status).toBe(204);
     expect((await attempt(victim.username, victim.password, ip)).status).toBe(200);
   });
@@ -154,25 +165,30 @@ describe('concurrent attempts (the lock is reserved before the password is check
   it.each([
     ['a known username', true],
     ['an unknown username', false],
-  ])(`${BURST} parallel wrong logins from one address for %s: at most LOGIN_MAX_FAILURES passwords are checked`, async (_name, known) => {
-    const max = config().LOGIN_MAX_FAILURES;
-    const target = known ? await userWithRoles(api, ['viewer']) : { username: `ghost-burst-${randomBytes(4).toString('hex')}`, userId: undefined };
-    const ip = freshIp();
-    const responses = await Promise.all(
-      Array.from({ length: BURST }, () => attempt(target.username, 'parallel-wrong-password', ip)),
-    );
-    // Before the fix all 15 got 401: every one had read "not locked" before the first failure was written.
-    expect(countStatuses(responses)).toEqual({ 401: max, 423: BURST - max });
-    for (const res of responses.filter((r) => r.status === 423)) expectError(res, 423, 'ACCOUNT_LOCKED');
-    // What the audit trail says about it: exactly `max` checked-and-failed passwords.
-    const key = target.userId ? `user#${target.userId}` : `login#${target.username}`;
-    expect(await failureRecords(key)).toBe(max);
-    // The right password from that address is refused too; from another address it works.
-    if ('password' in target) {
-      expectError(await attempt(target.username, target.password, ip), 423, 'ACCOUNT_LOCKED');
-      expect((await attempt(target.username, target.password, freshIp())).status).toBe(200);
-    }
-  });
+  ])(
+    `${BURST} parallel wrong logins from one address for %s: at most LOGIN_MAX_FAILURES passwords are checked`,
+    async (_name, known) => {
+      const max = config().LOGIN_MAX_FAILURES;
+      const target = known
+        ? await userWithRoles(api, ['viewer'])
+        : { username: `ghost-burst-${randomBytes(4).toString('hex')}`, userId: undefined };
+      const ip = freshIp();
+      const responses = await Promise.all(
+        Array.from({ length: BURST }, () => attempt(target.username, 'parallel-wrong-password', ip)),
+      );
+      // Before the fix all 15 got 401: every one had read "not locked" before the first failure was written.
+      expect(countStatuses(responses)).toEqual({ 401: max, 423: BURST - max });
+      for (const res of responses.filter((r) => r.status === 423)) expectError(res, 423, 'ACCOUNT_LOCKED');
+      // What the audit trail says about it: exactly `max` checked-and-failed passwords.
+      const key = target.userId ? `user#${target.userId}` : `login#${target.username}`;
+      expect(await failureRecords(key)).toBe(max);
+      // The right password from that address is refused too; from another address it works.
+      if ('password' in target) {
+        expectError(await attempt(target.username, target.password, ip), 423, 'ACCOUNT_LOCKED');
+        expect((await attempt(target.username, target.password, freshIp())).status).toBe(200);
+      }
+    },
+  );
 
   it('the same holds on POST /users/me/password: parallel wrong current passwords, at most LOGIN_MAX_FAILURES checked', async () => {
     const max = config().LOGIN_MAX_FAILURES;
@@ -224,83 +240,95 @@ describe('one address against the account-wide ceiling', () => {
 });
 
 describe('per-username ceiling', () => {
-  it(`locks the account for everyone at ${CEILING_MAX_FAILURES} failures in an hour — which takes ${addressesForCeiling()} addresses`, { timeout: 180_000 }, async () => {
-    const victim = await userWithRoles(api, ['viewer']);
-    const max = config().LOGIN_MAX_FAILURES;
-    const perAddress = pairHourlyMaxFailures();
-    expect(perAddress).toBe(2 * max);
-    expect(addressesForCeiling()).toBe(Math.ceil(CEILING_MAX_FAILURES / perAddress));
-    const ips = Array.from({ length: addressesForCeiling() }, freshIp);
-    const last = ips.at(-1) as string;
+  it(
+    `locks the account for everyone at ${CEILING_MAX_FAILURES} failures in an hour — which takes ${addressesForCeiling()} addresses`,
+    { timeout: 180_000 },
+    async () => {
+      const victim = await userWithRoles(api, ['viewer']);
+      const max = config().LOGIN_MAX_FAILURES;
+      const perAddress = pairHourlyMaxFailures();
+      expect(perAddress).toBe(2 * max);
+      expect(addressesForCeiling()).toBe(Math.ceil(CEILING_MAX_FAILURES / perAddress));
+      const ips = Array.from({ length: addressesForCeiling() }, freshIp);
+      const last = ips.at(-1) as string;
 
-    vi.useFakeTimers({ toFake: ['Date'] });
-    const t0 = Date.parse('2026-12-06T10:00:00Z');
-    vi.setSystemTime(t0);
-    // Every address spends its whole hourly budget: two rounds, LOCKOUT_SECONDS apart. All addresses at once,
-    // so the concurrent updates of the username's lockout state are exercised too: every failure must count.
-    await Promise.all(ips.map((ip) => fail(victim, max, ip)));
-    vi.setSystemTime(t0 + (config().LOCKOUT_SECONDS + 1) * 1000);
-    await Promise.all(ips.map((ip) => fail(victim, ip === last ? max - 1 : max, ip)));
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const t0 = Date.parse('2026-12-06T10:00:00Z');
+      vi.setSystemTime(t0);
+      // Every address spends its whole hourly budget: two rounds, LOCKOUT_SECONDS apart. All addresses at once,
+      // so the concurrent updates of the username's lockout state are exercised too: every failure must count.
+      await Promise.all(ips.map((ip) => fail(victim, max, ip)));
+      vi.setSystemTime(t0 + (config().LOCKOUT_SECONDS + 1) * 1000);
+      await Promise.all(ips.map((ip) => fail(victim, ip === last ? max - 1 : max, ip)));
 
-    // One failure short of the ceiling: the account is open from anywhere else.
-    expect(ips.length * perAddress - 1).toBe(CEILING_MAX_FAILURES - 1);
-    expect((await attempt(victim.username, victim.password, freshIp())).status).toBe(200);
+      // One failure short of the ceiling: the account is open from anywhere else.
+      expect(ips.length * perAddress - 1).toBe(CEILING_MAX_FAILURES - 1);
+      expect((await attempt(victim.username, victim.password, freshIp())).status).toBe(200);
 
-    // The hundredth locks it for everyone.
-    expect((await attempt(victim.username, 'definitely-the-wrong-password', last)).status).toBe(401);
-    const fromAnywhere = await attempt(victim.username, victim.password, freshIp());
-    expectError(fromAnywhere, 423, 'ACCOUNT_LOCKED');
-    expect(Number(fromAnywhere.headers['retry-after'])).toBe(3600 - (config().LOCKOUT_SECONDS + 1));
-  });
+      // The hundredth locks it for everyone.
+      expect((await attempt(victim.username, 'definitely-the-wrong-password', last)).status).toBe(401);
+      const fromAnywhere = await attempt(victim.username, victim.password, freshIp());
+      expectError(fromAnywhere, 423, 'ACCOUNT_LOCKED');
+      expect(Number(fromAnywhere.headers['retry-after'])).toBe(3600 - (config().LOCKOUT_SECONDS + 1));
+    },
+  );
 
-  it(`counts a rolling hour: ${CEILING_MAX_FAILURES - 1} failures late in one hour and more right after it lock the account at the ${CEILING_MAX_FAILURES}th`, { timeout: 180_000 }, async () => {
-    // The ceiling used to count in a fixed hour from the first failure: ~99 failures at its end and ~99 more
-    // at the start of the next one, ~200 within minutes, never locked. Now any 3600 s holding 100 lock.
-    const victim = await userWithRoles(api, ['viewer']);
-    const max = config().LOGIN_MAX_FAILURES;
-    const lockout = config().LOCKOUT_SECONDS;
-    const perAddress = pairHourlyMaxFailures();
-    const ips = Array.from({ length: addressesForCeiling() }, freshIp);
-    const last = ips.at(-1) as string;
+  it(
+    `counts a rolling hour: ${CEILING_MAX_FAILURES - 1} failures late in one hour and more right after it lock the account at the ${CEILING_MAX_FAILURES}th`,
+    { timeout: 180_000 },
+    async () => {
+      // The ceiling used to count in a fixed hour from the first failure: ~99 failures at its end and ~99 more
+      // at the start of the next one, ~200 within minutes, never locked. Now any 3600 s holding 100 lock.
+      const victim = await userWithRoles(api, ['viewer']);
+      const max = config().LOGIN_MAX_FAILURES;
+      const lockout = config().LOCKOUT_SECONDS;
+      const perAddress = pairHourlyMaxFailures();
+      const ips = Array.from({ length: addressesForCeiling() }, freshIp);
+      const last = ips.at(-1) as string;
 
-    vi.useFakeTimers({ toFake: ['Date'] });
-    const t0 = Date.parse('2026-12-07T10:00:00Z');
-    // The first failure, which opened the old fixed hour (10:00–11:00).
-    vi.setSystemTime(t0);
-    await fail(victim, 1, freshIp());
-    // Late in that hour, from addressesForCeiling() addresses at once: two rounds each, the last one two short.
-    const t1 = t0 + 3000 * 1000;
-    vi.setSystemTime(t1);
-    await Promise.all(ips.map((ip) => fail(victim, max, ip)));
-    vi.setSystemTime(t1 + (lockout + 1) * 1000);
-    await Promise.all(ips.map((ip) => fail(victim, ip === last ? max - 2 : max, ip)));
-    expect(1 + ips.length * perAddress - 2).toBe(CEILING_MAX_FAILURES - 1);
-    // 99 within the hour: open from anywhere else.
-    expect((await attempt(victim.username, victim.password, freshIp())).status).toBe(200);
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const t0 = Date.parse('2026-12-07T10:00:00Z');
+      // The first failure, which opened the old fixed hour (10:00–11:00).
+      vi.setSystemTime(t0);
+      await fail(victim, 1, freshIp());
+      // Late in that hour, from addressesForCeiling() addresses at once: two rounds each, the last one two short.
+      const t1 = t0 + 3000 * 1000;
+      vi.setSystemTime(t1);
+      await Promise.all(ips.map((ip) => fail(victim, max, ip)));
+      vi.setSystemTime(t1 + (lockout + 1) * 1000);
+      await Promise.all(ips.map((ip) => fail(victim, ip === last ? max - 2 : max, ip)));
+      expect(1 + ips.length * perAddress - 2).toBe(CEILING_MAX_FAILURES - 1);
+      // 99 within the hour: open from anywhere else.
+      expect((await attempt(victim.username, victim.password, freshIp())).status).toBe(200);
 
-    // 11:00:00 — the 10:00:00 failure is an hour old and out of the count: 98. (The old code started a new hour
-    // here, at 0.) One more failure makes 99, and the account is still open…
-    const t2 = t0 + 3600 * 1000;
-    vi.setSystemTime(t2);
-    const next = freshIp();
-    await fail(victim, 1, next);
-    expect((await attempt(victim.username, victim.password, freshIp())).status).toBe(200);
-    // …the next is the 100th within 3600 s (10:50:00–11:00:00) and locks it for everyone.
-    await fail(victim, 1, next);
-    const fromAnywhere = await attempt(victim.username, victim.password, freshIp());
-    expectError(fromAnywhere, 423, 'ACCOUNT_LOCKED');
-    // Until fewer than 100 are left in the hour: when the 10:50:00 failures are an hour old, at 11:50:00.
-    const until = t1 + 3600 * 1000;
-    expect(Number(fromAnywhere.headers['retry-after'])).toBe((until - t2) / 1000);
-    const items = (await scanAll('audit')) as Array<{ entityKey: string; action: string; changes?: { scope?: { to?: unknown } } }>;
-    const lockouts = items.filter((i) => i.entityKey === `user#${victim.userId}` && i.action === 'lockout');
-    expect(lockouts.filter((i) => i.changes?.scope?.to === 'account')).toHaveLength(1);
+      // 11:00:00 — the 10:00:00 failure is an hour old and out of the count: 98. (The old code started a new hour
+      // here, at 0.) One more failure makes 99, and the account is still open…
+      const t2 = t0 + 3600 * 1000;
+      vi.setSystemTime(t2);
+      const next = freshIp();
+      await fail(victim, 1, next);
+      expect((await attempt(victim.username, victim.password, freshIp())).status).toBe(200);
+      // …the next is the 100th within 3600 s (10:50:00–11:00:00) and locks it for everyone.
+      await fail(victim, 1, next);
+      const fromAnywhere = await attempt(victim.username, victim.password, freshIp());
+      expectError(fromAnywhere, 423, 'ACCOUNT_LOCKED');
+      // Until fewer than 100 are left in the hour: when the 10:50:00 failures are an hour old, at 11:50:00.
+      const until = t1 + 3600 * 1000;
+      expect(Number(fromAnywhere.headers['retry-after'])).toBe((until - t2) / 1000);
+      const items = (await scanAll('audit')) as Array<{
+        entityKey: string;
+        action: string;
+        changes?: { scope?: { to?: unknown } };
+      }>;
+      const lockouts = items.filter((i) => i.entityKey === `user#${victim.userId}` && i.action === 'lockout');
+      expect(lockouts.filter((i) => i.changes?.scope?.to === 'account')).toHaveLength(1);
 
-    vi.setSystemTime(until - 1000);
-    expectError(await attempt(victim.username, victim.password, freshIp()), 423, 'ACCOUNT_LOCKED');
-    vi.setSystemTime(until);
-    expect((await attempt(victim.username, victim.password, freshIp())).status).toBe(200);
-  });
+      vi.setSystemTime(until - 1000);
+      expectError(await attempt(victim.username, victim.password, freshIp()), 423, 'ACCOUNT_LOCKED');
+      vi.setSystemTime(until);
+      expect((await attempt(victim.username, victim.password, freshIp())).status).toBe(200);
+    },
+  );
 });
 
 describe('per-source-IP login limit', () => {

@@ -29,7 +29,12 @@ let api: LocalApi;
 let admin: string;
 let attacker: Awaited<ReturnType<typeof countingServer>>;
 const attackerKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const attackerJwk = { ...attackerKeys.publicKey.export({ format: 'jwk' }), kid: 'attacker-key', alg: 'RS256', use: 'sig' };
+const attackerJwk = {
+  ...attackerKeys.publicKey.export({ format: 'jwk' }),
+  kid: 'attacker-key',
+  alg: 'RS256',
+  use: 'sig',
+};
 
 beforeAll(async () => {
   api = await startLocalApi();
@@ -77,11 +82,18 @@ describe('forged and misused bearer tokens', () => {
     ['x5u', (url: string) => ({ x5u: `${url}/cert.pem` })],
     ['jwk', () => ({ jwk: attackerJwk })],
     ['x5c', () => ({ x5c: [Buffer.from('attacker certificate').toString('base64')] })],
-    ['all four', (url: string) => ({ jku: `${url}/jwks.json`, x5u: `${url}/cert.pem`, jwk: attackerJwk, x5c: ['AAAA'] })],
+    [
+      'all four',
+      (url: string) => ({ jku: `${url}/jwks.json`, x5u: `${url}/cert.pem`, jwk: attackerJwk, x5c: ['AAAA'] }),
+    ],
   ])('an attacker-signed token with a %s header → 401, and the header URL is never fetched', async (_name, extra) => {
     const before = attacker.hits.length;
     for (const kid of ['attacker-key', realKid]) {
-      const token = signRs256({ alg: 'RS256', typ: 'JWT', kid, ...extra(attacker.url) }, forgedClaims(), attackerKeys.privateKey);
+      const token = signRs256(
+        { alg: 'RS256', typ: 'JWT', kid, ...extra(attacker.url) },
+        forgedClaims(),
+        attackerKeys.privateKey,
+      );
       expect401(await api.request('/users', { token }));
       expect401(await whoAmI(api, token));
     }
@@ -140,7 +152,12 @@ describe('refresh token rotation and reuse detection', () => {
     const second = await refreshWith(api, first.refreshToken);
     expect(second.status, second.text).toBe(200);
     const body = second.json as { accessToken: string; refreshToken: string; tokenType: string; expiresIn: number };
-    expect(body).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), tokenType: 'Bearer', expiresIn: 900 });
+    expect(body).toEqual({
+      accessToken: expect.any(String),
+      refreshToken: expect.any(String),
+      tokenType: 'Bearer',
+      expiresIn: 900,
+    });
     expect(body.refreshToken).not.toBe(first.refreshToken);
     expect(body.accessToken).not.toBe(first.accessToken);
     expect((await whoAmI(api, body.accessToken)).status).toBe(200);
@@ -233,7 +250,11 @@ describe('logout', () => {
   it('with a refresh token in the body, also ends that (other) session of the caller', async () => {
     const a = await signIn(api, account);
     const b = await signIn(api, account);
-    const out = await api.request('/auth/logout', { method: 'POST', token: a.accessToken, body: { refreshToken: b.refreshToken } });
+    const out = await api.request('/auth/logout', {
+      method: 'POST',
+      token: a.accessToken,
+      body: { refreshToken: b.refreshToken },
+    });
     expect(out.status, out.text).toBe(204);
     expect401(await refreshWith(api, b.refreshToken));
     expect401(await whoAmI(api, b.accessToken));
@@ -242,7 +263,11 @@ describe('logout', () => {
   it("cannot be used to end someone else's session by sending their refresh token", async () => {
     const victim = await signIn(api, await createAccount(api, ['viewer']));
     const mine = await signIn(api, account);
-    const out = await api.request('/auth/logout', { method: 'POST', token: mine.accessToken, body: { refreshToken: victim.refreshToken } });
+    const out = await api.request('/auth/logout', {
+      method: 'POST',
+      token: mine.accessToken,
+      body: { refreshToken: victim.refreshToken },
+    });
     expect(out.status, out.text).toBe(204);
     expect((await whoAmI(api, victim.accessToken)).status).toBe(200);
     expect((await refreshWith(api, victim.refreshToken)).status).toBe(200);
@@ -331,7 +356,10 @@ describe('revocation by an administrator and by password change', () => {
 
 describe("changes to the user's state take effect on their next request", () => {
   it.each([
-    ['PATCH /users/{id} {disabled: true}', (id: string) => api.request(`/users/${id}`, { method: 'PATCH', token: admin, body: { disabled: true } })],
+    [
+      'PATCH /users/{id} {disabled: true}',
+      (id: string) => api.request(`/users/${id}`, { method: 'PATCH', token: admin, body: { disabled: true } }),
+    ],
     ['DELETE /users/{id}', (id: string) => api.request(`/users/${id}`, { method: 'DELETE', token: admin })],
   ])('%s: the token → 401 on the next request, the refresh token too, and login is refused', async (_name, disable) => {
     const account = await createAccount(api, ['operator']);
@@ -368,8 +396,14 @@ describe("changes to the user's state take effect on their next request", () => 
     expect(changed.status, changed.text).toBe(204);
     expect((await whoAmI(api, changer.accessToken)).status).toBe(200);
 
-    expect((await api.request(`/users/${account.userId}`, { method: 'PATCH', token: admin, body: { disabled: true } })).status).toBe(200);
-    expect((await api.request(`/users/${account.userId}`, { method: 'PATCH', token: admin, body: { disabled: false } })).status).toBe(200);
+    expect(
+      (await api.request(`/users/${account.userId}`, { method: 'PATCH', token: admin, body: { disabled: true } }))
+        .status,
+    ).toBe(200);
+    expect(
+      (await api.request(`/users/${account.userId}`, { method: 'PATCH', token: admin, body: { disabled: false } }))
+        .status,
+    ).toBe(200);
 
     for (const s of [plain, changer]) {
       expect401(await whoAmI(api, s.accessToken));
@@ -382,16 +416,24 @@ describe("changes to the user's state take effect on their next request", () => 
     const account = await createAccount(api, ['operator']);
     const session = await signIn(api, account);
     const charge = { articleId: 'A-1', quantity: 1, unit: 'kg', productionDate: '2026-01-01' };
-    expect((await api.request('/charges', { method: 'POST', token: session.accessToken, body: charge })).status).toBe(201);
+    expect((await api.request('/charges', { method: 'POST', token: session.accessToken, body: charge })).status).toBe(
+      201,
+    );
 
-    const res = await api.request(`/users/${account.userId}`, { method: 'PATCH', token: admin, body: { roles: ['viewer'] } });
+    const res = await api.request(`/users/${account.userId}`, {
+      method: 'PATCH',
+      token: admin,
+      body: { roles: ['viewer'] },
+    });
     expect(res.status, res.text).toBe(200);
 
     const next = await api.request('/charges', { method: 'POST', token: session.accessToken, body: charge });
     // Either design is within SPEC §5 (end the sessions, or re-read the roles): never a success.
     expect([401, 403]).toContain(next.status);
     const fresh = await signIn(api, account);
-    expect((await api.request('/charges', { method: 'POST', token: fresh.accessToken, body: charge })).status).toBe(403);
+    expect((await api.request('/charges', { method: 'POST', token: fresh.accessToken, body: charge })).status).toBe(
+      403,
+    );
     expect((await api.request('/charges', { token: fresh.accessToken })).status).toBe(200);
   });
 
@@ -399,15 +441,23 @@ describe("changes to the user's state take effect on their next request", () => 
     const account = await createAccount(api, ['viewer']);
     const session = await signIn(api, account);
     const charge = { articleId: 'A-2', quantity: 2, unit: 'pcs', productionDate: '2026-01-02' };
-    expect((await api.request('/charges', { method: 'POST', token: session.accessToken, body: charge })).status).toBe(403);
+    expect((await api.request('/charges', { method: 'POST', token: session.accessToken, body: charge })).status).toBe(
+      403,
+    );
 
-    const res = await api.request(`/users/${account.userId}`, { method: 'PATCH', token: admin, body: { roles: ['operator'] } });
+    const res = await api.request(`/users/${account.userId}`, {
+      method: 'PATCH',
+      token: admin,
+      body: { roles: ['operator'] },
+    });
     expect(res.status, res.text).toBe(200);
 
     // The old token either carries the user's current roles now, or its session ended with the role change.
     const next = await api.request('/charges', { method: 'POST', token: session.accessToken, body: charge });
     expect([201, 401]).toContain(next.status);
     const fresh = await signIn(api, account);
-    expect((await api.request('/charges', { method: 'POST', token: fresh.accessToken, body: charge })).status).toBe(201);
+    expect((await api.request('/charges', { method: 'POST', token: fresh.accessToken, body: charge })).status).toBe(
+      201,
+    );
   });
 });

@@ -14,9 +14,22 @@ let qm2: TestUser;
 let auditor: TestUser;
 let viewer: TestUser;
 
-const charge = { articleId: 'E2E-1', quantity: 100, unit: 'kg', productionDate: '2026-05-01', expiryDate: '2027-05-01' };
+const charge = {
+  articleId: 'E2E-1',
+  quantity: 100,
+  unit: 'kg',
+  productionDate: '2026-05-01',
+  expiryDate: '2027-05-01',
+};
 
-type AuditItem = { seq: number; action: string; version: number; reason: string | null; actor: { userId: string; username: string }; changes: Record<string, unknown> };
+type AuditItem = {
+  seq: number;
+  action: string;
+  version: number;
+  reason: string | null;
+  actor: { userId: string; username: string };
+  changes: Record<string, unknown>;
+};
 
 /**
  * The audit trail is written asynchronously by the stream poller: ask until `count` records are there.
@@ -25,7 +38,9 @@ type AuditItem = { seq: number; action: string; version: number; reason: string 
 async function auditOf(entityType: string, entityId: string, count: number): Promise<AuditItem[]> {
   let items: AuditItem[] = [];
   for (let attempt = 0; attempt < 200; attempt++) {
-    const res = await api.request(`/audit?entityType=${entityType}&entityId=${entityId}&limit=100`, { token: auditor.token });
+    const res = await api.request(`/audit?entityType=${entityType}&entityId=${entityId}&limit=100`, {
+      token: auditor.token,
+    });
     expect(res.status, res.text).toBe(200);
     items = (res.json as { items: AuditItem[] }).items;
     if (items.length >= count) return items;
@@ -102,7 +117,11 @@ describe('a charge through its whole life, over HTTP', () => {
 
   it('the creator cannot release (SEGREGATION_OF_DUTIES) and invalid transitions are 409', async () => {
     const id = ((await post({ ...charge, status: 'quarantine' }, qm)).json as { chargeId: string }).chargeId;
-    expectError(await patch(id, 1, { status: 'released', reason: 'releasing my own' }, qm), 403, 'SEGREGATION_OF_DUTIES');
+    expectError(
+      await patch(id, 1, { status: 'released', reason: 'releasing my own' }, qm),
+      403,
+      'SEGREGATION_OF_DUTIES',
+    );
     expectError(await patch(id, 1, { status: 'blocked', reason: 'skip a step' }, qm2), 409, 'INVALID_TRANSITION');
   });
 });
@@ -114,7 +133,9 @@ describe('the batch data is locked once QA has decided (four-eyes rule beyond th
     // The attack: the creator (an operator) changes what QA released.
     const rewrite = await patch(id, 2, { quantity: 9999, unit: 't', articleId: 'E2E-2', reason: 'correction' });
     expectError(rewrite, 409, 'CONFLICT');
-    expect(rewrite.json).toMatchObject({ error: { details: { status: 'released', fields: expect.arrayContaining(['quantity', 'unit', 'articleId']) } } });
+    expect(rewrite.json).toMatchObject({
+      error: { details: { status: 'released', fields: expect.arrayContaining(['quantity', 'unit', 'articleId']) } },
+    });
     // Not even someone with the release right, nor notes alone.
     expectError(await patch(id, 2, { notes: 'added later', reason: 'note after release' }, qm2), 409, 'CONFLICT');
     expect((await patch(id, 2, { status: 'blocked', reason: 'complaint 7' }, qm2)).status).toBe(200);
@@ -129,8 +150,16 @@ describe('the batch data is locked once QA has decided (four-eyes rule beyond th
 
   it('a release or rejection cannot come in the request that changes the data it decides on', async () => {
     const id = ((await post({ ...charge, status: 'quarantine' })).json as { chargeId: string }).chargeId;
-    expectError(await patch(id, 1, { status: 'released', quantity: 5, reason: 'fix and release' }, qm), 409, 'CONFLICT');
-    expectError(await patch(id, 1, { status: 'rejected', notes: 'bad', reason: 'fix and reject' }, qm), 409, 'CONFLICT');
+    expectError(
+      await patch(id, 1, { status: 'released', quantity: 5, reason: 'fix and release' }, qm),
+      409,
+      'CONFLICT',
+    );
+    expectError(
+      await patch(id, 1, { status: 'rejected', notes: 'bad', reason: 'fix and reject' }, qm),
+      409,
+      'CONFLICT',
+    );
     // Unchanged values are no change; in production and quarantine the data stays editable.
     expect((await patch(id, 1, { status: 'released', quantity: 100, reason: 'release as is' }, qm)).status).toBe(200);
     const other = ((await post(charge)).json as { chargeId: string }).chargeId;
@@ -192,7 +221,12 @@ describe('a PATCH that changes nothing', () => {
     const created = await post({ ...charge, notes: 'unchanged' });
     expect(created.status).toBe(201);
     const id = (created.json as { chargeId: string }).chargeId;
-    const same = await patch(id, 1, { status: 'in_production', notes: 'unchanged', quantity: 100, reason: 'nothing really' });
+    const same = await patch(id, 1, {
+      status: 'in_production',
+      notes: 'unchanged',
+      quantity: 100,
+      reason: 'nothing really',
+    });
     expect(same.status, same.text).toBe(200);
     expect((same.json as { version: number }).version).toBe(1);
     expect(same.headers.etag).toBe('"1"');
@@ -237,7 +271,11 @@ describe('bad input over HTTP leaves no trace', () => {
 describe('audit routes over HTTP', () => {
   it('need audit:read', async () => {
     expectError(await api.request('/audit', { token: operator.token }), 403, 'FORBIDDEN');
-    expectError(await api.request('/audit/verify?entityType=charge&entityId=x', { token: viewer.token }), 403, 'FORBIDDEN');
+    expectError(
+      await api.request('/audit/verify?entityType=charge&entityId=x', { token: viewer.token }),
+      403,
+      'FORBIDDEN',
+    );
   });
 
   it('a tampered audit item is caught by /audit/verify', async () => {
@@ -255,7 +293,11 @@ describe('audit routes over HTTP', () => {
       }),
     );
     const verify = await api.request(`/audit/verify?entityType=charge&entityId=${id}`, { token: auditor.token });
-    expect(verify.json).toMatchObject({ valid: false, records: 3, brokenAt: { seq: 2, auditId: (trail[1] as unknown as { auditId: string }).auditId } });
+    expect(verify.json).toMatchObject({
+      valid: false,
+      records: 3,
+      brokenAt: { seq: 2, auditId: (trail[1] as unknown as { auditId: string }).auditId },
+    });
   });
 
   it('an attribute added to a stored audit item (not hashed) is never shown as part of the record', async () => {
@@ -288,8 +330,14 @@ describe('audit routes over HTTP', () => {
         ExpressionAttributeValues: { ':nobody': 'nobody', ':old': '1999-01' },
       }),
     );
-    const byActor = await api.request(`/audit?actor=${operator.userId}&entityType=charge&limit=100`, { token: auditor.token });
-    expect((byActor.json as { items: { entityId: string; seq: number }[] }).items.filter((r) => r.entityId === id).map((r) => r.seq)).toEqual([1]);
+    const byActor = await api.request(`/audit?actor=${operator.userId}&entityType=charge&limit=100`, {
+      token: auditor.token,
+    });
+    expect(
+      (byActor.json as { items: { entityId: string; seq: number }[] }).items
+        .filter((r) => r.entityId === id)
+        .map((r) => r.seq),
+    ).toEqual([1]);
     const verify = await api.request(`/audit/verify?entityType=charge&entityId=${id}`, { token: auditor.token });
     expect(verify.json).toMatchObject({ valid: false, records: 2, brokenAt: { seq: 2, problem: 'derived_mismatch' } });
   });
@@ -299,9 +347,17 @@ describe("users' changes are audited from the users stream", () => {
   it('a role change and a disable appear with the acting admin; no password hash in any audit record', async () => {
     const target = await userWithRoles(api, ['viewer']);
     const admin = await adminToken(api);
-    const roles = await api.request(`/users/${target.userId}`, { method: 'PATCH', token: admin, body: { roles: ['operator'] } });
+    const roles = await api.request(`/users/${target.userId}`, {
+      method: 'PATCH',
+      token: admin,
+      body: { roles: ['operator'] },
+    });
     expect(roles.status, roles.text).toBe(200);
-    const disabled = await api.request(`/users/${target.userId}`, { method: 'PATCH', token: admin, body: { disabled: true } });
+    const disabled = await api.request(`/users/${target.userId}`, {
+      method: 'PATCH',
+      token: admin,
+      body: { disabled: true },
+    });
     expect(disabled.status, disabled.text).toBe(200);
 
     let trail: AuditItem[] = [];
@@ -319,11 +375,15 @@ describe("users' changes are audited from the users stream", () => {
     // The creation came from the stream too, with the secret redacted but its presence recorded.
     expect(trail.find((r) => r.action === 'create')?.changes.passwordHash).toEqual({ from: null, to: '[REDACTED]' });
 
-    const hashes = (await scanAll('users')).map((u) => u.passwordHash).filter((h): h is string => typeof h === 'string');
+    const hashes = (await scanAll('users'))
+      .map((u) => u.passwordHash)
+      .filter((h): h is string => typeof h === 'string');
     expect(hashes.length).toBeGreaterThan(0);
     const everything = JSON.stringify(await scanAll('audit'));
     for (const hash of hashes) expect(everything).not.toContain(hash);
-    const verify = await api.request(`/audit/verify?entityType=user&entityId=${target.userId}`, { token: auditor.token });
+    const verify = await api.request(`/audit/verify?entityType=user&entityId=${target.userId}`, {
+      token: auditor.token,
+    });
     expect((verify.json as { valid: boolean }).valid).toBe(true);
   });
 });

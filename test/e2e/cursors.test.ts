@@ -16,7 +16,8 @@ let other: TestUser;
 
 type Page = { items: unknown[]; nextCursor: string | null };
 
-const decode = (cursor: string) => JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { q: string; p: Record<string, unknown> };
+const decode = (cursor: string) =>
+  JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { q: string; p: Record<string, unknown> };
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 /** The cursor with its position changed but its query digest kept: what a forger who read the format would send. */
 const tamper = (cursor: string, change: (p: Record<string, unknown>) => void) => {
@@ -124,17 +125,29 @@ describe('GET /audit cursors', () => {
   it('with the right query digest but a key of another entity, actor or month is 400', async () => {
     const byEntity = `/audit?entityType=user&entityId=${operator.userId}&limit=1`;
     const entityCursor = await cursorOf(byEntity, auditor.token);
-    await badCursor(`${byEntity}&cursor=${tamper(entityCursor, (p) => ((p.k as Record<string, unknown>).entityKey = `user#${other.userId}`))}`, auditor.token);
-    await badCursor(`${byEntity}&cursor=${tamper(entityCursor, (p) => ((p.k as Record<string, unknown>).seq = 'one'))}`, auditor.token);
+    await badCursor(
+      `${byEntity}&cursor=${tamper(entityCursor, (p) => ((p.k as Record<string, unknown>).entityKey = `user#${other.userId}`))}`,
+      auditor.token,
+    );
+    await badCursor(
+      `${byEntity}&cursor=${tamper(entityCursor, (p) => ((p.k as Record<string, unknown>).seq = 'one'))}`,
+      auditor.token,
+    );
 
     const byActor = `/audit?actor=${operator.userId}&limit=1`;
     const actorCursor = await cursorOf(byActor, auditor.token);
-    await badCursor(`${byActor}&cursor=${tamper(actorCursor, (p) => ((p.k as Record<string, unknown>).actorId = other.userId))}`, auditor.token);
+    await badCursor(
+      `${byActor}&cursor=${tamper(actorCursor, (p) => ((p.k as Record<string, unknown>).actorId = other.userId))}`,
+      auditor.token,
+    );
 
     const byMonth = '/audit?entityType=charge&limit=1';
     const monthCursor = await cursorOf(byMonth, auditor.token);
     await badCursor(`${byMonth}&cursor=${tamper(monthCursor, (p) => (p.m = '1999-01'))}`, auditor.token);
-    await badCursor(`${byMonth}&cursor=${tamper(monthCursor, (p) => ((p.k as Record<string, unknown>).atId = '0'))}`, auditor.token);
+    await badCursor(
+      `${byMonth}&cursor=${tamper(monthCursor, (p) => ((p.k as Record<string, unknown>).atId = '0'))}`,
+      auditor.token,
+    );
     // Still a working cursor when left alone.
     expect((await api.request(`${byMonth}&cursor=${monthCursor}`, { token: auditor.token })).status).toBe(200);
   });
@@ -166,7 +179,10 @@ describe('GET /reports/definitions and /reports/runs cursors', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res: Page = await page(`${path}${path.includes('?') ? '&' : '?'}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, qm.token);
+      const res: Page = await page(
+        `${path}${path.includes('?') ? '&' : '?'}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`,
+        qm.token,
+      );
       expect(res.items.length).toBeLessThanOrEqual(limit);
       ids.push(...res.items.map((item) => (item as Record<string, string>)[id] as string));
       cursor = res.nextCursor;
@@ -213,7 +229,8 @@ describe('GET /reports/definitions and /reports/runs cursors', () => {
   });
 
   it('forged, in the old format ({k}) or as garbage, is 400', async () => {
-    const old = (type: string) => encode({ k: { pk: `${type}#x`, sk: type, kind: type, createdAtId: '2026-01-01T00:00:00.000Z#x' } });
+    const old = (type: string) =>
+      encode({ k: { pk: `${type}#x`, sk: type, kind: type, createdAtId: '2026-01-01T00:00:00.000Z#x' } });
     await badCursor(`/reports/definitions?cursor=${old('definition')}`, qm.token);
     await badCursor(`/reports/runs?cursor=${old('run')}`, qm.token);
     await badCursor(`/reports/runs?definitionId=${defA()}&cursor=${old('run')}`, qm.token);
@@ -228,7 +245,9 @@ describe('GET /reports/definitions and /reports/runs cursors', () => {
     const unfiltered = await cursorOf('/reports/runs?limit=1', qm.token);
     await badCursor(`/reports/runs?definitionId=${defA()}&cursor=${unfiltered}`, qm.token);
     // Still working cursors when used with their own query.
-    expect((await api.request(`/reports/runs?definitionId=${defA()}&cursor=${ofA}`, { token: qm.token })).status).toBe(200);
+    expect((await api.request(`/reports/runs?definitionId=${defA()}&cursor=${ofA}`, { token: qm.token })).status).toBe(
+      200,
+    );
     expect((await api.request(`/reports/runs?cursor=${unfiltered}`, { token: qm.token })).status).toBe(200);
   });
 
@@ -255,16 +274,21 @@ describe('GET /reports/definitions and /reports/runs cursors', () => {
     await badCursor(`${path}&cursor=${tamper(runsCursor, (p) => (p.pk = `definition#${defA()}`))}`, qm.token);
     await badCursor(`${path}&cursor=${tamper(runsCursor, (p) => (p.createdAtId = ''))}`, qm.token);
     // Left alone, both still work.
-    expect((await api.request(`/reports/definitions?cursor=${definitionsCursor}`, { token: qm.token })).status).toBe(200);
+    expect((await api.request(`/reports/definitions?cursor=${definitionsCursor}`, { token: qm.token })).status).toBe(
+      200,
+    );
     expect((await api.request(`${path}&cursor=${runsCursor}`, { token: qm.token })).status).toBe(200);
   });
 });
 
 describe('a cursor longer than any this server writes', () => {
   // Audit 4a #13b: the list schemas' `max(2048)` made this one bad cursor a 422; now every bad cursor is 400.
-  it.each(['/charges', '/charges?status=quarantine', '/audit', '/reports/runs', '/reports/definitions', '/users'])('%s → 400', async (list) => {
-    await badCursor(`${list}${list.includes('?') ? '&' : '?'}cursor=${'A'.repeat(2049)}`, admin);
-  });
+  it.each(['/charges', '/charges?status=quarantine', '/audit', '/reports/runs', '/reports/definitions', '/users'])(
+    '%s → 400',
+    async (list) => {
+      await badCursor(`${list}${list.includes('?') ? '&' : '?'}cursor=${'A'.repeat(2049)}`, admin);
+    },
+  );
 
   it('/users with a 3000-character cursor → 400 (its own schema made it a 422)', async () => {
     await badCursor(`/users?cursor=${'A'.repeat(3000)}`, admin);

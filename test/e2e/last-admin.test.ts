@@ -18,7 +18,11 @@ beforeAll(async () => {
   b = await userWithRoles(api, ['admin']);
   // Leave a and b the only enabled local admins.
   const bootstrapId = ((await api.request('/users/me', { token: bootstrap })).json as { userId: string }).userId;
-  const disabled = await api.request(`/users/${bootstrapId}`, { method: 'PATCH', token: a.token, body: { disabled: true } });
+  const disabled = await api.request(`/users/${bootstrapId}`, {
+    method: 'PATCH',
+    token: a.token,
+    body: { disabled: true },
+  });
   expect(disabled.status, disabled.text).toBe(200);
 });
 afterAll(() => api?.stop());
@@ -28,7 +32,9 @@ type Listed = { userId: string; roles: string[]; disabled: boolean };
 async function enabledAdmins(token: string): Promise<string[]> {
   const res = await api.request('/users?limit=100', { token });
   expect(res.status, res.text).toBe(200);
-  return (res.json as { items: Listed[] }).items.filter((u) => !u.disabled && u.roles.includes('admin')).map((u) => u.userId);
+  return (res.json as { items: Listed[] }).items
+    .filter((u) => !u.disabled && u.roles.includes('admin'))
+    .map((u) => u.userId);
 }
 
 describe('the only two admins demote each other at the same moment', () => {
@@ -42,14 +48,21 @@ describe('the only two admins demote each other at the same moment', () => {
 
       // Assess: one 200; the other 409 (the last admin), or 401 when its token died with its demotion first.
       const answers = [byA, byB];
-      expect(answers.filter((r) => r.status === 200), answers.map((r) => r.text).join('\n')).toHaveLength(1);
+      expect(
+        answers.filter((r) => r.status === 200),
+        answers.map((r) => r.text).join('\n'),
+      ).toHaveLength(1);
       const refused = answers.find((r) => r.status !== 200)!;
       expect([409, 401], refused.text).toContain(refused.status);
       const [winner, loser] = byA.status === 200 ? [a, b] : [b, a];
       expect(await enabledAdmins(winner.token)).toEqual([winner.userId]);
 
       // Prepare the next round: the loser is admin again, with a fresh token (the role change ended its sessions).
-      const restored = await api.request(`/users/${loser.userId}`, { method: 'PATCH', token: winner.token, body: { roles: ['admin'] } });
+      const restored = await api.request(`/users/${loser.userId}`, {
+        method: 'PATCH',
+        token: winner.token,
+        body: { roles: ['admin'] },
+      });
       expect(restored.status, restored.text).toBe(200);
       loser.token = (await login(api, loser.username, loser.password, '127.0.0.253')).accessToken;
       winner.token = (await login(api, winner.username, winner.password, '127.0.0.253')).accessToken;

@@ -29,7 +29,11 @@ describe('log redaction with POWERTOOLS_LOGGER_LOG_EVENT=true (SPEC §8)', () =>
     // Act: an authenticated request through the authorizer, a login and a user creation with passwords in the body.
     const output = await captureOutput(async () => {
       await api.request('/charges/does-not-exist', { token, headers: { Cookie: COOKIE } });
-      await api.request('/auth/login', { method: 'POST', headers: { Cookie: COOKIE }, body: { username: 'admin', password: PASSWORD } });
+      await api.request('/auth/login', {
+        method: 'POST',
+        headers: { Cookie: COOKIE },
+        body: { username: 'admin', password: PASSWORD },
+      });
       await api.request('/users', {
         method: 'POST',
         token,
@@ -79,7 +83,10 @@ describe('log redaction with POWERTOOLS_LOGGER_LOG_EVENT=true (SPEC §8)', () =>
     expect(output).not.toContain('cookie-secret-4711');
     expect(output).not.toContain(PASSWORD);
     expect(line).toMatchObject({
-      event: { headers: { Authorization: LOG_REDACTED, Cookie: LOG_REDACTED }, body: `{"username":"admin","password":"${LOG_REDACTED}"}` },
+      event: {
+        headers: { Authorization: LOG_REDACTED, Cookie: LOG_REDACTED },
+        body: `{"username":"admin","password":"${LOG_REDACTED}"}`,
+      },
     });
   });
 });

@@ -76,7 +76,10 @@ describe('log lines and correlation ids (SPEC §4, §8)', () => {
   it('log lines never contain the bearer token or a password', async () => {
     const logs = await captureLogs(async () => {
       await api.request('/charges/does-not-exist', { token });
-      await api.request('/auth/login', { method: 'POST', body: { username: 'admin', password: 'wrong-password-for-log-test' } });
+      await api.request('/auth/login', {
+        method: 'POST',
+        body: { username: 'admin', password: 'wrong-password-for-log-test' },
+      });
     });
     const text = JSON.stringify(logs);
     expect(logs.length).toBeGreaterThan(0);
@@ -109,7 +112,11 @@ describe('readiness failures (audit 4a #5)', () => {
       // Assess
       expect(res?.status, res?.text).toBe(503);
       const body = res?.json as ErrorBody & { checks: Record<string, unknown> };
-      expect(body.checks['table:reports']).toEqual({ status: 'unhealthy', responseTimeMs: expect.any(Number), reason: 'error' });
+      expect(body.checks['table:reports']).toEqual({
+        status: 'unhealthy',
+        responseTimeMs: expect.any(Number),
+        reason: 'error',
+      });
       expect(body.checks['table:charges']).toEqual({ status: 'ok', responseTimeMs: expect.any(Number) });
       expect(res?.text).not.toContain(`${prefix}reports`);
       expect(res?.text).not.toMatch(/non-existent|not found|ResourceNotFound/i);

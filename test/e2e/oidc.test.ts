@@ -74,7 +74,12 @@ beforeAll(async () => {
         'charge-admins': 'admin',
       },
     },
-    { issuer: rotatingIssuer, audience: AUDIENCE, jwksUri: `${rotatingIssuer}/certs`, roleMap: { 'charge-viewers': 'viewer' } },
+    {
+      issuer: rotatingIssuer,
+      audience: AUDIENCE,
+      jwksUri: `${rotatingIssuer}/certs`,
+      roleMap: { 'charge-viewers': 'viewer' },
+    },
   ]);
   resetConfig();
   resetOidcVerifiers();
@@ -131,7 +136,15 @@ describe('tokens from the configured identity provider', () => {
     const token = await idpToken({ groups: ['charge-viewers'] });
     expect((await api.request('/charges', { token })).status).toBe(200);
     expectError(await api.request('/charges', { method: 'POST', token, body: charge }), 403, 'FORBIDDEN');
-    expectError(await api.request('/users', { method: 'POST', token, body: { username: 'x-user', password: 'long-enough-password', roles: ['admin'] } }), 403, 'FORBIDDEN');
+    expectError(
+      await api.request('/users', {
+        method: 'POST',
+        token,
+        body: { username: 'x-user', password: 'long-enough-password', roles: ['admin'] },
+      }),
+      403,
+      'FORBIDDEN',
+    );
     expectError(await api.request('/users', { token }), 403, 'FORBIDDEN');
   });
 
@@ -156,12 +169,17 @@ describe('tokens from the configured identity provider', () => {
     expect(me.permissions).not.toContain('users:manage');
     // The same user with another token: what that token grants now, nothing remembered from the last one.
     const sub = subject();
-    const asViewer = (await api.request('/users/me', { token: await idpToken({ sub, groups: ['charge-viewers'] }) })).json as { roles: string[]; permissions: string[] };
+    const asViewer = (await api.request('/users/me', { token: await idpToken({ sub, groups: ['charge-viewers'] }) }))
+      .json as { roles: string[]; permissions: string[] };
     expect(asViewer).toMatchObject({ roles: ['viewer'], permissions: ['charges:read'] });
-    const unmapped = (await api.request('/users/me', { token: await idpToken({ sub, groups: ['canteen-staff'] }) })).json as { roles: string[]; permissions: string[] };
+    const unmapped = (await api.request('/users/me', { token: await idpToken({ sub, groups: ['canteen-staff'] }) }))
+      .json as { roles: string[]; permissions: string[] };
     expect(unmapped).toMatchObject({ roles: [], permissions: [] });
     // And a local user's are their stored ones, as before.
-    const admins = (await api.request('/users/me', { token: admin })).json as { roles: string[]; permissions: string[] };
+    const admins = (await api.request('/users/me', { token: admin })).json as {
+      roles: string[];
+      permissions: string[];
+    };
     expect(admins.roles).toEqual(['admin']);
     expect(admins.permissions).toEqual(expect.arrayContaining(['users:manage', 'keys:rotate', 'metrics:read']));
   });
@@ -178,7 +196,10 @@ describe('tokens from the configured identity provider', () => {
   });
 
   it('group names equal to our role or permission names grant nothing unless mapped; other claims are not read', async () => {
-    const token = await idpToken({ groups: ['admin', 'users:manage', 'viewer'], claims: { roles: ['admin'], permissions: ['users:manage'] } });
+    const token = await idpToken({
+      groups: ['admin', 'users:manage', 'viewer'],
+      claims: { roles: ['admin'], permissions: ['users:manage'] },
+    });
     expect((await api.request('/users/me', { token })).status).toBe(200);
     expectError(await api.request('/users', { token }), 403, 'FORBIDDEN');
     expectError(await api.request('/charges', { token }), 403, 'FORBIDDEN');
@@ -194,17 +215,23 @@ describe('tokens from the configured identity provider', () => {
     const again = (await api.request('/users/me', { token: await idpToken({ sub }) })).json as { userId: string };
     expect(again.userId).toBe(me.userId);
 
-    const list = (await api.request('/users?limit=100', { token: admin })).json as { items: Array<{ userId: string; source: string }> };
+    const list = (await api.request('/users?limit=100', { token: admin })).json as {
+      items: Array<{ userId: string; source: string }>;
+    };
     const listed = list.items.find((u) => u.userId === me.userId);
     expect(listed?.source).toBe(`oidc:${issuer}`);
     // An SSO user has no local password: it cannot log in with one.
-    const login = await api.request('/auth/login', { method: 'POST', body: { username: me.username, password: 'any-password-at-all' } });
+    const login = await api.request('/auth/login', {
+      method: 'POST',
+      body: { username: me.username, password: 'any-password-at-all' },
+    });
     expect401(login);
   });
 
   it('another subject with the same preferred_username never becomes the first user', async () => {
     const name = `twin-${randomBytes(4).toString('hex')}`;
-    const first = (await api.request('/users/me', { token: await idpToken({ claims: { preferred_username: name } }) })).json as { userId: string };
+    const first = (await api.request('/users/me', { token: await idpToken({ claims: { preferred_username: name } }) }))
+      .json as { userId: string };
     const res = await api.request('/users/me', { token: await idpToken({ claims: { preferred_username: name } }) });
     if (res.status === 200) expect((res.json as { userId: string }).userId).not.toBe(first.userId);
     else expect401(res);
@@ -251,14 +278,26 @@ describe('tokens from the configured identity provider', () => {
 describe('revocations never start out expired', () => {
   it('revokeAccessToken with an exp of 0, NaN or in the past still keeps the revocation for a while', async () => {
     const t = now();
-    for (const [jti, exp] of [['zero', 0], ['nan', Number.NaN], ['past', t - 10]] as const) {
+    for (const [jti, exp] of [
+      ['zero', 0],
+      ['nan', Number.NaN],
+      ['past', t - 10],
+    ] as const) {
       await revokeAccessToken(`fallback-${jti}`, exp, t);
-      const item = (await documentDb().send(new GetCommand({ TableName: tableName('auth-state'), Key: { pk: `revoked#fallback-${jti}` } }))).Item;
+      const item = (
+        await documentDb().send(
+          new GetCommand({ TableName: tableName('auth-state'), Key: { pk: `revoked#fallback-${jti}` } }),
+        )
+      ).Item;
       expect(item?.expiresAt, jti).toBeGreaterThan(t + config().ACCESS_TOKEN_TTL_SECONDS);
     }
     // A usable exp is kept as it is (plus the verifier's clock skew).
     await revokeAccessToken('fallback-usable', t + 600, t);
-    const usable = (await documentDb().send(new GetCommand({ TableName: tableName('auth-state'), Key: { pk: 'revoked#fallback-usable' } }))).Item;
+    const usable = (
+      await documentDb().send(
+        new GetCommand({ TableName: tableName('auth-state'), Key: { pk: 'revoked#fallback-usable' } }),
+      )
+    ).Item;
     expect(usable?.expiresAt).toBe(t + 600 + config().clockSkewSeconds);
   });
 });
@@ -287,7 +326,9 @@ describe('tokens the identity provider did not issue for us', () => {
   });
 
   it('exp or iat that is not a number → 401', async () => {
-    expect401(await api.request('/charges', { token: await idpToken({ exp: null, claims: { exp: String(now() + 600) } }) }));
+    expect401(
+      await api.request('/charges', { token: await idpToken({ exp: null, claims: { exp: String(now() + 600) } }) }),
+    );
     expect401(await api.request('/charges', { token: await idpToken({ iat: null, claims: { iat: String(now()) } }) }));
   });
 
@@ -298,14 +339,18 @@ describe('tokens the identity provider did not issue for us', () => {
   it('iat in the future (beyond the clock skew) → 401: it would outlive revoke-tokens and a disable', async () => {
     expect401(await api.request('/charges', { token: await idpToken({ iat: now() + 3600, exp: now() + 4200 }) }));
     // Within the skew it is fine.
-    expect((await api.request('/charges', { token: await idpToken({ iat: now() + 30, exp: now() + 600 }) })).status).toBe(200);
+    expect(
+      (await api.request('/charges', { token: await idpToken({ iat: now() + 30, exp: now() + 600 }) })).status,
+    ).toBe(200);
   });
 
   it('a token that lives longer than a day (exp − iat) → 401; a day exactly is fine', async () => {
     const day = MAX_EXTERNAL_TOKEN_LIFETIME_SECONDS;
     expect401(await api.request('/charges', { token: await idpToken({ iat: now(), exp: now() + day + 1 }) }));
     expect401(await api.request('/charges', { token: await idpToken({ iat: now(), exp: now() + 365 * day }) }));
-    expect((await api.request('/charges', { token: await idpToken({ iat: now(), exp: now() + day }) })).status).toBe(200);
+    expect((await api.request('/charges', { token: await idpToken({ iat: now(), exp: now() + day }) })).status).toBe(
+      200,
+    );
   });
 
   it('a token signed by a different key with the right kid → 401', async () => {
@@ -314,7 +359,14 @@ describe('tokens the identity provider did not issue for us', () => {
   });
 
   it('alg none and HS256 (the IdP public key as secret) → 401', async () => {
-    const claims = { iss: issuer, aud: AUDIENCE, sub: subject(), iat: now(), exp: now() + 600, groups: ['charge-operators'] };
+    const claims = {
+      iss: issuer,
+      aud: AUDIENCE,
+      sub: subject(),
+      iat: now(),
+      exp: now() + 600,
+      groups: ['charge-operators'],
+    };
     expect401(await api.request('/charges', { token: unsigned({ alg: 'none', kid: KID }, claims) }));
     const input = `${Buffer.from(JSON.stringify({ alg: 'HS256', kid: KID })).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
     const mac = createHmac('sha256', JSON.stringify(publicJwk)).update(input).digest('base64url');
@@ -333,12 +385,18 @@ describe('tokens the identity provider did not issue for us', () => {
 
 describe('identities only well-formed Unicode can name (audit 4b #13)', () => {
   it('a sub with a lone surrogate → 401: the user, its username and audit chain derive from it', async () => {
-    expect401(await api.request('/users/me', { token: await idpToken({ sub: `ghost\ud800${randomBytes(3).toString('hex')}` }) }));
+    expect401(
+      await api.request('/users/me', {
+        token: await idpToken({ sub: `ghost\ud800${randomBytes(3).toString('hex')}` }),
+      }),
+    );
   });
 
   it('a preferred_username with a lone surrogate is passed over: the user is named sub@host', async () => {
     const sub = subject();
-    const res = await api.request('/users/me', { token: await idpToken({ sub, claims: { preferred_username: 'eve\udc00' } }) });
+    const res = await api.request('/users/me', {
+      token: await idpToken({ sub, claims: { preferred_username: 'eve\udc00' } }),
+    });
     expect(res.status, res.text).toBe(200);
     expect((res.json as { username: string }).username).toBe(`${sub}@${new URL(issuer).host}`);
   });
@@ -361,7 +419,10 @@ describe("an SSO user's roles are the identity provider's (audit 4b #3)", () => 
   }
 
   /** The user's audit records once the one for `version` has arrived (the stream is ordered per item). */
-  async function recordsUpTo(userId: string, version: number): Promise<Array<{ action: string; version: number | null }>> {
+  async function recordsUpTo(
+    userId: string,
+    version: number,
+  ): Promise<Array<{ action: string; version: number | null }>> {
     for (let attempt = 0; attempt < 200; attempt++) {
       const res = await api.request(`/audit?entityType=user&entityId=${userId}&limit=100`, { token: admin });
       expect(res.status, res.text).toBe(200);
@@ -380,21 +441,34 @@ describe("an SSO user's roles are the identity provider's (audit 4b #3)", () => 
     for (const body of [{ roles: ['viewer'] }, { roles: [] }, { roles: ['admin'], displayName: 'Not this either' }]) {
       const res = await api.request(`/users/${user.userId}`, { method: 'PATCH', token: admin, body });
       const error = expectError(res, 409, 'CONFLICT');
-      expect(error.details).toEqual([{ path: 'body.roles', message: expect.stringMatching(/identity provider.*rolesClaim.*roleMap/) }]);
+      expect(error.details).toEqual([
+        { path: 'body.roles', message: expect.stringMatching(/identity provider.*rolesClaim.*roleMap/) },
+      ]);
     }
 
     // Assess: nothing written; the token still decides.
     const stored = await getUser(user.userId);
     expect(stored).toMatchObject({ version: 1, roles: [], rolesFrom: 'identity-provider' });
     expect(stored).not.toHaveProperty('displayName');
-    const me = (await api.request('/users/me', { token: await idpToken({ sub: user.sub, groups: ['plant-qa'] }) })).json as Listed;
+    const me = (await api.request('/users/me', { token: await idpToken({ sub: user.sub, groups: ['plant-qa'] }) }))
+      .json as Listed;
     expect(me.rolesFrom).toBe('identity-provider');
     expect([...me.roles].sort()).toEqual(['auditor', 'quality_manager']);
     // The fields that are ours still change.
     const email = `sso-${user.sub}@example.com`;
-    const changed = await api.request(`/users/${user.userId}`, { method: 'PATCH', token: admin, body: { displayName: 'Sam SSO', email } });
+    const changed = await api.request(`/users/${user.userId}`, {
+      method: 'PATCH',
+      token: admin,
+      body: { displayName: 'Sam SSO', email },
+    });
     expect(changed.status, changed.text).toBe(200);
-    expect(changed.json).toMatchObject({ version: 2, displayName: 'Sam SSO', email, roles: [], rolesFrom: 'identity-provider' });
+    expect(changed.json).toMatchObject({
+      version: 2,
+      displayName: 'Sam SSO',
+      email,
+      roles: [],
+      rolesFrom: 'identity-provider',
+    });
     const records = await recordsUpTo(user.userId, 2);
     expect(records.map((r) => r.action)).toEqual(['create', 'update']);
   });
@@ -425,8 +499,16 @@ describe("an SSO user's roles are the identity provider's (audit 4b #3)", () => 
     const local = (await api.request('/users/me', { token: admin })).json as Listed;
 
     // Act + Assess
-    for (const [method, body] of [['PATCH', { disabled: true }], ['PATCH', { roles: ['viewer'] }], ['DELETE', undefined]] as const) {
-      const error = expectError(await api.request(`/users/${local.userId}`, { method, token: ssoAdmin, body }), 409, 'CONFLICT');
+    for (const [method, body] of [
+      ['PATCH', { disabled: true }],
+      ['PATCH', { roles: ['viewer'] }],
+      ['DELETE', undefined],
+    ] as const) {
+      const error = expectError(
+        await api.request(`/users/${local.userId}`, { method, token: ssoAdmin, body }),
+        409,
+        'CONFLICT',
+      );
       expect(error.message).toMatch(/no enabled local administrator/);
     }
     expect(await getUser(local.userId)).toMatchObject({ roles: ['admin'], version: local.version });
@@ -436,11 +518,19 @@ describe("an SSO user's roles are the identity provider's (audit 4b #3)", () => 
     const created = await api.request('/users', {
       method: 'POST',
       token: ssoAdmin,
-      body: { username: `second-admin-${randomBytes(3).toString('hex')}`, password: `pw-${randomBytes(12).toString('hex')}`, roles: ['admin'] },
+      body: {
+        username: `second-admin-${randomBytes(3).toString('hex')}`,
+        password: `pw-${randomBytes(12).toString('hex')}`,
+        roles: ['admin'],
+      },
     });
     expect(created.status, created.text).toBe(201);
     const second = created.json as Listed;
-    const demoted = await api.request(`/users/${second.userId}`, { method: 'PATCH', token: ssoAdmin, body: { roles: ['viewer'] } });
+    const demoted = await api.request(`/users/${second.userId}`, {
+      method: 'PATCH',
+      token: ssoAdmin,
+      body: { roles: ['viewer'] },
+    });
     expect(demoted.status, demoted.text).toBe(200);
     expectError(await api.request(`/users/${local.userId}`, { method: 'DELETE', token: ssoAdmin }), 409, 'CONFLICT');
   });

@@ -62,11 +62,19 @@ describe('GET /metrics', () => {
     expect(after.get('charge_records_http_request_duration_seconds')?.type).toBe('HISTOGRAM');
     expect(Number(sample(after.get('charge_records_logins_total'), { outcome: 'success' })?.value)).toBeGreaterThan(0);
     expect(Number(after.get('charge_records_users')?.metrics[0]?.value)).toBeGreaterThanOrEqual(1);
-    expect(after.get('charge_records_charges')?.metrics.map((m) => m.labels?.status).sort()).toEqual(
-      ['blocked', 'in_production', 'quarantine', 'rejected', 'released'],
-    );
+    expect(
+      after
+        .get('charge_records_charges')
+        ?.metrics.map((m) => m.labels?.status)
+        .sort(),
+    ).toEqual(['blocked', 'in_production', 'quarantine', 'rejected', 'released']);
     expect(Number(after.get('charge_records_signing_key_age_seconds')?.metrics[0]?.value)).toBeGreaterThanOrEqual(0);
-    expect(after.get('charge_records_report_runs')?.metrics.map((m) => m.labels?.status).sort()).toEqual(['failed', 'running', 'succeeded']);
+    expect(
+      after
+        .get('charge_records_report_runs')
+        ?.metrics.map((m) => m.labels?.status)
+        .sort(),
+    ).toEqual(['failed', 'running', 'succeeded']);
   });
 
   it('lists every security series from a fresh start, at 0 until its first event', async () => {
@@ -80,8 +88,10 @@ describe('GET /metrics', () => {
     }
     const families = parsePrometheusTextFormat(res.text) as MetricFamily[];
     const byName = new Map(families.map((f) => [f.name, f]));
-    for (const outcome of LOGIN_OUTCOMES) expect(sample(byName.get('charge_records_logins_total'), { outcome }), outcome).toBeDefined();
-    for (const kind of REVOCATION_KINDS) expect(sample(byName.get('charge_records_revocations_total'), { kind }), kind).toBeDefined();
+    for (const outcome of LOGIN_OUTCOMES)
+      expect(sample(byName.get('charge_records_logins_total'), { outcome }), outcome).toBeDefined();
+    for (const kind of REVOCATION_KINDS)
+      expect(sample(byName.get('charge_records_revocations_total'), { kind }), kind).toBeDefined();
   });
 
   it('counts the revocations a role change, a password change and a disable cause', async () => {
@@ -99,7 +109,11 @@ describe('GET /metrics', () => {
       token: target.token,
       body: { currentPassword: target.password, newPassword: `new-${target.password}` },
     });
-    const patched = await api.request(`/users/${target.userId}`, { method: 'PATCH', token, body: { roles: ['operator'] } });
+    const patched = await api.request(`/users/${target.userId}`, {
+      method: 'PATCH',
+      token,
+      body: { roles: ['operator'] },
+    });
     const deleted = await api.request(`/users/${target.userId}`, { method: 'DELETE', token });
 
     // Assess
@@ -127,10 +141,19 @@ describe('GET /status/health/detailed', () => {
     expect(body).toMatchObject({
       status: 'degraded',
       version: expect.any(String),
-      external: { erp: { status: 'unhealthy', responseTimeMs: expect.any(Number), error: expect.stringMatching(/timed out/) } },
+      external: {
+        erp: { status: 'unhealthy', responseTimeMs: expect.any(Number), error: expect.stringMatching(/timed out/) },
+      },
       signingKey: { kid: expect.any(String), ageSeconds: expect.any(Number), nextRotation: expect.any(String) },
     });
-    for (const name of ['table:charges', 'table:users', 'table:audit', 'table:auth-state', 'table:reports', 'signing-key']) {
+    for (const name of [
+      'table:charges',
+      'table:users',
+      'table:audit',
+      'table:auth-state',
+      'table:reports',
+      'signing-key',
+    ]) {
       expect(body.checks[name], name).toMatchObject({ status: 'ok', responseTimeMs: expect.any(Number) });
     }
     // Bounded by the per-check timeout (1.5 s), not by the hanging server; generous slack for a shared machine.

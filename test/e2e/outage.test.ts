@@ -105,9 +105,15 @@ describe('own DynamoDB unreachable', () => {
     const body = readiness.json as { status: string; checks: Record<string, unknown> };
     expect(body.status).toBe('not_ready');
     for (const id of ['charges', 'users', 'audit', 'auth-state', 'reports']) {
-      expect(body.checks[`table:${id}`], id).toEqual({ status: 'unhealthy', responseTimeMs: expect.any(Number), reason: 'unreachable' });
+      expect(body.checks[`table:${id}`], id).toEqual({
+        status: 'unhealthy',
+        responseTimeMs: expect.any(Number),
+        reason: 'unreachable',
+      });
     }
-    expect((error.details as { checks: Record<string, unknown> }).checks['table:users']).toEqual(body.checks['table:users']);
+    expect((error.details as { checks: Record<string, unknown> }).checks['table:users']).toEqual(
+      body.checks['table:users'],
+    );
   });
 
   it('an anonymous caller still gets 401, not 503: no token is checked against the database', async () => {

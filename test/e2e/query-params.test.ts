@@ -34,14 +34,19 @@ describe('unknown query parameters are 400 BAD_REQUEST naming them', () => {
     ['GET /charges/{id} (no schema)', () => ({ path: `/charges/${chargeId}?foo=1`, token: qm.token })],
     ['GET /charges/{id}/history (no schema)', () => ({ path: `/charges/${chargeId}/history?foo=1`, token: qm.token })],
     ['GET /status/health (public, no schema)', () => ({ path: '/status/health?foo=1' })],
-    ['POST /auth/login (public, body but no query schema)', () => ({ path: '/auth/login?foo=1', method: 'POST', body: { username: 'x', password: 'y' } })],
+    [
+      'POST /auth/login (public, body but no query schema)',
+      () => ({ path: '/auth/login?foo=1', method: 'POST', body: { username: 'x', password: 'y' } }),
+    ],
   ];
 
   it.each(cases)('%s', async (_name, request) => {
     const { path, ...options } = request();
     const error = expectError(await api.request(path, options), 400, 'BAD_REQUEST');
     expect(error.message).toMatch(/query parameters/);
-    expect(error.details).toEqual([expect.objectContaining({ path: 'query', code: 'unrecognized_keys', keys: [expect.stringMatching(/^(foo|x)$/)] })]);
+    expect(error.details).toEqual([
+      expect.objectContaining({ path: 'query', code: 'unrecognized_keys', keys: [expect.stringMatching(/^(foo|x)$/)] }),
+    ]);
   });
 });
 
@@ -91,7 +96,8 @@ describe('limit is plain decimal digits on every list (audit 4a #13c)', () => {
       const error = expectError(res, 422, 'VALIDATION_ERROR');
       expect(error.details, limit).toEqual([expect.objectContaining({ path: 'query.limit' })]);
     }
-    for (const limit of ['1', '007', '100']) expect((await api.request(`${list}?limit=${limit}`, { token: admin })).status, limit).toBe(200);
+    for (const limit of ['1', '007', '100'])
+      expect((await api.request(`${list}?limit=${limit}`, { token: admin })).status, limit).toBe(200);
   });
 });
 
@@ -107,7 +113,9 @@ describe('from after to is 422 on every route that takes both (audit 4a #13f)', 
     '/reports/audit.xlsx?from=2026-12-01T00:00:00Z&to=2026-01-01',
   ])('%s', async (path) => {
     const error = expectError(await api.request(path, { token: admin }), 422, 'VALIDATION_ERROR');
-    expect(error.details).toEqual([expect.objectContaining({ path: 'query.from', message: 'from must not be after to' })]);
+    expect(error.details).toEqual([
+      expect.objectContaining({ path: 'query.from', message: 'from must not be after to' }),
+    ]);
   });
 
   it.each([

@@ -75,7 +75,11 @@ describe('per-user API rate limit', () => {
   it('the limit holds on every route and for every session of the user', async () => {
     at(10_000);
     expectError(await api.request('/charges', { token: aliceToken }), 429, 'RATE_LIMITED');
-    expectError(await api.request('/users/me', { method: 'PATCH', token: aliceToken, body: { displayName: 'x' } }), 429, 'RATE_LIMITED');
+    expectError(
+      await api.request('/users/me', { method: 'PATCH', token: aliceToken, body: { displayName: 'x' } }),
+      429,
+      'RATE_LIMITED',
+    );
     // A second login is the same user: it does not get a fresh allowance.
     const second = await signIn(api, alice);
     const res = await whoAmI(api, second.accessToken);
@@ -92,7 +96,11 @@ describe('per-user API rate limit', () => {
 
   it('a refused request changes nothing; the next request at Retry-After passes', async () => {
     at(25_000);
-    const res = await api.request('/users/me', { method: 'PATCH', token: aliceToken, body: { displayName: 'changed while limited' } });
+    const res = await api.request('/users/me', {
+      method: 'PATCH',
+      token: aliceToken,
+      body: { displayName: 'changed while limited' },
+    });
     expectError(res, 429, 'RATE_LIMITED');
     const retryAfter = num(res, 'retry-after');
     expect(retryAfter).toBe(60 - 25 + 12);
@@ -227,7 +235,10 @@ describe('refused tokens do not spend their owner’s allowance (audit 4b #2)', 
     const old = await signIn(api, frank);
     // A millisecond on: a session that began in the revocation's own millisecond survives it.
     at(6 * 60_000 + 5_001);
-    expect((await api.request(`/users/${frank.userId}/revoke-tokens`, { method: 'POST', token: await adminToken(api) })).status).toBe(204);
+    expect(
+      (await api.request(`/users/${frank.userId}/revoke-tokens`, { method: 'POST', token: await adminToken(api) }))
+        .status,
+    ).toBe(204);
 
     // Act
     await hammer(old.accessToken);
@@ -243,13 +254,18 @@ describe('refused tokens do not spend their owner’s allowance (audit 4b #2)', 
     const admin = await adminToken(api);
     const grace = await createAccount(api, ['viewer'], 'rl-grace');
     const old = await signIn(api, grace);
-    expect((await api.request(`/users/${grace.userId}`, { method: 'PATCH', token: admin, body: { disabled: true } })).status).toBe(200);
+    expect(
+      (await api.request(`/users/${grace.userId}`, { method: 'PATCH', token: admin, body: { disabled: true } })).status,
+    ).toBe(200);
 
     // Act
     await hammer(old.accessToken);
 
     // Assess
-    expect((await api.request(`/users/${grace.userId}`, { method: 'PATCH', token: admin, body: { disabled: false } })).status).toBe(200);
+    expect(
+      (await api.request(`/users/${grace.userId}`, { method: 'PATCH', token: admin, body: { disabled: false } }))
+        .status,
+    ).toBe(200);
     await expectFullAllowance(grace);
   });
 });

@@ -67,7 +67,11 @@ const RECIPES: Record<string, (caller: Caller | undefined, permitted: boolean) =
   'GET /status/health/detailed': async () => ({ path: '/status/health/detailed', options: {}, success: 200 }),
   'GET /metrics': async () => ({ path: '/metrics', options: {}, success: 200 }),
   'GET /.well-known/jwks.json': async () => ({ path: '/.well-known/jwks.json', options: {}, success: 200 }),
-  'GET /.well-known/openid-configuration': async () => ({ path: '/.well-known/openid-configuration', options: {}, success: 200 }),
+  'GET /.well-known/openid-configuration': async () => ({
+    path: '/.well-known/openid-configuration',
+    options: {},
+    success: 200,
+  }),
   'POST /auth/login': async () => ({
     path: '/auth/login',
     options: { method: 'POST', body: { username: target.username, password: target.password } },
@@ -84,22 +88,37 @@ const RECIPES: Record<string, (caller: Caller | undefined, permitted: boolean) =
     return { path: '/auth/logout', options: { method: 'POST', token }, success: 204 };
   },
   'GET /users/me': async () => ({ path: '/users/me', options: {}, success: 200 }),
-  'PATCH /users/me': async () => ({ path: '/users/me', options: { method: 'PATCH', body: { displayName: 'RBAC check' } }, success: 200 }),
+  'PATCH /users/me': async () => ({
+    path: '/users/me',
+    options: { method: 'PATCH', body: { displayName: 'RBAC check' } },
+    success: 200,
+  }),
   'POST /users/me/password': async (caller, permitted) => {
     // Password change ends the user's other sessions: a throwaway user of the same role.
     if (!caller || !permitted) {
-      return { path: '/users/me/password', options: { method: 'POST', body: { currentPassword: 'x', newPassword: strongPassword() } }, success: 204 };
+      return {
+        path: '/users/me/password',
+        options: { method: 'POST', body: { currentPassword: 'x', newPassword: strongPassword() } },
+        success: 204,
+      };
     }
     const { account, tokens } = await throwawayOf(caller);
     return {
       path: '/users/me/password',
-      options: { method: 'POST', token: tokens.accessToken, body: { currentPassword: account.password, newPassword: strongPassword() } },
+      options: {
+        method: 'POST',
+        token: tokens.accessToken,
+        body: { currentPassword: account.password, newPassword: strongPassword() },
+      },
       success: 204,
     };
   },
   'POST /users': async () => ({
     path: '/users',
-    options: { method: 'POST', body: { username: `rbac-new-${randomBytes(5).toString('hex')}`, password: strongPassword(), roles: ['viewer'] } },
+    options: {
+      method: 'POST',
+      body: { username: `rbac-new-${randomBytes(5).toString('hex')}`, password: strongPassword(), roles: ['viewer'] },
+    },
     success: 201,
   }),
   'GET /users': async () => ({ path: '/users?limit=5', options: {}, success: 200 }),
@@ -114,7 +133,11 @@ const RECIPES: Record<string, (caller: Caller | undefined, permitted: boolean) =
     options: { method: 'DELETE' },
     success: 204,
   }),
-  'POST /users/{id}/unlock': async () => ({ path: `/users/${target.userId}/unlock`, options: { method: 'POST' }, success: 204 }),
+  'POST /users/{id}/unlock': async () => ({
+    path: `/users/${target.userId}/unlock`,
+    options: { method: 'POST' },
+    success: 204,
+  }),
   'POST /users/{id}/revoke-tokens': async (_caller, permitted) => ({
     path: `/users/${permitted ? (await createAccount(api, ['viewer'], 'rbac-rev')).userId : target.userId}/revoke-tokens`,
     options: { method: 'POST' },
@@ -128,7 +151,11 @@ const RECIPES: Record<string, (caller: Caller | undefined, permitted: boolean) =
     const charge = await newCharge();
     return {
       path: `/charges/${charge.id}`,
-      options: { method: 'PATCH', headers: { 'If-Match': charge.etag }, body: { notes: 'checked', reason: 'RBAC matrix test' } },
+      options: {
+        method: 'PATCH',
+        headers: { 'If-Match': charge.etag },
+        body: { notes: 'checked', reason: 'RBAC matrix test' },
+      },
       success: 200,
     };
   },
@@ -140,9 +167,17 @@ const RECIPES: Record<string, (caller: Caller | undefined, permitted: boolean) =
       success: 204,
     };
   },
-  'GET /charges/{id}/history': async () => ({ path: `/charges/${(await newCharge()).id}/history`, options: {}, success: 200 }),
+  'GET /charges/{id}/history': async () => ({
+    path: `/charges/${(await newCharge()).id}/history`,
+    options: {},
+    success: 200,
+  }),
   'GET /audit': async () => ({ path: '/audit?limit=5', options: {}, success: 200 }),
-  'GET /audit/verify': async () => ({ path: `/audit/verify?entityType=user&entityId=${adminId}`, options: {}, success: 200 }),
+  'GET /audit/verify': async () => ({
+    path: `/audit/verify?entityType=user&entityId=${adminId}`,
+    options: {},
+    success: 200,
+  }),
 };
 
 const DUMMY_ID = '00000000-0000-4000-8000-000000000000';
@@ -158,7 +193,11 @@ async function newDefinition(): Promise<string> {
 }
 
 Object.assign(RECIPES, {
-  'GET /charges/{id}/report.pdf': async () => ({ path: `/charges/${(await newCharge()).id}/report.pdf?lang=en`, options: {}, success: 200 }),
+  'GET /charges/{id}/report.pdf': async () => ({
+    path: `/charges/${(await newCharge()).id}/report.pdf?lang=en`,
+    options: {},
+    success: 200,
+  }),
   'GET /reports/charges.csv': async () => ({ path: '/reports/charges.csv', options: {}, success: 200 }),
   'GET /reports/charges.xlsx': async () => ({ path: '/reports/charges.xlsx', options: {}, success: 200 }),
   'GET /reports/charges.pdf': async () => ({ path: '/reports/charges.pdf', options: {}, success: 200 }),
@@ -168,26 +207,49 @@ Object.assign(RECIPES, {
   // An unknown run: the matrix checks access (403 for the others), then the 404 of a well-formed miss.
   'GET /reports/runs/{id}': async () => ({ path: `/reports/runs/${DUMMY_ID}`, options: {}, success: 404 }),
   // A run's file exists only once a run finished: the matrix checks access, not the download itself.
-  'GET /reports/runs/{id}/download': async () => ({ path: `/reports/runs/${DUMMY_ID}/download`, options: {}, success: undefined }),
+  'GET /reports/runs/{id}/download': async () => ({
+    path: `/reports/runs/${DUMMY_ID}/download`,
+    options: {},
+    success: undefined,
+  }),
   'POST /reports/definitions': async () => ({
     path: '/reports/definitions',
-    options: { method: 'POST', body: { name: `rbac-${randomBytes(3).toString('hex')}`, title: 'RBAC', kind: 'charges', format: 'csv' } },
+    options: {
+      method: 'POST',
+      body: { name: `rbac-${randomBytes(3).toString('hex')}`, title: 'RBAC', kind: 'charges', format: 'csv' },
+    },
     success: 201,
   }),
   'GET /reports/definitions': async () => ({ path: '/reports/definitions', options: {}, success: 200 }),
-  'GET /reports/definitions/{id}': async () => ({ path: `/reports/definitions/${await newDefinition()}`, options: {}, success: 200 }),
+  'GET /reports/definitions/{id}': async () => ({
+    path: `/reports/definitions/${await newDefinition()}`,
+    options: {},
+    success: 200,
+  }),
   'PATCH /reports/definitions/{id}': async () => ({
     path: `/reports/definitions/${await newDefinition()}`,
     options: { method: 'PATCH', body: { title: 'RBAC changed' } },
     success: 200,
   }),
-  'DELETE /reports/definitions/{id}': async () => ({ path: `/reports/definitions/${await newDefinition()}`, options: { method: 'DELETE' }, success: 204 }),
+  'DELETE /reports/definitions/{id}': async () => ({
+    path: `/reports/definitions/${await newDefinition()}`,
+    options: { method: 'DELETE' },
+    success: 204,
+  }),
   // Run-now answers as soon as the run is started; its status code is the reports function's to choose (201/202).
-  'POST /reports/definitions/{id}/run': async () => ({ path: `/reports/definitions/${await newDefinition()}/run`, options: { method: 'POST' }, success: undefined }),
+  'POST /reports/definitions/{id}/run': async () => ({
+    path: `/reports/definitions/${await newDefinition()}/run`,
+    options: { method: 'POST' },
+    success: undefined,
+  }),
 } satisfies typeof RECIPES);
 
 /** Routes added after this file was written still get the 401/403 checks, with a generic request. */
-async function callFor(route: RouteDefinition, caller: Caller | undefined, permitted: boolean): Promise<Call & { exact: boolean }> {
+async function callFor(
+  route: RouteDefinition,
+  caller: Caller | undefined,
+  permitted: boolean,
+): Promise<Call & { exact: boolean }> {
   const recipe = RECIPES[`${route.method} ${route.path}`];
   if (recipe) {
     const call = await recipe(caller, permitted);
@@ -202,7 +264,8 @@ async function callFor(route: RouteDefinition, caller: Caller | undefined, permi
 }
 
 const keyOf = (r: RouteDefinition) => `${r.method} ${r.path}`;
-const permissionsOf = (subject: Subject): readonly Permission[] => (subject === 'no-role' ? [] : ROLE_PERMISSIONS[subject]);
+const permissionsOf = (subject: Subject): readonly Permission[] =>
+  subject === 'no-role' ? [] : ROLE_PERMISSIONS[subject];
 const allows = (subject: Subject, route: RouteDefinition) =>
   route.access === 'public' || route.access === 'authenticated' || permissionsOf(subject).includes(route.access);
 
@@ -222,7 +285,15 @@ describe('the role → permission table is the one SPEC §3 prescribes', () => {
   it('matches the spec, permission by permission', () => {
     expect(ROLE_PERMISSIONS).toEqual({
       admin: PERMISSIONS,
-      quality_manager: ['charges:read', 'charges:write', 'charges:release', 'charges:delete', 'audit:read', 'reports:read', 'reports:manage'],
+      quality_manager: [
+        'charges:read',
+        'charges:write',
+        'charges:release',
+        'charges:delete',
+        'audit:read',
+        'reports:read',
+        'reports:manage',
+      ],
       operator: ['charges:read', 'charges:write'],
       auditor: ['charges:read', 'audit:read', 'reports:read'],
       viewer: ['charges:read'],
@@ -266,18 +337,24 @@ describe.each([...ROLES, 'no-role'] as Subject[])('role %s', (subject) => {
 });
 
 describe('anonymous callers', () => {
-  it.each(ROUTES.filter((r) => r.access !== 'public').map((r) => [keyOf(r), r] as const))('%s → 401', async (_key, route) => {
-    const call = await callFor(route, undefined, false);
-    const res = await api.request(call.path, { ...call.options, token: undefined });
-    expectError(res, 401, 'UNAUTHORIZED');
-    expect(res.headers['www-authenticate']).toBe('Bearer');
-  });
+  it.each(ROUTES.filter((r) => r.access !== 'public').map((r) => [keyOf(r), r] as const))(
+    '%s → 401',
+    async (_key, route) => {
+      const call = await callFor(route, undefined, false);
+      const res = await api.request(call.path, { ...call.options, token: undefined });
+      expectError(res, 401, 'UNAUTHORIZED');
+      expect(res.headers['www-authenticate']).toBe('Bearer');
+    },
+  );
 
-  it.each(ROUTES.filter((r) => r.access === 'public').map((r) => [keyOf(r), r] as const))('public %s → its success status', async (_key, route) => {
-    const call = await callFor(route, undefined, true);
-    const res = await api.request(call.path, call.options);
-    expect(res.status, res.text).toBe(call.success);
-  });
+  it.each(ROUTES.filter((r) => r.access === 'public').map((r) => [keyOf(r), r] as const))(
+    'public %s → its success status',
+    async (_key, route) => {
+      const call = await callFor(route, undefined, true);
+      const res = await api.request(call.path, call.options);
+      expect(res.status, res.text).toBe(call.success);
+    },
+  );
 
   it('a wrong method on a protected path is 401 for anonymous callers (no probing) and 405 with a token', async () => {
     expectError(await api.request('/charges', { method: 'PUT' }), 401, 'UNAUTHORIZED');
@@ -288,7 +365,13 @@ describe('anonymous callers', () => {
 
   it('a malformed Authorization header is 401, never a pass', async () => {
     const viewer = callers.get('viewer') as Caller;
-    for (const value of [viewer.token, `Basic ${viewer.token}`, `Bearer`, `Bearer ${viewer.token} extra`, `Bearer  ${viewer.token}x`]) {
+    for (const value of [
+      viewer.token,
+      `Basic ${viewer.token}`,
+      `Bearer`,
+      `Bearer ${viewer.token} extra`,
+      `Bearer  ${viewer.token}x`,
+    ]) {
       const res = await api.request('/charges', { headers: { authorization: value } });
       expectError(res, 401, 'UNAUTHORIZED');
     }

@@ -57,7 +57,15 @@ beforeAll(async () => {
   const created = await api.request('/charges', {
     method: 'POST',
     token: operator.token,
-    body: { articleId: 'ART-Łódź', quantity: 1234.5, unit: 'kg', productionDate: '2026-05-01', expiryDate: '2027-05-01', notes: NOTES, status: 'quarantine' },
+    body: {
+      articleId: 'ART-Łódź',
+      quantity: 1234.5,
+      unit: 'kg',
+      productionDate: '2026-05-01',
+      expiryDate: '2027-05-01',
+      notes: NOTES,
+      status: 'quarantine',
+    },
   });
   expect(created.status, created.text).toBe(201);
   chargeId = (created.json as { chargeId: string }).chargeId;
@@ -110,8 +118,16 @@ describe('Chargenbericht', () => {
     expect(english).toContain('Status history and changes');
     expect(english).toContain('Page 1 of 1');
     expect(english).toContain('1,234.5');
-    expectError(await api.request(`/charges/${chargeId}/report.pdf?lang=fr`, { token: auditor.token }), 422, 'VALIDATION_ERROR');
-    expectError(await api.request('/charges/00000000-0000-4000-8000-000000000000/report.pdf', { token: auditor.token }), 404, 'NOT_FOUND');
+    expectError(
+      await api.request(`/charges/${chargeId}/report.pdf?lang=fr`, { token: auditor.token }),
+      422,
+      'VALIDATION_ERROR',
+    );
+    expectError(
+      await api.request('/charges/00000000-0000-4000-8000-000000000000/report.pdf', { token: auditor.token }),
+      404,
+      'NOT_FOUND',
+    );
   });
 
   it('needs reports:read', async () => {
@@ -142,7 +158,13 @@ describe('charge list exports', () => {
     const hostile = await api.request('/charges', {
       method: 'POST',
       token: operator.token,
-      body: { articleId: 'ART-X', quantity: 1, unit: 'kg', productionDate: '2026-01-01', notes: '=HYPERLINK("http://x")' },
+      body: {
+        articleId: 'ART-X',
+        quantity: 1,
+        unit: 'kg',
+        productionDate: '2026-01-01',
+        notes: '=HYPERLINK("http://x")',
+      },
     });
     expect(hostile.status).toBe(201);
     const en = await download('/reports/charges.csv?articleId=ART-X&lang=en', auditor.token);
@@ -180,8 +202,16 @@ describe('charge list exports', () => {
   });
 
   it('rejects unknown or bad filters, and needs reports:read', async () => {
-    expectError(await api.request('/reports/charges.csv?status=bogus', { token: auditor.token }), 422, 'VALIDATION_ERROR');
-    expectError(await api.request('/reports/charges.csv?from=2026-05-02&to=2026-05-01', { token: auditor.token }), 422, 'VALIDATION_ERROR');
+    expectError(
+      await api.request('/reports/charges.csv?status=bogus', { token: auditor.token }),
+      422,
+      'VALIDATION_ERROR',
+    );
+    expectError(
+      await api.request('/reports/charges.csv?from=2026-05-02&to=2026-05-01', { token: auditor.token }),
+      422,
+      'VALIDATION_ERROR',
+    );
     expectError(await api.request('/reports/charges.csv?evil=1', { token: auditor.token }), 400, 'BAD_REQUEST');
     expectError(await api.request('/reports/charges.xlsx', { token: operator.token }), 403, 'FORBIDDEN');
     expectError(await api.request('/reports/charges.pdf', { token: viewer.token }), 403, 'FORBIDDEN');
@@ -218,7 +248,11 @@ describe('audit exports', () => {
     expectError(await api.request('/reports/audit.xlsx', { token: viewer.token }), 403, 'FORBIDDEN');
     // The audit trail is written by the stream poller: wait (bounded by attempts) for the charge's records.
     let records: Record<string, string>[] = [];
-    for (let attempt = 0; attempt < 200 && !records.some((r) => r.Objekt === chargeId && r.Aktion === 'update'); attempt++) {
+    for (
+      let attempt = 0;
+      attempt < 200 && !records.some((r) => r.Objekt === chargeId && r.Aktion === 'update');
+      attempt++
+    ) {
       const res = await download('/reports/audit.csv', auditor.token);
       expect(res.status).toBe(200);
       records = parse(res.body.toString('utf8'), { bom: true, columns: true }) as Record<string, string>[];
@@ -226,7 +260,9 @@ describe('audit exports', () => {
     }
     const update = records.find((r) => r.Objekt === chargeId && r.Aktion === 'update');
     expect(update).toMatchObject({ Objektart: 'charge', Benutzer: qm.username, Begründung: 'Prüfung bestanden' });
-    expect(JSON.parse(update?.['Änderungen'] as string)).toMatchObject({ status: { from: 'quarantine', to: 'released' } });
+    expect(JSON.parse(update?.['Änderungen'] as string)).toMatchObject({
+      status: { from: 'quarantine', to: 'released' },
+    });
 
     const xlsx = await download('/reports/audit.xlsx?from=2020-01-01', auditor.token);
     expect(xlsx.status).toBe(200);
@@ -249,18 +285,25 @@ describe('report definitions', () => {
   };
 
   it('a viewer or operator cannot manage definitions', async () => {
-    expectError(await api.request('/reports/definitions', { method: 'POST', token: viewer.token, body: weekly }), 403, 'FORBIDDEN');
+    expectError(
+      await api.request('/reports/definitions', { method: 'POST', token: viewer.token, body: weekly }),
+      403,
+      'FORBIDDEN',
+    );
     expectError(await api.request('/reports/definitions', { token: operator.token }), 403, 'FORBIDDEN');
     expectError(await api.request('/reports/definitions', { token: auditor.token }), 403, 'FORBIDDEN');
   });
 
   it('refuses bad cron, zone, e-mail, unknown columns and fields', async () => {
     const create = (body: unknown) => api.request('/reports/definitions', { method: 'POST', token: qm.token, body });
-    const details = async (body: unknown) => (expectError(await create(body), 422, 'VALIDATION_ERROR').details as { path: string }[]).map((d) => d.path);
+    const details = async (body: unknown) =>
+      (expectError(await create(body), 422, 'VALIDATION_ERROR').details as { path: string }[]).map((d) => d.path);
     expect(await details({ ...weekly, schedule: '0 6 * * MON *' })).toEqual(['body.schedule']);
     expect(await details({ ...weekly, schedule: 'cron(99 6 ? * MON *)' })).toEqual(['body.schedule']);
     expect(await details({ ...weekly, timezone: 'Europe/Atlantis' })).toEqual(['body.timezone']);
-    expect(await details({ ...weekly, recipients: ['qa@example.com', 'not-an-address'] })).toEqual(['body.recipients.1']);
+    expect(await details({ ...weekly, recipients: ['qa@example.com', 'not-an-address'] })).toEqual([
+      'body.recipients.1',
+    ]);
     expect(await details({ ...weekly, columns: ['chargeId', 'password'] })).toEqual(['body.columns.1']);
     expect(await details({ ...weekly, filters: { from: 'last week' } })).toContain('body.filters.from');
     expect(await details({ ...weekly, kind: 'audit', format: 'pdf', filters: {} })).toEqual(['body.format']);
@@ -270,26 +313,60 @@ describe('report definitions', () => {
   });
 
   it('create → a schedule in the local scheduler; update moves it; delete removes it', async () => {
-    const created = await api.request('/reports/definitions', { method: 'POST', token: qm.token, body: { ...weekly, schedule: 'cron(0 6 ? * MON *)' } });
+    const created = await api.request('/reports/definitions', {
+      method: 'POST',
+      token: qm.token,
+      body: { ...weekly, schedule: 'cron(0 6 ? * MON *)' },
+    });
     expect(created.status, created.text).toBe(201);
-    const def = created.json as { definitionId: string; schedule: string; nextRuns: string[]; lang: string; columns: null };
+    const def = created.json as {
+      definitionId: string;
+      schedule: string;
+      nextRuns: string[];
+      lang: string;
+      columns: null;
+    };
     expect(def).toMatchObject({ schedule: '0 6 ? * MON *', lang: 'de', columns: null });
     expect(created.headers.location).toBe(`/reports/definitions/${def.definitionId}`);
     // Mondays 06:00 in Berlin: 05:00 UTC in winter, 04:00 in summer.
     for (const at of def.nextRuns) expect(new Date(at).getUTCDay()).toBe(1);
     const name = `report-${def.definitionId}`;
-    expect(localScheduler().get(name)).toMatchObject({ cron: '0 6 ? * MON *', timezone: 'Europe/Berlin', event: { definitionId: def.definitionId } });
+    expect(localScheduler().get(name)).toMatchObject({
+      cron: '0 6 ? * MON *',
+      timezone: 'Europe/Berlin',
+      event: { definitionId: def.definitionId },
+    });
 
-    const patched = await api.request(`/reports/definitions/${def.definitionId}`, { method: 'PATCH', token: qm.token, body: { schedule: '30 7 ? * FRI *', timezone: 'UTC' } });
+    const patched = await api.request(`/reports/definitions/${def.definitionId}`, {
+      method: 'PATCH',
+      token: qm.token,
+      body: { schedule: '30 7 ? * FRI *', timezone: 'UTC' },
+    });
     expect(patched.status, patched.text).toBe(200);
     expect(localScheduler().get(name)).toMatchObject({ cron: '30 7 ? * FRI *', timezone: 'UTC' });
-    expectError(await api.request(`/reports/definitions/${def.definitionId}`, { method: 'PATCH', token: qm.token, body: { timezone: 'Nowhere/City' } }), 422, 'VALIDATION_ERROR');
+    expectError(
+      await api.request(`/reports/definitions/${def.definitionId}`, {
+        method: 'PATCH',
+        token: qm.token,
+        body: { timezone: 'Nowhere/City' },
+      }),
+      422,
+      'VALIDATION_ERROR',
+    );
     expect(localScheduler().get(name)?.timezone).toBe('UTC');
 
-    const off = await api.request(`/reports/definitions/${def.definitionId}`, { method: 'PATCH', token: qm.token, body: { schedule: null } });
+    const off = await api.request(`/reports/definitions/${def.definitionId}`, {
+      method: 'PATCH',
+      token: qm.token,
+      body: { schedule: null },
+    });
     expect(off.status).toBe(200);
     expect(localScheduler().get(name)).toBeUndefined();
-    await api.request(`/reports/definitions/${def.definitionId}`, { method: 'PATCH', token: qm.token, body: { schedule: '0 6 ? * MON *' } });
+    await api.request(`/reports/definitions/${def.definitionId}`, {
+      method: 'PATCH',
+      token: qm.token,
+      body: { schedule: '0 6 ? * MON *' },
+    });
     expect(localScheduler().get(name)).toBeDefined();
 
     const del = await api.request(`/reports/definitions/${def.definitionId}`, { method: 'DELETE', token: qm.token });
@@ -299,7 +376,11 @@ describe('report definitions', () => {
   });
 
   it('a scheduled run: run record, stored file, and an e-mail in the outbox with the link', async () => {
-    const created = await api.request('/reports/definitions', { method: 'POST', token: qm.token, body: { ...weekly, filters: { status: 'released', from: 'P3650D' } } });
+    const created = await api.request('/reports/definitions', {
+      method: 'POST',
+      token: qm.token,
+      body: { ...weekly, filters: { status: 'released', from: 'P3650D' } },
+    });
     expect(created.status, created.text).toBe(201);
     const { definitionId } = created.json as { definitionId: string };
     // The fake clock: what croner does when the schedule is due.
@@ -308,7 +389,15 @@ describe('report definitions', () => {
     const runs = await api.request(`/reports/runs?definitionId=${definitionId}`, { token: auditor.token });
     expect(runs.status).toBe(200);
     const [run] = (runs.json as { items: Record<string, unknown>[] }).items;
-    expect(run).toMatchObject({ definitionId, status: 'succeeded', trigger: 'schedule', rows: 1, format: 'xlsx', error: null, deliveredTo: ['qa@example.com'] });
+    expect(run).toMatchObject({
+      definitionId,
+      status: 'succeeded',
+      trigger: 'schedule',
+      rows: 1,
+      format: 'xlsx',
+      error: null,
+      deliveredTo: ['qa@example.com'],
+    });
     expect(run?.bytes).toBeGreaterThan(0);
     expect(Date.parse(run?.finishedAt as string)).toBeGreaterThanOrEqual(Date.parse(run?.startedAt as string));
     expect(run).not.toHaveProperty('objectKey');
@@ -340,7 +429,15 @@ describe('report definitions', () => {
     const created = await api.request('/reports/definitions', {
       method: 'POST',
       token: qm.token,
-      body: { ...weekly, name: 'on-demand', filters: { status: 'released' }, format: 'csv', schedule: null, recipients: [], columns: ['articleId', 'quantity'] },
+      body: {
+        ...weekly,
+        name: 'on-demand',
+        filters: { status: 'released' },
+        format: 'csv',
+        schedule: null,
+        recipients: [],
+        columns: ['articleId', 'quantity'],
+      },
     });
     expect(created.status, created.text).toBe(201);
     const { definitionId } = created.json as { definitionId: string };
@@ -348,7 +445,13 @@ describe('report definitions', () => {
 
     const ok = await api.request(`/reports/definitions/${definitionId}/run`, { method: 'POST', token: qm.token });
     expect(ok.status, ok.text).toBe(201);
-    expect(ok.json).toMatchObject({ status: 'succeeded', trigger: 'manual', requestedBy: { username: qm.username }, rows: 1, attempts: 1 });
+    expect(ok.json).toMatchObject({
+      status: 'succeeded',
+      trigger: 'manual',
+      requestedBy: { username: qm.username },
+      rows: 1,
+      attempts: 1,
+    });
     // The Location names the run itself: readable by a reports:read user, without the object key.
     const runUrl = ok.headers.location as string;
     expect(runUrl).toBe(`/reports/runs/${(ok.json as { runId: string }).runId}`);
@@ -359,7 +462,10 @@ describe('report definitions', () => {
     expectError(await api.request('/reports/runs/no-such-run', { token: auditor.token }), 404, 'NOT_FOUND');
     const link = await download(`/reports/runs/${(ok.json as { runId: string }).runId}/download`, auditor.token);
     const file = await download(link.headers.get('location') as string);
-    expect(parse(file.body.toString('utf8'), { bom: true })).toEqual([['Artikel', 'Menge'], ['ART-Łódź', '1234.5']]);
+    expect(parse(file.body.toString('utf8'), { bom: true })).toEqual([
+      ['Artikel', 'Menge'],
+      ['ART-Łódź', '1234.5'],
+    ]);
 
     // The object store breaks: where the run folders go is now a file.
     const runsDir = join(stateDir(), 'reports', 'runs');
@@ -370,12 +476,22 @@ describe('report definitions', () => {
       expect(failed.status, failed.text).toBe(201);
       // The record (readable with reports:read) says what failed, by error id; the cause (a path here, account ids
       // and role ARNs in AWS) stays in the log.
-      expect(failed.json).toMatchObject({ status: 'failed', attempts: 2, error: expect.stringMatching(/^The report could not be built or stored \(error id [0-9a-f-]{36}; see the log\)$/) });
+      expect(failed.json).toMatchObject({
+        status: 'failed',
+        attempts: 2,
+        error: expect.stringMatching(
+          /^The report could not be built or stored \(error id [0-9a-f-]{36}; see the log\)$/,
+        ),
+      });
       expect((failed.json as { error: string }).error).not.toMatch(/ENOTDIR|EEXIST|\//);
       const runs = await api.request(`/reports/runs?definitionId=${definitionId}`, { token: qm.token });
       const statuses = (runs.json as { items: { status: string }[] }).items.map((r) => r.status);
       expect(statuses).toEqual(['failed', 'succeeded']);
-      expectError(await api.request(`/reports/runs/${(failed.json as { runId: string }).runId}/download`, { token: qm.token }), 404, 'NOT_FOUND');
+      expectError(
+        await api.request(`/reports/runs/${(failed.json as { runId: string }).runId}/download`, { token: qm.token }),
+        404,
+        'NOT_FOUND',
+      );
     } finally {
       rmSync(runsDir, { force: true });
     }
@@ -385,7 +501,14 @@ describe('report definitions', () => {
     const created = await api.request('/reports/definitions', {
       method: 'POST',
       token: qm2.token,
-      body: { name: 'audit-daily', title: 'Audit', kind: 'audit', format: 'csv', filters: { from: 'P1D' }, schedule: '0 5 * * ? *' },
+      body: {
+        name: 'audit-daily',
+        title: 'Audit',
+        kind: 'audit',
+        format: 'csv',
+        filters: { from: 'P1D' },
+        schedule: '0 5 * * ? *',
+      },
     });
     expect(created.status, created.text).toBe(201);
     expect(created.json).toMatchObject({ kind: 'audit', timezone: 'UTC', recipients: [] });
@@ -393,9 +516,17 @@ describe('report definitions', () => {
 });
 
 describe('definitions: windows, one-line titles, audit mails', () => {
-  const audit = { name: 'audit-century', title: 'Audit des Jahrhunderts', kind: 'audit', format: 'csv', filters: { from: 'P100Y' }, recipients: ['audit@example.com'] };
+  const audit = {
+    name: 'audit-century',
+    title: 'Audit des Jahrhunderts',
+    kind: 'audit',
+    format: 'csv',
+    filters: { from: 'P100Y' },
+    recipients: ['audit@example.com'],
+  };
   const create = (body: unknown) => api.request('/reports/definitions', { method: 'POST', token: qm2.token, body });
-  const paths = async (body: unknown) => (expectError(await create(body), 422, 'VALIDATION_ERROR').details as { path: string }[]).map((d) => d.path);
+  const paths = async (body: unknown) =>
+    (expectError(await create(body), 422, 'VALIDATION_ERROR').details as { path: string }[]).map((d) => d.path);
 
   it('a window longer than 100 years is refused; P100Y runs and finds the trail (from the epoch on)', async () => {
     expect(await paths({ ...audit, name: 'audit-P9999Y', filters: { from: 'P9999Y' } })).toEqual(['body.filters.from']);
@@ -420,14 +551,22 @@ describe('definitions: windows, one-line titles, audit mails', () => {
   });
 
   it('name and title are one line: control characters are refused', async () => {
-    expect(await paths({ ...audit, title: 'Wöchentlich\n\nBitte melden Sie sich unter https://evil.example/login an\n' })).toEqual(['body.title']);
+    expect(
+      await paths({ ...audit, title: 'Wöchentlich\n\nBitte melden Sie sich unter https://evil.example/login an\n' }),
+    ).toEqual(['body.title']);
     expect(await paths({ ...audit, title: 'Wöchentlich\r\nBcc: x@example.com' })).toEqual(['body.title']);
     expect(await paths({ ...audit, name: 'weekly\u0000' })).toEqual(['body.name']);
     const created = await create({ ...audit, name: 'one-line', filters: {} });
     expect(created.status, created.text).toBe(201);
     const { definitionId } = created.json as { definitionId: string };
-    const patched = await api.request(`/reports/definitions/${definitionId}`, { method: 'PATCH', token: qm2.token, body: { title: 'a\u2028b' } });
-    expect((expectError(patched, 422, 'VALIDATION_ERROR').details as { path: string }[]).map((d) => d.path)).toEqual(['body.title']);
+    const patched = await api.request(`/reports/definitions/${definitionId}`, {
+      method: 'PATCH',
+      token: qm2.token,
+      body: { title: 'a\u2028b' },
+    });
+    expect((expectError(patched, 422, 'VALIDATION_ERROR').details as { path: string }[]).map((d) => d.path)).toEqual([
+      'body.title',
+    ]);
   });
 });
 
@@ -437,7 +576,14 @@ describe('PDFs: characters Noto Sans lacks are shown, not dropped', () => {
       const res = await api.request('/charges', {
         method: 'POST',
         token: operator.token,
-        body: { articleId: 'ART-Łódź-CJK', quantity: 1, unit: 'kg', productionDate: '2026-06-01', status: 'in_production', notes },
+        body: {
+          articleId: 'ART-Łódź-CJK',
+          quantity: 1,
+          unit: 'kg',
+          productionDate: '2026-06-01',
+          status: 'in_production',
+          notes,
+        },
       });
       expect(res.status, res.text).toBe(201);
       return (res.json as { chargeId: string }).chargeId;

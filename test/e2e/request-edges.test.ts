@@ -40,7 +40,13 @@ describe('a path id no server-issued id can match is 404 before any table is ask
     ['129 characters', 'a'.repeat(129)],
     ['a control character', 'abc\u0001def'],
   ];
-  const routes = ['/charges/{id}', '/users/{id}', '/reports/runs/{id}', '/charges/{id}/report.pdf', '/reports/definitions/{id}'];
+  const routes = [
+    '/charges/{id}',
+    '/users/{id}',
+    '/reports/runs/{id}',
+    '/charges/{id}/report.pdf',
+    '/reports/definitions/{id}',
+  ];
 
   for (const [name, id] of ids) {
     it.each(routes)(`GET %s with ${name}`, async (route) => {
@@ -51,8 +57,21 @@ describe('a path id no server-issued id can match is 404 before any table is ask
 
   it('before the body and the precondition: PATCH and DELETE with an over-long id are 404 too', async () => {
     const path = `/charges/${'x'.repeat(2049)}`;
-    expectError(await api.request(path, { method: 'PATCH', token: admin, body: { notes: 'x', reason: 'why not' } }), 404, 'NOT_FOUND');
-    expectError(await api.request(path, { method: 'DELETE', token: admin, headers: { 'if-match': '"1"' }, body: { reason: 'gone now' } }), 404, 'NOT_FOUND');
+    expectError(
+      await api.request(path, { method: 'PATCH', token: admin, body: { notes: 'x', reason: 'why not' } }),
+      404,
+      'NOT_FOUND',
+    );
+    expectError(
+      await api.request(path, {
+        method: 'DELETE',
+        token: admin,
+        headers: { 'if-match': '"1"' },
+        body: { reason: 'gone now' },
+      }),
+      404,
+      'NOT_FOUND',
+    );
     expectError(await api.request(`/users/${'€'.repeat(683)}`, { method: 'DELETE', token: admin }), 404, 'NOT_FOUND');
   });
 
@@ -65,22 +84,34 @@ describe('request bodies are JSON in UTF-8 (#6)', () => {
   const post = (body: Buffer | string, contentType: string) =>
     api.request('/charges', { method: 'POST', token: admin, rawBody: body, headers: { 'content-type': contentType } });
 
-  it.each(['iso-8859-1', 'latin1', 'utf-16', 'windows-1252', '"ISO-8859-1"'])('charset=%s → 415, nothing written', async (charset) => {
-    const articleId = `ENC-${randomUUID().slice(0, 8)}`;
-    const latin1 = Buffer.from(JSON.stringify(charge(articleId, { notes: 'Müller' })), 'latin1');
-    const error = expectError(await post(latin1, `application/json; charset=${charset}`), 415, 'UNSUPPORTED_MEDIA_TYPE');
-    expect(error.message).toMatch(/UTF-8/);
-    expect(await chargesOf(articleId)).toEqual([]);
-  });
-
-  it.each(['application/json; charset=utf-8', 'application/json;charset=UTF-8', 'application/json; charset="utf-8"', 'application/json'])(
-    '%s is taken, and the text kept as sent',
-    async (contentType) => {
-      const res = await post(JSON.stringify(charge(`ENC-${randomUUID().slice(0, 8)}`, { notes: 'Müller €' })), contentType);
-      expect(res.status, res.text).toBe(201);
-      expect((res.json as { notes: string }).notes).toBe('Müller €');
+  it.each(['iso-8859-1', 'latin1', 'utf-16', 'windows-1252', '"ISO-8859-1"'])(
+    'charset=%s → 415, nothing written',
+    async (charset) => {
+      const articleId = `ENC-${randomUUID().slice(0, 8)}`;
+      const latin1 = Buffer.from(JSON.stringify(charge(articleId, { notes: 'Müller' })), 'latin1');
+      const error = expectError(
+        await post(latin1, `application/json; charset=${charset}`),
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      );
+      expect(error.message).toMatch(/UTF-8/);
+      expect(await chargesOf(articleId)).toEqual([]);
     },
   );
+
+  it.each([
+    'application/json; charset=utf-8',
+    'application/json;charset=UTF-8',
+    'application/json; charset="utf-8"',
+    'application/json',
+  ])('%s is taken, and the text kept as sent', async (contentType) => {
+    const res = await post(
+      JSON.stringify(charge(`ENC-${randomUUID().slice(0, 8)}`, { notes: 'Müller €' })),
+      contentType,
+    );
+    expect(res.status, res.text).toBe(201);
+    expect((res.json as { notes: string }).notes).toBe('Müller €');
+  });
 
   it.each([
     ['0xFF 0xFE', [0xff, 0xfe]],
@@ -107,7 +138,9 @@ describe('an unknown field is the only issue a 400 lists (#13e)', () => {
   it('PATCH /users/me {roles}: no "Nothing to change" next to the unknown key', async () => {
     const res = await api.request('/users/me', { method: 'PATCH', token: admin, body: { roles: ['admin'] } });
     const error = expectError(res, 400, 'BAD_REQUEST');
-    expect(error.details).toEqual([expect.objectContaining({ path: 'body', code: 'unrecognized_keys', keys: ['roles'] })]);
+    expect(error.details).toEqual([
+      expect.objectContaining({ path: 'body', code: 'unrecognized_keys', keys: ['roles'] }),
+    ]);
   });
 
   it('PATCH /charges/{id} with only a reason and an immutable field', async () => {
@@ -152,7 +185,8 @@ function parseResponses(text: string): ApiResponse[] {
     if (end === -1) throw new Error(`incomplete response: ${rest}`);
     const [statusLine = '', ...lines] = rest.slice(0, end).split('\r\n');
     const headers: Record<string, string> = {};
-    for (const line of lines) headers[line.slice(0, line.indexOf(':')).toLowerCase()] = line.slice(line.indexOf(':') + 1).trim();
+    for (const line of lines)
+      headers[line.slice(0, line.indexOf(':')).toLowerCase()] = line.slice(line.indexOf(':') + 1).trim();
     const length = Number(headers['content-length'] ?? 0);
     const bodyBytes = Buffer.from(rest.slice(end + 4), 'utf8');
     const body = bodyBytes.subarray(0, length).toString('utf8');
@@ -171,7 +205,11 @@ function parseResponses(text: string): ApiResponse[] {
 describe("requests Node's parser refuses get the spec's error shape (#11)", () => {
   it.each([
     ['a request line over 16 KB → 431', `GET /status/health?${'a'.repeat(20_000)}=1 HTTP/1.1\r\nHost: x\r\n\r\n`, 431],
-    ['a header over 16 KB → 431', `GET /status/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`, 431],
+    [
+      'a header over 16 KB → 431',
+      `GET /status/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`,
+      431,
+    ],
     ['a header line without a colon → 400', 'GET /status/health HTTP/1.1\r\nHost: x\r\nNot a header\r\n\r\n', 400],
     ['Content-Length: abc → 400', 'POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400],
     [
@@ -181,7 +219,11 @@ describe("requests Node's parser refuses get the spec's error shape (#11)", () =
     ],
     ['a malformed request line → 400', 'GET /status/health HTTP/9.Z\r\nHost: x\r\n\r\n', 400],
     // The body breaks after valid headers: the request being answered is the broken one, and is answered at once.
-    ['a bad chunk size in the body → 400', 'POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n', 400],
+    [
+      'a bad chunk size in the body → 400',
+      'POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
+      400,
+    ],
   ])('%s, with security headers, a fresh X-Request-ID and Connection: close', async (_name, request, status) => {
     const [res, ...more] = await rawExchange(request);
     expect(more).toEqual([]);

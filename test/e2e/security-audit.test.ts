@@ -4,7 +4,15 @@ import { resetConfig } from '#platform/config';
 import { metrics } from '#platform/powertools';
 import { ADMIN_PASSWORD, adminToken } from '#test/support/auth';
 import { type LocalApi, startLocalApi } from '#test/support/local-api';
-import { type Account, createAccount, decodeJwt, eventually, freshIp, refreshWith, signIn } from '#test/support/security';
+import {
+  type Account,
+  createAccount,
+  decodeJwt,
+  eventually,
+  freshIp,
+  refreshWith,
+  signIn,
+} from '#test/support/security';
 import { scanAll } from '#test/support/streams';
 
 /**
@@ -31,7 +39,8 @@ async function recordsOf(entityType: string, entityId: string): Promise<AuditIte
   const items = (await scanAll('audit')) as AuditItem[];
   return items.filter((i) => i.entityKey === `${entityType}#${entityId}`).sort((a, b) => a.seq - b.seq);
 }
-const withAction = async (userId: string, action: string) => (await recordsOf('user', userId)).filter((r) => r.action === action);
+const withAction = async (userId: string, action: string) =>
+  (await recordsOf('user', userId)).filter((r) => r.action === action);
 const streamed = (userId: string, action: string) =>
   eventually(async () => {
     const records = await withAction(userId, action);
@@ -108,7 +117,8 @@ describe('security events on the audit trail', () => {
   it('lockout and unlock: one record each', async () => {
     const a = await account();
     const ip = freshIp();
-    for (let i = 0; i < MAX_FAILURES; i++) expect((await attempt(a.username, `wrong-password-${i}`, ip)).status).toBe(401);
+    for (let i = 0; i < MAX_FAILURES; i++)
+      expect((await attempt(a.username, `wrong-password-${i}`, ip)).status).toBe(401);
     expect((await attempt(a.username, a.password, ip)).status).toBe(423);
     expect(await withAction(a.userId, 'login.failure')).toHaveLength(MAX_FAILURES);
     const lockouts = await withAction(a.userId, 'lockout');
@@ -126,7 +136,15 @@ describe('security events on the audit trail', () => {
   it('logout: one record', async () => {
     const a = await account();
     const t = await session(a);
-    expect((await api.request('/auth/logout', { method: 'POST', token: t.accessToken, body: { refreshToken: t.refreshToken } })).status).toBe(204);
+    expect(
+      (
+        await api.request('/auth/logout', {
+          method: 'POST',
+          token: t.accessToken,
+          body: { refreshToken: t.refreshToken },
+        })
+      ).status,
+    ).toBe(204);
     const records = await withAction(a.userId, 'logout');
     expect(records).toHaveLength(1);
     expectRecordShape(records[0] as AuditItem, 'logout', a, a);
@@ -206,13 +224,19 @@ describe('security events on the audit trail', () => {
 
   it('role change: one record with the roles before and after', async () => {
     const a = await account(['operator']);
-    const res = await api.request(`/users/${a.userId}`, { method: 'PATCH', token: admin, body: { roles: ['viewer', 'auditor'] } });
+    const res = await api.request(`/users/${a.userId}`, {
+      method: 'PATCH',
+      token: admin,
+      body: { roles: ['viewer', 'auditor'] },
+    });
     expect(res.status, res.text).toBe(200);
     // An item change: its record comes from the users stream, so it arrives a moment later.
     const records = await streamed(a.userId, 'role.change');
     expect(records).toHaveLength(1);
     expectRecordShape(records[0] as AuditItem, 'role.change', a, { userId: adminId });
-    expect((records[0] as AuditItem).changes).toMatchObject({ roles: { from: ['operator'], to: ['viewer', 'auditor'] } });
+    expect((records[0] as AuditItem).changes).toMatchObject({
+      roles: { from: ['operator'], to: ['viewer', 'auditor'] },
+    });
   });
 
   it("each user's chain (security events interleaved with the users stream) verifies", async () => {
@@ -222,7 +246,9 @@ describe('security events on the audit trail', () => {
     await api.request(`/users/${a.userId}/revoke-tokens`, { method: 'POST', token: admin });
     // Wait for the stream poller to append the create and both updates.
     await eventually(async () => {
-      const streamed = (await recordsOf('user', a.userId)).filter((r) => ['create', 'update', 'tokens.revoke'].includes(r.action));
+      const streamed = (await recordsOf('user', a.userId)).filter((r) =>
+        ['create', 'update', 'tokens.revoke'].includes(r.action),
+      );
       expect(streamed.length).toBeGreaterThanOrEqual(3);
     });
     const res = await api.request(`/audit/verify?entityType=user&entityId=${a.userId}`, { token: admin });
@@ -235,7 +261,11 @@ describe('a disabled account’s right password is no oracle (audit 4b #6)', () 
   it(`wrong, wrong, RIGHT, wrong from one address answers like four wrong ones (LOGIN_MAX_FAILURES=${MAX_FAILURES})`, async () => {
     // Prepare
     const a = await account();
-    const disabled = await api.request(`/users/${a.userId}`, { method: 'PATCH', token: admin, body: { disabled: true } });
+    const disabled = await api.request(`/users/${a.userId}`, {
+      method: 'PATCH',
+      token: admin,
+      body: { disabled: true },
+    });
     expect(disabled.status, disabled.text).toBe(200);
     const sequence = async (passwords: string[]) => {
       const ip = freshIp();
@@ -245,14 +275,23 @@ describe('a disabled account’s right password is no oracle (audit 4b #6)', () 
     };
 
     // Act
-    const allWrong = await sequence(['wrong-password-a1', 'wrong-password-a2', 'wrong-password-a3', 'wrong-password-a4']);
+    const allWrong = await sequence([
+      'wrong-password-a1',
+      'wrong-password-a2',
+      'wrong-password-a3',
+      'wrong-password-a4',
+    ]);
     const withRight = await sequence(['wrong-password-b1', 'wrong-password-b2', a.password, 'wrong-password-b4']);
 
     // Assess: the fourth answer no longer tells whether the third was the password (it was 401 instead of 423).
     expect(allWrong.map((r) => r.status)).toEqual([401, 401, 401, 423]);
     expect(withRight.map((r) => r.status)).toEqual(allWrong.map((r) => r.status));
     const code = (r: { json: unknown }) => (r.json as { error: { code: string; message: string } }).error;
-    expect(code(withRight[2] as { json: unknown })).toEqual({ ...code(allWrong[2] as { json: unknown }), id: expect.any(String), timestamp: expect.any(String) });
+    expect(code(withRight[2] as { json: unknown })).toEqual({
+      ...code(allWrong[2] as { json: unknown }),
+      id: expect.any(String),
+      timestamp: expect.any(String),
+    });
     // Each sequence's third attempt locked its pair, the right password as much as the wrong one.
     expect(await withAction(a.userId, 'lockout')).toHaveLength(2);
     const failures = await withAction(a.userId, 'login.failure');
@@ -265,11 +304,15 @@ describe('no secret in any audit record', () => {
   it('scans every audit item: no password, no password hash, no access or refresh token', async () => {
     // Password changes and user creations reach the audit table through the stream: wait until the
     // stream has caught up with every user's current version.
-    const listed = (await api.request('/users?limit=100', { token: admin })).json as { items: Array<{ userId: string; version: number }> };
+    const listed = (await api.request('/users?limit=100', { token: admin })).json as {
+      items: Array<{ userId: string; version: number }>;
+    };
     await eventually(async () => {
       const items = (await scanAll('audit')) as AuditItem[];
       for (const user of listed.items) {
-        const versions = items.filter((i) => i.entityKey === `user#${user.userId}` && typeof i.version === 'number').map((i) => Number(i.version));
+        const versions = items
+          .filter((i) => i.entityKey === `user#${user.userId}` && typeof i.version === 'number')
+          .map((i) => Number(i.version));
         expect(Math.max(0, ...versions), `stream records of user ${user.userId}`).toBeGreaterThanOrEqual(user.version);
       }
     });
@@ -284,7 +327,10 @@ describe('no secret in any audit record', () => {
       const text = JSON.stringify(item);
       expect(text).not.toContain('$argon2');
       expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/);
-      for (const secret of secrets) expect(text.includes(secret), `audit item ${String(item.entityKey)} #${String(item.seq)} holds a secret`).toBe(false);
+      for (const secret of secrets)
+        expect(text.includes(secret), `audit item ${String(item.entityKey)} #${String(item.seq)} holds a secret`).toBe(
+          false,
+        );
     }
   });
 });

@@ -109,43 +109,54 @@ describe('concurrent admin changes to one user, without a precondition', () => {
   async function revocations(kind: string): Promise<number> {
     const res = await api.request('/metrics', { token: admin });
     expect(res.status, res.text).toBe(200);
-    const match = new RegExp(`^charge_records_revocations_total\\{[^}]*kind="${kind}"[^}]*\\} (\\d+)$`, 'm').exec(res.text);
+    const match = new RegExp(`^charge_records_revocations_total\\{[^}]*kind="${kind}"[^}]*\\} (\\d+)$`, 'm').exec(
+      res.text,
+    );
     return Number(match?.[1] ?? Number.NaN);
   }
 
-  it.each(['PATCH', 'DELETE'] as const)('four at once, disabling with %s: all succeed and every change lands', async (disableWith) => {
-    for (let round = 0; round < 3; round++) {
-      // Prepare
-      const target = await userWithRoles(api, ['operator']);
-      const path = `/users/${target.userId}`;
-      const before = { disable: await revocations('disable'), roleChange: await revocations('role-change') };
-      const displayName = `Name ${round}`;
-      const email = `user-${round}-${target.userId.slice(0, 8)}@example.com`;
+  it.each(['PATCH', 'DELETE'] as const)(
+    'four at once, disabling with %s: all succeed and every change lands',
+    async (disableWith) => {
+      for (let round = 0; round < 3; round++) {
+        // Prepare
+        const target = await userWithRoles(api, ['operator']);
+        const path = `/users/${target.userId}`;
+        const before = { disable: await revocations('disable'), roleChange: await revocations('role-change') };
+        const displayName = `Name ${round}`;
+        const email = `user-${round}-${target.userId.slice(0, 8)}@example.com`;
 
-      // Act: two admins, four requests in flight together.
-      const [roles, name, mail, disable] = await Promise.all([
-        api.request(path, { method: 'PATCH', token: admin, body: { roles: ['auditor'] } }),
-        api.request(path, { method: 'PATCH', token: otherAdmin, body: { displayName } }),
-        api.request(path, { method: 'PATCH', token: admin, body: { email } }),
-        disableWith === 'PATCH'
-          ? api.request(path, { method: 'PATCH', token: otherAdmin, body: { disabled: true } })
-          : api.request(path, { method: 'DELETE', token: otherAdmin }),
-      ]);
+        // Act: two admins, four requests in flight together.
+        const [roles, name, mail, disable] = await Promise.all([
+          api.request(path, { method: 'PATCH', token: admin, body: { roles: ['auditor'] } }),
+          api.request(path, { method: 'PATCH', token: otherAdmin, body: { displayName } }),
+          api.request(path, { method: 'PATCH', token: admin, body: { email } }),
+          disableWith === 'PATCH'
+            ? api.request(path, { method: 'PATCH', token: otherAdmin, body: { disabled: true } })
+            : api.request(path, { method: 'DELETE', token: otherAdmin }),
+        ]);
 
-      // Assess
-      for (const res of [roles, name, mail]) expect(res?.status, res?.text).toBe(200);
-      expect(disable?.status, disable?.text).toBe(disableWith === 'PATCH' ? 200 : 204);
-      const after = await getUser(target.userId);
-      expect(after).toMatchObject({ roles: ['auditor'], displayName, email, disabled: true, version: 5 });
-      // The side effects of the disable and of the role change happened, once each.
-      expect((await api.request('/users/me', { token: target.token })).status).toBe(401);
-      expect(await revocations('disable')).toBe(before.disable + 1);
-      expect(await revocations('role-change')).toBe(before.roleChange + 1);
-      const records = await changeRecordsUpTo(target.userId, 5);
-      expect(records.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
-      expect(records.map((r) => r.action).sort()).toEqual(['create', 'role.change', 'update', 'update', 'user.disable']);
-    }
-  });
+        // Assess
+        for (const res of [roles, name, mail]) expect(res?.status, res?.text).toBe(200);
+        expect(disable?.status, disable?.text).toBe(disableWith === 'PATCH' ? 200 : 204);
+        const after = await getUser(target.userId);
+        expect(after).toMatchObject({ roles: ['auditor'], displayName, email, disabled: true, version: 5 });
+        // The side effects of the disable and of the role change happened, once each.
+        expect((await api.request('/users/me', { token: target.token })).status).toBe(401);
+        expect(await revocations('disable')).toBe(before.disable + 1);
+        expect(await revocations('role-change')).toBe(before.roleChange + 1);
+        const records = await changeRecordsUpTo(target.userId, 5);
+        expect(records.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+        expect(records.map((r) => r.action).sort()).toEqual([
+          'create',
+          'role.change',
+          'update',
+          'update',
+          'user.disable',
+        ]);
+      }
+    },
+  );
 
   it('the same role change twice at once: both 200, one new version, one revocation (decided on the written version)', async () => {
     for (let round = 0; round < 3; round++) {

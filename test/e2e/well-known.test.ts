@@ -58,7 +58,9 @@ describe('/.well-known and key rotation through the local server', () => {
   it('reports the signing key in readiness', async () => {
     const res = await api.request('/status/health/readiness');
     expect(res.status).toBe(200);
-    expect((res.json as { checks: Record<string, { status: string }> }).checks['signing-key']).toMatchObject({ status: 'ok' });
+    expect((res.json as { checks: Record<string, { status: string }> }).checks['signing-key']).toMatchObject({
+      status: 'ok',
+    });
   });
 
   it('refuses POST /admin/keys/rotate without a token', async () => {
@@ -119,7 +121,11 @@ describe('/.well-known and key rotation through the local server', () => {
     const forced = await api.request('/admin/keys/rotate?force=true', { method: 'POST', token: admin });
     expect(forced.status, forced.text).toBe(202);
     // The documented shape (README "Signing keys"): locally the rotation has finished, so the kid is known.
-    expect(forced.json).toEqual({ status: 'rotated', rotationId: expect.stringMatching(/^[0-9a-f-]{36}$/), kid: expect.any(String) });
+    expect(forced.json).toEqual({
+      status: 'rotated',
+      rotationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      kid: expect.any(String),
+    });
     const { rotationId, kid } = forced.json as { rotationId: string; kid: string };
     const kidsAfter = ((await api.request('/.well-known/jwks.json')).json as Jwks).keys.map((k) => k.kid);
     expect(kidsAfter).toEqual([kid, kidsBefore[0]]);
@@ -135,11 +141,16 @@ describe('/.well-known and key rotation through the local server', () => {
     expect(apiRotation).toBeDefined();
     const { rotationId, kid, previousKid } = apiRotation!;
     const auditor = await userWithRoles(api, ['auditor']);
-    const me = (await api.request('/users/me', { token: await adminToken(api) })).json as { userId: string; username: string };
+    const me = (await api.request('/users/me', { token: await adminToken(api) })).json as {
+      userId: string;
+      username: string;
+    };
 
     // Act
     const res = await api.request(`/audit?entityType=signing-key&entityId=${kid}`, { token: auditor.token });
-    const all = await api.request('/audit?entityType=signing-key&action=key.rotation&limit=100', { token: auditor.token });
+    const all = await api.request('/audit?entityType=signing-key&action=key.rotation&limit=100', {
+      token: auditor.token,
+    });
     const verify = await api.request(`/audit/verify?entityType=signing-key&entityId=${kid}`, { token: auditor.token });
 
     // Assess: one record for the API rotation, naming the admin and the kids, tied to the 202's rotationId
@@ -156,7 +167,9 @@ describe('/.well-known and key rotation through the local server', () => {
     });
     expect((verify.json as { valid: boolean }).valid).toBe(true);
     // Three rotations so far: the first key at start-up, `npm run rotate-keys`, the API's; only the last has a caller.
-    const records = (all.json as { items: { actor: { userId: string }; changes: { current: { from: string | null } } }[] }).items;
+    const records = (
+      all.json as { items: { actor: { userId: string }; changes: { current: { from: string | null } } }[] }
+    ).items;
     expect(records).toHaveLength(3);
     expect(records.map((r) => r.actor.userId).sort()).toEqual([me.userId, 'system', 'system'].sort());
     expect(records.filter((r) => r.changes.current.from === null)).toHaveLength(1);

@@ -32,7 +32,13 @@ describe('appendAuditRecord', () => {
     // Separate AuditLog instances stand for separate Lambda invocations.
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        new AuditLog().append({ entityType: 'user', entityId: 'u-race', action: 'login.success', actor, requestId: `r${i}` }),
+        new AuditLog().append({
+          entityType: 'user',
+          entityId: 'u-race',
+          action: 'login.success',
+          actor,
+          requestId: `r${i}`,
+        }),
       ),
     );
     expect(results.every((r) => r.status === 'appended')).toBe(true);
@@ -73,7 +79,12 @@ describe('appendAuditRecord', () => {
   });
 
   it('stores the index keys: byActor and byMonth find the record', async () => {
-    const result = await appendAuditRecord({ entityType: 'user', entityId: 'u-idx', action: 'logout', actor: { userId: 'u-idx-actor', username: 'x' } });
+    const result = await appendAuditRecord({
+      entityType: 'user',
+      entityId: 'u-idx',
+      action: 'logout',
+      actor: { userId: 'u-idx-actor', username: 'x' },
+    });
     if (result.status !== 'appended') throw new Error('expected an append');
     const byActor = await new AuditQueries().search({ actor: 'u-idx-actor', limit: 10 });
     expect(byActor.items.map((r) => r.auditId)).toEqual([result.record.auditId]);

@@ -16,7 +16,8 @@ const auditor = userWith(['auditor'], 'audrey');
 let reader: ReturnType<typeof streamReader>;
 let chargeId: string;
 
-const get = (resource: string, query: Record<string, string>, user = auditor) => callHandler('audit', { resource, query, user });
+const get = (resource: string, query: Record<string, string>, user = auditor) =>
+  callHandler('audit', { resource, query, user });
 
 beforeAll(async () => {
   await createTables();
@@ -111,9 +112,20 @@ describe('GET /audit/verify', () => {
   });
 
   it('a record changed directly in DynamoDB is reported as the first broken link', async () => {
-    const result = await appendAuditRecord({ entityType: 'charge', entityId: 'tamper-me', action: 'create', actor: operator });
+    const result = await appendAuditRecord({
+      entityType: 'charge',
+      entityId: 'tamper-me',
+      action: 'create',
+      actor: operator,
+    });
     for (const reason of ['one', 'two', 'three']) {
-      await appendAuditRecord({ entityType: 'charge', entityId: 'tamper-me', action: 'update', actor: operator, reason });
+      await appendAuditRecord({
+        entityType: 'charge',
+        entityId: 'tamper-me',
+        action: 'update',
+        actor: operator,
+        reason,
+      });
     }
     expect(result.status).toBe('appended');
     const [, second] = await auditRecordsOf('charge', 'tamper-me');
@@ -126,11 +138,15 @@ describe('GET /audit/verify', () => {
       }),
     );
     const res = await get('/audit/verify', { entityType: 'charge', entityId: 'tamper-me' });
-    expect(res.json).toMatchObject({ valid: false, records: 4, brokenAt: { seq: 2, auditId: second!.auditId, problem: 'hash_mismatch' } });
+    expect(res.json).toMatchObject({
+      valid: false,
+      records: 4,
+      brokenAt: { seq: 2, auditId: second!.auditId, problem: 'hash_mismatch' },
+    });
   });
 });
 
-describe('time queries walk only the system\'s lifetime', () => {
+describe("time queries walk only the system's lifetime", () => {
   /** The table's client, counting the Queries it sends. */
   function counted() {
     const db = documentDb();
@@ -172,16 +188,24 @@ describe('time queries walk only the system\'s lifetime', () => {
     expect(lifetime).toBeLessThan(12 * 15);
   });
 
-  it('a range outside the system\'s lifetime sends no Query at all', async () => {
+  it("a range outside the system's lifetime sends no Query at all", async () => {
     const { audit, counter } = counted();
-    expect(await audit.search({ from: '0001-01-01T00:00:00.000Z', to: '2024-12-31T23:59:59.999Z', limit: 25 })).toEqual({ items: [], nextCursor: null });
-    expect(await audit.search({ from: '2999-01-01T00:00:00.000Z', to: '9999-12-31T23:59:59.999Z', limit: 25 })).toEqual({ items: [], nextCursor: null });
+    expect(await audit.search({ from: '0001-01-01T00:00:00.000Z', to: '2024-12-31T23:59:59.999Z', limit: 25 })).toEqual(
+      { items: [], nextCursor: null },
+    );
+    expect(await audit.search({ from: '2999-01-01T00:00:00.000Z', to: '9999-12-31T23:59:59.999Z', limit: 25 })).toEqual(
+      { items: [], nextCursor: null },
+    );
     expect(counter.queries).toBe(0);
   });
 
   it('a `from` in the future without a `to` (= now) is an empty answer, not a 500, for every strategy', async () => {
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-    const queries: Record<string, string>[] = [{ from: tomorrow }, { from: tomorrow, actor: operator.userId }, { from: tomorrow, entityType: 'charge', entityId: 'x' }];
+    const queries: Record<string, string>[] = [
+      { from: tomorrow },
+      { from: tomorrow, actor: operator.userId },
+      { from: tomorrow, entityType: 'charge', entityId: 'x' },
+    ];
     for (const query of queries) {
       const res = await get('/audit', query);
       expect(res.status, JSON.stringify(res.json)).toBe(200);
@@ -195,6 +219,8 @@ describe('time queries walk only the system\'s lifetime', () => {
     expect(res.json.items).toHaveLength(5);
     const huge = await get('/audit', { from: '0001-01-01', to: '9999-12-31', limit: '5' });
     expect(huge.status).toBe(200);
-    expect(huge.json.items.map((r: { auditId: string }) => r.auditId)).toEqual(res.json.items.map((r: { auditId: string }) => r.auditId));
+    expect(huge.json.items.map((r: { auditId: string }) => r.auditId)).toEqual(
+      res.json.items.map((r: { auditId: string }) => r.auditId),
+    );
   });
 });

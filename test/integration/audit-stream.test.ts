@@ -51,17 +51,26 @@ describe('audit records from the charges stream', () => {
     const event = await reader.next();
     // Each write is two items (charge + version snapshot): six stream records, three audited changes.
     expect(event.Records).toHaveLength(6);
-    expect(event.Records[0]).toMatchObject({ eventSource: 'aws:dynamodb', eventName: 'INSERT', dynamodb: { StreamViewType: 'NEW_AND_OLD_IMAGES' } });
+    expect(event.Records[0]).toMatchObject({
+      eventSource: 'aws:dynamodb',
+      eventName: 'INSERT',
+      dynamodb: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    });
 
     const response = await audit(event);
     expect(response.batchItemFailures).toEqual([]);
     const records = await auditRecordsOf('charge', id);
-    expect(records.map((r) => [r.seq, r.action, r.version, (r.actor as { username: string }).username, r.reason])).toEqual([
+    expect(
+      records.map((r) => [r.seq, r.action, r.version, (r.actor as { username: string }).username, r.reason]),
+    ).toEqual([
       [1, 'create', 1, 'olga', null],
       [2, 'update', 2, 'olga', 'recount'],
       [3, 'update', 3, 'quentin', 'QC ok'],
     ]);
-    expect(records[0]!.changes).toMatchObject({ quantity: { from: null, to: 5 }, status: { from: null, to: 'quarantine' } });
+    expect(records[0]!.changes).toMatchObject({
+      quantity: { from: null, to: 5 },
+      status: { from: null, to: 'quarantine' },
+    });
     expect(records[1]!.changes).toEqual({ quantity: { from: 5, to: 6 } });
     expect(records[2]!.changes).toEqual({ status: { from: 'quarantine', to: 'released' } });
     expect(records.every((r) => typeof r.requestId === 'string')).toBe(true);
@@ -71,7 +80,9 @@ describe('audit records from the charges stream', () => {
   it("measures audit lag from the item's own write time: DynamoDB Local rounds the stream's time down to the minute", async () => {
     // Prepare: a real INSERT record, its write time pinned 1.234 s before "now", its stream time minute-rounded.
     const id = await newCharge();
-    const insert = (await reader.next()).Records.find((r) => r.eventName === 'INSERT' && r.dynamodb?.Keys?.sk?.S === 'CHARGE');
+    const insert = (await reader.next()).Records.find(
+      (r) => r.eventName === 'INSERT' && r.dynamodb?.Keys?.sk?.S === 'CHARGE',
+    );
     expect(insert, 'the charge INSERT record').toBeDefined();
     const now = Date.parse('2026-11-26T10:00:42.000Z');
     const writtenAt = now - 1234;
@@ -161,7 +172,10 @@ describe('failures', () => {
     const chargeRecords = event.Records.filter((r) => r.dynamodb?.Keys?.sk?.S === 'CHARGE');
     const seqOf = (r: DynamoDBRecord) => r.dynamodb?.SequenceNumber;
     // a v2 failed, and a v3 after it failed too (its chain must not skip v2); b succeeded.
-    expect(first.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([seqOf(chargeRecords[1]!), seqOf(chargeRecords[2]!)]);
+    expect(first.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
+      seqOf(chargeRecords[1]!),
+      seqOf(chargeRecords[2]!),
+    ]);
     expect(await auditRecordsOf('charge', a)).toHaveLength(1);
     expect(await auditRecordsOf('charge', b)).toHaveLength(1);
 
@@ -190,10 +204,17 @@ describe('failures', () => {
       ...good,
       eventID: 'bad-source',
       eventSourceARN: 'arn:aws:dynamodb:x:1:table/elsewhere/stream/1',
-      dynamodb: { ...good.dynamodb, Keys: { chargeId: { S: 'third-charge' }, sk: { S: 'CHARGE' } }, SequenceNumber: '999999999998' },
+      dynamodb: {
+        ...good.dynamodb,
+        Keys: { chargeId: { S: 'third-charge' }, sk: { S: 'CHARGE' } },
+        SequenceNumber: '999999999998',
+      },
     };
     const response = await audit({ Records: [poisoned, foreign, ...event.Records] });
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: '999999999999' }, { itemIdentifier: '999999999998' }]);
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: '999999999999' },
+      { itemIdentifier: '999999999998' },
+    ]);
     expect(await auditRecordsOf('charge', id)).toHaveLength(1);
   });
 
@@ -208,7 +229,10 @@ describe('failures', () => {
       dynamodb: { ...insert.dynamodb, SequenceNumber: '1', OldImage: undefined },
     };
     const response = await audit({ Records: [poisoned, ...event.Records] });
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: '1' }, { itemIdentifier: insert.dynamodb!.SequenceNumber }]);
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: '1' },
+      { itemIdentifier: insert.dynamodb!.SequenceNumber },
+    ]);
     expect(await auditRecordsOf('charge', id)).toHaveLength(0);
   });
 });
@@ -222,7 +246,18 @@ describe('audit records from the users stream', () => {
     await db.send(
       new PutCommand({
         TableName: users,
-        Item: { pk: 'user#u-42', kind: 'user', userId: 'u-42', username: 'ursula', roles: ['viewer'], disabled: false, passwordHash, updatedBy: admin, requestId: 'req-1', updatedAt: new Date().toISOString() },
+        Item: {
+          pk: 'user#u-42',
+          kind: 'user',
+          userId: 'u-42',
+          username: 'ursula',
+          roles: ['viewer'],
+          disabled: false,
+          passwordHash,
+          updatedBy: admin,
+          requestId: 'req-1',
+          updatedAt: new Date().toISOString(),
+        },
       }),
     );
     await db.send(new PutCommand({ TableName: users, Item: { pk: 'username#ursula', userId: 'u-42' } }));
@@ -232,7 +267,12 @@ describe('audit records from the users stream', () => {
         Key: { pk: 'user#u-42' },
         UpdateExpression: 'SET #roles = :r, requestId = :q, reason = :why, passwordHash = :ph',
         ExpressionAttributeNames: { '#roles': 'roles' },
-        ExpressionAttributeValues: { ':r': ['operator', 'viewer'], ':q': 'req-2', ':why': 'joined the line team', ':ph': `${passwordHash}2` },
+        ExpressionAttributeValues: {
+          ':r': ['operator', 'viewer'],
+          ':q': 'req-2',
+          ':why': 'joined the line team',
+          ':ph': `${passwordHash}2`,
+        },
       }),
     );
     await db.send(

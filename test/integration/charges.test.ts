@@ -39,7 +39,12 @@ describe('create and read', () => {
   it('POST creates version 1 in production with Location and ETag; GET returns it with the ETag', async () => {
     const res = await call({ method: 'POST', resource: '/charges', user: operator, body });
     expect(res.status).toBe(201);
-    expect(res.json).toMatchObject({ ...body, status: 'in_production', version: 1, createdBy: { userId: operator.userId, username: 'olga' } });
+    expect(res.json).toMatchObject({
+      ...body,
+      status: 'in_production',
+      version: 1,
+      createdBy: { userId: operator.userId, username: 'olga' },
+    });
     expect(res.json.chargeId).toMatch(/^[A-Za-z0-9_-]+$/);
     // The event is API Gateway's (requestContext.path carries the stage): the Location keeps the stage prefix.
     expect(res.headers.location).toBe(`/v1/charges/${res.json.chargeId}`);
@@ -54,7 +59,12 @@ describe('create and read', () => {
 
   it('a new charge may start in quarantine but in no other state', async () => {
     expect((await create(operator, { status: 'quarantine' })).status).toBe('quarantine');
-    const released = await call({ method: 'POST', resource: '/charges', user: qm, body: { ...body, status: 'released' } });
+    const released = await call({
+      method: 'POST',
+      resource: '/charges',
+      user: qm,
+      body: { ...body, status: 'released' },
+    });
     expect(released.status).toBe(409);
     expect(released.json.error.code).toBe('INVALID_TRANSITION');
   });
@@ -66,7 +76,13 @@ describe('create and read', () => {
 
   it('an unknown id is 404 before a missing If-Match is 428, on PATCH and DELETE', async () => {
     expect((await patch('nope', operator, undefined, { quantity: 1, reason: 'no such charge' })).status).toBe(404);
-    const del = await call({ method: 'DELETE', resource: '/charges/{id}', pathParameters: { id: 'nope' }, user: qm, body: { reason: 'no such charge' } });
+    const del = await call({
+      method: 'DELETE',
+      resource: '/charges/{id}',
+      pathParameters: { id: 'nope' },
+      user: qm,
+      body: { reason: 'no such charge' },
+    });
     expect(del.status).toBe(404);
   });
 
@@ -119,9 +135,21 @@ describe('bad input is refused with the right status and writes nothing', () => 
   });
 
   it('malformed JSON is 400 and wrong content type 415', async () => {
-    const malformed = await call({ method: 'POST', resource: '/charges', user: operator, rawBody: '{"a":', headers: { 'Content-Type': 'application/json' } });
+    const malformed = await call({
+      method: 'POST',
+      resource: '/charges',
+      user: operator,
+      rawBody: '{"a":',
+      headers: { 'Content-Type': 'application/json' },
+    });
     expect(malformed.status).toBe(400);
-    const wrongType = await call({ method: 'POST', resource: '/charges', user: operator, rawBody: 'a=b', headers: { 'Content-Type': 'text/plain' } });
+    const wrongType = await call({
+      method: 'POST',
+      resource: '/charges',
+      user: operator,
+      rawBody: 'a=b',
+      headers: { 'Content-Type': 'text/plain' },
+    });
     expect(wrongType.status).toBe(415);
   });
 
@@ -171,14 +199,20 @@ describe('optimistic concurrency', () => {
     const got = await call({ resource: '/charges/{id}', pathParameters: { id: charge.chargeId }, user: viewer });
     expect(got.json.version).toBe(2);
     expect(got.json.quantity).toBe(winner.json.quantity);
-    const history = await call({ resource: '/charges/{id}/history', pathParameters: { id: charge.chargeId }, user: viewer });
+    const history = await call({
+      resource: '/charges/{id}/history',
+      pathParameters: { id: charge.chargeId },
+      user: viewer,
+    });
     expect(history.json.versions).toHaveLength(2);
   });
 
   it('ten concurrent PATCHes: exactly one wins', async () => {
     const charge = await create();
     const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => patch(charge.chargeId, operator, 1, { quantity: i + 1, reason: `writer ${i}` })),
+      Array.from({ length: 10 }, (_, i) =>
+        patch(charge.chargeId, operator, 1, { quantity: i + 1, reason: `writer ${i}` }),
+      ),
     );
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     expect(results.filter((r) => r.status === 412)).toHaveLength(9);
@@ -259,7 +293,9 @@ describe('lifecycle and four-eyes rule', () => {
     const other = await create(operator, { status: 'quarantine' });
     expect((await patch(other.chargeId, qm, 1, { status: 'released', reason: 'QC passed' })).status).toBe(200);
     expect((await patch(other.chargeId, qm, 2, { status: 'blocked', reason: 'complaint' })).status).toBe(200);
-    expect((await patch(other.chargeId, qm2, 3, { status: 'released', reason: 'complaint unfounded' })).status).toBe(200);
+    expect((await patch(other.chargeId, qm2, 3, { status: 'released', reason: 'complaint unfounded' })).status).toBe(
+      200,
+    );
   });
 });
 
@@ -367,9 +403,19 @@ describe('listing', () => {
     const crowded = `ART-CROWD-${Date.now()}`;
     const quarantined: string[] = [];
     for (let day = 1; day <= 3; day++) {
-      quarantined.unshift((await create(operator, { articleId: crowded, productionDate: `2026-02-0${day}`, expiryDate: undefined, status: 'quarantine' })).chargeId);
+      quarantined.unshift(
+        (
+          await create(operator, {
+            articleId: crowded,
+            productionDate: `2026-02-0${day}`,
+            expiryDate: undefined,
+            status: 'quarantine',
+          })
+        ).chargeId,
+      );
     }
-    for (let i = 0; i < 30; i++) await create(operator, { articleId: crowded, productionDate: '2026-03-01', expiryDate: undefined });
+    for (let i = 0; i < 30; i++)
+      await create(operator, { articleId: crowded, productionDate: '2026-03-01', expiryDate: undefined });
     const pages: string[][] = [];
     let cursor: string | undefined;
     do {

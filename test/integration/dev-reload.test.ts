@@ -104,7 +104,9 @@ describe('npm run dev', () => {
     // The supervisor parses the client's HTTP itself: what its parser refuses is answered in the spec's shape.
     const raw = await new Promise<string>((ok, fail) => {
       let text = '';
-      const socket = connect(port, '127.0.0.1', () => socket.write('GET /status/health HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'));
+      const socket = connect(port, '127.0.0.1', () =>
+        socket.write('GET /status/health HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'),
+      );
       socket.on('data', (c: Buffer) => (text += c.toString()));
       socket.once('close', () => ok(text));
       socket.once('error', fail);

@@ -48,13 +48,23 @@ async function createUser(roles: Role[], by: AuthenticatedUser = outsider): Prom
 }
 
 const patch = (target: { userId: string }, body: unknown, by: AuthenticatedUser = outsider) =>
-  callHandler('users', { method: 'PATCH', resource: '/users/{id}', pathParameters: { id: target.userId }, user: by, body });
+  callHandler('users', {
+    method: 'PATCH',
+    resource: '/users/{id}',
+    pathParameters: { id: target.userId },
+    user: by,
+    body,
+  });
 
 const remove = (target: { userId: string }, by: AuthenticatedUser = outsider) =>
   callHandler('users', { method: 'DELETE', resource: '/users/{id}', pathParameters: { id: target.userId }, user: by });
 
 const getUser = async (target: { userId: string }): Promise<PublicUser> => {
-  const res = await callHandler('users', { resource: '/users/{id}', pathParameters: { id: target.userId }, user: outsider });
+  const res = await callHandler('users', {
+    resource: '/users/{id}',
+    pathParameters: { id: target.userId },
+    user: outsider,
+  });
   expect(res.status).toBe(200);
   return res.json as PublicUser;
 };
@@ -63,13 +73,19 @@ const getUser = async (target: { userId: string }): Promise<PublicUser> => {
 async function enabledLocalAdmins(): Promise<string[]> {
   const items = await scanAll('users');
   return items
-    .filter((i) => i.kind === 'user' && i.source === 'local' && i.disabled === false && (i.roles as string[]).includes('admin'))
+    .filter(
+      (i) =>
+        i.kind === 'user' && i.source === 'local' && i.disabled === false && (i.roles as string[]).includes('admin'),
+    )
     .map((i) => String(i.userId));
 }
 
 function expectLastAdminConflict(res: HandlerResponse) {
   expect(res.status, JSON.stringify(res.json)).toBe(409);
-  expect(res.json.error).toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/no enabled local administrator/) });
+  expect(res.json.error).toMatchObject({
+    code: 'CONFLICT',
+    message: expect.stringMatching(/no enabled local administrator/),
+  });
 }
 
 beforeAll(createTables);

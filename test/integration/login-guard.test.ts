@@ -30,7 +30,8 @@ beforeAll(async () => {
 });
 
 function accepted(reservation: Reservation): Attempt {
-  if (reservation.locked) throw new Error(`unexpectedly locked (${reservation.scope}, ${reservation.retryAfterSeconds} s)`);
+  if (reservation.locked)
+    throw new Error(`unexpectedly locked (${reservation.scope}, ${reservation.retryAfterSeconds} s)`);
   return reservation.attempt;
 }
 
@@ -74,43 +75,49 @@ describe('the per-username ceiling counts a rolling hour', () => {
     expect((await reserveAttempt(username, freshAddress(), T0 + 6600)).locked).toBe(false);
   });
 
-  it('no 3600 s ever hold more than 100 failures, a full window refuses, and at most 100 pairs are tracked', { timeout: 120_000 }, async () => {
-    // A sustained attack from ever new addresses over four hours, in bursts of random size at random gaps (a
-    // fixed seed): every accepted attempt is a failure. Whatever the timing, no 3600 s may hold more than
-    // CEILING_MAX_FAILURES of them — and whenever the account refuses, the hour before is full.
-    const username = freshUsername();
-    let seed = 42;
-    const random = (n: number) => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-      return seed % n;
-    };
-    const counted: number[] = [];
-    const inHourBefore = (now: number) => counted.filter((t) => t > now - CEILING_WINDOW_SECONDS);
-    let refused = 0;
-    let maxPairs = 0;
-    for (let now = T0; now < T0 + 4 * 3600; now += 1 + random(300)) {
-      for (let burst = random(15); burst > 0; burst--) {
-        const reservation = await reserveAttempt(username, freshAddress(), now);
-        const window = inHourBefore(now);
-        if (reservation.locked) {
-          refused++;
-          expect(reservation.scope).toBe('account');
-          expect(window).toHaveLength(CEILING_MAX_FAILURES);
-          // Retry-After: when the oldest of them leaves the hour.
-          expect(reservation.retryAfterSeconds).toBe((window[0] as number) + CEILING_WINDOW_SECONDS - now);
-        } else {
-          expect(window.length).toBeLessThan(CEILING_MAX_FAILURES);
-          counted.push(now);
+  it(
+    'no 3600 s ever hold more than 100 failures, a full window refuses, and at most 100 pairs are tracked',
+    { timeout: 120_000 },
+    async () => {
+      // A sustained attack from ever new addresses over four hours, in bursts of random size at random gaps (a
+      // fixed seed): every accepted attempt is a failure. Whatever the timing, no 3600 s may hold more than
+      // CEILING_MAX_FAILURES of them — and whenever the account refuses, the hour before is full.
+      const username = freshUsername();
+      let seed = 42;
+      const random = (n: number) => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+        return seed % n;
+      };
+      const counted: number[] = [];
+      const inHourBefore = (now: number) => counted.filter((t) => t > now - CEILING_WINDOW_SECONDS);
+      let refused = 0;
+      let maxPairs = 0;
+      for (let now = T0; now < T0 + 4 * 3600; now += 1 + random(300)) {
+        for (let burst = random(15); burst > 0; burst--) {
+          const reservation = await reserveAttempt(username, freshAddress(), now);
+          const window = inHourBefore(now);
+          if (reservation.locked) {
+            refused++;
+            expect(reservation.scope).toBe('account');
+            expect(window).toHaveLength(CEILING_MAX_FAILURES);
+            // Retry-After: when the oldest of them leaves the hour.
+            expect(reservation.retryAfterSeconds).toBe((window[0] as number) + CEILING_WINDOW_SECONDS - now);
+          } else {
+            expect(window.length).toBeLessThan(CEILING_MAX_FAILURES);
+            counted.push(now);
+          }
         }
+        maxPairs = Math.max(maxPairs, Object.keys((await stateItem(username)).pairs ?? {}).length);
       }
-      maxPairs = Math.max(maxPairs, Object.keys((await stateItem(username)).pairs ?? {}).length);
-    }
-    expect(refused).toBeGreaterThan(100);
-    for (const t of counted) {
-      expect(counted.filter((u) => u > t - CEILING_WINDOW_SECONDS && u <= t).length).toBeLessThanOrEqual(CEILING_MAX_FAILURES);
-    }
-    expect(maxPairs).toBeLessThanOrEqual(CEILING_MAX_FAILURES);
-  });
+      expect(refused).toBeGreaterThan(100);
+      for (const t of counted) {
+        expect(counted.filter((u) => u > t - CEILING_WINDOW_SECONDS && u <= t).length).toBeLessThanOrEqual(
+          CEILING_MAX_FAILURES,
+        );
+      }
+      expect(maxPairs).toBeLessThanOrEqual(CEILING_MAX_FAILURES);
+    },
+  );
 });
 
 describe('a right password', () => {
@@ -123,7 +130,8 @@ describe('a right password', () => {
     for (let i = 0; i < max - 1; i++) accepted(await reserveAttempt(username, home, now));
     await releaseAttempt(accepted(await reserveAttempt(username, home, now)), now);
     // The pair started over: max − 1 more failures from there lock nothing.
-    for (let i = 0; i < max - 1; i++) expect(accepted(await reserveAttempt(username, home, now + 1)).locked).toBeUndefined();
+    for (let i = 0; i < max - 1; i++)
+      expect(accepted(await reserveAttempt(username, home, now + 1)).locked).toBeUndefined();
     // 2 × (max − 1) failures so far. The ceiling counts all of them: with the rest from elsewhere, the 100th locks.
     await failures(username, CEILING_MAX_FAILURES - 2 * (max - 1) - 1, now + 2);
     const hundredth = accepted(await reserveAttempt(username, freshAddress(), now + 3));
@@ -141,7 +149,9 @@ describe('a right password', () => {
 describe('state from before the rolling hour', () => {
   it('drops the fixed hour’s count and counts the pairs’ failures', async () => {
     const username = freshUsername();
-    const pairs = Object.fromEntries(Array.from({ length: 9 }, () => [freshAddress(), { failures: [T0, T0 + 1, T0 + 2, T0 + 3] }]));
+    const pairs = Object.fromEntries(
+      Array.from({ length: 9 }, () => [freshAddress(), { failures: [T0, T0 + 1, T0 + 2, T0 + 3] }]),
+    );
     await documentDb().send(
       new PutCommand({
         TableName: tableName('auth-state'),

@@ -70,7 +70,10 @@ beforeAll(async () => {
   await createTables();
   // The repository's own item layout (live item + version snapshot), written 25 at a time.
   const db = documentDb();
-  const items = Array.from({ length: COUNT }, (_, i) => toItems(seedCharge(i))).flatMap(({ live, snapshot }) => [live, snapshot]);
+  const items = Array.from({ length: COUNT }, (_, i) => toItems(seedCharge(i))).flatMap(({ live, snapshot }) => [
+    live,
+    snapshot,
+  ]);
   const batches: Record<string, unknown>[][] = [];
   for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
   const table = tableName('charges');
@@ -80,7 +83,9 @@ beforeAll(async () => {
       while (next < batches.length) {
         let batch = batches[next++] as Record<string, unknown>[];
         for (let attempt = 0; batch.length > 0 && attempt < 20; attempt++) {
-          const res = await db.send(new BatchWriteCommand({ RequestItems: { [table]: batch.map((Item) => ({ PutRequest: { Item } })) } }));
+          const res = await db.send(
+            new BatchWriteCommand({ RequestItems: { [table]: batch.map((Item) => ({ PutRequest: { Item } })) } }),
+          );
           batch = (res.UnprocessedItems?.[table] ?? []).map((r) => r.PutRequest?.Item as Record<string, unknown>);
         }
         expect(batch).toEqual([]);
@@ -126,7 +131,8 @@ describe(`${COUNT} charges from DynamoDB Local`, () => {
     const pages = Number(/Pages:\s+(\d+)/.exec(info)?.[1]);
     expect(pages).toBeGreaterThan(100);
     // pdftotext over all pages of a document with embedded fonts takes a minute: read first, middle and last.
-    const page = (n: number) => execFileSync('pdftotext', ['-f', String(n), '-l', String(n), file.path, '-']).toString('utf8');
+    const page = (n: number) =>
+      execFileSync('pdftotext', ['-f', String(n), '-l', String(n), file.path, '-']).toString('utf8');
     const first = page(1);
     expect(first).toContain(`Seite 1 von ${pages}`);
     // Newest production date first (the list order): charge 9995 is the last one made on 28 February.
@@ -206,10 +212,11 @@ describe('audit exports', () => {
       }
     }
     expect(rows[0]?.Benutzer).toBe('\uFFFD=HYPERLINK("http://evil.example/x","Open")');
-    for (const [, text] of stored.matchAll(/<(?:v|t)(?: [^>]*)?>([^<]*)<\/(?:v|t)>/g)) expect(text).not.toMatch(formula);
+    for (const [, text] of stored.matchAll(/<(?:v|t)(?: [^>]*)?>([^<]*)<\/(?:v|t)>/g))
+      expect(text).not.toMatch(formula);
   });
 
-  it('0001-01-01…9999-12-31 reads one month at a time, only within the system\'s lifetime', async () => {
+  it("0001-01-01…9999-12-31 reads one month at a time, only within the system's lifetime", async () => {
     const db = documentDb();
     let queries = 0;
     const counting = {
@@ -239,14 +246,23 @@ describe('100 000 rows in a child process, within the reports function memory', 
       { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'SILENT' } },
     );
     expect(result.status, result.stderr).toBe(0);
-    return { ...(JSON.parse(result.stdout.trim().split('\n').at(-1) as string) as { rows: number; bytes: number; maxRssMB: number }), out };
+    return {
+      ...(JSON.parse(result.stdout.trim().split('\n').at(-1) as string) as {
+        rows: number;
+        bytes: number;
+        maxRssMB: number;
+      }),
+      out,
+    };
   };
 
   it('CSV', () => {
     const run = child('csv');
     expect(run.rows).toBe(100_000);
     expect(run.maxRssMB).toBeLessThan(limitMB);
-    const lines = readFileSync(run.out, 'utf8').split('\r\n').filter((l) => /^\d{8}-/.test(l) || /^0{8}-/.test(l));
+    const lines = readFileSync(run.out, 'utf8')
+      .split('\r\n')
+      .filter((l) => /^\d{8}-/.test(l) || /^0{8}-/.test(l));
     expect(lines).toHaveLength(100_000);
     expect(statSync(run.out).size).toBe(run.bytes);
     writeFileSync(run.out, '');
@@ -257,7 +273,9 @@ describe('100 000 rows in a child process, within the reports function memory', 
     expect(run.rows).toBe(100_000);
     expect(run.maxRssMB).toBeLessThan(limitMB);
     // The last row made it into the sheet (a read with a second tool).
-    const sheet = execFileSync('unzip', ['-p', run.out, 'xl/worksheets/sheet1.xml'], { maxBuffer: 512 * 1024 * 1024 }).toString('utf8');
+    const sheet = execFileSync('unzip', ['-p', run.out, 'xl/worksheets/sheet1.xml'], {
+      maxBuffer: 512 * 1024 * 1024,
+    }).toString('utf8');
     expect(sheet).toContain('<row r="100001"');
     expect(sheet).toContain('00000000-0000-4000-8000-000000099999');
   }, 180_000);

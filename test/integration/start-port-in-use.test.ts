@@ -13,13 +13,25 @@ const ROOT = resolve(import.meta.dirname, '../..');
 function startWith(ports: { PORT: number; DYNAMODB_LOCAL_PORT: number }) {
   // --in-memory makes a scratch directory under TMPDIR: it must not be left behind (or not be made at all).
   const tmp = mkdtempSync(join(tmpdir(), 'port-in-use-tmp-'));
-  const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'local/start.ts', '--in-memory'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: childEnv({ TMPDIR: tmp, DYNAMODB_ENDPOINT: '', PORT: String(ports.PORT), DYNAMODB_LOCAL_PORT: String(ports.DYNAMODB_LOCAL_PORT) }),
-    timeout: 60_000,
-  });
-  const lines = run.stderr.trim().split('\n').filter((l) => !l.startsWith('(node:') && !l.includes('NodeVersionSupportWarning'));
+  const run = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'local/start.ts', '--in-memory'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: childEnv({
+        TMPDIR: tmp,
+        DYNAMODB_ENDPOINT: '',
+        PORT: String(ports.PORT),
+        DYNAMODB_LOCAL_PORT: String(ports.DYNAMODB_LOCAL_PORT),
+      }),
+      timeout: 60_000,
+    },
+  );
+  const lines = run.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('(node:') && !l.includes('NodeVersionSupportWarning'));
   const scratchLeft = readdirSync(tmp).filter((name) => name.startsWith('charge-records-'));
   return { run, lines, scratchLeft };
 }
@@ -38,7 +50,9 @@ describe('npm start with PORT in use', () => {
     // Should DynamoDB Local start after all, it gets a port of its own, not the default 8000.
     const { run, lines, scratchLeft } = startWith({ PORT: port, DYNAMODB_LOCAL_PORT: await freePort() });
     expect(run.status, run.stderr).toBe(1);
-    expect(lines).toEqual([`Port ${port} is in use: stop the other server, or set PORT to a free port (e.g. PORT=${port + 1} npm start).`]);
+    expect(lines).toEqual([
+      `Port ${port} is in use: stop the other server, or set PORT to a free port (e.g. PORT=${port + 1} npm start).`,
+    ]);
     expect(run.stdout).not.toMatch(/DynamoDB Local on|Created/);
     expect(scratchLeft).toEqual([]);
   });

@@ -40,7 +40,7 @@ function poller(stateDir: string, wrap?: (event: DynamoDBStreamEvent) => Promise
 }
 
 async function drain(p: StreamPoller) {
-  for (let idle = 0; idle < 3; ) idle = (await p.pollOnce()) === 0 ? idle + 1 : 0;
+  for (let idle = 0; idle < 3;) idle = (await p.pollOnce()) === 0 ? idle + 1 : 0;
 }
 
 beforeAll(createTables);
@@ -86,8 +86,14 @@ describe('local stream poller', () => {
     await failing.instance.stop();
     // 1 delivery + 2 retries of the poisoned record, then the next record alone until it fails as often.
     expect(calls).toBeGreaterThanOrEqual(3);
-    const dead = readFileSync(failing.instance.onFailureFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(dead[0]).toMatchObject({ attempts: 3, record: { eventSource: 'aws:dynamodb', dynamodb: { Keys: { chargeId: { S: id } } } } });
+    const dead = readFileSync(failing.instance.onFailureFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(dead[0]).toMatchObject({
+      attempts: 3,
+      record: { eventSource: 'aws:dynamodb', dynamodb: { Keys: { chargeId: { S: id } } } },
+    });
     // After a restart: the dead-lettered record does not come back; a record still being retried
     // (the version snapshot, depending on timing) does — nothing is lost, nothing repeated.
     const after = poller(stateDir, async () => ({ batchItemFailures: [] }));

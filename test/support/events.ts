@@ -25,7 +25,8 @@ export interface EventOptions {
 /** The REST API proxy event API Gateway sends after an Allow from the authorizer, with its context. */
 export function apiEvent(options: EventOptions): APIGatewayProxyEvent {
   let path = options.resource;
-  for (const [k, v] of Object.entries(options.pathParameters ?? {})) path = path.replace(`{${k}}`, encodeURIComponent(v));
+  for (const [k, v] of Object.entries(options.pathParameters ?? {}))
+    path = path.replace(`{${k}}`, encodeURIComponent(v));
   const headers: Record<string, string> = { ...options.headers };
   let body: string | null = options.rawBody ?? null;
   if (options.body !== undefined) {

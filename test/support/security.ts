@@ -28,7 +28,11 @@ export interface Account {
 export async function createAccount(api: LocalApi, roles: Role[], prefix = 'sec'): Promise<Account> {
   const username = `${prefix}-${randomBytes(5).toString('hex')}`;
   const password = `pw-${randomBytes(12).toString('hex')}`;
-  const res = await api.request('/users', { method: 'POST', token: await adminToken(api), body: { username, password, roles } });
+  const res = await api.request('/users', {
+    method: 'POST',
+    token: await adminToken(api),
+    body: { username, password, roles },
+  });
   expect(res.status, res.text).toBe(201);
   return { userId: (res.json as { userId: string }).userId, username, password };
 }
@@ -51,7 +55,8 @@ export const whoAmI = (api: LocalApi, token: string) => api.request('/users/me',
 
 export function decodeJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
   const [h, p] = token.split('.');
-  const part = (s: string | undefined) => JSON.parse(Buffer.from(s ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+  const part = (s: string | undefined) =>
+    JSON.parse(Buffer.from(s ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
   return { header: part(h), payload: part(p) };
 }
 
@@ -65,7 +70,11 @@ export function signRs256(header: Record<string, unknown>, payload: Record<strin
 }
 
 /** A JWT "signed" HS256 with the given secret (the public-key-as-HMAC-secret confusion attack). */
-export function signHs256(header: Record<string, unknown>, payload: Record<string, unknown>, secret: string | Buffer): string {
+export function signHs256(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  secret: string | Buffer,
+): string {
   const input = `${b64(header)}.${b64(payload)}`;
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }

@@ -37,7 +37,8 @@ export async function localSigning(): Promise<LocalSigning> {
     audience: cfg.JWT_AUDIENCE,
     // Idempotent by key, like the real writer.
     audit: async (input) => {
-      if (audited.some((a) => a.idempotencyKey !== undefined && a.idempotencyKey === input.idempotencyKey)) return { status: 'duplicate' };
+      if (audited.some((a) => a.idempotencyKey !== undefined && a.idempotencyKey === input.idempotencyKey))
+        return { status: 'duplicate' };
       audited.push(input);
       return { status: 'appended' };
     },

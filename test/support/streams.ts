@@ -36,7 +36,7 @@ export function streamReader(tables: TableId[]) {
     /** Reads until a pass finds nothing new, and returns what was new as one Lambda event. */
     async next(): Promise<DynamoDBStreamEvent> {
       collected.length = 0;
-      for (let idle = 0; idle < 2; ) idle = (await poller.pollOnce()) === 0 ? idle + 1 : 0;
+      for (let idle = 0; idle < 2;) idle = (await poller.pollOnce()) === 0 ? idle + 1 : 0;
       return { Records: [...collected] };
     },
     stop: () => poller.stop(),
@@ -58,7 +58,5 @@ export async function scanAll(table: TableId): Promise<Record<string, unknown>[]
 /** The audit records (markers excluded) of one entity, in chain order. */
 export async function auditRecordsOf(entityType: string, entityId: string) {
   const items = await scanAll('audit');
-  return items
-    .filter((i) => i.entityKey === `${entityType}#${entityId}`)
-    .sort((a, b) => Number(a.seq) - Number(b.seq));
+  return items.filter((i) => i.entityKey === `${entityType}#${entityId}`).sort((a, b) => Number(a.seq) - Number(b.seq));
 }

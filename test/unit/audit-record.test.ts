@@ -53,7 +53,11 @@ describe('hash chain', () => {
     const { createHash } = await import('node:crypto');
     const [first] = chain(1);
     const { hash: _h, prevHash: _p, ...content } = first!;
-    expect(first!.hash).toBe(createHash('sha256').update(GENESIS_HASH + canonicalJson(content)).digest('hex'));
+    expect(first!.hash).toBe(
+      createHash('sha256')
+        .update(GENESIS_HASH + canonicalJson(content))
+        .digest('hex'),
+    );
   });
 
   it('an intact chain verifies', () => {
@@ -93,19 +97,30 @@ describe('stored items: the unhashed index attributes', () => {
     ['month', '1999-01'],
     ['atId', '1999-01-01T00:00:00.000Z#a2'],
     ['entityKey', 'charge#other'],
-  ] as const)('an item whose %s no longer matches its record (hidden from actor/time views) is caught', (field, value) => {
-    const items = chain(3).map(toAuditItem);
-    items[1]![field] = value;
-    expect(verifyChain(items)).toMatchObject({ valid: false, brokenAt: { seq: 2, problem: 'derived_mismatch' } });
-  });
+  ] as const)(
+    'an item whose %s no longer matches its record (hidden from actor/time views) is caught',
+    (field, value) => {
+      const items = chain(3).map(toAuditItem);
+      items[1]![field] = value;
+      expect(verifyChain(items)).toMatchObject({ valid: false, brokenAt: { seq: 2, problem: 'derived_mismatch' } });
+    },
+  );
 });
 
 describe('redaction and diffs', () => {
   it('secret fields are recognised by name', () => {
-    for (const f of ['passwordHash', 'refreshTokenHash', 'tokensValidAfter', 'password', 'clientSecret', 'resetToken']) {
+    for (const f of [
+      'passwordHash',
+      'refreshTokenHash',
+      'tokensValidAfter',
+      'password',
+      'clientSecret',
+      'resetToken',
+    ]) {
       expect(isSecretField(f), f).toBe(true);
     }
-    for (const f of ['username', 'roles', 'disabled', 'email', 'passwordChangedAt']) expect(isSecretField(f), f).toBe(false);
+    for (const f of ['username', 'roles', 'disabled', 'email', 'passwordChangedAt'])
+      expect(isSecretField(f), f).toBe(false);
   });
 
   it('redact replaces secrets at any depth', () => {
@@ -117,7 +132,9 @@ describe('redaction and diffs', () => {
   });
 
   it('diffFields lists changed top-level fields; a create lists initial values from null', () => {
-    expect(diffFields({ a: 1, b: { x: 1, y: 2 }, c: 'same' }, { a: 2, b: { y: 2, x: 1 }, c: 'same', d: 'new' })).toEqual({
+    expect(
+      diffFields({ a: 1, b: { x: 1, y: 2 }, c: 'same' }, { a: 2, b: { y: 2, x: 1 }, c: 'same', d: 'new' }),
+    ).toEqual({
       a: { from: 1, to: 2 },
       d: { from: null, to: 'new' },
     });

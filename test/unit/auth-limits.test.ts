@@ -25,7 +25,10 @@ describe('slidingEstimate', () => {
     for (let elapsed = 0; elapsed < W; elapsed++) {
       // How many requests fit `elapsed` seconds into the window after a full one?
       let fits = 0;
-      while (!slidingEstimate({ windowStart: START, current: fits + 1, previous: LIMIT }, W, LIMIT, START + elapsed).exceeded) fits++;
+      while (
+        !slidingEstimate({ windowStart: START, current: fits + 1, previous: LIMIT }, W, LIMIT, START + elapsed).exceeded
+      )
+        fits++;
       // At most LIMIT × elapsed / W more than the LIMIT of the last minute: never 2 × LIMIT within seconds.
       expect(fits, `at ${elapsed} s`).toBeLessThanOrEqual(Math.floor((LIMIT * elapsed) / W));
       expect(fits, `at ${elapsed} s`).toBeGreaterThanOrEqual(Math.floor((LIMIT * elapsed) / W) - 1);

@@ -94,15 +94,25 @@ describe('overlapWarning', () => {
   it('is silent at the default overlap (TTL + skew) and above, and says what breaks below it', () => {
     const cfg = loadConfig({ ACCESS_TOKEN_TTL_SECONDS: '900' });
     expect(overlapWarning(cfg)).toBeUndefined();
-    expect(overlapWarning(loadConfig({ ACCESS_TOKEN_TTL_SECONDS: '900', SIGNING_KEY_OVERLAP_SECONDS: '5000' }))).toBeUndefined();
+    expect(
+      overlapWarning(loadConfig({ ACCESS_TOKEN_TTL_SECONDS: '900', SIGNING_KEY_OVERLAP_SECONDS: '5000' })),
+    ).toBeUndefined();
     const short = overlapWarning(loadConfig({ ACCESS_TOKEN_TTL_SECONDS: '900', SIGNING_KEY_OVERLAP_SECONDS: '0' }));
-    expect(short).toMatch(/SIGNING_KEY_OVERLAP_SECONDS=0 is shorter than .* \(960 s\): a key rotation will end the sessions/);
+    expect(short).toMatch(
+      /SIGNING_KEY_OVERLAP_SECONDS=0 is shorter than .* \(960 s\): a key rotation will end the sessions/,
+    );
   });
 });
 
 describe('whitespace-only values', () => {
   it('count as unset too: " " is not 0, nor an issuer or audience', () => {
-    const cfg = loadConfig({ SIGNING_KEY_OVERLAP_SECONDS: ' ', PORT: '\t', ACCESS_TOKEN_TTL_SECONDS: '900', JWT_ISSUER: ' ', JWT_AUDIENCE: '   ' });
+    const cfg = loadConfig({
+      SIGNING_KEY_OVERLAP_SECONDS: ' ',
+      PORT: '\t',
+      ACCESS_TOKEN_TTL_SECONDS: '900',
+      JWT_ISSUER: ' ',
+      JWT_AUDIENCE: '   ',
+    });
     expect(cfg.signingKeyOverlapSeconds).toBe(960);
     expect(cfg.PORT).toBe(3000);
     expect(cfg.JWT_ISSUER).toBe('http://127.0.0.1:3000');

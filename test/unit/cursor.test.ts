@@ -35,7 +35,10 @@ describe('cursors are bound to their query', () => {
   it.each([
     ['garbage', 'not-a-cursor!'],
     ['JSON that is not an object', Buffer.from('[1,2]').toString('base64url')],
-    ['a cursor of the old format', Buffer.from(JSON.stringify({ i: 'byStatus', k: { status: 'quarantine' } })).toString('base64url')],
+    [
+      'a cursor of the old format',
+      Buffer.from(JSON.stringify({ i: 'byStatus', k: { status: 'quarantine' } })).toString('base64url'),
+    ],
     ['a forged digest', Buffer.from(JSON.stringify({ q: 'AAAAAAAAAAAAAAAA', p: { k: 1 } })).toString('base64url')],
   ])('are refused (400) when they are %s', async (_name, raw) => {
     await expectBadCursor(() => decodeCursor(raw, query, anyPosition));
@@ -75,7 +78,8 @@ describe('key checks', () => {
 });
 
 describe('queryFromCursor: DynamoDB refusing a start key is the client’s 400', () => {
-  const refused = () => Promise.reject(Object.assign(new Error('The provided starting key is invalid'), { name: 'ValidationException' }));
+  const refused = () =>
+    Promise.reject(Object.assign(new Error('The provided starting key is invalid'), { name: 'ValidationException' }));
 
   it('maps ValidationException to 400 BAD_REQUEST when the query started at a cursor', async () => {
     await expectBadCursor(() => queryFromCursor(true, refused));

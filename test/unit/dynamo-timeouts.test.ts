@@ -38,7 +38,9 @@ describe('DynamoDB client configuration', () => {
     // The AWS settings, aimed at the hung server (credentials so the SDK does not look for any).
     const client = new DynamoDBClient({ ...aws, endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
     const started = performance.now();
-    const error = await client.send(new GetItemCommand({ TableName: 't', Key: { pk: { S: 'k' } } })).catch((err: unknown) => err);
+    const error = await client
+      .send(new GetItemCommand({ TableName: 't', Key: { pk: { S: 'k' } } }))
+      .catch((err: unknown) => err);
     const seconds = (performance.now() - started) / 1000;
     client.destroy();
     expect(error).toBeInstanceOf(Error);

@@ -42,9 +42,14 @@ describe('isDependencyUnavailable: an outage, not a bug', () => {
     ['an HTTP 429 in $metadata', named('Unknown', { $metadata: { httpStatusCode: 429 } })],
     [
       "an AggregateError of Node's connect to several addresses",
-      Object.assign(new AggregateError([socketError('ECONNREFUSED'), socketError('ECONNREFUSED')], ''), { code: 'ECONNREFUSED' }),
+      Object.assign(new AggregateError([socketError('ECONNREFUSED'), socketError('ECONNREFUSED')], ''), {
+        code: 'ECONNREFUSED',
+      }),
     ],
-    ['an AggregateError without a code of its own', new AggregateError([new Error('x'), socketError('EHOSTUNREACH')], '')],
+    [
+      'an AggregateError without a code of its own',
+      new AggregateError([new Error('x'), socketError('EHOSTUNREACH')], ''),
+    ],
     ['a wrapped cause', new Error('BatchGetItem failed', { cause: socketError('ECONNREFUSED') })],
   ])('%s → unavailable', (_name, err) => {
     expect(isDependencyUnavailable(err)).toBe(true);
@@ -54,8 +59,14 @@ describe('isDependencyUnavailable: an outage, not a bug', () => {
     ['a plain bug', new TypeError("Cannot read properties of undefined (reading 'x')")],
     ['a DynamoDB ValidationException (our request is wrong)', named('ValidationException', metadata)],
     ['a failed condition', new ConditionalCheckFailedException({ message: 'no', $metadata: {} })],
-    ['AccessDeniedException (IAM)', named('AccessDeniedException', { $fault: 'client', $metadata: { httpStatusCode: 400 } })],
-    ['ResourceNotFoundException (a missing table is a deployment bug)', named('ResourceNotFoundException', { $fault: 'client' })],
+    [
+      'AccessDeniedException (IAM)',
+      named('AccessDeniedException', { $fault: 'client', $metadata: { httpStatusCode: 400 } }),
+    ],
+    [
+      'ResourceNotFoundException (a missing table is a deployment bug)',
+      named('ResourceNotFoundException', { $fault: 'client' }),
+    ],
     ['an AppError (already a client answer)', new AppError('CONFLICT', 'no', { cause: socketError('ECONNREFUSED') })],
     ['not an error at all', 'ECONNREFUSED'],
     ['undefined', undefined],
@@ -72,7 +83,8 @@ describe('isDependencyUnavailable: an outage, not a bug', () => {
 });
 
 describe('errorResponse', () => {
-  const parse = (body: string) => JSON.parse(body) as { error: { id: string; code: string; message: string; details?: unknown } };
+  const parse = (body: string) =>
+    JSON.parse(body) as { error: { id: string; code: string; message: string; details?: unknown } };
 
   it('answers a dependency outage with 503 UNAVAILABLE and Retry-After, in the spec shape', () => {
     const res = errorResponse(socketError('ECONNREFUSED'), 'req-1');

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { createRouter, created, route } from '#platform/http/router';
 
 // A public route of the shared route table, so the router's permission check lets the fake event through.
-const router = createRouter({ 'GET /status/health': route({ run: (ctx) => created({}, { Location: ctx.location('/charges/c-1') }) }) });
+const router = createRouter({
+  'GET /status/health': route({ run: (ctx) => created({}, { Location: ctx.location('/charges/c-1') }) }),
+});
 
 const event = (path: string, requestPath: string) =>
   ({

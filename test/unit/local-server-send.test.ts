@@ -7,15 +7,29 @@ import { send } from '#local/server';
 // The local server writes handler results at the end of the event-loop turn; a result Node cannot write
 // must not take the process down (it used to surface as an unhandled rejection) or leave the client hanging.
 const results: Record<string, APIGatewayProxyResult> = {
-  '/good': { statusCode: 201, headers: { 'Content-Type': 'text/plain', 'X-Multi': 'one' }, multiValueHeaders: { 'Set-Cookie': ['a=1', 'b=2'] }, body: 'fine' },
-  '/bad-header': { statusCode: 200, headers: { 'X-Request-ID': 'req-7', 'X-Injected': 'a\r\nSet-Cookie: evil=1' }, body: 'never sent' },
+  '/good': {
+    statusCode: 201,
+    headers: { 'Content-Type': 'text/plain', 'X-Multi': 'one' },
+    multiValueHeaders: { 'Set-Cookie': ['a=1', 'b=2'] },
+    body: 'fine',
+  },
+  '/bad-header': {
+    statusCode: 200,
+    headers: { 'X-Request-ID': 'req-7', 'X-Injected': 'a\r\nSet-Cookie: evil=1' },
+    body: 'never sent',
+  },
   '/overrides': {
     statusCode: 200,
     headers: { 'content-length': '999', 'X-Both': 'single' },
     multiValueHeaders: { 'X-Both': ['m1', 'm2'] },
     body: 'ok',
   },
-  '/binary': { statusCode: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: Buffer.from([0, 1, 2, 255]).toString('base64'), isBase64Encoded: true },
+  '/binary': {
+    statusCode: 200,
+    headers: { 'Content-Type': 'application/octet-stream' },
+    body: Buffer.from([0, 1, 2, 255]).toString('base64'),
+    isBase64Encoded: true,
+  },
 };
 
 let server: Server;
@@ -28,15 +42,24 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
 
 function get(path: string) {
-  return new Promise<{ status: number; headers: Record<string, unknown>; raw: string[]; body: Buffer }>((resolve, reject) => {
-    request({ port, path, host: '127.0.0.1' }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, raw: res.rawHeaders, body: Buffer.concat(chunks) }));
-    })
-      .on('error', reject)
-      .end();
-  });
+  return new Promise<{ status: number; headers: Record<string, unknown>; raw: string[]; body: Buffer }>(
+    (resolve, reject) => {
+      request({ port, path, host: '127.0.0.1' }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            raw: res.rawHeaders,
+            body: Buffer.concat(chunks),
+          }),
+        );
+      })
+        .on('error', reject)
+        .end();
+    },
+  );
 }
 
 describe('local server response writing', () => {

@@ -11,8 +11,17 @@ describe('log redaction (SPEC §8)', () => {
     // Act
     const out = serialise({
       password: 'p',
-      nested: { refreshToken: 't', deeper: [{ accessToken: 'a', idToken: 'i', currentPassword: 'c', newPassword: 'n' }] },
-      headers: { Authorization: 'x', cookie: 'c=1', 'Set-Cookie': ['s=1'], 'X-Amz-Security-Token': 'st', 'x-api-key': 'k' },
+      nested: {
+        refreshToken: 't',
+        deeper: [{ accessToken: 'a', idToken: 'i', currentPassword: 'c', newPassword: 'n' }],
+      },
+      headers: {
+        Authorization: 'x',
+        cookie: 'c=1',
+        'Set-Cookie': ['s=1'],
+        'X-Amz-Security-Token': 'st',
+        'x-api-key': 'k',
+      },
       multiValueHeaders: { authorization: ['Bearer abc'] },
       clientSecret: 's',
       AWS_SECRET_ACCESS_KEY: 'aws',
@@ -23,7 +32,14 @@ describe('log redaction (SPEC §8)', () => {
       password: LOG_REDACTED,
       nested: {
         refreshToken: LOG_REDACTED,
-        deeper: [{ accessToken: LOG_REDACTED, idToken: LOG_REDACTED, currentPassword: LOG_REDACTED, newPassword: LOG_REDACTED }],
+        deeper: [
+          {
+            accessToken: LOG_REDACTED,
+            idToken: LOG_REDACTED,
+            currentPassword: LOG_REDACTED,
+            newPassword: LOG_REDACTED,
+          },
+        ],
       },
       headers: {
         Authorization: LOG_REDACTED,

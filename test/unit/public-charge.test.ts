@@ -17,7 +17,16 @@ const charge: Charge = {
 
 describe('toPublicCharge: what a client sees of a stored charge item', () => {
   it('drops storage keys, change metadata and any attribute it does not know', () => {
-    const item = { ...charge, sk: 'CHARGE', listPk: 'CHARGES', listSk: 'x', requestId: 'r-1', reason: 'why', expiresAt: 1, internalNote: 'secret' };
+    const item = {
+      ...charge,
+      sk: 'CHARGE',
+      listPk: 'CHARGES',
+      listSk: 'x',
+      requestId: 'r-1',
+      reason: 'why',
+      expiresAt: 1,
+      internalNote: 'secret',
+    };
     expect(toPublicCharge(item)).toStrictEqual(charge);
   });
 

@@ -86,7 +86,8 @@ export function isDependencyUnavailable(err: unknown, depth = 0): boolean {
  * "Size of hashkey has exceeded the maximum size limit…"): the router already answers over-long path ids with
  * 404, so this is a safety net for any other way a client's value reaches a key.
  */
-const KEY_TOO_LARGE = /key values must be under \d+ bytes|size of (?:hash ?key|range ?key|all range keys) has exceeded/i;
+const KEY_TOO_LARGE =
+  /key values must be under \d+ bytes|size of (?:hash ?key|range ?key|all range keys) has exceeded/i;
 
 export function isKeyTooLarge(err: unknown): boolean {
   return err instanceof Error && err.name === 'ValidationException' && KEY_TOO_LARGE.test(err.message);
@@ -127,7 +128,12 @@ export function errorResponse(err: unknown, requestId: string, debug = false): A
 
   return {
     statusCode: known.status,
-    headers: Object.assign({}, SECURITY_HEADERS, { 'Content-Type': JSON_CONTENT_TYPE, 'X-Request-ID': requestId }, known.headers),
+    headers: Object.assign(
+      {},
+      SECURITY_HEADERS,
+      { 'Content-Type': JSON_CONTENT_TYPE, 'X-Request-ID': requestId },
+      known.headers,
+    ),
     body: JSON.stringify(body),
   };
 }

@@ -50,12 +50,14 @@ type AnyRoute = RouteSpec<any, any>; // eslint-disable-line @typescript-eslint/n
 
 /** Any API Gateway proxy handler, wrapped in the shared middleware stack. */
 export function withHttpStack(handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>) {
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-    // logEvent false whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event holds the bearer token and the body.
-    .use(loggerContext())
-    .use(emfMetrics())
-    .use(httpEnvelope())
-    .handler(handler);
+  return (
+    middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+      // logEvent false whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event holds the bearer token and the body.
+      .use(loggerContext())
+      .use(emfMetrics())
+      .use(httpEnvelope())
+      .handler(handler)
+  );
 }
 
 /** An API Gateway proxy handler serving the given routes (keys as in the shared route table). */

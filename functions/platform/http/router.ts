@@ -68,7 +68,9 @@ export function toValidationError(error: z.ZodError, where: 'body' | 'query'): A
   const unknownFields = error.issues.some((i) => i.code === 'unrecognized_keys');
   // Zod still runs an object's refinements when the only issue is an unknown key: "Nothing to change" next to
   // `{"roles": …}` on /users/me misleads, since the request did name a change, just one it may not make.
-  const issues = unknownFields ? error.issues.filter((i) => !(i.code === 'custom' && i.path.length === 0)) : error.issues;
+  const issues = unknownFields
+    ? error.issues.filter((i) => !(i.code === 'custom' && i.path.length === 0))
+    : error.issues;
   const details = issues.map((issue) => ({
     path: [where, ...issue.path.map(String)].join('.'),
     code: issue.code,
@@ -77,7 +79,9 @@ export function toValidationError(error: z.ZodError, where: 'body' | 'query'): A
   }));
   if (!unknownFields) return validationError('The request is not valid', details);
   return badRequest(
-    where === 'query' ? 'The request has query parameters this route does not know' : 'The request contains fields that cannot be set',
+    where === 'query'
+      ? 'The request has query parameters this route does not know'
+      : 'The request contains fields that cannot be set',
     details,
   );
 }
@@ -100,9 +104,15 @@ function checkContentType(value: string | undefined): void {
   for (const param of params) {
     const eq = param.indexOf('=');
     if (eq === -1 || param.slice(0, eq).trim().toLowerCase() !== 'charset') continue;
-    const charset = param.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+    const charset = param
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .toLowerCase();
     if (charset !== 'utf-8' && charset !== 'utf8') {
-      throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be JSON in UTF-8 (charset=utf-8)', { details: { charset } });
+      throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be JSON in UTF-8 (charset=utf-8)', {
+        details: { charset },
+      });
     }
   }
 }
@@ -268,7 +278,8 @@ export function toProxyResult(result: HttpResult): APIGatewayProxyResult {
       isBase64Encoded: binary,
     };
   }
-  if (result.body === undefined) return { statusCode: result.statusCode, headers: Object.assign({}, result.headers), body: '' };
+  if (result.body === undefined)
+    return { statusCode: result.statusCode, headers: Object.assign({}, result.headers), body: '' };
   return {
     statusCode: result.statusCode,
     headers: Object.assign({ 'Content-Type': JSON_CONTENT_TYPE }, result.headers),

@@ -39,7 +39,14 @@ export const LOCKOUT_SCOPES = ['pair', 'account'] as const;
  * replayed refresh token), and the item changes that end every session of a user — password change (all but the
  * caller's), disable and role change.
  */
-export const REVOCATION_KINDS = ['logout', 'revoke-tokens', 'refresh-reuse', 'password-change', 'disable', 'role-change'] as const;
+export const REVOCATION_KINDS = [
+  'logout',
+  'revoke-tokens',
+  'refresh-reuse',
+  'password-change',
+  'disable',
+  'role-change',
+] as const;
 export type RevocationKind = (typeof REVOCATION_KINDS)[number];
 
 export const logins = new Counter({

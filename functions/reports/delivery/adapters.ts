@@ -26,7 +26,9 @@ export function publicBaseUrl(): string {
 }
 
 const refuse = async () => {
-  throw new Error('This function manages no schedules: REPORTS_SCHEDULE_GROUP, REPORT_RUNNER_ARN and REPORTS_SCHEDULER_ROLE_ARN are not set');
+  throw new Error(
+    'This function manages no schedules: REPORTS_SCHEDULE_GROUP, REPORT_RUNNER_ARN and REPORTS_SCHEDULER_ROLE_ARN are not set',
+  );
 };
 const notConfigured: Scheduler = { upsert: refuse, remove: refuse };
 

@@ -32,7 +32,8 @@ export const cronerPattern = (expression: string) => `0 ${expression}`;
 export function parseEventBridgeCron(input: string): ParsedCron {
   const inner = /^cron\((.*)\)$/s.exec(input.trim())?.[1] ?? input;
   const fields = inner.trim().split(/\s+/);
-  if (fields.length !== 6) throw new CronError('A cron expression has 6 fields: minutes hours day-of-month month day-of-week year');
+  if (fields.length !== 6)
+    throw new CronError('A cron expression has 6 fields: minutes hours day-of-month month day-of-week year');
   fields.forEach((field, i) => {
     if (!FIELD_CHARS[i]?.test(field)) throw new CronError(`Field ${i + 1} (${field}) is not valid`);
   });

@@ -35,7 +35,9 @@ const show = (v: JsonValue | undefined): string => {
 function changesText(entry: HistoryEntry): string {
   return Object.entries(entry.changes)
     .filter(([field]) => field !== 'status')
-    .map(([field, { from, to }]) => (entry.action === 'create' ? `${field}: ${show(to)}` : `${field}: ${show(from)} → ${show(to)}`))
+    .map(([field, { from, to }]) =>
+      entry.action === 'create' ? `${field}: ${show(to)}` : `${field}: ${show(from)} → ${show(to)}`,
+    )
     .join('\n');
 }
 
@@ -111,5 +113,8 @@ export async function chargeReportPdf(
   }
   await table.finish();
   const safeArticle = charge.articleId.replace(/[^\p{L}\p{N}._-]+/gu, '_').slice(0, 40);
-  return { bytes: await report.toBytes(), filename: `${labels.file}-${safeArticle}-${charge.chargeId.slice(0, 8)}.pdf` };
+  return {
+    bytes: await report.toBytes(),
+    filename: `${labels.file}-${safeArticle}-${charge.chargeId.slice(0, 8)}.pdf`,
+  };
 }

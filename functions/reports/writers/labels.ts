@@ -35,7 +35,9 @@ export function formatDate(d: Date, lang: Lang): string {
 /** `withSeconds: false` is the compact form for table cells (the front matter says the times are UTC). */
 export function formatDateTime(d: Date, lang: Lang, withSeconds = true): string {
   const time = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
-  return withSeconds ? `${formatDate(d, lang)} ${time}:${pad(d.getUTCSeconds())} UTC` : `${formatDate(d, lang)} ${time}`;
+  return withSeconds
+    ? `${formatDate(d, lang)} ${time}:${pad(d.getUTCSeconds())} UTC`
+    : `${formatDate(d, lang)} ${time}`;
 }
 
 const numberFormats: Record<Lang, Intl.NumberFormat> = {

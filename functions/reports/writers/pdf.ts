@@ -177,8 +177,7 @@ export class PdfReport {
    */
   private seal(page: PDFPage | undefined): void {
     const internals = page as unknown as
-      | { contentStream?: { dict: PDFDict; getContents(): Uint8Array }; contentStreamRef?: PDFRef }
-      | undefined;
+      { contentStream?: { dict: PDFDict; getContents(): Uint8Array }; contentStreamRef?: PDFRef } | undefined;
     const stream = internals?.contentStream;
     const ref = internals?.contentStreamRef;
     if (!internals || !stream || !ref) return;
@@ -286,11 +285,19 @@ export class PdfReport {
     const lineHeight = BODY_SIZE * LINE_FACTOR;
     const lang = this.meta.lang;
 
-    const headerLines = columns.map((c, i) => this.wrap(c.header, (widths[i] as number) - 2 * CELL_PAD, HEADER_SIZE, true));
+    const headerLines = columns.map((c, i) =>
+      this.wrap(c.header, (widths[i] as number) - 2 * CELL_PAD, HEADER_SIZE, true),
+    );
     const headerHeight = Math.max(...headerLines.map((l) => l.length)) * HEADER_SIZE * LINE_FACTOR + 2 * CELL_PAD;
 
     const drawHeader = () => {
-      this.page.drawRectangle({ x: MARGIN, y: this.y - headerHeight, width: this.width, height: headerHeight, color: HEADER_FILL });
+      this.page.drawRectangle({
+        x: MARGIN,
+        y: this.y - headerHeight,
+        width: this.width,
+        height: headerHeight,
+        color: HEADER_FILL,
+      });
       let x = MARGIN;
       headerLines.forEach((lines, i) => {
         lines.forEach((line, j) => {
@@ -308,7 +315,8 @@ export class PdfReport {
 
     const format = (cell: Cell, column: Column): string => {
       if (cell === null || cell === undefined) return '';
-      if (cell instanceof Date) return column.type === 'date' ? formatDate(cell, lang) : formatDateTime(cell, lang, false);
+      if (cell instanceof Date)
+        return column.type === 'date' ? formatDate(cell, lang) : formatDateTime(cell, lang, false);
       if (typeof cell === 'number') return formatNumber(cell, lang);
       return cell;
     };
@@ -333,7 +341,12 @@ export class PdfReport {
           cellLines.forEach((line, j) => {
             const w = widths[i] as number;
             const lx = right ? x + w - CELL_PAD - this.regularMeasure.width(line, BODY_SIZE) : x + CELL_PAD;
-            this.page.drawText(line, { x: lx, y: this.y - CELL_PAD - (j + 1) * lineHeight + 2, size: BODY_SIZE, font: this.regular });
+            this.page.drawText(line, {
+              x: lx,
+              y: this.y - CELL_PAD - (j + 1) * lineHeight + 2,
+              size: BODY_SIZE,
+              font: this.regular,
+            });
           });
           x += widths[i] as number;
         });

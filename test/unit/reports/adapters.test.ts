@@ -35,7 +35,10 @@ afterEach(() => {
 });
 
 describe('S3 object store', () => {
-  const s3 = new S3Client({ region: 'eu-central-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } });
+  const s3 = new S3Client({
+    region: 'eu-central-1',
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+  });
   const store = new S3ObjectStore(s3, 'reports-bucket', 'arn:aws:kms:eu-central-1:111122223333:key/abc');
 
   it('puts the file KMS-encrypted with its length and type', async () => {
@@ -122,7 +125,9 @@ describe('EventBridge scheduler', () => {
   });
 
   it('updates an existing schedule (create conflicts)', async () => {
-    schedulerMock.on(CreateScheduleCommand).rejects(new ConflictException({ message: 'exists', Message: 'exists', $metadata: {} }));
+    schedulerMock
+      .on(CreateScheduleCommand)
+      .rejects(new ConflictException({ message: 'exists', Message: 'exists', $metadata: {} }));
     schedulerMock.on(UpdateScheduleCommand).resolves({ ScheduleArn: 'arn' });
     await scheduler.upsert(spec);
     expect(schedulerMock.commandCalls(UpdateScheduleCommand)[0]?.args[0].input).toEqual(expected);
@@ -135,9 +140,14 @@ describe('EventBridge scheduler', () => {
   });
 
   it('deletes by name in the group and tolerates a missing schedule', async () => {
-    schedulerMock.on(DeleteScheduleCommand).rejects(new ResourceNotFoundException({ message: 'gone', Message: 'gone', $metadata: {} }));
+    schedulerMock
+      .on(DeleteScheduleCommand)
+      .rejects(new ResourceNotFoundException({ message: 'gone', Message: 'gone', $metadata: {} }));
     await scheduler.remove('report-d1');
-    expect(schedulerMock).toHaveReceivedCommandWith(DeleteScheduleCommand, { Name: 'report-d1', GroupName: 'charge-records-reports' });
+    expect(schedulerMock).toHaveReceivedCommandWith(DeleteScheduleCommand, {
+      Name: 'report-d1',
+      GroupName: 'charge-records-reports',
+    });
   });
 });
 
@@ -145,13 +155,34 @@ describe('EventBridge cron expressions', () => {
   it('accepts the Scheduler syntax with or without the wrapper', () => {
     expect(parseEventBridgeCron('cron(0 6 ? * MON *)').expression).toBe('0 6 ? * MON *');
     expect(parseEventBridgeCron('  0  6 ? * MON * ').expression).toBe('0 6 ? * MON *');
-    for (const ok of ['0/15 * * * ? *', '0 8 1 * ? *', '0 18 ? * MON-FRI *', '0 10 ? * 6L *', '0 9 ? * 2#1 *', '0 12 L * ? 2026-2030', '* * * * ? *']) {
+    for (const ok of [
+      '0/15 * * * ? *',
+      '0 8 1 * ? *',
+      '0 18 ? * MON-FRI *',
+      '0 10 ? * 6L *',
+      '0 9 ? * 2#1 *',
+      '0 12 L * ? 2026-2030',
+      '* * * * ? *',
+    ]) {
       expect(() => parseEventBridgeCron(ok), ok).not.toThrow();
     }
   });
 
   it('rejects what Scheduler would reject', () => {
-    for (const bad of ['', '0 6 * * *', '0 6 * * MON *', '0 6 ? * ? *', '60 6 ? * MON *', '0 24 ? * MON *', '0 6 32 * ? *', '0 6 1 13 ? *', '0 6 ? * MON 1969', 'rm -rf /', '0 6 ? * FOO *', 'cron(0 6 ? * MON *']) {
+    for (const bad of [
+      '',
+      '0 6 * * *',
+      '0 6 * * MON *',
+      '0 6 ? * ? *',
+      '60 6 ? * MON *',
+      '0 24 ? * MON *',
+      '0 6 32 * ? *',
+      '0 6 1 13 ? *',
+      '0 6 ? * MON 1969',
+      'rm -rf /',
+      '0 6 ? * FOO *',
+      'cron(0 6 ? * MON *',
+    ]) {
       expect(() => parseEventBridgeCron(bad), bad).toThrow(CronError);
     }
   });
@@ -162,7 +193,9 @@ describe('EventBridge cron expressions', () => {
     expect(nextRuns('0 6 ? * MON *', 'Europe/Berlin', 1, from)[0]?.toISOString()).toBe('2026-11-30T05:00:00.000Z');
     expect(nextRuns('0 6 ? * 1 *', 'UTC', 1, from)[0]?.toISOString()).toBe('2026-11-29T06:00:00.000Z');
     // Summer time: 06:00 in Berlin is 04:00 UTC.
-    expect(nextRuns('0 6 ? * MON *', 'Europe/Berlin', 1, new Date('2026-06-01T00:00:00Z'))[0]?.toISOString()).toBe('2026-06-01T04:00:00.000Z');
+    expect(nextRuns('0 6 ? * MON *', 'Europe/Berlin', 1, new Date('2026-06-01T00:00:00Z'))[0]?.toISOString()).toBe(
+      '2026-06-01T04:00:00.000Z',
+    );
   });
 
   it('knows IANA zones', () => {
@@ -176,7 +209,11 @@ describe('EventBridge cron expressions', () => {
 describe('local mailer', () => {
   it('writes one RFC 5322 message per mail into the outbox', async () => {
     const mailer = new LocalMailer(dir, 'reports@charge-records.local');
-    await mailer.send({ to: ['qa@example.com'], subject: 'Bericht „Wöchentlich“\r\nBcc: evil@x', text: 'Hallo\nhttp://127.0.0.1:3000/reports/runs/r1/download' });
+    await mailer.send({
+      to: ['qa@example.com'],
+      subject: 'Bericht „Wöchentlich“\r\nBcc: evil@x',
+      text: 'Hallo\nhttp://127.0.0.1:3000/reports/runs/r1/download',
+    });
     const files = readdirSync(mailer.outbox).filter((f) => f.endsWith('.eml'));
     expect(files).toHaveLength(1);
     const eml = readFileSync(join(mailer.outbox, files[0] as string), 'utf8');
@@ -234,7 +271,12 @@ describe('local scheduler', () => {
   it('keeps schedules paused until started, fires the target with the event, forgets removed ones', async () => {
     const scheduler = new LocalScheduler();
     const fired: unknown[] = [];
-    await scheduler.upsert({ name: 'report-a', cron: '0 6 ? * MON *', timezone: 'Europe/Berlin', event: { definitionId: 'a' } });
+    await scheduler.upsert({
+      name: 'report-a',
+      cron: '0 6 ? * MON *',
+      timezone: 'Europe/Berlin',
+      event: { definitionId: 'a' },
+    });
     await scheduler.fire('report-a');
     expect(fired).toEqual([]);
     scheduler.start(async (event) => void fired.push(event));

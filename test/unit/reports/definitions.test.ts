@@ -17,11 +17,18 @@ const EPOCH_DAY = AUDIT_EPOCH.slice(0, 10);
 
 describe('relative windows', () => {
   it('reach back at most 100 years: longer ones are refused', () => {
-    for (const ok of ['P7D', 'P100Y', 'P1200M', 'P5217W', 'P36525D']) expect(RelativeWindow.safeParse(ok).success, ok).toBe(true);
+    for (const ok of ['P7D', 'P100Y', 'P1200M', 'P5217W', 'P36525D'])
+      expect(RelativeWindow.safeParse(ok).success, ok).toBe(true);
     for (const bad of ['P9999Y', 'P101Y', 'P1201M', 'P5218W', 'P36526D', 'P99999D', 'P0001Y0M', 'P7X']) {
       expect(RelativeWindow.safeParse(bad).success, bad).toBe(false);
     }
-    const parsed = NewDefinition.safeParse({ name: 'audit-P9999Y', title: 'Audit', kind: 'audit', format: 'csv', filters: { from: 'P9999Y' } });
+    const parsed = NewDefinition.safeParse({
+      name: 'audit-P9999Y',
+      title: 'Audit',
+      kind: 'audit',
+      format: 'csv',
+      filters: { from: 'P9999Y' },
+    });
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues.map((i) => i.path.join('.'))).toEqual(['filters.from']);
     // The refusal says what the cap is, not just "Invalid input".
@@ -29,13 +36,23 @@ describe('relative windows', () => {
   });
 
   it('a from later than to is 422 when both are dates or both are windows (it could only ever give an empty report)', () => {
-    const def = (filters: Record<string, string>) => NewDefinition.safeParse({ name: 'w', title: 'W', kind: 'charges', format: 'csv', filters });
-    for (const swapped of [{ from: 'P7D', to: 'P30D' }, { from: '2026-02-01', to: '2026-01-01' }]) {
+    const def = (filters: Record<string, string>) =>
+      NewDefinition.safeParse({ name: 'w', title: 'W', kind: 'charges', format: 'csv', filters });
+    for (const swapped of [
+      { from: 'P7D', to: 'P30D' },
+      { from: '2026-02-01', to: '2026-01-01' },
+    ]) {
       const parsed = def(swapped);
       expect(parsed.success, JSON.stringify(swapped)).toBe(false);
-      expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['filters.from', 'from must not be later than to']]);
+      expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+        ['filters.from', 'from must not be later than to'],
+      ]);
     }
-    for (const fine of [{ from: 'P30D', to: 'P7D' }, { from: '2026-01-01', to: '2026-01-01' }, { from: '2026-01-01', to: 'P7D' }]) {
+    for (const fine of [
+      { from: 'P30D', to: 'P7D' },
+      { from: '2026-01-01', to: '2026-01-01' },
+      { from: '2026-01-01', to: 'P7D' },
+    ]) {
       expect(def(fine).success, JSON.stringify(fine)).toBe(true);
     }
     expect(def({ from: 'yesterday' }).error?.issues[0]?.message).toBe('A date (YYYY-MM-DD) or a window like P7D');
@@ -78,7 +95,12 @@ describe('definition names and titles', () => {
 });
 
 describe('report mails', () => {
-  const user: AuthenticatedUser = { userId: 'u-qm', username: 'qm', roles: ['quality_manager'], permissions: ['reports:read', 'reports:manage', 'audit:read'] };
+  const user: AuthenticatedUser = {
+    userId: 'u-qm',
+    username: 'qm',
+    roles: ['quality_manager'],
+    permissions: ['reports:read', 'reports:manage', 'audit:read'],
+  };
 
   function definition(kind: 'charges' | 'audit', title: string, lang: 'de' | 'en' = 'de'): ReportDefinition {
     const actor = { userId: 'u-qm', username: 'qm' };
@@ -125,17 +147,24 @@ describe('report mails', () => {
 
   const sent = () => {
     const input = sesMock.commandCalls(SendEmailCommand)[0]?.args[0].input;
-    return { subject: input?.Content?.Simple?.Subject?.Data as string, text: input?.Content?.Simple?.Body?.Text?.Data as string };
+    return {
+      subject: input?.Content?.Simple?.Subject?.Data as string,
+      text: input?.Content?.Simple?.Body?.Text?.Data as string,
+    };
   };
 
   it('one-line the subject (and the title in the text) in the domain, so SES gets it one line too', async () => {
     sesMock.on(SendEmailCommand).resolves({ MessageId: 'm1' });
     // A definition stored before titles refused control characters.
-    const run = await service(definition('charges', 'Wöchentlich\r\n\r\nBitte melden Sie sich unter https://evil.example/login an\n')).runDefinition('d-charges', 'manual', user);
+    const run = await service(
+      definition('charges', 'Wöchentlich\r\n\r\nBitte melden Sie sich unter https://evil.example/login an\n'),
+    ).runDefinition('d-charges', 'manual', user);
     expect(run.status).toBe('succeeded');
     const { subject, text } = sent();
     expect(subject).not.toMatch(/[\r\n]/);
-    expect(subject).toMatch(/^Bericht „Wöchentlich Bitte melden Sie sich unter https:\/\/evil\.example\/login an ?“ vom \d{4}-\d{2}-\d{2}$/);
+    expect(subject).toMatch(
+      /^Bericht „Wöchentlich Bitte melden Sie sich unter https:\/\/evil\.example\/login an ?“ vom \d{4}-\d{2}-\d{2}$/,
+    );
     // The body's own line breaks stay; the title inside it is one line.
     expect(text.split('\n').filter((l) => l.includes('evil.example'))).toHaveLength(1);
     expect(text).toContain('Anmeldung mit der Berechtigung reports:read erforderlich');

@@ -23,23 +23,26 @@ const COLUMNS: Column[] = [
   { key: 'notes', header: 'Bemerkungen', type: 'text', width: 40 },
 ];
 
-const HOSTILE = [
-  '=HYPERLINK("http://x")',
-  '+1+1',
-  '-2+3',
-  '@SUM(A1)',
-  '\tTab',
-  '\rCR',
-  '\nLF',
-];
+const HOSTILE = ['=HYPERLINK("http://x")', '+1+1', '-2+3', '@SUM(A1)', '\tTab', '\rCR', '\nLF'];
 
 const rows: Cell[][] = [
-  ['c-1', 12.5, new Date('2026-03-01T00:00:00Z'), new Date('2026-03-02T10:20:30Z'), 'Łódź, Größe; Ærø "zitiert"\nzweite Zeile'],
+  [
+    'c-1',
+    12.5,
+    new Date('2026-03-01T00:00:00Z'),
+    new Date('2026-03-02T10:20:30Z'),
+    'Łódź, Größe; Ærø "zitiert"\nzweite Zeile',
+  ],
   ['c-2', 0.125, new Date('2026-03-05T00:00:00Z'), new Date('2026-03-05T23:59:59Z'), null],
   ...HOSTILE.map((text, i): Cell[] => [`h-${i}`, -1 - i, null, null, text]),
 ];
 
-async function write(file: string, make: (out: NodeJS.WritableStream & import('node:stream').Writable) => Promise<{ addRow(c: readonly Cell[]): unknown; finish(): Promise<void> }>) {
+async function write(
+  file: string,
+  make: (
+    out: NodeJS.WritableStream & import('node:stream').Writable,
+  ) => Promise<{ addRow(c: readonly Cell[]): unknown; finish(): Promise<void> }>,
+) {
   const out = createWriteStream(file);
   const writer = await make(out);
   for (const row of rows) await writer.addRow(row);
@@ -70,7 +73,10 @@ const HIDDEN = [
 ];
 const FORMULA = /^[=+\-@\t\r\n]/;
 
-async function writeHidden(file: string, make: (out: import('node:stream').Writable) => { addRow(c: readonly Cell[]): unknown; finish(): Promise<void> }) {
+async function writeHidden(
+  file: string,
+  make: (out: import('node:stream').Writable) => { addRow(c: readonly Cell[]): unknown; finish(): Promise<void> },
+) {
   const out = createWriteStream(file);
   const writer = make(out);
   for (const text of HIDDEN) await writer.addRow(['x', 1, null, null, text]);
@@ -84,7 +90,9 @@ describe('formulas hidden behind a character the file cannot hold', () => {
       const written = neutralise(text);
       expect(written).not.toMatch(FORMULA);
       // Nothing is left that exceljs would drop: the text checked is the text written.
-      expect([...written].filter((ch) => /^[\p{Cc}\uFFFE\uFFFF\uD800-\uDFFF]$/u.test(ch) && !'\t\n\r'.includes(ch))).toEqual([]);
+      expect(
+        [...written].filter((ch) => /^[\p{Cc}\uFFFE\uFFFF\uD800-\uDFFF]$/u.test(ch) && !'\t\n\r'.includes(ch)),
+      ).toEqual([]);
     }
     expect(neutralise('\u0000=1+1')).toBe('\uFFFD=1+1');
     expect(neutralise('\uD800=1')).toBe('\uFFFD=1');
@@ -123,7 +131,13 @@ describe('CSV writer (read back with csv-parse)', () => {
     expect(text.includes('\r\n')).toBe(true);
     const records = parse(text, { bom: true, relax_column_count: false }) as string[][];
     expect(records[0]).toEqual(['Charge', 'Menge', 'Herstelldatum', 'Geändert am', 'Bemerkungen']);
-    expect(records[1]).toEqual(['c-1', '12.5', '2026-03-01', '2026-03-02T10:20:30.000Z', 'Łódź, Größe; Ærø "zitiert"\nzweite Zeile']);
+    expect(records[1]).toEqual([
+      'c-1',
+      '12.5',
+      '2026-03-01',
+      '2026-03-02T10:20:30.000Z',
+      'Łódź, Größe; Ærø "zitiert"\nzweite Zeile',
+    ]);
     expect(records[2]).toEqual(['c-2', '0.125', '2026-03-05', '2026-03-05T23:59:59.000Z', '']);
     HOSTILE.forEach((hostile, i) => {
       const record = records[3 + i] as string[];
@@ -182,7 +196,14 @@ describe('PDF writer (read back with pdftotext)', () => {
       generatedBy: 'qm.müller',
       filters: [['Status', 'released']],
     });
-    for (let i = 0; i < 120; i++) await writer.addRow([`c-${i}`, i + 0.5, new Date('2026-03-01T00:00:00Z'), new Date('2026-03-02T10:20:30Z'), i === 0 ? 'Łódź Größe Ærø' : `Zeile ${i}`]);
+    for (let i = 0; i < 120; i++)
+      await writer.addRow([
+        `c-${i}`,
+        i + 0.5,
+        new Date('2026-03-01T00:00:00Z'),
+        new Date('2026-03-02T10:20:30Z'),
+        i === 0 ? 'Łódź Größe Ærø' : `Zeile ${i}`,
+      ]);
     await writer.finish();
 
     const page1 = pdftotext(file, '-f', '1', '-l', '1');
@@ -240,12 +261,30 @@ describe('PDF: characters Noto Sans has no glyph for', () => {
     }) as unknown as Charge;
 
   it('are printed as a visible U+FFFD, not dropped; Latin text and whole status words stay (landscape list)', async () => {
-    const keys = ['chargeId', 'articleId', 'quantity', 'unit', 'productionDate', 'expiryDate', 'status', 'notes', 'version', 'updatedAt', 'updatedBy'];
+    const keys = [
+      'chargeId',
+      'articleId',
+      'quantity',
+      'unit',
+      'productionDate',
+      'expiryDate',
+      'status',
+      'notes',
+      'version',
+      'updatedAt',
+      'updatedBy',
+    ];
     for (const lang of ['de', 'en'] as const) {
       const projection = chargeProjection(keys, lang);
       const file = join(dir, `glyphs-${lang}.pdf`);
       const out = createWriteStream(file);
-      const writer = await pdfTableWriter(out, projection.columns, { title: 'Liste', lang, generatedAt: new Date(), generatedBy: 'qm', filters: [] });
+      const writer = await pdfTableWriter(out, projection.columns, {
+        title: 'Liste',
+        lang,
+        generatedAt: new Date(),
+        generatedBy: 'qm',
+        filters: [],
+      });
       await writer.addRow(projection.row(charge('in_production', '测试 テスト 한국어')));
       await writer.addRow(projection.row(charge('quarantine', 'Test 😀 🚀 ❤️ Ende')));
       await writer.finish();
@@ -260,7 +299,13 @@ describe('PDF: characters Noto Sans has no glyph for', () => {
   });
 
   it('key/value blocks (the Chargenbericht) show the replacement too', async () => {
-    const report = await PdfReport.create({ title: 'Chargenbericht 测试', lang: 'de', generatedAt: new Date(), generatedBy: 'qm', filters: [] });
+    const report = await PdfReport.create({
+      title: 'Chargenbericht 测试',
+      lang: 'de',
+      generatedAt: new Date(),
+      generatedBy: 'qm',
+      filters: [],
+    });
     report.keyValues([
       ['Bemerkungen', '测试 テスト 한국어'],
       ['Emoji', 'Test 😀'],

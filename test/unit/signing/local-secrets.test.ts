@@ -43,7 +43,9 @@ describe('local secret store: Secrets Manager stage semantics', () => {
   it('treats a repeated put of the same version as a no-op and another value as an error', async () => {
     await secrets.putValue('v1', 'one', ['AWSPENDING']);
     await secrets.putValue('v1', 'one', ['AWSPENDING']);
-    await expect(secrets.putValue('v1', 'other', ['AWSPENDING'])).rejects.toMatchObject({ code: 'ResourceExistsException' });
+    await expect(secrets.putValue('v1', 'other', ['AWSPENDING'])).rejects.toMatchObject({
+      code: 'ResourceExistsException',
+    });
     expect(await secrets.getValue({ versionId: 'v1' })).toMatchObject({ value: 'one' });
   });
 

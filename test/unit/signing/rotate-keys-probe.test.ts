@@ -1,9 +1,10 @@
+import { CreateKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import {
-  CreateKeyCommand,
-  KMSClient,
-  ScheduleKeyDeletionCommand,
-} from '@aws-sdk/client-kms';
-import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -41,7 +42,12 @@ describe('key-age probe of the rotation function', () => {
     sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionStage: 'AWSCURRENT' }).resolves({
       VersionId: 'v1',
       VersionStages: ['AWSCURRENT'],
-      SecretString: JSON.stringify({ keyId: 'k1', keyArn: 'arn:aws:kms:eu-central-1:111122223333:key/k1', kid: 'kid1', createdAt }),
+      SecretString: JSON.stringify({
+        keyId: 'k1',
+        keyArn: 'arn:aws:kms:eu-central-1:111122223333:key/k1',
+        kid: 'kid1',
+        createdAt,
+      }),
     });
     const added = vi.spyOn(metrics, 'addMetric');
 

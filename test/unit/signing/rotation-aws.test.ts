@@ -31,12 +31,7 @@ import { lambdaContext } from '#local/lambda-context';
 import type { SigningAdapters } from '#signing/adapters';
 import { publicKeyToJwk } from '#signing/jwk';
 import { KmsSigningKeys } from '#signing/kms-signing-keys';
-import {
-  TAG_CURRENT_SINCE,
-  TAG_ROTATION_REQUESTED_BY,
-  TAG_ROTATION_TOKEN,
-  TAG_SIGNING_KEY,
-} from '#signing/ports';
+import { TAG_CURRENT_SINCE, TAG_ROTATION_REQUESTED_BY, TAG_ROTATION_TOKEN, TAG_SIGNING_KEY } from '#signing/ports';
 import {
   requesterOf,
   requesterTag,
@@ -55,7 +50,10 @@ const APP_TAG = 'charge-records-test';
 const OLD = 'version-old';
 const PREV = 'version-prev';
 const TOKEN = 'token-new';
-const NEW_KEY = { KeyId: '11111111-2222-3333-4444-555555555555', Arn: 'arn:aws:kms:eu-central-1:111122223333:key/1111' };
+const NEW_KEY = {
+  KeyId: '11111111-2222-3333-4444-555555555555',
+  Arn: 'arn:aws:kms:eu-central-1:111122223333:key/1111',
+};
 
 const kms = mockClient(KMSClient);
 const sm = mockClient(SecretsManagerClient);
@@ -67,7 +65,10 @@ const spki = pair.publicKey.export({ format: 'der', type: 'spki' });
 const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');
 /** KMS Sign with MessageType DIGEST: PKCS#1 v1.5 over DigestInfo(SHA-256, digest). */
 const kmsSign = (digest: Uint8Array) =>
-  privateEncrypt({ key: pair.privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, digest]));
+  privateEncrypt(
+    { key: pair.privateKey, padding: constants.RSA_PKCS1_PADDING },
+    Buffer.concat([SHA256_DIGEST_INFO, digest]),
+  );
 
 /** Secrets Manager's view of the secret, updated by the mocked write calls as the real service would. */
 interface State {
@@ -79,14 +80,17 @@ interface State {
 let state: State;
 const OLD_KID = 'Pq9xThumbprintOfTheFormerCurrentKey';
 
-const value = (keyId: string, kid?: string) => JSON.stringify({ keyId, keyArn: `arn:aws:kms:::key/${keyId}`, kid, createdAt: '2026-01-01T00:00:00Z' });
+const value = (keyId: string, kid?: string) =>
+  JSON.stringify({ keyId, keyArn: `arn:aws:kms:::key/${keyId}`, kid, createdAt: '2026-01-01T00:00:00Z' });
 
 /** The audit table as DynamoDB would hold it: items by `entityKey|seq`, puts conditional on the key being new. */
 let auditItems: Map<string, Record<string, unknown>>;
 const auditKey = (item: Record<string, unknown>) => `${String(item.entityKey)}|${String(item.seq)}`;
 /** The audit records (not the idempotency markers), oldest first. */
 const auditRecords = () =>
-  [...auditItems.values()].filter((i) => !String(i.entityKey).startsWith('event#')).sort((a, b) => Number(a.seq) - Number(b.seq));
+  [...auditItems.values()]
+    .filter((i) => !String(i.entityKey).startsWith('event#'))
+    .sort((a, b) => Number(a.seq) - Number(b.seq));
 
 function wireAuditTable() {
   ddb.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, unknown>; Limit?: number }) => {
@@ -99,7 +103,11 @@ function wireAuditTable() {
     const items = input.TransactItems.map((t) => t.Put.Item);
     const reasons = items.map((item) => ({ Code: auditItems.has(auditKey(item)) ? 'ConditionalCheckFailed' : 'None' }));
     if (reasons.some((r) => r.Code !== 'None')) {
-      throw new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: reasons });
+      throw new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: reasons,
+      });
     }
     for (const item of items) auditItems.set(auditKey(item), item);
     return {};
@@ -114,27 +122,33 @@ function wireSecretsManager() {
     Tags: Object.entries(state.tags).map(([Key, Value]) => ({ Key, Value })),
   }));
   sm.on(GetSecretValueCommand).callsFake((input: { VersionId?: string; VersionStage?: string }) => {
-    const id = input.VersionId ?? Object.keys(state.stages).find((v) => state.stages[v]?.includes(input.VersionStage ?? ''));
+    const id =
+      input.VersionId ?? Object.keys(state.stages).find((v) => state.stages[v]?.includes(input.VersionStage ?? ''));
     if (!id || state.values[id] === undefined) {
       throw new ResourceNotFoundException({ message: 'not found', $metadata: {} });
     }
     return { ARN: SECRET, VersionId: id, SecretString: state.values[id], VersionStages: state.stages[id] };
   });
-  sm.on(PutSecretValueCommand).callsFake((input: { ClientRequestToken: string; SecretString: string; VersionStages: string[] }) => {
-    state.values[input.ClientRequestToken] = input.SecretString;
-    for (const st of input.VersionStages) {
-      for (const id of Object.keys(state.stages)) state.stages[id] = state.stages[id]!.filter((s) => s !== st);
-      state.stages[input.ClientRequestToken] = [...(state.stages[input.ClientRequestToken] ?? []), st];
-    }
-    return { VersionId: input.ClientRequestToken };
-  });
+  sm.on(PutSecretValueCommand).callsFake(
+    (input: { ClientRequestToken: string; SecretString: string; VersionStages: string[] }) => {
+      state.values[input.ClientRequestToken] = input.SecretString;
+      for (const st of input.VersionStages) {
+        for (const id of Object.keys(state.stages)) state.stages[id] = state.stages[id]!.filter((s) => s !== st);
+        state.stages[input.ClientRequestToken] = [...(state.stages[input.ClientRequestToken] ?? []), st];
+      }
+      return { VersionId: input.ClientRequestToken };
+    },
+  );
   sm.on(UpdateSecretVersionStageCommand).callsFake(
     (input: { VersionStage: string; MoveToVersionId: string; RemoveFromVersionId?: string }) => {
       if (input.RemoveFromVersionId) {
-        state.stages[input.RemoveFromVersionId] = state.stages[input.RemoveFromVersionId]!.filter((s) => s !== input.VersionStage);
+        state.stages[input.RemoveFromVersionId] = state.stages[input.RemoveFromVersionId]!.filter(
+          (s) => s !== input.VersionStage,
+        );
       }
       if (input.VersionStage === 'AWSCURRENT' && input.RemoveFromVersionId) {
-        for (const id of Object.keys(state.stages)) state.stages[id] = state.stages[id]!.filter((s) => s !== 'AWSPREVIOUS');
+        for (const id of Object.keys(state.stages))
+          state.stages[id] = state.stages[id]!.filter((s) => s !== 'AWSPREVIOUS');
         state.stages[input.RemoveFromVersionId]!.push('AWSPREVIOUS');
       }
       state.stages[input.MoveToVersionId] = [...(state.stages[input.MoveToVersionId] ?? []), input.VersionStage];
@@ -155,7 +169,9 @@ function wireSecretsManager() {
 function wireKms() {
   kms.on(ListKeysCommand).resolves({ Keys: [], Truncated: false });
   kms.on(CreateKeyCommand).resolves({ KeyMetadata: { KeyId: NEW_KEY.KeyId, Arn: NEW_KEY.Arn } });
-  kms.on(GetPublicKeyCommand).resolves({ PublicKey: new Uint8Array(spki), KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
+  kms
+    .on(GetPublicKeyCommand)
+    .resolves({ PublicKey: new Uint8Array(spki), KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
   kms.on(SignCommand).callsFake((input: { Message: Uint8Array }) => ({ Signature: kmsSign(input.Message) }));
   kms.on(ScheduleKeyDeletionCommand).resolves({});
 }
@@ -180,7 +196,13 @@ beforeEach(() => {
     secrets: new SecretsManagerSecrets(new SecretsManagerClient({ region: 'eu-central-1' }), SECRET),
     requestRotation: () => Promise.reject(new Error('these tests drive the steps themselves')),
   };
-  deps = { adapters, overlapSeconds: 960, issuer: 'https://issuer.test', audience: 'charge-records', audit: appendAuditRecord };
+  deps = {
+    adapters,
+    overlapSeconds: 960,
+    issuer: 'https://issuer.test',
+    audience: 'charge-records',
+    audit: appendAuditRecord,
+  };
 });
 
 afterEach(() => {
@@ -231,7 +253,10 @@ describe('rotation protocol against Secrets Manager and KMS (mocked)', () => {
     expect(calls.lastIndexOf('TagResourceCommand')).toBeLessThan(calls.lastIndexOf('UpdateSecretVersionStageCommand'));
     expect(sm.commandCalls(TagResourceCommand)[0]!.args[0].input.Tags![0]!.Key).toBe(TAG_CURRENT_SINCE);
     // the key that lost AWSPREVIOUS is scheduled for deletion with the 7-day window
-    expect(kms).toHaveReceivedCommandExactlyOnceWith(ScheduleKeyDeletionCommand, { KeyId: 'prev-key', PendingWindowInDays: 7 });
+    expect(kms).toHaveReceivedCommandExactlyOnceWith(ScheduleKeyDeletionCommand, {
+      KeyId: 'prev-key',
+      PendingWindowInDays: 7,
+    });
     expect(state.stages[TOKEN]).toContain('AWSCURRENT');
     expect(state.stages[OLD]).toEqual(['AWSPREVIOUS']);
   });
@@ -346,7 +371,12 @@ describe('rotation protocol against Secrets Manager and KMS (mocked)', () => {
     sm.on(PutSecretValueCommand).rejectsOnce(new Error('throttled'));
     await expect(step('createSecret')).rejects.toThrow('throttled');
     expect(kms).toHaveReceivedCommandTimes(CreateKeyCommand, 1);
-    kms.on(ListKeysCommand).resolves({ Keys: [{ KeyId: 'other', KeyArn: 'arn:other' }, { KeyId: NEW_KEY.KeyId, KeyArn: NEW_KEY.Arn }] });
+    kms.on(ListKeysCommand).resolves({
+      Keys: [
+        { KeyId: 'other', KeyArn: 'arn:other' },
+        { KeyId: NEW_KEY.KeyId, KeyArn: NEW_KEY.Arn },
+      ],
+    });
     kms.on(ListResourceTagsCommand, { KeyId: 'other' }).rejects(new Error('AccessDenied'));
     kms.on(ListResourceTagsCommand, { KeyId: NEW_KEY.KeyId }).resolves({
       Tags: [
@@ -366,7 +396,10 @@ describe('rotation protocol against Secrets Manager and KMS (mocked)', () => {
     // Prepare: KMS signs with a different key than the one it publishes — the probe cannot verify.
     const wrong = generateKeyPairSync('rsa', { modulusLength: 2048 });
     kms.on(SignCommand).callsFake((input: { Message: Uint8Array }) => ({
-      Signature: privateEncrypt({ key: wrong.privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, input.Message])),
+      Signature: privateEncrypt(
+        { key: wrong.privateKey, padding: constants.RSA_PKCS1_PADDING },
+        Buffer.concat([SHA256_DIGEST_INFO, input.Message]),
+      ),
     }));
     await step('createSecret');
     await step('setSecret');
@@ -384,12 +417,12 @@ describe('rotation protocol against Secrets Manager and KMS (mocked)', () => {
     state.rotationEnabled = false;
     await expect(step('createSecret')).rejects.toThrow(/not enabled/);
     state.rotationEnabled = true;
-    await expect(runRotationStep({ Step: 'createSecret', SecretId: SECRET, ClientRequestToken: 'nope' }, deps)).rejects.toThrow(
-      /no stage/,
-    );
-    await expect(runRotationStep({ Step: 'createSecret', SecretId: SECRET, ClientRequestToken: PREV }, deps)).rejects.toThrow(
-      /not AWSPENDING/,
-    );
+    await expect(
+      runRotationStep({ Step: 'createSecret', SecretId: SECRET, ClientRequestToken: 'nope' }, deps),
+    ).rejects.toThrow(/no stage/);
+    await expect(
+      runRotationStep({ Step: 'createSecret', SecretId: SECRET, ClientRequestToken: PREV }, deps),
+    ).rejects.toThrow(/not AWSPENDING/);
     // already AWSCURRENT: nothing to do, not even a read
     await runRotationStep({ Step: 'finishSecret', SecretId: SECRET, ClientRequestToken: OLD }, deps);
     expect(kms).not.toHaveReceivedAnyCommand();
@@ -533,14 +566,24 @@ describe('POST /admin/keys/rotate in AWS (the keys function)', () => {
     expect(res.status).toBe(202);
     expect(res.json).toEqual({ status: 'rotation-started', rotationId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     const rotationId = res.json.rotationId as string;
-    expect(sm).toHaveReceivedCommandWith(RotateSecretCommand, { SecretId: SECRET, ClientRequestToken: rotationId, RotateImmediately: true });
-    expect(sm).toHaveReceivedCommandWith(TagResourceCommand, { SecretId: SECRET, Tags: [{ Key: TAG_ROTATION_REQUESTED_BY, Value: expect.any(String) }] });
+    expect(sm).toHaveReceivedCommandWith(RotateSecretCommand, {
+      SecretId: SECRET,
+      ClientRequestToken: rotationId,
+      RotateImmediately: true,
+    });
+    expect(sm).toHaveReceivedCommandWith(TagResourceCommand, {
+      SecretId: SECRET,
+      Tags: [{ Key: TAG_ROTATION_REQUESTED_BY, Value: expect.any(String) }],
+    });
     const calls = sm.calls().map((c) => c.args[0].constructor.name);
     expect(calls.indexOf('TagResourceCommand')).toBeLessThan(calls.indexOf('RotateSecretCommand'));
 
     // ... and the rotation Secrets Manager then runs puts the caller on the audit trail.
     for (const Step of ROTATION_STEPS) {
-      await rotationHandler({ Step, SecretId: SECRET, ClientRequestToken: rotationId }, lambdaContext('rotate-keys', 60, 256));
+      await rotationHandler(
+        { Step, SecretId: SECRET, ClientRequestToken: rotationId },
+        lambdaContext('rotate-keys', 60, 256),
+      );
     }
     expect(state.stages[rotationId]).toContain('AWSCURRENT');
     expect(auditRecords()).toHaveLength(1);

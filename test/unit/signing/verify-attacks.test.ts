@@ -83,7 +83,10 @@ describe('access token verification', () => {
     // Assess
     expect(verified).toEqual(minted.claims);
     expect(verified.type).toBe('access');
-    const header = JSON.parse(Buffer.from(minted.token.split('.')[0]!, 'base64url').toString()) as Record<string, unknown>;
+    const header = JSON.parse(Buffer.from(minted.token.split('.')[0]!, 'base64url').toString()) as Record<
+      string,
+      unknown
+    >;
     expect(header).toEqual({ alg: 'RS256', typ: 'JWT', kid: minted.kid });
   });
 
@@ -142,9 +145,13 @@ describe('access token verification', () => {
   });
 
   it('rejects a wrong issuer and a wrong audience', async () => {
-    const otherIssuer = await signing.tokensWith({ issuer: 'https://evil.example' }).mint({ sub: 'u', username: 'a', roles: [] });
+    const otherIssuer = await signing
+      .tokensWith({ issuer: 'https://evil.example' })
+      .mint({ sub: 'u', username: 'a', roles: [] });
     expect(await rejection(otherIssuer.token)).toBe('issuer');
-    const otherAudience = await signing.tokensWith({ audience: 'another-api' }).mint({ sub: 'u', username: 'a', roles: [] });
+    const otherAudience = await signing
+      .tokensWith({ audience: 'another-api' })
+      .mint({ sub: 'u', username: 'a', roles: [] });
     expect(await rejection(otherAudience.token)).toBe('audience');
   });
 
