@@ -19,7 +19,7 @@ export default tseslint.config(
           message: "Use `import * as z from 'zod'` (tree-shakable).",
         },
       ],
-      // Rule from the brief: every test runs; a skip needs a reason on its line.
+      // Every test runs; a skip needs a reason on its line.
       'no-restricted-properties': [
         'error',
         { object: 'it', property: 'only', message: 'No focused tests.' },

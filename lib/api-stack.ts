@@ -64,7 +64,7 @@ export interface ApiStackProps extends StackProps {
   readonly tables: Readonly<Record<TableId, ITable>>;
 }
 
-/** API Gateway's own error answers (no Lambda ran), in the spec's error shape (SPEC §4). */
+/** API Gateway's own error answers (no Lambda ran), in the API's error shape. */
 interface GatewayError {
   readonly type: ResponseType;
   readonly code: ErrorCode;
@@ -126,7 +126,7 @@ const GATEWAY_ERRORS: readonly GatewayError[] = [
   { type: ResponseType.BAD_REQUEST_BODY, code: 'BAD_REQUEST', message: 'The request body is malformed' },
   { type: ResponseType.BAD_REQUEST_PARAMETERS, code: 'BAD_REQUEST', message: 'The request parameters are malformed' },
   // A managed WAF rule blocked the request (with `-c waf=true`); without this it fell back to DEFAULT_4XX,
-  // a 403 with code BAD_REQUEST, a pair SPEC §4 does not have.
+  // a 403 with code BAD_REQUEST, a pair the error table does not have.
   {
     type: ResponseType.WAF_FILTERED,
     code: 'FORBIDDEN',
@@ -161,7 +161,7 @@ const quoted = (headers: Readonly<Record<string, string>>) =>
 /**
  * Mapped, not static (no quotes): API Gateway's request id, which is also the body's `error.id`. A gateway
  * response cannot validate the caller's `X-Request-ID` and fall back, so it never echoes it: it sends its own
- * UUID, the spec's "else a new UUID".
+ * UUID, the rule's "else a new UUID".
  */
 const GATEWAY_REQUEST_ID = { 'X-Request-ID': 'context.requestId' } as const;
 
@@ -178,7 +178,7 @@ function gatewayResponseHeaders(error: Pick<GatewayError, 'code' | 'headers' | '
   };
 }
 
-/** The error body of SPEC §4, filled by API Gateway's own context variables. */
+/** The API's error body, filled by API Gateway's own context variables. */
 export const gatewayErrorTemplate = (code: ErrorCode, message: string) =>
   JSON.stringify({
     error: {
@@ -202,7 +202,7 @@ function resourcePaths(): string[] {
 }
 
 /**
- * The REST API of SPEC §4, built entirely from FUNCTIONS and ROUTES (functions/platform/routes.ts):
+ * The REST API, built entirely from FUNCTIONS and ROUTES (functions/platform/routes.ts):
  * a new feature adds its function and routes there and this stack picks them up.
  */
 export class ApiStack extends Stack {
@@ -229,6 +229,7 @@ export class ApiStack extends Stack {
         logRemovalPolicy: config.removalPolicy,
         logLevel: config.logLevel,
         tracing: config.tracing,
+        sourceMapsAtRuntime: config.sourceMapsAtRuntime,
         environment: {
           STAGE: config.stage,
           LOG_LEVEL: config.logLevel,
@@ -321,7 +322,7 @@ export class ApiStack extends Stack {
     this.authorizer = new RequestAuthorizer(this, 'Authorizer', {
       handler: this.fn('authorizer'),
       identitySources: [IdentitySource.header('Authorization')],
-      // SPEC §5: a cached "allow" would let a revoked token through for the cache's lifetime.
+      // No result cache: a cached "allow" would let a revoked token through for the cache's lifetime.
       resultsCacheTtl: Duration.seconds(0),
     });
 
@@ -397,7 +398,7 @@ export class ApiStack extends Stack {
         integration(route.function),
         route.access === 'public' ? publicMethod : protectedMethod,
       );
-      if (route.access === 'public') acknowledgePublic(method, `${route.method} ${route.path} is public by SPEC §4.`);
+      if (route.access === 'public') acknowledgePublic(method, `${route.method} ${route.path} is public by design.`);
     }
 
     // Wrong methods on a known resource → fallback (405 + Allow); anonymous callers meet the authorizer
@@ -441,11 +442,11 @@ export class ApiStack extends Stack {
     Validations.of(this.api).acknowledge(
       {
         id: 'AwsSolutions-APIG2',
-        reason: 'Requests are validated by each handler with zod, which answers in the SPEC §4 error shape.',
+        reason: 'Requests are validated by each handler with zod, which answers in the API error shape.',
       },
       {
         id: 'AwsSolutions-COG4',
-        reason: 'The Lambda REQUEST authorizer verifies our own KMS-signed JWTs (SPEC §5); there is no Cognito pool.',
+        reason: 'The Lambda REQUEST authorizer verifies our own KMS-signed JWTs; there is no Cognito pool.',
       },
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
@@ -457,7 +458,7 @@ export class ApiStack extends Stack {
       // With `-c waf=true` lib/constructs/observability.ts associates a web ACL with the stage instead.
       Validations.of(this.api).acknowledge({
         id: 'AwsSolutions-APIG3',
-        reason: 'WAF is optional by SPEC §8 and switched off for this deployment (enable with -c waf=true).',
+        reason: 'WAF is optional and switched off for this deployment (enable with -c waf=true).',
       });
     }
     // API Gateway invokes these synchronously and sees every failure: a dead-letter queue would never fill.

@@ -51,7 +51,7 @@ export function buildApp(props: AppProps = {}): ChargeRecordsApp {
 
   const data = new DataStack(app, 'Data', { stackName: stackName(config, 'data'), env, config });
   const api = new ApiStack(app, 'Api', { stackName: stackName(config, 'api'), env, config, tables: data.tables });
-  // Alarms, dashboard, log forwarding and WAF (SPEC §8) live in the API stack, next to what they watch.
+  // Alarms, dashboard, log forwarding and WAF live in the API stack, next to what they watch.
   const observability = new Observability(api, 'Observability', {
     config,
     api: api.api,
@@ -66,7 +66,7 @@ export function buildApp(props: AppProps = {}): ChargeRecordsApp {
     extraLogGroups: { ApiAccessLogs: api.accessLogs },
   });
 
-  // Defence in depth for SPEC §8 least privilege: the rotation function may never retire, re-tag or sign with
+  // Defence in depth for least privilege: the rotation function may never retire, re-tag or sign with
   // the app's other keys, whatever tags they carry.
   api.signingKeys.denyRotationOn([
     data.tableKey,

@@ -23,12 +23,12 @@ const attribute = (key: KeyAttribute): Attribute => ({
 });
 
 /**
- * The five tables of SPEC §2, built from the shared definitions (functions/platform/tables.ts) that
+ * The five tables, built from the shared definitions (functions/platform/tables.ts) that
  * DynamoDB Local also uses. Physical names are left to CloudFormation; functions learn them through
  * the env var each definition names.
  */
 export class DataStack extends Stack {
-  /** One customer-managed key encrypts every table (SPEC §8). */
+  /** One customer-managed key encrypts every table. */
   readonly tableKey: Key;
   readonly tables: Readonly<Record<TableId, Table>>;
 

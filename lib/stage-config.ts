@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DEFAULT_SERVICE_NAME } from '#platform/powertools';
 
-/** Deployment stages (SPEC §8: "stages by context"). `-c stage=prod` selects prod; anything unset is dev. */
+/** Deployment stages, chosen by context: `-c stage=prod` selects prod; anything unset is dev. */
 export const STAGES = ['dev', 'prod'] as const;
 export type StageName = (typeof STAGES)[number];
 
@@ -23,11 +23,17 @@ export interface StageConfig {
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   /** X-Ray on API Gateway and Lambda. */
   readonly tracing: boolean;
+  /**
+   * `-c sourceMapsAtRuntime=true`: the functions run with `NODE_OPTIONS=--enable-source-maps`, so stack traces in
+   * the logs point into the sources. Off unless asked for: it multiplies every cold start's import time. The maps
+   * are in the assets either way, for symbolicating a minified trace offline (docs/performance.md).
+   */
+  readonly sourceMapsAtRuntime: boolean;
   /** How long the KMS key waits before deletion once its stack removes it. */
   readonly keyPendingWindow: Duration;
-  /** Operations switches from context (SPEC §8), the same for every stage unless given. */
+  /** Operations switches from context, the same for every stage unless given. */
   readonly operations: OperationsConfig;
-  /** How scheduled reports are mailed (SPEC §7), from context. */
+  /** How scheduled reports are mailed, from context. */
   readonly reportMail: ReportMailConfig;
 }
 
@@ -65,6 +71,7 @@ const BASE: Record<StageName, StageConfig> = {
     logLevel: 'DEBUG',
     throttle: { rateLimit: 50, burstLimit: 100 },
     tracing: true,
+    sourceMapsAtRuntime: false,
     keyPendingWindow: Duration.days(7),
     operations: { waf: false },
     reportMail: {},
@@ -78,6 +85,7 @@ const BASE: Record<StageName, StageConfig> = {
     logLevel: 'INFO',
     throttle: { rateLimit: 500, burstLimit: 1000 },
     tracing: true,
+    sourceMapsAtRuntime: false,
     keyPendingWindow: Duration.days(30),
     operations: { waf: false },
     reportMail: {},
@@ -131,6 +139,7 @@ function isStage(value: unknown): value is StageName {
 export interface StageContext {
   readonly stage?: unknown;
   readonly tracing?: unknown;
+  readonly sourceMapsAtRuntime?: unknown;
   readonly alarmEmail?: unknown;
   readonly logDestination?: unknown;
   readonly waf?: unknown;
@@ -143,6 +152,7 @@ export interface StageContext {
 export const STAGE_CONTEXT_KEYS = [
   'stage',
   'tracing',
+  'sourceMapsAtRuntime',
   'alarmEmail',
   'logDestination',
   'waf',
@@ -152,8 +162,8 @@ export const STAGE_CONTEXT_KEYS = [
 ] as const satisfies readonly (keyof StageContext)[];
 
 /**
- * Context prod cannot do without: alarms that reach nobody (SPEC §8) and report mails from an unverified
- * sender with links to localhost (SPEC §7) are deploys that look fine and are not.
+ * Context prod cannot do without: alarms that reach nobody and report mails from an unverified
+ * sender with links to localhost are deploys that look fine and are not.
  */
 export const PROD_REQUIRED_CONTEXT = ['alarmEmail', 'reportsSender', 'apiBaseUrl'] as const;
 
@@ -168,14 +178,15 @@ export function requireStageContext(config: StageConfig): void {
   const missing = PROD_REQUIRED_CONTEXT.filter((key) => !given[key]);
   if (missing.length > 0) {
     throw new Error(
-      `stage=prod needs ${missing.map((key) => `-c ${key}=…`).join(' ')} (missing: ${missing.join(', ')}; see README "Stages")`,
+      `stage=prod needs ${missing.map((key) => `-c ${key}=…`).join(' ')} (missing: ${missing.join(', ')}; see docs/operations.md "Stages")`,
     );
   }
 }
 
 /**
  * The stage's settings from CDK context: `stage` (dev|prod, default dev), optionally `tracing`
- * (`-c tracing=false` turns X-Ray off, e.g. in a sandbox account) and the operations switches
+ * (`-c tracing=false` turns X-Ray off, e.g. in a sandbox account), `sourceMapsAtRuntime` (`-c sourceMapsAtRuntime=true`
+ * turns on source-mapped stack traces, see StageConfig) and the operations switches
  * `alarmEmail`, `logDestination` and `waf` (see OperationsConfig), and the report mail settings `reportsSender`,
  * `reportsFrom` and `apiBaseUrl` (see ReportMailConfig). buildApp checks prod's required ones (requireStageContext).
  */
@@ -184,6 +195,8 @@ export function stageConfig(context: StageContext): StageConfig {
   if (!isStage(name)) throw new Error(`Unknown stage "${String(name)}": use -c stage=${STAGES.join('|')}`);
   const base = BASE[name];
   const tracing = context.tracing === undefined ? base.tracing : flag(context.tracing);
+  const sourceMapsAtRuntime =
+    context.sourceMapsAtRuntime === undefined ? base.sourceMapsAtRuntime : flag(context.sourceMapsAtRuntime);
   const operations: OperationsConfig = {
     alarmEmail: alarmEmail(context.alarmEmail),
     logDestination: logDestination(context.logDestination),
@@ -194,5 +207,5 @@ export function stageConfig(context: StageContext): StageConfig {
     fromAddress: text(context.reportsFrom),
     publicBaseUrl: apiBaseUrl(context.apiBaseUrl),
   };
-  return { ...base, tracing, operations, reportMail };
+  return { ...base, tracing, sourceMapsAtRuntime, operations, reportMail };
 }

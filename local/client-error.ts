@@ -13,7 +13,7 @@ const PROTOCOL_ERRORS: Readonly<Record<string, { status: number; message: string
 
 /**
  * A request Node's parser refuses before any handler sees it (a malformed request line or header, headers over
- * Node's 16 KB, a bad Content-Length, both Content-Length and Transfer-Encoding): answered in the spec's error
+ * Node's 16 KB, a bad Content-Length, both Content-Length and Transfer-Encoding): answered in the API's error
  * shape with the security headers and a fresh X-Request-ID, not Node's bare status line. Then the connection
  * closes: the parser cannot tell where the next request would start. In AWS, API Gateway answers these itself.
  */

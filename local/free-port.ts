@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { ChargeRecordsError } from '#platform/errors';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (tests and benchmarks start their servers on one). */
 export async function freePort(): Promise<number> {
@@ -12,7 +13,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export class PortInUseError extends Error {
+export class PortInUseError extends ChargeRecordsError {
   constructor(
     readonly port: number,
     readonly variable: 'PORT' | 'DYNAMODB_LOCAL_PORT',

@@ -21,9 +21,9 @@ export async function startLocalReportScheduler(baseUrl: string, log: (line: str
   process.env.PUBLIC_BASE_URL = baseUrl;
   resetConfig();
   resetReportAdapters();
-  const { ReportRepository } = await import('#reports/store');
+  const { ReportStore } = await import('#reports/store');
   const scheduler = localScheduler();
-  const definitions = await new ReportRepository().allDefinitions();
+  const definitions = await new ReportStore().allDefinitions();
   for (const def of definitions) {
     if (!def.schedule) continue;
     await scheduler.upsert({

@@ -136,7 +136,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     let background: Promise<void> | undefined;
     const startBackground = () =>
       (background ??= (async () => {
-        // The audit trail's feed (SPEC §2): the charges and users streams → the audit-stream handler.
+        // The audit trail's feed: the charges and users streams → the audit-stream handler.
         const { tableName } = await import('#platform/tables');
         poller = new StreamPoller({
           endpoint,

@@ -144,7 +144,7 @@ function queryMaps(search: URLSearchParams | undefined) {
 }
 
 /**
- * Strict UTF-8, BOM kept (JSON.parse refuses it, as before). API Gateway hands a text body over as a string;
+ * Strict UTF-8, BOM kept (JSON.parse refuses it). API Gateway hands a text body over as a string;
  * bytes that are not UTF-8 go on base64-encoded, as it passes bytes it cannot hand over as text, and the
  * router answers 400 instead of `Buffer.toString` quietly turning them into U+FFFD.
  */
@@ -332,7 +332,7 @@ function flushOutbox(): void {
     try {
       writeResult(res, result);
     } catch (err) {
-      // A header value Node refuses (a handler bug): the spec's 500, logged, rather than a crash or a hung socket.
+      // A header value Node refuses (a handler bug): a 500 in the error shape, logged, rather than a crash or a hung socket.
       if (res.headersSent) res.destroy();
       else writeResult(res, errorResponse(err, requestIdFor(String(result.headers?.['X-Request-ID']))));
     }

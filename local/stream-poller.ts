@@ -16,7 +16,7 @@ import { AUDIT_STREAM_SETTINGS } from '#audit/stream-settings';
 import { invoke } from './handlers';
 
 /**
- * The local stand-in for Lambda's DynamoDB Streams event source mapping (SPEC §2): reads DynamoDB Local's
+ * The local stand-in for Lambda's DynamoDB Streams event source mapping: reads DynamoDB Local's
  * Streams API for the given tables and hands each batch, in the exact event shape Lambda delivers, to the
  * same audit handler. Like the event source mapping it
  * - keeps a checkpoint per shard (the last sequence number fully processed), persisted under the state

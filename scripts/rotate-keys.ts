@@ -6,7 +6,7 @@
  * Refused while the previous rotation's overlap window is still open (a second rotation would drop the
  * key that signed still-valid tokens from the JWKS); `--force` rotates anyway (e.g. a leaked key).
  *
- * The rotation is recorded on the audit trail (SPEC §6) in the DynamoDB Local of the running `npm start`
+ * The rotation is recorded on the audit trail in the DynamoDB Local of the running `npm start`
  * (DYNAMODB_ENDPOINT, default port DYNAMODB_LOCAL_PORT or 8000). If it cannot be reached, nothing is rotated.
  */
 import { resolve } from 'node:path';

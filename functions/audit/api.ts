@@ -3,9 +3,9 @@ import { notFound } from '#platform/errors';
 import { httpHandler } from '#platform/http/handler';
 import { ok, route } from '#platform/http/router';
 import { AuditQuery, lowerBound, upperBound, VerifyQuery } from './model';
-import { AuditQueries } from './store';
+import { AuditStore } from './store';
 
-const audit = new AuditQueries();
+const audit = new AuditStore();
 
 export const handler = httpHandler({
   'GET /audit': route({

@@ -62,7 +62,7 @@ function normaliseChanges(changes: AuditInput['changes']): FieldChanges {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The one writer of the audit table (SPEC §6). Each entity has its own hash chain; an append reads the
+ * The one writer of the audit table. Each entity has its own hash chain; an append reads the
  * chain head and puts the next record at `seq = head + 1` on the condition that this key does not exist
  * yet, so two writers for the same entity (a stream record and a security event, say) are serialised:
  * the loser re-reads the new head and tries again. Nothing is ever updated or deleted.

@@ -11,7 +11,7 @@ export interface AuditActor {
 
 export type FieldChanges = Record<string, { from: JsonValue; to: JsonValue }>;
 
-/** One audit record, SPEC §6. `seq` is its position in the entity's chain (1, 2, …). */
+/** One audit record. `seq` is its position in the entity's chain (1, 2, …). */
 export interface AuditRecord {
   auditId: string;
   entityType: string;
@@ -38,7 +38,7 @@ export interface AuditItem extends AuditRecord {
 
 export const entityKeyOf = (entityType: string, entityId: string) => `${entityType}#${entityId}`;
 
-/** The record's hashed content: every §6 field except `hash` itself (and `prevHash`, which is the prefix). */
+/** The record's hashed content: every record field except `hash` itself (and `prevHash`, which is the prefix). */
 export function hashedContent(record: Omit<AuditRecord, 'hash'> | AuditRecord) {
   return {
     auditId: record.auditId,
@@ -73,7 +73,7 @@ export function toAuditItem(record: AuditRecord): AuditItem {
 }
 
 /**
- * The public record (what `GET /audit` returns): exactly the §6 fields, picked one by one. An attribute added to a
+ * The public record (what `GET /audit` returns): exactly the record fields, picked one by one. An attribute added to a
  * stored item by someone with table access (an `approvedBy`, an `actor.role`) is not hashed, so it is never shown
  * as if it were part of the record.
  */

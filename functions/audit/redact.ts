@@ -1,5 +1,5 @@
 /**
- * Fields that never reach an audit record (SPEC §5, §6): password hashes, token material and anything else
+ * Fields that never reach an audit record: password hashes, token material and anything else
  * an attacker could replay or crack. The audit trail still shows *that* such a field changed — a password
  * change is an auditable event — but never its value.
  */

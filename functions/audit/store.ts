@@ -79,7 +79,7 @@ function monthsBetween(from: string, to: string): string[] {
 }
 
 /** Reads the audit table through its key (one entity), byActor (one user) or byMonth (time), never a scan. */
-export class AuditQueries {
+export class AuditStore {
   constructor(
     private readonly db: DynamoDBDocumentClient = documentDb(),
     private readonly table: string = tableName('audit'),

@@ -3,37 +3,45 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { AuditInput } from './audit-log';
 import { diffFields } from './diff';
-import type { AuditActor } from './record';
-import { tableName } from '#platform/tables';
-import { CHARGE_ITEM_SK, CHARGE_METADATA_FIELDS } from '#charges/model';
+import { type AuditActor, entityKeyOf } from './record';
+import { tableName, type TableId } from '#platform/tables';
+import { ChargeRecordsError } from '#platform/errors';
 
 /** A stream record we cannot make sense of: reported as a batch item failure, never dropped. */
-export class PoisonedRecordError extends Error {
+export class PoisonedRecordError extends ChargeRecordsError {
   constructor(message: string) {
     super(message);
     this.name = 'PoisonedRecordError';
   }
 }
 
-/** Attributes of a user item that are bookkeeping, not user data. Secrets are redacted by the writer. */
-const USER_METADATA_FIELDS: ReadonlySet<string> = new Set([
-  'pk',
-  'kind',
-  'version',
-  'createdAt',
-  'createdBy',
-  'updatedAt',
-  'updatedBy',
-  'updatedByName',
-  'requestId',
-  'reason',
-]);
-
 /** A change nobody made through the API (console, script, restore): recorded, but not attributed to a user. */
 const OUT_OF_BAND: AuditActor = { userId: 'out-of-band', username: 'out-of-band' };
 const SYSTEM: AuditActor = { userId: 'system', username: 'system' };
 
-type Image = Record<string, unknown>;
+export type Image = Record<string, unknown>;
+
+/**
+ * What the module that owns an audited table tells the audit trail about its items, so this code stays
+ * generic: which items are entities, which attributes are bookkeeping, and what a change is called.
+ */
+export interface AuditedEntity {
+  readonly table: TableId;
+  readonly entityType: string;
+  /**
+   * The entity an item belongs to (from its key attributes), or undefined for items that are not audited on
+   * their own (version snapshots, uniqueness claims). Throws PoisonedRecordError for a key that makes no sense.
+   */
+  entityIdOf(keys: Image): string | undefined;
+  /** Attributes that describe a change rather than the entity: they are the record's actor/at/reason/version. */
+  readonly bookkeeping: ReadonlySet<string>;
+  /** What a MODIFY did, named for what it means (`update`, `delete`, `role.change`…). */
+  modifyAction(oldImage: Image, newImage: Image): string;
+  /** A MODIFY made around the API: every API write bumps `version`. */
+  modifiedOutOfBand(oldImage: Image, newImage: Image): boolean;
+  /** Who a change is recorded for when the item names no actor. */
+  readonly unattributed: 'out-of-band' | 'system';
+}
 
 function image(raw: unknown): Image | undefined {
   if (raw === undefined) return undefined;
@@ -58,18 +66,6 @@ function actorOf(item: Image): AuditActor | undefined {
 const str = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
 const num = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 
-/**
- * Best effort, for ordering only: the entity a record belongs to even when the record itself is unusable,
- * so that a poisoned record still holds back the later records of its entity in the same batch.
- */
-export function entityKeyHint(record: DynamoDBRecord): string | undefined {
-  const keys = record.dynamodb?.Keys;
-  const chargeId = keys?.chargeId?.S;
-  if (chargeId) return `charge#${chargeId}`;
-  const pk = keys?.pk?.S;
-  return pk?.startsWith('user#') ? `user#${pk.slice('user#'.length)}` : undefined;
-}
-
 /** The table a stream record comes from: `arn:…:table/<name>/stream/<label>`. */
 export function sourceTable(record: DynamoDBRecord): string {
   const match = /:table\/([^/]+)\/stream\//.exec(record.eventSourceARN ?? '');
@@ -82,92 +78,73 @@ function approximateTime(record: DynamoDBRecord): string {
   return typeof seconds === 'number' ? new Date(seconds * 1000).toISOString() : new Date().toISOString();
 }
 
-/**
- * One stream record → the audit record it stands for, or undefined for items that are not audited
- * (charge version snapshots, username/OIDC claim items). Who, why and in which request come from the
- * item's `updatedBy`, `reason` and `requestId`, which every API write sets.
- */
-export function toAuditInput(record: DynamoDBRecord): AuditInput | undefined {
-  const eventId = record.eventID;
-  if (!eventId) throw new PoisonedRecordError('Stream record without eventID');
-  const keys = image(record.dynamodb?.Keys);
-  const oldImage = image(record.dynamodb?.OldImage);
-  const newImage = image(record.dynamodb?.NewImage);
-  const event = record.eventName;
-  if (!keys) throw new PoisonedRecordError('Stream record without keys');
-  if (event === 'INSERT' && !newImage) throw new PoisonedRecordError('INSERT without NewImage (stream view type?)');
-  if (event === 'MODIFY' && (!newImage || !oldImage)) throw new PoisonedRecordError('MODIFY without both images');
-  if (event === 'REMOVE' && !oldImage) throw new PoisonedRecordError('REMOVE without OldImage');
-  if (event !== 'INSERT' && event !== 'MODIFY' && event !== 'REMOVE') {
-    throw new PoisonedRecordError(`Unknown eventName ${String(event)}`);
+/** Reads stream records of the given entities' tables as audit inputs. */
+export function streamChanges(entities: readonly AuditedEntity[]) {
+  const byTable = new Map(entities.map((e) => [tableName(e.table), e]));
+
+  /**
+   * Best effort, for ordering only: the entity a record belongs to even when the record itself is unusable,
+   * so that a poisoned record still holds back the later records of its entity in the same batch.
+   */
+  function entityKeyHint(record: DynamoDBRecord): string | undefined {
+    try {
+      const entity = byTable.get(sourceTable(record));
+      const keys = image(record.dynamodb?.Keys);
+      const id = entity && keys ? entity.entityIdOf(keys) : undefined;
+      return entity && id ? entityKeyOf(entity.entityType, id) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
-  const table = sourceTable(record);
-  const current = newImage ?? oldImage ?? {};
-  const base = {
-    idempotencyKey: eventId,
-    at: event === 'REMOVE' ? approximateTime(record) : (str(current.updatedAt) ?? approximateTime(record)),
-    requestId: event === 'REMOVE' ? null : str(current.requestId),
-    reason: event === 'REMOVE' ? null : str(current.reason),
-  };
+  /**
+   * One stream record → the audit record it stands for, or undefined for items that are not audited.
+   * Who, why and in which request come from the item's `updatedBy`, `reason` and `requestId`, which every
+   * API write sets.
+   */
+  function toAuditInput(record: DynamoDBRecord): AuditInput | undefined {
+    const eventId = record.eventID;
+    if (!eventId) throw new PoisonedRecordError('Stream record without eventID');
+    const keys = image(record.dynamodb?.Keys);
+    const oldImage = image(record.dynamodb?.OldImage);
+    const newImage = image(record.dynamodb?.NewImage);
+    const event = record.eventName;
+    if (!keys) throw new PoisonedRecordError('Stream record without keys');
+    if (event === 'INSERT' && !newImage) throw new PoisonedRecordError('INSERT without NewImage (stream view type?)');
+    if (event === 'MODIFY' && (!newImage || !oldImage)) throw new PoisonedRecordError('MODIFY without both images');
+    if (event === 'REMOVE' && !oldImage) throw new PoisonedRecordError('REMOVE without OldImage');
+    if (event !== 'INSERT' && event !== 'MODIFY' && event !== 'REMOVE') {
+      throw new PoisonedRecordError(`Unknown eventName ${String(event)}`);
+    }
 
-  if (table === tableName('charges')) {
-    if (keys.sk !== CHARGE_ITEM_SK) return undefined;
-    const chargeId = str(keys.chargeId);
-    if (!chargeId) throw new PoisonedRecordError('Charge record without chargeId');
-    // Every API write bumps the version; a change that does not was made around the API.
-    const outOfBand = event === 'REMOVE' || (event === 'MODIFY' && oldImage?.version === newImage?.version);
+    const table = sourceTable(record);
+    const entity = byTable.get(table);
+    if (!entity) throw new PoisonedRecordError(`Stream of table ${table} is not audited here`);
+    const entityId = entity.entityIdOf(keys);
+    if (entityId === undefined) return undefined;
+
+    const current = newImage ?? oldImage ?? {};
+    const outOfBand =
+      event === 'REMOVE' || (event === 'MODIFY' && entity.modifiedOutOfBand(oldImage as Image, newImage as Image));
     return {
-      ...base,
-      entityType: 'charge',
-      entityId: chargeId,
+      idempotencyKey: eventId,
+      at: event === 'REMOVE' ? approximateTime(record) : (str(current.updatedAt) ?? approximateTime(record)),
+      entityType: entity.entityType,
+      entityId,
       action:
         event === 'INSERT'
           ? 'create'
           : event === 'REMOVE'
             ? 'remove'
-            : newImage?.deletedAt && !oldImage?.deletedAt
-              ? 'delete'
-              : 'update',
-      actor: outOfBand ? OUT_OF_BAND : (actorOf(current) ?? OUT_OF_BAND),
-      ...(outOfBand ? { reason: 'Changed outside the API', requestId: null } : {}),
+            : entity.modifyAction(oldImage as Image, newImage as Image),
+      actor: outOfBand ? OUT_OF_BAND : (actorOf(current) ?? (entity.unattributed === 'system' ? SYSTEM : OUT_OF_BAND)),
+      ...(outOfBand
+        ? { reason: 'Changed outside the API', requestId: null }
+        : { reason: str(current.reason), requestId: str(current.requestId) }),
       version: num(current.version),
-      changes: diffFields(oldImage, newImage, CHARGE_METADATA_FIELDS),
+      changes: diffFields(oldImage, newImage, entity.bookkeeping),
     };
   }
 
-  if (table === tableName('users')) {
-    const pk = str(keys.pk);
-    if (!pk) throw new PoisonedRecordError('User record without pk');
-    if (!pk.startsWith('user#')) return undefined;
-    const versioned = typeof oldImage?.version === 'number' && typeof newImage?.version === 'number';
-    const outOfBand =
-      event === 'REMOVE' || (event === 'MODIFY' && versioned && oldImage?.version === newImage?.version);
-    return {
-      ...base,
-      entityType: 'user',
-      entityId: pk.slice('user#'.length),
-      action: event === 'INSERT' ? 'create' : event === 'REMOVE' ? 'remove' : userAction(oldImage, newImage),
-      actor: outOfBand ? OUT_OF_BAND : (actorOf(current) ?? SYSTEM),
-      ...(outOfBand ? { reason: 'Changed outside the API', requestId: null } : {}),
-      version: num(current.version),
-      changes: diffFields(oldImage, newImage, USER_METADATA_FIELDS),
-    };
-  }
-
-  throw new PoisonedRecordError(`Stream of table ${table} is not audited here`);
-}
-
-/**
- * A user item change named for what it means (SPEC §6 security events): the stream is the one writer of
- * item changes, so a role change or a password change is exactly one record, named, with its from/to.
- */
-function userAction(oldImage: Image | undefined, newImage: Image | undefined): string {
-  const changed = (field: string) =>
-    JSON.stringify(oldImage?.[field] ?? null) !== JSON.stringify(newImage?.[field] ?? null);
-  if (changed('roles')) return 'role.change';
-  if (changed('disabled')) return newImage?.disabled === true ? 'user.disable' : 'user.enable';
-  if (changed('passwordHash')) return 'password.change';
-  if (changed('tokensValidAfter')) return 'tokens.revoke';
-  return 'update';
+  return { entityKeyHint, toAuditInput };
 }

@@ -6,16 +6,18 @@ import { type OidcIdentity, verifyOidcToken } from './oidc';
 import { type Family, sessionAlive } from './sessions';
 import { config } from '#platform/config';
 import { documentDb } from '#platform/dynamo';
-import { AppError } from '#platform/errors';
+import { AppError, ChargeRecordsError } from '#platform/errors';
 import { permissionsFor } from '#platform/permissions';
 import { findRoute } from '#platform/routes';
 import { AccessTokenError, verifyAccessToken } from '#signing/tokens';
 import { tableName } from '#platform/tables';
-import { users } from '#users/store';
+import { UserStore } from '#users/store';
 import { type User, userPk } from '#users/model';
 
+const users = new UserStore();
+
 /**
- * The authorizer's decision (SPEC §4, §5), apart from API Gateway's event and policy shapes:
+ * The authorizer's decision, apart from API Gateway's event and policy shapes:
  *
  *   1. verify the bearer token in memory (our JWKS, or a configured OIDC issuer's) — no KMS call;
  *   2. ONE consistent BatchGetItem for the caller's current state: the user item (disabled? roles? tokens
@@ -27,7 +29,7 @@ import { type User, userPk } from '#users/model';
  * So two DynamoDB calls per request, one after the other, and a revocation, disable or role change is seen on
  * the very next request.
  */
-export class Unauthorized extends Error {
+export class UnauthorizedError extends ChargeRecordsError {
   /** `userId`: whose token it was, when it verified but the user's state refused it (for the log line). */
   constructor(
     readonly reason: string,
@@ -47,7 +49,7 @@ export function bearerToken(headers: Record<string, string | undefined> | null |
     const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/i.exec(value.trim());
     if (match?.[1]) return match[1];
   }
-  throw new Unauthorized('no bearer token');
+  throw new UnauthorizedError('no bearer token');
 }
 
 interface CallerState {
@@ -102,16 +104,16 @@ async function rateLimit(userId: string, now: number): Promise<RateLimitState> {
  */
 async function authenticateOwn(token: string, now: number): Promise<AuthenticatedUser> {
   const claims = await verifyAccessToken(token).catch((err: unknown) => {
-    throw new Unauthorized(err instanceof AccessTokenError ? err.reason : 'invalid token');
+    throw new UnauthorizedError(err instanceof AccessTokenError ? err.reason : 'invalid token');
   });
   const state = await loadState(claims.sub, claims.jti, claims.sid, now);
-  if (state.revoked) throw new Unauthorized('token revoked', claims.sub);
+  if (state.revoked) throw new UnauthorizedError('token revoked', claims.sub);
   const user = state.user;
-  if (!user) throw new Unauthorized('unknown user', claims.sub);
+  if (!user) throw new UnauthorizedError('unknown user', claims.sub);
   if (claims.sid !== undefined) {
-    if (!sessionAlive(user, state.family, now)) throw new Unauthorized('session ended', claims.sub);
+    if (!sessionAlive(user, state.family, now)) throw new UnauthorizedError('session ended', claims.sub);
   } else if (user.disabled || claims.iat * 1000 < user.tokensValidAfter) {
-    throw new Unauthorized('tokens revoked', claims.sub);
+    throw new UnauthorizedError('tokens revoked', claims.sub);
   }
   return { userId: user.userId, username: user.username, roles: user.roles, permissions: permissionsFor(user.roles) };
 }
@@ -149,16 +151,16 @@ async function authenticateOidc(token: string, now: number): Promise<Authenticat
   try {
     identity = await verifyOidcToken(token);
   } catch {
-    throw new Unauthorized('invalid external token');
+    throw new UnauthorizedError('invalid external token');
   }
   if (!identity) return undefined;
   const userId = await oidcUserId(identity);
-  if (!userId) throw new Unauthorized('external user could not be created');
+  if (!userId) throw new UnauthorizedError('external user could not be created');
   const state = await loadState(userId, identity.revocationId, undefined, now);
   const user = state.user;
-  if (state.revoked) throw new Unauthorized('token revoked', userId);
+  if (state.revoked) throw new UnauthorizedError('token revoked', userId);
   if (!user || user.disabled || identity.iat * 1000 < user.tokensValidAfter)
-    throw new Unauthorized('external user refused', userId);
+    throw new UnauthorizedError('external user refused', userId);
   return {
     userId: user.userId,
     username: user.username,
@@ -181,7 +183,7 @@ export async function authorize(request: {
     // Not one of ours (unknown kid / issuer): maybe a configured external issuer's. One of ours that verified but
     // whose state refused it (it names its user) is no external token: it is not verified a second time.
     const external =
-      err instanceof Unauthorized && err.userId === undefined ? await authenticateOidc(token, now) : undefined;
+      err instanceof UnauthorizedError && err.userId === undefined ? await authenticateOidc(token, now) : undefined;
     if (!external) throw err;
     user = external;
   }

@@ -4,18 +4,18 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { toAuthorizerContext } from '#platform/auth-context';
 import { header, requestIdFor } from '#platform/http/headers';
 import { emfMetrics, logger, loggerContext, metrics } from '#platform/powertools';
-import { authorize, Unauthorized } from './authorize';
+import { authorize, UnauthorizedError } from './authorize';
 
 function policy(effect: 'Allow' | 'Deny', resource: string): APIGatewayAuthorizerResult['policyDocument'] {
   return { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: resource }] };
 }
 
 /**
- * Lambda REQUEST authorizer (result caching is off, see lib/api-stack.ts): throwing `Unauthorized` makes
+ * Lambda REQUEST authorizer (result caching is off, see lib/api-stack.ts): throwing `Error('Unauthorized')` makes
  * API Gateway answer 401, a Deny policy 403; an Allow passes the caller and their rate-limit window on.
  */
 async function authorizer(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
-  // SPEC §8: every line under the request's correlation id, by the handlers' rule (the caller's sane
+  // Every line under the request's correlation id, by the handlers' rule (the caller's sane
   // X-Request-ID, else API Gateway's request id) — the line saying why a 401 or 403 happened most of all.
   logger.setCorrelationId(requestIdFor(header(event.headers, 'x-request-id'), event.requestContext?.requestId));
   try {
@@ -41,7 +41,7 @@ async function authorizer(event: APIGatewayRequestAuthorizerEvent): Promise<APIG
       context: toAuthorizerContext(decision.user, decision.rate),
     };
   } catch (err) {
-    if (err instanceof Unauthorized) {
+    if (err instanceof UnauthorizedError) {
       metrics.addMetric('AuthorizerUnauthorized', MetricUnit.Count, 1);
       logger.info('unauthorized', {
         reason: err.reason,

@@ -4,10 +4,10 @@ import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '#platform/config';
 import { documentDb } from '#platform/dynamo';
 import { tableName } from '#platform/tables';
-import { usernameKey } from '#users/model';
+import { usernameKey } from '#platform/username';
 
 /**
- * Brute-force defences of SPEC §5, kept per username in ONE `auth-state` item (`login#<username>`):
+ * Brute-force defences, kept per username in ONE `auth-state` item (`login#<username>`):
  *
  * - failures are counted per username + source address (`pairs[address]`): LOGIN_MAX_FAILURES within 15 minutes
  *   lock that pair — only that pair — for LOCKOUT_SECONDS. An attacker elsewhere locks out only themselves.
@@ -23,8 +23,8 @@ import { usernameKey } from '#users/model';
  * An attempt is RESERVED — counted as a failure, locks included — before its password is checked (which takes
  * ~100 ms of Argon2id), in one conditional write that is refused when the pair or account is locked: so
  * concurrent attempts can never check more passwords than the lock allows. A correct password then releases
- * its reservation: the attempt is no failure, and the pair starts over (SPEC: "a successful login resets the
- * pair's counter") — but its earlier failures were failures and still count towards the ceiling.
+ * its reservation: the attempt is no failure, and the pair starts over (a successful login resets the pair's
+ * counter) — but its earlier failures were failures and still count towards the ceiling.
  *
  * Writes are optimistic (version condition): a lost race re-reads and decides again on the current state.
  * An "address" is an IPv4 address or an IPv6 /64 (one subscriber's network: see `addressKey`).
@@ -165,7 +165,7 @@ async function mutate(
   throw new Error('login state: too many concurrent updates');
 }
 
-/** Items written before the ceiling became a rolling hour kept a fixed hour's count: the pairs hold it now. */
+/** An item may carry a fixed-hour count (`hourStart`, `hourFailures`); it is dropped: the ceiling counts the pairs' failures. */
 function withoutFixedHour(state: LoginState & { hourStart?: number; hourFailures?: number }): LoginState {
   const { hourStart: _start, hourFailures: _failures, ...rest } = state;
   return rest;
@@ -271,7 +271,7 @@ function removeOne(times: number[] | undefined, at: number): boolean {
 
 /**
  * The reserved attempt's password was right: the attempt is no failure, so it leaves its pair and with it the
- * ceiling's count — and an account lock it set comes off again. Its pair starts over (SPEC §5): its earlier
+ * ceiling's count — and an account lock it set comes off again. Its pair starts over: its earlier
  * failures no longer count towards the pair's locks, but still towards the ceiling (`beforeReset`). Best effort:
  * contention from an attack on this username must not stop the real user; the reservation then stays a failure.
  */

@@ -43,7 +43,7 @@ const DEFAULT_JWKS_OPTIONS: ExternalJwksOptions = {
 };
 
 /**
- * External sign-in (SPEC §5): access tokens from the issuers in OIDC_PROVIDERS — Cognito, Entra ID, Keycloak,
+ * External sign-in: access tokens from the issuers in OIDC_PROVIDERS — Cognito, Entra ID, Keycloak,
  * Okta… — verified against that issuer's own JWKS only, `iss` and `aud` exact, RS256 or ES256. Roles come
  * from the configured claim through the provider's `roleMap`; anything unmapped grants nothing.
  */

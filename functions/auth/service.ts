@@ -2,7 +2,7 @@ import type { AuthenticatedUser } from '#platform/auth-context';
 import { nowSeconds } from './clock';
 import { countInWindow } from './counters';
 import { addressKey, releaseAttempt, reserveAttempt } from './login-guard';
-import { countRevocation, securityEvent } from './security-events';
+import { countRevocation, securityEvent } from '#audit/security-events';
 import {
   familyOfRefreshToken,
   getFamily,
@@ -17,7 +17,8 @@ import { AppError, unauthorized, validationError } from '#platform/errors';
 import { isRole, type Permission } from '#platform/permissions';
 import { mintAccessToken } from '#signing/tokens';
 import { hashPassword, passwordPolicyViolations, verifyAgainstDummy, verifyPassword } from '#users/passwords';
-import { users } from '#users/store';
+import type { UserStore } from '#users/store';
+import type { RequestMeta } from '#platform/request-meta';
 import { type PublicUser, toPublicUser, type User } from '#users/model';
 
 export interface TokenResponse {
@@ -25,11 +26,6 @@ export interface TokenResponse {
   refreshToken: string;
   tokenType: 'Bearer';
   expiresIn: number;
-}
-
-export interface RequestMeta {
-  requestId: string;
-  sourceIp: string;
 }
 
 /** One message for every failed login: wrong username, wrong password and disabled account look alike. */
@@ -46,7 +42,7 @@ async function issueTokens(user: User, familyId: string, refreshToken: string): 
   return { accessToken: access.token, refreshToken, tokenType: 'Bearer', expiresIn: access.expiresIn };
 }
 
-/** Per-source-IP limit on login attempts (SPEC §5), before any other work is done for the caller. */
+/** Per-source-IP limit on login attempts, before any other work is done for the caller. */
 async function limitLoginAttempts(sourceIp: string, now: number): Promise<void> {
   const limit = config().LOGIN_RATE_LIMIT_PER_MINUTE;
   // Per address as the lockout counts them: an IPv6 /64 is one address here too.
@@ -111,78 +107,10 @@ async function checkPassword(
   return false;
 }
 
-export async function login(username: string, password: string, meta: RequestMeta): Promise<TokenResponse> {
-  const now = nowSeconds();
-  await limitLoginAttempts(meta.sourceIp, now);
-  const user = await users.getByUsername(username);
-  // A disabled account's right password is a failure too (`checkPassword`): the same 401, audited as such.
-  const valid = await checkPassword(username, password, user, meta, now);
-  if (!valid || !user) throw invalidCredentials();
-  const { family, refreshToken } = await startFamily(user.userId, now);
-  await securityEvent({ action: 'login.success', subject: user, requestId: meta.requestId, sourceIp: meta.sourceIp });
-  return issueTokens(user, family.familyId, refreshToken);
-}
-
-export async function refresh(refreshToken: string, meta: RequestMeta): Promise<TokenResponse> {
-  const now = nowSeconds();
-  const outcome = await rotateRefreshToken(refreshToken, now);
-  if (!outcome.ok) {
-    if (outcome.reason === 'reused') {
-      // ASVS 5 §10.4.5: a spent token presented again means it leaked: the whole family dies.
-      await revokeFamily(outcome.family.familyId, now);
-      const user = await users.getById(outcome.family.userId);
-      await securityEvent({
-        action: 'refresh.reuse',
-        subject: { userId: outcome.family.userId, username: user?.username ?? 'unknown' },
-        requestId: meta.requestId,
-        sourceIp: meta.sourceIp,
-        // Which session, without its id: the family id is a secret to the audit trail (SECRET_FIELDS), as
-        // the refresh token is. Its start time names the session the user logged in with.
-        details: { sessionStartedAt: { from: null, to: new Date(outcome.family.createdAt).toISOString() } },
-      });
-    }
-    throw refreshRejected();
-  }
-  const user = await users.getById(outcome.family.userId);
-  if (!sessionAlive(user, outcome.family)) {
-    await revokeFamily(outcome.family.familyId, now);
-    throw refreshRejected();
-  }
-  return issueTokens(user, outcome.family.familyId, outcome.refreshToken);
-}
-
 export interface CurrentToken {
   jti: string;
   exp: number;
   sid?: string;
-}
-
-export async function logout(
-  caller: AuthenticatedUser,
-  token: CurrentToken,
-  refreshToken: string | undefined,
-  meta: RequestMeta,
-): Promise<void> {
-  const now = nowSeconds();
-  await revokeAccessToken(token.jti, token.exp, now);
-  const families = new Set<string>();
-  if (token.sid) families.add(token.sid);
-  if (refreshToken) {
-    const familyId = await familyOfRefreshToken(refreshToken);
-    if (familyId) {
-      // Only the caller's own sessions: a stolen refresh token of someone else cannot be used to log them out.
-      const family = await getFamily(familyId);
-      if (family?.userId === caller.userId) families.add(familyId);
-    }
-  }
-  for (const familyId of families) await revokeFamily(familyId, now);
-  await securityEvent({ action: 'logout', subject: caller, requestId: meta.requestId, sourceIp: meta.sourceIp });
-}
-
-async function requireUser(userId: string): Promise<User> {
-  const user = await users.getById(userId);
-  if (!user) throw unauthorized();
-  return user;
 }
 
 /** `/users/me`: the stored user with the roles and permissions in effect for this request. */
@@ -198,55 +126,128 @@ function meView(user: User, caller: AuthenticatedUser): MeView {
   return { ...toPublicUser(user), roles: caller.roles.filter(isRole), permissions: caller.permissions };
 }
 
-export async function me(caller: AuthenticatedUser): Promise<MeView> {
-  return meView(await requireUser(caller.userId), caller);
-}
+/** Sign-in and the caller's own account: login, refresh, logout, profile and password. */
+export class AuthService {
+  constructor(private readonly users: UserStore) {}
 
-export async function updateMe(
-  caller: AuthenticatedUser,
-  changes: { displayName?: string; email?: string },
-  meta: RequestMeta,
-): Promise<MeView> {
-  const updated = await users.update(caller.userId, changes, { actor: caller, requestId: meta.requestId });
-  return meView(updated, caller);
-}
+  async login(username: string, password: string, meta: RequestMeta): Promise<TokenResponse> {
+    const now = nowSeconds();
+    await limitLoginAttempts(meta.sourceIp, now);
+    const user = await this.users.getByUsername(username);
+    // A disabled account's right password is a failure too (`checkPassword`): the same 401, audited as such.
+    const valid = await checkPassword(username, password, user, meta, now);
+    if (!valid || !user) throw invalidCredentials();
+    const { family, refreshToken } = await startFamily(user.userId, now);
+    await securityEvent({ action: 'login.success', subject: user, requestId: meta.requestId, sourceIp: meta.sourceIp });
+    return issueTokens(user, family.familyId, refreshToken);
+  }
 
-/**
- * Password change: the current password is checked under the same lockout rules as a login; afterwards every
- * other session of the user is dead (tokens issued before now), while the caller's own session lives on.
- */
-export async function changePassword(
-  caller: AuthenticatedUser,
-  currentPassword: string,
-  newPassword: string,
-  sessionId: string | undefined,
-  meta: RequestMeta,
-): Promise<void> {
-  const now = nowSeconds();
-  const user = await requireUser(caller.userId);
-  const valid = await checkPassword(user.username, currentPassword, user, meta, now);
-  // 403, not 401: the caller's token is fine, and a 401 would make clients drop a live session.
-  if (!valid) {
-    throw new AppError('FORBIDDEN', 'The current password is not correct', {
-      details: [{ path: 'body.currentPassword', message: 'does not match the account password' }],
-    });
+  async refresh(refreshToken: string, meta: RequestMeta): Promise<TokenResponse> {
+    const now = nowSeconds();
+    const outcome = await rotateRefreshToken(refreshToken, now);
+    if (!outcome.ok) {
+      if (outcome.reason === 'reused') {
+        // ASVS 5 §10.4.5: a spent token presented again means it leaked: the whole family dies.
+        await revokeFamily(outcome.family.familyId, now);
+        const user = await this.users.getById(outcome.family.userId);
+        await securityEvent({
+          action: 'refresh.reuse',
+          subject: { userId: outcome.family.userId, username: user?.username ?? 'unknown' },
+          requestId: meta.requestId,
+          sourceIp: meta.sourceIp,
+          // Which session, without its id: the family id is a secret to the audit trail (SECRET_FIELDS), as
+          // the refresh token is. Its start time names the session the user logged in with.
+          details: { sessionStartedAt: { from: null, to: new Date(outcome.family.createdAt).toISOString() } },
+        });
+      }
+      throw refreshRejected();
+    }
+    const user = await this.users.getById(outcome.family.userId);
+    if (!sessionAlive(user, outcome.family)) {
+      await revokeFamily(outcome.family.familyId, now);
+      throw refreshRejected();
+    }
+    return issueTokens(user, outcome.family.familyId, outcome.refreshToken);
   }
-  const problems = passwordPolicyViolations(newPassword, user.username);
-  if (problems.length > 0) {
-    throw validationError('The new password does not meet the password policy', [
-      { path: 'body.newPassword', message: problems.join('; ') },
-    ]);
+
+  async logout(
+    caller: AuthenticatedUser,
+    token: CurrentToken,
+    refreshToken: string | undefined,
+    meta: RequestMeta,
+  ): Promise<void> {
+    const now = nowSeconds();
+    await revokeAccessToken(token.jti, token.exp, now);
+    const families = new Set<string>();
+    if (token.sid) families.add(token.sid);
+    if (refreshToken) {
+      const familyId = await familyOfRefreshToken(refreshToken);
+      if (familyId) {
+        // Only the caller's own sessions: a stolen refresh token of someone else cannot be used to log them out.
+        const family = await getFamily(familyId);
+        if (family?.userId === caller.userId) families.add(familyId);
+      }
+    }
+    for (const familyId of families) await revokeFamily(familyId, now);
+    await securityEvent({ action: 'logout', subject: caller, requestId: meta.requestId, sourceIp: meta.sourceIp });
   }
-  await users.update(
-    user.userId,
-    {
-      passwordHash: await hashPassword(newPassword),
-      tokensValidAfter: Date.now(),
-      tokensValidAfterExceptSession: sessionId,
-    },
-    { actor: caller, requestId: meta.requestId, reason: 'password change' },
-  );
-  // Every other session of the user ends: a revocation, as a disable or a role change is.
-  countRevocation('password-change');
-  // The `password.change` audit record (hash redacted) comes from the users stream, like every item change.
+
+  async requireUser(userId: string): Promise<User> {
+    const user = await this.users.getById(userId);
+    if (!user) throw unauthorized();
+    return user;
+  }
+
+  async me(caller: AuthenticatedUser): Promise<MeView> {
+    return meView(await this.requireUser(caller.userId), caller);
+  }
+
+  async updateMe(
+    caller: AuthenticatedUser,
+    changes: { displayName?: string; email?: string },
+    meta: RequestMeta,
+  ): Promise<MeView> {
+    const updated = await this.users.update(caller.userId, changes, { actor: caller, requestId: meta.requestId });
+    return meView(updated, caller);
+  }
+
+  /**
+   * Password change: the current password is checked under the same lockout rules as a login; afterwards every
+   * other session of the user is dead (tokens issued before now), while the caller's own session lives on.
+   */
+  async changePassword(
+    caller: AuthenticatedUser,
+    currentPassword: string,
+    newPassword: string,
+    sessionId: string | undefined,
+    meta: RequestMeta,
+  ): Promise<void> {
+    const now = nowSeconds();
+    const user = await this.requireUser(caller.userId);
+    const valid = await checkPassword(user.username, currentPassword, user, meta, now);
+    // 403, not 401: the caller's token is fine, and a 401 would make clients drop a live session.
+    if (!valid) {
+      throw new AppError('FORBIDDEN', 'The current password is not correct', {
+        details: [{ path: 'body.currentPassword', message: 'does not match the account password' }],
+      });
+    }
+    const problems = passwordPolicyViolations(newPassword, user.username);
+    if (problems.length > 0) {
+      throw validationError('The new password does not meet the password policy', [
+        { path: 'body.newPassword', message: problems.join('; ') },
+      ]);
+    }
+    await this.users.update(
+      user.userId,
+      {
+        passwordHash: await hashPassword(newPassword),
+        tokensValidAfter: Date.now(),
+        tokensValidAfterExceptSession: sessionId,
+      },
+      { actor: caller, requestId: meta.requestId, reason: 'password change' },
+    );
+    // Every other session of the user ends: a revocation, as a disable or a role change is.
+    countRevocation('password-change');
+    // The `password.change` audit record (hash redacted) comes from the users stream, like every item change.
+  }
 }

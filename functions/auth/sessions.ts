@@ -7,7 +7,7 @@ import { tableName } from '#platform/tables';
 import type { User } from '#users/model';
 
 /**
- * Refresh-token families (SPEC §5) and access-token revocations, in `auth-state`:
+ * Refresh-token families and access-token revocations, in `auth-state`:
  *
  * - `family#<id>`: one login session: its user, creation time and ABSOLUTE expiry (REFRESH_TOKEN_TTL_SECONDS
  *   after login — rotation never extends it), and `revokedAt` once logged out or caught reusing a token.

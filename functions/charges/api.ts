@@ -1,24 +1,16 @@
 import { httpHandler } from '#platform/http/handler';
-import { created, noContent, ok, route, type RouteContext } from '#platform/http/router';
-import type { AuthenticatedUser } from '#platform/auth-context';
+import { created, noContent, ok, route } from '#platform/http/router';
 import { ChargePatch, DeleteCharge, ListChargesQuery, NewCharge } from './model';
-import { DynamoChargeStore } from './store';
+import { ChargeStore } from './store';
 import { ChargeService, etagOf } from './service';
 
-const charges = new ChargeService(new DynamoChargeStore());
-
-/** The router has checked the route's permission, so a user is always there on these routes. */
-const info = (ctx: RouteContext<unknown, unknown>) => ({
-  user: ctx.user as AuthenticatedUser,
-  requestId: ctx.requestId,
-});
-const id = (ctx: RouteContext<unknown, unknown>) => ctx.params.id as string;
+const charges = new ChargeService(new ChargeStore());
 
 export const handler = httpHandler({
   'POST /charges': route({
     body: NewCharge,
     run: async (ctx) => {
-      const charge = await charges.create(ctx.body, info(ctx));
+      const charge = await charges.create(ctx.body, ctx.caller, ctx.meta);
       return created(charge, { Location: ctx.location(`/charges/${charge.chargeId}`), ETag: etagOf(charge) });
     },
   }),
@@ -30,7 +22,7 @@ export const handler = httpHandler({
 
   'GET /charges/{id}': route({
     run: async (ctx) => {
-      const charge = await charges.get(id(ctx));
+      const charge = await charges.get(ctx.params.id);
       return ok(charge, { ETag: etagOf(charge) });
     },
   }),
@@ -38,7 +30,7 @@ export const handler = httpHandler({
   'PATCH /charges/{id}': route({
     body: ChargePatch,
     run: async (ctx) => {
-      const charge = await charges.update(id(ctx), ctx.body, ctx.header('if-match'), info(ctx));
+      const charge = await charges.update(ctx.params.id, ctx.body, ctx.header('if-match'), ctx.caller, ctx.meta);
       return ok(charge, { ETag: etagOf(charge) });
     },
   }),
@@ -46,12 +38,12 @@ export const handler = httpHandler({
   'DELETE /charges/{id}': route({
     body: DeleteCharge,
     run: async (ctx) => {
-      await charges.remove(id(ctx), ctx.body.reason, ctx.header('if-match'), info(ctx));
+      await charges.remove(ctx.params.id, ctx.body.reason, ctx.header('if-match'), ctx.caller, ctx.meta);
       return noContent();
     },
   }),
 
   'GET /charges/{id}/history': route({
-    run: async (ctx) => ok(await charges.history(id(ctx))),
+    run: async (ctx) => ok(await charges.history(ctx.params.id)),
   }),
 });

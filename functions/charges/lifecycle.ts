@@ -2,7 +2,7 @@ import { AppError } from '#platform/errors';
 import type { AuthenticatedUser } from '#platform/auth-context';
 import type { Charge, ChargeStatus } from './model';
 
-/** SPEC §3: in_production → quarantine → released | rejected; released → blocked → released | rejected. */
+/** The lifecycle: in_production → quarantine → released | rejected; released → blocked → released | rejected. */
 export const TRANSITIONS: Readonly<Record<ChargeStatus, readonly ChargeStatus[]>> = {
   in_production: ['quarantine'],
   quarantine: ['released', 'rejected'],
@@ -50,7 +50,7 @@ export function assertInitialStatus(status: ChargeStatus): void {
  * never release their own charge).
  */
 export function assertTransition(charge: Charge, to: ChargeStatus, user: AuthenticatedUser): void {
-  // SPEC §3 names one error for both release rules: the release right and the four-eyes rule are segregation of duties.
+  // One error for both release rules: the release right and the four-eyes rule are segregation of duties.
   if (to === 'released' && !user.permissions.includes('charges:release')) {
     throw new AppError('SEGREGATION_OF_DUTIES', 'Releasing a charge needs the charges:release permission');
   }

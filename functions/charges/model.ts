@@ -3,7 +3,7 @@ import { isWellFormed, WELL_FORMED_MESSAGE } from '#platform/well-formed';
 import type { AuditActor } from '#audit/record';
 import { PAGE_FIELDS, RANGE_IN_ORDER } from '#platform/http/query-schemas';
 
-/** SPEC §3. */
+/** The units and statuses a charge can have. */
 export const UNITS = ['kg', 'g', 't', 'l', 'ml', 'pcs'] as const;
 export const STATUSES = ['in_production', 'quarantine', 'released', 'rejected', 'blocked'] as const;
 export type ChargeStatus = (typeof STATUSES)[number];
@@ -151,7 +151,7 @@ export const ListChargesQuery = z
 export type ListChargesQuery = z.infer<typeof ListChargesQuery>;
 
 /**
- * The charge as the API shows it: the spec's fields, picked one by one, so no storage key or change metadata
+ * The charge as the API shows it: its documented fields, picked one by one, so no storage key or change metadata
  * (nor any attribute added to the item later) ever reaches a client. Picking rather than rest-destructuring
  * also measured 3× faster on the export path, which calls it once per row.
  */

@@ -14,11 +14,7 @@ import {
   toPublicCharge,
 } from './model';
 import type { ChargeStore } from './store';
-
-export interface RequestInfo {
-  user: AuthenticatedUser;
-  requestId: string;
-}
+import type { RequestMeta } from '#platform/request-meta';
 
 export interface HistoryEntry {
   version: number;
@@ -56,7 +52,7 @@ function assertDateOrder(state: Pick<Charge, 'productionDate' | 'expiryDate'>): 
 export class ChargeService {
   constructor(private readonly store: ChargeStore) {}
 
-  async create(input: NewCharge, { user, requestId }: RequestInfo): Promise<Charge> {
+  async create(input: NewCharge, user: AuthenticatedUser, { requestId }: RequestMeta): Promise<Charge> {
     const status = input.status ?? 'in_production';
     assertInitialStatus(status);
     assertDateOrder(input);
@@ -102,7 +98,13 @@ export class ChargeService {
     return current;
   }
 
-  async update(chargeId: string, patch: ChargePatch, ifMatch: string | undefined, info: RequestInfo): Promise<Charge> {
+  async update(
+    chargeId: string,
+    patch: ChargePatch,
+    ifMatch: string | undefined,
+    user: AuthenticatedUser,
+    meta: RequestMeta,
+  ): Promise<Charge> {
     const current = await this.currentAt(chargeId, ifMatch);
     const { reason, expiryDate, notes, ...fields } = patch;
     const next: ChargeState = { ...current, ...stripUndefined(fields) };
@@ -111,9 +113,8 @@ export class ChargeService {
     if (notes === null) delete next.notes;
     else if (notes !== undefined) next.notes = notes;
     assertDateOrder(next);
-    if (patch.status !== undefined && patch.status !== current.status)
-      assertTransition(current, patch.status, info.user);
-    // A version is a change (SPEC §3: +1 per change): a PATCH that sets every field to the value it has
+    if (patch.status !== undefined && patch.status !== current.status) assertTransition(current, patch.status, user);
+    // A version is a change (+1 per change): a PATCH that sets every field to the value it has
     // (the status it is already in, say) writes no version and no audit record, and answers the charge as is.
     const changes = diffFields(
       current as unknown as Record<string, unknown>,
@@ -126,12 +127,18 @@ export class ChargeService {
       next.status,
     );
     if (Object.keys(changes).length === 0) return toPublicCharge(current);
-    return this.write(current, next, reason, info);
+    return this.write(current, next, reason, user, meta);
   }
 
-  async remove(chargeId: string, reason: string, ifMatch: string | undefined, info: RequestInfo): Promise<void> {
+  async remove(
+    chargeId: string,
+    reason: string,
+    ifMatch: string | undefined,
+    user: AuthenticatedUser,
+    meta: RequestMeta,
+  ): Promise<void> {
     const current = await this.currentAt(chargeId, ifMatch);
-    await this.write(current, { ...current, deletedAt: new Date().toISOString() }, reason, info);
+    await this.write(current, { ...current, deletedAt: new Date().toISOString() }, reason, user, meta);
   }
 
   /** Every version, oldest first, with who, when, why and what changed (from the immutable snapshots). */
@@ -164,7 +171,13 @@ export class ChargeService {
     }));
   }
 
-  private async write(current: ChargeState, next: ChargeState, reason: string, { user, requestId }: RequestInfo) {
+  private async write(
+    current: ChargeState,
+    next: ChargeState,
+    reason: string,
+    user: AuthenticatedUser,
+    { requestId }: RequestMeta,
+  ) {
     const stamped: ChargeState = {
       ...next,
       version: current.version + 1,

@@ -33,17 +33,6 @@ export interface ChargePage {
   nextCursor: string | null;
 }
 
-/** The port the charge domain writes through (implemented on DynamoDB below). */
-export interface ChargeStore {
-  get(chargeId: string): Promise<ChargeState | undefined>;
-  /** Writes version 1; false if the id exists. */
-  create(charge: ChargeState): Promise<boolean>;
-  /** Writes `next` if the stored charge is still at `expectedVersion` and not deleted; false otherwise. */
-  save(next: ChargeState, expectedVersion: number): Promise<boolean>;
-  versions(chargeId: string): Promise<ChargeState[]>;
-  list(filter: ChargeListFilter): Promise<ChargePage>;
-}
-
 /** Every live charge is in the one list partition of `byProductionDate`; `listSk` orders by production date. */
 const LIST_PK = 'CHARGE';
 const listSk = (c: ChargeState) => `${c.productionDate}#${c.chargeId}`;
@@ -81,7 +70,8 @@ const LIST_PARTITION: Record<ListIndex, 'articleId' | 'status' | 'listPk'> = {
   byProductionDate: 'listPk',
 };
 
-export class DynamoChargeStore implements ChargeStore {
+/** Charges on DynamoDB: the live item and one immutable snapshot per version, written together. */
+export class ChargeStore {
   constructor(
     private readonly db: DynamoDBDocumentClient = documentDb(),
     private readonly table: string = tableName('charges'),

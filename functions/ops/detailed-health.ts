@@ -4,7 +4,7 @@ import { config } from '#platform/config';
 import { signingAdapters } from '#signing/adapters';
 import { accessTokens } from '#signing/tokens';
 
-/** SPEC §4 `GET /status/health/detailed`. Every check runs concurrently and is cut off at the timeout. */
+/** `GET /status/health/detailed`. Every check runs concurrently and is cut off at the timeout. */
 export const CHECK_TIMEOUT_MS = 1500;
 /** The signing secret's rotation schedule (lib/constructs/signing-keys.ts uses the same number). */
 export const ROTATION_DAYS = 30;

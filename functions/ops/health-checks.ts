@@ -12,7 +12,7 @@ import { TABLE_IDS, tableName } from '#platform/tables';
  */
 export type FailureReason = 'timeout' | 'unreachable' | 'error';
 
-/** One check as the authenticated detailed health shows it (SPEC §4: `{status, responseTimeMs, error?}`). */
+/** One check as the authenticated detailed health shows it: `{status, responseTimeMs, error?}`. */
 export interface CheckResult {
   status: 'ok' | 'unhealthy';
   responseTimeMs: number;
@@ -21,7 +21,7 @@ export interface CheckResult {
 
 /**
  * One check as the public readiness probe shows it: no dependency message, which in AWS names the account,
- * roles and tables (audit 4a #5); the message stays in the log line of the 503.
+ * roles and tables; the message stays in the log line of the 503.
  */
 export interface PublicCheckResult {
   status: 'ok' | 'unhealthy';

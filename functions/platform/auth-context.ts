@@ -12,7 +12,7 @@ export interface AuthenticatedUser {
   permissions: Permission[];
 }
 
-/** The caller's per-user API rate-limit window (SPEC §5), counted by the authorizer. */
+/** The caller's per-user API rate-limit window, counted by the authorizer. */
 export interface RateLimitState {
   limit: number;
   remaining: number;
@@ -67,7 +67,7 @@ export function fromAuthorizerContext(
   };
 }
 
-/** SPEC §5: the caller's window, on every authenticated answer (the handlers' and the gateway's 403 alike). */
+/** The caller's window, on every authenticated answer (the handlers' and the gateway's 403 alike). */
 export const rateLimitHeaders = (rate: RateLimitState): Record<string, string> => ({
   'X-RateLimit-Limit': String(rate.limit),
   'X-RateLimit-Remaining': String(Math.max(0, rate.remaining)),

@@ -2,7 +2,7 @@ import { LogLevel } from '@aws-lambda-powertools/logger';
 import * as z from 'zod';
 
 /**
- * Every environment variable the system honours (SPEC §9), parsed once and strictly:
+ * Every environment variable the system honours, parsed once and strictly:
  * a malformed value fails at start-up with a message naming the variable, not at the first request.
  */
 const intFrom = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
@@ -33,73 +33,208 @@ const withoutEmpty = (env: unknown) =>
     ? Object.fromEntries(Object.entries(env).filter(([, value]) => typeof value !== 'string' || value.trim() !== ''))
     : env;
 
-const EnvSchema = z.object({
-  STAGE: z.string().default('local'),
-  SERVICE_NAME: z.string().default('charge-records'),
-  BUILD_VERSION: z.string().default('0.1.0'),
-  BUILD_COMMIT: z.string().default('unknown'),
-  AWS_REGION: z.string().default('eu-central-1'),
-  PORT: intFrom(3000, 0),
-  DYNAMODB_LOCAL_PORT: intFrom(8000),
-  /** Set by the local runtime; unset in AWS, where the SDK uses the regional endpoint. */
-  DYNAMODB_ENDPOINT: z.string().url().optional(),
-  /** Local/test isolation: table names are `${TABLE_PREFIX}${name}` unless `<KEY>_TABLE_NAME` is set (as CDK does). */
-  TABLE_PREFIX: z.string().default(''),
+/**
+ * What a variable is for, as docs/configuration.md shows it (`npm run docs` generates the table from these):
+ * `description`, and `shownDefault` where the schema's own default is computed or lives elsewhere.
+ */
+const doc = (description: string, shownDefault?: string) =>
+  shownDefault === undefined ? { description } : { description, shownDefault };
+
+/** The schema itself, exported for scripts/docs.ts, which generates docs/configuration.md from it. */
+export const EnvSchema = z.object({
+  STAGE: z
+    .string()
+    .default('local')
+    .meta(doc('Deployment stage (`dev`, `prod`), reported by health and in logs; set by CDK.')),
+  SERVICE_NAME: z
+    .string()
+    .default('charge-records')
+    .meta(doc("Service name in logs and the metrics' `service` dimension; CDK sets `charge-records-<stage>`.")),
+  BUILD_VERSION: z.string().default('0.1.0').meta(doc('Version reported by health; CDK sets the package version.')),
+  BUILD_COMMIT: z
+    .string()
+    .default('unknown')
+    .meta(doc('Commit reported by the detailed health; CDK sets it from `-c commit=`.')),
+  AWS_REGION: z.string().default('eu-central-1').meta(doc('Region of the AWS clients (set by Lambda).')),
+  PORT: intFrom(3000, 0).meta(doc('Port of the local HTTP server (`npm start`, `npm run dev`).')),
+  DYNAMODB_LOCAL_PORT: intFrom(8000).meta(doc("DynamoDB Local's port.")),
+  DYNAMODB_ENDPOINT: z
+    .string()
+    .url()
+    .optional()
+    .meta(
+      doc(
+        'Use this DynamoDB instead of starting DynamoDB Local (set by `npm run dev` and the tests); unset in AWS, where the SDK uses the regional endpoint.',
+      ),
+    ),
+  TABLE_PREFIX: z
+    .string()
+    .default('')
+    .meta(
+      doc(
+        'Local table-name prefix: table names are `<prefix><table>` unless `<TABLE>_TABLE_NAME` is set, as CDK does; the tests isolate themselves with it.',
+      ),
+    ),
   LOG_LEVEL: z
     .string()
     .transform((v) => v.toUpperCase())
     .pipe(z.enum(LOG_LEVELS))
-    .default('INFO'),
-  /** Local runtime only: where keys, report files and the mail outbox live (default `.local/` in the project). */
-  LOCAL_STATE_DIR: z.string().default(`${process.cwd()}/.local`),
-  /** Default: the local server's own address, so discovery's `jwks_uri` and `token_endpoint` reach it. */
-  JWT_ISSUER: trimmedNonEmpty().optional(),
-  JWT_AUDIENCE: trimmedNonEmpty().default('charge-records'),
-  ACCESS_TOKEN_TTL_SECONDS: intFrom(900),
-  REFRESH_TOKEN_TTL_SECONDS: intFrom(604_800),
-  RATE_LIMIT_PER_MINUTE: intFrom(100),
-  LOGIN_MAX_FAILURES: intFrom(5),
-  LOCKOUT_SECONDS: intFrom(300),
-  LOGIN_RATE_LIMIT_PER_MINUTE: intFrom(20),
-  SIGNING_KEY_OVERLAP_SECONDS: z.coerce.number().int().min(0).optional(),
-  /** Secrets Manager secret naming the signing key (set by CDK); unset → the local key store under LOCAL_STATE_DIR. */
-  SIGNING_SECRET_ID: z.string().min(1).optional(),
-  /** Value of the `charge-records:signing-key` tag on this deployment's KMS keys (IAM conditions match on it). */
-  SIGNING_KEY_TAG: z.string().min(1).default('charge-records'),
-  OIDC_PROVIDERS: z.string().default('[]'),
-  /** First start with no users: the `admin` password (else a random one is printed once). */
-  BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
-  HEALTH_EXTERNAL_CHECKS: z.string().default('[]'),
-  // Reports (SPEC §7). The AWS names are set by CDK (lib/constructs/reports.ts); unset → local adapters.
-  /** S3 bucket for report files; unset → files under `${LOCAL_STATE_DIR}/reports/`. */
-  REPORTS_BUCKET: z.string().min(1).optional(),
-  /** KMS key the report files are encrypted with (SSE-KMS). */
-  REPORTS_KMS_KEY_ID: z.string().min(1).optional(),
-  /** The one SES identity reports are sent from; unset → `.eml` files under `${LOCAL_STATE_DIR}/outbox/`. */
-  REPORTS_SENDER: z.string().min(3).default('reports@charge-records.local'),
-  /** EventBridge Scheduler group, runner target and the role Scheduler invokes it with; unset → the in-process scheduler. */
-  REPORTS_SCHEDULE_GROUP: z.string().min(1).optional(),
-  REPORT_RUNNER_ARN: z.string().min(1).optional(),
-  REPORTS_SCHEDULER_ROLE_ARN: z.string().min(1).optional(),
-  /** Where the schedule's undeliverable events go (SQS queue ARN). */
-  REPORTS_SCHEDULER_DLQ_ARN: z.string().min(1).optional(),
-  /** Fonts for the PDF writer: the layer's `/opt/fonts` in Lambda, `layers/report-assets/fonts` locally. */
-  REPORT_FONTS_DIR: z.string().optional(),
-  /** Exports larger than this (bytes, before base64) go to the object store and the API answers 303. */
-  REPORT_INLINE_MAX_BYTES: intFrom(4 * 1024 * 1024),
-  /** Base URL of the API used in e-mailed links (CDK sets the stage URL); default: the local server. */
-  PUBLIC_BASE_URL: z.string().url().optional(),
+    .default('INFO')
+    .meta(
+      doc(
+        `Powertools log level, any case: ${LOG_LEVELS.map((l) => `\`${l}\``).join(', ')}; anything else stops the start.`,
+      ),
+    ),
+  LOCAL_STATE_DIR: z
+    .string()
+    .default(`${process.cwd()}/.local`)
+    .meta(
+      doc(
+        "Local runtime only: where keys, report files, the mail outbox, stream checkpoints and DynamoDB Local's data live.",
+        '`.local/` in the project',
+      ),
+    ),
+  JWT_ISSUER: trimmedNonEmpty()
+    .optional()
+    .meta(
+      doc(
+        "`iss` of our access tokens; discovery's `jwks_uri` and `token_endpoint` are built from it when it is a URL. No leading or trailing whitespace.",
+        'the local server, `http://127.0.0.1:$PORT` (CDK: `urn:charge-records:<stage>` or `-c jwtIssuer`)',
+      ),
+    ),
+  JWT_AUDIENCE: trimmedNonEmpty()
+    .default('charge-records')
+    .meta(doc('`aud` of our access tokens. No leading or trailing whitespace.')),
+  ACCESS_TOKEN_TTL_SECONDS: intFrom(900).meta(doc('Access-token lifetime.')),
+  REFRESH_TOKEN_TTL_SECONDS: intFrom(604_800).meta(
+    doc('Absolute lifetime of a refresh-token family (one login session); refreshing never extends it.'),
+  ),
+  RATE_LIMIT_PER_MINUTE: intFrom(100).meta(doc('API requests per user per minute (sliding window).')),
+  LOGIN_MAX_FAILURES: intFrom(5).meta(
+    doc(
+      'Failed logins per username + source address within 15 min before that pair is locked; twice as many within an hour lock it until the oldest is an hour old.',
+    ),
+  ),
+  LOCKOUT_SECONDS: intFrom(300).meta(doc('How long a username + source address lock lasts.')),
+  LOGIN_RATE_LIMIT_PER_MINUTE: intFrom(20).meta(doc('Login attempts per source address per minute (sliding window).')),
+  SIGNING_KEY_OVERLAP_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .meta(
+      doc(
+        'How long the previous signing key stays in the JWKS after a rotation. Shorter than the access-token lifetime + 60 s is allowed, but `npm start` and the rotation function then warn that a rotation ends the sessions the previous key signed.',
+        'access-token lifetime + 60',
+      ),
+    ),
+  SIGNING_SECRET_ID: z
+    .string()
+    .min(1)
+    .optional()
+    .meta(
+      doc(
+        'Secrets Manager secret naming the signing key; set by CDK. The local runtime uses its key store under `LOCAL_STATE_DIR`.',
+      ),
+    ),
+  SIGNING_KEY_TAG: z
+    .string()
+    .min(1)
+    .default('charge-records')
+    .meta(
+      doc(
+        "Value of the `charge-records:signing-key` tag on this deployment's KMS keys, which IAM conditions match; CDK sets `charge-records-<stage>`.",
+      ),
+    ),
+  OIDC_PROVIDERS: z
+    .string()
+    .default('[]')
+    .meta(
+      doc('JSON list of external OIDC issuers whose access tokens the authorizer accepts (docs/authentication.md).'),
+    ),
+  BOOTSTRAP_ADMIN_PASSWORD: z
+    .string()
+    .optional()
+    .meta(doc('Password of the first `admin`, created at start when there are no users.', 'random, printed once')),
+  HEALTH_EXTERNAL_CHECKS: z
+    .string()
+    .default('[]')
+    .meta(
+      doc(
+        'JSON list `[{name, url}]` of external services the detailed health checks; a failing one makes it `degraded`, not `unhealthy`.',
+      ),
+    ),
+  // Reports: the AWS names are set by CDK (lib/constructs/reports.ts); the local runtime uses its own adapters.
+  REPORTS_BUCKET: z
+    .string()
+    .min(1)
+    .optional()
+    .meta(doc('S3 bucket for report files; set by CDK. Locally files go under `<LOCAL_STATE_DIR>/reports/`.')),
+  REPORTS_KMS_KEY_ID: z
+    .string()
+    .min(1)
+    .optional()
+    .meta(doc('KMS key report files are encrypted with (SSE-KMS); set by CDK.')),
+  REPORTS_SENDER: z
+    .string()
+    .min(3)
+    .default('reports@charge-records.local')
+    .meta(
+      doc(
+        'The one SES identity and From address reports are mailed from (CDK: `-c reportsSender`). Locally mails are `.eml` files under `<LOCAL_STATE_DIR>/outbox/`.',
+      ),
+    ),
+  REPORTS_SCHEDULE_GROUP: z
+    .string()
+    .min(1)
+    .optional()
+    .meta(doc('EventBridge Scheduler group of the report schedules; set by CDK on the reports function only.')),
+  REPORT_RUNNER_ARN: z
+    .string()
+    .min(1)
+    .optional()
+    .meta(doc('The report runner function the schedules invoke; set by CDK on the reports function only.')),
+  REPORTS_SCHEDULER_ROLE_ARN: z
+    .string()
+    .min(1)
+    .optional()
+    .meta(doc('The role EventBridge Scheduler invokes the runner with; set by CDK on the reports function only.')),
+  REPORTS_SCHEDULER_DLQ_ARN: z
+    .string()
+    .min(1)
+    .optional()
+    .meta(doc("SQS queue for the schedules' undeliverable events; set by CDK.")),
+  REPORT_FONTS_DIR: z
+    .string()
+    .optional()
+    .meta(doc('Fonts for the PDF writer.', "the layer's `/opt/fonts` in Lambda, `layers/report-assets/fonts` locally")),
+  REPORT_INLINE_MAX_BYTES: intFrom(4 * 1024 * 1024).meta(
+    doc(
+      'Exports larger than this (bytes, before base64) go to the object store, and the API answers 303 with a short-lived link.',
+    ),
+  ),
+  PUBLIC_BASE_URL: z
+    .string()
+    .url()
+    .optional()
+    .meta(doc('Base URL of the API in e-mailed links (CDK: `-c apiBaseUrl`).', 'the local server')),
   DEBUG: z
     .string()
     .optional()
-    .transform((v) => v !== undefined && DEBUG_ON.has(v.trim().toLowerCase())),
+    .transform((v) => v !== undefined && DEBUG_ON.has(v.trim().toLowerCase()))
+    .meta(
+      doc(
+        "Adds error details to 500 responses; never on in prod. On for `true`, `1` or `yes` in any case; any other value is off, not an error (`DEBUG` is also the `debug` package's variable, e.g. `DEBUG=*`).",
+        'off',
+      ),
+    ),
 });
 
 const Env = z.preprocess(withoutEmpty, EnvSchema);
 
 export type Config = Omit<z.infer<typeof EnvSchema>, 'JWT_ISSUER'> & {
   JWT_ISSUER: string;
-  /** Clock skew accepted on token times (SPEC §5: at most 60 s). */
+  /** Clock skew accepted on token times: 60 s. */
   clockSkewSeconds: number;
   /** How long AWSPREVIOUS stays in the JWKS: default the access-token lifetime plus clock skew. */
   signingKeyOverlapSeconds: number;
@@ -125,7 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /**
  * SIGNING_KEY_OVERLAP_SECONDS may be set below the access-token lifetime plus skew (an operator's choice), but then a
- * rotation ends the sessions whose tokens the previous key signed, against SPEC §5's "zero downtime": say so.
+ * rotation ends the sessions whose tokens the previous key signed, and rotations are meant to end none: say so.
  */
 export function overlapWarning(
   cfg: Pick<Config, 'signingKeyOverlapSeconds' | 'ACCESS_TOKEN_TTL_SECONDS' | 'clockSkewSeconds'>,

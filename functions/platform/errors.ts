@@ -1,5 +1,5 @@
 /**
- * Error codes of SPEC §4 and their HTTP status: the one table every handler, the authorizer path and the
+ * The API's error codes and their HTTP status: the one table every handler, the authorizer path and the
  * local server map errors through.
  */
 export const ERROR_STATUS = {
@@ -35,12 +35,18 @@ export interface AppErrorOptions {
    */
   body?: Record<string, unknown>;
   cause?: unknown;
-  /** A status other than the code's own, for protocol answers the spec's table has no code for (the local server's 431). */
+  /** A status other than the code's own, for protocol answers no code stands for (the local server's 431). */
   status?: number;
 }
 
+/**
+ * The base of every error this code throws on purpose, so callers branch with `instanceof` on one family.
+ * Each subclass is named for its kind and ends in `Error`.
+ */
+export abstract class ChargeRecordsError extends Error {}
+
 /** A failure the client is meant to see: code, status and a message safe to show. */
-export class AppError extends Error {
+export class AppError extends ChargeRecordsError {
   readonly status: number;
   readonly details: unknown;
   readonly headers: Record<string, string>;

@@ -4,7 +4,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import { redactLogValue } from '#platform/observability/log-redaction';
 
-/** One namespace for every metric the system emits (SPEC §8). */
+/** One namespace for every metric the system emits. */
 export const METRICS_NAMESPACE = 'ChargeRecords';
 /** The service name locally; the CDK stack sets SERVICE_NAME to `charge-records-<stage>` and selects metrics by that. */
 export const DEFAULT_SERVICE_NAME = 'charge-records';
@@ -14,7 +14,7 @@ export const SERVICE_NAME = process.env.SERVICE_NAME ?? DEFAULT_SERVICE_NAME;
 
 /**
  * Created once per process and shared by every module, as Powertools recommends. Every value it writes passes
- * `redactLogValue` (SPEC §8): authorization, cookies, passwords, tokens and secrets are masked at any depth.
+ * `redactLogValue`: authorization, cookies, passwords, tokens and secrets are masked at any depth.
  */
 export const logger = new Logger({
   serviceName: SERVICE_NAME,
@@ -36,7 +36,7 @@ export const metrics = new Metrics({
 
 /**
  * Powertools' `logMetrics` middleware (cold-start metric, then flush), except that an invocation which
- * recorded no metric, as most requests do not, is neither serialised nor warned about: that flush was a
+ * recorded no metric, as most requests do not, is neither serialised nor warned about: that flush would cost a
  * third of the time of a warm health check.
  */
 export function emfMetrics<E, R>(): MiddlewareObj<E, R> {

@@ -71,7 +71,7 @@ export const FUNCTIONS = {
   },
   fallback: {
     entry: 'functions/platform/http/fallback.ts',
-    description: 'Answers unknown routes (404) and wrong methods (405) in the spec error shape',
+    description: 'Answers unknown routes (404) and wrong methods (405) in the API error shape',
     memorySize: 128,
     timeoutSeconds: 3,
     tables: {},
@@ -91,8 +91,8 @@ export const FUNCTIONS = {
     description: 'User administration (users:manage): create, list, change roles, disable, unlock, revoke tokens',
     memorySize: 1024,
     timeoutSeconds: 10,
-    // users: the admin count is initialised by Scan (shared/users/admin-count.ts); users are disabled, never deleted.
-    // auth-state: unlock deletes the username's login state (shared/auth/login-guard.ts).
+    // users: the admin count is initialised by Scan (functions/users/admin-count.ts); users are disabled, never deleted.
+    // auth-state: unlock deletes the username's login state (functions/auth/login-guard.ts).
     tables: { users: 'writeScan', 'auth-state': 'readWrite', audit: 'append' },
   },
   authorizer: {
@@ -119,7 +119,7 @@ export const FUNCTIONS = {
     description: 'Secrets Manager rotation function of the access-token signing key (KMS)',
     memorySize: 256,
     timeoutSeconds: 60,
-    // append: finishSecret puts each promotion on the audit trail (`key.rotation`, SPEC §6).
+    // append: finishSecret puts each promotion on the audit trail (`key.rotation`).
     tables: { audit: 'append' },
   },
   charges: {
@@ -127,7 +127,7 @@ export const FUNCTIONS = {
     description: 'Charges: create, list, read, update with If-Match, soft delete, version history',
     memorySize: 512,
     timeoutSeconds: 10,
-    // write, not readWrite: charges are soft-deleted (SPEC §3), a GMP record is never removed.
+    // write, not readWrite: charges are soft-deleted, a GMP record is never removed.
     tables: { charges: 'write' },
   },
   audit: {
@@ -214,7 +214,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/charges/{id}/history', function: 'charges', access: 'charges:read' },
   { method: 'GET', path: '/audit', function: 'audit', access: 'audit:read' },
   { method: 'GET', path: '/audit/verify', function: 'audit', access: 'audit:read' },
-  // Reports (SPEC §4). `/reports/charges.csv` etc. are literal resources (a dot in a path segment is fine for API Gateway).
+  // Reports. `/reports/charges.csv` etc. are literal resources (a dot in a path segment is fine for API Gateway).
   { method: 'GET', path: '/charges/{id}/report.pdf', function: 'reports', access: 'reports:read' },
   { method: 'GET', path: '/reports/charges.csv', function: 'reports', access: 'reports:read' },
   { method: 'GET', path: '/reports/charges.xlsx', function: 'reports', access: 'reports:read' },

@@ -1,7 +1,7 @@
 import { config } from './config';
 
 /**
- * The five tables of SPEC §2, described once. The CDK data stack (lib/data-stack.ts) and the local
+ * The five tables, described once. The CDK data stack (lib/data-stack.ts) and the local
  * runtime (local/tables.ts) both build their tables from these definitions, so DynamoDB Local
  * has exactly the keys, indexes, streams and TTL that AWS has.
  */

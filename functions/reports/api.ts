@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { AuditQueries } from '#audit/store';
-import { DynamoChargeStore } from '#charges/store';
+import { AuditStore } from '#audit/store';
+import { ChargeStore } from '#charges/store';
 import { ChargeService } from '#charges/service';
 import { config } from '#platform/config';
 import { httpHandler } from '#platform/http/handler';
 import { created, type HttpResult, noContent, ok, route } from '#platform/http/router';
 import { reportAdapters } from '#reports/delivery/adapters';
 import { contentDisposition } from '#reports/delivery/s3-object-store';
-import { chargeReportPdf } from '#reports/writers/chargenbericht';
 import type { ExportFile } from './export';
 import {
   AuditReportQuery,
@@ -19,15 +18,15 @@ import {
   PageQuery,
   RunsQuery,
 } from './model';
-import { ReportRepository } from './store';
+import { ReportStore } from './store';
 import { publicRun, ReportService } from './service';
 
-const chargeStore = new DynamoChargeStore();
+const chargeStore = new ChargeStore();
 const charges = new ChargeService(chargeStore);
 export const reports = new ReportService({
-  repo: new ReportRepository(),
+  repo: new ReportStore(),
   charges: chargeStore,
-  audit: new AuditQueries(),
+  audit: new AuditStore(),
   adapters: reportAdapters,
 });
 
@@ -56,13 +55,13 @@ async function sendFile(file: ExportFile): Promise<HttpResult> {
   }
 }
 
-const id = (params: Record<string, string>) => params.id as string;
-
 export const handler = httpHandler({
   'GET /charges/{id}/report.pdf': route({
     query: ChargeReportPdfQuery,
     run: async (ctx) => {
-      const { bytes, filename } = await chargeReportPdf(charges, id(ctx.params), ctx.query.lang, ctx.caller.username);
+      // pdf-lib and fontkit load with the first PDF (see buildExport).
+      const { chargeReportPdf } = await import('#reports/writers/chargenbericht');
+      const { bytes, filename } = await chargeReportPdf(charges, ctx.params.id, ctx.query.lang, ctx.caller.username);
       return {
         statusCode: 200,
         raw: { contentType: 'application/pdf', data: Buffer.from(bytes) },
@@ -95,10 +94,10 @@ export const handler = httpHandler({
     run: async (ctx) => ok(await reports.listRuns(ctx.query.limit, ctx.query.cursor, ctx.query.definitionId)),
   }),
   'GET /reports/runs/{id}': route({
-    run: async (ctx) => ok(await reports.getRun(id(ctx.params))),
+    run: async (ctx) => ok(await reports.getRun(ctx.params.id)),
   }),
   'GET /reports/runs/{id}/download': route({
-    run: async (ctx) => redirect(await reports.runDownloadUrl(id(ctx.params), ctx.caller)),
+    run: async (ctx) => redirect(await reports.runDownloadUrl(ctx.params.id, ctx.caller)),
   }),
 
   'POST /reports/definitions': route({
@@ -113,22 +112,22 @@ export const handler = httpHandler({
     run: async (ctx) => ok(await reports.listDefinitions(ctx.query.limit, ctx.query.cursor)),
   }),
   'GET /reports/definitions/{id}': route({
-    run: async (ctx) => ok(reports.view(await reports.getDefinition(id(ctx.params)))),
+    run: async (ctx) => ok(reports.view(await reports.getDefinition(ctx.params.id))),
   }),
   'PATCH /reports/definitions/{id}': route({
     body: DefinitionPatch,
-    run: async (ctx) => ok(await reports.updateDefinition(id(ctx.params), ctx.body, ctx.caller)),
+    run: async (ctx) => ok(await reports.updateDefinition(ctx.params.id, ctx.body, ctx.caller)),
   }),
   'DELETE /reports/definitions/{id}': route({
     run: async (ctx) => {
-      await reports.deleteDefinition(id(ctx.params));
+      await reports.deleteDefinition(ctx.params.id);
       return noContent();
     },
   }),
   /** Run now, in this request (the same code the scheduled runner uses); the answer is the recorded run. */
   'POST /reports/definitions/{id}/run': route({
     run: async (ctx) => {
-      const run = await reports.runDefinition(id(ctx.params), 'manual', ctx.caller);
+      const run = await reports.runDefinition(ctx.params.id, 'manual', ctx.caller);
       return created(publicRun(run), { Location: ctx.location(`/reports/runs/${run.runId}`) });
     },
   }),

@@ -27,7 +27,7 @@ const text = (v: unknown): Cell => (v === undefined || v === null ? null : Strin
 
 const LONGEST_STATUS = STATUSES.reduce((a, b) => (b.length > a.length ? b : a));
 
-/** The columns of a charges export, in default order (SPEC §3 fields). */
+/** The columns of a charges export, in default order (the charge's fields). */
 export const CHARGE_FIELDS: readonly Field<Charge>[] = [
   { key: 'chargeId', label: { de: 'Charge', en: 'Batch' }, type: 'text', width: 48, value: (c) => c.chargeId },
   { key: 'articleId', label: { de: 'Artikel', en: 'Article' }, type: 'text', width: 18, value: (c) => c.articleId },
@@ -87,7 +87,7 @@ export const CHARGE_FIELDS: readonly Field<Charge>[] = [
   },
 ];
 
-/** The columns of an audit export (SPEC §6 fields). */
+/** The columns of an audit export (the audit record's fields). */
 export const AUDIT_FIELDS: readonly Field<AuditRecord>[] = [
   { key: 'at', label: { de: 'Zeitpunkt', en: 'Time' }, type: 'datetime', width: 20, value: (r) => r.at ?? null },
   {

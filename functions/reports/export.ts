@@ -6,13 +6,11 @@ import { join } from 'node:path';
 import type { Charge, ChargeStatus } from '#charges/model';
 import { toPublicCharge } from '#charges/model';
 import type { ChargeStore } from '#charges/store';
-import type { AuditQueries } from '#audit/store';
+import type { AuditStore } from '#audit/store';
 import type { AuditRecord } from '#audit/record';
 import { AppError } from '#platform/errors';
 import { CsvWriter } from '#reports/writers/csv';
-import { pdfTableWriter } from '#reports/writers/pdf';
 import type { Cell, Lang, TableWriter } from '#reports/writers/table';
-import { XlsxWriter } from '#reports/writers/xlsx';
 import { auditProjection, chargeProjection, defaultColumns, type Projection, type ReportKind } from './columns';
 import { type Format, PDF_MAX_ROWS } from './model';
 
@@ -65,7 +63,7 @@ export interface ExportFile {
 
 export interface ExportSources {
   charges: Pick<ChargeStore, 'list'>;
-  audit: Pick<AuditQueries, 'search'>;
+  audit: Pick<AuditStore, 'search'>;
 }
 
 /** Every live charge matching the filter, page by page through the charges GSIs (never a scan). */
@@ -78,10 +76,7 @@ export async function* chargePages(store: Pick<ChargeStore, 'list'>, filter: Cha
   } while (cursor);
 }
 
-export async function* auditPages(
-  audit: Pick<AuditQueries, 'search'>,
-  range: AuditRange,
-): AsyncGenerator<AuditRecord[]> {
+export async function* auditPages(audit: Pick<AuditStore, 'search'>, range: AuditRange): AsyncGenerator<AuditRecord[]> {
   let cursor: string | undefined;
   do {
     const page = await audit.search({ from: range.from, to: range.to, limit: PAGE_SIZE, cursor });
@@ -118,9 +113,15 @@ export async function buildExport(request: ExportRequest, sources: ExportSources
     const keys = request.columns ?? defaultColumns(request.spec.kind, request.format);
     let rows = 0;
 
+    // exceljs and pdf-lib + fontkit load on the first export that needs them (docs/performance.md "Lazy format
+    // libraries"): evaluating them took half the reports functions' cold import, which every route paid.
     const open = async (projection: Projection<unknown>): Promise<TableWriter> => {
       if (request.format === 'csv') return new CsvWriter(out, projection.columns);
-      if (request.format === 'xlsx') return new XlsxWriter(out, projection.columns, request.title);
+      if (request.format === 'xlsx') {
+        const { XlsxWriter } = await import('#reports/writers/xlsx');
+        return new XlsxWriter(out, projection.columns, request.title);
+      }
+      const { pdfTableWriter } = await import('#reports/writers/pdf');
       return pdfTableWriter(out, projection.columns, {
         title: request.title,
         lang: request.lang,

@@ -10,7 +10,7 @@ export const FORMATS = ['csv', 'xlsx', 'pdf'] as const;
 export type Format = (typeof FORMATS)[number];
 const Lang = z.enum(['de', 'en']);
 
-/** A PDF list has to be built in memory by pdf-lib: above this it answers 422 EXPORT_TOO_LARGE (SPEC §7). */
+/** A PDF list has to be built in memory by pdf-lib: above this it answers 422 EXPORT_TOO_LARGE. */
 export const PDF_MAX_ROWS = 20_000;
 
 const ArticleId = z.string().min(1).max(64);
@@ -164,8 +164,8 @@ export interface Issue {
 
 /**
  * The checks that span fields (or need more than a regex): known columns for the kind, a valid
- * EventBridge cron, a known IANA zone, filters that apply to the kind, no PDF of audit data (SPEC §4
- * lists audit exports as CSV/XLSX only). Returns the normalised cron expression.
+ * EventBridge cron, a known IANA zone, filters that apply to the kind, no PDF of audit data (audit exports
+ * are CSV/XLSX only). Returns the normalised cron expression.
  */
 export function checkDefinition(settings: DefinitionSettings): { issues: Issue[]; schedule: string | null } {
   const issues: Issue[] = [];

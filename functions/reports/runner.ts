@@ -1,19 +1,19 @@
 import middy from '@middy/core';
 import * as z from 'zod';
-import { AuditQueries } from '#audit/store';
-import { DynamoChargeStore } from '#charges/store';
+import { AuditStore } from '#audit/store';
+import { ChargeStore } from '#charges/store';
 import { emfMetrics, logger, loggerContext } from '#platform/powertools';
 import { reportAdapters } from '#reports/delivery/adapters';
 import type { ReportRunEvent } from '#reports/delivery/ports';
-import { ReportRepository } from './store';
+import { ReportStore } from './store';
 import { publicRun, type PublicRun, ReportService } from './service';
 
 const RunEvent = z.object({ definitionId: z.uuid() });
 
 const reports = new ReportService({
-  repo: new ReportRepository(),
-  charges: new DynamoChargeStore(),
-  audit: new AuditQueries(),
+  repo: new ReportStore(),
+  charges: new ChargeStore(),
+  audit: new AuditStore(),
   adapters: reportAdapters,
 });
 

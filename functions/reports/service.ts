@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { AUDIT_EPOCH, type AuditQueries } from '#audit/store';
+import { AUDIT_EPOCH, type AuditStore } from '#audit/store';
 import { lowerBound, upperBound } from '#audit/model';
 import type { ChargeStore } from '#charges/store';
 import type { AuditActor } from '#audit/record';
@@ -20,7 +20,7 @@ import {
   type NewDefinition,
   resolveBound,
 } from './model';
-import type { Page, ReportDefinition, ReportRepository, ReportRun } from './store';
+import type { Page, ReportDefinition, ReportStore, ReportRun } from './store';
 
 /** A run tries to build and store its file this often before it is recorded as failed. */
 export const RUN_ATTEMPTS = 2;
@@ -48,9 +48,9 @@ const slug = (s: string) =>
     .slice(0, 60) || 'report';
 
 export interface ReportDeps {
-  repo: ReportRepository;
+  repo: ReportStore;
   charges: Pick<ChargeStore, 'list'>;
-  audit: Pick<AuditQueries, 'search'>;
+  audit: Pick<AuditStore, 'search'>;
   adapters: () => ReportAdapters;
 }
 
@@ -83,7 +83,7 @@ export class ReportService {
     );
   }
 
-  /** Audit data needs audit:read on top of reports:read (SPEC §4). */
+  /** Audit data needs audit:read on top of reports:read. */
   exportAudit(
     query: { from?: string; to?: string; lang: Lang },
     format: Format,

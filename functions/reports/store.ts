@@ -105,7 +105,7 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-export class ReportRepository {
+export class ReportStore {
   constructor(
     private readonly db: DynamoDBDocumentClient = documentDb(),
     private readonly table: string = tableName('reports'),

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { header } from '#platform/http/headers';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import * as z from 'zod';
 import { config } from '#platform/config';
 import { AppError } from '#platform/errors';
 import { httpHandler } from '#platform/http/handler';
@@ -12,14 +11,10 @@ import { signingAdapters } from './adapters';
 import { jwksDocument } from './key-ring';
 import { secondsUntilSafeRotation, SYSTEM_ACTOR } from './rotation';
 import { accessTokens } from './tokens';
-
-const RotateQuery = z.strictObject({
-  /** Rotate even while the previous key's overlap window is open (cuts off its still-valid tokens). */
-  force: z.enum(['true', 'false']).optional(),
-});
+import { RotateQuery } from './model';
 
 /**
- * The 202 body of `POST /admin/keys/rotate`: one shape locally and in AWS (README "Signing keys").
+ * The 202 body of `POST /admin/keys/rotate`: one shape locally and in AWS (docs/signing-keys.md).
  * - `status`: `rotated` when the rotation has finished (local: the steps run in-process before the answer);
  *   `rotation-started` when Secrets Manager runs them now, after the answer (AWS).
  * - `rotationId`: the rotation's ClientRequestToken, i.e. the new secret version's id and the `requestId` of the

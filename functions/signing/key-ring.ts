@@ -142,7 +142,7 @@ export function activeKeys(snapshot: KeyRingSnapshot, now = Date.now()): RingKey
   return snapshot.keys.filter((k) => k.retiresAt === undefined || now < k.retiresAt);
 }
 
-/** The public JWKS document (SPEC §4: every stage's key with kid, kty, alg, use, n, e). */
+/** The public JWKS document: every key in use, each with kid, kty, alg, use, n, e. */
 export function jwksDocument(snapshot: KeyRingSnapshot, now = Date.now()): { keys: PublicJwk[] } {
   const order: Record<Stage, number> = { AWSCURRENT: 0, AWSPENDING: 1, AWSPREVIOUS: 2 };
   return {

@@ -1,5 +1,5 @@
 /**
- * The two ports behind access-token signing (SPEC §2 "signing keys", §5). Domain code (minting,
+ * The two ports behind access-token signing. Domain code (minting,
  * verification, rotation) talks only to these; `adapters.ts` picks the AWS (KMS, Secrets Manager) or
  * the local (node:crypto keys and a file-backed secret under LOCAL_STATE_DIR) implementation.
  */

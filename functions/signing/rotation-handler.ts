@@ -9,7 +9,7 @@ import { type RotationDeps, type RotationEvent, recordKeyAge, runRotationStep } 
 import { isKeyAgeProbe, type KeyAgeProbe } from './rotation-probe';
 
 /**
- * The Secrets Manager rotation function of the signing secret (SPEC §5): Secrets Manager calls it four
+ * The Secrets Manager rotation function of the signing secret: Secrets Manager calls it four
  * times per rotation (createSecret, setSecret, testSecret, finishSecret). Locally `npm run rotate-keys`
  * and `POST /admin/keys/rotate` call this same handler with the same events. An hourly EventBridge rule also
  * sends the key-age probe (./probe.ts), which only records the current key's age.
@@ -61,7 +61,7 @@ export async function keyAgeProbe(): Promise<number | undefined> {
 }
 
 export const handler = middy<RotationEvent | KeyAgeProbe, void>()
-  // logEvent false whatever POWERTOOLS_LOGGER_LOG_EVENT says (SPEC §8: no event dumps in the log).
+  // logEvent false whatever POWERTOOLS_LOGGER_LOG_EVENT says: no event is ever dumped into the log.
   .use(loggerContext())
   .use(emfMetrics())
   .handler(async (event) => {

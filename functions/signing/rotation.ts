@@ -7,9 +7,10 @@ import { logger, metrics } from '#platform/powertools';
 import type { SigningAdapters } from './adapters';
 import { parseSecretValue } from './key-ring';
 import { type Secrets, type SigningSecretValue, TAG_CURRENT_SINCE, TAG_ROTATION_REQUESTED_BY } from './ports';
+import { ChargeRecordsError } from '#platform/errors';
 
 /**
- * Rotation of the signing key with Secrets Manager's four-step protocol (SPEC §5). Each step is one small
+ * Rotation of the signing key with Secrets Manager's four-step protocol. Each step is one small
  * function, idempotent for a retry with the same ClientRequestToken; AWSCURRENT moves only in
  * finishSecret, so a failure anywhere before it leaves signing exactly as it was.
  */
@@ -32,7 +33,7 @@ export interface RotationDeps {
   audience: string;
   /**
    * The shared audit writer (appendAuditRecord in the Lambda): finishSecret puts the promotion on the audit
-   * trail through it (SPEC §6 "key rotation"), idempotently per rotation token.
+   * trail through it (`key.rotation`), idempotently per rotation token.
    */
   audit: (input: AuditInput) => Promise<{ status: 'appended' | 'duplicate' }>;
 }
@@ -85,7 +86,7 @@ export async function noteRequester(secrets: Secrets, token: string, actor: Audi
 }
 
 /** A rotation the protocol refuses (rotation off, token unknown or not pending, a probe that fails). */
-export class RotationError extends Error {
+export class RotationError extends ChargeRecordsError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'RotationError';
@@ -176,7 +177,7 @@ async function kidOfVersion(versionId: string, deps: RotationDeps): Promise<stri
 }
 
 /**
- * Puts the promotion on the audit trail (SPEC §6): entity `signing-key/<new kid>`, action `key.rotation`,
+ * Puts the promotion on the audit trail: entity `signing-key/<new kid>`, action `key.rotation`,
  * `changes.current` from the old kid to the new one, the requester (or `system`) as actor, the rotation token
  * as requestId. Kids are public key thumbprints; no key material, key id or secret value is recorded.
  */
@@ -269,7 +270,7 @@ export async function runRotationStep(event: RotationEvent, deps: RotationDeps):
   }
 }
 
-/** Emits the current key's age (SPEC §8 alarm: key older than 35 days). */
+/** Emits the current key's age, which the SigningKeyTooOld alarm watches (older than 35 days). */
 export async function recordKeyAge(adapters: SigningAdapters): Promise<number | undefined> {
   const current = await adapters.secrets.getValue({ stage: 'AWSCURRENT' });
   if (!current) return undefined;

@@ -16,9 +16,10 @@ import { config } from '#platform/config';
 import { logger } from '#platform/powertools';
 import { type SigningAdapters, signingAdapters } from './adapters';
 import { activeKeys, KeyRing, type KeyRingSnapshot } from './key-ring';
+import { ChargeRecordsError } from '#platform/errors';
 
 /**
- * Access tokens (SPEC §5): minting through the SigningKeys port with the AWSCURRENT key, and verification
+ * Access tokens: minting through the SigningKeys port with the AWSCURRENT key, and verification
  * with aws-jwt-verify against the JWKS held in memory — no KMS or Secrets Manager call per verification.
  *
  *   const { token, expiresIn } = await mintAccessToken({ sub: user.userId, username, roles });
@@ -76,7 +77,7 @@ export type AccessTokenErrorReason =
   | 'claims';
 
 /** Every rejected token: `reason` is for logs and metrics; clients only ever see a plain 401. */
-export class AccessTokenError extends Error {
+export class AccessTokenError extends ChargeRecordsError {
   constructor(
     readonly reason: AccessTokenErrorReason,
     message: string,

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { config } from '#platform/config';
 import { hashPassword, passwordPolicyViolations } from './passwords';
-import { users } from './store';
+import { UserStore } from './store';
+
+const users = new UserStore();
 
 export const BOOTSTRAP_USERNAME = 'admin';
 
 /**
- * First start with no users (SPEC §9): creates `admin` with BOOTSTRAP_ADMIN_PASSWORD, or with a random
+ * First start with no users: creates `admin` with BOOTSTRAP_ADMIN_PASSWORD, or with a random
  * password that is returned once for the caller to print. The username claim makes a concurrent second
  * bootstrap fail instead of creating a second admin. Like every new admin, it is counted as an enabled local admin
  * in the same transaction (`admin-count.ts`), so the last-admin rule protects it from the start.

@@ -1,4 +1,9 @@
+import * as z from 'zod';
+import { ROLES } from '#platform/permissions';
+import { wellFormedString } from '#platform/well-formed';
+import { PASSWORD_MAX_LENGTH } from './passwords';
 import type { Role } from '#platform/permissions';
+import { usernameKey } from '#platform/username';
 
 /** A user as stored in the `users` table (`pk = "user#<userId>"`). */
 export interface User {
@@ -82,9 +87,47 @@ export function toPublicUser(user: User): PublicUser {
   };
 }
 
-/** Usernames are unique without regard to case: `Alice` and `alice` are the same account. */
-export const usernameKey = (username: string) => username.normalize('NFC').toLowerCase();
-
 export const userPk = (userId: string) => `user#${userId}`;
 export const usernameClaimPk = (username: string) => `username#${usernameKey(username)}`;
 export const oidcClaimPk = (issuer: string, subject: string) => `oidc#${issuer}#${subject}`;
+
+// Request bodies of the users routes.
+
+/**
+ * A display name, for `POST /users`, `PATCH /users/{id}` and `PATCH /users/me` alike: one line of well-formed text.
+ * It is shown next to records and lands on the audit trail; a NUL or a line break there would split what a reader sees.
+ */
+export const DisplayName = wellFormedString()
+  .trim()
+  .min(1)
+  .max(128)
+  .regex(/^[^\p{Cc}\u2028\u2029]*$/u, 'One line without control characters');
+
+const Roles = z
+  .array(z.enum(ROLES))
+  .max(ROLES.length)
+  .refine((r) => new Set(r).size === r.length, 'Duplicate role');
+const Username = z
+  .string()
+  .min(3)
+  .max(64)
+  .regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits and . _ @ - only');
+
+export const CreateUserBody = z.strictObject({
+  username: Username,
+  password: z
+    .string()
+    .min(1)
+    .max(PASSWORD_MAX_LENGTH * 4),
+  roles: Roles,
+  email: z.email().max(254).optional(),
+  displayName: DisplayName.optional(),
+});
+export const PatchUserBody = z
+  .strictObject({
+    roles: Roles.optional(),
+    disabled: z.boolean().optional(),
+    email: z.email().max(254).optional(),
+    displayName: DisplayName.optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'Nothing to change' });

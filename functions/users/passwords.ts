@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { dictionary } from '@zxcvbn-ts/language-common';
 import { argon2id, argon2Verify } from 'hash-wasm';
+import { COMMON_PASSWORDS } from './common-passwords';
 
 /**
  * Argon2id with OWASP's first recommended parameter set (m = 19 MiB, t = 2, p = 1): memory-hard and
@@ -37,21 +37,18 @@ export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 256;
 
 /**
- * The bundled common-password list: zxcvbn-ts' frequency-ranked list of the ≈ 49 000 most common passwords
- * (more than the 10 000 the policy asks for). Only entries long enough to pass the length rule can matter,
- * so only those are kept in memory.
+ * The common-password list: zxcvbn-ts' frequency-ranked list of the ≈ 49 000 most common passwords (more than the
+ * 10 000 the policy asks for). Only entries long enough to pass the length rule can matter, so only those are
+ * bundled: ./common-passwords.ts, generated from the package by scripts/generate-common-passwords.ts (≈ 300 entries,
+ * 4 KB, where the package's whole dictionary put 400 KB into the auth and users bundles).
  */
-const COMMON_PASSWORDS: ReadonlySet<string> = new Set(
-  dictionary['passwords-common']
-    .filter((p): p is string => typeof p === 'string' && p.length >= PASSWORD_MIN_LENGTH)
-    .map((p) => p.toLowerCase()),
-);
+const COMMON: ReadonlySet<string> = new Set(COMMON_PASSWORDS);
 
 export function isCommonPassword(password: string): boolean {
-  return COMMON_PASSWORDS.has(password.toLowerCase());
+  return COMMON.has(password.toLowerCase());
 }
 
-/** SPEC §5 policy (ASVS 5 §6.2): length only, no composition rules; not the username; not a common password. */
+/** Password policy (ASVS 5 §6.2): length only, no composition rules; not the username; not a common password. */
 export function passwordPolicyViolations(password: string, username: string): string[] {
   const problems: string[] = [];
   const length = [...password].length;

@@ -1,15 +1,19 @@
 import type { AuthenticatedUser } from '#platform/auth-context';
-import { unlock as unlockLogin } from '#auth/login-guard';
-import { countRevocation, securityEvent } from '#auth/security-events';
+import { countRevocation, securityEvent } from '#audit/security-events';
 import { conflict, notFound, validationError } from '#platform/errors';
 import type { Role } from '#platform/permissions';
 import { hashPassword, passwordPolicyViolations } from './passwords';
-import { users } from './store';
+import type { UserStore } from './store';
+import type { RequestMeta } from '#platform/request-meta';
 import { isExternal, type PublicUser, toPublicUser, type User } from './model';
 
-export interface Meta {
-  requestId: string;
-  sourceIp: string;
+/**
+ * What user administration needs from sign-in: clearing a username's lockout counters. The auth module
+ * implements it; the users function's entry wires it in, so this module does not depend on auth.
+ */
+export interface LoginLocks {
+  /** Clears every lockout counter of the username; true if one was set. */
+  unlock(username: string): Promise<boolean>;
 }
 
 export interface CreateUserInput {
@@ -18,41 +22,6 @@ export interface CreateUserInput {
   roles: Role[];
   email?: string;
   displayName?: string;
-}
-
-export async function createUser(input: CreateUserInput, caller: AuthenticatedUser, meta: Meta): Promise<PublicUser> {
-  const problems = passwordPolicyViolations(input.password, input.username);
-  if (problems.length > 0) {
-    throw validationError('The password does not meet the password policy', [
-      { path: 'body.password', message: problems.join('; ') },
-    ]);
-  }
-  const user = await users.create(
-    {
-      username: input.username,
-      passwordHash: await hashPassword(input.password),
-      roles: input.roles,
-      email: input.email,
-      displayName: input.displayName,
-    },
-    { actor: caller, requestId: meta.requestId },
-  );
-  return toPublicUser(user);
-}
-
-async function existing(userId: string): Promise<User> {
-  const user = await users.getById(userId);
-  if (!user) throw notFound('No such user');
-  return user;
-}
-
-export async function getUser(userId: string): Promise<PublicUser> {
-  return toPublicUser(await existing(userId));
-}
-
-export async function listUsers(limit: number, cursor?: string) {
-  const page = await users.list(limit, cursor);
-  return { items: page.items.map(toPublicUser), nextCursor: page.nextCursor ?? null };
 }
 
 const sameRoles = (a: readonly string[], b: readonly string[]) => [...a].sort().join() === [...b].sort().join();
@@ -71,77 +40,120 @@ const rolesFromIdentityProvider = () =>
     },
   ]);
 
-/**
- * Roles, disabled, e-mail and display name. Disabling or changing roles also ends the user's sessions now
- * (tokensValidAfter), so it takes effect on their very next request. The audit record (`role.change`,
- * `user.disable`, …) comes from the users stream: one record per change, with the roles before and after.
- * Taking away the last enabled local admin (a demotion, a disable, a DELETE) is 409: the repository counts them in
- * the same transaction as the write.
- *
- * The client sends no precondition (users have no If-Match), so another admin's change at the same moment is
- * no conflict: the repository reads the user again and this decides again, against the version it writes.
- */
-export async function updateUser(
-  userId: string,
-  changes: { roles?: Role[]; disabled?: boolean; email?: string; displayName?: string },
-  caller: AuthenticatedUser,
-  meta: Meta,
-): Promise<PublicUser> {
-  await existing(userId);
-  // Which change ended the sessions, as decided on the attempt that was written (the last one).
-  const decided: { revocation?: 'disable' | 'role-change' } = {};
-  const after = await users.update(
-    userId,
-    (current) => {
-      if (changes.roles !== undefined && isExternal(current)) throw rolesFromIdentityProvider();
-      const demotesSelf =
-        changes.disabled === true || (changes.roles !== undefined && !changes.roles.includes('admin'));
-      if (current.userId === caller.userId && demotesSelf) {
-        // Guard against the last way back in: an admin cannot disable or demote themselves.
-        throw conflict('You cannot disable your own account or remove your own admin role');
-      }
-      const rolesChanged = changes.roles !== undefined && !sameRoles(changes.roles, current.roles);
-      const disabling = changes.disabled === true && !current.disabled;
-      // One revocation per change that ended the sessions (a disable that also changes roles is one).
-      decided.revocation = disabling ? 'disable' : rolesChanged ? 'role-change' : undefined;
-      // Also ends the session a password change exempted: otherwise re-enabling the user would revive it.
-      if (!decided.revocation) return { ...changes };
-      return { ...changes, tokensValidAfter: Date.now(), tokensValidAfterExceptSession: undefined };
-    },
-    { actor: caller, requestId: meta.requestId },
-  );
-  if (decided.revocation) countRevocation(decided.revocation);
-  return toPublicUser(after);
-}
+/** User administration: accounts, roles, locks and sessions, with the acting admin on every change. */
+export class UserService {
+  constructor(
+    private readonly users: UserStore,
+    private readonly loginLocks: LoginLocks,
+  ) {}
 
-/** DELETE keeps the record (audit, history) and disables the account. */
-export async function deleteUser(userId: string, caller: AuthenticatedUser, meta: Meta): Promise<void> {
-  await updateUser(userId, { disabled: true }, caller, meta);
-}
+  async create(input: CreateUserInput, caller: AuthenticatedUser, meta: RequestMeta): Promise<PublicUser> {
+    const problems = passwordPolicyViolations(input.password, input.username);
+    if (problems.length > 0) {
+      throw validationError('The password does not meet the password policy', [
+        { path: 'body.password', message: problems.join('; ') },
+      ]);
+    }
+    const user = await this.users.create(
+      {
+        username: input.username,
+        passwordHash: await hashPassword(input.password),
+        roles: input.roles,
+        email: input.email,
+        displayName: input.displayName,
+      },
+      { actor: caller, requestId: meta.requestId },
+    );
+    return toPublicUser(user);
+  }
 
-export async function unlockUser(userId: string, caller: AuthenticatedUser, meta: Meta): Promise<void> {
-  const user = await existing(userId);
-  await unlockLogin(user.username);
-  await securityEvent({
-    action: 'unlock',
-    subject: user,
-    actor: caller,
-    requestId: meta.requestId,
-    sourceIp: meta.sourceIp,
-  });
-}
+  async existing(userId: string): Promise<User> {
+    const user = await this.users.getById(userId);
+    if (!user) throw notFound('No such user');
+    return user;
+  }
 
-/** Ends every session of the user; the `tokens.revoke` audit record comes from the users stream. */
-export async function revokeTokens(userId: string, caller: AuthenticatedUser, meta: Meta): Promise<void> {
-  await existing(userId);
-  await users.update(
-    userId,
-    { tokensValidAfter: Date.now(), tokensValidAfterExceptSession: undefined },
-    {
+  async get(userId: string): Promise<PublicUser> {
+    return toPublicUser(await this.existing(userId));
+  }
+
+  async list(limit: number, cursor?: string) {
+    const page = await this.users.list(limit, cursor);
+    return { items: page.items.map(toPublicUser), nextCursor: page.nextCursor ?? null };
+  }
+
+  /**
+   * Roles, disabled, e-mail and display name. Disabling or changing roles also ends the user's sessions now
+   * (tokensValidAfter), so it takes effect on their very next request. The audit record (`role.change`,
+   * `user.disable`, …) comes from the users stream: one record per change, with the roles before and after.
+   * Taking away the last enabled local admin (a demotion, a disable, a DELETE) is 409: the repository counts them in
+   * the same transaction as the write.
+   *
+   * The client sends no precondition (users have no If-Match), so another admin's change at the same moment is
+   * no conflict: the repository reads the user again and this decides again, against the version it writes.
+   */
+  async update(
+    userId: string,
+    changes: { roles?: Role[]; disabled?: boolean; email?: string; displayName?: string },
+    caller: AuthenticatedUser,
+    meta: RequestMeta,
+  ): Promise<PublicUser> {
+    await this.existing(userId);
+    // Which change ended the sessions, as decided on the attempt that was written (the last one).
+    const decided: { revocation?: 'disable' | 'role-change' } = {};
+    const after = await this.users.update(
+      userId,
+      (current) => {
+        if (changes.roles !== undefined && isExternal(current)) throw rolesFromIdentityProvider();
+        const demotesSelf =
+          changes.disabled === true || (changes.roles !== undefined && !changes.roles.includes('admin'));
+        if (current.userId === caller.userId && demotesSelf) {
+          // Guard against the last way back in: an admin cannot disable or demote themselves.
+          throw conflict('You cannot disable your own account or remove your own admin role');
+        }
+        const rolesChanged = changes.roles !== undefined && !sameRoles(changes.roles, current.roles);
+        const disabling = changes.disabled === true && !current.disabled;
+        // One revocation per change that ended the sessions (a disable that also changes roles is one).
+        decided.revocation = disabling ? 'disable' : rolesChanged ? 'role-change' : undefined;
+        // Also ends the session a password change exempted: otherwise re-enabling the user would revive it.
+        if (!decided.revocation) return { ...changes };
+        return { ...changes, tokensValidAfter: Date.now(), tokensValidAfterExceptSession: undefined };
+      },
+      { actor: caller, requestId: meta.requestId },
+    );
+    if (decided.revocation) countRevocation(decided.revocation);
+    return toPublicUser(after);
+  }
+
+  /** DELETE keeps the record (audit, history) and disables the account. */
+  async remove(userId: string, caller: AuthenticatedUser, meta: RequestMeta): Promise<void> {
+    await this.update(userId, { disabled: true }, caller, meta);
+  }
+
+  async unlock(userId: string, caller: AuthenticatedUser, meta: RequestMeta): Promise<void> {
+    const user = await this.existing(userId);
+    await this.loginLocks.unlock(user.username);
+    await securityEvent({
+      action: 'unlock',
+      subject: user,
       actor: caller,
       requestId: meta.requestId,
-      reason: 'tokens revoked',
-    },
-  );
-  countRevocation('revoke-tokens');
+      sourceIp: meta.sourceIp,
+    });
+  }
+
+  /** Ends every session of the user; the `tokens.revoke` audit record comes from the users stream. */
+  async revokeTokens(userId: string, caller: AuthenticatedUser, meta: RequestMeta): Promise<void> {
+    await this.existing(userId);
+    await this.users.update(
+      userId,
+      { tokensValidAfter: Date.now(), tokensValidAfterExceptSession: undefined },
+      {
+        actor: caller,
+        requestId: meta.requestId,
+        reason: 'tokens revoked',
+      },
+    );
+    countRevocation('revoke-tokens');
+  }
 }

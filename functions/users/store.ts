@@ -139,7 +139,7 @@ export interface UserPage {
  * the same transaction as the user, conditional on not existing: the database, not a read-then-write,
  * refuses a duplicate.
  */
-export class UserRepository {
+export class UserStore {
   private get table() {
     return tableName('users');
   }
@@ -244,7 +244,7 @@ export class UserRepository {
 
   /**
    * Applies changes if the user is still at `expectedVersion` (optimistic concurrency); version + 1. A change is
-   * a change (SPEC §3: version +1 per change), as for charges: when every field already has the value asked for,
+   * a change (version +1 per change), as for charges: when every field already has the value asked for,
    * nothing is written — no new version, so no stream record and no audit record — and the user is returned as
    * it is. The comparison is made against the version the write is conditional on, so it cannot go stale.
    * Without `expectedVersion` a concurrent change is no conflict: the user is read again and `changes` re-applied.
@@ -354,5 +354,3 @@ export class UserRepository {
     return page.items.length > 0;
   }
 }
-
-export const users = new UserRepository();

@@ -13,7 +13,7 @@ import {
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { FUNCTIONS, type FunctionId, type TableAccess } from '#platform/routes';
+import { FUNCTIONS, ROUTES, type FunctionId, type TableAccess } from '#platform/routes';
 import { TABLES, type TableId } from '#platform/tables';
 
 /** The project root: entries in FUNCTIONS are relative to it. */
@@ -25,6 +25,22 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
  */
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+/**
+ * The bundle budget of the functions API Gateway calls (isApiFunction): their main file, `index.mjs`, is at most
+ * this many bytes. test/cdk/api-stack.test.ts checks it (listing the functions still over it with their own cap);
+ * the bundles bench (scripts/bench/bundles.bench.ts) reports it.
+ */
+export const API_BUNDLE_BUDGET_BYTES = 500_000;
+
+const API_FUNCTIONS: ReadonlySet<FunctionId> = new Set<FunctionId>([
+  ...ROUTES.map((route) => route.function),
+  'fallback',
+  'authorizer',
+]);
+
+/** Whether API Gateway calls the function: it serves a route, or it is the fallback or the authorizer. */
+export const isApiFunction = (functionId: FunctionId): boolean => API_FUNCTIONS.has(functionId);
 
 /** IAM actions per TableAccess (functions/platform/routes.ts). Stream reads are granted by the stream consumers, not here. */
 const READ_ACTIONS = [
@@ -46,7 +62,7 @@ export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
   write: WRITE_ACTIONS,
   writeScan: [...WRITE_ACTIONS, 'dynamodb:Scan'],
   readWrite: [...WRITE_ACTIONS, 'dynamodb:DeleteItem'],
-  // The audit table (SPEC §6): read the chain head and put new records (also inside TransactWriteItems,
+  // The audit table: read the chain head and put new records (also inside TransactWriteItems,
   // which IAM authorises per PutItem). No UpdateItem, DeleteItem or BatchWriteItem: nothing is ever rewritten.
   append: [
     'dynamodb:DescribeTable',
@@ -80,6 +96,12 @@ export interface AppFunctionProps {
   readonly logLevel?: keyof typeof ApplicationLogLevel;
   /** X-Ray active tracing (default on). */
   readonly tracing?: boolean;
+  /**
+   * `NODE_OPTIONS=--enable-source-maps`: stack traces point into the sources (default off). Node then reads and
+   * parses the bundle's source map at init, which multiplies the cold import time (docs/performance.md), so only a
+   * stage that asks for it (`-c sourceMapsAtRuntime=true`) gets it. The `.map` is in the asset either way.
+   */
+  readonly sourceMapsAtRuntime?: boolean;
   /** Merged over the defaults; `bindTable` adds the table names on top. */
   readonly environment?: Readonly<Record<string, string>>;
   /** Any other NodejsFunction setting; its `environment` is merged too, never a replacement. */
@@ -91,9 +113,10 @@ export interface AppFunctionProps {
 
 /**
  * A Lambda function of this project, with the defaults every one of them shares: Node.js 24 on arm64,
- * bundled by the local esbuild into minified ESM with source maps and the AWS SDK inside (a pinned
- * SDK, not the runtime's), a log group with retention, an own role that may write only to that log
- * group, and table access granted together with the table's env var.
+ * bundled by the local esbuild into minified ESM with the AWS SDK inside (a pinned SDK, not the runtime's),
+ * its source map and esbuild's metafile next to it in the asset (`index.mjs.map`, `index.meta.json`; not read at
+ * run time unless `sourceMapsAtRuntime`), a log group with retention, an own role that may write only to that
+ * log group, and table access granted together with the table's env var.
  */
 export class AppFunction extends NodejsFunction {
   readonly functionId: FunctionId;
@@ -134,7 +157,7 @@ export class AppFunction extends NodejsFunction {
       applicationLogLevelV2: ApplicationLogLevel[props.logLevel ?? 'INFO'],
       systemLogLevelV2: SystemLogLevel.WARN,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(props.sourceMapsAtRuntime ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         ...props.environment,
         ...props.overrides?.environment,
       },
@@ -143,7 +166,12 @@ export class AppFunction extends NodejsFunction {
         // Empty: bundle the AWS SDK too instead of relying on the runtime's copy.
         externalModules: [],
         minify: true,
+        // The map stays in the asset (and in cdk.out) for offline symbolication; Node reads it only with
+        // --enable-source-maps (sourceMapsAtRuntime).
         sourceMap: true,
+        // index.meta.json: what went into the bundle, byte by byte (test/cdk/api-stack.test.ts checks that no
+        // local-runtime or test code does; esbuild's analyzer reads it too).
+        metafile: true,
         target: 'node24',
         format: OutputFormat.ESM,
         mainFields: ['module', 'main'],

@@ -19,7 +19,7 @@ export interface AuditTrailProps {
 }
 
 /**
- * The audit feed of SPEC §6: the charges and users table streams → the audit-stream function, with the
+ * The audit feed: the charges and users table streams → the audit-stream function, with the
  * event source mapping settings that make sure nothing is dropped silently:
  * - batch item failures are reported, and the batch is bisected on error, so one poisoned record is
  *   isolated instead of blocking or failing its neighbours;

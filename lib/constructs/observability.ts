@@ -59,7 +59,7 @@ export const APP_METRICS = [
 ] as const;
 export type AppMetricName = (typeof APP_METRICS)[number];
 
-/** Alarm thresholds of SPEC §8 (README "Alarms and runbook" explains each one and what to do). */
+/** Alarm thresholds (docs/operations.md explains each alarm and what to do). */
 export const ALARM_THRESHOLDS = {
   /** Percent of API requests answered 5xx within 5 minutes. */
   api5xxPercent: 1,
@@ -80,7 +80,7 @@ export const WAF_RATE_LIMIT_PER_5_MINUTES = 2000;
 export const WAF_RATE_WINDOW_SECONDS = 300;
 
 /**
- * Headers of WAF's own 429: SPEC §4's security headers and `Retry-After`, as every other 429 has. WAF cannot add
+ * Headers of WAF's own 429: the API's security headers and `Retry-After`, as every other 429 has. WAF cannot add
  * the request id (it has no variable for it), so `X-Request-ID` is missing there alone.
  */
 export const WAF_RATE_LIMITED_HEADERS: Readonly<Record<string, string>> = {
@@ -112,8 +112,8 @@ export interface ObservabilityProps {
 }
 
 /**
- * SPEC §8 operations in CloudWatch: the alarm topic (KMS-encrypted, TLS-only, optional e-mail), the
- * alarms of §8 with OK and ALARM notifications, one dashboard, optional log forwarding of every log
+ * Operations in CloudWatch: the alarm topic (KMS-encrypted, TLS-only, optional e-mail), the
+ * alarms with OK and ALARM notifications, one dashboard, optional log forwarding of every log
  * group to Firehose or a Lambda shipper (the ELK path) and the optional WAF on the API stage.
  */
 export class Observability extends Construct {
@@ -414,7 +414,7 @@ export class Observability extends Construct {
 
     this.dashboard.addWidgets(
       new TextWidget({
-        markdown: `# Charge Records (${this.config.stage})\nAlarms and runbook: README.md, section "Alarms and runbook"`,
+        markdown: `# Charge Records (${this.config.stage})\nAlarms and runbook: docs/operations.md, section "Runbook"`,
         width: 24,
         height: 2,
       }),
@@ -600,7 +600,7 @@ export class Observability extends Construct {
         },
       },
       rules: [
-        // SPEC §4 accepts bodies up to 1 MiB (413 above): the group's 8 KB body limit only counts.
+        // The API accepts bodies up to 1 MiB (413 above): the group's 8 KB body limit only counts.
         managed('AWSManagedRulesCommonRuleSet', 0, [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }]),
         managed('AWSManagedRulesKnownBadInputsRuleSet', 1),
         {

@@ -36,7 +36,7 @@ export interface ReportsProps {
 }
 
 /**
- * Everything SPEC §7's reports need around the two report functions:
+ * Everything the reports need around the two report functions:
  * - the report bucket: SSE-KMS with a customer-managed key, versioned, all public access blocked,
  *   TLS only, lifecycle expiry (ad-hoc exports 1 day, scheduled runs `retentionDays`, old versions of both
  *   1 day, expired delete markers removed), server access logs into a log bucket;
@@ -107,7 +107,7 @@ export class Reports extends Construct {
           expiration: Duration.days(1),
           noncurrentVersionExpiration: Duration.days(1),
         },
-        // A replaced or deleted run file is gone the next day: nothing lives past `retentionDays` (README: kept 90 days).
+        // A replaced or deleted run file is gone the next day: nothing lives past `retentionDays` (90 days by default).
         {
           id: 'runs',
           prefix: 'runs/',

@@ -21,7 +21,7 @@ export interface SigningKeysProps {
   readonly appTag: string;
   /** The `rotate-keys` function (functions/signing/rotation-handler.ts). */
   readonly rotationFunction: SigningKeyUser;
-  /** Default 30 days (SPEC §2). */
+  /** Default 30 days. */
   readonly rotateEvery?: Duration;
   readonly removalPolicy: RemovalPolicy;
   /** Pending window of the initial key when the stack removes it. */
@@ -29,7 +29,7 @@ export interface SigningKeysProps {
 }
 
 /**
- * The access-token signing keys of SPEC §2/§5: an initial KMS key (RSA_2048, SIGN_VERIFY), a Secrets
+ * The access-token signing keys: an initial KMS key (RSA_2048, SIGN_VERIFY), a Secrets
  * Manager secret that names the current key, and its 30-day rotation by the rotate-keys function, which
  * creates a new KMS key per generation.
  *

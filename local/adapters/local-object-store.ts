@@ -77,7 +77,7 @@ export class LocalObjectStore implements ObjectStore {
       const meta = JSON.parse(await readFile(`${path}${META_SUFFIX}`, 'utf8')) as { contentType?: unknown };
       if (typeof meta.contentType === 'string') return meta.contentType;
     } catch {
-      // No metadata (a file from before it was kept): S3's own default.
+      // No metadata file next to it: S3's own default.
     }
     return 'application/octet-stream';
   }

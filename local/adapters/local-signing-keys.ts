@@ -21,6 +21,7 @@ import {
   TAG_ROTATION_TOKEN,
   TAG_SIGNING_KEY,
 } from '#signing/ports';
+import { ChargeRecordsError } from '#platform/errors';
 
 /**
  * Local adapters: the stand-ins `npm start`, `npm run rotate-keys` and the tests use instead of KMS and
@@ -126,7 +127,7 @@ export class LocalSigningKeys implements SigningKeys {
 }
 
 /** Mirrors Secrets Manager's errors closely enough for the rotation handler's checks. */
-export class LocalSecretError extends Error {
+export class LocalSecretError extends ChargeRecordsError {
   constructor(
     readonly code: 'InvalidParameterException' | 'ResourceExistsException' | 'ResourceNotFoundException',
     message: string,

@@ -24,7 +24,9 @@ export async function run(): Promise<BenchReport> {
   process.env.BOOTSTRAP_ADMIN_PASSWORD = 'bench-admin-password';
   const runtime = await startLocalRuntime({ port: 0, inMemory: true, stateDir, log: () => undefined });
   try {
-    const { login } = await import('#auth/service');
+    const { AuthService } = await import('#auth/service');
+    const { UserStore } = await import('#users/store');
+    const auth = new AuthService(new UserStore());
     const { handler } = await import('#auth/authorizer');
     const { documentDb } = await import('#platform/dynamo');
     const { tableName } = await import('#platform/tables');
@@ -33,7 +35,7 @@ export async function run(): Promise<BenchReport> {
     const { lambdaContext } = await import('#local/lambda-context');
 
     const meta = { requestId: 'bench', sourceIp: '127.0.0.1' };
-    const tokens = await login('admin', 'bench-admin-password', meta);
+    const tokens = await auth.login('admin', 'bench-admin-password', meta);
     const event = {
       type: 'REQUEST' as const,
       methodArn: 'arn:aws:execute-api:local:000000000000:local/v1/GET/users/me',
@@ -135,10 +137,12 @@ export async function run(): Promise<BenchReport> {
         [`nobody-${i}`, unknown],
       ] as const) {
         const t = performance.now();
-        await login(name, 'wrong-password-for-bench', {
-          requestId: 'bench',
-          sourceIp: `10.${i}.0.${name === 'admin' ? 1 : 2}`,
-        }).catch(() => undefined);
+        await auth
+          .login(name, 'wrong-password-for-bench', {
+            requestId: 'bench',
+            sourceIp: `10.${i}.0.${name === 'admin' ? 1 : 2}`,
+          })
+          .catch(() => undefined);
         list.push(performance.now() - t);
       }
     }

@@ -1,6 +1,6 @@
 /**
  * The floor for the health benchmark: a bare node:http server answering the same body. With
- * BARE_HEADERS=spec it also sends the headers every API response must carry (SPEC §4: security headers,
+ * BARE_HEADERS=spec it also sends the headers every API response must carry (the security headers and
  * X-Request-ID), so the comparison is response for response; without, only Content-Type and length.
  */
 import { randomUUID } from 'node:crypto';

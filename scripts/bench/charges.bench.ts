@@ -163,12 +163,12 @@ export async function run(): Promise<BenchReport> {
 
     // List pages: the repository behind GET /charges, on a table of the charges definition (no stream,
     // so seeding does not feed the audit poller) grown from 10 k to 100 k items.
-    const { DynamoChargeStore } = await import('#charges/store');
+    const { ChargeStore } = await import('#charges/store');
     const listTable = 'bench-list';
     await raw.send(new DeleteTableCommand({ TableName: listTable })).catch(() => undefined);
     const { StreamSpecification: _noStream, ...listTableInput } = createTableInput(TABLES.charges, listTable);
     await raw.send(new CreateTableCommand(listTableInput));
-    const store = new DynamoChargeStore(db, listTable);
+    const store = new ChargeStore(db, listTable);
     const pages: { size: number; all: number; status: number; article: number; seedSeconds: number }[] = [];
     let seeded = 0;
     for (const size of LIST_SIZES) {
@@ -226,7 +226,7 @@ export async function run(): Promise<BenchReport> {
           (p) => `| ${p.size} | ${fmt(p.all)} | ${fmt(p.status)} | ${fmt(p.article)} | ${fmt(p.seedSeconds, 0)} |`,
         ),
         '',
-        'List pages are measured on the repository that GET /charges calls (ChargeService → DynamoChargeStore), against a',
+        'List pages are measured on the repository that GET /charges calls (ChargeService → ChargeStore), against a',
         'table built from the same charges definition without its stream, so seeding does not load the audit poller.',
         'Every page is one Query on a GSI (Limit 100); its cost depends on the page, not on the table size.',
       ].join('\n'),

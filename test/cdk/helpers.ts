@@ -1,9 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp, type ChargeRecordsApp } from '#lib/app';
 import { PROJECT_ROOT } from '#lib/constructs/app-function';
+import type { FunctionId } from '#platform/routes';
 import type { StageName } from '#lib/stage-config';
 
 /** The context `cdk synth` gets from cdk.json, so the tests see the same feature flags. */
@@ -45,6 +47,23 @@ export function synthesize(stage: StageName, extraContext: Record<string, unknow
     apiTemplate: Template.fromStack(built.api),
     cleanup: () => rmSync(outdir, { recursive: true, force: true }),
   };
+}
+
+/** The logical id of a function of the API stack. */
+export function functionLogicalId(built: ChargeRecordsApp, functionId: FunctionId): string {
+  return built.api.getLogicalId(built.api.fn(functionId).node.defaultChild as CfnElement);
+}
+
+/**
+ * The cloud-assembly directory of a function's bundled code (`asset.<hash>`, its S3Key without `.zip`): `index.mjs`,
+ * `index.mjs.map` and esbuild's `index.meta.json`. Only with bundling (not with `aws:cdk:bundling-stacks: []`).
+ */
+export function functionAssetDir(built: SynthesizedApp, functionId: FunctionId): string {
+  const fn = built.apiTemplate.findResources('AWS::Lambda::Function')[functionLogicalId(built, functionId)];
+  const key = String((fn?.Properties as { Code?: { S3Key?: unknown } } | undefined)?.Code?.S3Key).replace(/\.zip$/, '');
+  const dir = join(built.outdir, `asset.${key}`);
+  if (!existsSync(join(dir, 'index.mjs'))) throw new Error(`No bundle of ${functionId} at ${dir}`);
+  return dir;
 }
 
 type CfnResource = { Type: string; Properties?: Record<string, unknown> };

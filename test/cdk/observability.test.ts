@@ -23,7 +23,7 @@ import { KEY_AGE_PROBE } from '#signing/rotation-probe';
 import { cdkJsonContext, synthesize, type SynthesizedApp } from './helpers';
 
 /**
- * SPEC §8 operations in the API stack. Observability does not depend on the functions' code, so these
+ * Operations (alarms, dashboard, log forwarding, WAF) in the API stack. Observability does not depend on the functions' code, so these
  * apps skip esbuild bundling (`aws:cdk:bundling-stacks: []`); synthesize() still runs cdk-nag.
  */
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -320,7 +320,7 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
     }
   });
 
-  it('has one dashboard with every widget SPEC §8 asks for', () => {
+  it('has one dashboard with every widget operations need', () => {
     const body = dashboardBody(template);
     for (const title of [
       'API latency p50 / p99',
@@ -444,7 +444,7 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
     expect(rendered).toContain(`{"Ref":"${stage}"}`);
   });
 
-  it("answers WAF's own 429 in the spec's shape with Retry-After and the security headers (audit 4a #9)", () => {
+  it("answers WAF's own 429 in the API's error shape with Retry-After and the security headers", () => {
     const acl = new Capture();
     template.hasResourceProperties('AWS::WAFv2::WebACL', { Rules: acl, CustomResponseBodies: Match.anyValue() });
     const rule = (acl.asArray() as { Name: string; Statement: unknown; Action?: unknown }[]).find(

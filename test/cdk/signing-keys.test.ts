@@ -279,7 +279,7 @@ describe('signing keys construct', () => {
   });
 });
 
-describe('table access is what each function really calls (SPEC §8 least privilege)', () => {
+describe('table access is what each function really calls (least privilege)', () => {
   const TABLE_IDS = Object.keys(TABLES) as TableId[];
   /** The tables on which `functionId` has `action` (statements may list several tables). */
   const tablesWith = (functionId: FunctionId, action: string) =>

@@ -1,17 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resetConfig } from '#platform/config';
 import { expectError, expectSecurityHeaders } from '#test/support/assertions';
 import { adminToken } from '#test/support/auth';
 import { type LocalApi, startLocalApi } from '#test/support/local-api';
-import { type Account, createAccount, freshIp, signIn, whoAmI } from '#test/support/security';
+import { freshIp, signIn, whoAmI } from '#test/support/security';
+import { type Account, createAccount } from '#test/support/users';
 import { scanAll } from '#test/support/streams';
+import { stubEnvForAll } from '#test/support/env';
 
-/** SPEC §4–§5 input rules on the auth and user routes: mass assignment, password policy, unique usernames, body errors. */
+/** Input rules on the auth and user routes: mass assignment, password policy, unique usernames, body errors. */
 
-process.env.LOGIN_RATE_LIMIT_PER_MINUTE = '10000';
-process.env.RATE_LIMIT_PER_MINUTE = '10000';
-resetConfig();
+stubEnvForAll({ LOGIN_RATE_LIMIT_PER_MINUTE: '10000', RATE_LIMIT_PER_MINUTE: '10000' });
 
 let api: LocalApi;
 let admin: string;
@@ -146,7 +145,7 @@ describe('mass assignment', () => {
   });
 });
 
-describe('password policy on POST /users (SPEC §5, ASVS 5 §6.2)', () => {
+describe('password policy on POST /users (ASVS 5 §6.2)', () => {
   it.each([
     ['shorter than 12 characters', () => ({ username: name(), password: 'short-pw-11' })],
     ['11 emoji (22 UTF-16 units, but 11 characters)', () => ({ username: name(), password: '🔑'.repeat(11) })],
@@ -239,7 +238,7 @@ describe('unique usernames', () => {
   });
 });
 
-describe('body errors on POST /auth/login: the spec error shape with security headers', () => {
+describe('body errors on POST /auth/login: the error shape with security headers', () => {
   const post = (rawBody: string | Buffer, contentType = 'application/json') =>
     api.request('/auth/login', {
       method: 'POST',
@@ -297,7 +296,7 @@ describe('body errors on POST /auth/login: the spec error shape with security he
   });
 });
 
-describe('ill-formed Unicode (a lone surrogate) is refused where text reaches the audit trail (audit 4b #13)', () => {
+describe('ill-formed Unicode (a lone surrogate) is refused where text reaches the audit trail', () => {
   const LONE = 'ghost\ud800x';
 
   it('POST /auth/login with such a username → 422 naming body.username; no lockout state or audit chain for it', async () => {
@@ -307,7 +306,7 @@ describe('ill-formed Unicode (a lone surrogate) is refused where text reaches th
     // Assess: 422, not the 401 of an unknown user — no account can bear such a name, so it reveals none.
     const error = expectError(res, 422, 'VALIDATION_ERROR');
     expect(error.details).toEqual([expect.objectContaining({ path: 'body.username' })]);
-    // Before, it became the audit entity `login/ghost\ud800x…`, which no URL can name or verify.
+    // Nor does it become an audit entity `login/ghost\ud800x…`, which no URL could name or verify.
     const [audit, state] = await Promise.all([scanAll('audit'), scanAll('auth-state')]);
     expect(audit.filter((i) => JSON.stringify(i).includes('\\ud800'))).toEqual([]);
     expect(state.filter((i) => String(i.pk).includes('\ud800'))).toEqual([]);

@@ -1,17 +1,22 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { LocalApi } from '#test/support/local-api';
-import { createAccount, expect401, signIn } from '#test/support/security';
+import { expect401, signIn } from '#test/support/security';
+import { createAccount } from '#test/support/users';
 import { jsonLines, localApiWithCapturedStdout } from '#test/support/stdout';
 
 /**
- * SPEC §8 for the authorizer (audit 4b #7): its lines carry `correlation_id` = the request id by the handlers'
+ * The authorizer's log lines carry `correlation_id` = the request id by the handlers'
  * rule, so the line that says why a request got 401 or 403 can be found by the id the caller saw; and so does the
  * local server's own line for the gateway's answer, in a context of its own.
  */
 
 // The suite runs with LOG_LEVEL=SILENT; this file reads the log (see test/e2e/logging.test.ts).
 vi.hoisted(() => {
-  process.env.LOG_LEVEL = 'INFO';
+  vi.stubEnv('LOG_LEVEL', 'INFO');
+});
+// Registered first, so it runs last: after the local API has stopped.
+afterAll(() => {
+  vi.unstubAllEnvs();
 });
 
 let api: LocalApi;
@@ -22,7 +27,7 @@ const captureLogs = async (fn: () => Promise<void>) => jsonLines(await stdout.du
 const authorizerLines = (logs: Record<string, unknown>[], message: string) =>
   logs.filter((l) => l.message === message && l.function_name === 'local-authorizer');
 
-describe("the authorizer's log lines (SPEC §8)", () => {
+describe("the authorizer's log lines", () => {
   it('a revoked token with X-Request-ID: corr-xyz → its "unauthorized" line has correlation_id corr-xyz, the reason and the user', async () => {
     // Prepare
     const account = await createAccount(api, ['viewer'], 'log');

@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { addressesForCeiling, CEILING_MAX_FAILURES, pairHourlyMaxFailures } from '#auth/login-guard';
 import { config } from '#platform/config';
 import { expectError, expectSecurityHeaders } from '#test/support/assertions';
-import { adminToken, login, userWithRoles, type TestUser } from '#test/support/auth';
+import { adminToken, login } from '#test/support/auth';
+import { type TestUser, userWithRoles } from '#test/support/users';
 import { type ApiResponse, type LocalApi, startLocalApi } from '#test/support/local-api';
 import { scanAll } from '#test/support/streams';
 import { CLIENT_ADDRESS_HEADER } from '#local/dev-protocol';
@@ -221,7 +222,7 @@ describe('one address against the account-wide ceiling', () => {
     await fail(victim, max, ip);
     expectError(await attempt(victim.username, victim.password, ip), 423, 'ACCOUNT_LOCKED');
 
-    // The first lock is the spec's LOCKOUT_SECONDS; then a second round.
+    // The first lock lasts LOCKOUT_SECONDS; then a second round.
     vi.setSystemTime(t0 + (lockout + 1) * 1000);
     await fail(victim, max, ip);
     const second = await attempt(victim.username, victim.password, ip);
@@ -277,8 +278,8 @@ describe('per-username ceiling', () => {
     `counts a rolling hour: ${CEILING_MAX_FAILURES - 1} failures late in one hour and more right after it lock the account at the ${CEILING_MAX_FAILURES}th`,
     { timeout: 180_000 },
     async () => {
-      // The ceiling used to count in a fixed hour from the first failure: ~99 failures at its end and ~99 more
-      // at the start of the next one, ~200 within minutes, never locked. Now any 3600 s holding 100 lock.
+      // A fixed hour from the first failure would let ~99 failures at its end and ~99 more at the start of the
+      // next one through, ~200 within minutes. Any 3600 s holding 100 lock.
       const victim = await userWithRoles(api, ['viewer']);
       const max = config().LOGIN_MAX_FAILURES;
       const lockout = config().LOCKOUT_SECONDS;
@@ -288,7 +289,7 @@ describe('per-username ceiling', () => {
 
       vi.useFakeTimers({ toFake: ['Date'] });
       const t0 = Date.parse('2026-12-07T10:00:00Z');
-      // The first failure, which opened the old fixed hour (10:00–11:00).
+      // The first failure, which would open a fixed hour (10:00–11:00).
       vi.setSystemTime(t0);
       await fail(victim, 1, freshIp());
       // Late in that hour, from addressesForCeiling() addresses at once: two rounds each, the last one two short.

@@ -1,13 +1,10 @@
 import { createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { resetConfig } from '#platform/config';
 import { expectError } from '#test/support/assertions';
 import { adminToken } from '#test/support/auth';
 import { type LocalApi, startLocalApi } from '#test/support/local-api';
 import {
-  type Account,
   countingServer,
-  createAccount,
   decodeJwt,
   expect401,
   freshIp,
@@ -19,11 +16,11 @@ import {
   whoAmI,
   withPayload,
 } from '#test/support/security';
+import { type Account, createAccount } from '#test/support/users';
+import { stubEnvForAll } from '#test/support/env';
 
 // Many logins in this file: the per-IP login limit is auth-login.test.ts's subject, not this one's.
-process.env.LOGIN_RATE_LIMIT_PER_MINUTE = '10000';
-process.env.RATE_LIMIT_PER_MINUTE = '10000';
-resetConfig();
+stubEnvForAll({ LOGIN_RATE_LIMIT_PER_MINUTE: '10000', RATE_LIMIT_PER_MINUTE: '10000' });
 
 let api: LocalApi;
 let admin: string;
@@ -428,7 +425,7 @@ describe("changes to the user's state take effect on their next request", () => 
     expect(res.status, res.text).toBe(200);
 
     const next = await api.request('/charges', { method: 'POST', token: session.accessToken, body: charge });
-    // Either design is within SPEC §5 (end the sessions, or re-read the roles): never a success.
+    // Either design keeps the rule (end the sessions, or re-read the roles): never a success.
     expect([401, 403]).toContain(next.status);
     const fresh = await signIn(api, account);
     expect((await api.request('/charges', { method: 'POST', token: fresh.accessToken, body: charge })).status).toBe(

@@ -3,9 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentDb } from '#platform/dynamo';
 import { tableName } from '#platform/tables';
 import { expectError } from '#test/support/assertions';
-import { adminToken, userWithRoles, type TestUser } from '#test/support/auth';
+import { adminToken } from '#test/support/auth';
+import { type TestUser, userWithRoles } from '#test/support/users';
 import { type LocalApi, startLocalApi } from '#test/support/local-api';
 import { scanAll } from '#test/support/streams';
+import { seedCharge } from '#test/support/charges';
+import { eventually } from '#test/support/eventually';
 
 let api: LocalApi;
 let operator: TestUser;
@@ -30,26 +33,29 @@ type AuditItem = {
   actor: { userId: string; username: string };
   changes: Record<string, unknown>;
 };
+type HistoryEntry = Omit<AuditItem, 'seq'> & { at: string };
 
-/**
- * The audit trail is written asynchronously by the stream poller: ask until `count` records are there.
- * The wait is bounded by attempts, not asserted as a duration.
- */
-async function auditOf(entityType: string, entityId: string, count: number): Promise<AuditItem[]> {
-  let items: AuditItem[] = [];
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const res = await api.request(`/audit?entityType=${entityType}&entityId=${entityId}&limit=100`, {
-      token: auditor.token,
-    });
-    expect(res.status, res.text).toBe(200);
-    items = (res.json as { items: AuditItem[] }).items;
-    if (items.length >= count) return items;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return items;
+/** One entity's audit trail as GET /audit answers it now. */
+async function auditTrail(entityType: string, entityId: string): Promise<AuditItem[]> {
+  const res = await api.request(`/audit?entityType=${entityType}&entityId=${entityId}&limit=100`, {
+    token: auditor.token,
+  });
+  expect(res.status, res.text).toBe(200);
+  return (res.json as { items: AuditItem[] }).items;
 }
 
+/** The audit trail is written asynchronously by the stream poller: ask until `count` records are there. */
+const auditOf = (entityType: string, entityId: string, count: number): Promise<AuditItem[]> =>
+  eventually(async () => {
+    const items = await auditTrail(entityType, entityId);
+    expect(items.length, `audit records of ${entityType} ${entityId}`).toBeGreaterThanOrEqual(count);
+    return items;
+  });
+
 const post = (body: unknown, user = operator) => api.request('/charges', { method: 'POST', token: user.token, body });
+/** A new charge (this file's `charge` with the overrides) made by `user`; its id. */
+const seed = async (overrides: Record<string, unknown> = {}, user = operator) =>
+  (await seedCharge(api, user.token, { ...charge, ...overrides })).chargeId;
 const patch = (id: string, version: number | undefined, body: unknown, user = operator) =>
   api.request(`/charges/${id}`, {
     method: 'PATCH',
@@ -72,6 +78,7 @@ afterAll(() => api?.stop());
 
 describe('a charge through its whole life, over HTTP', () => {
   it('create → update → quarantine → release by a second user → block; history, audit trail and chain agree', async () => {
+    // Act: the whole life, with the refusals a client meets on the way (the rules: test/unit/lifecycle.test.ts).
     const created = await post(charge);
     expect(created.status, created.text).toBe(201);
     const id = (created.json as { chargeId: string }).chargeId;
@@ -85,13 +92,16 @@ describe('a charge through its whole life, over HTTP', () => {
     // The operator lacks charges:release (and created the charge): segregation of duties either way.
     const own = await patch(id, 3, { status: 'released', reason: 'my own release' }, operator);
     expectError(own, 403, 'SEGREGATION_OF_DUTIES');
+    expectError(await patch(id, 3, { status: 'blocked', reason: 'skip a step' }, qm2), 409, 'INVALID_TRANSITION');
     const released = await patch(id, 3, { status: 'released', reason: 'QC certificate 2026-118' }, qm);
     expect(released.status, released.text).toBe(200);
     expect(released.headers.etag).toBe('"4"');
     expect((await patch(id, 4, { status: 'blocked', reason: 'customer complaint 55' }, qm2)).status).toBe(200);
 
+    // Assess: the history (from the version snapshots) has every version, who made it, why and what changed.
     const history = await api.request(`/charges/${id}/history`, { token: viewer.token });
-    const versions = (history.json as { versions: AuditItem[] }).versions;
+    expect(history.status, history.text).toBe(200);
+    const versions = (history.json as { versions: HistoryEntry[] }).versions;
     expect(versions.map((v) => [v.version, v.actor.username, v.reason])).toEqual([
       [1, operator.username, null],
       [2, operator.username, 'weighed again after drying'],
@@ -99,8 +109,14 @@ describe('a charge through its whole life, over HTTP', () => {
       [4, qm.username, 'QC certificate 2026-118'],
       [5, qm2.username, 'customer complaint 55'],
     ]);
+    expect(versions[0]!.action).toBe('create');
+    expect(versions[0]!.changes.quantity).toEqual({ from: null, to: 100 });
     expect(versions[1]!.changes).toEqual({ quantity: { from: 100, to: 98.5 } });
+    expect(versions[3]!.changes).toEqual({ status: { from: 'quarantine', to: 'released' } });
+    expect(versions[4]!.changes).toEqual({ status: { from: 'released', to: 'blocked' } });
+    for (const v of versions) expect(new Date(v.at).toISOString()).toBe(v.at);
 
+    // Assess: the audit trail (from the stream) tells the same, and its chain verifies.
     const trail = await auditOf('charge', id, 5);
     expect(trail.map((r) => [r.seq, r.action, r.version, r.actor.userId, r.reason])).toEqual([
       [1, 'create', 1, operator.userId, null],
@@ -114,23 +130,15 @@ describe('a charge through its whole life, over HTTP', () => {
     const verify = await api.request(`/audit/verify?entityType=charge&entityId=${id}`, { token: auditor.token });
     expect(verify.json).toEqual({ entityType: 'charge', entityId: id, valid: true, records: 5 });
   });
-
-  it('the creator cannot release (SEGREGATION_OF_DUTIES) and invalid transitions are 409', async () => {
-    const id = ((await post({ ...charge, status: 'quarantine' }, qm)).json as { chargeId: string }).chargeId;
-    expectError(
-      await patch(id, 1, { status: 'released', reason: 'releasing my own' }, qm),
-      403,
-      'SEGREGATION_OF_DUTIES',
-    );
-    expectError(await patch(id, 1, { status: 'blocked', reason: 'skip a step' }, qm2), 409, 'INVALID_TRANSITION');
-  });
 });
 
 describe('the batch data is locked once QA has decided (four-eyes rule beyond the status flag)', () => {
   it('the creator cannot rewrite a released charge; nobody can edit a blocked or rejected one; nothing is written', async () => {
-    const id = ((await post({ ...charge, status: 'quarantine' })).json as { chargeId: string }).chargeId;
+    // Prepare
+    const id = await seed({ status: 'quarantine' });
     expect((await patch(id, 1, { status: 'released', reason: 'QC certificate 118' }, qm)).status).toBe(200);
-    // The attack: the creator (an operator) changes what QA released.
+
+    // Act / Assess: the attack, the creator (an operator) changing what QA released, then every later state.
     const rewrite = await patch(id, 2, { quantity: 9999, unit: 't', articleId: 'E2E-2', reason: 'correction' });
     expectError(rewrite, 409, 'CONFLICT');
     expect(rewrite.json).toMatchObject({
@@ -143,13 +151,17 @@ describe('the batch data is locked once QA has decided (four-eyes rule beyond th
     expect((await patch(id, 3, { status: 'rejected', reason: 'destroy the lot' }, qm2)).status).toBe(200);
     expectError(await patch(id, 4, { quantity: 1, reason: 'after rejection' }, qm), 409, 'CONFLICT');
 
+    // Assess: nothing of the refused changes was written.
     const got = await api.request(`/charges/${id}`, { token: viewer.token });
     expect(got.json).toMatchObject({ status: 'rejected', quantity: 100, unit: 'kg', articleId: 'E2E-1', version: 4 });
     expect(await auditOf('charge', id, 4)).toHaveLength(4);
   });
 
   it('a release or rejection cannot come in the request that changes the data it decides on', async () => {
-    const id = ((await post({ ...charge, status: 'quarantine' })).json as { chargeId: string }).chargeId;
+    // Prepare
+    const id = await seed({ status: 'quarantine' });
+
+    // Act / Assess
     expectError(
       await patch(id, 1, { status: 'released', quantity: 5, reason: 'fix and release' }, qm),
       409,
@@ -162,12 +174,12 @@ describe('the batch data is locked once QA has decided (four-eyes rule beyond th
     );
     // Unchanged values are no change; in production and quarantine the data stays editable.
     expect((await patch(id, 1, { status: 'released', quantity: 100, reason: 'release as is' }, qm)).status).toBe(200);
-    const other = ((await post(charge)).json as { chargeId: string }).chargeId;
+    const other = await seed();
     expect((await patch(other, 1, { quantity: 7, status: 'quarantine', reason: 'weighed, to QC' })).status).toBe(200);
   });
 
   it('a reason needs three visible characters: zero-width or control characters do not count', async () => {
-    const id = ((await post(charge)).json as { chargeId: string }).chargeId;
+    const id = await seed();
     for (const reason of ['\u200b\u200b\u200b', '\u0000\u0000\u0000', ' \u00a0 \u2060\u2060 ', 'ok\u0007k']) {
       expectError(await patch(id, 1, { quantity: 2, reason }), 422, 'VALIDATION_ERROR');
     }
@@ -177,30 +189,11 @@ describe('the batch data is locked once QA has decided (four-eyes rule beyond th
   it('text that is not well-formed Unicode (a lone surrogate) is 422 in articleId, notes and reason, and writes nothing', async () => {
     expectError(await post({ ...charge, articleId: 'A\ud800' }), 422, 'VALIDATION_ERROR');
     expectError(await post({ ...charge, notes: 'x\udc00y' }), 422, 'VALIDATION_ERROR');
-    const id = ((await post(charge)).json as { chargeId: string }).chargeId;
+    const id = await seed();
     expectError(await patch(id, 1, { quantity: 3, reason: 'why\ud800' }), 422, 'VALIDATION_ERROR');
     expect((await api.request(`/charges/${id}`, { token: viewer.token })).headers.etag).toBe('"1"');
     // A surrogate pair is one character and fine.
     expect((await patch(id, 1, { notes: 'ok 😀', reason: 'emoji are fine' })).status).toBe(200);
-  });
-});
-
-describe('concurrency over HTTP', () => {
-  it('two PATCHes with the same If-Match in parallel: one 200, one 412, version +1 once', async () => {
-    const id = ((await post(charge)).json as { chargeId: string }).chargeId;
-    const results = await Promise.all([
-      patch(id, 1, { quantity: 1, reason: 'writer one' }),
-      patch(id, 1, { quantity: 2, reason: 'writer two' }, qm),
-    ]);
-    expect(results.map((r) => r.status).sort()).toEqual([200, 412]);
-    const got = await api.request(`/charges/${id}`, { token: viewer.token });
-    expect(got.headers.etag).toBe('"2"');
-    expect(await auditOf('charge', id, 2)).toHaveLength(2);
-  });
-
-  it('PATCH without If-Match is 428', async () => {
-    const id = ((await post(charge)).json as { chargeId: string }).chargeId;
-    expectError(await patch(id, undefined, { quantity: 1, reason: 'no precondition' }), 428, 'PRECONDITION_REQUIRED');
   });
 });
 
@@ -218,15 +211,18 @@ describe('list query parameters', () => {
 
 describe('a PATCH that changes nothing', () => {
   it('writes no version and no audit record: same status, same values → 200 with the charge as it was', async () => {
-    const created = await post({ ...charge, notes: 'unchanged' });
-    expect(created.status).toBe(201);
-    const id = (created.json as { chargeId: string }).chargeId;
+    // Prepare
+    const id = await seed({ notes: 'unchanged' });
+
+    // Act
     const same = await patch(id, 1, {
       status: 'in_production',
       notes: 'unchanged',
       quantity: 100,
       reason: 'nothing really',
     });
+
+    // Assess
     expect(same.status, same.text).toBe(200);
     expect((same.json as { version: number }).version).toBe(1);
     expect(same.headers.etag).toBe('"1"');
@@ -241,13 +237,14 @@ describe('a PATCH that changes nothing', () => {
 
 describe('bad input over HTTP leaves no trace', () => {
   it('each refused request writes neither a charge nor an audit record', async () => {
-    // Once this charge's audit record is there, every earlier write has been audited (stream order).
-    const barrier = ((await post(charge)).json as { chargeId: string }).chargeId;
+    // Prepare: once this charge's audit record is there, every earlier write has been audited (stream order).
+    const barrier = await seed();
     await auditOf('charge', barrier, 1);
     const chargeAudit = async () => (await scanAll('audit')).filter((i) => i.entityType === 'charge');
     const chargesBefore = (await scanAll('charges')).length;
     const auditBefore = (await chargeAudit()).length;
 
+    // Act / Assess: each refusal in the API's error shape.
     expectError(await post({ ...charge, chargeId: 'mine' }), 400, 'BAD_REQUEST');
     expectError(await post({ ...charge, quantity: -5 }), 422, 'VALIDATION_ERROR');
     expectError(await post({ ...charge, unit: 'stone' }), 422, 'VALIDATION_ERROR');
@@ -256,10 +253,15 @@ describe('bad input over HTTP leaves no trace', () => {
     expectError(await api.request('/charges', { method: 'POST', body: charge }), 401, 'UNAUTHORIZED');
     expectError(await patch(barrier, 1, { quantity: 1, reason: 'x' }), 422, 'VALIDATION_ERROR');
     expectError(await patch(barrier, 1, { version: 3, reason: 'set the version' }), 400, 'BAD_REQUEST');
+    expectError(
+      await patch(barrier, undefined, { quantity: 1, reason: 'no precondition' }),
+      428,
+      'PRECONDITION_REQUIRED',
+    );
     expectError(await patch(barrier, 9, { quantity: 1, reason: 'stale version' }), 412, 'PRECONDITION_FAILED');
 
-    // A good write afterwards: when its audit record is there, a record for any refused request would be too.
-    const sentinel = ((await post(charge)).json as { chargeId: string }).chargeId;
+    // Assess: a good write afterwards; when its audit record is there, a record for any refused request would be too.
+    const sentinel = await seed();
     await auditOf('charge', sentinel, 1);
     expect((await scanAll('charges')).length).toBe(chargesBefore + 2); // the sentinel and its version snapshot
     const after = await chargeAudit();
@@ -279,10 +281,13 @@ describe('audit routes over HTTP', () => {
   });
 
   it('a tampered audit item is caught by /audit/verify', async () => {
-    const id = ((await post(charge)).json as { chargeId: string }).chargeId;
+    // Prepare
+    const id = await seed();
     await patch(id, 1, { quantity: 5, reason: 'recount' });
     await patch(id, 2, { notes: 'checked', reason: 'add note' });
     const trail = await auditOf('charge', id, 3);
+
+    // Act
     await documentDb().send(
       new UpdateCommand({
         TableName: tableName('audit'),
@@ -292,6 +297,8 @@ describe('audit routes over HTTP', () => {
         ExpressionAttributeValues: { ':v': 500 },
       }),
     );
+
+    // Assess
     const verify = await api.request(`/audit/verify?entityType=charge&entityId=${id}`, { token: auditor.token });
     expect(verify.json).toMatchObject({
       valid: false,
@@ -301,8 +308,11 @@ describe('audit routes over HTTP', () => {
   });
 
   it('an attribute added to a stored audit item (not hashed) is never shown as part of the record', async () => {
-    const id = ((await post(charge)).json as { chargeId: string }).chargeId;
+    // Prepare
+    const id = await seed();
     await auditOf('charge', id, 1);
+
+    // Act
     await documentDb().send(
       new UpdateCommand({
         TableName: tableName('audit'),
@@ -312,15 +322,20 @@ describe('audit routes over HTTP', () => {
         ExpressionAttributeValues: { ':qa': 'quality department', ':admin': 'admin' },
       }),
     );
+
+    // Assess
     const [record] = await auditOf('charge', id, 1);
     expect(record).not.toHaveProperty('approvedBy');
     expect(record?.actor).toEqual({ userId: operator.userId, username: operator.username });
   });
 
   it('an audit item moved out of the actor and time views (unhashed index attributes edited) is caught too', async () => {
-    const id = ((await post(charge)).json as { chargeId: string }).chargeId;
+    // Prepare
+    const id = await seed();
     await patch(id, 1, { quantity: 5, reason: 'recount' });
     await auditOf('charge', id, 2);
+
+    // Act
     await documentDb().send(
       new UpdateCommand({
         TableName: tableName('audit'),
@@ -330,6 +345,8 @@ describe('audit routes over HTTP', () => {
         ExpressionAttributeValues: { ':nobody': 'nobody', ':old': '1999-01' },
       }),
     );
+
+    // Assess
     const byActor = await api.request(`/audit?actor=${operator.userId}&entityType=charge&limit=100`, {
       token: auditor.token,
     });
@@ -345,8 +362,11 @@ describe('audit routes over HTTP', () => {
 
 describe("users' changes are audited from the users stream", () => {
   it('a role change and a disable appear with the acting admin; no password hash in any audit record', async () => {
+    // Prepare
     const target = await userWithRoles(api, ['viewer']);
     const admin = await adminToken(api);
+
+    // Act
     const roles = await api.request(`/users/${target.userId}`, {
       method: 'PATCH',
       token: admin,
@@ -360,12 +380,12 @@ describe("users' changes are audited from the users stream", () => {
     });
     expect(disabled.status, disabled.text).toBe(200);
 
-    let trail: AuditItem[] = [];
-    for (let attempt = 0; attempt < 200; attempt++) {
-      trail = await auditOf('user', target.userId, 1);
-      if (trail.some((r) => r.action === 'user.disable' && 'disabled' in r.changes)) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    // Assess: the stream's records, once the disable has arrived.
+    const trail = await eventually(async () => {
+      const items = await auditTrail('user', target.userId);
+      expect(items.some((r) => r.action === 'user.disable' && 'disabled' in r.changes)).toBe(true);
+      return items;
+    });
     const roleChange = trail.find((r) => r.action === 'role.change' && 'roles' in r.changes);
     expect(roleChange?.changes.roles).toEqual({ from: ['viewer'], to: ['operator'] });
     expect(roleChange?.actor.username).toBe('admin');

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken, login, userWithRoles, type TestUser } from '#test/support/auth';
+import { adminToken, login } from '#test/support/auth';
+import { type TestUser, userWithRoles } from '#test/support/users';
 import { type LocalApi, startLocalApi } from '#test/support/local-api';
 
 /**
- * Audit 4b #9, as the audit ran it over HTTP: two admins send `PATCH /users/<other> {"roles":["viewer"]}` at the same
- * moment. Both passed the authorizer as admins and both got 200 in 3 rounds of 4; had they been the only admins,
- * nobody could have managed users again. Now exactly one wins.
+ * Two admins send `PATCH /users/<other> {"roles":["viewer"]}` at the same moment, over HTTP. Both pass the
+ * authorizer as admins; were both to win and they the only admins, nobody could manage users again. Exactly one wins.
  */
 let api: LocalApi;
 let a: TestUser;

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { logger } from '#platform/powertools';
 import { LOG_REDACTED } from '#platform/observability/log-redaction';
 import { adminToken } from '#test/support/auth';
@@ -9,8 +9,12 @@ import { jsonLines, localApiWithCapturedStdout } from '#test/support/stdout';
 // Set before any import creates the Logger: INFO (the suite runs SILENT) and the standard Powertools switch that
 // would log every invocation event, bearer token and body included, unless the handlers refuse it.
 vi.hoisted(() => {
-  process.env.LOG_LEVEL = 'INFO';
-  process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
+  vi.stubEnv('LOG_LEVEL', 'INFO');
+  vi.stubEnv('POWERTOOLS_LOGGER_LOG_EVENT', 'true');
+});
+// Registered first, so it runs last: after the local API has stopped.
+afterAll(() => {
+  vi.unstubAllEnvs();
 });
 
 let api: LocalApi;
@@ -24,7 +28,7 @@ const captureOutput = stdout.during;
 const COOKIE = 'session=cookie-secret-4711';
 const PASSWORD = 'hunter2-hunter2-secret';
 
-describe('log redaction with POWERTOOLS_LOGGER_LOG_EVENT=true (SPEC §8)', () => {
+describe('log redaction with POWERTOOLS_LOGGER_LOG_EVENT=true', () => {
   it('never writes the bearer token, the cookie or a password from the requests', async () => {
     // Act: an authenticated request through the authorizer, a login and a user creation with passwords in the body.
     const output = await captureOutput(async () => {

@@ -1,5 +1,5 @@
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ensureTables } from '#local/tables';
 import { adminToken } from '#test/support/auth';
 import type { LocalApi } from '#test/support/local-api';
@@ -8,7 +8,11 @@ import { jsonLines, localApiWithCapturedStdout } from '#test/support/stdout';
 // The suite runs with LOG_LEVEL=SILENT; this file reads the log. Powertools takes the level from the
 // environment when the logger is created (and restores it on every invocation), so set it before any import.
 vi.hoisted(() => {
-  process.env.LOG_LEVEL = 'INFO';
+  vi.stubEnv('LOG_LEVEL', 'INFO');
+});
+// Registered first, so it runs last: after the local API has stopped.
+afterAll(() => {
+  vi.unstubAllEnvs();
 });
 
 let api: LocalApi;
@@ -26,7 +30,7 @@ interface ErrorBody {
   error: { id: string; code: string };
 }
 
-describe('log lines and correlation ids (SPEC §4, §8)', () => {
+describe('log lines and correlation ids', () => {
   it("an error's log line carries its id and the caller's X-Request-ID as correlation_id", async () => {
     let body: ErrorBody | undefined;
     const logs = await captureLogs(async () => {
@@ -88,7 +92,7 @@ describe('log lines and correlation ids (SPEC §4, §8)', () => {
   });
 });
 
-describe('readiness failures (audit 4a #5)', () => {
+describe('readiness failures', () => {
   it("the public 503 shows a coarse reason; the dependency's message is in the log line under the error id", async () => {
     // Prepare
     const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT, region: 'eu-central-1' });

@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { config, resetConfig } from '#platform/config';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
@@ -19,15 +19,13 @@ import { expectError } from '#test/support/assertions';
 import { adminToken } from '#test/support/auth';
 import { type LocalApi, startLocalApi } from '#test/support/local-api';
 import { countingServer, expect401, unsigned } from '#test/support/security';
+import { eventually } from '#test/support/eventually';
 
 /**
- * SPEC §5 external sign-in: a test identity provider on 127.0.0.1 (its own RS256 key, its own JWKS server),
+ * External sign-in: a test identity provider on 127.0.0.1 (its own RS256 key, its own JWKS server),
  * configured through OIDC_PROVIDERS before the API starts. Tokens it signs are accepted with the mapped
  * roles; anything else an attacker can think of is not.
  */
-
-process.env.RATE_LIMIT_PER_MINUTE = '10000';
-process.env.LOGIN_RATE_LIMIT_PER_MINUTE = '10000';
 
 const AUDIENCE = 'charge-records-sso';
 const KID = 'idp-key-1';
@@ -61,26 +59,31 @@ beforeAll(async () => {
   // A server no one should ever call: tokens name it in jku.
   elsewhere = await countingServer(() => ({ keys: [publicJwk] }));
   issuer = `${idp.url}/realms/plant`;
-  process.env.OIDC_PROVIDERS = JSON.stringify([
-    {
-      issuer,
-      audience: AUDIENCE,
-      jwksUri: `${idp.url}/realms/plant/protocol/openid-connect/certs`,
-      rolesClaim: 'groups',
-      roleMap: {
-        'charge-viewers': 'viewer',
-        'charge-operators': 'operator',
-        'plant-qa': ['quality_manager', 'auditor'],
-        'charge-admins': 'admin',
+  vi.stubEnv('RATE_LIMIT_PER_MINUTE', '10000');
+  vi.stubEnv('LOGIN_RATE_LIMIT_PER_MINUTE', '10000');
+  vi.stubEnv(
+    'OIDC_PROVIDERS',
+    JSON.stringify([
+      {
+        issuer,
+        audience: AUDIENCE,
+        jwksUri: `${idp.url}/realms/plant/protocol/openid-connect/certs`,
+        rolesClaim: 'groups',
+        roleMap: {
+          'charge-viewers': 'viewer',
+          'charge-operators': 'operator',
+          'plant-qa': ['quality_manager', 'auditor'],
+          'charge-admins': 'admin',
+        },
       },
-    },
-    {
-      issuer: rotatingIssuer,
-      audience: AUDIENCE,
-      jwksUri: `${rotatingIssuer}/certs`,
-      roleMap: { 'charge-viewers': 'viewer' },
-    },
-  ]);
+      {
+        issuer: rotatingIssuer,
+        audience: AUDIENCE,
+        jwksUri: `${rotatingIssuer}/certs`,
+        roleMap: { 'charge-viewers': 'viewer' },
+      },
+    ]),
+  );
   resetConfig();
   resetOidcVerifiers();
   api = await startLocalApi();
@@ -92,7 +95,7 @@ afterAll(async () => {
   await elsewhere.close();
   rotatingServer.closeAllConnections();
   await new Promise((ok) => rotatingServer.close(ok));
-  delete process.env.OIDC_PROVIDERS;
+  vi.unstubAllEnvs();
   resetConfig();
   resetOidcVerifiers();
 });
@@ -238,7 +241,7 @@ describe('tokens from the configured identity provider', () => {
   });
 
   it('a second subject whose preferred_username is taken still signs in, as a user of its own', async () => {
-    // OIDC Core §5.1: preferred_username is not unique; the user is identified by issuer + sub (SPEC §5).
+    // OIDC Core §5.1: preferred_username is not unique; the user is identified by issuer + sub.
     const name = `reused-${randomBytes(4).toString('hex')}`;
     const first = await api.request('/users/me', { token: await idpToken({ claims: { preferred_username: name } }) });
     expect(first.status, first.text).toBe(200);
@@ -383,7 +386,7 @@ describe('tokens the identity provider did not issue for us', () => {
   });
 });
 
-describe('identities only well-formed Unicode can name (audit 4b #13)', () => {
+describe('identities only well-formed Unicode can name', () => {
   it('a sub with a lone surrogate → 401: the user, its username and audit chain derive from it', async () => {
     expect401(
       await api.request('/users/me', {
@@ -402,7 +405,7 @@ describe('identities only well-formed Unicode can name (audit 4b #13)', () => {
   });
 });
 
-describe("an SSO user's roles are the identity provider's (audit 4b #3)", () => {
+describe("an SSO user's roles are the identity provider's", () => {
   type Listed = { userId: string; roles: string[]; rolesFrom: string; version: number; displayName?: string };
 
   async function ssoUser(groups: string[]): Promise<{ sub: string; userId: string }> {
@@ -419,19 +422,17 @@ describe("an SSO user's roles are the identity provider's (audit 4b #3)", () => 
   }
 
   /** The user's audit records once the one for `version` has arrived (the stream is ordered per item). */
-  async function recordsUpTo(
-    userId: string,
-    version: number,
-  ): Promise<Array<{ action: string; version: number | null }>> {
-    for (let attempt = 0; attempt < 200; attempt++) {
+  const recordsUpTo = (userId: string, version: number): Promise<Array<{ action: string; version: number | null }>> =>
+    eventually(async () => {
       const res = await api.request(`/audit?entityType=user&entityId=${userId}&limit=100`, { token: admin });
       expect(res.status, res.text).toBe(200);
       const records = (res.json as { items: Array<{ action: string; version: number | null }> }).items;
-      if (records.some((r) => r.version === version)) return records;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`no audit record for version ${version} of user ${userId}`);
-  }
+      expect(
+        records.map((r) => r.version),
+        `audit record for version ${version} of user ${userId}`,
+      ).toContain(version);
+      return records;
+    });
 
   it('PATCH /users/{id} with roles is 409 naming body.roles: nothing written, no role.change; other fields still change', async () => {
     // Prepare: an SSO quality manager (mapped from plant-qa).
@@ -493,7 +494,7 @@ describe("an SSO user's roles are the identity provider's (audit 4b #3)", () => 
     for (const user of listed) expect(['local', 'identity-provider']).toContain(user.rolesFrom);
   });
 
-  it('an SSO admin cannot demote, disable or delete the last enabled local admin (audit 4b #9): SSO admins do not count', async () => {
+  it('an SSO admin cannot demote, disable or delete the last enabled local admin: SSO admins do not count', async () => {
     // Prepare: the bootstrap admin is the only local admin; an SSO admin holds users:manage through the IdP.
     const ssoAdmin = await idpToken({ groups: ['charge-admins'] });
     const local = (await api.request('/users/me', { token: admin })).json as Listed;
@@ -536,7 +537,7 @@ describe("an SSO user's roles are the identity provider's (audit 4b #3)", () => 
   });
 });
 
-describe("the identity provider's JWKS is not trusted forever (audit 4b #4)", () => {
+describe("the identity provider's JWKS is not trusted forever", () => {
   /** The JWKS freshness clock, moved by the tests (token lifetimes stay on the real clock). */
   let clock: number;
   let keyA: CryptoKey;

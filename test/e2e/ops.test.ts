@@ -1,12 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '#platform/errors';
 import { LOCKOUT_SCOPES, LOGIN_OUTCOMES, REVOCATION_KINDS } from '#platform/observability/prometheus';
 import { ensureTables } from '#local/tables';
 import { expectError } from '#test/support/assertions';
-import { adminToken, userWithRoles } from '#test/support/auth';
+import { adminToken } from '#test/support/auth';
+import { userWithRoles } from '#test/support/users';
 import { type LocalApi, startLocalApi } from '#test/support/local-api';
 
 interface MetricFamily {
@@ -24,13 +25,14 @@ beforeAll(async () => {
   hanging = createServer(() => undefined);
   await new Promise<void>((ok) => hanging.listen(0, '127.0.0.1', () => ok()));
   hangingUrl = `http://127.0.0.1:${(hanging.address() as { port: number }).port}/health`;
-  process.env.HEALTH_EXTERNAL_CHECKS = JSON.stringify([{ name: 'erp', url: hangingUrl }]);
+  vi.stubEnv('HEALTH_EXTERNAL_CHECKS', JSON.stringify([{ name: 'erp', url: hangingUrl }]));
   api = await startLocalApi();
 });
 afterAll(async () => {
   await api.stop();
   hanging.closeAllConnections();
   hanging.close();
+  vi.unstubAllEnvs();
 });
 
 async function scrape(token: string): Promise<Map<string, MetricFamily>> {
@@ -168,11 +170,11 @@ describe('GET /status/health/detailed', () => {
       const res = await api.request('/status/health/detailed', { token: await adminToken(api) });
       const error = expectError(res, 503, 'UNAVAILABLE');
       expect(error.message).toMatch(/unhealthy/);
-      // Audit 4a #5: a 503 says when to come back, as every other one does.
+      // A 503 says when to come back, as every other one does.
       expect(res.headers['retry-after']).toBe(String(UNAVAILABLE_RETRY_AFTER_SECONDS));
       const body = res.json as { status: string; checks: Record<string, Record<string, unknown>> };
       expect(body.status).toBe('unhealthy');
-      // metrics:read callers see the dependency's own message, in SPEC §4's shape {status, responseTimeMs, error?}.
+      // metrics:read callers see the dependency's own message, in the shape {status, responseTimeMs, error?}.
       expect(body.checks['table:reports']).toEqual({
         status: 'unhealthy',
         responseTimeMs: expect.any(Number),

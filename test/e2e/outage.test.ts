@@ -1,14 +1,13 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '#platform/errors';
 import { expectError } from '#test/support/assertions';
 import { ADMIN_PASSWORD, adminToken } from '#test/support/auth';
 import { type LocalApi, startLocalApi } from '#test/support/local-api';
 
 /**
- * Audit finding 5: with its own DynamoDB unreachable the API answered 500 INTERNAL_ERROR — from the
- * authorizer (which fails closed) on every authenticated route, and from handlers such as login. SPEC §4
- * has 503 UNAVAILABLE for that. This file's server reaches DynamoDB Local through a TCP relay that the
+ * With its own DynamoDB unreachable the API answers 503 UNAVAILABLE, not 500 INTERNAL_ERROR — from the
+ * authorizer (which fails closed) on every authenticated route, and from handlers such as login. This file's server reaches DynamoDB Local through a TCP relay that the
  * test closes: new connections are then refused (ECONNREFUSED), as when DynamoDB is down.
  */
 class Relay {
@@ -55,7 +54,7 @@ beforeAll(async () => {
   relay = new Relay(new URL(process.env.DYNAMODB_ENDPOINT as string));
   await relay.open();
   // Read by startLocalApi and, through config(), by every handler's DynamoDB client in this file's process.
-  process.env.DYNAMODB_ENDPOINT = `http://127.0.0.1:${relay.port}`;
+  vi.stubEnv('DYNAMODB_ENDPOINT', `http://127.0.0.1:${relay.port}`);
   api = await startLocalApi();
   token = await adminToken(api);
   expect((await api.request('/users/me', { token })).status).toBe(200);
@@ -67,9 +66,10 @@ afterAll(async () => {
   await relay?.open();
   await api?.stop();
   await relay?.close();
+  vi.unstubAllEnvs();
 });
 
-/** 503 UNAVAILABLE in the spec's shape, with Retry-After — and quickly: the SDK's few retries, not a hang. */
+/** 503 UNAVAILABLE in the API's error shape, with Retry-After — and quickly: the SDK's few retries, not a hang. */
 async function expectUnavailable(path: string, options: Parameters<LocalApi['request']>[1]) {
   const started = performance.now();
   const res = await api.request(path, options);
@@ -98,7 +98,7 @@ describe('own DynamoDB unreachable', () => {
     const error = expectError(readiness, 503, 'UNAVAILABLE');
     expect((await api.request('/status/health/liveness')).status).toBe(200);
 
-    // Audit 4a #5: the route is public, so each failing check gives a status and a coarse reason, never the
+    // The route is public, so each failing check gives a status and a coarse reason, never the
     // dependency's message (in AWS it names account, role and table); and the 503 says when to come back.
     expect(readiness.headers['retry-after']).toBe(String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     expect(readiness.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|"error":"/);

@@ -1,13 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { resetConfig } from '#platform/config';
 import { expectError } from '#test/support/assertions';
 import { adminToken } from '#test/support/auth';
 import type { ApiResponse, LocalApi } from '#test/support/local-api';
 import { startLocalApi } from '#test/support/local-api';
-import { type Account, createAccount, signIn, whoAmI } from '#test/support/security';
+import { signIn, whoAmI } from '#test/support/security';
+import { type Account, createAccount } from '#test/support/users';
+import { stubEnvForAll } from '#test/support/env';
 
 /**
- * SPEC §5 API rate limit, per user: RATE_LIMIT_PER_MINUTE requests per minute, then 429 with Retry-After
+ * The API rate limit, per user: RATE_LIMIT_PER_MINUTE requests per minute, then 429 with Retry-After
  * and X-RateLimit-*. A small limit here; the clock is frozen (fake Date — the server runs in this process)
  * at chosen points, so every test knows where the minute boundaries fall.
  *
@@ -15,9 +16,7 @@ import { type Account, createAccount, signIn, whoAmI } from '#test/support/secur
  * much of it is still within the last 60 s), so the expected numbers below follow that arithmetic.
  */
 const LIMIT = 5;
-process.env.RATE_LIMIT_PER_MINUTE = String(LIMIT);
-process.env.LOGIN_RATE_LIMIT_PER_MINUTE = '1000';
-resetConfig();
+stubEnvForAll({ RATE_LIMIT_PER_MINUTE: String(LIMIT), LOGIN_RATE_LIMIT_PER_MINUTE: '1000' });
 
 let api: LocalApi;
 let alice: Account;
@@ -122,7 +121,7 @@ describe('per-user API rate limit', () => {
 });
 
 describe('a burst across a minute boundary', () => {
-  it('gets no second allowance: at most LIMIT pass from 1 s before to 1 s after the boundary (a fixed window let 2 × LIMIT through)', async () => {
+  it('gets no second allowance: at most LIMIT pass from 1 s before to 1 s after the boundary (a fixed window would let 2 × LIMIT through)', async () => {
     const boundary = 600_000; // a minute boundary no other test comes near
     const burst = async () => {
       const statuses: number[] = [];
@@ -171,7 +170,7 @@ describe('a burst across a minute boundary', () => {
   });
 });
 
-describe('rate limit and missing permissions (SPEC §5: every authenticated answer carries X-RateLimit-*)', () => {
+describe('rate limit and missing permissions (every authenticated answer carries X-RateLimit-*)', () => {
   it('a 403 for a missing permission carries X-RateLimit-* and counts; once the limit is spent the answer is 429, not 403', async () => {
     const dave = await createAccount(api, ['viewer'], 'rl-dave');
     const daveToken = (await signIn(api, dave)).accessToken;
@@ -194,7 +193,7 @@ describe('rate limit and missing permissions (SPEC §5: every authenticated answ
   });
 });
 
-describe('refused tokens do not spend their owner’s allowance (audit 4b #2)', () => {
+describe('refused tokens do not spend their owner’s allowance', () => {
   const ATTEMPTS = 13 * LIMIT; // 65: far past the limit, as whoever holds a stolen token can go
 
   async function hammer(token: string): Promise<void> {
@@ -205,7 +204,7 @@ describe('refused tokens do not spend their owner’s allowance (audit 4b #2)', 
     }
   }
 
-  /** The owner's next session: its first request passes, with nothing gone but the owner's own `spent` (before: 429). */
+  /** The owner's next session: its first request passes, with nothing gone but the owner's own `spent` (not a 429). */
   async function expectFullAllowance(account: Account, spent = 0): Promise<void> {
     const res = await whoAmI(api, (await signIn(api, account)).accessToken);
     expect(res.status, res.text).toBe(200);

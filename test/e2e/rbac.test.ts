@@ -1,23 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resetConfig } from '#platform/config';
 import { PERMISSIONS, type Permission, type Role, ROLE_PERMISSIONS, ROLES } from '#platform/permissions';
 import { type RouteDefinition, ROUTES } from '#platform/routes';
 import { expectError } from '#test/support/assertions';
 import { adminToken } from '#test/support/auth';
 import { type LocalApi, type RequestOptions, startLocalApi } from '#test/support/local-api';
-import { type Account, createAccount, signIn } from '#test/support/security';
+import { signIn } from '#test/support/security';
+import { type Account, createAccount } from '#test/support/users';
+import { stubEnvForAll } from '#test/support/env';
+import { seedCharge } from '#test/support/charges';
 
 /**
- * SPEC §3/§4, table-driven: every route of the shared route table × every role (and a user with no role,
+ * Table-driven: every route of the shared route table × every role (and a user with no role,
  * and no token at all). A route needing a permission the role lacks → 403; one it holds → the route's
  * real success status with a valid request; `authenticated` routes → every role; anonymous → 401.
  */
 
 // This file makes a few hundred requests in a minute; rate limits are rate-limit.test.ts's subject.
-process.env.RATE_LIMIT_PER_MINUTE = '100000';
-process.env.LOGIN_RATE_LIMIT_PER_MINUTE = '100000';
-resetConfig();
+stubEnvForAll({ RATE_LIMIT_PER_MINUTE: '100000', LOGIN_RATE_LIMIT_PER_MINUTE: '100000' });
 
 let api: LocalApi;
 let admin: string;
@@ -44,9 +44,8 @@ const strongPassword = () => `pw-${randomBytes(12).toString('hex')}`;
 const chargeBody = { articleId: 'RBAC-1', quantity: 12.5, unit: 'kg', productionDate: '2026-03-01' };
 
 async function newCharge(): Promise<{ id: string; etag: string }> {
-  const res = await api.request('/charges', { method: 'POST', token: admin, body: chargeBody });
-  expect(res.status, res.text).toBe(201);
-  return { id: (res.json as { chargeId: string }).chargeId, etag: String(res.headers.etag) };
+  const { chargeId, version } = await seedCharge(api, admin, chargeBody);
+  return { id: chargeId, etag: `"${version}"` };
 }
 
 /** A fresh user with a session, for routes that change the caller's account or end a session. */
@@ -281,8 +280,8 @@ beforeAll(async () => {
 });
 afterAll(() => api.stop());
 
-describe('the role → permission table is the one SPEC §3 prescribes', () => {
-  it('matches the spec, permission by permission', () => {
+describe('the role → permission table is the documented one', () => {
+  it('matches it, permission by permission', () => {
     expect(ROLE_PERMISSIONS).toEqual({
       admin: PERMISSIONS,
       quality_manager: [

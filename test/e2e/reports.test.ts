@@ -4,12 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { readSheet } from 'read-excel-file/node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resetConfig } from '#platform/config';
 import { localScheduler } from '#local/adapters/local-scheduler';
 import { expectError } from '#test/support/assertions';
-import { userWithRoles, type TestUser } from '#test/support/auth';
+import { type TestUser, userWithRoles } from '#test/support/users';
 import { type LocalApi, startLocalApi } from '#test/support/local-api';
+import { eventually } from '#test/support/eventually';
+import { seedCharge } from '#test/support/charges';
 
 let api: LocalApi;
 let operator: TestUser;
@@ -54,21 +56,15 @@ beforeAll(async () => {
     userWithRoles(api, ['auditor']),
     userWithRoles(api, ['viewer']),
   ]);
-  const created = await api.request('/charges', {
-    method: 'POST',
-    token: operator.token,
-    body: {
-      articleId: 'ART-Łódź',
-      quantity: 1234.5,
-      unit: 'kg',
-      productionDate: '2026-05-01',
-      expiryDate: '2027-05-01',
-      notes: NOTES,
-      status: 'quarantine',
-    },
-  });
-  expect(created.status, created.text).toBe(201);
-  chargeId = (created.json as { chargeId: string }).chargeId;
+  ({ chargeId } = await seedCharge(api, operator.token, {
+    articleId: 'ART-Łódź',
+    quantity: 1234.5,
+    unit: 'kg',
+    productionDate: '2026-05-01',
+    expiryDate: '2027-05-01',
+    notes: NOTES,
+    status: 'quarantine',
+  }));
   const released = await api.request(`/charges/${chargeId}`, {
     method: 'PATCH',
     token: qm.token,
@@ -77,12 +73,12 @@ beforeAll(async () => {
   });
   expect(released.status, released.text).toBe(200);
   for (let i = 0; i < 3; i++) {
-    const other = await api.request('/charges', {
-      method: 'POST',
-      token: operator.token,
-      body: { articleId: 'ART-2', quantity: 10 + i, unit: 'pcs', productionDate: `2026-04-0${i + 1}` },
+    await seedCharge(api, operator.token, {
+      articleId: 'ART-2',
+      quantity: 10 + i,
+      unit: 'pcs',
+      productionDate: `2026-04-0${i + 1}`,
     });
-    expect(other.status).toBe(201);
   }
 });
 afterAll(async () => {
@@ -155,18 +151,11 @@ describe('charge list exports', () => {
       Bemerkungen: NOTES,
       Version: '2',
     });
-    const hostile = await api.request('/charges', {
-      method: 'POST',
-      token: operator.token,
-      body: {
-        articleId: 'ART-X',
-        quantity: 1,
-        unit: 'kg',
-        productionDate: '2026-01-01',
-        notes: '=HYPERLINK("http://x")',
-      },
+    await seedCharge(api, operator.token, {
+      articleId: 'ART-X',
+      productionDate: '2026-01-01',
+      notes: '=HYPERLINK("http://x")',
     });
-    expect(hostile.status).toBe(201);
     const en = await download('/reports/charges.csv?articleId=ART-X&lang=en', auditor.token);
     const rows = parse(en.body.toString('utf8'), { bom: true, columns: true }) as Record<string, string>[];
     expect(rows[0]?.Notes).toBe(`'=HYPERLINK("http://x")`);
@@ -217,11 +206,21 @@ describe('charge list exports', () => {
     expectError(await api.request('/reports/charges.pdf', { token: viewer.token }), 403, 'FORBIDDEN');
   });
 
-  it('answers 303 to a short-lived link when the file is above the inline limit', async () => {
-    process.env.REPORT_INLINE_MAX_BYTES = '200';
-    resetConfig();
-    try {
+  describe('above the inline limit', () => {
+    beforeEach(() => {
+      vi.stubEnv('REPORT_INLINE_MAX_BYTES', '200');
+      resetConfig();
+    });
+    afterEach(() => {
+      vi.unstubAllEnvs();
+      resetConfig();
+    });
+
+    it('answers 303 to a short-lived link when the file is above the inline limit', async () => {
+      // Act
       const res = await download('/reports/charges.csv', auditor.token);
+
+      // Assess
       expect(res.status).toBe(303);
       const location = res.headers.get('location') as string;
       expect(location).toMatch(new RegExp(`^${api.url}/_local/report-files/exports/`));
@@ -235,10 +234,7 @@ describe('charge list exports', () => {
       const forged = new URL(location);
       forged.searchParams.set('expires', String(Number(forged.searchParams.get('expires')) + 1));
       expect((await download(forged.toString())).status).toBe(403);
-    } finally {
-      delete process.env.REPORT_INLINE_MAX_BYTES;
-      resetConfig();
-    }
+    });
   });
 });
 
@@ -247,17 +243,13 @@ describe('audit exports', () => {
     expectError(await api.request('/reports/audit.csv', { token: operator.token }), 403, 'FORBIDDEN');
     expectError(await api.request('/reports/audit.xlsx', { token: viewer.token }), 403, 'FORBIDDEN');
     // The audit trail is written by the stream poller: wait (bounded by attempts) for the charge's records.
-    let records: Record<string, string>[] = [];
-    for (
-      let attempt = 0;
-      attempt < 200 && !records.some((r) => r.Objekt === chargeId && r.Aktion === 'update');
-      attempt++
-    ) {
+    const records = await eventually(async () => {
       const res = await download('/reports/audit.csv', auditor.token);
       expect(res.status).toBe(200);
-      records = parse(res.body.toString('utf8'), { bom: true, columns: true }) as Record<string, string>[];
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      const rows = parse(res.body.toString('utf8'), { bom: true, columns: true }) as Record<string, string>[];
+      expect(rows.some((r) => r.Objekt === chargeId && r.Aktion === 'update')).toBe(true);
+      return rows;
+    });
     const update = records.find((r) => r.Objekt === chargeId && r.Aktion === 'update');
     expect(update).toMatchObject({ Objektart: 'charge', Benutzer: qm.username, Begründung: 'Prüfung bestanden' });
     expect(JSON.parse(update?.['Änderungen'] as string)).toMatchObject({
@@ -572,22 +564,15 @@ describe('definitions: windows, one-line titles, audit mails', () => {
 
 describe('PDFs: characters Noto Sans lacks are shown, not dropped', () => {
   it('CJK and emoji notes print as U+FFFD in the Chargenbericht and the list; Latin text and whole statuses stay', async () => {
-    const make = async (notes: string) => {
-      const res = await api.request('/charges', {
-        method: 'POST',
-        token: operator.token,
-        body: {
+    const make = async (notes: string) =>
+      (
+        await seedCharge(api, operator.token, {
           articleId: 'ART-Łódź-CJK',
-          quantity: 1,
-          unit: 'kg',
           productionDate: '2026-06-01',
           status: 'in_production',
           notes,
-        },
-      });
-      expect(res.status, res.text).toBe(201);
-      return (res.json as { chargeId: string }).chargeId;
-    };
+        })
+      ).chargeId;
     const cjk = await make('测试 テスト 한국어');
     await make('Test 😀 🚀');
     const cjkText = '\uFFFD\uFFFD \uFFFD\uFFFD\uFFFD \uFFFD\uFFFD\uFFFD';

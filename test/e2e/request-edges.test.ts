@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '#test/support/assertions';
 import { adminToken } from '#test/support/auth';
 import { type ApiResponse, type LocalApi, startLocalApi } from '#test/support/local-api';
+import { seedCharge } from '#test/support/charges';
 
 /**
- * Audit 4a, requests at the edges of HTTP: path ids no server-issued id can match (#2), bodies that are not UTF-8
- * (#6), a spurious "Nothing to change" next to an unknown field (#13e) and requests Node's parser refuses (#11).
+ * Requests at the edges of HTTP: path ids no server-issued id can match, bodies that are not UTF-8, an unknown
+ * field (the only issue a 400 lists) and requests Node's parser refuses.
  */
 let api: LocalApi;
 let admin: string;
@@ -32,8 +33,8 @@ const chargesOf = async (articleId: string) => {
   return (res.json as { items: unknown[] }).items;
 };
 
-describe('a path id no server-issued id can match is 404 before any table is asked (#2)', () => {
-  // DynamoDB refuses a key over 2048 bytes (ValidationException): these used to be 500 INTERNAL_ERROR.
+describe('a path id no server-issued id can match is 404 before any table is asked', () => {
+  // DynamoDB refuses a key over 2048 bytes (ValidationException): these must not become 500 INTERNAL_ERROR.
   const ids: Array<[string, string]> = [
     ['2049 × x', 'x'.repeat(2049)],
     ['683 × € (2049 bytes)', '€'.repeat(683)],
@@ -80,7 +81,7 @@ describe('a path id no server-issued id can match is 404 before any table is ask
   });
 });
 
-describe('request bodies are JSON in UTF-8 (#6)', () => {
+describe('request bodies are JSON in UTF-8', () => {
   const post = (body: Buffer | string, contentType: string) =>
     api.request('/charges', { method: 'POST', token: admin, rawBody: body, headers: { 'content-type': contentType } });
 
@@ -134,7 +135,7 @@ describe('request bodies are JSON in UTF-8 (#6)', () => {
   });
 });
 
-describe('an unknown field is the only issue a 400 lists (#13e)', () => {
+describe('an unknown field is the only issue a 400 lists', () => {
   it('PATCH /users/me {roles}: no "Nothing to change" next to the unknown key', async () => {
     const res = await api.request('/users/me', { method: 'PATCH', token: admin, body: { roles: ['admin'] } });
     const error = expectError(res, 400, 'BAD_REQUEST');
@@ -144,9 +145,7 @@ describe('an unknown field is the only issue a 400 lists (#13e)', () => {
   });
 
   it('PATCH /charges/{id} with only a reason and an immutable field', async () => {
-    const created = await api.request('/charges', { method: 'POST', token: admin, body: charge('EDGE-PATCH') });
-    expect(created.status, created.text).toBe(201);
-    const { chargeId } = created.json as { chargeId: string };
+    const { chargeId } = await seedCharge(api, admin, charge('EDGE-PATCH'));
     const res = await api.request(`/charges/${chargeId}`, {
       method: 'PATCH',
       token: admin,
@@ -202,7 +201,7 @@ function parseResponses(text: string): ApiResponse[] {
   return responses;
 }
 
-describe("requests Node's parser refuses get the spec's error shape (#11)", () => {
+describe("requests Node's parser refuses get the API's error shape", () => {
   it.each([
     ['a request line over 16 KB → 431', `GET /status/health?${'a'.repeat(20_000)}=1 HTTP/1.1\r\nHost: x\r\n\r\n`, 431],
     [

@@ -1,31 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { resetConfig } from '#platform/config';
 import { metrics } from '#platform/powertools';
 import { ADMIN_PASSWORD, adminToken } from '#test/support/auth';
 import { type LocalApi, startLocalApi } from '#test/support/local-api';
-import {
-  type Account,
-  createAccount,
-  decodeJwt,
-  eventually,
-  freshIp,
-  refreshWith,
-  signIn,
-} from '#test/support/security';
+import { decodeJwt, freshIp, refreshWith, signIn } from '#test/support/security';
+import { type Account, createAccount } from '#test/support/users';
+import { eventually } from '#test/support/eventually';
 import { scanAll } from '#test/support/streams';
+import { stubEnvForAll } from '#test/support/env';
 
 /**
- * SPEC §6: every security event leaves one audit record in the §6 format (read straight from the audit
+ * Every security event leaves one audit record in the audit record format (read straight from the audit
  * table in DynamoDB Local), and no audit record — security event or users-stream change — holds a
  * password, a password hash or a token. Every secret this file uses is collected and searched for.
  */
 
 const MAX_FAILURES = 3;
-process.env.LOGIN_MAX_FAILURES = String(MAX_FAILURES);
-process.env.LOGIN_RATE_LIMIT_PER_MINUTE = '10000';
-process.env.RATE_LIMIT_PER_MINUTE = '10000';
-resetConfig();
+stubEnvForAll({
+  LOGIN_MAX_FAILURES: String(MAX_FAILURES),
+  LOGIN_RATE_LIMIT_PER_MINUTE: '10000',
+  RATE_LIMIT_PER_MINUTE: '10000',
+});
 
 let api: LocalApi;
 let admin: string;
@@ -64,7 +59,7 @@ const attempt = (username: string, password: string, ip: string) => {
   return api.request('/auth/login', { method: 'POST', body: { username, password }, localAddress: ip });
 };
 
-/** SPEC §6 record format. */
+/** The audit record format. */
 function expectRecordShape(record: AuditItem, action: string, subject: { userId: string }, actor: { userId: string }) {
   expect(record).toMatchObject({
     auditId: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -257,7 +252,7 @@ describe('security events on the audit trail', () => {
   });
 });
 
-describe('a disabled account’s right password is no oracle (audit 4b #6)', () => {
+describe('a disabled account’s right password is no oracle', () => {
   it(`wrong, wrong, RIGHT, wrong from one address answers like four wrong ones (LOGIN_MAX_FAILURES=${MAX_FAILURES})`, async () => {
     // Prepare
     const a = await account();
@@ -283,7 +278,7 @@ describe('a disabled account’s right password is no oracle (audit 4b #6)', () 
     ]);
     const withRight = await sequence(['wrong-password-b1', 'wrong-password-b2', a.password, 'wrong-password-b4']);
 
-    // Assess: the fourth answer no longer tells whether the third was the password (it was 401 instead of 423).
+    // Assess: the fourth answer does not tell whether the third was the password (it would be 401 instead of 423).
     expect(allWrong.map((r) => r.status)).toEqual([401, 401, 401, 423]);
     expect(withRight.map((r) => r.status)).toEqual(allWrong.map((r) => r.status));
     const code = (r: { json: unknown }) => (r.json as { error: { code: string; message: string } }).error;

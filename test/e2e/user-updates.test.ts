@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken, userWithRoles, type TestUser } from '#test/support/auth';
+import { adminToken } from '#test/support/auth';
+import { type TestUser, userWithRoles } from '#test/support/users';
 import { type LocalApi, startLocalApi } from '#test/support/local-api';
+import { eventually } from '#test/support/eventually';
 
 /**
- * Audit finding 16: a PATCH of a user that changed nothing still wrote a new version, and the users
- * stream turned it into an audit record with `changes: {}`. A change is a change (SPEC §3, §6), as for
- * charges: nothing written, 200 with the user as it is.
+ * A PATCH of a user that changes nothing writes no new version, so the users stream makes no audit record
+ * (no `changes: {}`). A change is a change, as for charges: nothing written, 200 with the user as it is.
  */
 let api: LocalApi;
 let admin: string;
@@ -42,16 +43,17 @@ async function getUser(userId: string): Promise<PublicUser> {
 }
 
 /** The user's audit records from the users stream, once one for `version` has arrived (the stream is ordered per item). */
-async function changeRecordsUpTo(userId: string, version: number): Promise<AuditRecord[]> {
-  for (let attempt = 0; attempt < 200; attempt++) {
+const changeRecordsUpTo = (userId: string, version: number): Promise<AuditRecord[]> =>
+  eventually(async () => {
     const res = await api.request(`/audit?entityType=user&entityId=${userId}&limit=100`, { token: auditor.token });
     expect(res.status, res.text).toBe(200);
     const records = (res.json as { items: AuditRecord[] }).items.filter((r) => typeof r.version === 'number');
-    if (records.some((r) => r.version === version)) return records;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no audit record for version ${version} of user ${userId}`);
-}
+    expect(
+      records.map((r) => r.version),
+      `audit record for version ${version} of user ${userId}`,
+    ).toContain(version);
+    return records;
+  });
 
 describe('a PATCH that changes nothing writes nothing', () => {
   it('PATCH /users/me with the values it has: 200, same version, no audit record', async () => {
@@ -94,8 +96,8 @@ describe('a PATCH that changes nothing writes nothing', () => {
 });
 
 /**
- * Audit 4a finding 8: users have no If-Match, yet an admin's PATCH lost with 409 CONFLICT whenever another admin
- * changed the same user between its read and its write — a disable among them, which left the user enabled.
+ * Users have no If-Match, so an admin's PATCH must not fail with 409 CONFLICT when another admin changes the same
+ * user between its read and its write (a lost disable would leave the user enabled).
  * Without a precondition the server reads again and re-applies; the decisions that depend on the stored user
  * (did the roles change, is this a disable?) are taken again against the version that is written.
  */

@@ -7,7 +7,8 @@ import { resetSigningAdapters } from '#signing/adapters';
 import { mintAccessToken, resetAccessTokens, verifyAccessToken } from '#signing/tokens';
 import { childEnv } from '#local/child-env';
 import { PROJECT_ROOT } from '#local/paths';
-import { adminToken, userWithRoles } from '#test/support/auth';
+import { adminToken } from '#test/support/auth';
+import { userWithRoles } from '#test/support/users';
 import { type LocalApi, startLocalApi } from '#test/support/local-api';
 
 const run = promisify(execFile);
@@ -120,7 +121,7 @@ describe('/.well-known and key rotation through the local server', () => {
 
     const forced = await api.request('/admin/keys/rotate?force=true', { method: 'POST', token: admin });
     expect(forced.status, forced.text).toBe(202);
-    // The documented shape (README "Signing keys"): locally the rotation has finished, so the kid is known.
+    // The documented shape (docs/signing-keys.md): locally the rotation has finished, so the kid is known.
     expect(forced.json).toEqual({
       status: 'rotated',
       rotationId: expect.stringMatching(/^[0-9a-f-]{36}$/),

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditRecord, AuditLog } from '#audit/audit-log';
 import { verifyChain } from '#audit/record';
-import { AuditQueries } from '#audit/store';
+import { AuditStore } from '#audit/store';
 import { auditRecordsOf, createTables, scanAll } from '#test/support/streams';
 
 const actor = { userId: 'u-1', username: 'olga' };
@@ -22,7 +22,7 @@ describe('appendAuditRecord', () => {
       });
       expect(result.status).toBe('appended');
     }
-    const records = await new AuditQueries().chain('charge', 'c-chain');
+    const records = await new AuditStore().chain('charge', 'c-chain');
     expect(records.map((r) => r.seq)).toEqual([1, 2, 3]);
     expect(records[1]!.prevHash).toBe(records[0]!.hash);
     expect(verifyChain(records)).toEqual({ valid: true, records: 3 });
@@ -42,7 +42,7 @@ describe('appendAuditRecord', () => {
       ),
     );
     expect(results.every((r) => r.status === 'appended')).toBe(true);
-    const records = await new AuditQueries().chain('user', 'u-race');
+    const records = await new AuditStore().chain('user', 'u-race');
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(new Set(records.map((r) => r.requestId)).size).toBe(20);
     expect(verifyChain(records).valid).toBe(true);
@@ -86,9 +86,9 @@ describe('appendAuditRecord', () => {
       actor: { userId: 'u-idx-actor', username: 'x' },
     });
     if (result.status !== 'appended') throw new Error('expected an append');
-    const byActor = await new AuditQueries().search({ actor: 'u-idx-actor', limit: 10 });
+    const byActor = await new AuditStore().search({ actor: 'u-idx-actor', limit: 10 });
     expect(byActor.items.map((r) => r.auditId)).toEqual([result.record.auditId]);
-    const byMonth = await new AuditQueries().search({ action: 'logout', from: result.record.at, limit: 10 });
+    const byMonth = await new AuditStore().search({ action: 'logout', from: result.record.at, limit: 10 });
     expect(byMonth.items.map((r) => r.auditId)).toContain(result.record.auditId);
   });
 });

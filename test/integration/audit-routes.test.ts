@@ -1,13 +1,14 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_EPOCH, AuditQueries, walkedMonths } from '#audit/store';
+import { AUDIT_EPOCH, AuditStore, walkedMonths } from '#audit/store';
 import { appendAuditRecord } from '#audit/audit-log';
 import { documentDb } from '#platform/dynamo';
 import { tableName } from '#platform/tables';
 import { invoke } from '#local/handlers';
 import { callHandler, userWith } from '#test/support/events';
 import { auditRecordsOf, createTables, streamReader } from '#test/support/streams';
+import { seedChargeAs } from '#test/support/charges';
 
 const startedAt = new Date(Date.now() - 60_000).toISOString();
 const operator = userWith(['operator'], 'olga');
@@ -22,13 +23,12 @@ const get = (resource: string, query: Record<string, string>, user = auditor) =>
 beforeAll(async () => {
   await createTables();
   reader = streamReader(['charges']);
-  const created = await callHandler('charges', {
-    method: 'POST',
-    resource: '/charges',
-    user: operator,
-    body: { articleId: 'AR-1', quantity: 1, unit: 'l', productionDate: '2026-04-01', status: 'quarantine' },
-  });
-  chargeId = created.json.chargeId;
+  ({ chargeId } = await seedChargeAs(operator, {
+    articleId: 'AR-1',
+    unit: 'l',
+    productionDate: '2026-04-01',
+    status: 'quarantine',
+  }));
   for (const [version, body, user] of [
     [1, { quantity: 2, reason: 'recount' }, operator],
     [2, { status: 'released', reason: 'QC ok' }, qm],
@@ -157,10 +157,10 @@ describe("time queries walk only the system's lifetime", () => {
         return db.send(command);
       },
     } as unknown as DynamoDBDocumentClient;
-    return { audit: new AuditQueries(client), counter };
+    return { audit: new AuditStore(client), counter };
   }
 
-  async function all(audit: AuditQueries, from: string, to: string) {
+  async function all(audit: AuditStore, from: string, to: string) {
     const ids: string[] = [];
     let cursor: string | undefined;
     let pages = 0;

@@ -3,12 +3,13 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { documentDb } from '#platform/dynamo';
 import { auditLag } from '#platform/observability/prometheus';
-import { AuditQueries } from '#audit/store';
+import { AuditStore } from '#audit/store';
 import { verifyChain } from '#audit/record';
 import { tableName } from '#platform/tables';
 import { invoke } from '#local/handlers';
 import { callHandler, userWith } from '#test/support/events';
 import { auditRecordsOf, createTables, scanAll, streamReader } from '#test/support/streams';
+import { seedChargeAs } from '#test/support/charges';
 
 const operator = userWith(['operator'], 'olga');
 const qm = userWith(['quality_manager'], 'quentin');
@@ -16,15 +17,9 @@ let reader: ReturnType<typeof streamReader>;
 
 const audit = (event: DynamoDBStreamEvent) => invoke<DynamoDBBatchResponse>('audit-stream', event);
 
-async function newCharge() {
-  const res = await callHandler('charges', {
-    method: 'POST',
-    resource: '/charges',
-    user: operator,
-    body: { articleId: 'A-1', quantity: 5, unit: 'kg', productionDate: '2026-02-01', status: 'quarantine' },
-  });
-  return res.json.chargeId as string;
-}
+const newCharge = async () =>
+  (await seedChargeAs(operator, { articleId: 'A-1', quantity: 5, productionDate: '2026-02-01', status: 'quarantine' }))
+    .chargeId;
 
 const patchCharge = (id: string, version: number, body: Record<string, unknown>, user = operator) =>
   callHandler('charges', {
@@ -74,7 +69,7 @@ describe('audit records from the charges stream', () => {
     expect(records[1]!.changes).toEqual({ quantity: { from: 5, to: 6 } });
     expect(records[2]!.changes).toEqual({ status: { from: 'quarantine', to: 'released' } });
     expect(records.every((r) => typeof r.requestId === 'string')).toBe(true);
-    expect(verifyChain(await new AuditQueries().chain('charge', id)).valid).toBe(true);
+    expect(verifyChain(await new AuditStore().chain('charge', id)).valid).toBe(true);
   });
 
   it("measures audit lag from the item's own write time: DynamoDB Local rounds the stream's time down to the minute", async () => {
@@ -186,7 +181,7 @@ describe('failures', () => {
     const records = await auditRecordsOf('charge', a);
     expect(records.map((r) => r.version)).toEqual([1, 2, 3]);
     expect(await auditRecordsOf('charge', b)).toHaveLength(1);
-    expect(verifyChain(await new AuditQueries().chain('charge', a)).valid).toBe(true);
+    expect(verifyChain(await new AuditStore().chain('charge', a)).valid).toBe(true);
   });
 
   it('a poisoned record is a batch item failure (→ bisect, retries, on-failure queue); the rest of the batch is written', async () => {

@@ -1,10 +1,14 @@
+import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { ChargeStatus } from '#charges/model';
+import type { AuthenticatedUser } from '#platform/auth-context';
+import { invoke } from '#local/handlers';
+import { seedChargeAs } from '#test/support/charges';
 import { callHandler, type EventOptions, userWith } from '#test/support/events';
-import { createTables, scanAll } from '#test/support/streams';
+import { auditRecordsOf, createTables, scanAll, streamReader } from '#test/support/streams';
 
 const operator = userWith(['operator'], 'olga');
 const qm = userWith(['quality_manager'], 'quentin');
-const qm2 = userWith(['quality_manager'], 'querida');
 const viewer = userWith(['viewer'], 'vic');
 
 const call = (options: EventOptions) => callHandler('charges', options);
@@ -17,13 +21,10 @@ const body = {
   notes: 'Łódź – erste Charge ✓',
 };
 
-async function create(user = operator, overrides: Record<string, unknown> = {}) {
-  const res = await call({ method: 'POST', resource: '/charges', user, body: { ...body, ...overrides } });
-  expect(res.status, JSON.stringify(res.json)).toBe(201);
-  return res.json as { chargeId: string; version: number; status: string };
-}
+const create = (user = operator, overrides: Record<string, unknown> = {}) =>
+  seedChargeAs(user, { ...body, ...overrides });
 
-const patch = (id: string, user: typeof operator, version: number | string | undefined, patchBody: unknown) =>
+const patch = (id: string, user: AuthenticatedUser, version: number | string | undefined, patchBody: unknown) =>
   call({
     method: 'PATCH',
     resource: '/charges/{id}',
@@ -174,37 +175,55 @@ describe('bad input is refused with the right status and writes nothing', () => 
 });
 
 describe('optimistic concurrency', () => {
-  it('PATCH without If-Match is 428, with a stale one 412; neither writes', async () => {
+  // Without If-Match: 428, test/e2e/charges.test.ts ("each refused request writes neither a charge nor an audit record").
+  it('PATCH with a stale If-Match is 412, with one that names no version too; neither writes', async () => {
+    // Prepare
     const charge = await create();
-    const missing = await patch(charge.chargeId, operator, undefined, { quantity: 2, reason: 'recount' });
-    expect(missing.status).toBe(428);
-    expect(missing.json.error.code).toBe('PRECONDITION_REQUIRED');
+
+    // Act / Assess
     const stale = await patch(charge.chargeId, operator, 7, { quantity: 2, reason: 'recount' });
     expect(stale.status).toBe(412);
     expect(stale.json.error.code).toBe('PRECONDITION_FAILED');
     const garbage = await patch(charge.chargeId, operator, 'W/"abc"', { quantity: 2, reason: 'recount' });
     expect(garbage.status).toBe(412);
+
+    // Assess: nothing written.
     const got = await call({ resource: '/charges/{id}', pathParameters: { id: charge.chargeId }, user: viewer });
     expect(got.json).toMatchObject({ version: 1, quantity: 12.5 });
   });
 
   it('two PATCHes with the same If-Match in parallel: exactly one 200 and one 412, version +1 once', async () => {
+    // Prepare
     const charge = await create();
-    const results = await Promise.all([
-      patch(charge.chargeId, operator, 1, { quantity: 20, reason: 'first writer' }),
-      patch(charge.chargeId, qm, 1, { quantity: 30, reason: 'second writer' }),
-    ]);
-    expect(results.map((r) => r.status).sort()).toEqual([200, 412]);
-    const winner = results.find((r) => r.status === 200)!;
-    const got = await call({ resource: '/charges/{id}', pathParameters: { id: charge.chargeId }, user: viewer });
-    expect(got.json.version).toBe(2);
-    expect(got.json.quantity).toBe(winner.json.quantity);
-    const history = await call({
-      resource: '/charges/{id}/history',
-      pathParameters: { id: charge.chargeId },
-      user: viewer,
-    });
-    expect(history.json.versions).toHaveLength(2);
+    const reader = streamReader(['charges']);
+
+    try {
+      // Act
+      const results = await Promise.all([
+        patch(charge.chargeId, operator, 1, { quantity: 20, reason: 'first writer' }),
+        patch(charge.chargeId, qm, 1, { quantity: 30, reason: 'second writer' }),
+      ]);
+
+      // Assess: one winner, one version more, and one audit record more (the loser left nothing in the stream).
+      expect(results.map((r) => r.status).sort()).toEqual([200, 412]);
+      const winner = results.find((r) => r.status === 200)!;
+      const got = await call({ resource: '/charges/{id}', pathParameters: { id: charge.chargeId }, user: viewer });
+      expect(got.json.version).toBe(2);
+      expect(got.headers.etag).toBe('"2"');
+      expect(got.json.quantity).toBe(winner.json.quantity);
+      const history = await call({
+        resource: '/charges/{id}/history',
+        pathParameters: { id: charge.chargeId },
+        user: viewer,
+      });
+      expect(history.json.versions).toHaveLength(2);
+      const { Records } = await reader.next();
+      const own = Records.filter((r) => r.dynamodb?.Keys?.chargeId?.S === charge.chargeId);
+      await invoke<DynamoDBBatchResponse>('audit-stream', { Records: own });
+      expect(await auditRecordsOf('charge', charge.chargeId)).toHaveLength(2);
+    } finally {
+      await reader.stop();
+    }
   });
 
   it('ten concurrent PATCHes: exactly one wins', async () => {
@@ -219,83 +238,46 @@ describe('optimistic concurrency', () => {
   });
 });
 
-describe('lifecycle and four-eyes rule', () => {
-  it('create → update → quarantine → release by a second user → block → history has every version', async () => {
-    const charge = await create(operator);
-    const id = charge.chargeId;
-    expect((await patch(id, operator, 1, { quantity: 13, reason: 'recounted after weighing' })).status).toBe(200);
-    expect((await patch(id, operator, 2, { status: 'quarantine', reason: 'awaiting QC lab' })).status).toBe(200);
-    const released = await patch(id, qm, 3, { status: 'released', reason: 'QC passed, lab report 42' });
-    expect(released.status).toBe(200);
-    expect(released.headers.etag).toBe('"4"');
-    expect((await patch(id, qm2, 4, { status: 'blocked', reason: 'customer complaint 7' })).status).toBe(200);
+describe('a refused status change writes nothing (the rules, pair by pair: test/unit/lifecycle.test.ts)', () => {
+  /** A charge `creator` made in `from` (in_production or quarantine), or rejected by a quality manager. */
+  async function chargeIn(from: ChargeStatus, creator: AuthenticatedUser): Promise<{ id: string; version: number }> {
+    const { chargeId } = await create(creator, { status: from === 'rejected' ? 'quarantine' : from });
+    if (from !== 'rejected') return { id: chargeId, version: 1 };
+    const rejected = await patch(chargeId, qm, 1, { status: 'rejected', reason: 'failed QC' });
+    expect(rejected.status, JSON.stringify(rejected.json)).toBe(200);
+    return { id: chargeId, version: 2 };
+  }
 
-    const history = await call({ resource: '/charges/{id}/history', pathParameters: { id }, user: viewer });
-    expect(history.status).toBe(200);
-    const versions = history.json.versions as Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any -- test reads JSON
-    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
-    expect(versions.map((v) => v.actor.username)).toEqual(['olga', 'olga', 'olga', 'quentin', 'querida']);
-    expect(versions.map((v) => v.reason)).toEqual([
-      null,
-      'recounted after weighing',
-      'awaiting QC lab',
-      'QC passed, lab report 42',
-      'customer complaint 7',
-    ]);
-    expect(versions[0]!.action).toBe('create');
-    expect(versions[0]!.changes.quantity).toEqual({ from: null, to: 12.5 });
-    expect(versions[1]!.changes).toEqual({ quantity: { from: 12.5, to: 13 } });
-    expect(versions[3]!.changes).toEqual({ status: { from: 'quarantine', to: 'released' } });
-    expect(versions[4]!.changes).toEqual({ status: { from: 'released', to: 'blocked' } });
-    for (const v of versions) expect(new Date(v.at).toISOString()).toBe(v.at);
-  });
-
-  it('the creator cannot release their own charge (403 SEGREGATION_OF_DUTIES), even as quality manager', async () => {
-    const charge = await create(qm, { status: 'quarantine' });
-    const res = await patch(charge.chargeId, qm, 1, { status: 'released', reason: 'I made it, I release it' });
-    expect(res.status).toBe(403);
-    expect(res.json.error.code).toBe('SEGREGATION_OF_DUTIES');
-    const got = await call({ resource: '/charges/{id}', pathParameters: { id: charge.chargeId }, user: viewer });
-    expect(got.json).toMatchObject({ status: 'quarantine', version: 1 });
-  });
-
-  it('releasing needs charges:release (operator → 403 SEGREGATION_OF_DUTIES, as SPEC §3 names it) and writes nothing', async () => {
-    const charge = await create(qm, { status: 'quarantine' });
-    const res = await patch(charge.chargeId, operator, 1, { status: 'released', reason: 'looks fine to me' });
-    expect(res.status).toBe(403);
-    expect(res.json.error.code).toBe('SEGREGATION_OF_DUTIES');
-    const got = await call({ resource: '/charges/{id}', pathParameters: { id: charge.chargeId }, user: viewer });
-    expect(got.json).toMatchObject({ status: 'quarantine', version: 1 });
-  });
+  const refusal = (
+    name: string,
+    [from, to]: [ChargeStatus, ChargeStatus],
+    [creator, actor]: [AuthenticatedUser, AuthenticatedUser],
+    [status, code]: [number, string],
+  ) => [`${name}: ${status} ${code}`, { from, to, creator, actor, status, code }] as const;
+  const fourEyes: [number, string] = [403, 'SEGREGATION_OF_DUTIES'];
+  const invalid: [number, string] = [409, 'INVALID_TRANSITION'];
 
   it.each([
-    ['in_production', 'released'],
-    ['in_production', 'blocked'],
-    ['in_production', 'rejected'],
-    ['quarantine', 'blocked'],
-    ['quarantine', 'in_production'],
-  ])('%s → %s is 409 INVALID_TRANSITION and writes nothing', async (from, to) => {
-    const charge = await create(operator, { status: from });
+    refusal('the creator releases, even as quality manager', ['quarantine', 'released'], [qm, qm], fourEyes),
+    refusal('an operator releases (no charges:release)', ['quarantine', 'released'], [qm, operator], fourEyes),
+    refusal('in_production → released', ['in_production', 'released'], [operator, qm], invalid),
+    refusal('in_production → blocked', ['in_production', 'blocked'], [operator, qm], invalid),
+    refusal('in_production → rejected', ['in_production', 'rejected'], [operator, qm], invalid),
+    refusal('quarantine → blocked', ['quarantine', 'blocked'], [operator, qm], invalid),
+    refusal('quarantine → in_production', ['quarantine', 'in_production'], [operator, qm], invalid),
+    refusal('rejected → quarantine (rejected is final)', ['rejected', 'quarantine'], [operator, qm], invalid),
+  ])('%s', async (_title, { from, to, creator, actor, status, code }) => {
+    // Prepare
+    const charge = await chargeIn(from, creator);
     const before = await scanAll('charges');
-    const res = await patch(charge.chargeId, qm, 1, { status: to, reason: 'try the impossible' });
-    expect(res.status).toBe(409);
-    expect(res.json.error.code).toBe('INVALID_TRANSITION');
+
+    // Act
+    const res = await patch(charge.id, actor, charge.version, { status: to, reason: 'try the impossible' });
+
+    // Assess
+    expect(res.status).toBe(status);
+    expect(res.json.error.code).toBe(code);
     expect(await scanAll('charges')).toEqual(before);
-  });
-
-  it('rejected is final; blocked may go back to released by another user', async () => {
-    const charge = await create(operator, { status: 'quarantine' });
-    const id = charge.chargeId;
-    expect((await patch(id, qm, 1, { status: 'rejected', reason: 'failed QC' })).status).toBe(200);
-    const again = await patch(id, qm, 2, { status: 'quarantine', reason: 'retry' });
-    expect(again.json.error.code).toBe('INVALID_TRANSITION');
-
-    const other = await create(operator, { status: 'quarantine' });
-    expect((await patch(other.chargeId, qm, 1, { status: 'released', reason: 'QC passed' })).status).toBe(200);
-    expect((await patch(other.chargeId, qm, 2, { status: 'blocked', reason: 'complaint' })).status).toBe(200);
-    expect((await patch(other.chargeId, qm2, 3, { status: 'released', reason: 'complaint unfounded' })).status).toBe(
-      200,
-    );
   });
 });
 
@@ -398,8 +380,8 @@ describe('listing', () => {
   });
 
   it('article + status: every page is full while matches remain, however many other lots lie in between', async () => {
-    // Only this combination is served with a filter (DynamoDB applies Limit before it): with one item read per
-    // round, 30 newer lots in production used to hand back an empty first page and a cursor.
+    // Only this combination is served with a filter (DynamoDB applies Limit before it): 30 newer lots in
+    // production must not turn the first page into an empty one with a cursor.
     const crowded = `ART-CROWD-${Date.now()}`;
     const quarantined: string[] = [];
     for (let day = 1; day <= 3; day++) {

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLIENT_ADDRESS_HEADER } from '#local/dev-protocol';
 import { childEnv } from '#local/child-env';
 import { freePort } from '#local/free-port';
+import { eventually, GiveUp } from '#test/support/eventually';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SAVED_FILE = resolve(ROOT, 'functions/ops/health.ts');
@@ -16,18 +17,17 @@ afterAll(() => {
   if (dev?.exitCode === null) dev.kill('SIGKILL');
 });
 
-function waitFor(pattern: RegExp, from = 0, timeoutMs = 60_000): Promise<RegExpExecArray> {
-  return new Promise((ok, fail) => {
-    const deadline = Date.now() + timeoutMs;
-    const check = () => {
+/** The first match of `pattern` in the output after `from`; gives up at once if `npm run dev` has exited. */
+const waitFor = (pattern: RegExp, from = 0, timeoutMs = 60_000): Promise<RegExpExecArray> =>
+  eventually(
+    () => {
       const match = pattern.exec(output.slice(from));
-      if (match) return ok(match);
-      if (Date.now() > deadline || dev?.exitCode !== null) return fail(new Error(`no ${pattern} in:\n${output}`));
-      setTimeout(check, 20);
-    };
-    check();
-  });
-}
+      if (match) return match;
+      const message = `no ${pattern} in:\n${output}`;
+      throw dev?.exitCode !== null ? new GiveUp(message) : new Error(message);
+    },
+    { attempts: timeoutMs / 20, intervalMs: 20 },
+  );
 
 const alive = (pid: number) => {
   try {
@@ -101,7 +101,7 @@ describe('npm run dev', () => {
     }
     expect(logins).toContain(429);
 
-    // The supervisor parses the client's HTTP itself: what its parser refuses is answered in the spec's shape.
+    // The supervisor parses the client's HTTP itself: what its parser refuses is answered in the API's error shape.
     const raw = await new Promise<string>((ok, fail) => {
       let text = '';
       const socket = connect(port, '127.0.0.1', () =>

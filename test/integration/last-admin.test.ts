@@ -1,7 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { toAuditInput } from '#audit/stream-changes';
+import { streamChanges } from '#audit/stream-changes';
+import { auditedCharges } from '#charges/audited';
+import { auditedUsers } from '#users/audited';
 import type { AuthenticatedUser } from '#platform/auth-context';
 import { documentDb } from '#platform/dynamo';
 import { permissionsFor, type Role } from '#platform/permissions';
@@ -11,11 +13,12 @@ import { ensureBootstrapAdmin } from '#users/bootstrap';
 import { callHandler, type HandlerResponse, userWith } from '#test/support/events';
 import { createTables, scanAll, streamReader } from '#test/support/streams';
 
+const { toAuditInput } = streamChanges([auditedCharges, auditedUsers]);
+
 /**
- * Audit 4b #9: "an admin cannot disable or demote themselves" compared only the target with the caller, so two
- * admins demoting each other at the same moment both succeeded (3 rounds of 4), and a system could be left with no
- * admin. Now the users table counts the enabled local admins, in the same transaction as every write that changes
- * who is one, and taking away the last one is 409 CONFLICT.
+ * "An admin cannot disable or demote themselves" is not enough: two admins demoting each other at the same moment
+ * could leave a system with no admin. The users table counts the enabled local admins, in the same transaction as
+ * every write that changes who is one, and taking away the last one is 409 CONFLICT.
  */
 
 /** An admin who is no stored user (an SSO admin, say): counts for nothing, can act on everyone. */

@@ -52,7 +52,7 @@ async function stateItem(username: string): Promise<Record<string, unknown>> {
 describe('the per-username ceiling counts a rolling hour', () => {
   it('failures at the end of one hour and the start of the next add up: the 100th within 3600 s locks', async () => {
     const username = freshUsername();
-    // One failure at T0 (where the old fixed hour began), 98 late in that hour.
+    // One failure at T0 (where a fixed hour would begin), 98 late in that hour.
     await failures(username, 1, T0);
     await failures(username, CEILING_MAX_FAILURES - 2, T0 + 3000);
     // Still within T0's hour, the 100th would lock (the T0 failure counts).

@@ -7,10 +7,10 @@ import { readSheet } from 'read-excel-file/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChargeState } from '#charges/model';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoChargeStore, toItems } from '#charges/store';
+import { ChargeStore, toItems } from '#charges/store';
 import { documentDb } from '#platform/dynamo';
 import { tableName } from '#platform/tables';
-import { AUDIT_EPOCH, AuditQueries, walkedMonths } from '#audit/store';
+import { AUDIT_EPOCH, AuditStore, walkedMonths } from '#audit/store';
 import type { AuditRecord } from '#audit/record';
 import { buildExport, type ExportFile, type ExportRequest } from '#reports/export';
 import { PDF_MAX_ROWS } from '#reports/model';
@@ -25,8 +25,8 @@ import { createTables } from '#test/support/streams';
  */
 const COUNT = 10_000;
 const scratch = mkdtempSync(join(tmpdir(), 'reports-10k-'));
-const store = new DynamoChargeStore();
-const sources = { charges: store, audit: new AuditQueries() };
+const store = new ChargeStore();
+const sources = { charges: store, audit: new AuditStore() };
 const actor = { userId: 'u-seed', username: 'seed' };
 
 function seedCharge(i: number): ChargeState {
@@ -227,7 +227,7 @@ describe('audit exports', () => {
     } as unknown as DynamoDBDocumentClient;
     const file = await buildExport(auditRequest('csv', '0001-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z'), {
       ...sources,
-      audit: new AuditQueries(counting),
+      audit: new AuditStore(counting),
     });
     files.push(file);
     expect(file.rows).toBe(0);

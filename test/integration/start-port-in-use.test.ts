@@ -36,7 +36,7 @@ function startWith(ports: { PORT: number; DYNAMODB_LOCAL_PORT: number }) {
   return { run, lines, scratchLeft };
 }
 
-/** Audit 4a #12: a taken PORT ended in a Node stack trace, after DynamoDB Local, tables and admin were set up. */
+/** A taken PORT is one line and exit code 1, before DynamoDB Local, tables or the admin are set up: no stack trace. */
 describe('npm start with PORT in use', () => {
   const blocker = createServer();
   let port: number;

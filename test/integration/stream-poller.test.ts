@@ -6,20 +6,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tableName } from '#platform/tables';
 import { invoke } from '#local/handlers';
 import { StreamPoller } from '#local/stream-poller';
-import { callHandler, userWith } from '#test/support/events';
+import { userWith } from '#test/support/events';
 import { auditRecordsOf, createTables } from '#test/support/streams';
+import { eventually } from '#test/support/eventually';
+import { seedChargeAs } from '#test/support/charges';
 
 const operator = userWith(['operator'], 'olga');
 
-async function newCharge(articleId = 'P-1') {
-  const res = await callHandler('charges', {
-    method: 'POST',
-    resource: '/charges',
-    user: operator,
-    body: { articleId, quantity: 1, unit: 'pcs', productionDate: '2026-02-01' },
-  });
-  return res.json.chargeId as string;
-}
+const newCharge = async (articleId = 'P-1') => (await seedChargeAs(operator, { articleId })).chargeId;
 
 /** A poller over the charges stream that records every event it delivers to the real audit handler. */
 function poller(stateDir: string, wrap?: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>) {
@@ -78,10 +72,13 @@ describe('local stream poller', () => {
       // The first record (the charge item) always fails: a poisoned record.
       return { batchItemFailures: [{ itemIdentifier: event.Records[0]!.dynamodb!.SequenceNumber! }] };
     });
-    for (let i = 0; i < 40 && !existsSync(failing.instance.onFailureFile); i++) {
-      await failing.instance.pollOnce();
-      await new Promise((r) => setTimeout(r, 15));
-    }
+    await eventually(
+      async () => {
+        await failing.instance.pollOnce();
+        expect(existsSync(failing.instance.onFailureFile), 'on-failure file written').toBe(true);
+      },
+      { attempts: 40, intervalMs: 15 },
+    );
     await drain(failing.instance);
     await failing.instance.stop();
     // 1 delivery + 2 retries of the poisoned record, then the next record alone until it fails as often.
@@ -119,10 +116,13 @@ describe('local stream poller', () => {
       }
       return invoke<DynamoDBBatchResponse>('audit-stream', event);
     });
-    for (let i = 0; i < 20 && (await auditRecordsOf('charge', id)).length === 0; i++) {
-      await flaky.instance.pollOnce();
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await eventually(
+      async () => {
+        await flaky.instance.pollOnce();
+        expect(await auditRecordsOf('charge', id)).not.toHaveLength(0);
+      },
+      { attempts: 20, intervalMs: 20 },
+    );
     await flaky.instance.stop();
     expect(await auditRecordsOf('charge', id)).toHaveLength(1);
   });

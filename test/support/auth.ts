@@ -1,17 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import type { Role } from '#platform/permissions';
 import type { LocalApi } from './local-api';
 
 export const ADMIN_PASSWORD = 'test-admin-password-1';
-
-export interface TestUser {
-  userId: string;
-  username: string;
-  password: string;
-  token: string;
-  refreshToken: string;
-}
 
 export interface Tokens {
   accessToken: string;
@@ -38,19 +28,4 @@ export function adminToken(api: LocalApi): Promise<string> {
     adminTokens.set(api, tokens);
   }
   return tokens.then((t) => t.accessToken);
-}
-
-/** Creates a user with these roles through the API (as admin) and logs them in. */
-export async function userWithRoles(api: LocalApi, roles: Role[], name?: string): Promise<TestUser> {
-  const username = name ?? `u-${roles.join('-') || 'none'}-${randomBytes(4).toString('hex')}`;
-  const password = `pw-${randomBytes(12).toString('hex')}`;
-  const created = await api.request('/users', {
-    method: 'POST',
-    token: await adminToken(api),
-    body: { username, password, roles },
-  });
-  expect(created.status, created.text).toBe(201);
-  const { userId } = created.json as { userId: string };
-  const tokens = await login(api, username, password, '127.0.0.253');
-  return { userId, username, password, token: tokens.accessToken, refreshToken: tokens.refreshToken };
 }

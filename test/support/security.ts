@@ -1,14 +1,13 @@
-import { createHmac, createSign, type KeyObject, randomBytes } from 'node:crypto';
+import { createHmac, createSign, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
-import type { Role } from '#platform/permissions';
-import { adminToken, type Tokens } from './auth';
+import { login, type Tokens } from './auth';
 import type { ApiResponse, LocalApi } from './local-api';
 
 /**
- * Helpers for the attack tests (test/e2e/auth-*.test.ts, rbac, oidc, rate-limit, security-audit): users made
- * through the API, hand-made JWTs, and an HTTP server that counts what reaches it.
+ * Helpers for the attack tests (test/e2e/auth-*.test.ts, rbac, oidc, rate-limit, security-audit): sessions from
+ * addresses of their own, hand-made JWTs, and an HTTP server that counts what reaches it (users: ./users.ts).
  */
 
 let ipCounter = 0;
@@ -18,35 +17,9 @@ export function freshIp(): string {
   return `127.1.${Math.floor(n / 250) % 250}.${(n % 250) + 2}`;
 }
 
-export interface Account {
-  userId: string;
-  username: string;
-  password: string;
-}
-
-/** Creates a user with these roles through the API, as the bootstrap admin. */
-export async function createAccount(api: LocalApi, roles: Role[], prefix = 'sec'): Promise<Account> {
-  const username = `${prefix}-${randomBytes(5).toString('hex')}`;
-  const password = `pw-${randomBytes(12).toString('hex')}`;
-  const res = await api.request('/users', {
-    method: 'POST',
-    token: await adminToken(api),
-    body: { username, password, roles },
-  });
-  expect(res.status, res.text).toBe(201);
-  return { userId: (res.json as { userId: string }).userId, username, password };
-}
-
 /** A fresh login (a new session) from an address of its own. */
-export async function signIn(api: LocalApi, account: { username: string; password: string }): Promise<Tokens> {
-  const res = await api.request('/auth/login', {
-    method: 'POST',
-    body: { username: account.username, password: account.password },
-    localAddress: freshIp(),
-  });
-  expect(res.status, res.text).toBe(200);
-  return res.json as Tokens;
-}
+export const signIn = (api: LocalApi, account: { username: string; password: string }): Promise<Tokens> =>
+  login(api, account.username, account.password, freshIp());
 
 export const refreshWith = (api: LocalApi, refreshToken: string) =>
   api.request('/auth/refresh', { method: 'POST', body: { refreshToken }, localAddress: freshIp() });
@@ -111,22 +84,7 @@ export async function countingServer(body: (path: string) => unknown = () => ({}
   };
 }
 
-/**
- * Retries an assertion until it holds, for work that happens asynchronously (the stream poller); after
- * `attempts` tries the last failure is the test's failure.
- */
-export async function eventually<T>(check: () => Promise<T>, attempts = 200, pauseMs = 100): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await check();
-    } catch (err) {
-      if (i >= attempts) throw err;
-      await new Promise((r) => setTimeout(r, pauseMs));
-    }
-  }
-}
-
-/** The spec's 401: error shape plus `WWW-Authenticate: Bearer`. */
+/** The API's 401: error shape plus `WWW-Authenticate: Bearer`. */
 export function expect401(res: ApiResponse): void {
   expect(res.status, res.text).toBe(401);
   expect((res.json as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, overlapWarning } from '#platform/config';
 
 /**
- * Audit 4a finding 3: a variable set to the empty string (docker-compose `${VAR:-}`, an empty CI variable)
- * was read as 0 or "" instead of its default, so `SIGNING_KEY_OVERLAP_SECONDS=` dropped the previous signing
- * key from the JWKS on rotation. `loadConfig` gets an explicit environment here, never the process's.
+ * A variable set to the empty string (docker-compose `${VAR:-}`, an empty CI variable) counts as unset: read as
+ * 0 or "", `SIGNING_KEY_OVERLAP_SECONDS=` would drop the previous signing key from the JWKS on rotation.
+ * `loadConfig` gets an explicit environment here, never the process's.
  */
 describe('loadConfig', () => {
   it('an empty variable counts as unset: every default applies', () => {
@@ -40,7 +40,7 @@ describe('loadConfig', () => {
       JWT_AUDIENCE: 'charge-records',
       LOG_LEVEL: 'INFO',
       DEBUG: false,
-      // SPEC §9: the access-token lifetime plus clock skew, not 0.
+      // The access-token lifetime plus clock skew, not 0.
       signingKeyOverlapSeconds: 900 + 60,
     });
     expect(fromEmpty.SIGNING_KEY_OVERLAP_SECONDS).toBeUndefined();

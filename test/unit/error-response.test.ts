@@ -86,7 +86,7 @@ describe('errorResponse', () => {
   const parse = (body: string) =>
     JSON.parse(body) as { error: { id: string; code: string; message: string; details?: unknown } };
 
-  it('answers a dependency outage with 503 UNAVAILABLE and Retry-After, in the spec shape', () => {
+  it('answers a dependency outage with 503 UNAVAILABLE and Retry-After, in the error shape', () => {
     const res = errorResponse(socketError('ECONNREFUSED'), 'req-1');
     expect(res.statusCode).toBe(503);
     expect(res.headers).toMatchObject({
@@ -120,7 +120,7 @@ describe('errorResponse', () => {
   });
 });
 
-describe('errorResponse: a key too large to exist (audit 4a #2, safety net behind the router)', () => {
+describe('errorResponse: a key too large to exist (safety net behind the router)', () => {
   const parse = (body: string) => JSON.parse(body) as { error: { code: string; details?: unknown } };
 
   it.each([

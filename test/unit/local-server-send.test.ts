@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send } from '#local/server';
 
 // The local server writes handler results at the end of the event-loop turn; a result Node cannot write
-// must not take the process down (it used to surface as an unhandled rejection) or leave the client hanging.
+// must not take the process down (as an unhandled rejection) or leave the client hanging.
 const results: Record<string, APIGatewayProxyResult> = {
   '/good': {
     statusCode: 201,
@@ -87,7 +87,7 @@ describe('local server response writing', () => {
     expect(res.headers['content-length']).toBe('4');
   });
 
-  it('a header value with CR/LF becomes the spec 500, not a split response; the results written with it are unharmed', async () => {
+  it('a header value with CR/LF becomes a 500 in the error shape, not a split response; the results written with it are unharmed', async () => {
     const [bad, good] = await Promise.all([get('/bad-header'), get('/good')]);
     expect(bad.status).toBe(500);
     expect(bad.headers['set-cookie']).toBeUndefined();

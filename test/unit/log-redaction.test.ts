@@ -6,7 +6,7 @@ const serialise = (value: unknown) => JSON.parse(JSON.stringify(value, redactLog
 
 const JWT = 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJ1LTEiLCJ0eXBlIjoiYWNjZXNzIn0.c2lnbmF0dXJlLWJ5dGVz';
 
-describe('log redaction (SPEC §8)', () => {
+describe('log redaction', () => {
   it('masks secret-named keys at any depth, in objects and arrays', () => {
     // Act
     const out = serialise({

@@ -94,7 +94,7 @@ export function isKeyTooLarge(err: unknown): boolean {
 }
 
 /**
- * Turns any failure into the spec's error shape and logs it once with the same `id`.
+ * Turns any failure into the API's error shape and logs it once with the same `id`.
  * Client errors keep their `details`; a dependency outage (`isDependencyUnavailable`) is a 503 `UNAVAILABLE`
  * with `Retry-After`; anything else unexpected becomes a 500. Either way the message and stack stay in the
  * log (DEBUG adds the message to the response, never the stack).
@@ -117,7 +117,7 @@ export function errorResponse(err: unknown, requestId: string, debug = false): A
   };
   // An AppError's details were written for the client; an unexpected error's only show with DEBUG.
   if (known.details !== undefined && (isAppError(err) || debug)) body.error.details = known.details;
-  // SPEC §4: "details … are included for 4xx" — an empty object where the code and message say it all.
+  // Every 4xx carries details: an empty object where the code and message say it all.
   else if (known.status < 500) body.error.details = {};
 
   const logAttributes = { error_id: id, code: known.code, status: known.status, request_id: requestId };

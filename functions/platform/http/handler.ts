@@ -7,13 +7,13 @@ import { emfMetrics, logger, loggerContext } from '#platform/powertools';
 import { errorResponse } from './error-response';
 import { SECURITY_HEADERS } from './headers';
 import { assignRequestId, requestIdOf } from './request-state';
-import { createRouter, type RouteSpec } from './router';
+import { createRouter, type RouteSpec, type RouteTable } from './router';
 
 type Request = middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult>;
 
 /**
  * Correlation id, security headers and the one error handler, for every API function. Errors are
- * turned into responses here, so nothing but the spec's error shape ever leaves a handler.
+ * turned into responses here, so nothing but the API's error shape ever leaves a handler.
  */
 function httpEnvelope(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
   const finish = (request: Request) => {
@@ -61,6 +61,6 @@ export function withHttpStack(handler: (event: APIGatewayProxyEvent) => Promise<
 }
 
 /** An API Gateway proxy handler serving the given routes (keys as in the shared route table). */
-export function httpHandler(routes: Record<string, AnyRoute>) {
-  return withHttpStack(createRouter(routes));
+export function httpHandler<R>(routes: RouteTable<R> & R) {
+  return withHttpStack(createRouter(routes as Record<string, AnyRoute>));
 }

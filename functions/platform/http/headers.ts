@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-/** SPEC §4: on every API response, errors included. */
+/** On every API response, errors included. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Strict-Transport-Security': 'max-age=63072000; includeSubDomains',
   'X-Content-Type-Options': 'nosniff',

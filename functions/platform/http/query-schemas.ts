@@ -6,8 +6,8 @@ import * as z from 'zod';
  */
 
 /**
- * SPEC §4: 1–100, default 25, as plain decimal digits. `z.coerce.number()` also took `1e2`, `0x10`, `+3` and
- * ` 5`; the rest of the query handling is strict, so the page size is too (422 like any other bad value).
+ * A page size: 1–100, default 25, as plain decimal digits only — `1e2`, `0x10`, `+3` and ` 5` are refused like any
+ * other bad value (422), as strictly as the rest of the query (`z.coerce.number()` would accept them).
  */
 export const Limit = z
   .string()

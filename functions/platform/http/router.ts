@@ -6,20 +6,29 @@ import { AppError, badRequest, forbidden, notFound, unauthorized, validationErro
 import { findRoute, routeKey } from '#platform/routes';
 import { header, JSON_CONTENT_TYPE } from './headers';
 import { requestIdOf } from './request-state';
+import type { RequestMeta } from '#platform/request-meta';
 
-/** SPEC §4: request bodies above 1 MiB are refused with 413. */
+/** Request bodies above 1 MiB are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-export interface RouteContext<B, Q> {
+/** `{id}` and `{n}` of `GET /charges/{id}/versions/{n}`, typed from the route key. */
+export type PathParams<K extends string> = K extends `${string}{${infer P}}${infer Rest}`
+  ? { readonly [name in P]: string } & PathParams<Rest>
+  : Record<never, string>;
+
+export interface RouteContext<B, Q, P = Record<string, string>> {
   event: APIGatewayProxyEvent;
   body: B;
   query: Q;
-  params: Record<string, string>;
+  /** The route's path parameters, by name (present whenever the route matched). */
+  params: P;
   /** The caller, as the authorizer verified them; undefined only on public routes. */
   user: AuthenticatedUser | undefined;
   /** The caller on an authenticated route (throws 401 if there is none, which the authorizer prevents). */
   readonly caller: AuthenticatedUser;
   requestId: string;
+  /** The request id and the caller's address, as services record them. */
+  readonly meta: RequestMeta;
   header(name: string): string | undefined;
   /** A `Location` for an API path, with the prefix the client called us under (the stage `/v1` in AWS). */
   location(path: string): string;
@@ -42,18 +51,28 @@ export interface HttpResult {
   raw?: { contentType: string; data: string | Buffer };
 }
 
-export interface RouteSpec<B = undefined, Q = Record<string, string | undefined>> {
+export interface RouteSpec<B = undefined, Q = Record<string, string | undefined>, P = Record<string, string>> {
   body?: ZodType<B>;
   /** A route whose body may be left out entirely: the schema then sees `{}`. */
   bodyOptional?: boolean;
   query?: ZodType<Q>;
-  run(ctx: RouteContext<B, Q>): Promise<HttpResult> | HttpResult;
+  run(ctx: RouteContext<B, Q, P>): Promise<HttpResult> | HttpResult;
 }
 
-/** Identity helper that lets TypeScript infer body/query types from the schemas. */
-export function route<B = undefined, Q = Record<string, string | undefined>>(spec: RouteSpec<B, Q>): RouteSpec<B, Q> {
+/**
+ * Identity helper that lets TypeScript infer body/query types from the schemas, and the path parameters from
+ * the route key the spec is filed under in `httpHandler({...})`.
+ */
+export function route<B = undefined, Q = Record<string, string | undefined>, P = Record<string, string>>(
+  spec: RouteSpec<B, Q, P>,
+): RouteSpec<B, Q, P> {
   return spec;
 }
+
+/** A function's routes by key, each spec typed with the path parameters its key names. */
+export type RouteTable<R> = {
+  [K in keyof R & string]: R[K] extends RouteSpec<infer B, infer Q, unknown> ? RouteSpec<B, Q, PathParams<K>> : never;
+};
 
 export const ok = (body: unknown, headers?: Record<string, string>): HttpResult => ({ statusCode: 200, body, headers });
 export const created = (body: unknown, headers?: Record<string, string>): HttpResult => ({
@@ -63,7 +82,7 @@ export const created = (body: unknown, headers?: Record<string, string>): HttpRe
 });
 export const noContent = (headers?: Record<string, string>): HttpResult => ({ statusCode: 204, headers });
 
-/** Zod issues → the spec's error classes: unknown fields are a malformed request (400), the rest 422. */
+/** Zod issues → the API's error classes: unknown fields are a malformed request (400), the rest 422. */
 export function toValidationError(error: z.ZodError, where: 'body' | 'query'): AppError {
   const unknownFields = error.issues.some((i) => i.code === 'unrecognized_keys');
   // Zod still runs an object's refinements when the only issue is an unknown key: "Nothing to change" next to
@@ -87,8 +106,8 @@ export function toValidationError(error: z.ZodError, where: 'body' | 'query'): A
 }
 
 /**
- * Strict UTF-8 (SPEC §4: bodies are JSON in UTF-8): a byte sequence that is not UTF-8 is refused, not turned into
- * U+FFFD and stored. `ignoreBOM` keeps a leading BOM in the text, so JSON.parse refuses it as before.
+ * Strict UTF-8 (bodies are JSON in UTF-8): a byte sequence that is not UTF-8 is refused, not turned into
+ * U+FFFD and stored. `ignoreBOM` keeps a leading BOM in the text, so JSON.parse refuses it.
  */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -145,7 +164,7 @@ export function parseJsonBody(event: APIGatewayProxyEvent): unknown {
   }
 }
 
-type AnyRouteSpec = RouteSpec<unknown, unknown>;
+type AnyRouteSpec = RouteSpec<unknown, unknown, unknown>;
 
 /** The query of a route that declares none: unknown query parameters are 400 everywhere, not ignored. */
 const NO_QUERY = z.strictObject({});
@@ -210,6 +229,10 @@ class Context<B, Q> implements RouteContext<B, Q> {
   ) {
     this.params = pathParams(event);
     this.requestId = requestIdOf(event);
+  }
+
+  get meta(): RequestMeta {
+    return { requestId: this.requestId, sourceIp: this.event.requestContext?.identity?.sourceIp ?? '' };
   }
 
   get caller(): AuthenticatedUser {

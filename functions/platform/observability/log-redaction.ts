@@ -1,5 +1,5 @@
 /**
- * Secrets never reach a log line (SPEC §8: `authorization`, `cookie`, passwords, tokens redacted). The Logger
+ * Secrets never reach a log line: `authorization`, `cookie`, passwords and tokens are redacted. The Logger
  * (functions/platform/powertools.ts) runs every key/value pair it serialises through `redactLogValue`, at any
  * depth — the Lambda event when event logging is on, error causes, anything a handler passes as extra keys:
  * - a value under a secret-sounding key is replaced whole: `authorization`, `proxy-authorization`, `cookie`,

@@ -1,4 +1,5 @@
 import { Cron, type CronOptions } from 'croner';
+import { ChargeRecordsError } from '#platform/errors';
 
 /**
  * EventBridge Scheduler cron expressions: `minutes hours day-of-month month day-of-week year`, with or
@@ -20,7 +21,7 @@ const FIELD_CHARS = [
   /^[0-9,\-*/]+$/, // year
 ];
 
-export class CronError extends Error {}
+export class CronError extends ChargeRecordsError {}
 
 export function croneOptions(timezone: string): CronOptions {
   return { mode: '7-part', alternativeWeekdays: true, domAndDow: true, sloppyRanges: true, timezone };

@@ -1,5 +1,5 @@
 /**
- * The ports of the report feature (SPEC §2): object storage for report files, mail for delivery and the
+ * The ports of the report feature: object storage for report files, mail for delivery and the
  * scheduler that fires report definitions. Each has an AWS adapter and a local one (adapters.ts picks).
  */
 export interface StoredObject {
@@ -55,7 +55,7 @@ export interface Scheduler {
   remove(name: string): Promise<void>;
 }
 
-/** Default lifetime of a download link (SPEC: short-lived). */
+/** Default lifetime of a download link: short-lived, five minutes. */
 export const DOWNLOAD_LINK_SECONDS = 300;
 
 export const scheduleNameFor = (definitionId: string) => `report-${definitionId}`;

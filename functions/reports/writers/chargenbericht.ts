@@ -50,7 +50,7 @@ function statusText(entry: HistoryEntry): string {
 }
 
 /**
- * The Chargenbericht (SPEC §4): one charge's details and its whole version history — who changed what,
+ * The Chargenbericht: one charge's details and its whole version history — who changed what,
  * when and why, status transitions first — with the generation time and the user who asked for it.
  */
 export async function chargeReportPdf(

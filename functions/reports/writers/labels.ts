@@ -1,6 +1,6 @@
 import type { Lang } from './table';
 
-/** Fixed texts of the report frame, German by default (SPEC §7). */
+/** Fixed texts of the report frame, German by default. */
 export const FRAME_LABELS = {
   de: {
     page: (x: number, y: number) => `Seite ${x} von ${y}`,

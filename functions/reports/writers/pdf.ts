@@ -122,7 +122,7 @@ function printable(font: PDFFont): (text: string) => string {
  * A report PDF (pdf-lib, Noto Sans embedded through fontkit, so any Latin text renders — `Ł`, `ő`, `Æ`):
  * title, generation time and author, filters, then key/value blocks and tables that break across pages
  * with their header repeated; "Seite x von y" / "Page x of y" on every page. pdf-lib keeps the whole
- * document in memory, which is why list exports cap the row count (SPEC §7).
+ * document in memory, which is why PDF list exports cap the row count (PDF_MAX_ROWS).
  */
 export class PdfReport {
   private page!: PDFPage;

@@ -4,7 +4,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUDIT_EPOCH } from '#audit/store';
 import { NewDefinition, RelativeWindow, resolveBound } from '#reports/model';
-import type { ReportDefinition, ReportRepository, ReportRun } from '#reports/store';
+import type { ReportDefinition, ReportStore, ReportRun } from '#reports/store';
 import { ReportService } from '#reports/service';
 import type { AuthenticatedUser } from '#platform/auth-context';
 import { SesMailer } from '#reports/delivery/ses-mailer';
@@ -130,7 +130,7 @@ describe('report mails', () => {
       getDefinition: async () => def,
       putRun: async (_run: ReportRun) => undefined,
       finishRun: async () => undefined,
-    } as unknown as ReportRepository;
+    } as unknown as ReportStore;
     const mailer = new SesMailer(new SESv2Client({ region: 'eu-central-1' }), 'reports@example.com');
     return new ReportService({
       repo,

@@ -1,11 +1,11 @@
-import { appendAuditRecord } from '#audit/audit-log';
+import { appendAuditRecord } from './audit-log';
 import { metrics } from '#platform/powertools';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { lockouts, logins, revocations } from '#platform/observability/prometheus';
-import { usernameKey } from '#users/model';
+import { usernameKey } from '#platform/username';
 
 /**
- * Security events of SPEC §6 on the audit trail, through the one shared audit writer. A known user's events
+ * Security events on the audit trail, through the one shared audit writer. A known user's events
  * go on that user's own chain (`user/<userId>`), serialised with the changes the users stream records; events
  * about usernames that do not exist go on `login/<username>`. Only the source IP and what changed are kept —
  * never a password, hash or token.
