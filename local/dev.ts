@@ -15,8 +15,8 @@ import { Agent, createServer, type IncomingMessage, request, type ServerResponse
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { answerClientError } from './client-error';
-import { JavaMissingError, startDynamoDbLocal } from './dynamodb-local';
-import { PortInUseError } from './free-port';
+import { startDynamoDbLocal } from './dynamodb-local';
+import { exitOnUserFault, stopOnSignals } from './main';
 import { CLIENT_ADDRESS_HEADER, type SupervisorMessage, type WorkerMessage } from './dev-protocol';
 import { errorResponse } from '#platform/http/error-response';
 import { AppError } from '#platform/errors';
@@ -109,7 +109,7 @@ try {
   console.log(`DynamoDB Local on ${dynamo.endpoint} (kept running across reloads)`);
 
   let active: Worker | undefined;
-  let stopping = false;
+  let stopping = () => false;
   let standby = spawnWorker(dynamo.endpoint);
   // Requests that arrive while no generation is up (a crash being recovered) wait for the next one.
   const waiting: (() => void)[] = [];
@@ -147,7 +147,7 @@ try {
     const previous = active;
     active = next;
     void next.exited.then(() => {
-      if (active !== next || stopping) return;
+      if (active !== next || stopping()) return;
       console.error('The runtime exited unexpectedly: starting it again');
       active = undefined;
       reload();
@@ -201,10 +201,7 @@ try {
     }),
   );
 
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${signal}: stopping`);
+  stopping = stopOnSignals(async () => {
     for (const w of watchers) w.close();
     clearTimeout(debounce);
     server.close();
@@ -214,14 +211,7 @@ try {
     await Promise.all([active && stopWorker(active), standby.exited]);
     await dynamo.stop();
     removeTemporaryDirs();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  });
 } catch (err) {
-  if (err instanceof JavaMissingError || err instanceof PortInUseError) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  throw err;
+  exitOnUserFault(err);
 }

@@ -6,6 +6,7 @@ import { KmsSigningKeys } from './kms-signing-keys';
 import type { Secrets, SigningKeys } from './ports';
 import { noteRequester } from './rotation';
 import { SecretsManagerSecrets } from './secrets-manager';
+import { adapterSet } from '#platform/adapters';
 
 /** What starting a rotation answered: started elsewhere (Secrets Manager calls the rotation function) or done. */
 export interface RotationStarted {
@@ -49,22 +50,11 @@ export function awsSigningAdapters(): SigningAdapters {
   };
 }
 
-let factory: () => SigningAdapters = awsSigningAdapters;
-let cached: SigningAdapters | undefined;
+const adapters = adapterSet(awsSigningAdapters);
 
-/** The process-wide adapters (SDK clients reused across warm invocations). */
-export function signingAdapters(): SigningAdapters {
-  cached ??= factory();
-  return cached;
-}
-
-/** Installs another set (the local runtime, tests); the next `signingAdapters()` builds it. */
-export function useSigningAdapters(make: () => SigningAdapters): void {
-  factory = make;
-  cached = undefined;
-}
-
+/** The process-wide adapters. */
+export const signingAdapters = adapters.get;
+/** Installs another set (the local runtime, tests). */
+export const useSigningAdapters = adapters.use;
 /** Rebuilds the adapters on next use (tests switch the environment between cases). */
-export function resetSigningAdapters(): void {
-  cached = undefined;
-}
+export const resetSigningAdapters = adapters.reset;

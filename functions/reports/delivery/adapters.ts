@@ -6,6 +6,7 @@ import { EventBridgeScheduler } from './eventbridge-scheduler';
 import type { Mailer, ObjectStore, Scheduler } from './ports';
 import { S3ObjectStore } from './s3-object-store';
 import { SesMailer } from './ses-mailer';
+import { adapterSet } from '#platform/adapters';
 
 /**
  * The report module's ports, as one set: S3, SES and EventBridge Scheduler in AWS (each configured by the
@@ -53,22 +54,11 @@ export function awsReportAdapters(): ReportAdapters {
   };
 }
 
-let factory: () => ReportAdapters = awsReportAdapters;
-let cached: ReportAdapters | undefined;
+const adapters = adapterSet(awsReportAdapters);
 
-/** The process-wide adapters (SDK clients reused across warm invocations). */
-export function reportAdapters(): ReportAdapters {
-  cached ??= factory();
-  return cached;
-}
-
-/** Installs another set (the local runtime, tests); the next `reportAdapters()` builds it. */
-export function useReportAdapters(make: () => ReportAdapters): void {
-  factory = make;
-  cached = undefined;
-}
-
-/** Tests and the local runtime switch LOCAL_STATE_DIR between runs. */
-export function resetReportAdapters(): void {
-  cached = undefined;
-}
+/** The process-wide adapters. */
+export const reportAdapters = adapters.get;
+/** Installs another set (the local runtime, tests). */
+export const useReportAdapters = adapters.use;
+/** Rebuilds the adapters on next use (tests switch the environment between cases). */
+export const resetReportAdapters = adapters.reset;
