@@ -17,6 +17,7 @@ import {
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Alias, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ERROR_STATUS, type ErrorCode, UNAVAILABLE_RETRY_AFTER_SECONDS } from '#platform/errors';
@@ -30,7 +31,7 @@ import {
   type FunctionId,
 } from '#platform/routes';
 import type { TableId } from '#platform/tables';
-import { AppFunction, PROJECT_ROOT } from '#lib/constructs/app-function';
+import { AppFunction, isApiFunction, PROJECT_ROOT } from '#lib/constructs/app-function';
 import { SigningKeys } from '#lib/constructs/signing-keys';
 import { AuditTrail } from '#lib/constructs/audit-trail';
 import { Reports } from '#lib/constructs/reports';
@@ -56,6 +57,14 @@ export const EXTERNAL_USER_ATTRIBUTES = [
 import type { StageConfig } from './stage-config';
 
 export const API_STAGE_NAME = 'v1';
+/** The alias API Gateway invokes; CodeDeploy moves it from version to version (lib/constructs/releases.ts). */
+export const LIVE_ALIAS = 'live';
+/**
+ * Every response may be binary: API Gateway decides by the request's first Accept value, which a browser or curl
+ * never sets to the file's type. Responses the functions send with `isBase64Encoded: false` (all JSON) pass through
+ * as they are; request bodies then arrive base64-encoded, which the router decodes (parseJsonBody).
+ */
+export const BINARY_MEDIA_TYPES = ['*/*'];
 const PACKAGE_VERSION = (JSON.parse(readFileSync(`${PROJECT_ROOT}package.json`, 'utf8')) as { version: string })
   .version;
 
@@ -215,6 +224,10 @@ export class ApiStack extends Stack {
   readonly reports: Reports;
   /** The stage's access log group (forwarded with the function logs when log forwarding is on). */
   readonly accessLogs: LogGroup;
+  /** The log group API Gateway writes the stage's execution logs to, made here so it has a retention. */
+  readonly executionLogs: LogGroup;
+  /** The `live` alias of every function API Gateway calls (isApiFunction): what releases shift traffic on. */
+  readonly aliases: ReadonlyMap<FunctionId, Alias>;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -230,7 +243,10 @@ export class ApiStack extends Stack {
         logLevel: config.logLevel,
         tracing: config.tracing,
         sourceMapsAtRuntime: config.sourceMapsAtRuntime,
+        overrides: { reservedConcurrentExecutions: config.reservedConcurrency[functionId] },
         environment: {
+          // The stage's settings from context (FUNCTION_SETTINGS), below what CDK itself must set.
+          ...config.functionEnvironment,
           STAGE: config.stage,
           LOG_LEVEL: config.logLevel,
           // Per stage (config.serviceName): Powertools puts it in the metrics' `service` dimension, which the
@@ -240,8 +256,7 @@ export class ApiStack extends Stack {
           BUILD_VERSION: PACKAGE_VERSION,
           // The token issuer cannot be the stage URL (the functions would depend on the API that depends on
           // them): a custom domain's URL comes in by context, else a stable URN per stage.
-          JWT_ISSUER:
-            (this.node.tryGetContext('jwtIssuer') as string | undefined) ?? `urn:charge-records:${config.stage}`,
+          JWT_ISSUER: config.functionEnvironment.JWT_ISSUER ?? `urn:charge-records:${config.stage}`,
           // CI passes `-c commit=$GITHUB_SHA`; health reports it (config.ts defaults to "unknown").
           ...(commit ? { BUILD_COMMIT: commit } : {}),
         },
@@ -250,6 +265,14 @@ export class ApiStack extends Stack {
       functions.set(functionId, fn);
     }
     this.functions = functions;
+    this.aliases = new Map(
+      [...functions]
+        .filter(([functionId]) => isApiFunction(functionId))
+        .map(([functionId, fn]) => [
+          functionId,
+          new Alias(this, `${functionId}Live`, { aliasName: LIVE_ALIAS, version: fn.currentVersion }),
+        ]),
+    );
     this.signingKeys = this.addSigningKeys(config);
     this.auditTrail = new AuditTrail(this, 'AuditTrail', {
       consumer: this.fn('audit-stream'),
@@ -278,6 +301,7 @@ export class ApiStack extends Stack {
     this.accessLogs = accessLogs;
 
     this.api = new RestApi(this, 'Api', {
+      binaryMediaTypes: BINARY_MEDIA_TYPES,
       // Per stage: the name is CloudWatch's `ApiName` dimension (Api5xxRate, the dashboard).
       restApiName: config.serviceName,
       description: `Charge Records API (${config.stage})`,
@@ -316,11 +340,31 @@ export class ApiStack extends Stack {
         loggingLevel: MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         metricsEnabled: true,
+        // A method setting replaces the stage's for that method: logging and metrics are repeated.
+        methodOptions: Object.fromEntries(
+          config.routeThrottles.map((t) => [
+            `${t.path}/${t.method}`,
+            {
+              throttlingRateLimit: t.rateLimit,
+              throttlingBurstLimit: t.burstLimit,
+              loggingLevel: MethodLoggingLevel.ERROR,
+              dataTraceEnabled: false,
+              metricsEnabled: true,
+            },
+          ]),
+        ),
       },
     });
+    // API Gateway creates this group on first use, without retention; made first, it has the stage's.
+    this.executionLogs = new LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${API_STAGE_NAME}`,
+      retention: config.logRetention,
+      removalPolicy: config.removalPolicy,
+    });
+    this.api.deploymentStage.node.addDependency(this.executionLogs);
 
     this.authorizer = new RequestAuthorizer(this, 'Authorizer', {
-      handler: this.fn('authorizer'),
+      handler: this.live('authorizer'),
       identitySources: [IdentitySource.header('Authorization')],
       // No result cache: a cached "allow" would let a revoked token through for the cache's lifetime.
       resultsCacheTtl: Duration.seconds(0),
@@ -364,6 +408,13 @@ export class ApiStack extends Stack {
     return signingKeys;
   }
 
+  /** What API Gateway invokes for this function: its `live` alias. */
+  live(functionId: FunctionId): IFunction {
+    const alias = this.aliases.get(functionId);
+    if (!alias) throw new Error(`Function "${functionId}" is not called by API Gateway: it has no live alias`);
+    return alias;
+  }
+
   /** The function with this id; throws for an id FUNCTIONS does not have. */
   fn(functionId: FunctionId): AppFunction {
     const fn = this.functions.get(functionId);
@@ -377,7 +428,7 @@ export class ApiStack extends Stack {
     const integration = (functionId: FunctionId) => {
       let found = integrations.get(functionId);
       if (!found) {
-        found = new LambdaIntegration(this.fn(functionId), { scopePermissionToMethod: false });
+        found = new LambdaIntegration(this.live(functionId), { scopePermissionToMethod: false });
         integrations.set(functionId, found);
       }
       return found;

@@ -1,6 +1,11 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type * as z from 'zod';
+import { parseOidcProviders } from '#auth/oidc';
+import { parseExternalChecks } from '#ops/detailed-health';
+import { EnvSchema } from '#platform/config';
 import { DEFAULT_SERVICE_NAME } from '#platform/powertools';
+import { FUNCTIONS, ROUTES, type FunctionId, type HttpMethod } from '#platform/routes';
 
 /** Deployment stages, chosen by context: `-c stage=prod` selects prod; anything unset is dev. */
 export const STAGES = ['dev', 'prod'] as const;
@@ -35,7 +40,79 @@ export interface StageConfig {
   readonly operations: OperationsConfig;
   /** How scheduled reports are mailed, from context. */
   readonly reportMail: ReportMailConfig;
+  /**
+   * The functions' settings given by context (FUNCTION_SETTINGS: `-c rateLimitPerMinute=200` sets
+   * RATE_LIMIT_PER_MINUTE), checked against the config schema at synth; every function gets them.
+   */
+  readonly functionEnvironment: Readonly<Record<string, string>>;
+  /**
+   * Reserved concurrency per function: what a runaway of that function (a flood of exports, many report runs at
+   * once) may take, so the rest keep theirs. `-c reservedConcurrency='{"reports":10}'`; `{}` for none.
+   */
+  readonly reservedConcurrency: Readonly<Partial<Record<FunctionId, number>>>;
+  /** Per-route throttles (API Gateway method settings) in front of the stage-wide one. */
+  readonly routeThrottles: readonly RouteThrottle[];
+  /** How CodeDeploy moves the API functions' `live` alias to a new version (`-c releaseTraffic=canary`). */
+  readonly releaseTraffic: ReleaseTraffic;
+  /** AWS Backup of the audit table into a locked vault (`-c auditBackup=true|false`); undefined: none. */
+  readonly auditBackup?: AuditBackupConfig;
+  /** The account's Lambda concurrency quota (`-c lambdaConcurrencyLimit=…`): alarmed at 80 %. */
+  readonly lambdaConcurrencyLimit: number;
 }
+
+export interface RouteThrottle {
+  readonly method: HttpMethod;
+  /** A path of ROUTES. */
+  readonly path: string;
+  /** Requests per second across all callers. */
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/** all-at-once: no bake time; canary: 10 % for 10 minutes, then the rest; linear: 10 % more every minute. */
+export const RELEASE_TRAFFIC = ['all-at-once', 'canary', 'linear'] as const;
+export type ReleaseTraffic = (typeof RELEASE_TRAFFIC)[number];
+
+export interface AuditBackupConfig {
+  /** How long each daily recovery point is kept. */
+  readonly retention: Duration;
+  /** The vault lock: no recovery point can be deleted before this age, by anyone. */
+  readonly lockMinRetention: Duration;
+  /** Compliance mode: the lock can be changed or removed only this long after the first deploy, then never. */
+  readonly lockChangeableFor: Duration;
+}
+
+/**
+ * The function settings a stage sets by CDK context: context key → environment variable (functions/platform/config.ts
+ * describes each). docs/configuration.md lists them.
+ */
+export const FUNCTION_SETTINGS = {
+  jwtIssuer: 'JWT_ISSUER',
+  jwtAudience: 'JWT_AUDIENCE',
+  accessTokenTtlSeconds: 'ACCESS_TOKEN_TTL_SECONDS',
+  refreshTokenTtlSeconds: 'REFRESH_TOKEN_TTL_SECONDS',
+  signingKeyOverlapSeconds: 'SIGNING_KEY_OVERLAP_SECONDS',
+  rateLimitPerMinute: 'RATE_LIMIT_PER_MINUTE',
+  loginMaxFailures: 'LOGIN_MAX_FAILURES',
+  lockoutSeconds: 'LOCKOUT_SECONDS',
+  loginRateLimitPerMinute: 'LOGIN_RATE_LIMIT_PER_MINUTE',
+  oidcProviders: 'OIDC_PROVIDERS',
+  healthExternalChecks: 'HEALTH_EXTERNAL_CHECKS',
+  reportInlineMaxBytes: 'REPORT_INLINE_MAX_BYTES',
+} as const satisfies Record<string, keyof typeof EnvSchema.shape>;
+export type FunctionSettingKey = keyof typeof FUNCTION_SETTINGS;
+
+/** Logins hash a password (Argon2id, ~1 s of CPU) and readiness calls every table: both cost far more than a read. */
+const ROUTE_THROTTLES: Record<StageName, readonly RouteThrottle[]> = {
+  dev: [
+    { method: 'POST', path: '/auth/login', rateLimit: 5, burstLimit: 10 },
+    { method: 'GET', path: '/status/health/readiness', rateLimit: 2, burstLimit: 5 },
+  ],
+  prod: [
+    { method: 'POST', path: '/auth/login', rateLimit: 20, burstLimit: 40 },
+    { method: 'GET', path: '/status/health/readiness', rateLimit: 5, burstLimit: 10 },
+  ],
+};
 
 export interface ReportMailConfig {
   /** `-c reportsSender=example.com` (or an address): the SES identity reports are sent from. */
@@ -61,6 +138,13 @@ export interface OperationsConfig {
   readonly waf: boolean;
 }
 
+/** The GMP audit trail: a year of daily recovery points that nobody, root included, can delete early. */
+const AUDIT_BACKUP: AuditBackupConfig = {
+  retention: Duration.days(365),
+  lockMinRetention: Duration.days(30),
+  lockChangeableFor: Duration.days(3),
+};
+
 const BASE: Record<StageName, StageConfig> = {
   dev: {
     stage: 'dev',
@@ -75,6 +159,14 @@ const BASE: Record<StageName, StageConfig> = {
     keyPendingWindow: Duration.days(7),
     operations: { waf: false },
     reportMail: {},
+    functionEnvironment: {},
+    // None: a new account's Lambda quota can be as low as 10, and reserving any needs 100 left unreserved.
+    reservedConcurrency: {},
+    routeThrottles: ROUTE_THROTTLES.dev,
+    releaseTraffic: 'all-at-once',
+    // A locked vault keeps its recovery points past a teardown, which dev is for.
+    auditBackup: undefined,
+    lambdaConcurrencyLimit: 1000,
   },
   prod: {
     stage: 'prod',
@@ -87,8 +179,14 @@ const BASE: Record<StageName, StageConfig> = {
     tracing: true,
     sourceMapsAtRuntime: false,
     keyPendingWindow: Duration.days(30),
-    operations: { waf: false },
+    operations: { waf: true },
     reportMail: {},
+    functionEnvironment: {},
+    reservedConcurrency: { reports: 10, 'report-runner': 5 },
+    routeThrottles: ROUTE_THROTTLES.prod,
+    releaseTraffic: 'canary',
+    auditBackup: AUDIT_BACKUP,
+    lambdaConcurrencyLimit: 1000,
   },
 };
 
@@ -130,6 +228,67 @@ function apiBaseUrl(value: unknown): string | undefined {
 
 const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
 
+/** A context value as an environment variable: cdk.json may hold numbers, lists and objects, `-c` gives strings. */
+const asEnvValue = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+
+/** FUNCTION_SETTINGS from context, checked as the functions will check them, so a bad value fails synth, not a cold start. */
+export function functionEnvironment(context: Readonly<Record<string, unknown>>): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const [key, variable] of Object.entries(FUNCTION_SETTINGS)) {
+    const value = context[key];
+    if (value === undefined || value === '') continue;
+    environment[variable] = asEnvValue(value);
+  }
+  const names = Object.keys(environment) as (keyof typeof EnvSchema.shape)[];
+  const schema = EnvSchema.pick(Object.fromEntries(names.map((name) => [name, true])) as never) as z.ZodType;
+  const parsed = schema.safeParse(environment);
+  const contextKey = (variable: PropertyKey) =>
+    Object.entries(FUNCTION_SETTINGS).find(([, v]) => v === variable)?.[0] ?? String(variable);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `-c ${contextKey(i.path[0] ?? '')}: ${i.message}`);
+    throw new Error(`Invalid function settings: ${problems.join('; ')}`);
+  }
+  if (environment.OIDC_PROVIDERS) parseOidcProviders(environment.OIDC_PROVIDERS);
+  if (environment.HEALTH_EXTERNAL_CHECKS) parseExternalChecks(environment.HEALTH_EXTERNAL_CHECKS);
+  return environment;
+}
+
+function reservedConcurrency(value: unknown): Partial<Record<FunctionId, number>> | undefined {
+  if (value === undefined || value === '') return undefined;
+  let parsed: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      parsed = undefined;
+    }
+  }
+  const entries = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.entries(parsed) : undefined;
+  const valid = entries?.every(
+    ([id, n]) => id in FUNCTIONS && (typeof n === 'number' || typeof n === 'string') && /^[1-9]\d*$/.test(String(n)),
+  );
+  if (!entries || !valid) {
+    throw new Error(
+      `reservedConcurrency must be a JSON object of function id → positive integer, e.g. {"reports":10}, got ${asEnvValue(value)}`,
+    );
+  }
+  return Object.fromEntries(entries.map(([id, n]) => [id, Number(n)]));
+}
+
+function releaseTraffic(value: unknown): ReleaseTraffic | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!(RELEASE_TRAFFIC as readonly unknown[]).includes(value)) {
+    throw new Error(`releaseTraffic must be one of ${RELEASE_TRAFFIC.join(', ')}, got "${String(value)}"`);
+  }
+  return value as ReleaseTraffic;
+}
+
+function positiveInteger(key: string, value: unknown): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^[1-9]\d*$/.test(String(value))) throw new Error(`${key} must be a positive integer, got "${String(value)}"`);
+  return Number(value);
+}
+
 const flag = (value: unknown) => value === true || value === 'true';
 
 function isStage(value: unknown): value is StageName {
@@ -146,6 +305,12 @@ export interface StageContext {
   readonly reportsSender?: unknown;
   readonly reportsFrom?: unknown;
   readonly apiBaseUrl?: unknown;
+  readonly reservedConcurrency?: unknown;
+  readonly releaseTraffic?: unknown;
+  readonly auditBackup?: unknown;
+  readonly lambdaConcurrencyLimit?: unknown;
+  /** FUNCTION_SETTINGS' keys. */
+  readonly [setting: string]: unknown;
 }
 
 /** The context keys stageConfig reads, for buildApp to collect. */
@@ -159,6 +324,11 @@ export const STAGE_CONTEXT_KEYS = [
   'reportsSender',
   'reportsFrom',
   'apiBaseUrl',
+  'reservedConcurrency',
+  'releaseTraffic',
+  'auditBackup',
+  'lambdaConcurrencyLimit',
+  ...(Object.keys(FUNCTION_SETTINGS) as FunctionSettingKey[]),
 ] as const satisfies readonly (keyof StageContext)[];
 
 /**
@@ -200,12 +370,31 @@ export function stageConfig(context: StageContext): StageConfig {
   const operations: OperationsConfig = {
     alarmEmail: alarmEmail(context.alarmEmail),
     logDestination: logDestination(context.logDestination),
-    waf: flag(context.waf),
+    // On in prod unless `-c waf=false`.
+    waf: context.waf === undefined ? base.operations.waf : flag(context.waf),
   };
   const reportMail: ReportMailConfig = {
     senderIdentity: text(context.reportsSender),
     fromAddress: text(context.reportsFrom),
     publicBaseUrl: apiBaseUrl(context.apiBaseUrl),
   };
-  return { ...base, tracing, sourceMapsAtRuntime, operations, reportMail };
+  const backup = context.auditBackup === undefined ? base.auditBackup : flag(context.auditBackup) ? AUDIT_BACKUP : undefined;
+  for (const throttle of base.routeThrottles) {
+    if (!ROUTES.some((r) => r.method === throttle.method && r.path === throttle.path)) {
+      throw new Error(`Route throttle for ${throttle.method} ${throttle.path}: no such route`);
+    }
+  }
+  return {
+    ...base,
+    tracing,
+    sourceMapsAtRuntime,
+    operations,
+    reportMail,
+    functionEnvironment: functionEnvironment(context),
+    reservedConcurrency: reservedConcurrency(context.reservedConcurrency) ?? base.reservedConcurrency,
+    releaseTraffic: releaseTraffic(context.releaseTraffic) ?? base.releaseTraffic,
+    auditBackup: backup,
+    lambdaConcurrencyLimit:
+      positiveInteger('lambdaConcurrencyLimit', context.lambdaConcurrencyLimit) ?? base.lambdaConcurrencyLimit,
+  };
 }

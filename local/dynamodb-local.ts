@@ -27,7 +27,7 @@ export class JavaCompilerMissingError extends ChargeRecordsError {
   constructor() {
     super(
       'DynamoDB Local is started through a small launcher that binds it to 127.0.0.1, compiled once with the ' +
-        "compiler module of Java 17+ (jdk.compiler), which this Java lacks: install a JDK (e.g. `apt-get install openjdk-17-jdk-headless`) and retry.",
+        'compiler module of Java 17+ (jdk.compiler), which this Java lacks: install a JDK (e.g. `apt-get install openjdk-17-jdk-headless`) and retry.',
     );
     this.name = 'JavaCompilerMissingError';
   }

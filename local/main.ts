@@ -1,4 +1,4 @@
-import { JavaMissingError } from './dynamodb-local';
+import { JavaCompilerMissingError, JavaMissingError } from './dynamodb-local';
 import { PortInUseError } from './free-port';
 
 /**
@@ -21,7 +21,7 @@ export function stopOnSignals(stop: () => Promise<void>): () => boolean {
 
 /** What the user can fix themselves (no Java, a port in use) gets one line and exit 1, not a stack. */
 export function exitOnUserFault(err: unknown): never {
-  if (err instanceof JavaMissingError || err instanceof PortInUseError) {
+  if (err instanceof JavaMissingError || err instanceof JavaCompilerMissingError || err instanceof PortInUseError) {
     console.error(err.message);
     process.exit(1);
   }

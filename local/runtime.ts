@@ -75,6 +75,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     options.inMemory && !options.stateDir && !process.env.LOCAL_STATE_DIR
       ? mkdtempSync(join(tmpdir(), 'charge-records-'))
       : undefined;
+  const removeScratch = () => {
+    process.removeListener('exit', removeScratch);
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  };
+  // A process that exits while starting (a signal) leaves no keys behind in the temporary directory either.
+  if (scratch) process.once('exit', removeScratch);
   const stateDir = options.stateDir ?? process.env.LOCAL_STATE_DIR ?? scratch ?? resolve(PROJECT_ROOT, '.local');
   const dynamoPort = Number(process.env.DYNAMODB_LOCAL_PORT ?? 8000);
 
@@ -88,7 +94,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       });
     } catch (err) {
       // No Java, or the port is taken: a throw-away run leaves nothing behind.
-      if (scratch) rmSync(scratch, { recursive: true, force: true });
+      removeScratch();
       throw err;
     }
     endpoint = dynamo.endpoint;
@@ -173,13 +179,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         }
         await poller?.stop();
         await dynamo?.stop();
-        if (scratch) rmSync(scratch, { recursive: true, force: true });
+        removeScratch();
       },
     };
   } catch (err) {
     await poller?.stop();
     await dynamo?.stop();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    removeScratch();
     throw err;
   }
 }

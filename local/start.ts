@@ -5,14 +5,17 @@
  * With DYNAMODB_ENDPOINT set, an already running DynamoDB is used instead of starting one.
  */
 import { exitOnUserFault, stopOnSignals } from './main';
-import { startLocalRuntime } from './runtime';
+import { type LocalRuntime, startLocalRuntime } from './runtime';
 
 const inMemory = process.argv.includes('--in-memory');
 
+let runtime: LocalRuntime | undefined;
+// Before start-up: a signal while DynamoDB Local starts exits at once, and the exit stops the Java process too.
+stopOnSignals(async () => runtime?.stop());
+
 try {
-  const runtime = await startLocalRuntime({ inMemory, dynamoEndpoint: process.env.DYNAMODB_ENDPOINT });
+  runtime = await startLocalRuntime({ inMemory, dynamoEndpoint: process.env.DYNAMODB_ENDPOINT });
   console.log(`Charge Records API on ${runtime.url} — try ${runtime.url}/status/health (Ctrl-C stops everything)`);
-  stopOnSignals(() => runtime.stop());
 } catch (err) {
   exitOnUserFault(err);
 }

@@ -1,5 +1,7 @@
 import * as z from 'zod';
 import { PAGE_FIELDS, RANGE_IN_ORDER } from '#platform/http/query-schemas';
+import { page } from '#platform/http/response-schemas';
+import type { JsonValue } from './canonical-json';
 
 /** An ISO date (whole UTC day) or date-time; turned into the `at` bounds the audit table sorts by. */
 const Instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
@@ -46,3 +48,74 @@ export function instantsInOrder(q: { from?: string; to?: string }): boolean {
   const to = upperBound(q.to);
   return from === undefined || to === undefined || from <= to;
 }
+
+// Response bodies of the audit routes; the record types of the trail are inferred from them.
+
+/** Who did it: the user's id and their username at the time. */
+export const AuditActor = z.object({ userId: z.string(), username: z.string() });
+export type AuditActor = z.infer<typeof AuditActor>;
+
+/** A value as it was stored: any JSON. */
+const StoredValue = z.custom<JsonValue>(() => true).meta({ description: 'Any JSON value' });
+
+/** `{field: {from, to}}` for every field whose value changed; a missing side is `null`. */
+export const FieldChanges = z.record(z.string(), z.object({ from: StoredValue, to: StoredValue }));
+export type FieldChanges = z.infer<typeof FieldChanges>;
+
+/** One audit record. `seq` is its position in the entity's chain (1, 2, …). */
+export const AuditRecord = z
+  .object({
+    auditId: z.uuid(),
+    entityType: z.string(),
+    entityId: z.string(),
+    seq: z.int().min(1),
+    action: z.string(),
+    actor: AuditActor,
+    at: z.iso.datetime(),
+    requestId: z.string().nullable(),
+    reason: z.string().nullable(),
+    version: z.int().nullable(),
+    changes: FieldChanges,
+    prevHash: z.string().regex(/^[0-9a-f]{64}$/),
+    hash: z.string().regex(/^[0-9a-f]{64}$/),
+  })
+  .meta({
+    examples: [
+      {
+        auditId: '3f0f6f5e-8d0b-4a57-9a53-4a8f3f0e2b11',
+        entityType: 'charge',
+        entityId: '6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21',
+        seq: 2,
+        action: 'update',
+        actor: { userId: '0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c', username: 'qa.lead' },
+        at: '2026-05-02T10:00:00.000Z',
+        requestId: 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f',
+        reason: 'Released after lab check',
+        version: 2,
+        changes: { status: { from: 'quarantine', to: 'released' } },
+        prevHash: '5d41402abc4b2a76b9719d911017c592ae2f7e4b3f1c2d8a9b6e5f4c3d2e1f0a',
+        hash: '7c222fb2927d828af22f592134e8932480637c0d7a2c1e3f4b5a69788c9d0e1f',
+      },
+    ],
+  });
+export type AuditRecord = z.infer<typeof AuditRecord>;
+
+export const AuditPage = page(AuditRecord);
+
+/** The outcome of re-walking one entity's chain: the first broken link, if any. */
+export const ChainCheck = z.object({
+  valid: z.boolean(),
+  records: z.int().min(0),
+  brokenAt: z
+    .object({
+      seq: z.int(),
+      auditId: z.string(),
+      problem: z.enum(['hash_mismatch', 'prev_hash_mismatch', 'sequence_gap', 'derived_mismatch']),
+    })
+    .optional(),
+});
+export type ChainCheck = z.infer<typeof ChainCheck>;
+
+export const VerifyResult = ChainCheck.extend({ entityType: z.string(), entityId: z.string() }).meta({
+  examples: [{ entityType: 'charge', entityId: '6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21', valid: true, records: 3 }],
+});

@@ -1,32 +1,12 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, type JsonValue } from './canonical-json';
+import { canonicalJson } from './canonical-json';
+import type { AuditActor, AuditRecord, ChainCheck, FieldChanges } from './model';
+
+// The record types are inferred from the response schemas in ./model, so the trail and its API cannot differ.
+export type { AuditActor, AuditRecord, ChainCheck, FieldChanges };
 
 /** `prevHash` of an entity's first record: there is nothing before it. */
 export const GENESIS_HASH = '0'.repeat(64);
-
-export interface AuditActor {
-  userId: string;
-  username: string;
-}
-
-export type FieldChanges = Record<string, { from: JsonValue; to: JsonValue }>;
-
-/** One audit record. `seq` is its position in the entity's chain (1, 2, …). */
-export interface AuditRecord {
-  auditId: string;
-  entityType: string;
-  entityId: string;
-  seq: number;
-  action: string;
-  actor: AuditActor;
-  at: string;
-  requestId: string | null;
-  reason: string | null;
-  version: number | null;
-  changes: FieldChanges;
-  prevHash: string;
-  hash: string;
-}
 
 /** The stored item: the record plus the keys of the table and its indexes (derived, not hashed). */
 export interface AuditItem extends AuditRecord {
@@ -93,16 +73,6 @@ export function fromAuditItem(item: Record<string, unknown>): AuditRecord {
     changes: r.changes,
     prevHash: r.prevHash,
     hash: r.hash,
-  };
-}
-
-export interface ChainCheck {
-  valid: boolean;
-  records: number;
-  brokenAt?: {
-    seq: number;
-    auditId: string;
-    problem: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap' | 'derived_mismatch';
   };
 }
 

@@ -19,14 +19,10 @@ import { mintAccessToken } from '#signing/tokens';
 import { hashPassword, passwordPolicyViolations, verifyAgainstDummy, verifyPassword } from '#users/passwords';
 import type { UserStore } from '#users/store';
 import type { RequestMeta } from '#platform/request-meta';
-import { type PublicUser, toPublicUser, type User } from '#users/model';
+import { toPublicUser, type User } from '#users/model';
+import type { Me, TokenResponse } from './model';
 
-export interface TokenResponse {
-  accessToken: string;
-  refreshToken: string;
-  tokenType: 'Bearer';
-  expiresIn: number;
-}
+export type { TokenResponse };
 
 /** One message for every failed login: wrong username, wrong password and disabled account look alike. */
 const invalidCredentials = () => unauthorized('Invalid username or password');
@@ -114,9 +110,7 @@ export interface CurrentToken {
 }
 
 /** `/users/me`: the stored user with the roles and permissions in effect for this request. */
-export interface MeView extends PublicUser {
-  permissions: Permission[];
-}
+export type MeView = Me;
 
 /**
  * The caller's view of themselves. Roles are the ones the authorizer decided with — an SSO user's come from

@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import { isWellFormed, WELL_FORMED_MESSAGE } from '#platform/well-formed';
-import type { AuditActor } from '#audit/record';
+import { AuditActor, FieldChanges } from '#audit/model';
 import { PAGE_FIELDS, RANGE_IN_ORDER } from '#platform/http/query-schemas';
+import { page } from '#platform/http/response-schemas';
 
 /** The units and statuses a charge can have. */
 export const UNITS = ['kg', 'g', 't', 'l', 'ml', 'pcs'] as const;
@@ -9,22 +10,83 @@ export const STATUSES = ['in_production', 'quarantine', 'released', 'rejected', 
 export type ChargeStatus = (typeof STATUSES)[number];
 export type Unit = (typeof UNITS)[number];
 
-export interface Charge {
-  chargeId: string;
-  articleId: string;
-  quantity: number;
-  unit: Unit;
-  productionDate: string;
-  expiryDate?: string;
-  status: ChargeStatus;
-  notes?: string;
-  version: number;
-  createdAt: string;
-  createdBy: AuditActor;
-  updatedAt: string;
-  updatedBy: AuditActor;
-  deletedAt?: string;
-}
+const EXAMPLE_ACTOR = { userId: '0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c', username: 'operator.1' };
+
+/** A charge as the API shows it (`toPublicCharge`); `ETag` is its version. */
+export const Charge = z
+  .object({
+    chargeId: z.uuid(),
+    articleId: z.string(),
+    quantity: z.number(),
+    unit: z.enum(UNITS),
+    productionDate: z.iso.date(),
+    expiryDate: z.iso.date().optional(),
+    status: z.enum(STATUSES),
+    notes: z.string().optional(),
+    version: z.int().min(1),
+    createdAt: z.iso.datetime(),
+    createdBy: AuditActor,
+    updatedAt: z.iso.datetime(),
+    updatedBy: AuditActor,
+    /** Only in the history: a deleted charge is 404 everywhere else. */
+    deletedAt: z.iso.datetime().optional(),
+  })
+  .meta({
+    examples: [
+      {
+        chargeId: '6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21',
+        articleId: 'ART-1001',
+        quantity: 250.5,
+        unit: 'kg',
+        productionDate: '2026-05-02',
+        expiryDate: '2027-05-02',
+        status: 'in_production',
+        notes: 'Line 3',
+        version: 1,
+        createdAt: '2026-05-02T10:00:00.000Z',
+        createdBy: EXAMPLE_ACTOR,
+        updatedAt: '2026-05-02T10:00:00.000Z',
+        updatedBy: EXAMPLE_ACTOR,
+      },
+    ],
+  });
+export type Charge = z.infer<typeof Charge>;
+
+export const ChargePage = page(Charge);
+
+/** One version of a charge: who, when, why and what changed. */
+export const HistoryEntry = z.object({
+  version: z.int().min(1),
+  action: z.enum(['create', 'update', 'delete']),
+  at: z.iso.datetime(),
+  actor: AuditActor,
+  reason: z.string().nullable(),
+  requestId: z.string(),
+  changes: FieldChanges,
+});
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
+
+/** Every version of a charge, oldest first. */
+export const ChargeHistory = z
+  .object({ chargeId: z.string(), versions: z.array(HistoryEntry) })
+  .meta({
+    examples: [
+      {
+        chargeId: '6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21',
+        versions: [
+          {
+            version: 1,
+            action: 'create',
+            at: '2026-05-02T10:00:00.000Z',
+            actor: EXAMPLE_ACTOR,
+            reason: null,
+            requestId: 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f',
+            changes: { articleId: { from: null, to: 'ART-1001' }, status: { from: null, to: 'in_production' } },
+          },
+        ],
+      },
+    ],
+  });
 
 /** Who changed the charge last, in which request and why: carried on the item for the stream consumer. */
 export interface ChargeState extends Charge {
@@ -108,15 +170,21 @@ const Reason = z
   .refine((s) => codePoints(s) <= 500, { message: 'At most 500 characters' })
   .refine(isWellFormed, WELL_FORMED_MESSAGE);
 
-export const NewCharge = z.strictObject({
-  articleId: ArticleId,
-  quantity: Quantity,
-  unit: z.enum(UNITS),
-  productionDate: IsoDate,
-  expiryDate: IsoDate.optional(),
-  status: z.enum(STATUSES).optional(),
-  notes: Notes.optional(),
-});
+export const NewCharge = z
+  .strictObject({
+    articleId: ArticleId,
+    quantity: Quantity,
+    unit: z.enum(UNITS),
+    productionDate: IsoDate,
+    expiryDate: IsoDate.optional(),
+    status: z.enum(STATUSES).optional(),
+    notes: Notes.optional(),
+  })
+  .meta({
+    examples: [
+      { articleId: 'ART-1001', quantity: 250.5, unit: 'kg', productionDate: '2026-05-02', expiryDate: '2027-05-02' },
+    ],
+  });
 export type NewCharge = z.infer<typeof NewCharge>;
 
 export const ChargePatch = z
@@ -134,10 +202,13 @@ export const ChargePatch = z
   })
   .refine((p) => Object.keys(p).some((k) => k !== 'reason'), {
     message: 'Nothing to change: name at least one field besides reason',
-  });
+  })
+  .meta({ examples: [{ status: 'quarantine', reason: 'Waiting for the lab result' }] });
 export type ChargePatch = z.infer<typeof ChargePatch>;
 
-export const DeleteCharge = z.strictObject({ reason: Reason });
+export const DeleteCharge = z
+  .strictObject({ reason: Reason })
+  .meta({ examples: [{ reason: 'Entered twice by mistake' }] });
 
 export const ListChargesQuery = z
   .strictObject({

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthenticatedUser } from '#platform/auth-context';
 import { diffFields } from '#audit/diff';
-import type { AuditActor, FieldChanges } from '#audit/record';
+import type { AuditActor } from '#audit/record';
 import { AppError, notFound, validationError } from '#platform/errors';
 import { assertEditable, assertInitialStatus, assertTransition } from './lifecycle';
 import {
@@ -9,6 +9,7 @@ import {
   CHARGE_METADATA_FIELDS,
   type ChargePatch,
   type ChargeState,
+  type HistoryEntry,
   type ListChargesQuery,
   type NewCharge,
   toPublicCharge,
@@ -16,15 +17,7 @@ import {
 import type { ChargeStore } from './store';
 import type { RequestMeta } from '#platform/request-meta';
 
-export interface HistoryEntry {
-  version: number;
-  action: 'create' | 'update' | 'delete';
-  at: string;
-  actor: AuditActor;
-  reason: string | null;
-  requestId: string;
-  changes: FieldChanges;
-}
+export type { HistoryEntry };
 
 const actorOf = (user: AuthenticatedUser): AuditActor => ({ userId: user.userId, username: user.username });
 

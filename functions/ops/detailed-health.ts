@@ -22,11 +22,22 @@ export interface DetailedHealth {
 
 const ExternalChecks = z.array(z.strictObject({ name: z.string().min(1), url: z.url() }));
 
-function externalChecks(): Record<string, Check> {
-  const parsed = ExternalChecks.safeParse(JSON.parse(config().HEALTH_EXTERNAL_CHECKS));
+/** HEALTH_EXTERNAL_CHECKS, checked: CDK calls it at synth too, so a bad value fails the deploy, not the route. */
+export function parseExternalChecks(json: string): z.infer<typeof ExternalChecks> {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw new Error('HEALTH_EXTERNAL_CHECKS is not valid JSON', { cause: err });
+  }
+  const parsed = ExternalChecks.safeParse(value);
   if (!parsed.success) throw new Error(`HEALTH_EXTERNAL_CHECKS is not valid: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+function externalChecks(): Record<string, Check> {
   return Object.fromEntries(
-    parsed.data.map(({ name, url }) => [
+    parseExternalChecks(config().HEALTH_EXTERNAL_CHECKS).map(({ name, url }) => [
       name,
       async (signal: AbortSignal) => {
         const res = await fetch(url, { signal, redirect: 'manual' });

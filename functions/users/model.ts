@@ -4,6 +4,7 @@ import { wellFormedString } from '#platform/well-formed';
 import { PASSWORD_MAX_LENGTH } from './passwords';
 import type { Role } from '#platform/permissions';
 import { usernameKey } from '#platform/username';
+import { page } from '#platform/http/response-schemas';
 
 /** A user as stored in the `users` table (`pk = "user#<userId>"`). */
 export interface User {
@@ -52,22 +53,47 @@ export const isEnabledLocalAdmin = (user: Pick<User, 'source' | 'disabled' | 'ro
   user.source === 'local' && !user.disabled && user.roles.includes('admin');
 
 /** What the API returns about a user: never the hash or token state. */
-export interface PublicUser {
-  userId: string;
-  username: string;
-  /** The stored roles: always empty for an SSO user, whose roles are the token's (`rolesFrom`). */
-  roles: Role[];
-  rolesFrom: RolesFrom;
-  disabled: boolean;
-  source: string;
-  email?: string;
-  displayName?: string;
-  version: number;
-  createdAt: string;
-  createdBy: string;
-  updatedAt: string;
-  updatedBy: string;
-}
+export const PublicUser = z
+  .object({
+    userId: z.uuid(),
+    username: z.string(),
+    /** The stored roles: always empty for an SSO user, whose roles are the token's (`rolesFrom`). */
+    roles: z.array(z.enum(ROLES)),
+    rolesFrom: z.enum(['local', 'identity-provider']),
+    disabled: z.boolean(),
+    /** `local`, or `oidc:<issuer>` for a user created on first sight of an external token. */
+    source: z.string(),
+    email: z.string().optional(),
+    displayName: z.string().optional(),
+    version: z.int().min(1),
+    createdAt: z.iso.datetime(),
+    /** The id of the user who created this one (`system` for the bootstrap admin). */
+    createdBy: z.string(),
+    updatedAt: z.iso.datetime(),
+    updatedBy: z.string(),
+  })
+  .meta({
+    examples: [
+      {
+        userId: '0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c',
+        username: 'qa.lead',
+        roles: ['quality_manager'],
+        rolesFrom: 'local',
+        disabled: false,
+        source: 'local',
+        email: 'qa.lead@example.com',
+        displayName: 'QA Lead',
+        version: 1,
+        createdAt: '2026-05-02T10:00:00.000Z',
+        createdBy: '5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9',
+        updatedAt: '2026-05-02T10:00:00.000Z',
+        updatedBy: '5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9',
+      },
+    ],
+  });
+export type PublicUser = z.infer<typeof PublicUser>;
+
+export const UserPage = page(PublicUser);
 
 export function toPublicUser(user: User): PublicUser {
   return {
@@ -113,16 +139,28 @@ const Username = z
   .max(64)
   .regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits and . _ @ - only');
 
-export const CreateUserBody = z.strictObject({
-  username: Username,
-  password: z
-    .string()
-    .min(1)
-    .max(PASSWORD_MAX_LENGTH * 4),
-  roles: Roles,
-  email: z.email().max(254).optional(),
-  displayName: DisplayName.optional(),
-});
+export const CreateUserBody = z
+  .strictObject({
+    username: Username,
+    password: z
+      .string()
+      .min(1)
+      .max(PASSWORD_MAX_LENGTH * 4),
+    roles: Roles,
+    email: z.email().max(254).optional(),
+    displayName: DisplayName.optional(),
+  })
+  .meta({
+    examples: [
+      {
+        username: 'qa.lead',
+        password: 'correct horse battery staple',
+        roles: ['quality_manager'],
+        email: 'qa.lead@example.com',
+        displayName: 'QA Lead',
+      },
+    ],
+  });
 export const PatchUserBody = z
   .strictObject({
     roles: Roles.optional(),

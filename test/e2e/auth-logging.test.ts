@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { LocalApi } from '#test/support/local-api';
 import { expect401, signIn } from '#test/support/security';
 import { createAccount } from '#test/support/users';
@@ -13,10 +13,6 @@ import { jsonLines, localApiWithCapturedStdout } from '#test/support/stdout';
 // The suite runs with LOG_LEVEL=SILENT; this file reads the log (see test/e2e/logging.test.ts).
 vi.hoisted(() => {
   vi.stubEnv('LOG_LEVEL', 'INFO');
-});
-// Registered first, so it runs last: after the local API has stopped.
-afterAll(() => {
-  vi.unstubAllEnvs();
 });
 
 let api: LocalApi;

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { logger } from '#platform/powertools';
 import { LOG_REDACTED } from '#platform/observability/log-redaction';
 import { adminToken } from '#test/support/auth';
@@ -11,10 +11,6 @@ import { jsonLines, localApiWithCapturedStdout } from '#test/support/stdout';
 vi.hoisted(() => {
   vi.stubEnv('LOG_LEVEL', 'INFO');
   vi.stubEnv('POWERTOOLS_LOGGER_LOG_EVENT', 'true');
-});
-// Registered first, so it runs last: after the local API has stopped.
-afterAll(() => {
-  vi.unstubAllEnvs();
 });
 
 let api: LocalApi;

@@ -1,5 +1,5 @@
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ensureTables } from '#local/tables';
 import { adminToken } from '#test/support/auth';
 import type { LocalApi } from '#test/support/local-api';
@@ -9,10 +9,6 @@ import { jsonLines, localApiWithCapturedStdout } from '#test/support/stdout';
 // environment when the logger is created (and restores it on every invocation), so set it before any import.
 vi.hoisted(() => {
   vi.stubEnv('LOG_LEVEL', 'INFO');
-});
-// Registered first, so it runs last: after the local API has stopped.
-afterAll(() => {
-  vi.unstubAllEnvs();
 });
 
 let api: LocalApi;

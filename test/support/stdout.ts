@@ -37,6 +37,8 @@ export const jsonLines = (text: string): Record<string, unknown>[] =>
 /**
  * For a test file that reads the log: stdout is captured from before the local API starts until after it stops
  * (the handlers run in-process and write there), and `started` gets the API once it is up. Returns the capture.
+ * Such a file sets LOG_LEVEL (the suite runs SILENT) with `vi.stubEnv` inside `vi.hoisted`, before any import
+ * creates the logger; the stubbed environment is restored here, once the API has stopped.
  */
 export function localApiWithCapturedStdout(started: (api: LocalApi) => Promise<void> | void) {
   const stdout = stdoutCapture();
@@ -49,6 +51,7 @@ export function localApiWithCapturedStdout(started: (api: LocalApi) => Promise<v
   afterAll(async () => {
     await api?.stop();
     stdout.restore();
+    vi.unstubAllEnvs();
   });
   return stdout;
 }
