@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import {
   AccessLogField,
   AccessLogFormat,
@@ -34,6 +34,7 @@ import type { TableId } from '#platform/tables';
 import { AppFunction, isApiFunction, PROJECT_ROOT } from '#lib/constructs/app-function';
 import { SigningKeys } from '#lib/constructs/signing-keys';
 import { AuditTrail } from '#lib/constructs/audit-trail';
+import { AttributionKey } from '#lib/constructs/attribution-key';
 import { Reports } from '#lib/constructs/reports';
 
 /** Every attribute of an external user item and its identity claims (functions/users/store.ts). */
@@ -221,6 +222,8 @@ export class ApiStack extends Stack {
   readonly functions: ReadonlyMap<FunctionId, AppFunction>;
   readonly signingKeys: SigningKeys;
   readonly auditTrail: AuditTrail;
+  /** The key that MACs who made each change (GenerateMac: the writing functions; VerifyMac: the audit stream). */
+  readonly attributionKey: AttributionKey;
   readonly reports: Reports;
   /** The stage's access log group (forwarded with the function logs when log forwarding is on). */
   readonly accessLogs: LogGroup;
@@ -274,6 +277,14 @@ export class ApiStack extends Stack {
         ]),
     );
     this.signingKeys = this.addSigningKeys(config);
+    this.attributionKey = new AttributionKey(this, 'AttributionKey', {
+      removalPolicy: config.removalPolicy,
+      keyPendingWindow: config.keyPendingWindow,
+    });
+    for (const [functionId, fn] of this.functions) {
+      const access = (FUNCTIONS[functionId] as FunctionDefinition).attribution;
+      if (access) this.attributionKey.grant(fn, access);
+    }
     this.auditTrail = new AuditTrail(this, 'AuditTrail', {
       consumer: this.fn('audit-stream'),
       tables: [tables.charges, tables.users],
@@ -369,6 +380,9 @@ export class ApiStack extends Stack {
       // No result cache: a cached "allow" would let a revoked token through for the cache's lifetime.
       resultsCacheTtl: Duration.seconds(0),
     });
+
+    // The stage URL under a fixed key: CI's smoke test reads it from `cdk deploy --outputs-file`.
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the API stage' });
 
     this.addRoutes();
     this.addGatewayResponses();

@@ -3,6 +3,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { ApiStack } from './api-stack';
 import { DataStack } from './data-stack';
 import { Observability } from '#lib/constructs/observability';
+import { Releases } from '#lib/constructs/releases';
 import {
   requireStageContext,
   STAGE_CONTEXT_KEYS,
@@ -17,6 +18,7 @@ export interface ChargeRecordsApp {
   readonly data: DataStack;
   readonly api: ApiStack;
   readonly observability: Observability;
+  readonly releases: Releases;
 }
 
 /** Stack names carry the stage so dev and prod can live in one account. */
@@ -63,8 +65,16 @@ export function buildApp(props: AppProps = {}): ChargeRecordsApp {
     },
     // The reports construct's ReportRunFailed and DLQ alarms go to this topic; its DLQ joins the dashboard.
     reports: api.reports,
-    extraLogGroups: { ApiAccessLogs: api.accessLogs },
+    extraLogGroups: { ApiAccessLogs: api.accessLogs, ApiExecutionLogs: api.executionLogs },
+    tables: data.tables,
   });
+
+  // Every function API Gateway calls is released through its live alias, and rolled back on its own error alarm
+  // or the API's 5xx rate.
+  const releases = new Releases(api, 'Releases', { traffic: config.releaseTraffic, aliases: api.aliases });
+  for (const functionId of api.aliases.keys()) {
+    releases.rollBackOn(functionId, observability.errorAlarms.get(functionId)!, observability.api5xxAlarm);
+  }
 
   // Defence in depth for least privilege: the rotation function may never retire, re-tag or sign with
   // the app's other keys, whatever tags they carry.
@@ -76,5 +86,5 @@ export function buildApp(props: AppProps = {}): ChargeRecordsApp {
   ]);
 
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
-  return { app, config, data, api, observability };
+  return { app, config, data, api, observability, releases };
 }

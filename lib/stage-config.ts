@@ -378,7 +378,8 @@ export function stageConfig(context: StageContext): StageConfig {
     fromAddress: text(context.reportsFrom),
     publicBaseUrl: apiBaseUrl(context.apiBaseUrl),
   };
-  const backup = context.auditBackup === undefined ? base.auditBackup : flag(context.auditBackup) ? AUDIT_BACKUP : undefined;
+  const backup =
+    context.auditBackup === undefined ? base.auditBackup : flag(context.auditBackup) ? AUDIT_BACKUP : undefined;
   for (const throttle of base.routeThrottles) {
     if (!ROUTES.some((r) => r.method === throttle.method && r.path === throttle.path)) {
       throw new Error(`Route throttle for ${throttle.method} ${throttle.path}: no such route`);

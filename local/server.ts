@@ -119,9 +119,15 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/**
+ * Maps keyed by what the client sent have no prototype: a header or parameter named `constructor`, `__proto__` or
+ * `toString` is then a key like any other, not an inherited function (a 500 on every route) or a prototype swap.
+ */
+const emptyMap = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+
 function headerMaps(req: IncomingMessage, skip: string | undefined) {
-  const headers: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
+  const headers = emptyMap<string>();
+  const multi = emptyMap<string[]>();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i] as string;
     if (skip !== undefined && name.toLowerCase() === skip) continue;
@@ -134,8 +140,8 @@ function headerMaps(req: IncomingMessage, skip: string | undefined) {
 
 function queryMaps(search: URLSearchParams | undefined) {
   if (!search || search.size === 0) return { single: null, multi: null };
-  const single: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
+  const single = emptyMap<string>();
+  const multi = emptyMap<string[]>();
   for (const [k, v] of search) {
     single[k] = v;
     (multi[k] ??= []).push(v);
@@ -371,7 +377,9 @@ export function createLocalServer(options: LocalServerOptions = {}): Server {
     const client = addressHeader
       ? { header: addressHeader, address: req.headers[addressHeader] as string | undefined }
       : undefined;
-    const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined, randomUUID());
+    // API Gateway's own request id is never the caller's X-Request-ID: the audit trail names it as the request.
+    const gatewayRequestId = randomUUID();
+    const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined, gatewayRequestId);
     const route = resolveRoute(method, target.pathname);
     let result: APIGatewayProxyResult;
     try {
@@ -379,7 +387,7 @@ export function createLocalServer(options: LocalServerOptions = {}): Server {
       const bodiless =
         req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length'] ?? 0) === 0;
       const body = bodiless ? EMPTY_BODY : await readBody(req);
-      const event = toProxyEvent(req, target, body, route, requestId, client);
+      const event = toProxyEvent(req, target, body, route, gatewayRequestId, client);
       if (route.access !== 'public') event.requestContext.authorizer = await authorize(event);
       result = await invoke<APIGatewayProxyResult>(route.function, event);
     } catch (err) {

@@ -18,7 +18,10 @@ export async function rotateLocalSigningKey(token: string = randomUUID()): Promi
     token,
   );
   const current = await adapters.secrets.getValue({ stage: 'AWSCURRENT' });
-  return { token: used, kid: current ? (parseSecretValue(current.value).kid ?? '') : '' };
+  if (!current) return { token: used, kid: '' };
+  // Rotation stores the key, not its kid: the kid is the key's thumbprint.
+  const { keyId, kid } = parseSecretValue(current.value);
+  return { token: used, kid: kid ?? (await adapters.keys.publicJwk(keyId)).kid };
 }
 
 /** First start: without an AWSCURRENT signing key nothing can be signed, so make one (a first rotation). */

@@ -69,9 +69,9 @@ export function toLambdaRecord(record: StreamsRecord, streamArn: string, region:
     awsRegion: record.awsRegion ?? region,
     eventSourceARN: streamArn,
     dynamodb: {
-      ...(d.ApproximateCreationDateTime
-        ? { ApproximateCreationDateTime: Math.floor(d.ApproximateCreationDateTime.getTime() / 1000) }
-        : {}),
+      // The poller's own clock: DynamoDB Local rounds this down to the minute, and an out-of-band change is
+      // recorded at this time (never at a time taken from the item).
+      ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
       Keys: d.Keys as NonNullable<DynamoDBRecord['dynamodb']>['Keys'],
       ...(d.NewImage ? { NewImage: d.NewImage as NonNullable<DynamoDBRecord['dynamodb']>['NewImage'] } : {}),
       ...(d.OldImage ? { OldImage: d.OldImage as NonNullable<DynamoDBRecord['dynamodb']>['OldImage'] } : {}),

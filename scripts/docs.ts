@@ -2,6 +2,7 @@
  * `npm run docs`: regenerates the tables in docs/ that are derived from code, between markers
  * `<!-- generated:<name>:start -->` and `<!-- generated:<name>:end -->`:
  * - `env` in docs/configuration.md, from the config schema (functions/platform/config.ts);
+ * - `context` in docs/configuration.md, from the function settings a stage sets by CDK context (lib/stage-config.ts);
  * - `roles` in docs/authentication.md, from functions/platform/permissions.ts;
  * - `routes` in docs/http-api.md and `functions` in docs/architecture.md, from functions/platform/routes.ts.
  * Everything outside the markers is hand-written and left alone. test/unit/docs.test.ts fails when a generated
@@ -14,6 +15,7 @@ import * as z from 'zod';
 import { EnvSchema } from '#platform/config';
 import { PERMISSIONS, ROLE_PERMISSIONS, ROLES } from '#platform/permissions';
 import { FUNCTIONS, ROUTES } from '#platform/routes';
+import { FUNCTION_SETTINGS } from '#lib/stage-config';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 
@@ -59,6 +61,16 @@ export function envTable(): string {
   return table(['variable', 'default', 'meaning'], rows);
 }
 
+/** The function settings a stage sets by CDK context: key, variable, example. */
+export function contextTable(): string {
+  const rows = Object.entries(FUNCTION_SETTINGS).map(([key, variable]) => [
+    code(key),
+    code(variable),
+    code(`-c ${key}=…`),
+  ]);
+  return table(['context key', 'variable', 'on the command line'], rows);
+}
+
 /** Roles and the permissions each grants. */
 export function rolesTable(): string {
   const rows = ROLES.map((role) => {
@@ -101,6 +113,7 @@ export function functionsTable(): string {
 
 export const SECTIONS: readonly GeneratedSection[] = [
   { file: 'docs/configuration.md', name: 'env', render: envTable },
+  { file: 'docs/configuration.md', name: 'context', render: contextTable },
   { file: 'docs/authentication.md', name: 'roles', render: rolesTable },
   { file: 'docs/http-api.md', name: 'routes', render: routesTable },
   { file: 'docs/architecture.md', name: 'functions', render: functionsTable },

@@ -25,6 +25,8 @@ export interface AuditInput {
   /** When it happened; default now. */
   at?: string;
   requestId?: string | null;
+  /** The caller's X-Request-ID (never the request id: a caller chooses it). */
+  correlationId?: string | null;
   reason?: string | null;
   version?: number | null;
   /** `{field: {from, to}}`; for a create the initial values (`from: null`). Secret fields are redacted here. */
@@ -104,6 +106,7 @@ export class AuditLog {
         actor: { userId: input.actor.userId, username: input.actor.username },
         at,
         requestId: input.requestId ?? null,
+        ...(input.correlationId ? { correlationId: input.correlationId } : {}),
         reason: input.reason ?? null,
         version: input.version ?? null,
         changes,

@@ -73,6 +73,8 @@ export const AuditRecord = z
     actor: AuditActor,
     at: z.iso.datetime(),
     requestId: z.string().nullable(),
+    /** The caller's own `X-Request-ID`, if it sent one: for correlating, it proves nothing. */
+    correlationId: z.string().optional(),
     reason: z.string().nullable(),
     version: z.int().nullable(),
     changes: FieldChanges,

@@ -29,6 +29,8 @@ export function hashedContent(record: Omit<AuditRecord, 'hash'> | AuditRecord) {
     actor: { userId: record.actor.userId, username: record.actor.username },
     at: record.at,
     requestId: record.requestId,
+    // Absent (not null) when the caller sent none, so the records written before it existed hash as they did.
+    correlationId: record.correlationId,
     reason: record.reason,
     version: record.version,
     changes: record.changes,
@@ -68,6 +70,7 @@ export function fromAuditItem(item: Record<string, unknown>): AuditRecord {
     actor: { userId: r.actor?.userId, username: r.actor?.username },
     at: r.at,
     requestId: r.requestId,
+    ...(typeof r.correlationId === 'string' ? { correlationId: r.correlationId } : {}),
     reason: r.reason,
     version: r.version,
     changes: r.changes,

@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { AuditInput } from './audit-log';
+import { type AttributionKey, type LastChange, verifiedLastChange } from './attribution';
 import { diffFields } from './diff';
 import { type AuditActor, entityKeyOf } from './record';
 import { tableName, type TableId } from '#platform/tables';
@@ -16,8 +17,7 @@ export class PoisonedRecordError extends ChargeRecordsError {
 }
 
 /** A change nobody made through the API (console, script, restore): recorded, but not attributed to a user. */
-const OUT_OF_BAND: AuditActor = { userId: 'out-of-band', username: 'out-of-band' };
-const SYSTEM: AuditActor = { userId: 'system', username: 'system' };
+export const OUT_OF_BAND: AuditActor = { userId: 'out-of-band', username: 'out-of-band' };
 
 export type Image = Record<string, unknown>;
 
@@ -35,12 +35,15 @@ export interface AuditedEntity {
   entityIdOf(keys: Image): string | undefined;
   /** Attributes that describe a change rather than the entity: they are the record's actor/at/reason/version. */
   readonly bookkeeping: ReadonlySet<string>;
+  /** Storage attributes the attribution MAC does not cover (keys and index attributes derived from the item). */
+  readonly unsigned: ReadonlySet<string>;
   /** What a MODIFY did, named for what it means (`update`, `delete`, `role.change`…). */
   modifyAction(oldImage: Image, newImage: Image): string;
-  /** A MODIFY made around the API: every API write bumps `version`. */
-  modifiedOutOfBand(oldImage: Image, newImage: Image): boolean;
-  /** Who a change is recorded for when the item names no actor. */
-  readonly unattributed: 'out-of-band' | 'system';
+  /**
+   * An invariant of the owner's other items that an API write always keeps (a charge version has its snapshot):
+   * a description of how the item breaks it, or undefined.
+   */
+  brokenInvariant?(entityId: string, item: Image): Promise<string | undefined>;
 }
 
 function image(raw: unknown): Image | undefined {
@@ -52,18 +55,6 @@ function image(raw: unknown): Image | undefined {
   }
 }
 
-/** `updatedBy` as `{userId, username}` (charges) or as a user id with `updatedByName` beside it (users). */
-function actorOf(item: Image): AuditActor | undefined {
-  const v = item.updatedBy as Partial<AuditActor> | string | undefined;
-  if (typeof v === 'string' && v !== '') {
-    return { userId: v, username: typeof item.updatedByName === 'string' ? item.updatedByName : v };
-  }
-  return v && typeof v === 'object' && typeof v.userId === 'string' && typeof v.username === 'string'
-    ? { userId: v.userId, username: v.username }
-    : undefined;
-}
-
-const str = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
 const num = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 
 /** The table a stream record comes from: `arn:…:table/<name>/stream/<label>`. */
@@ -73,13 +64,14 @@ export function sourceTable(record: DynamoDBRecord): string {
   return match[1];
 }
 
-function approximateTime(record: DynamoDBRecord): string {
+/** When the stream saw the change (the stream's clock, not the writer's). */
+function streamTime(record: DynamoDBRecord): string {
   const seconds = record.dynamodb?.ApproximateCreationDateTime;
   return typeof seconds === 'number' ? new Date(seconds * 1000).toISOString() : new Date().toISOString();
 }
 
 /** Reads stream records of the given entities' tables as audit inputs. */
-export function streamChanges(entities: readonly AuditedEntity[]) {
+export function streamChanges(entities: readonly AuditedEntity[], key: () => AttributionKey) {
   const byTable = new Map(entities.map((e) => [tableName(e.table), e]));
 
   /**
@@ -98,11 +90,34 @@ export function streamChanges(entities: readonly AuditedEntity[]) {
   }
 
   /**
-   * One stream record → the audit record it stands for, or undefined for items that are not audited.
-   * Who, why and in which request come from the item's `updatedBy`, `reason` and `requestId`, which every
-   * API write sets.
+   * Why a change cannot be attributed to the actor its item names, or undefined when it can: the item's
+   * `lastChange` must carry the attribution key's MAC over the item, and follow the previous version by one (a
+   * replayed or restored old item carries a valid MAC, but not for this step).
    */
-  function toAuditInput(record: DynamoDBRecord): AuditInput | undefined {
+  async function attribution(
+    entity: AuditedEntity,
+    entityId: string,
+    event: 'INSERT' | 'MODIFY',
+    oldImage: Image | undefined,
+    newImage: Image,
+  ): Promise<{ lastChange: LastChange } | { problem: string }> {
+    const lastChange = await verifiedLastChange(key(), entity.entityType, entityId, newImage, entity.unsigned);
+    if (!lastChange) return { problem: 'no valid attribution MAC' };
+    const expected = event === 'INSERT' ? 1 : (num(oldImage?.version) ?? Number.NaN) + 1;
+    if (num(newImage.version) !== expected) return { problem: `version ${String(newImage.version)} does not follow` };
+    if (event === 'MODIFY' && oldImage?.lastChangeMac === newImage.lastChangeMac) {
+      return { problem: 'the previous change replayed' };
+    }
+    const broken = await entity.brokenInvariant?.(entityId, newImage);
+    return broken ? { problem: broken } : { lastChange };
+  }
+
+  /**
+   * One stream record → the audit record it stands for, or undefined for items that are not audited.
+   * Who, why, when and in which request come only from a `lastChange` the attribution MAC vouches for; anything
+   * else is recorded as out-of-band, at the stream record's own time (an item's times are the writer's to choose).
+   */
+  async function toAuditInput(record: DynamoDBRecord): Promise<AuditInput | undefined> {
     const eventId = record.eventID;
     if (!eventId) throw new PoisonedRecordError('Stream record without eventID');
     const keys = image(record.dynamodb?.Keys);
@@ -124,11 +139,12 @@ export function streamChanges(entities: readonly AuditedEntity[]) {
     if (entityId === undefined) return undefined;
 
     const current = newImage ?? oldImage ?? {};
-    const outOfBand =
-      event === 'REMOVE' || (event === 'MODIFY' && entity.modifiedOutOfBand(oldImage as Image, newImage as Image));
-    return {
+    const attributed =
+      event === 'REMOVE'
+        ? { problem: 'item removed' }
+        : await attribution(entity, entityId, event, oldImage, newImage as Image);
+    const common = {
       idempotencyKey: eventId,
-      at: event === 'REMOVE' ? approximateTime(record) : (str(current.updatedAt) ?? approximateTime(record)),
       entityType: entity.entityType,
       entityId,
       action:
@@ -137,12 +153,26 @@ export function streamChanges(entities: readonly AuditedEntity[]) {
           : event === 'REMOVE'
             ? 'remove'
             : entity.modifyAction(oldImage as Image, newImage as Image),
-      actor: outOfBand ? OUT_OF_BAND : (actorOf(current) ?? (entity.unattributed === 'system' ? SYSTEM : OUT_OF_BAND)),
-      ...(outOfBand
-        ? { reason: 'Changed outside the API', requestId: null }
-        : { reason: str(current.reason), requestId: str(current.requestId) }),
       version: num(current.version),
       changes: diffFields(oldImage, newImage, entity.bookkeeping),
+    };
+    if ('problem' in attributed) {
+      return {
+        ...common,
+        at: streamTime(record),
+        actor: OUT_OF_BAND,
+        reason: `Changed outside the API (${attributed.problem})`,
+        requestId: null,
+      };
+    }
+    const { lastChange } = attributed;
+    return {
+      ...common,
+      at: lastChange.at,
+      actor: lastChange.actor,
+      reason: lastChange.reason,
+      requestId: lastChange.requestId,
+      correlationId: lastChange.correlationId ?? null,
     };
   }
 

@@ -9,9 +9,10 @@ import { emfMetrics, logger, loggerContext, metrics } from '#platform/powertools
 import { auditedCharges } from '#charges/audited';
 import { auditedUsers } from '#users/audited';
 import { streamChanges } from './stream-changes';
+import { attributionKey } from './adapters';
 
 // The audited tables, as their owners describe them (this entry is where the modules are put together).
-const { entityKeyHint, toAuditInput } = streamChanges([auditedCharges, auditedUsers]);
+const { entityKeyHint, toAuditInput } = streamChanges([auditedCharges, auditedUsers], attributionKey);
 
 /**
  * One audit record per change of a charge or user item. Records are processed one after another
@@ -26,7 +27,7 @@ async function lambdaHandler(event: DynamoDBStreamEvent, context: Context): Prom
     // Known before parsing, so that even an unreadable record holds back the later records of its entity.
     let entityKey = entityKeyHint(record);
     try {
-      const input = toAuditInput(record);
+      const input = await toAuditInput(record);
       if (!input) return 'ignored';
       entityKey = entityKeyOf(input.entityType, input.entityId);
       if (failedEntities.has(entityKey)) {

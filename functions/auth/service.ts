@@ -14,7 +14,7 @@ import {
 } from './sessions';
 import { config } from '#platform/config';
 import { AppError, unauthorized, validationError } from '#platform/errors';
-import { isRole, type Permission } from '#platform/permissions';
+import { isRole } from '#platform/permissions';
 import { mintAccessToken } from '#signing/tokens';
 import { hashPassword, passwordPolicyViolations, verifyAgainstDummy, verifyPassword } from '#users/passwords';
 import type { UserStore } from '#users/store';
@@ -201,7 +201,7 @@ export class AuthService {
     changes: { displayName?: string; email?: string },
     meta: RequestMeta,
   ): Promise<MeView> {
-    const updated = await this.users.update(caller.userId, changes, { actor: caller, requestId: meta.requestId });
+    const updated = await this.users.update(caller.userId, changes, { actor: caller, requestId: meta.requestId, correlationId: meta.correlationId });
     return meView(updated, caller);
   }
 
@@ -238,7 +238,7 @@ export class AuthService {
         tokensValidAfter: Date.now(),
         tokensValidAfterExceptSession: sessionId,
       },
-      { actor: caller, requestId: meta.requestId, reason: 'password change' },
+      { actor: caller, requestId: meta.requestId, correlationId: meta.correlationId, reason: 'password change' },
     );
     // Every other session of the user ends: a revocation, as a disable or a role change is.
     countRevocation('password-change');

@@ -1,5 +1,8 @@
 import { type AuditedEntity, type Image, PoisonedRecordError } from '#audit/stream-changes';
-import { CHARGE_ITEM_SK, CHARGE_METADATA_FIELDS } from './model';
+import { CHARGE_ITEM_SK, CHARGE_METADATA_FIELDS, CHARGE_UNSIGNED_FIELDS } from './model';
+import { ChargeStore } from './store';
+
+let store: ChargeStore | undefined;
 
 /** How the audit trail reads the charges table: one entity per live item; version snapshots are not entities. */
 export const auditedCharges: AuditedEntity = {
@@ -14,6 +17,12 @@ export const auditedCharges: AuditedEntity = {
   },
   bookkeeping: CHARGE_METADATA_FIELDS,
   modifyAction: (oldImage, newImage) => (newImage.deletedAt && !oldImage.deletedAt ? 'delete' : 'update'),
-  modifiedOutOfBand: (oldImage, newImage) => oldImage.version === newImage.version,
-  unattributed: 'out-of-band',
+  unsigned: CHARGE_UNSIGNED_FIELDS,
+  // Every API write puts the live item and its version's snapshot in one transaction, with the same stamp.
+  async brokenInvariant(chargeId, item) {
+    const version = typeof item.version === 'number' ? item.version : Number.NaN;
+    const snapshot = Number.isInteger(version) ? await (store ??= new ChargeStore()).snapshot(chargeId, version) : undefined;
+    if (!snapshot) return `version ${String(item.version)} has no snapshot`;
+    return snapshot.lastChangeMac === item.lastChangeMac ? undefined : `version ${version} differs from its snapshot`;
+  },
 };

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { isWellFormed, WELL_FORMED_MESSAGE } from '#platform/well-formed';
 import { AuditActor, FieldChanges } from '#audit/model';
+import type { LastChange } from '#audit/attribution';
 import { PAGE_FIELDS, RANGE_IN_ORDER } from '#platform/http/query-schemas';
 import { page } from '#platform/http/response-schemas';
 
@@ -92,7 +93,13 @@ export const ChargeHistory = z
 export interface ChargeState extends Charge {
   requestId: string;
   reason: string | null;
+  /** The same, MAC'd with the attribution key (`lastChangeMac`): what the audit trail believes. */
+  lastChange?: LastChange;
+  lastChangeMac?: string;
 }
+
+/** Storage keys derived from the charge: not covered by the attribution MAC (the key and content are). */
+export const CHARGE_UNSIGNED_FIELDS: ReadonlySet<string> = new Set(['sk', 'listPk', 'listSk']);
 
 /** Sort keys in the charges table: the live item and one immutable snapshot per version. */
 export const CHARGE_ITEM_SK = 'CHARGE';
@@ -115,6 +122,8 @@ export const CHARGE_METADATA_FIELDS: ReadonlySet<string> = new Set([
   'updatedBy',
   'requestId',
   'reason',
+  'lastChange',
+  'lastChangeMac',
 ]);
 
 /** Fields a caller may never set: a body naming one is malformed (400), like any unknown field. */

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { AuthenticatedUser } from '#platform/auth-context';
 import { diffFields } from '#audit/diff';
 import type { AuditActor } from '#audit/record';
+import { attributionKey } from '#audit/adapters';
+import { lastChangeOf, stampItem } from '#audit/attribution';
 import { AppError, notFound, validationError } from '#platform/errors';
 import { assertEditable, assertInitialStatus, assertTransition } from './lifecycle';
 import {
@@ -12,6 +14,7 @@ import {
   type HistoryEntry,
   type ListChargesQuery,
   type NewCharge,
+  CHARGE_UNSIGNED_FIELDS,
   toPublicCharge,
 } from './model';
 import type { ChargeStore } from './store';
@@ -45,7 +48,8 @@ function assertDateOrder(state: Pick<Charge, 'productionDate' | 'expiryDate'>): 
 export class ChargeService {
   constructor(private readonly store: ChargeStore) {}
 
-  async create(input: NewCharge, user: AuthenticatedUser, { requestId }: RequestMeta): Promise<Charge> {
+  async create(input: NewCharge, user: AuthenticatedUser, meta: RequestMeta): Promise<Charge> {
+    const { requestId } = meta;
     const status = input.status ?? 'in_production';
     assertInitialStatus(status);
     assertDateOrder(input);
@@ -67,7 +71,9 @@ export class ChargeService {
       requestId,
       reason: null,
     };
-    if (!(await this.store.create(charge))) throw new AppError('CONFLICT', 'A charge with this id exists');
+    if (!(await this.store.create(await stamp(charge, user, null, meta)))) {
+      throw new AppError('CONFLICT', 'A charge with this id exists');
+    }
     return toPublicCharge(charge);
   }
 
@@ -169,9 +175,10 @@ export class ChargeService {
     next: ChargeState,
     reason: string,
     user: AuthenticatedUser,
-    { requestId }: RequestMeta,
+    meta: RequestMeta,
   ) {
-    const stamped: ChargeState = {
+    const { requestId } = meta;
+    const written: ChargeState = {
       ...next,
       version: current.version + 1,
       updatedAt: new Date().toISOString(),
@@ -179,12 +186,25 @@ export class ChargeService {
       requestId,
       reason: reason.trim(),
     };
+    const stamped = await stamp(written, user, written.reason, meta);
     if (!(await this.store.save(stamped, current.version))) {
       // Someone else wrote between our read and our conditional write: exactly one of us wins.
       throw new AppError('PRECONDITION_FAILED', 'The charge has changed since you read it');
     }
     return toPublicCharge(stamped);
   }
+}
+
+/** The charge with its `lastChange` and the attribution MAC over both: the stream trusts nothing else. */
+async function stamp(
+  charge: ChargeState,
+  user: AuthenticatedUser,
+  reason: string | null,
+  meta: RequestMeta,
+): Promise<ChargeState> {
+  const { lastChangeMac: _previous, ...rest } = charge;
+  const item = { ...rest, lastChange: lastChangeOf(actorOf(user), reason, meta, charge.updatedAt) };
+  return stampItem(attributionKey(), 'charge', charge.chargeId, item, CHARGE_UNSIGNED_FIELDS);
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

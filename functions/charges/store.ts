@@ -108,6 +108,14 @@ export class ChargeStore {
     ]);
   }
 
+  /** The immutable snapshot of one version, as stored. */
+  async snapshot(chargeId: string, version: number): Promise<ChargeState | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { chargeId, sk: versionSk(version) }, ConsistentRead: true }),
+    );
+    return result.Item ? stripKeys(result.Item) : undefined;
+  }
+
   async versions(chargeId: string): Promise<ChargeState[]> {
     const out: ChargeState[] = [];
     let start: Record<string, unknown> | undefined;

@@ -1,12 +1,28 @@
 import { unavailable } from '#platform/errors';
 import { httpHandler } from '#platform/http/handler';
-import { ok, route } from '#platform/http/router';
+import { defineRoutes, ok, route } from '#platform/http/router';
 import { registry } from '#platform/observability/prometheus';
 import { refreshDataGauges } from './data-gauges';
 import { detailedHealth } from './detailed-health';
+import { DetailedHealth, DetailedHealthUnavailable } from './model';
 
-export const handler = httpHandler({
+export const routes = defineRoutes({
   'GET /status/health/detailed': route({
+    doc: {
+      summary: 'Detailed health',
+      description:
+        'Every own dependency (tables, signing key and secret, object store, mailer) and the configured external ' +
+        'ones, with their messages. An own dependency down is 503; an external one only `degraded`.',
+      responses: [
+        { status: 200, description: 'Healthy or degraded', body: DetailedHealth },
+        {
+          status: 503,
+          description: 'Unhealthy: the error with the whole report',
+          body: DetailedHealthUnavailable,
+          headers: ['Retry-After'],
+        },
+      ],
+    },
     run: async () => {
       const health = await detailedHealth();
       if (health.status === 'unhealthy') {
@@ -17,9 +33,16 @@ export const handler = httpHandler({
   }),
 
   'GET /metrics': route({
+    doc: {
+      summary: 'Prometheus metrics',
+      description: 'Request counters and latencies of this instance, and data gauges counted from the tables.',
+      responses: [{ status: 200, description: 'The Prometheus text format', files: ['text/plain'] }],
+    },
     run: async () => {
       await refreshDataGauges();
       return { statusCode: 200, raw: { contentType: registry.contentType, data: await registry.metrics() } };
     },
   }),
 });
+
+export const handler = httpHandler(routes);

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { detailedView, runChecks, signingKeyCheck, tableChecks, type Check, type CheckResult } from './health-checks';
+import { detailedView, runChecks, signingKeyCheck, tableChecks, type Check } from './health-checks';
+import type { DetailedHealth } from './model';
 import { config } from '#platform/config';
 import { signingAdapters } from '#signing/adapters';
 import { accessTokens } from '#signing/tokens';
@@ -9,16 +10,7 @@ export const CHECK_TIMEOUT_MS = 1500;
 /** The signing secret's rotation schedule (lib/constructs/signing-keys.ts uses the same number). */
 export const ROTATION_DAYS = 30;
 
-export interface DetailedHealth {
-  status: 'healthy' | 'degraded' | 'unhealthy';
-  version: string;
-  commit: string;
-  uptime: number;
-  timestamp: string;
-  checks: Record<string, CheckResult>;
-  external: Record<string, CheckResult>;
-  signingKey: { kid: string | null; ageSeconds: number | null; nextRotation: string | null };
-}
+export type { DetailedHealth };
 
 const ExternalChecks = z.array(z.strictObject({ name: z.string().min(1), url: z.url() }));
 

@@ -4,30 +4,11 @@ import { dynamoClient } from '#platform/dynamo';
 import { isDependencyUnavailable } from '#platform/http/error-response';
 import { accessTokens } from '#signing/tokens';
 import { TABLE_IDS, tableName } from '#platform/tables';
+import type { CheckResult, FailureReason, PublicCheckResult } from './model';
 
-/**
- * Why a check failed, coarsely: `timeout` (cut off, or the SDK timed out), `unreachable` (network error,
- * throttling or a 5xx of the dependency: `isDependencyUnavailable`), `error` (anything else: missing table,
- * missing permission, bad state).
- */
-export type FailureReason = 'timeout' | 'unreachable' | 'error';
-
-/** One check as the authenticated detailed health shows it: `{status, responseTimeMs, error?}`. */
-export interface CheckResult {
-  status: 'ok' | 'unhealthy';
-  responseTimeMs: number;
-  error?: string;
-}
-
-/**
- * One check as the public readiness probe shows it: no dependency message, which in AWS names the account,
- * roles and tables; the message stays in the log line of the 503.
- */
-export interface PublicCheckResult {
-  status: 'ok' | 'unhealthy';
-  responseTimeMs: number;
-  reason?: FailureReason;
-}
+// The check shapes are the response schemas of ./model. The public one has no dependency message, which in AWS
+// names the account, roles and tables; the message stays in the log line of the 503.
+export type { CheckResult, FailureReason, PublicCheckResult };
 
 /** Everything known about a check; shown through `detailedView` or `publicView`. */
 export interface CheckOutcome extends CheckResult {

@@ -1,14 +1,20 @@
 import { config } from '#platform/config';
 import { httpHandler } from '#platform/http/handler';
-import { ok, route } from '#platform/http/router';
+import { defineRoutes, ok, route } from '#platform/http/router';
+import { Health, Liveness } from './model';
 
 /**
  * Liveness only, with no SDK in the bundle: these answer in microseconds and load fast on a cold start.
  * Readiness, which calls every dependency, is its own function (functions/readiness).
  */
-export const handler = httpHandler({
+export const routes = defineRoutes({
   // No dependency calls: this must stay fast and cannot fail while the process is up.
   'GET /status/health': route({
+    doc: {
+      summary: 'Health',
+      description: 'Version and uptime; calls no dependency. The probe for monitors.',
+      responses: [{ status: 200, description: 'Up', body: Health }],
+    },
     run: () =>
       ok({
         status: 'ok',
@@ -18,5 +24,10 @@ export const handler = httpHandler({
       }),
   }),
 
-  'GET /status/health/liveness': route({ run: () => ok({ status: 'alive' }) }),
+  'GET /status/health/liveness': route({
+    doc: { summary: 'Liveness', responses: [{ status: 200, description: 'Alive', body: Liveness }] },
+    run: () => ok({ status: 'alive' }),
+  }),
 });
+
+export const handler = httpHandler(routes);

@@ -1,7 +1,8 @@
 import { unavailable } from '#platform/errors';
 import { httpHandler } from '#platform/http/handler';
-import { ok, route } from '#platform/http/router';
+import { defineRoutes, ok, route } from '#platform/http/router';
 import { detailedView, publicView, runChecks, signingKeyCheck, tableChecks } from './health-checks';
+import { NotReady, Readiness } from './model';
 
 const READINESS_TIMEOUT_MS = 2000;
 
@@ -11,8 +12,16 @@ const READINESS_TIMEOUT_MS = 2000;
  * The route is public: a failing check shows its status and a coarse reason only. The dependency's own message
  * (in AWS it can name the account, role and table) goes to the 503's log line, under the same error id.
  */
-export const handler = httpHandler({
+export const routes = defineRoutes({
   'GET /status/health/readiness': route({
+    doc: {
+      summary: 'Readiness',
+      description: 'DescribeTable on every table and a load of the signing key, each cut off after 2 s.',
+      responses: [
+        { status: 200, description: 'Every check passed', body: Readiness },
+        { status: 503, description: 'A check failed: the error with the report', body: NotReady, headers: ['Retry-After'] },
+      ],
+    },
     run: async () => {
       const outcomes = await runChecks({ ...tableChecks(), ...signingKeyCheck() }, READINESS_TIMEOUT_MS);
       const checks = publicView(outcomes);
@@ -30,3 +39,5 @@ export const handler = httpHandler({
     },
   }),
 });
+
+export const handler = httpHandler(routes);

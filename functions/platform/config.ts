@@ -128,6 +128,15 @@ export const EnvSchema = z.object({
         'access-token lifetime + 60',
       ),
     ),
+  ATTRIBUTION_KEY_ID: z
+    .string()
+    .min(1)
+    .optional()
+    .meta(
+      doc(
+        'KMS HMAC key that stamps each API change with who made it (GenerateMac in the writing functions, VerifyMac in the audit stream function); set by CDK. Locally an HMAC key under `<LOCAL_STATE_DIR>/keys/`.',
+      ),
+    ),
   SIGNING_SECRET_ID: z
     .string()
     .min(1)
@@ -144,6 +153,15 @@ export const EnvSchema = z.object({
     .meta(
       doc(
         "Value of the `charge-records:signing-key` tag on this deployment's KMS keys, which IAM conditions match; CDK sets `charge-records-<stage>`.",
+      ),
+    ),
+  SIGNING_KEY_ROLES: z
+    .string()
+    .min(1)
+    .optional()
+    .meta(
+      doc(
+        'JSON `{rotation, sign, verify}` of IAM role ARNs that each key made by rotation names in its key policy, so they can use it before its tag counts for IAM; set by CDK on the rotation function.',
       ),
     ),
   OIDC_PROVIDERS: z
@@ -213,6 +231,33 @@ export const EnvSchema = z.object({
       'Exports larger than this (bytes, before base64) go to the object store, and the API answers 303 with a short-lived link.',
     ),
   ),
+  REPORT_MAX_RECIPIENTS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(50)
+    .default(20)
+    .meta(
+      doc(
+        'Most recipients a report definition may name (0–50); each gets a mail of their own. A definition stored with more, before a lower limit, is not mailed: its run fails until it is changed.',
+      ),
+    ),
+  REPORT_RECIPIENT_DOMAINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((d) => d.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'a comma-separated list of mail domains')))
+    .meta(
+      doc(
+        'Comma-separated mail domains report recipients must be in, matched exactly (`example.com` does not admit `sub.example.com`); empty: any domain. Checked when a definition is saved and again when a run mails.',
+        'any domain',
+      ),
+    ),
   PUBLIC_BASE_URL: z
     .string()
     .url()

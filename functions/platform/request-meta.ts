@@ -1,5 +1,10 @@
-/** Which request a change or a security event came in: the server's request id and the caller's address. */
+/**
+ * Which request a change or a security event came in. `requestId` is the server's own id (API Gateway's, or one
+ * the server made): a caller cannot choose it, so the audit trail can name it. The caller's `X-Request-ID`, which
+ * anyone can set to anything, is kept apart as `correlationId`.
+ */
 export interface RequestMeta {
   requestId: string;
+  correlationId?: string;
   sourceIp: string;
 }

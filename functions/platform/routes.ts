@@ -34,7 +34,14 @@ export interface FunctionDefinition {
    * starting a rotation (secretsmanager:RotateSecret), without kms:Sign. The rotation function gets its own grants.
    */
   readonly signingKeys?: SigningKeyAccess;
+  /**
+   * Use of the attribution key (lib/constructs/attribution-key.ts; ATTRIBUTION_KEY_ID): `mac` for the functions
+   * that write charges and users (kms:GenerateMac), `verify` for the audit stream function (kms:VerifyMac) only.
+   */
+  readonly attribution?: AttributionAccess;
 }
+
+export type AttributionAccess = 'mac' | 'verify';
 
 export type SigningKeyAccess = 'verify' | 'sign' | 'rotate';
 
@@ -69,6 +76,13 @@ export const FUNCTIONS = {
     tables: { charges: 'read', users: 'read', audit: 'read', 'auth-state': 'scan', reports: 'read' },
     signingKeys: 'verify',
   },
+  docs: {
+    entry: 'functions/platform/openapi/api.ts',
+    description: "The API's description: the OpenAPI document and its reference page (no SDK in the bundle)",
+    memorySize: 256,
+    timeoutSeconds: 3,
+    tables: {},
+  },
   fallback: {
     entry: 'functions/platform/http/fallback.ts',
     description: 'Answers unknown routes (404) and wrong methods (405) in the API error shape',
@@ -85,6 +99,7 @@ export const FUNCTIONS = {
     // No DeleteItem anywhere: users are disabled, sessions revoked by update, login state expires by TTL.
     tables: { users: 'write', 'auth-state': 'write', audit: 'append' },
     signingKeys: 'sign',
+    attribution: 'mac',
   },
   users: {
     entry: 'functions/users/api.ts',
@@ -94,6 +109,7 @@ export const FUNCTIONS = {
     // users: the admin count is initialised by Scan (functions/users/admin-count.ts); users are disabled, never deleted.
     // auth-state: unlock deletes the username's login state (functions/auth/login-guard.ts).
     tables: { users: 'writeScan', 'auth-state': 'readWrite', audit: 'append' },
+    attribution: 'mac',
   },
   authorizer: {
     entry: 'functions/auth/authorizer.ts',
@@ -104,6 +120,7 @@ export const FUNCTIONS = {
     // OIDC first-sign-in PutItem on users is a separate, attribute-limited grant (lib/api-stack.ts).
     tables: { users: 'read', 'auth-state': 'counters' },
     signingKeys: 'verify',
+    attribution: 'mac',
   },
   keys: {
     entry: 'functions/signing/api.ts',
@@ -129,6 +146,7 @@ export const FUNCTIONS = {
     timeoutSeconds: 10,
     // write, not readWrite: charges are soft-deleted, a GMP record is never removed.
     tables: { charges: 'write' },
+    attribution: 'mac',
   },
   audit: {
     entry: 'functions/audit/api.ts',
@@ -144,7 +162,9 @@ export const FUNCTIONS = {
     memorySize: 512,
     timeoutSeconds: 60,
     // describe: only for the table names, which tell the handler which stream a record came from.
-    tables: { audit: 'append', charges: 'describe', users: 'describe' },
+    // charges `read`: the snapshot of each audited version is checked (functions/charges/audited.ts).
+    tables: { audit: 'append', charges: 'read', users: 'describe' },
+    attribution: 'verify',
   },
   reports: {
     entry: 'functions/reports/api.ts',
@@ -152,8 +172,9 @@ export const FUNCTIONS = {
     // pdf-lib holds a whole PDF in memory (≈ 310 MB for the 20 000-row cap); XLSX/CSV stream through /tmp.
     memorySize: 1024,
     timeoutSeconds: 29,
-    // reports: DELETE /reports/definitions/{id} removes the definition item.
-    tables: { charges: 'read', audit: 'read', reports: 'readWrite' },
+    // reports: DELETE /reports/definitions/{id} removes the definition item. audit: exports read it, and each
+    // definition change is appended to it (append holds the reads exports need).
+    tables: { charges: 'read', audit: 'append', reports: 'readWrite' },
   },
   // Not behind API Gateway: each report definition's EventBridge Scheduler schedule (lib/constructs/reports.ts) invokes it.
   'report-runner': {
@@ -190,6 +211,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/status/health/readiness', function: 'readiness', access: 'public' },
   { method: 'GET', path: '/status/health/detailed', function: 'ops', access: 'metrics:read' },
   { method: 'GET', path: '/metrics', function: 'ops', access: 'metrics:read' },
+  { method: 'GET', path: '/openapi.json', function: 'docs', access: 'public' },
+  { method: 'GET', path: '/docs', function: 'docs', access: 'public' },
   { method: 'POST', path: '/auth/login', function: 'auth', access: 'public', jsonBody: true },
   { method: 'POST', path: '/auth/refresh', function: 'auth', access: 'public', jsonBody: true },
   { method: 'POST', path: '/auth/logout', function: 'auth', access: 'authenticated', jsonBody: true },

@@ -1,9 +1,10 @@
 import * as z from 'zod';
 import { isWellFormed, WELL_FORMED_MESSAGE } from '#platform/well-formed';
-import { instantsInOrder } from '#audit/model';
+import { AuditActor, instantsInOrder } from '#audit/model';
 import { IsoDate, STATUSES } from '#charges/model';
 import { PageQuery, RANGE_IN_ORDER } from '#platform/http/query-schemas';
-import { CronError, isValidTimeZone, parseEventBridgeCron } from '#reports/delivery/cron';
+import { page } from '#platform/http/response-schemas';
+import { CronError, firesMoreThanHourly, isValidTimeZone, parseEventBridgeCron } from '#reports/delivery/cron';
 import { FIELD_KEYS } from './columns';
 
 export const FORMATS = ['csv', 'xlsx', 'pdf'] as const;
@@ -114,15 +115,31 @@ const DefinitionFields = {
   recipients: z.array(Email).max(50),
 };
 
-export const NewDefinition = z.strictObject({
-  ...DefinitionFields,
-  filters: DefinitionFields.filters.default({}),
-  columns: DefinitionFields.columns.optional(),
-  lang: DefinitionFields.lang.default('de'),
-  schedule: DefinitionFields.schedule.optional(),
-  timezone: DefinitionFields.timezone.default('UTC'),
-  recipients: DefinitionFields.recipients.default([]),
-});
+export const NewDefinition = z
+  .strictObject({
+    ...DefinitionFields,
+    filters: DefinitionFields.filters.default({}),
+    columns: DefinitionFields.columns.optional(),
+    lang: DefinitionFields.lang.default('de'),
+    schedule: DefinitionFields.schedule.optional(),
+    timezone: DefinitionFields.timezone.default('UTC'),
+    recipients: DefinitionFields.recipients.default([]),
+  })
+  .meta({
+    examples: [
+      {
+        name: 'weekly-released',
+        title: 'Released charges, last 7 days',
+        kind: 'charges',
+        filters: { status: 'released', from: 'P7D' },
+        format: 'xlsx',
+        lang: 'en',
+        schedule: 'cron(0 6 ? * MON *)',
+        timezone: 'Europe/Berlin',
+        recipients: ['qa@example.com'],
+      },
+    ],
+  });
 export type NewDefinition = z.infer<typeof NewDefinition>;
 
 export const DefinitionPatch = z
@@ -141,6 +158,114 @@ export const DefinitionPatch = z
   })
   .refine((p) => Object.keys(p).length > 0, { message: 'Nothing to change' });
 export type DefinitionPatch = z.infer<typeof DefinitionPatch>;
+
+// Response bodies.
+
+/** A report definition as the API shows it, with its next fire times. */
+export const ReportDefinition = z.object({
+  definitionId: z.uuid(),
+  name: z.string(),
+  title: z.string(),
+  kind: z.enum(['charges', 'audit']),
+  filters: DefinitionFilters,
+  /** null: the default columns of the kind and format. */
+  columns: z.array(z.string()).nullable(),
+  format: z.enum(FORMATS),
+  lang: Lang,
+  /** The EventBridge cron expression (6 fields), or null for on-demand only. */
+  schedule: z.string().nullable(),
+  timezone: z.string(),
+  recipients: z.array(z.string()),
+  version: z.int().min(1),
+  createdAt: z.iso.datetime(),
+  createdBy: AuditActor,
+  updatedAt: z.iso.datetime(),
+  updatedBy: AuditActor,
+});
+export type ReportDefinition = z.infer<typeof ReportDefinition>;
+
+export const DefinitionView = ReportDefinition.extend({
+  /** The next three fire times (ISO), when scheduled. */
+  nextRuns: z.array(z.iso.datetime()),
+}).meta({
+  examples: [
+    {
+      definitionId: '7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d',
+      name: 'weekly-released',
+      title: 'Released charges, last 7 days',
+      kind: 'charges',
+      filters: { status: 'released', from: 'P7D' },
+      columns: null,
+      format: 'xlsx',
+      lang: 'en',
+      schedule: '0 6 ? * MON *',
+      timezone: 'Europe/Berlin',
+      recipients: ['qa@example.com'],
+      version: 1,
+      createdAt: '2026-05-02T10:00:00.000Z',
+      createdBy: { userId: '0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c', username: 'qa.lead' },
+      updatedAt: '2026-05-02T10:00:00.000Z',
+      updatedBy: { userId: '0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c', username: 'qa.lead' },
+      nextRuns: ['2026-05-04T04:00:00.000Z', '2026-05-11T04:00:00.000Z', '2026-05-18T04:00:00.000Z'],
+    },
+  ],
+});
+export type DefinitionView = z.infer<typeof DefinitionView>;
+
+export const DefinitionPage = page(DefinitionView);
+
+export const RUN_STATUSES = ['running', 'succeeded', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** A run of a definition, as the API shows it (never where its file is stored). */
+export const PublicRun = z
+  .object({
+    runId: z.uuid(),
+    definitionId: z.uuid(),
+    definitionName: z.string(),
+    /** The definition's report kind, kept so that access to the file does not depend on the definition existing. */
+    kind: z.enum(['charges', 'audit']),
+    trigger: z.enum(['schedule', 'manual']),
+    requestedBy: AuditActor.nullable(),
+    status: z.enum(RUN_STATUSES),
+    startedAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime().nullable(),
+    rows: z.int().nullable(),
+    bytes: z.int().nullable(),
+    error: z.string().nullable(),
+    attempts: z.int().min(0),
+    format: z.enum(FORMATS),
+    filename: z.string().nullable(),
+    contentType: z.string().nullable(),
+    /** Recipients the link was mailed to. */
+    deliveredTo: z.array(z.string()),
+  })
+  .meta({
+    examples: [
+      {
+        runId: '1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5',
+        definitionId: '7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d',
+        definitionName: 'weekly-released',
+        kind: 'charges',
+        trigger: 'manual',
+        requestedBy: { userId: '0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c', username: 'qa.lead' },
+        status: 'succeeded',
+        startedAt: '2026-05-02T10:00:00.000Z',
+        finishedAt: '2026-05-02T10:00:01.200Z',
+        rows: 42,
+        bytes: 8192,
+        error: null,
+        attempts: 1,
+        format: 'xlsx',
+        filename: 'weekly-released-2026-05-02.xlsx',
+        contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+        deliveredTo: ['qa@example.com'],
+      },
+    ],
+  });
+export type PublicRun = z.infer<typeof PublicRun>;
+
+export const RunPage = page(PublicRun);
 
 /** The settings of a definition after create/merge, before the cross-field checks. */
 export interface DefinitionSettings {
@@ -162,13 +287,56 @@ export interface Issue {
   message: string;
 }
 
+/** What keeps definitions from being a mail relay: REPORT_MAX_RECIPIENTS and REPORT_RECIPIENT_DOMAINS. */
+export interface RecipientLimits {
+  maxRecipients: number;
+  /** Lower-case; empty: any domain. */
+  recipientDomains: readonly string[];
+}
+
+/** At most `maxRecipients`, each once (case-insensitive: one mail per recipient), each in an allowed domain. */
+export function recipientIssues(recipients: readonly string[], limits: RecipientLimits): Issue[] {
+  const issues: Issue[] = [];
+  if (recipients.length > limits.maxRecipients) {
+    issues.push({
+      path: 'body.recipients',
+      code: 'too_many_recipients',
+      message: `At most ${limits.maxRecipients} recipients (REPORT_MAX_RECIPIENTS)`,
+    });
+  }
+  const seen = new Set<string>();
+  recipients.forEach((address, i) => {
+    const lower = address.toLowerCase();
+    if (seen.has(lower)) {
+      issues.push({
+        path: `body.recipients.${i}`,
+        code: 'duplicate_recipient',
+        message: 'A recipient may appear once',
+      });
+    }
+    seen.add(lower);
+    const domain = lower.slice(lower.lastIndexOf('@') + 1);
+    if (limits.recipientDomains.length > 0 && !limits.recipientDomains.includes(domain)) {
+      issues.push({
+        path: `body.recipients.${i}`,
+        code: 'recipient_domain',
+        message: `Recipients must be in ${limits.recipientDomains.join(', ')} (REPORT_RECIPIENT_DOMAINS)`,
+      });
+    }
+  });
+  return issues;
+}
+
 /**
  * The checks that span fields (or need more than a regex): known columns for the kind, a valid
- * EventBridge cron, a known IANA zone, filters that apply to the kind, no PDF of audit data (audit exports
- * are CSV/XLSX only). Returns the normalised cron expression.
+ * EventBridge cron that fires at most once an hour, a known IANA zone, filters that apply to the kind, no PDF of
+ * audit data (audit exports are CSV/XLSX only), recipients within the limits. Returns the normalised cron expression.
  */
-export function checkDefinition(settings: DefinitionSettings): { issues: Issue[]; schedule: string | null } {
-  const issues: Issue[] = [];
+export function checkDefinition(
+  settings: DefinitionSettings,
+  limits: RecipientLimits,
+): { issues: Issue[]; schedule: string | null } {
+  const issues: Issue[] = recipientIssues(settings.recipients, limits);
   const known = new Set(FIELD_KEYS[settings.kind]);
   (settings.columns ?? []).forEach((c, i) => {
     if (!known.has(c))
@@ -198,6 +366,12 @@ export function checkDefinition(settings: DefinitionSettings): { issues: Issue[]
       path: 'body.timezone',
       code: 'invalid_timezone',
       message: `Unknown time zone "${settings.timezone}" (use an IANA name, e.g. Europe/Berlin)`,
+    });
+  } else if (schedule && firesMoreThanHourly(schedule, settings.timezone)) {
+    issues.push({
+      path: 'body.schedule',
+      code: 'schedule_too_frequent',
+      message: 'A schedule fires at most once an hour: one value in the minutes field (e.g. 0 * * * ? *)',
     });
   }
   if (settings.kind === 'audit') {

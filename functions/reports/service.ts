@@ -5,7 +5,11 @@ import { lowerBound, upperBound } from '#audit/model';
 import type { ChargeStore } from '#charges/store';
 import type { AuditActor } from '#audit/record';
 import type { AuthenticatedUser } from '#platform/auth-context';
+import { appendAuditRecord } from '#audit/audit-log';
+import { diffFields } from '#audit/diff';
+import { config } from '#platform/config';
 import { AppError, asError, conflict, forbidden, notFound, validationError } from '#platform/errors';
+import type { RequestMeta } from '#platform/request-meta';
 import { logger, metrics } from '#platform/powertools';
 import { publicBaseUrl, type ReportAdapters } from '#reports/delivery/adapters';
 import { nextRuns } from '#reports/delivery/cron';
@@ -16,8 +20,12 @@ import {
   checkDefinition,
   type DefinitionPatch,
   type DefinitionSettings,
+  type DefinitionView,
   type Format,
   type NewDefinition,
+  type PublicRun,
+  type RecipientLimits,
+  recipientIssues,
   resolveBound,
 } from './model';
 import type { Page, ReportDefinition, ReportStore, ReportRun } from './store';
@@ -26,6 +34,56 @@ import type { Page, ReportDefinition, ReportStore, ReportRun } from './store';
 export const RUN_ATTEMPTS = 2;
 
 const actorOf = (user: AuthenticatedUser): AuditActor => ({ userId: user.userId, username: user.username });
+
+/** Definitions there may be at most: each can mail and run on a schedule. Past it, a create is 409 CONFLICT. */
+export const MAX_DEFINITIONS = 100;
+
+const recipientLimits = (): RecipientLimits => ({
+  maxRecipients: config().REPORT_MAX_RECIPIENTS,
+  recipientDomains: config().REPORT_RECIPIENT_DOMAINS,
+});
+
+/** What the audit record holds itself (actor, time, version), or never changes: not listed as changed fields. */
+const UNAUDITED_FIELDS = new Set(['definitionId', 'version', 'createdAt', 'createdBy', 'updatedAt', 'updatedBy']);
+
+/**
+ * Definitions are in no table stream the audit trail reads: each change is appended here once it is made. A failed
+ * append is logged with the change and answered 500, so the change is never taken for audited.
+ */
+async function auditDefinition(
+  action: 'create' | 'update' | 'delete',
+  before: ReportDefinition | undefined,
+  after: ReportDefinition | undefined,
+  user: AuthenticatedUser,
+  meta: RequestMeta | undefined,
+): Promise<void> {
+  const def = (after ?? before) as ReportDefinition;
+  const changes = diffFields(
+    before as Record<string, unknown> | undefined,
+    after as Record<string, unknown> | undefined,
+    UNAUDITED_FIELDS,
+  );
+  try {
+    await appendAuditRecord({
+      entityType: 'report-definition',
+      entityId: def.definitionId,
+      action,
+      actor: actorOf(user),
+      requestId: meta?.requestId,
+      version: def.version,
+      changes,
+    });
+  } catch (err) {
+    logger.error('A report definition change could not be put on the audit trail', {
+      definitionId: def.definitionId,
+      action,
+      actor: actorOf(user),
+      changes,
+      error: asError(err),
+    });
+    throw err;
+  }
+}
 
 const FILTER_NAMES: Record<Lang, Record<string, string>> = {
   de: { status: 'Status', articleId: 'Artikel', from: 'von', to: 'bis' },
@@ -54,10 +112,7 @@ export interface ReportDeps {
   adapters: () => ReportAdapters;
 }
 
-export interface DefinitionView extends ReportDefinition {
-  /** The next three fire times (ISO), when scheduled. */
-  nextRuns: string[];
-}
+export type { DefinitionView, PublicRun };
 
 /** Reports domain: exports, definitions (with their schedules) and runs. Knows no HTTP and no SDK. */
 export class ReportService {
@@ -108,7 +163,7 @@ export class ReportService {
   // ---- definitions ----
 
   private validate(settings: DefinitionSettings, user: AuthenticatedUser): string | null {
-    const { issues, schedule } = checkDefinition(settings);
+    const { issues, schedule } = checkDefinition(settings, recipientLimits());
     if (issues.length > 0) throw validationError('The report definition is not valid', issues);
     if (settings.kind === 'audit' && !user.permissions.includes('audit:read')) {
       throw forbidden('Audit report definitions need audit:read');
@@ -137,7 +192,7 @@ export class ReportService {
     };
   }
 
-  async createDefinition(input: NewDefinition, user: AuthenticatedUser): Promise<DefinitionView> {
+  async createDefinition(input: NewDefinition, user: AuthenticatedUser, meta?: RequestMeta): Promise<DefinitionView> {
     const schedule = this.validate(input, user);
     const now = new Date().toISOString();
     const def: ReportDefinition = {
@@ -158,7 +213,13 @@ export class ReportService {
       updatedAt: now,
       updatedBy: actorOf(user),
     };
-    if (!(await this.deps.repo.putDefinition(def))) throw conflict('A definition with this id exists');
+    const outcome = await this.deps.repo.createDefinition(def, MAX_DEFINITIONS);
+    if (outcome === 'exists') throw conflict('A definition with this id exists');
+    if (outcome === 'limit') {
+      throw conflict(`There are ${MAX_DEFINITIONS} report definitions, the most there may be: delete one first`, {
+        limit: MAX_DEFINITIONS,
+      });
+    }
     try {
       await this.syncSchedule(def);
     } catch (err) {
@@ -166,6 +227,7 @@ export class ReportService {
       await this.deps.repo.deleteDefinition(def.definitionId);
       throw err;
     }
+    await auditDefinition('create', undefined, def, user, meta);
     return this.view(def);
   }
 
@@ -180,7 +242,12 @@ export class ReportService {
     return { items: page.items.map((d) => this.view(d)), nextCursor: page.nextCursor };
   }
 
-  async updateDefinition(id: string, patch: DefinitionPatch, user: AuthenticatedUser): Promise<DefinitionView> {
+  async updateDefinition(
+    id: string,
+    patch: DefinitionPatch,
+    user: AuthenticatedUser,
+    meta?: RequestMeta,
+  ): Promise<DefinitionView> {
     const current = await this.getDefinition(id);
     const merged: DefinitionSettings = {
       name: patch.name ?? current.name,
@@ -216,14 +283,16 @@ export class ReportService {
       await this.deps.repo.putDefinition(current, next.version);
       throw err;
     }
+    await auditDefinition('update', current, next, user, meta);
     return this.view(next);
   }
 
-  async deleteDefinition(id: string): Promise<void> {
-    await this.getDefinition(id);
+  async deleteDefinition(id: string, user: AuthenticatedUser, meta?: RequestMeta): Promise<void> {
+    const current = await this.getDefinition(id);
     // Schedule first: a definition whose schedule could not be removed stays, and the delete can be retried.
     await this.deps.adapters().scheduler.remove(scheduleNameFor(id));
     if (!(await this.deps.repo.deleteDefinition(id))) throw notFound('No such report definition');
+    await auditDefinition('delete', current, undefined, user, meta);
   }
 
   // ---- runs ----
@@ -303,7 +372,6 @@ export class ReportService {
     if (def.recipients.length > 0) {
       try {
         await this.mail(def, run);
-        run.deliveredTo = def.recipients;
       } catch (err) {
         // The file is stored and downloadable; the run still failed its job of delivering it.
         return this.failRun(run, 'The report was stored but could not be mailed', log, asError(err));
@@ -343,6 +411,7 @@ export class ReportService {
       bytes: run.bytes,
       objectKey: run.objectKey,
       contentType: run.contentType,
+      deliveredTo: run.deliveredTo,
     });
     metrics.addMetric('ReportRunFailed', MetricUnit.Count, 1);
     log.error('Report run failed', { error_id: errorId, reason: run.error, error: cause, attempts: run.attempts });
@@ -404,16 +473,26 @@ export class ReportService {
           '',
           `Run: ${run.runId}`,
         ];
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= RUN_ATTEMPTS; attempt++) {
-      try {
-        await this.deps.adapters().mailer.send({ to: def.recipients, subject, text: text.join('\n') });
-        return;
-      } catch (err) {
-        lastError = err;
-      }
+    // The limits hold at every run, also for a definition stored before they were lowered.
+    const refused = recipientIssues(def.recipients, recipientLimits());
+    if (refused.length > 0) {
+      throw validationError(`The recipients are not allowed: ${refused.map((i) => i.message).join('; ')}`, refused);
     }
-    throw asError(lastError);
+    // One mail per recipient: nobody learns who else receives the report.
+    let lastError: unknown;
+    for (const recipient of def.recipients) {
+      for (let attempt = 1; attempt <= RUN_ATTEMPTS; attempt++) {
+        try {
+          await this.deps.adapters().mailer.send({ to: [recipient], subject, text: text.join('\n') });
+          run.deliveredTo.push(recipient);
+          lastError = undefined;
+          break;
+        } catch (err) {
+          lastError = err;
+        }
+      }
+      if (lastError !== undefined) throw asError(lastError);
+    }
   }
 
   listRuns(limit: number, cursor?: string, definitionId?: string): Promise<Page<PublicRun>> {
@@ -443,8 +522,6 @@ export class ReportService {
 }
 
 type ExportSpecFilter = Extract<ExportSpec, { kind: 'charges' }>['filter'];
-
-export type PublicRun = Omit<ReportRun, 'objectKey'>;
 
 export const publicRun = (run: ReportRun): PublicRun => {
   const { objectKey: _key, ...rest } = run;

@@ -5,62 +5,22 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import type { AuditActor } from '#audit/record';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { documentDb } from '#platform/dynamo';
 import { type CursorQuery, decodeCursor, encodeCursor, isKey, type KeyValue, queryFromCursor } from '#platform/cursor';
 import { tableName } from '#platform/tables';
-import type { DefinitionFilters, Format } from './model';
+import type { PublicRun, ReportDefinition } from './model';
 
-/** A report definition as the API shows it. */
-export interface ReportDefinition {
-  definitionId: string;
-  name: string;
-  title: string;
-  kind: 'charges' | 'audit';
-  filters: DefinitionFilters;
-  /** null: the default columns of the kind and format. */
-  columns: string[] | null;
-  format: Format;
-  lang: 'de' | 'en';
-  /** The EventBridge cron expression (6 fields), or null for on-demand only. */
-  schedule: string | null;
-  timezone: string;
-  recipients: string[];
-  version: number;
-  createdAt: string;
-  createdBy: AuditActor;
-  updatedAt: string;
-  updatedBy: AuditActor;
-}
+// A definition is stored as the API shows it; a run also knows where its file is.
+export type { ReportDefinition };
+export { RUN_STATUSES, type RunStatus } from './model';
 
-export const RUN_STATUSES = ['running', 'succeeded', 'failed'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-
-export interface ReportRun {
-  runId: string;
-  definitionId: string;
-  definitionName: string;
-  /** The definition's report kind, kept so that access to the file does not depend on the definition still existing. */
-  kind: 'charges' | 'audit';
-  trigger: 'schedule' | 'manual';
-  requestedBy: AuditActor | null;
-  status: RunStatus;
-  startedAt: string;
-  finishedAt: string | null;
-  rows: number | null;
-  bytes: number | null;
-  error: string | null;
-  attempts: number;
-  format: Format;
-  filename: string | null;
-  contentType: string | null;
+export interface ReportRun extends PublicRun {
   /** Where the file is in the object store (not shown by the API). */
   objectKey: string | null;
-  /** Recipients the link was mailed to. */
-  deliveredTo: string[];
 }
 
 /**
@@ -105,7 +65,12 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/** The item that counts the definitions (outside the byKind index: it has no `kind`). */
+const DEFINITION_COUNT_KEY = { pk: 'count#definition', sk: 'count' };
+
 export class ReportStore {
+  private definitionCountExists = false;
+
   constructor(
     private readonly db: DynamoDBDocumentClient = documentDb(),
     private readonly table: string = tableName('reports'),
@@ -153,20 +118,110 @@ export class ReportStore {
     }
   }
 
-  async deleteDefinition(id: string): Promise<boolean> {
+  /**
+   * Creates the definition unless `max` exist already: the definition and the count item are written in one
+   * transaction, so concurrent creates cannot pass the limit together.
+   */
+  async createDefinition(def: ReportDefinition, max: number): Promise<'created' | 'exists' | 'limit'> {
+    await this.ensureDefinitionCount();
+    const { kind, ...rest } = def;
     try {
       await this.db.send(
-        new DeleteCommand({
-          TableName: this.table,
-          Key: { pk: `${DEFINITION}#${id}`, sk: DEFINITION },
-          ConditionExpression: 'attribute_exists(pk)',
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: {
+                  ...rest,
+                  reportKind: kind,
+                  pk: `${DEFINITION}#${def.definitionId}`,
+                  sk: DEFINITION,
+                  kind: DEFINITION,
+                  createdAtId: `${def.createdAt}#${def.definitionId}`,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Update: {
+                TableName: this.table,
+                Key: DEFINITION_COUNT_KEY,
+                UpdateExpression: 'SET #n = #n + :one',
+                ConditionExpression: '#n < :max',
+                ExpressionAttributeNames: { '#n': 'count' },
+                ExpressionAttributeValues: { ':one': 1, ':max': max },
+              },
+            },
+          ],
+        }),
+      );
+      return 'created';
+    } catch (err) {
+      if (!(err instanceof TransactionCanceledException)) throw err;
+      const [put, count] = err.CancellationReasons ?? [];
+      if (put?.Code === 'ConditionalCheckFailed') return 'exists';
+      if (count?.Code === 'ConditionalCheckFailed') return 'limit';
+      throw err;
+    }
+  }
+
+  /** Deletes the definition and counts it off, in one transaction; false when there is none. */
+  async deleteDefinition(id: string): Promise<boolean> {
+    await this.ensureDefinitionCount();
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.table,
+                Key: { pk: `${DEFINITION}#${id}`, sk: DEFINITION },
+                ConditionExpression: 'attribute_exists(pk)',
+              },
+            },
+            {
+              Update: {
+                TableName: this.table,
+                Key: DEFINITION_COUNT_KEY,
+                UpdateExpression: 'SET #n = #n - :one',
+                ExpressionAttributeNames: { '#n': 'count' },
+                ExpressionAttributeValues: { ':one': 1 },
+              },
+            },
+          ],
         }),
       );
       return true;
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
+      const [deleted] = err instanceof TransactionCanceledException ? (err.CancellationReasons ?? []) : [];
+      if (deleted?.Code === 'ConditionalCheckFailed') return false;
       throw err;
     }
+  }
+
+  /** The count item, made once from the definitions that exist (those stored before it was kept). */
+  private async ensureDefinitionCount(): Promise<void> {
+    if (this.definitionCountExists) return;
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: DEFINITION_COUNT_KEY, ConsistentRead: true }),
+    );
+    if (!Item) {
+      const count = (await this.allDefinitions()).length;
+      try {
+        await this.db.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { ...DEFINITION_COUNT_KEY, count },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      } catch (err) {
+        // Another request made it first.
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+    }
+    this.definitionCountExists = true;
   }
 
   listDefinitions(limit: number, cursor?: string): Promise<Page<ReportDefinition>> {

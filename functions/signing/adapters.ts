@@ -2,7 +2,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { AuditActor } from '#audit/record';
 import { config } from '#platform/config';
-import { KmsSigningKeys } from './kms-signing-keys';
+import { KmsSigningKeys, parseSigningKeyRoles } from './kms-signing-keys';
 import type { Secrets, SigningKeys } from './ports';
 import { noteRequester } from './rotation';
 import { SecretsManagerSecrets } from './secrets-manager';
@@ -37,7 +37,11 @@ export function awsSigningAdapters(): SigningAdapters {
   const secrets = new SecretsManagerSecrets(sm, secretId);
   return {
     kind: 'aws',
-    keys: new KmsSigningKeys(new KMSClient({ region: cfg.AWS_REGION }), cfg.SIGNING_KEY_TAG),
+    keys: new KmsSigningKeys(
+      new KMSClient({ region: cfg.AWS_REGION }),
+      cfg.SIGNING_KEY_TAG,
+      cfg.SIGNING_KEY_ROLES ? parseSigningKeyRoles(cfg.SIGNING_KEY_ROLES) : undefined,
+    ),
     secrets,
     requestRotation: async (token, requestedBy) => {
       // Named on the secret first, so the rotation function's finishSecret can put the caller on the audit trail.

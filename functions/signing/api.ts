@@ -1,44 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { header } from '#platform/http/headers';
+import { publicBaseUrl } from '#platform/http/base-url';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { config } from '#platform/config';
 import { AppError } from '#platform/errors';
 import { httpHandler } from '#platform/http/handler';
-import { ok, route } from '#platform/http/router';
+import { defineRoutes, ok, route } from '#platform/http/router';
 import { logger, metrics } from '#platform/powertools';
 import { signingAdapters } from './adapters';
 import { jwksDocument } from './key-ring';
 import { secondsUntilSafeRotation, SYSTEM_ACTOR } from './rotation';
 import { accessTokens } from './tokens';
-import { RotateQuery } from './model';
+import { Jwks, OpenIdConfiguration, RotateQuery, RotationAccepted } from './model';
 
-/**
- * The 202 body of `POST /admin/keys/rotate`: one shape locally and in AWS (docs/signing-keys.md).
- * - `status`: `rotated` when the rotation has finished (local: the steps run in-process before the answer);
- *   `rotation-started` when Secrets Manager runs them now, after the answer (AWS).
- * - `rotationId`: the rotation's ClientRequestToken, i.e. the new secret version's id and the `requestId` of the
- *   `key.rotation` audit record.
- * - `kid`: the new current key, when it is known at answer time (local only; in AWS it appears in the JWKS and on
- *   the audit trail once finishSecret has run).
- */
-export interface RotationAccepted {
-  status: 'rotated' | 'rotation-started';
-  rotationId: string;
-  kid?: string;
-}
-
-/** The base URL the caller used: scheme from X-Forwarded-Proto (API Gateway sets it), host, and any stage prefix. */
-function publicBaseUrl(event: APIGatewayProxyEvent): string {
-  const proto = header(event.headers, 'x-forwarded-proto') ?? 'http';
-  const host = header(event.headers, 'host') ?? event.requestContext.domainName ?? 'localhost';
-  const fullPath = event.requestContext.path ?? event.path;
-  const prefix = fullPath.endsWith(event.path) ? fullPath.slice(0, fullPath.length - event.path.length) : '';
-  return `${proto}://${host}${prefix}`;
-}
-
-export const handler = httpHandler({
+export const routes = defineRoutes({
   'GET /.well-known/jwks.json': route({
+    doc: {
+      summary: 'Public keys that verify access tokens (JWKS)',
+      responses: [{ status: 200, description: 'The key set', body: Jwks }],
+    },
     run: async () => {
       const snapshot = await accessTokens().ring.snapshot();
       // From memory: a public route must not cost a Secrets Manager call per request.
@@ -55,6 +34,10 @@ export const handler = httpHandler({
   }),
 
   'GET /.well-known/openid-configuration': route({
+    doc: {
+      summary: 'OpenID discovery document',
+      responses: [{ status: 200, description: 'Issuer, key set and token endpoint', body: OpenIdConfiguration }],
+    },
     run: (ctx) => {
       const issuer = config().JWT_ISSUER.replace(/\/$/, '');
       // An issuer that is a URL is where clients find us; otherwise (a URN) the URL this request came in on.
@@ -76,6 +59,14 @@ export const handler = httpHandler({
 
   'POST /admin/keys/rotate': route({
     query: RotateQuery,
+    doc: {
+      summary: 'Rotate the token signing key',
+      description:
+        "Inside the previous key's overlap window this is `CONFLICT` with `Retry-After` (its tokens are still " +
+        'valid); `force=true` rotates anyway.',
+      responses: [{ status: 202, description: 'Rotated, or rotation started', body: RotationAccepted }],
+      errors: ['CONFLICT'],
+    },
     run: async ({ query, user }) => {
       const adapters = signingAdapters();
       const wait = await secondsUntilSafeRotation(adapters, config().signingKeyOverlapSeconds);
@@ -103,3 +94,5 @@ export const handler = httpHandler({
     },
   }),
 });
+
+export const handler = httpHandler(routes);

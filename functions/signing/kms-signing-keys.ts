@@ -4,14 +4,75 @@ import {
   GetPublicKeyCommand,
   KMSClient,
   KMSInvalidStateException,
-  ListKeysCommand,
-  ListResourceTagsCommand,
   NotFoundException,
   ScheduleKeyDeletionCommand,
   SignCommand,
 } from '@aws-sdk/client-kms';
+import * as z from 'zod';
 import { publicKeyToJwk } from './jwk';
 import { type KeyRef, type PublicJwk, type SigningKeys, TAG_ROTATION_TOKEN, TAG_SIGNING_KEY } from './ports';
+
+const RoleArn = z.string().regex(/^arn:[a-z-]+:iam::\d{12}:role\/\S+$/, 'must be an IAM role ARN');
+
+/** SIGNING_KEY_ROLES (set by CDK on the rotation function): the roles each new key's policy names. */
+export const SigningKeyRoles = z.strictObject({
+  /** The rotation function's own role: probes, and later retires, the key. */
+  rotation: RoleArn,
+  /** Roles that mint tokens: kms:Sign and kms:GetPublicKey. */
+  sign: z.array(RoleArn),
+  /** Roles that verify tokens or serve the JWKS: kms:GetPublicKey. */
+  verify: z.array(RoleArn),
+});
+export type SigningKeyRoles = z.infer<typeof SigningKeyRoles>;
+
+export function parseSigningKeyRoles(json: string): SigningKeyRoles {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw new Error('SIGNING_KEY_ROLES is not valid JSON', { cause: err });
+  }
+  const parsed = SigningKeyRoles.safeParse(value);
+  if (!parsed.success) throw new Error(`SIGNING_KEY_ROLES is not valid: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+/**
+ * The key policy a new signing key is created with. IAM reaches rotated keys by their tag, but a new tag takes
+ * minutes to count for authorization: until then the rotation's own probe, the JWKS (which lists the pending key)
+ * and signing after promotion would be refused. Naming the roles in the key policy lets them use the key from its
+ * first second. The account statement keeps the key administrable (and IAM policies effective), as KMS's default does.
+ */
+export function signingKeyPolicy(roles: SigningKeyRoles): string {
+  const [, partition, , , account] = roles.rotation.split(':');
+  const use = (sid: string, principals: string[], actions: string[]) =>
+    principals.length === 0
+      ? []
+      : [{ Sid: sid, Effect: 'Allow', Principal: { AWS: principals }, Action: actions, Resource: '*' }];
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'AccountAdministersThroughIam',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:${partition}:iam::${account}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+      ...use('RotationProbes', [roles.rotation], ['kms:GetPublicKey', 'kms:Sign']),
+      {
+        Sid: 'RotationRetiresAfterTheMinimumWindow',
+        Effect: 'Allow',
+        Principal: { AWS: [roles.rotation] },
+        Action: 'kms:ScheduleKeyDeletion',
+        Resource: '*',
+        Condition: { NumericGreaterThanEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': 7 } },
+      },
+      ...use('MintersSign', roles.sign, ['kms:GetPublicKey', 'kms:Sign']),
+      ...use('VerifiersReadThePublicKey', roles.verify, ['kms:GetPublicKey']),
+    ],
+  });
+}
 
 /**
  * SigningKeys on AWS KMS asymmetric keys (RSA_2048, SIGN_VERIFY).
@@ -28,6 +89,8 @@ export class KmsSigningKeys implements SigningKeys {
     private readonly kms: KMSClient,
     /** Value of the app tag; IAM lets the functions touch only keys that carry it. */
     private readonly appTag: string,
+    /** The roles new keys name in their key policy; without, a new key gets KMS's default policy. */
+    private readonly keyRoles?: SigningKeyRoles,
   ) {}
 
   async sign(keyId: string, signingInput: Buffer): Promise<Buffer> {
@@ -66,6 +129,7 @@ export class KmsSigningKeys implements SigningKeys {
         KeySpec: 'RSA_2048',
         KeyUsage: 'SIGN_VERIFY',
         Description: `${this.appTag} access-token signing key (rotation ${rotationToken})`,
+        Policy: this.keyRoles && signingKeyPolicy(this.keyRoles),
         Tags: [
           { TagKey: TAG_SIGNING_KEY, TagValue: this.appTag },
           { TagKey: TAG_ROTATION_TOKEN, TagValue: rotationToken },
@@ -75,29 +139,6 @@ export class KmsSigningKeys implements SigningKeys {
     const meta = out.KeyMetadata;
     if (!meta?.KeyId || !meta.Arn) throw new Error('KMS CreateKey returned no key metadata');
     return { keyId: meta.KeyId, keyArn: meta.Arn };
-  }
-
-  /** Walks the account's keys once per rotation; keys we may not read (other apps', AWS-managed) are skipped. */
-  async findKeyByToken(rotationToken: string): Promise<KeyRef | undefined> {
-    let marker: string | undefined;
-    do {
-      const page = await this.kms.send(new ListKeysCommand({ Marker: marker, Limit: 1000 }));
-      for (const key of page.Keys ?? []) {
-        if (!key.KeyId || !key.KeyArn) continue;
-        let tags: Record<string, string>;
-        try {
-          const out = await this.kms.send(new ListResourceTagsCommand({ KeyId: key.KeyId }));
-          tags = Object.fromEntries((out.Tags ?? []).map((t) => [t.TagKey ?? '', t.TagValue ?? '']));
-        } catch {
-          continue;
-        }
-        if (tags[TAG_SIGNING_KEY] === this.appTag && tags[TAG_ROTATION_TOKEN] === rotationToken) {
-          return { keyId: key.KeyId, keyArn: key.KeyArn };
-        }
-      }
-      marker = page.Truncated ? page.NextMarker : undefined;
-    } while (marker);
-    return undefined;
   }
 
   async scheduleDeletion(keyId: string, pendingWindowDays: number): Promise<void> {

@@ -28,10 +28,11 @@ export interface SigningKeys {
   sign(keyId: string, signingInput: Buffer): Promise<Buffer>;
   /** The key's public half as a JWK; adapters cache it in memory (public keys never change). */
   publicJwk(keyId: string): Promise<PublicJwk>;
-  /** A new RSA-2048 sign/verify key, tagged as this app's signing key and with the rotation token. */
+  /**
+   * A new RSA-2048 sign/verify key, tagged as this app's signing key and with the rotation token, usable at once by
+   * the roles that sign and verify (in KMS: named in its key policy, not only reached by tag-based IAM).
+   */
   createKey(rotationToken: string): Promise<KeyRef>;
-  /** The key a rotation with this token created before (so a retried createSecret never makes a second one). */
-  findKeyByToken(rotationToken: string): Promise<KeyRef | undefined>;
   /** Schedule the key's deletion; a key already pending deletion is left as it is. */
   scheduleDeletion(keyId: string, pendingWindowDays: number): Promise<void>;
 }
@@ -72,7 +73,10 @@ export interface Secrets {
 export interface SigningSecretValue {
   keyId: string;
   keyArn: string;
-  /** Absent only in the initial value CDK writes (the kid is known once the key exists); computed on load. */
+  /**
+   * Absent in the initial value CDK writes and in values rotation writes (stored before anything else is asked of
+   * the new key); computed from the key on load.
+   */
   kid?: string;
   createdAt?: string;
 }

@@ -7,7 +7,7 @@ import { logger, metrics } from '#platform/powertools';
 import type { SigningAdapters } from './adapters';
 import { parseSecretValue } from './key-ring';
 import { type Secrets, type SigningSecretValue, TAG_CURRENT_SINCE, TAG_ROTATION_REQUESTED_BY } from './ports';
-import { ChargeRecordsError } from '#platform/errors';
+import { asError, ChargeRecordsError } from '#platform/errors';
 
 /**
  * Rotation of the signing key with Secrets Manager's four-step protocol. Each step is one small
@@ -98,6 +98,11 @@ export function deletionWindowDays(overlapSeconds: number): number {
   return Math.min(30, Math.max(7, Math.ceil(overlapSeconds / 86_400)));
 }
 
+/**
+ * Creates the key and records it at once as the token's AWSPENDING value, asking nothing else of the new key first:
+ * the version is the one record of which key this rotation made, so a retry finds it directly by the token. A key
+ * whose recording failed is scheduled for deletion before the step fails, so a retry's new key orphans none.
+ */
 async function createSecret(token: string, deps: RotationDeps): Promise<void> {
   const { secrets, keys } = deps.adapters;
   const existing = await secrets.getValue({ versionId: token });
@@ -105,17 +110,45 @@ async function createSecret(token: string, deps: RotationDeps): Promise<void> {
     logger.info('createSecret: version already has a value', { rotationId: token });
     return;
   }
-  // A retry after CreateKey succeeded but PutSecretValue did not finds the key by its token tag.
-  const key = (await keys.findKeyByToken(token)) ?? (await keys.createKey(token));
-  const jwk = await keys.publicJwk(key.keyId);
-  const value: SigningSecretValue = {
-    keyId: key.keyId,
-    keyArn: key.keyArn,
-    kid: jwk.kid,
-    createdAt: new Date().toISOString(),
-  };
-  await secrets.putValue(token, JSON.stringify(value), ['AWSPENDING']);
-  logger.info('createSecret: new signing key staged AWSPENDING', { rotationId: token, keyId: key.keyId, kid: jwk.kid });
+  const key = await keys.createKey(token);
+  const value: SigningSecretValue = { keyId: key.keyId, keyArn: key.keyArn, createdAt: new Date().toISOString() };
+  try {
+    await secrets.putValue(token, JSON.stringify(value), ['AWSPENDING']);
+  } catch (err) {
+    if (await keyRecordedAnyway(token, key.keyId, deps)) return;
+    throw err;
+  }
+  logger.info('createSecret: new signing key staged AWSPENDING', { rotationId: token, keyId: key.keyId });
+}
+
+/**
+ * After a failed PutSecretValue: true when the token's version exists after all (the put landed and only its answer
+ * was lost, or a concurrent attempt recorded its own key), so the step has done its work. Our key, unless it is the
+ * recorded one, is scheduled for deletion: nothing names it, nothing will ever use it.
+ */
+async function keyRecordedAnyway(token: string, keyId: string, deps: RotationDeps): Promise<boolean> {
+  const { secrets, keys } = deps.adapters;
+  const stored = await secrets.getValue({ versionId: token }).catch(() => undefined);
+  const recordedKeyId = stored ? parseSecretValue(stored.value).keyId : undefined;
+  if (recordedKeyId === keyId) {
+    logger.info('createSecret: the value was stored although the call failed', { rotationId: token, keyId });
+    return true;
+  }
+  try {
+    await keys.scheduleDeletion(keyId, deletionWindowDays(0));
+    logger.warn('createSecret: the new key could not be recorded; scheduled for deletion', {
+      rotationId: token,
+      keyId,
+    });
+  } catch (err) {
+    // The one case that leaves a key behind: it carries the rotation token as a tag for whoever cleans up.
+    logger.error('createSecret: a key that nothing names could not be scheduled for deletion', {
+      rotationId: token,
+      keyId,
+      error: asError(err),
+    });
+  }
+  return stored !== undefined;
 }
 
 /**

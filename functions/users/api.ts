@@ -1,17 +1,23 @@
 import { httpHandler } from '#platform/http/handler';
 import { PageQuery } from '#platform/http/query-schemas';
-import { created, noContent, ok, route } from '#platform/http/router';
+import { created, defineRoutes, noContent, ok, route } from '#platform/http/router';
 import { unlock } from '#auth/login-guard';
 import { UserService } from './service';
 import { UserStore } from './store';
-import { CreateUserBody, PatchUserBody } from './model';
+import { CreateUserBody, PatchUserBody, PublicUser, UserPage } from './model';
 
 // The users function's own wiring: its store, and sign-in's lockout counters for unlock.
 const users = new UserService(new UserStore(), { unlock });
 
-export const handler = httpHandler({
+export const routes = defineRoutes({
   'POST /users': route({
     body: CreateUserBody,
+    doc: {
+      summary: 'Create a local user',
+      description: 'The password must meet the password policy (422); a taken username is `CONFLICT`.',
+      responses: [{ status: 201, description: 'The user', body: PublicUser, headers: ['Location'] }],
+      errors: ['CONFLICT'],
+    },
     run: async (ctx) => {
       const user = await users.create(ctx.body, ctx.caller, ctx.meta);
       return created(user, { Location: ctx.location(`/users/${user.userId}`) });
@@ -19,29 +25,58 @@ export const handler = httpHandler({
   }),
   'GET /users': route({
     query: PageQuery,
+    doc: { summary: 'List users', responses: [{ status: 200, description: 'A page of users', body: UserPage }] },
     run: async (ctx) => ok(await users.list(ctx.query.limit, ctx.query.cursor)),
   }),
-  'GET /users/{id}': route({ run: async (ctx) => ok(await users.get(ctx.params.id)) }),
+  'GET /users/{id}': route({
+    doc: { summary: 'Read a user', responses: [{ status: 200, description: 'The user', body: PublicUser }] },
+    run: async (ctx) => ok(await users.get(ctx.params.id)),
+  }),
   'PATCH /users/{id}': route({
     body: PatchUserBody,
+    doc: {
+      summary: 'Change a user',
+      description:
+        'Roles, disabled, e-mail, display name. `CONFLICT` for the last enabled local admin, your own admin role or ' +
+        "account, and an SSO user's roles.",
+      responses: [{ status: 200, description: 'The user as changed', body: PublicUser }],
+      errors: ['CONFLICT'],
+    },
     run: async (ctx) => ok(await users.update(ctx.params.id, ctx.body, ctx.caller, ctx.meta)),
   }),
   'DELETE /users/{id}': route({
+    doc: {
+      summary: 'Disable a user',
+      description: 'Users are disabled, never removed; their tokens stop working.',
+      responses: [{ status: 204, description: 'Disabled' }],
+      errors: ['CONFLICT'],
+    },
     run: async (ctx) => {
       await users.remove(ctx.params.id, ctx.caller, ctx.meta);
       return noContent();
     },
   }),
   'POST /users/{id}/unlock': route({
+    doc: {
+      summary: "Lift a user's login lockout",
+      responses: [{ status: 204, description: 'Unlocked' }],
+    },
     run: async (ctx) => {
       await users.unlock(ctx.params.id, ctx.caller, ctx.meta);
       return noContent();
     },
   }),
   'POST /users/{id}/revoke-tokens': route({
+    doc: {
+      summary: "Revoke all of a user's tokens",
+      description: 'Every session and access token issued so far stops working.',
+      responses: [{ status: 204, description: 'Revoked' }],
+    },
     run: async (ctx) => {
       await users.revokeTokens(ctx.params.id, ctx.caller, ctx.meta);
       return noContent();
     },
   }),
 });
+
+export const handler = httpHandler(routes);

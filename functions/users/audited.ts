@@ -1,4 +1,5 @@
 import { type AuditedEntity, type Image, PoisonedRecordError } from '#audit/stream-changes';
+import { USER_UNSIGNED_FIELDS } from './store';
 
 /** Attributes of a user item that are bookkeeping, not user data. Secrets are redacted by the writer. */
 const USER_METADATA_FIELDS: ReadonlySet<string> = new Set([
@@ -12,6 +13,8 @@ const USER_METADATA_FIELDS: ReadonlySet<string> = new Set([
   'updatedByName',
   'requestId',
   'reason',
+  'lastChange',
+  'lastChangeMac',
 ]);
 
 /**
@@ -30,8 +33,7 @@ function userAction(oldImage: Image, newImage: Image): string {
 
 /**
  * How the audit trail reads the users table: one entity per user item (`user#<id>`); the username and OIDC
- * claim items that keep identities unique are not entities. A change the system makes without a caller (the
- * first admin) is the system's.
+ * claim items that keep identities unique are not entities.
  */
 export const auditedUsers: AuditedEntity = {
   table: 'users',
@@ -42,9 +44,5 @@ export const auditedUsers: AuditedEntity = {
   },
   bookkeeping: USER_METADATA_FIELDS,
   modifyAction: userAction,
-  modifiedOutOfBand: (oldImage, newImage) =>
-    typeof oldImage.version === 'number' &&
-    typeof newImage.version === 'number' &&
-    oldImage.version === newImage.version,
-  unattributed: 'system',
+  unsigned: USER_UNSIGNED_FIELDS,
 };

@@ -62,7 +62,7 @@ export class UserService {
         email: input.email,
         displayName: input.displayName,
       },
-      { actor: caller, requestId: meta.requestId },
+      { actor: caller, requestId: meta.requestId, correlationId: meta.correlationId },
     );
     return toPublicUser(user);
   }
@@ -119,7 +119,7 @@ export class UserService {
         if (!decided.revocation) return { ...changes };
         return { ...changes, tokensValidAfter: Date.now(), tokensValidAfterExceptSession: undefined };
       },
-      { actor: caller, requestId: meta.requestId },
+      { actor: caller, requestId: meta.requestId, correlationId: meta.correlationId },
     );
     if (decided.revocation) countRevocation(decided.revocation);
     return toPublicUser(after);
@@ -150,7 +150,7 @@ export class UserService {
       { tokensValidAfter: Date.now(), tokensValidAfterExceptSession: undefined },
       {
         actor: caller,
-        requestId: meta.requestId,
+        requestId: meta.requestId, correlationId: meta.correlationId,
         reason: 'tokens revoked',
       },
     );

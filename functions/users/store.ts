@@ -13,6 +13,8 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { diffFields } from '#audit/diff';
+import { attributionKey } from '#audit/adapters';
+import { lastChangeOf, stampItem } from '#audit/attribution';
 import { type CursorQuery, decodeCursor, encodeCursor, isKey, type KeyValue, queryFromCursor } from '#platform/cursor';
 import { documentDb } from '#platform/dynamo';
 import { conflict, AppError } from '#platform/errors';
@@ -29,7 +31,19 @@ export interface Actor {
 export interface ChangeContext {
   actor: Actor;
   requestId?: string;
+  /** The caller's X-Request-ID, kept apart from the server's request id. */
+  correlationId?: string;
   reason?: string;
+}
+
+/** Storage attributes of a user item that the attribution MAC does not cover (the entity id is bound in it). */
+export const USER_UNSIGNED_FIELDS: ReadonlySet<string> = new Set(['pk', 'kind']);
+
+/** The stored item with its `lastChange` and the attribution MAC over both. */
+async function stamped(item: Record<string, unknown>, userId: string, context: ChangeContext, at: string) {
+  const { lastChangeMac: _previous, ...rest } = item;
+  const withChange = { ...rest, lastChange: lastChangeOf(context.actor, context.reason, context, at) };
+  return stampItem(attributionKey(), 'user', userId, withChange, USER_UNSIGNED_FIELDS);
 }
 
 export interface NewUser {
@@ -168,7 +182,13 @@ export class UserStore {
     const claims = [usernameClaimPk(input.username)];
     if (input.oidcIdentity) claims.push(oidcClaimPk(input.oidcIdentity.issuer, input.oidcIdentity.subject));
     const items: TransactItem[] = [
-      { Put: { TableName: this.table, Item: storedItem(user), ConditionExpression: 'attribute_not_exists(pk)' } },
+      {
+        Put: {
+          TableName: this.table,
+          Item: await stamped(storedItem(user), user.userId, context, now),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
       ...claims.map((pk) => ({
         Put: {
           TableName: this.table,
@@ -302,6 +322,14 @@ export class UserStore {
       values[`:${field}`] = value;
       sets.push(`#${field} = :${field}`);
       after[field] = value;
+    }
+    // The MAC is over the item as this write leaves it, in its stored shape.
+    const stamp = await stamped(storedItem(after as unknown as User), current.userId, context, now);
+    for (const field of ['lastChange', 'lastChangeMac'] as const) {
+      names[`#${field}`] = field;
+      values[`:${field}`] = stamp[field];
+      sets.push(`#${field} = :${field}`);
+      after[field] = stamp[field];
     }
     const update = {
       TableName: this.table,

@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Grant, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Grant, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import {
+  type CfnFunction,
   ApplicationLogLevel,
   Architecture,
   LoggingFormat,
@@ -41,6 +42,26 @@ const API_FUNCTIONS: ReadonlySet<FunctionId> = new Set<FunctionId>([
 
 /** Whether API Gateway calls the function: it serves a route, or it is the fallback or the authorizer. */
 export const isApiFunction = (functionId: FunctionId): boolean => API_FUNCTIONS.has(functionId);
+
+/**
+ * The one policy holding X-Ray's write actions, shared by every traced function's role of the stack: those actions
+ * support no resource-level permissions, so this policy alone carries that `Resource: *`, acknowledged on it alone.
+ */
+function xrayWritePolicy(stack: Stack): Policy {
+  const id = 'XRayWrite';
+  const existing = stack.node.tryFindChild(id);
+  if (existing) return existing as Policy;
+  const policy = new Policy(stack, id, {
+    statements: [
+      new PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }),
+    ],
+  });
+  Validations.of(policy).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
+  });
+  return policy;
+}
 
 /** IAM actions per TableAccess (functions/platform/routes.ts). Stream reads are granted by the stream consumers, not here. */
 const READ_ACTIONS = [
@@ -149,7 +170,8 @@ export class AppFunction extends NodejsFunction {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       role,
-      tracing: tracing ? Tracing.ACTIVE : Tracing.DISABLED,
+      // Active tracing is set below: CDK's would put X-Ray's `Resource: *` into each role's own policy.
+      tracing: Tracing.DISABLED,
       logGroup,
       loggingFormat: LoggingFormat.JSON,
       // With JSON logs Lambda filters by level itself (AWS_LAMBDA_LOG_LEVEL, INFO unless set) and Powertools follows
@@ -183,10 +205,8 @@ export class AppFunction extends NodejsFunction {
     this.logGroupResource = logGroup;
 
     if (tracing) {
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
-      });
+      (this.node.defaultChild as CfnFunction).tracingConfig = { mode: Tracing.ACTIVE };
+      xrayWritePolicy(Stack.of(this)).attachToRole(role);
     } else {
       Validations.of(this).acknowledge({
         id: 'Serverless-LambdaTracing',

@@ -2,10 +2,11 @@ import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import { type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AUDIT_STREAM_SETTINGS } from '#audit/stream-settings';
+import { SendOnlySqsDlq } from './send-only-queue';
 
 export interface AuditTrailProps {
   /** The `audit-stream` function (its audit-table grant comes from FUNCTIONS: `audit: 'append'`). */
@@ -65,18 +66,6 @@ export class AuditTrail extends Construct {
         "Invoked by DynamoDB Streams event source mappings, not asynchronously: failed batches go to the mappings' SQS on-failure destination.",
     });
 
-    // SqsDlq grants the function sqs:SendMessage plus CDK's standard KMS actions on the queue's key.
-    Validations.of(props.consumer.role ?? props.consumer).acknowledge(
-      {
-        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason: "CDK's grant for sending to the KMS-encrypted on-failure queue; resource-scoped to that queue's key.",
-      },
-      {
-        id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
-        reason: "CDK's grant for sending to the KMS-encrypted on-failure queue; resource-scoped to that queue's key.",
-      },
-    );
-
     for (const table of props.tables) {
       props.consumer.addEventSource(
         new DynamoEventSource(table, {
@@ -87,9 +76,18 @@ export class AuditTrail extends Construct {
           retryAttempts: AUDIT_STREAM_SETTINGS.retryAttempts,
           maxRecordAge: Duration.seconds(AUDIT_STREAM_SETTINGS.maxRecordAgeSeconds),
           parallelizationFactor: AUDIT_STREAM_SETTINGS.parallelizationFactor,
-          onFailure: new SqsDlq(this.failureQueue),
+          // sqs:SendMessage and the producer's two key actions, no more (send-only-queue.ts).
+          onFailure: new SendOnlySqsDlq(this.failureQueue),
         }),
       );
+    }
+    // The stream read grant includes dynamodb:ListStreams, which has no resource: acknowledged on that policy only.
+    const consumerPolicy = props.consumer.role?.node.tryFindChild('DefaultPolicy');
+    if (consumerPolicy) {
+      Validations.of(consumerPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'dynamodb:ListStreams (part of reading a table stream) supports no resource-level permissions.',
+      });
     }
   }
 }

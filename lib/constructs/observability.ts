@@ -1,5 +1,6 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import {
   Alarm,
   AlarmStatusWidget,
@@ -14,7 +15,7 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Function as LambdaFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import {
@@ -32,6 +33,7 @@ import { Construct } from 'constructs';
 import { SECURITY_HEADERS } from '#platform/http/headers';
 import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION } from '#platform/powertools';
 import type { FunctionId } from '#platform/routes';
+import { isApiFunction } from '#lib/constructs/app-function';
 import type { LogDestination, StageConfig } from '#lib/stage-config';
 
 /**
@@ -69,6 +71,8 @@ export const ALARM_THRESHOLDS = {
   streamIteratorAgeMs: 60_000,
   /** 30-day rotation plus 5 days of grace. */
   signingKeyMaxAgeSeconds: 35 * 24 * 60 * 60,
+  /** Share of a concurrency limit (the account's, or a function's reserved concurrency) that alarms. */
+  concurrencyShare: 0.8,
 } as const;
 
 /** The authorizer's real failures: Lambda Errors minus the 401s (thrown `Unauthorized`) it reports as EMF. */
@@ -109,6 +113,8 @@ export interface ObservabilityProps {
     readonly deadLetterAlarm: Alarm;
     readonly deadLetterQueue: IQueue;
   };
+  /** Tables whose read and write throttling alarms, by a readable name. */
+  readonly tables?: Readonly<Record<string, ITable>>;
 }
 
 /**
@@ -122,6 +128,10 @@ export class Observability extends Construct {
   readonly topicKey: Key;
   readonly dashboard: Dashboard;
   readonly alarms: Alarm[] = [];
+  /** Each function's error alarm (the authorizer's: errors other than 401): releases roll back on it. */
+  readonly errorAlarms = new Map<FunctionId, Alarm>();
+  /** The API 5xx-rate alarm: releases roll back on it too. */
+  readonly api5xxAlarm: Alarm;
   readonly webAcl?: CfnWebACL;
   private readonly action: SnsAction;
   private readonly config: StageConfig;
@@ -155,7 +165,7 @@ export class Observability extends Construct {
     // The widget reads the array when the dashboard renders, so alarms added later (watchDeadLetterQueue) show too.
     this.alarmWidget = new AlarmStatusWidget({ title: 'Alarms', width: 24, height: 6, alarms: this.alarms });
 
-    this.apiAlarms(props.api);
+    this.api5xxAlarm = this.apiAlarms(props.api);
     this.securityAlarms();
     if (props.reports) {
       this.adoptAlarm(props.reports.failedRunsAlarm);
@@ -173,6 +183,8 @@ export class Observability extends Construct {
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) this.watchDeadLetterQueue(name, queue);
     if (this.alarmEmailDlq) this.watchDeadLetterQueue('AlarmEmailDlq', this.alarmEmailDlq);
     for (const [functionId, fn] of props.functions) this.functionAlarms(functionId, fn);
+    for (const [name, table] of Object.entries(props.tables ?? {})) this.tableThrottleAlarm(name, table);
+    this.accountConcurrencyAlarm();
     this.buildDashboard(props);
 
     const destination = props.config.operations.logDestination;
@@ -249,6 +261,17 @@ export class Observability extends Construct {
       enforceSSL: true,
     });
     topic.applyRemovalPolicy(this.config.removalPolicy);
+    // enforceSSL makes a topic policy, which replaces SNS's default one: without this, no alarm could publish.
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccountPublish',
+        effect: Effect.ALLOW,
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
 
     const email = this.config.operations.alarmEmail;
     if (email) {
@@ -281,9 +304,9 @@ export class Observability extends Construct {
     );
   }
 
-  private apiAlarms(api: RestApi): void {
+  private apiAlarms(api: RestApi): Alarm {
     const period = Duration.minutes(5);
-    this.alarm('Api5xxRate', {
+    return this.alarm('Api5xxRate', {
       metric: new MathExpression({
         expression: 'IF(requests > 0, 100 * errors / requests, 0)',
         usingMetrics: {
@@ -368,7 +391,8 @@ export class Observability extends Construct {
   private functionAlarms(functionId: FunctionId, fn: IFunction): void {
     const period = Duration.minutes(5);
     const errors = fn.metricErrors({ period, statistic: Stats.SUM });
-    this.alarm(`${functionId}Errors`, {
+    const isAuthorizer = functionId === 'authorizer';
+    const errorAlarm = this.alarm(`${functionId}Errors`, {
       // The authorizer answers 401 by throwing `Unauthorized` (API Gateway's contract), which Lambda counts as an
       // error: only errors beyond the 401s it counted itself (AuthorizerUnauthorized) are failures.
       metric:
@@ -390,10 +414,14 @@ export class Observability extends Construct {
           : errors,
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
+      // The 401 count is an EMF metric, minutes later than Lambda's Errors: a period evaluated before it arrived
+      // shows every 401 as a failure. Two of three periods, so one premature evaluation pages nobody.
+      evaluationPeriods: isAuthorizer ? 3 : 1,
+      datapointsToAlarm: isAuthorizer ? 2 : undefined,
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: `Function ${functionId} failed with an unhandled error (runbook: Lambda errors).`,
     });
+    this.errorAlarms.set(functionId, errorAlarm);
     this.alarm(`${functionId}Throttles`, {
       metric: fn.metricThrottles({ period, statistic: Stats.SUM }),
       threshold: 1,
@@ -401,6 +429,78 @@ export class Observability extends Construct {
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: `Function ${functionId} was throttled (runbook: Lambda throttles).`,
+    });
+    const reserved = this.config.reservedConcurrency[functionId];
+    if (reserved !== undefined) {
+      const threshold = Math.max(1, Math.floor(reserved * ALARM_THRESHOLDS.concurrencyShare));
+      this.alarm(`${functionId}ConcurrencyNearReserved`, {
+        metric: fn.metric('ConcurrentExecutions', { period: Duration.minutes(1), statistic: Stats.MAXIMUM }),
+        threshold,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 3,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: `Function ${functionId} runs ${threshold} or more of its ${reserved} reserved executions at once (runbook: Lambda concurrency).`,
+      });
+    }
+    // Invoked asynchronously (a schedule, EventBridge, Secrets Manager) or by a stream: events can be dropped, and
+    // failures sent to a destination can fail to arrive. API functions have neither.
+    if (!isApiFunction(functionId)) {
+      this.alarm(`${functionId}AsyncEventsDropped`, {
+        metric: fn.metric('AsyncEventsDropped', { period, statistic: Stats.SUM }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: `Lambda dropped asynchronous events of ${functionId} without running them (runbook: async events dropped).`,
+      });
+      this.alarm(`${functionId}DestinationDeliveryFailures`, {
+        metric: fn.metric('DestinationDeliveryFailures', { period, statistic: Stats.SUM }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: `A failed event of ${functionId} could not be sent to its on-failure queue (runbook: destination delivery failures).`,
+      });
+    }
+  }
+
+  /** Any throttled read or write of the table (on-demand tables throttle too, past twice their previous peak). */
+  private tableThrottleAlarm(name: string, table: ITable): void {
+    const period = Duration.minutes(5);
+    const events = (metricName: string) => table.metric(metricName, { period, statistic: Stats.SUM });
+    this.alarm(`${name}TableThrottles`, {
+      metric: new MathExpression({
+        expression: 'FILL(reads, 0) + FILL(writes, 0)',
+        usingMetrics: { reads: events('ReadThrottleEvents'), writes: events('WriteThrottleEvents') },
+        period,
+        label: `${name} throttle events`,
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: `DynamoDB throttled reads or writes of the ${name} table (runbook: DynamoDB throttles).`,
+    });
+  }
+
+  /** The region's Lambda concurrency, all functions of the account together, near the account's quota. */
+  private accountConcurrencyAlarm(): void {
+    const limit = this.config.lambdaConcurrencyLimit;
+    const threshold = Math.floor(limit * ALARM_THRESHOLDS.concurrencyShare);
+    this.alarm('AccountConcurrency', {
+      metric: new Metric({
+        namespace: 'AWS/Lambda',
+        metricName: 'ConcurrentExecutions',
+        period: Duration.minutes(1),
+        statistic: Stats.MAXIMUM,
+      }),
+      threshold,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: `Lambda runs ${threshold} or more executions at once in this account and region, of a quota of ${limit} (runbook: Lambda concurrency).`,
     });
   }
 

@@ -1,10 +1,9 @@
-import { Duration, type RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Code, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -12,6 +11,30 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '#platform/powertools';
 import { type AppFunction, PROJECT_ROOT } from './app-function';
+import { grantSendOnly, SendOnlySqsDestination } from './send-only-queue';
+
+/**
+ * The From address and the SES identities a send may be authorised against. SES checks the From address's own
+ * identity when that address is verified, else its domain's: both are granted, so sending works whichever of the
+ * two is verified, now or later. A From address outside the identity is refused here, not at the first send.
+ */
+export function senderIdentities(
+  senderIdentity: string,
+  senderAddress?: string,
+): { fromAddress: string; identities: string[] } {
+  const identity = senderIdentity.toLowerCase();
+  const fromAddress = (senderAddress ?? (identity.includes('@') ? identity : `reports@${identity}`)).toLowerCase();
+  const at = fromAddress.lastIndexOf('@');
+  const domain = fromAddress.slice(at + 1);
+  if (at < 1 || domain === '') throw new Error(`Reports: the From address "${fromAddress}" is not an e-mail address`);
+  const belongs = identity.includes('@') ? fromAddress === identity : domain === identity;
+  if (!belongs) {
+    throw new Error(
+      `Reports: the From address "${fromAddress}" is not covered by the SES identity "${identity}" (the address itself, or an address of the domain)`,
+    );
+  }
+  return { fromAddress, identities: [fromAddress, domain] };
+}
 
 export interface ReportsProps {
   /** The `reports` function (API exports, definitions, run now). */
@@ -83,6 +106,8 @@ export class Reports extends Construct {
       versioned: true,
       lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
       removalPolicy: props.removalPolicy,
+      // A versioned bucket that is not empty cannot be deleted: a stage meant to be torn down empties it first.
+      autoDeleteObjects: props.removalPolicy === RemovalPolicy.DESTROY,
     });
     Validations.of(this.accessLogsBucket).acknowledge({
       id: 'AwsSolutions-S1',
@@ -119,6 +144,7 @@ export class Reports extends Construct {
         { id: 'uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       removalPolicy: props.removalPolicy,
+      autoDeleteObjects: props.removalPolicy === RemovalPolicy.DESTROY,
     });
 
     // The fonts every report function needs: one layer instead of a copy in each bundle.
@@ -164,19 +190,13 @@ export class Reports extends Construct {
     this.schedulerRole.addToPolicy(
       new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [runnerFunction.functionArn] }),
     );
-    this.deadLetterQueue.grantSendMessages(this.schedulerRole);
-    for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
-      Validations.of(this.schedulerRole).acknowledge({
-        id: `AwsSolutions-IAM5[Action::${action}]`,
-        reason: 'Sending to the KMS-encrypted dead-letter queue (CDK grantSendMessages), on the reports key only.',
-      });
-    }
+    grantSendOnly(this.schedulerRole, this.deadLetterQueue);
 
     // Retries are the runner's (2 in-process attempts) and Scheduler's (delivery); a failed run goes to the DLQ.
     runnerFunction.configureAsyncInvoke({
       retryAttempts: 0,
       maxEventAge: Duration.hours(1),
-      onFailure: new SqsDestination(this.deadLetterQueue),
+      onFailure: new SendOnlySqsDestination(this.deadLetterQueue),
     });
     Validations.of(runnerFunction).acknowledge({
       id: 'Serverless-LambdaDLQ',
@@ -184,9 +204,7 @@ export class Reports extends Construct {
         'Failed asynchronous invocations go to the reports dead-letter queue through an on-failure destination (EventInvokeConfig), which also carries the error.',
     });
 
-    const fromAddress =
-      props.senderAddress ??
-      (props.senderIdentity.includes('@') ? props.senderIdentity : `reports@${props.senderIdentity}`);
+    const { fromAddress, identities } = senderIdentities(props.senderIdentity, props.senderAddress);
     const environment: Record<string, string> = {
       REPORTS_BUCKET: this.bucket.bucketName,
       REPORTS_KMS_KEY_ID: this.key.keyArn,
@@ -204,17 +222,22 @@ export class Reports extends Construct {
     for (const [name, value] of Object.entries(schedulerEnvironment)) reportsFunction.addEnvironment(name, value);
 
     const fileResources = [this.bucket.arnForObjects('runs/*'), this.bucket.arnForObjects('exports/*')];
-    const identityArn = `arn:${stack.partition}:ses:${stack.region}:${stack.account}:identity/${props.senderIdentity}`;
+    const identityArns = identities.map(
+      (identity) => `arn:${stack.partition}:ses:${stack.region}:${stack.account}:identity/${identity}`,
+    );
     for (const fn of functions) {
       fn.addLayers(this.layer);
       for (const [name, value] of Object.entries(environment)) fn.addEnvironment(name, value);
       // GetObject: the pre-signed download links are signed with the function's own credentials.
       fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject'], resources: fileResources }));
-      this.key.grantEncryptDecrypt(fn);
+      // SSE-KMS: GenerateDataKey to write, Decrypt to read (also through the pre-signed links); nothing else.
+      fn.addToRolePolicy(
+        new PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.key.keyArn] }),
+      );
       fn.addToRolePolicy(
         new PolicyStatement({
           actions: ['ses:SendEmail'],
-          resources: [identityArn],
+          resources: identityArns,
           conditions: { StringEquals: { 'ses:FromAddress': fromAddress } },
         }),
       );
@@ -225,14 +248,6 @@ export class Reports extends Construct {
       Validations.of(fn.serviceRole).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.bucket.node.defaultChild as never)}.Arn>/exports/*]`,
         reason: 'Ad-hoc exports too large for a response are written and read under the exports/ prefix.',
-      });
-      Validations.of(fn.serviceRole).acknowledge({
-        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason: 'SSE-KMS uploads need GenerateDataKey on the reports key only (CDK grantEncryptDecrypt).',
-      });
-      Validations.of(fn.serviceRole).acknowledge({
-        id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
-        reason: 'Part of CDK grantEncryptDecrypt, limited to the reports key.',
       });
     }
 

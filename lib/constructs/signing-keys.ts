@@ -1,7 +1,7 @@
-import { Duration, type RemovalPolicy, SecretValue, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Lazy, type RemovalPolicy, SecretValue, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Effect, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, type IGrantable, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import { CfnPermission, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -59,6 +59,8 @@ export class SigningKeys extends Construct {
   private readonly keyArnPattern: string;
   /** cdk-nag's spelling of keyArnPattern: pseudo parameters only where the stack's env is not pinned. */
   private readonly keyArnPatternShown: string;
+  /** The roles granted `sign` or `verify`/`rotate`: each key rotation makes names them in its key policy. */
+  private readonly keyRoles: { sign: IRole[]; verify: IRole[] } = { sign: [], verify: [] };
 
   constructor(scope: Construct, id: string, props: SigningKeysProps) {
     super(scope, id);
@@ -159,9 +161,31 @@ export class SigningKeys extends Construct {
     fn.addEnvironment('SIGNING_KEY_TAG', this.appTag);
   }
 
+  /**
+   * SIGNING_KEY_ROLES on the rotation function: the roles a new key's policy names (functions/signing/kms-signing-keys.ts),
+   * rendered at synth so every later `grant` is in it.
+   */
+  private bindKeyRoles(fn: SigningKeyUser): void {
+    const stack = Stack.of(this);
+    const rotationRole = fn.role;
+    if (!rotationRole) throw new Error('SigningKeys: the rotation function has no role to name in key policies');
+    fn.addEnvironment(
+      'SIGNING_KEY_ROLES',
+      Lazy.string({
+        produce: () =>
+          stack.toJsonString({
+            rotation: rotationRole.roleArn,
+            sign: this.keyRoles.sign.map((role) => role.roleArn),
+            verify: this.keyRoles.verify.map((role) => role.roleArn),
+          }),
+      }),
+    );
+  }
+
   /** The rotation function: create, tag, test and retire keys. */
   private grantRotation(fn: SigningKeyUser): void {
     this.bindEnvironment(fn);
+    this.bindKeyRoles(fn);
     const role = fn.grantPrincipal;
     role.addToPrincipalPolicy(
       new PolicyStatement({
@@ -203,17 +227,10 @@ export class SigningKeys extends Construct {
     );
     role.addToPrincipalPolicy(
       new PolicyStatement({
-        sid: 'ProbeAndFindOurKeys',
-        actions: ['kms:Sign', 'kms:GetPublicKey', 'kms:ListResourceTags'],
+        sid: 'ProbeOurKeys',
+        actions: ['kms:Sign', 'kms:GetPublicKey'],
         resources: [this.keyArnPattern],
         conditions: this.taggedSigningKey(),
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'ListKeysToFindARetriedRotationsKey',
-        actions: ['kms:ListKeys'],
-        resources: ['*'], // ListKeys supports no resource-level permissions
       }),
     );
     role.addToPrincipalPolicy(
@@ -228,11 +245,12 @@ export class SigningKeys extends Construct {
       id: 'Serverless-LambdaDLQ',
       reason: 'Secrets Manager invokes the rotation function itself, sees every failure and retries the rotation.',
     });
-    Validations.of(role as unknown as Construct).acknowledge(
+    // On the role's own policy only, where these statements are.
+    Validations.of(defaultPolicyOf(fn)).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'kms:CreateKey and kms:ListKeys have no resource-level permissions; CreateKey is limited by KeySpec, KeyUsage and request-tag conditions. (Secrets Manager rotation also adds GetRandomPassword.)',
+          'kms:CreateKey has no resource; it is limited by KeySpec, KeyUsage and request-tag conditions. (The rotation schedule adds secretsmanager:GetRandomPassword, which has none either.)',
       },
       {
         id: `AwsSolutions-IAM5[Resource::${this.keyArnPatternShown}]`,
@@ -251,6 +269,8 @@ export class SigningKeys extends Construct {
   grant(fn: SigningKeyUser, access: SigningKeyAccess): void {
     this.bindEnvironment(fn);
     this.secret.grantRead(fn);
+    if (!fn.role) throw new Error('SigningKeys: a function without a role cannot be granted the signing keys');
+    this.keyRoles[access === 'sign' ? 'sign' : 'verify'].push(fn.role);
     fn.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
         actions: access === 'sign' ? ['kms:GetPublicKey', 'kms:Sign'] : ['kms:GetPublicKey'],
@@ -275,9 +295,16 @@ export class SigningKeys extends Construct {
         }),
       );
     }
-    Validations.of(fn.grantPrincipal as unknown as Construct).acknowledge({
+    Validations.of(defaultPolicyOf(fn)).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${this.keyArnPatternShown}]`,
       reason: 'Signing keys are created by rotation; access is limited to keys tagged for this app (aws:ResourceTag).',
     });
   }
+}
+
+/** The policy CDK keeps the role's statements in: acknowledgements go on it, not on the whole role. */
+function defaultPolicyOf(fn: SigningKeyUser): Construct {
+  const policy = fn.role?.node.tryFindChild('DefaultPolicy');
+  if (!policy) throw new Error(`SigningKeys: ${fn.node.path} has no role policy to acknowledge findings on`);
+  return policy;
 }

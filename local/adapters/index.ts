@@ -1,6 +1,8 @@
+import { useAttributionKey } from '#audit/adapters';
 import { config } from '#platform/config';
 import { type ReportAdapters, publicBaseUrl, useReportAdapters } from '#reports/delivery/adapters';
 import { useSigningAdapters } from '#signing/adapters';
+import { localAttributionKeyFromConfig } from './local-attribution-key';
 import { LocalMailer } from './local-mailer';
 import { LocalObjectStore } from './local-object-store';
 import { localScheduler } from './local-scheduler';
@@ -24,4 +26,5 @@ export function localReportAdapters(): ReportAdapters {
 export function installLocalAdapters(): void {
   useSigningAdapters(localSigningAdaptersFromConfig);
   useReportAdapters(localReportAdapters);
+  useAttributionKey(localAttributionKeyFromConfig);
 }

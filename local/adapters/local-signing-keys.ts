@@ -3,7 +3,6 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
-  readdirSync,
   readFileSync,
   renameSync,
   statSync,
@@ -104,18 +103,6 @@ export class LocalSigningKeys implements SigningKeys {
     };
     writePrivate(join(this.dir, `${keyId}.json`), JSON.stringify(meta, null, 2));
     return { keyId, keyArn: meta.keyArn };
-  }
-
-  async findKeyByToken(rotationToken: string): Promise<KeyRef | undefined> {
-    if (!existsSync(this.dir)) return undefined;
-    for (const file of readdirSync(this.dir)) {
-      if (!/^local-.*\.json$/.test(file)) continue;
-      const meta = JSON.parse(readFileSync(join(this.dir, file), 'utf8')) as LocalKeyMeta;
-      if (meta.tags[TAG_SIGNING_KEY] === this.appTag && meta.tags[TAG_ROTATION_TOKEN] === rotationToken) {
-        return { keyId: meta.keyId, keyArn: meta.keyArn };
-      }
-    }
-    return undefined;
   }
 
   async scheduleDeletion(keyId: string, pendingWindowDays: number): Promise<void> {

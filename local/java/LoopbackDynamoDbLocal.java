@@ -15,6 +15,9 @@ public final class LoopbackDynamoDbLocal {
   private static final String HOST = "127.0.0.1";
 
   public static void main(String[] args) throws Exception {
+    // Never outlive the process that started us, however it ended (SIGKILL, a crash): an orphan would hold the
+    // port and the database files.
+    ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> System.exit(0)));
     DynamoDBProxyServer proxy = ServerRunner.createServerFromCommandLineArgs(args);
     Field field = DynamoDBProxyServer.class.getDeclaredField("server");
     field.setAccessible(true);

@@ -35,7 +35,11 @@ function importMs(file: string, flags: string[]): number {
     ],
     {
       encoding: 'utf8',
-      env: childEnv({ LOG_LEVEL: 'ERROR', AWS_REGION: 'eu-central-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }),
+      env: childEnv({
+        LOG_LEVEL: 'ERROR',
+        AWS_REGION: 'eu-central-1',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      }),
     },
   );
   if (probe.status !== 0) throw new Error(`import of ${file} failed: ${probe.stderr}`);

@@ -425,23 +425,23 @@ const FORBIDDEN_INPUTS: readonly (readonly [RegExp, string])[] = [
 ];
 
 /**
- * API functions still over the 500 KB budget (API_BUNDLE_BUDGET_BYTES), each capped near its size when the budget
- * came in so it cannot grow unnoticed; docs/performance.md "Bundle sizes" says what they carry. Lower a cap when a
- * bundle shrinks; drop the entry when it fits the budget.
+ * API functions still over the 500 KB budget (API_BUNDLE_BUDGET_BYTES), each capped about 10 % above its size when
+ * the budget came in (December 2026), so it cannot grow unnoticed; docs/performance.md "Bundles and cold starts" says
+ * what they carry. Lower a cap when a bundle shrinks; drop the entry when it fits the budget.
  */
 const OVER_BUDGET: Partial<Record<FunctionId, number>> = {
   // The AWS SDK's DynamoDB, KMS and Secrets Manager clients, zod, prom-client (security counters), hash-wasm.
-  auth: 750_000,
-  users: 660_000,
+  auth: 800_000, // 720 KB
+  users: 700_000, // 629 KB
   // prom-client for GET /metrics, and every dependency's client for the detailed health.
-  ops: 680_000,
-  authorizer: 620_000,
-  readiness: 600_000,
-  keys: 540_000,
-  charges: 540_000,
-  audit: 530_000,
+  ops: 730_000, // 665 KB
+  authorizer: 660_000, // 598 KB
+  readiness: 630_000, // 571 KB
+  keys: 570_000, // 517 KB
+  charges: 570_000, // 520 KB
+  audit: 560_000, // 508 KB
   // exceljs, pdf-lib and fontkit: loaded on first use, but in the same file (NodejsFunction bundles into one).
-  reports: 3_400_000,
+  reports: 3_600_000, // 3 256 KB
 };
 
 /** `<path> (<what it is>)` when a metafile input must not be in a bundle. */

@@ -1,4 +1,4 @@
-import { App } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnTable } from 'aws-cdk-lib/aws-dynamodb';
 import type { CfnKey } from 'aws-cdk-lib/aws-kms';
@@ -114,6 +114,54 @@ describe('data stack (prod)', () => {
       DeletionPolicy: 'Retain',
     });
   });
+
+  it('backs the audit table up daily for a year into a vault with a compliance-mode lock', () => {
+    const [vault] = Object.keys(template.findResources('AWS::Backup::BackupVault'));
+    template.hasResource('AWS::Backup::BackupVault', {
+      Properties: Match.objectLike({
+        BackupVaultName: 'charge-records-prod-audit',
+        // ChangeableForDays makes it compliance mode: after 3 days nobody can lift or shorten the lock.
+        LockConfiguration: { MinRetentionDays: 30, ChangeableForDays: 3 },
+      }),
+      DeletionPolicy: 'Retain',
+    });
+    template.hasResourceProperties('AWS::Backup::BackupPlan', {
+      BackupPlan: {
+        BackupPlanName: 'charge-records-prod-audit',
+        BackupPlanRule: [
+          Match.objectLike({
+            RuleName: 'Daily',
+            TargetBackupVault: { 'Fn::GetAtt': [vault, 'BackupVaultName'] },
+            ScheduleExpression: 'cron(0 3 * * ? *)',
+            Lifecycle: { DeleteAfterDays: 365 },
+          }),
+        ],
+      },
+    });
+    // Exactly the audit table is selected.
+    const auditTable = Object.entries(template.findResources('AWS::DynamoDB::Table')).find(([id]) =>
+      id.startsWith('audit'),
+    )![0];
+    template.hasResourceProperties('AWS::Backup::BackupSelection', {
+      BackupSelection: Match.objectLike({ Resources: [{ 'Fn::GetAtt': [auditTable, 'Arn'] }] }),
+    });
+    expect(Object.keys(template.findResources('AWS::Backup::BackupSelection'))).toHaveLength(1);
+  });
+
+  it('names the users table in an output, for npm run bootstrap-admin', () => {
+    const users = Object.keys(template.findResources('AWS::DynamoDB::Table')).find((id) => id.startsWith('users'))!;
+    template.hasOutput('UsersTableName', { Value: { Ref: users } });
+  });
+});
+
+it('dev has no audit backup: a locked vault would outlive the teardown dev is for', () => {
+  const { template } = dataStack('dev');
+  expect(template.findResources('AWS::Backup::BackupVault')).toEqual({});
+  expect(template.findResources('AWS::Backup::BackupPlan')).toEqual({});
+  expect(stageConfig({ stage: 'dev', auditBackup: 'true' }).auditBackup).toMatchObject({
+    lockChangeableFor: Duration.days(3),
+  });
+  expect(stageConfig({ stage: 'prod', auditBackup: 'false' }).auditBackup).toBeUndefined();
 });
 
 it('rejects an unknown stage', () => {

@@ -126,6 +126,29 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
     });
   });
 
+  it("lets this account's CloudWatch alarms publish to the topic (its policy replaces SNS's default one)", () => {
+    const policies = Object.values(template.findResources('AWS::SNS::TopicPolicy'));
+    expect(policies).toHaveLength(1);
+    const policy = policies[0]!.Properties as {
+      Topics: unknown[];
+      PolicyDocument: { Statement: Record<string, unknown>[] };
+    };
+    expect(policy.Topics).toEqual([topicRef(template)]);
+    const allows = policy.PolicyDocument.Statement.filter((st) => st.Effect === 'Allow');
+    expect(allows).toEqual([
+      {
+        Sid: 'CloudWatchAlarmsOfThisAccountPublish',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: topicRef(template),
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      },
+    ]);
+    // Still TLS-only for everyone, CloudWatch included.
+    expect(policy.PolicyDocument.Statement.filter((st) => st.Effect === 'Deny')).toHaveLength(1);
+  });
+
   it('alarms on the API 5xx rate above 1 % (metric math over 5 minutes)', () => {
     const metrics = new Capture();
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -186,7 +209,10 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
       ...notifies(template),
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      EvaluationPeriods: 1,
+      // The 401 count is an EMF metric that arrives after Lambda's Errors: one period evaluated early must not
+      // page, so two of three periods, and no data is no failure.
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
       TreatMissingData: 'notBreaching',
       AlarmDescription: Match.stringLikeRegexp('Function authorizer failed'),
       Metrics: metrics,
@@ -314,6 +340,92 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
     });
   });
 
+  it('alarms on throttled reads or writes of every table', () => {
+    const tables = built.data.tables;
+    for (const [name, table] of Object.entries(tables)) {
+      const metrics = new Capture();
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        ...notifies(template),
+        AlarmDescription: Match.stringLikeRegexp(`throttled reads or writes of the ${name} table`),
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        Metrics: metrics,
+      });
+      const byId = Object.fromEntries(
+        metrics
+          .asArray()
+          .map((m: { Id: string; Expression?: string; MetricStat?: unknown }) => [m.Id, m.Expression ?? m.MetricStat]),
+      );
+      expect(byId.expr ?? Object.values(byId).find((v) => typeof v === 'string')).toBe(
+        'FILL(reads, 0) + FILL(writes, 0)',
+      );
+      const tableImport = JSON.stringify(built.api.resolve(table.tableName));
+      for (const [id, metricName] of [
+        ['reads', 'ReadThrottleEvents'],
+        ['writes', 'WriteThrottleEvents'],
+      ] as const) {
+        expect(byId[id]).toMatchObject({
+          Metric: { Namespace: 'AWS/DynamoDB', MetricName: metricName },
+          Stat: 'Sum',
+          Period: 300,
+        });
+        expect(JSON.stringify(byId[id])).toContain(tableImport);
+      }
+    }
+  });
+
+  it('alarms at 80 % of the account concurrency and of each reserved concurrency (prod: reports, report-runner)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...notifies(template),
+      Namespace: 'AWS/Lambda',
+      MetricName: 'ConcurrentExecutions',
+      Dimensions: Match.absent(),
+      Statistic: 'Maximum',
+      Threshold: 800,
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 3,
+    });
+    for (const [functionId, reserved] of [
+      ['reports', 10],
+      ['report-runner', 5],
+    ] as const) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: FUNCTIONS[functionId].description,
+        ReservedConcurrentExecutions: reserved,
+      });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        ...notifies(template),
+        Namespace: 'AWS/Lambda',
+        MetricName: 'ConcurrentExecutions',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionLogicalId(template, functionId) } }],
+        Threshold: Math.floor(reserved * 0.8),
+      });
+    }
+  });
+
+  it('alarms on dropped asynchronous events and failed on-failure deliveries of the functions not behind the API', () => {
+    for (const functionId of ['rotate-keys', 'report-runner', 'audit-stream'] as const) {
+      for (const metricName of ['AsyncEventsDropped', 'DestinationDeliveryFailures']) {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          ...notifies(template),
+          Namespace: 'AWS/Lambda',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionLogicalId(template, functionId) } }],
+          Statistic: 'Sum',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+        });
+      }
+    }
+    // API functions are invoked synchronously: nothing to drop, no destination.
+    const dropped = template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { MetricName: 'AsyncEventsDropped' },
+    });
+    expect(Object.keys(dropped)).toHaveLength(3);
+  });
+
   it('sends every alarm to the topic, on ALARM and on OK', () => {
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties).toMatchObject(notifies(template));
@@ -364,11 +476,12 @@ describe('observability with every switch on (prod, waf, alarm e-mail, Firehose 
     expect(body).toContain('"type":"alarm"');
   });
 
-  it('forwards every function log group and the access log group to the Firehose stream', () => {
+  it('forwards every function log group and the access and execution log groups to the Firehose stream', () => {
     const api = built.api;
     const logGroups = [
       ...FUNCTION_IDS.map((id) => logGroupLogicalId(template, id)),
       api.getLogicalId(api.accessLogs.node.defaultChild as never),
+      api.getLogicalId(api.executionLogs.node.defaultChild as never),
     ];
     const role = new Capture();
     for (const logGroup of logGroups) {

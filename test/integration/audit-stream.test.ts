@@ -10,6 +10,7 @@ import { invoke } from '#local/handlers';
 import { callHandler, userWith } from '#test/support/events';
 import { auditRecordsOf, createTables, scanAll, streamReader } from '#test/support/streams';
 import { seedChargeAs } from '#test/support/charges';
+import { UserStore } from '#users/store';
 
 const operator = userWith(['operator'], 'olga');
 const qm = userWith(['quality_manager'], 'quentin');
@@ -72,17 +73,17 @@ describe('audit records from the charges stream', () => {
     expect(verifyChain(await new AuditStore().chain('charge', id)).valid).toBe(true);
   });
 
-  it("measures audit lag from the item's own write time: DynamoDB Local rounds the stream's time down to the minute", async () => {
-    // Prepare: a real INSERT record, its write time pinned 1.234 s before "now", its stream time minute-rounded.
+  it("measures audit lag from the change's MAC'd write time: DynamoDB Local rounds the stream's time down to the minute", async () => {
+    // Prepare: a real INSERT record, "now" pinned 1.234 s after its stamped write time, its stream time minute-rounded.
     const id = await newCharge();
     const insert = (await reader.next()).Records.find(
       (r) => r.eventName === 'INSERT' && r.dynamodb?.Keys?.sk?.S === 'CHARGE',
     );
     expect(insert, 'the charge INSERT record').toBeDefined();
-    const now = Date.parse('2026-11-26T10:00:42.000Z');
-    const writtenAt = now - 1234;
     const record = structuredClone(insert as DynamoDBRecord);
-    (record.dynamodb!.NewImage as Record<string, { S: string }>).updatedAt = { S: new Date(writtenAt).toISOString() };
+    const stamp = record.dynamodb!.NewImage!.lastChange!.M as Record<string, { S: string }>;
+    const writtenAt = Date.parse(stamp.at!.S);
+    const now = writtenAt + 1234;
     record.dynamodb!.ApproximateCreationDateTime = Math.floor(writtenAt / 60_000) * 60;
     const observed = vi.spyOn(auditLag, 'observe');
     vi.useFakeTimers({ toFake: ['Date'] });
@@ -137,7 +138,7 @@ describe('audit records from the charges stream', () => {
     expect(records[1]).toMatchObject({ reason: 'entered twice', actor: { username: 'quentin' } });
     expect(records[2]).toMatchObject({
       actor: { userId: 'out-of-band' },
-      reason: 'Changed outside the API',
+      reason: 'Changed outside the API (no valid attribution MAC)',
       changes: { quantity: { from: 5, to: 999 } },
     });
   });
@@ -236,52 +237,21 @@ describe('audit records from the users stream', () => {
   it('role change and disable are audited with the acting admin; claim items are ignored; no password hash anywhere', async () => {
     const admin = { userId: 'admin-1', username: 'admin' };
     const passwordHash = 'scrypt$16384$8$1$c2FsdA$VERYSECRETHASH';
-    const users = tableName('users');
-    const db = documentDb();
-    await db.send(
-      new PutCommand({
-        TableName: users,
-        Item: {
-          pk: 'user#u-42',
-          kind: 'user',
-          userId: 'u-42',
-          username: 'ursula',
-          roles: ['viewer'],
-          disabled: false,
-          passwordHash,
-          updatedBy: admin,
-          requestId: 'req-1',
-          updatedAt: new Date().toISOString(),
-        },
-      }),
+    const store = new UserStore();
+    const { userId } = await store.create(
+      { username: 'ursula', roles: ['viewer'], passwordHash },
+      { actor: admin, requestId: 'req-1' },
     );
-    await db.send(new PutCommand({ TableName: users, Item: { pk: 'username#ursula', userId: 'u-42' } }));
-    await db.send(
-      new UpdateCommand({
-        TableName: users,
-        Key: { pk: 'user#u-42' },
-        UpdateExpression: 'SET #roles = :r, requestId = :q, reason = :why, passwordHash = :ph',
-        ExpressionAttributeNames: { '#roles': 'roles' },
-        ExpressionAttributeValues: {
-          ':r': ['operator', 'viewer'],
-          ':q': 'req-2',
-          ':why': 'joined the line team',
-          ':ph': `${passwordHash}2`,
-        },
-      }),
+    await store.update(
+      userId,
+      { roles: ['operator', 'viewer'], passwordHash: `${passwordHash}2` },
+      { actor: admin, requestId: 'req-2', reason: 'joined the line team' },
     );
-    await db.send(
-      new UpdateCommand({
-        TableName: users,
-        Key: { pk: 'user#u-42' },
-        UpdateExpression: 'SET disabled = :d, requestId = :q',
-        ExpressionAttributeValues: { ':d': true, ':q': 'req-3' },
-      }),
-    );
+    await store.update(userId, { disabled: true }, { actor: admin, requestId: 'req-3' });
     const response = await audit(await reader.next());
     expect(response.batchItemFailures).toEqual([]);
 
-    const records = await auditRecordsOf('user', 'u-42');
+    const records = await auditRecordsOf('user', userId);
     expect(records.map((r) => [r.action, r.requestId])).toEqual([
       ['create', 'req-1'],
       // Named for what changed: a roles change wins over the password hash changing in the same write.

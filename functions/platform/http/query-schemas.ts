@@ -14,13 +14,14 @@ export const Limit = z
   .regex(/^\d+$/, 'Decimal digits only')
   .transform(Number)
   .pipe(z.number().int().min(1).max(100))
-  .default(25);
+  .default(25)
+  .meta({ description: 'Page size: 1–100, default 25' });
 
 /**
  * Opaque: its length and content are checked where it is decoded (`decodeCursor`), so a cursor that is too long
  * is 400 BAD_REQUEST like every other bad cursor, not a 422 from this schema.
  */
-export const Cursor = z.string().optional();
+export const Cursor = z.string().optional().meta({ description: 'The `nextCursor` of the page before' });
 
 /** The `limit` and `cursor` of a paginated list. */
 export const PAGE_FIELDS = { limit: Limit, cursor: Cursor };

@@ -2,10 +2,18 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { ZodType } from 'zod';
 import * as z from 'zod';
 import { type AuthenticatedUser, fromAuthorizerContext } from '#platform/auth-context';
-import { AppError, badRequest, forbidden, notFound, unauthorized, validationError } from '#platform/errors';
+import {
+  AppError,
+  badRequest,
+  type ErrorCode,
+  forbidden,
+  notFound,
+  unauthorized,
+  validationError,
+} from '#platform/errors';
 import { findRoute, routeKey } from '#platform/routes';
 import { header, JSON_CONTENT_TYPE } from './headers';
-import { requestIdOf } from './request-state';
+import { correlationIdOf, requestIdOf, serverRequestIdOf } from './request-state';
 import type { RequestMeta } from '#platform/request-meta';
 
 /** Request bodies above 1 MiB are refused with 413. */
@@ -51,11 +59,40 @@ export interface HttpResult {
   raw?: { contentType: string; data: string | Buffer };
 }
 
+/** Response headers a route documents beyond those every answer carries. */
+export type DocumentedHeader = 'ETag' | 'Location' | 'Content-Disposition' | 'Retry-After';
+
+/** One answer of a route: its successes, and an error status whose body says more than the error shape. */
+export interface ResponseDoc {
+  status: number;
+  description: string;
+  /** The JSON body. */
+  body?: ZodType;
+  /** A file body instead: its media types. */
+  files?: readonly string[];
+  headers?: readonly DocumentedHeader[];
+}
+
+/**
+ * What a route answers, for the API description (`npm run openapi`, scripts/openapi.ts); the router does not read
+ * it. The errors every route of its kind can give (401/403 by access, 404 for path ids, 400/413/415/422 for bodies
+ * and queries, 429, 500, 503) are derived; `errors` names the route's own.
+ */
+export interface RouteDoc {
+  summary: string;
+  description?: string;
+  responses: readonly ResponseDoc[];
+  errors?: readonly ErrorCode[];
+  /** A change guarded by `If-Match` (428 without one, 412 when stale). */
+  ifMatch?: boolean;
+}
+
 export interface RouteSpec<B = undefined, Q = Record<string, string | undefined>, P = Record<string, string>> {
   body?: ZodType<B>;
   /** A route whose body may be left out entirely: the schema then sees `{}`. */
   bodyOptional?: boolean;
   query?: ZodType<Q>;
+  doc?: RouteDoc;
   run(ctx: RouteContext<B, Q, P>): Promise<HttpResult> | HttpResult;
 }
 
@@ -73,6 +110,14 @@ export function route<B = undefined, Q = Record<string, string | undefined>, P =
 export type RouteTable<R> = {
   [K in keyof R & string]: R[K] extends RouteSpec<infer B, infer Q, unknown> ? RouteSpec<B, Q, PathParams<K>> : never;
 };
+
+/**
+ * A function's routes, typed as `httpHandler` types them (path parameters from the keys), for a module that exports
+ * them apart from its handler: the API description reads them without the middleware stack.
+ */
+export function defineRoutes<R>(routes: RouteTable<R> & R): RouteTable<R> & R {
+  return routes;
+}
 
 export const ok = (body: unknown, headers?: Record<string, string>): HttpResult => ({ statusCode: 200, body, headers });
 export const created = (body: unknown, headers?: Record<string, string>): HttpResult => ({
@@ -175,12 +220,15 @@ const NO_QUERY = z.strictObject({});
  * silently drop the filter the client asked for.
  */
 function givenQuery(event: APIGatewayProxyEvent): Record<string, string> {
-  const given: Record<string, string> = {};
+  // No prototype: `?__proto__=1` is an unknown parameter like any other (400), not a prototype swap that hides it.
+  const given = Object.create(null) as Record<string, string>;
   if (!event.queryStringParameters) return given;
   const all = event.multiValueQueryStringParameters;
   let repeated: string[] | undefined;
   for (const [k, v] of Object.entries(event.queryStringParameters)) {
-    if ((all?.[k]?.length ?? 1) > 1) (repeated ??= []).push(k);
+    // Own values only: `toString` must never be read from Object.prototype.
+    const copies = all && Object.hasOwn(all, k) ? all[k]?.length : undefined;
+    if ((copies ?? 1) > 1) (repeated ??= []).push(k);
     else if (v !== undefined && v !== '') given[k] = v;
   }
   if (repeated) {
@@ -232,7 +280,12 @@ class Context<B, Q> implements RouteContext<B, Q> {
   }
 
   get meta(): RequestMeta {
-    return { requestId: this.requestId, sourceIp: this.event.requestContext?.identity?.sourceIp ?? '' };
+    const correlationId = correlationIdOf(this.event);
+    return {
+      requestId: serverRequestIdOf(this.event),
+      ...(correlationId !== undefined ? { correlationId } : {}),
+      sourceIp: this.event.requestContext?.identity?.sourceIp ?? '',
+    };
   }
 
   get caller(): AuthenticatedUser {

@@ -56,10 +56,21 @@ export function writableText(text: string): string {
  */
 const FORMULA_START = new Set(['=', '+', '-', '@', '\t', '\r', '\n'].map((c) => c.charCodeAt(0)));
 
-/** A lookup on the first character, not a regular expression: it runs for every text cell of an export. */
+/**
+ * A formula behind what a reader does not see, or a spreadsheet skips: whitespace (`\s` holds NBSP, U+3000, U+2028/
+ * U+2029 and U+FEFF), zero-width characters (U+200B–U+200D, U+2060–U+2064, U+180E) and bidi marks and controls
+ * (U+200E/U+200F, U+061C, U+202A–U+202E, U+2066–U+2069). `" =1+1"` is as much a formula as `"=1+1"`.
+ */
+const HIDDEN_FORMULA = /^[\s\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069]+[=+\-@]/;
+
+/** A lookup on the first character first: it runs for every text cell of an export, and most start visibly. */
 export function neutralise(text: string): string {
   const written = writableText(text);
-  return FORMULA_START.has(written.charCodeAt(0)) ? `'${written}` : written;
+  const first = written.charCodeAt(0);
+  if (FORMULA_START.has(first)) return `'${written}`;
+  // Printable ASCII other than the space cannot lead a hidden formula: no pattern for them.
+  if (first > 0x20 && first < 0x7f) return written;
+  return HIDDEN_FORMULA.test(written) ? `'${written}` : written;
 }
 
 export const isoDate = (d: Date) => d.toISOString().slice(0, 10);

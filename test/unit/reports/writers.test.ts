@@ -9,7 +9,7 @@ import type { Charge } from '#charges/model';
 import { chargeProjection } from '#reports/columns';
 import { CsvWriter } from '#reports/writers/csv';
 import { PdfReport, pdfTableWriter } from '#reports/writers/pdf';
-import { type Cell, type Column, neutralise } from '#reports/writers/table';
+import { type Cell, type Column, neutralise, type TableWriter } from '#reports/writers/table';
 import { XlsxWriter } from '#reports/writers/xlsx';
 
 const dir = mkdtempSync(join(tmpdir(), 'report-writers-'));
@@ -53,7 +53,61 @@ async function write(
 describe('neutralise', () => {
   it('prefixes every formula-starting character and nothing else', () => {
     for (const text of HOSTILE) expect(neutralise(text)).toBe(`'${text}`);
-    for (const text of ['plain', 'a=b', ' =x', '1-2', 'ü@x']) expect(neutralise(text)).toBe(text);
+    for (const text of ['plain', 'a=b', '1-2', 'ü@x', ' x', '\u00a0a=b', '\u200bplain', '']) {
+      expect(neutralise(text)).toBe(text);
+    }
+  });
+});
+
+/** A formula behind characters a reader does not see or a spreadsheet skips: each lead, before each formula start. */
+const INVISIBLE_LEADS: Array<[string, string]> = [
+  ['space', ' '],
+  ['three spaces', '   '],
+  ['tab after a space', ' \t'],
+  ['NBSP', '\u00a0'],
+  ['narrow NBSP', '\u202f'],
+  ['ideographic space', '\u3000'],
+  ['en quad', '\u2000'],
+  ['zero-width space', '\u200b'],
+  ['zero-width non-joiner', '\u200c'],
+  ['zero-width joiner', '\u200d'],
+  ['word joiner', '\u2060'],
+  ['BOM', '\ufeff'],
+  ['line separator', '\u2028'],
+  ['paragraph separator', '\u2029'],
+  ['left-to-right mark', '\u200e'],
+  ['right-to-left mark', '\u200f'],
+  ['Arabic letter mark', '\u061c'],
+  ['right-to-left override', '\u202e'],
+  ['left-to-right embedding', '\u202a'],
+  ['first-strong isolate', '\u2068'],
+  ['pop directional isolate', '\u2069'],
+  ['a mix', ' \u200b\u00a0\ufeff\u202e\u3000'],
+];
+const FORMULA_STARTS = ['=1+1', '+1+1', '-2+3', '@SUM(A1)', '=HYPERLINK("http://evil.example/x","Open")'];
+const INVISIBLE_CASES = INVISIBLE_LEADS.flatMap(([name, lead]) =>
+  FORMULA_STARTS.map((formula): [string, string] => [`${name} before ${formula}`, `${lead}${formula}`]),
+);
+
+describe('formulas behind leading whitespace and invisible characters', () => {
+  it.each(INVISIBLE_CASES)('%s is neutralised', (_name, text) => {
+    expect(neutralise(text)).toBe(`'${text}`);
+  });
+
+  it('CSV and XLSX cells hold them neutralised', async () => {
+    const texts = INVISIBLE_CASES.map(([, text]) => text);
+    const write = async (file: string, make: (out: import('node:stream').Writable) => TableWriter) => {
+      const writer = make(createWriteStream(file));
+      for (const text of texts) await writer.addRow(['x', 1, null, null, text]);
+      await writer.finish();
+      return readFileSync(file);
+    };
+    const csv = await write(join(dir, 'invisible.csv'), (out) => new CsvWriter(out, COLUMNS));
+    const csvNotes = (parse(csv.toString('utf8'), { bom: true }) as string[][]).slice(1).map((r) => r[4]);
+    const xlsx = await write(join(dir, 'invisible.xlsx'), (out) => new XlsxWriter(out, COLUMNS, 'Chargen'));
+    const xlsxNotes = (await readSheet(xlsx)).slice(1).map((r) => r[4]);
+    expect(csvNotes).toEqual(texts.map((t) => `'${t}`));
+    expect(xlsxNotes).toEqual(csvNotes);
   });
 });
 

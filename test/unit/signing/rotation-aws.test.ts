@@ -3,6 +3,7 @@ import {
   CreateKeyCommand,
   GetPublicKeyCommand,
   KMSClient,
+  KMSServiceException,
   ListKeysCommand,
   ListResourceTagsCommand,
   ScheduleKeyDeletionCommand,
@@ -28,9 +29,10 @@ import { appendAuditRecord } from '#audit/audit-log';
 import { verifyChain, type AuditRecord } from '#audit/record';
 import { metrics } from '#platform/powertools';
 import { lambdaContext } from '#local/lambda-context';
-import type { SigningAdapters } from '#signing/adapters';
+import { resetSigningAdapters, type SigningAdapters } from '#signing/adapters';
+import { resetConfig } from '#platform/config';
 import { publicKeyToJwk } from '#signing/jwk';
-import { KmsSigningKeys } from '#signing/kms-signing-keys';
+import { KmsSigningKeys, parseSigningKeyRoles, type SigningKeyRoles } from '#signing/kms-signing-keys';
 import { TAG_CURRENT_SINCE, TAG_ROTATION_REQUESTED_BY, TAG_ROTATION_TOKEN, TAG_SIGNING_KEY } from '#signing/ports';
 import {
   requesterOf,
@@ -54,6 +56,24 @@ const NEW_KEY = {
   KeyId: '11111111-2222-3333-4444-555555555555',
   Arn: 'arn:aws:kms:eu-central-1:111122223333:key/1111',
 };
+const SECOND_KEY = {
+  KeyId: '22222222-3333-4444-5555-666666666666',
+  Arn: 'arn:aws:kms:eu-central-1:111122223333:key/2222',
+};
+/** The roles CDK names in SIGNING_KEY_ROLES (lib/constructs/signing-keys.ts). */
+const KEY_ROLES: SigningKeyRoles = {
+  rotation: 'arn:aws:iam::111122223333:role/rotate-keys',
+  sign: ['arn:aws:iam::111122223333:role/auth'],
+  verify: ['arn:aws:iam::111122223333:role/authorizer', 'arn:aws:iam::111122223333:role/keys'],
+};
+/** KMS' refusal while a new key's tag does not yet count for IAM (tag-based grants take minutes). */
+const accessDenied = () =>
+  new KMSServiceException({
+    name: 'AccessDeniedException',
+    $fault: 'client',
+    $metadata: {},
+    message: 'not authorized to perform kms:GetPublicKey',
+  });
 
 const kms = mockClient(KMSClient);
 const sm = mockClient(SecretsManagerClient);
@@ -167,8 +187,13 @@ function wireSecretsManager() {
 }
 
 function wireKms() {
-  kms.on(ListKeysCommand).resolves({ Keys: [], Truncated: false });
-  kms.on(CreateKeyCommand).resolves({ KeyMetadata: { KeyId: NEW_KEY.KeyId, Arn: NEW_KEY.Arn } });
+  // Rotation never walks the account's keys: these fail the test if called (see "never lists KMS keys").
+  kms.on(ListKeysCommand).rejects(new Error('ListKeys must not be called'));
+  kms.on(ListResourceTagsCommand).rejects(new Error('ListResourceTags must not be called'));
+  kms
+    .on(CreateKeyCommand)
+    .resolvesOnce({ KeyMetadata: { KeyId: NEW_KEY.KeyId, Arn: NEW_KEY.Arn } })
+    .resolves({ KeyMetadata: { KeyId: SECOND_KEY.KeyId, Arn: SECOND_KEY.Arn } });
   kms
     .on(GetPublicKeyCommand)
     .resolves({ PublicKey: new Uint8Array(spki), KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
@@ -192,7 +217,7 @@ beforeEach(() => {
   wireAuditTable();
   const adapters: SigningAdapters = {
     kind: 'aws',
-    keys: new KmsSigningKeys(new KMSClient({ region: 'eu-central-1' }), APP_TAG),
+    keys: new KmsSigningKeys(new KMSClient({ region: 'eu-central-1' }), APP_TAG, KEY_ROLES),
     secrets: new SecretsManagerSecrets(new SecretsManagerClient({ region: 'eu-central-1' }), SECRET),
     requestRotation: () => Promise.reject(new Error('these tests drive the steps themselves')),
   };
@@ -226,14 +251,14 @@ describe('rotation protocol against Secrets Manager and KMS (mocked)', () => {
         { TagKey: TAG_ROTATION_TOKEN, TagValue: TOKEN },
       ],
     });
-    // staged AWSPENDING under the token, naming the key and its kid
+    // staged AWSPENDING under the token, naming the key (its kid is computed from the key when read)
     expect(sm).toHaveReceivedCommandTimes(PutSecretValueCommand, 1);
     const put = sm.commandCalls(PutSecretValueCommand)[0]!.args[0].input;
     expect(put).toMatchObject({ SecretId: SECRET, ClientRequestToken: TOKEN, VersionStages: ['AWSPENDING'] });
-    expect(JSON.parse(put.SecretString!)).toMatchObject({
+    expect(JSON.parse(put.SecretString!)).toEqual({
       keyId: NEW_KEY.KeyId,
       keyArn: NEW_KEY.Arn,
-      kid: publicKeyToJwk(pair.publicKey).kid,
+      createdAt: expect.any(String),
     });
     // testSecret signed a probe with the pending key (DIGEST of the signing input)
     expect(kms).toHaveReceivedCommandWith(SignCommand, {
@@ -366,30 +391,166 @@ describe('rotation protocol against Secrets Manager and KMS (mocked)', () => {
     expect(auditRecords()).toHaveLength(1);
   });
 
-  it('a retried createSecret finds its key by the token tag instead of creating a second one', async () => {
-    // Prepare: the first attempt created the key, then PutSecretValue failed.
-    sm.on(PutSecretValueCommand).rejectsOnce(new Error('throttled'));
-    await expect(step('createSecret')).rejects.toThrow('throttled');
-    expect(kms).toHaveReceivedCommandTimes(CreateKeyCommand, 1);
-    kms.on(ListKeysCommand).resolves({
-      Keys: [
-        { KeyId: 'other', KeyArn: 'arn:other' },
-        { KeyId: NEW_KEY.KeyId, KeyArn: NEW_KEY.Arn },
-      ],
+  describe('independent of KMS tag propagation, idempotent under retries, without orphaned keys', () => {
+    /** What the step left behind: keys made, keys scheduled for deletion, the token's recorded key. */
+    const outcome = () => ({
+      created: kms.commandCalls(CreateKeyCommand).length,
+      deleted: kms.commandCalls(ScheduleKeyDeletionCommand).map((c) => c.args[0].input.KeyId),
+      recorded: state.values[TOKEN] ? (JSON.parse(state.values[TOKEN]) as { keyId: string }).keyId : undefined,
     });
-    kms.on(ListResourceTagsCommand, { KeyId: 'other' }).rejects(new Error('AccessDenied'));
-    kms.on(ListResourceTagsCommand, { KeyId: NEW_KEY.KeyId }).resolves({
-      Tags: [
-        { TagKey: TAG_SIGNING_KEY, TagValue: APP_TAG },
-        { TagKey: TAG_ROTATION_TOKEN, TagValue: TOKEN },
-      ],
+
+    it('creates the key with a key policy naming the roles that use it, so no tag has to propagate first', async () => {
+      // Act
+      await step('createSecret');
+      // Assess
+      const policy = JSON.parse(kms.commandCalls(CreateKeyCommand)[0]!.args[0].input.Policy!) as {
+        Statement: {
+          Sid: string;
+          Principal: { AWS: string | string[] };
+          Action: string | string[];
+          Condition?: unknown;
+        }[];
+      };
+      const bySid = Object.fromEntries(policy.Statement.map((st) => [st.Sid, st]));
+      expect(bySid.AccountAdministersThroughIam).toMatchObject({
+        Principal: { AWS: 'arn:aws:iam::111122223333:root' },
+        Action: 'kms:*',
+      });
+      expect(bySid.RotationProbes).toMatchObject({
+        Principal: { AWS: [KEY_ROLES.rotation] },
+        Action: ['kms:GetPublicKey', 'kms:Sign'],
+      });
+      expect(bySid.RotationRetiresAfterTheMinimumWindow).toMatchObject({
+        Principal: { AWS: [KEY_ROLES.rotation] },
+        Action: 'kms:ScheduleKeyDeletion',
+        Condition: { NumericGreaterThanEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': 7 } },
+      });
+      expect(bySid.MintersSign).toMatchObject({
+        Principal: { AWS: KEY_ROLES.sign },
+        Action: ['kms:GetPublicKey', 'kms:Sign'],
+      });
+      expect(bySid.VerifiersReadThePublicKey).toMatchObject({
+        Principal: { AWS: KEY_ROLES.verify },
+        Action: ['kms:GetPublicKey'],
+      });
+      // Nothing is asked of the new key before it is recorded: no call that a fresh key could refuse.
+      expect(kms).not.toHaveReceivedCommand(GetPublicKeyCommand);
+      expect(kms).not.toHaveReceivedCommand(SignCommand);
+      expect(outcome()).toEqual({ created: 1, deleted: [], recorded: NEW_KEY.KeyId });
     });
-    wireSecretsManager();
-    // Act
-    await step('createSecret');
-    // Assess
-    expect(kms).toHaveReceivedCommandTimes(CreateKeyCommand, 1);
-    expect(JSON.parse(state.values[TOKEN]!)).toMatchObject({ keyId: NEW_KEY.KeyId });
+
+    it('a retry after createSecret finished finds the key by the token directly and never lists KMS keys', async () => {
+      // Prepare
+      await step('createSecret');
+      // Act
+      await step('createSecret');
+      // Assess
+      expect(outcome()).toEqual({ created: 1, deleted: [], recorded: NEW_KEY.KeyId });
+      expect(kms).not.toHaveReceivedCommand(ListKeysCommand);
+      expect(kms).not.toHaveReceivedCommand(ListResourceTagsCommand);
+      expect(sm).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: SECRET, VersionId: TOKEN });
+    });
+
+    it('PutSecretValue fails after CreateKey: that key is scheduled for deletion, the retry records a new one', async () => {
+      // Prepare
+      sm.on(PutSecretValueCommand).rejectsOnce(new Error('ThrottlingException'));
+      // Act
+      await expect(step('createSecret')).rejects.toThrow('ThrottlingException');
+      // Assess: no value, and the unrecorded key is on its way out (KMS' minimum window)
+      expect(outcome()).toEqual({ created: 1, deleted: [NEW_KEY.KeyId], recorded: undefined });
+      expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, {
+        KeyId: NEW_KEY.KeyId,
+        PendingWindowInDays: 7,
+      });
+
+      // Act: Secrets Manager retries the step with the same token.
+      wireSecretsManager();
+      await step('createSecret');
+      // Assess: every key made is either recorded or being deleted
+      expect(outcome()).toEqual({ created: 2, deleted: [NEW_KEY.KeyId], recorded: SECOND_KEY.KeyId });
+      expect(kms).not.toHaveReceivedCommand(ListKeysCommand);
+    });
+
+    it('PutSecretValue stored the value but its answer was lost: the step succeeds and keeps that key', async () => {
+      // Prepare: the value lands, then the call fails (a timeout after the write).
+      sm.on(PutSecretValueCommand).callsFakeOnce((input: { ClientRequestToken: string; SecretString: string }) => {
+        state.values[input.ClientRequestToken] = input.SecretString;
+        throw new Error('socket hang up');
+      });
+      // Act
+      await step('createSecret');
+      // Assess
+      expect(outcome()).toEqual({ created: 1, deleted: [], recorded: NEW_KEY.KeyId });
+      // Act: a later retry changes nothing.
+      wireSecretsManager();
+      await step('createSecret');
+      expect(outcome()).toEqual({ created: 1, deleted: [], recorded: NEW_KEY.KeyId });
+    });
+
+    it('another attempt recorded its own key first: ours is scheduled for deletion and the step succeeds', async () => {
+      // Prepare: between our CreateKey and our put, a concurrent invocation stored its key for the token.
+      sm.on(PutSecretValueCommand).callsFakeOnce(() => {
+        state.values[TOKEN] = value('key-of-the-other-attempt');
+        throw new Error('ResourceExistsException');
+      });
+      // Act
+      await step('createSecret');
+      // Assess
+      expect(outcome()).toEqual({ created: 1, deleted: [NEW_KEY.KeyId], recorded: 'key-of-the-other-attempt' });
+    });
+
+    it('if the unrecorded key cannot be scheduled for deletion either, the step fails with the original error', async () => {
+      // Prepare
+      sm.on(PutSecretValueCommand).rejectsOnce(new Error('ThrottlingException'));
+      kms.on(ScheduleKeyDeletionCommand).rejects(new Error('KMS unavailable'));
+      // Act / Assess
+      await expect(step('createSecret')).rejects.toThrow('ThrottlingException');
+      expect(outcome()).toEqual({ created: 1, deleted: [NEW_KEY.KeyId], recorded: undefined });
+    });
+
+    it('testSecret refused by KMS (authorization not there yet) fails the step; its retry uses the same key', async () => {
+      // Prepare
+      await step('createSecret');
+      await step('setSecret');
+      kms
+        .on(GetPublicKeyCommand)
+        .rejectsOnce(accessDenied())
+        .resolves({ PublicKey: new Uint8Array(spki), KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
+      // Act
+      await expect(step('testSecret')).rejects.toThrow(/not authorized/);
+      // Assess: nothing promoted, nothing deleted
+      expect(state.stages[OLD]).toEqual(['AWSCURRENT']);
+      expect(outcome()).toEqual({ created: 1, deleted: [], recorded: NEW_KEY.KeyId });
+
+      // Act: the retry (and the rest of the rotation) goes through with the recorded key.
+      await step('testSecret');
+      await step('finishSecret');
+      // Assess
+      expect(state.stages[TOKEN]).toContain('AWSCURRENT');
+      expect(outcome()).toEqual({ created: 1, deleted: ['prev-key'], recorded: NEW_KEY.KeyId });
+      expect(kms).toHaveReceivedCommandWith(SignCommand, { KeyId: NEW_KEY.KeyId });
+    });
+
+    it('a whole rotation retried step by step after each step failed once makes exactly one key', async () => {
+      // Prepare: every step fails once on its first AWS write or read of the new key.
+      sm.on(PutSecretValueCommand).rejectsOnce(new Error('ThrottlingException'));
+      // Act
+      for (const s of ROTATION_STEPS) {
+        if (s === 'testSecret') {
+          kms
+            .on(SignCommand)
+            .rejectsOnce(accessDenied())
+            .callsFake((input: { Message: Uint8Array }) => ({ Signature: kmsSign(input.Message) }));
+        }
+        await step(s).catch(() => {
+          wireSecretsManager();
+          return step(s);
+        });
+      }
+      // Assess: the first key is being deleted, the second is AWSCURRENT
+      expect(state.stages[TOKEN]).toContain('AWSCURRENT');
+      expect(outcome()).toEqual({ created: 2, deleted: [NEW_KEY.KeyId, 'prev-key'], recorded: SECOND_KEY.KeyId });
+    });
   });
 
   it('a failing testSecret leaves AWSCURRENT where it was', async () => {
@@ -466,6 +627,18 @@ describe('KMS signing-keys adapter', () => {
     const adapter = keys();
     await expect(adapter.publicJwk('key-1')).rejects.toThrow(/RSA_2048/);
     await expect(adapter.publicJwk('key-1')).resolves.toMatchObject({ kty: 'RSA' });
+  });
+
+  it('reads SIGNING_KEY_ROLES strictly: role ARNs only', () => {
+    expect(parseSigningKeyRoles(JSON.stringify(KEY_ROLES))).toEqual(KEY_ROLES);
+    expect(() => parseSigningKeyRoles('{')).toThrow(/not valid JSON/);
+    expect(() => parseSigningKeyRoles(JSON.stringify({ ...KEY_ROLES, sign: ['*'] }))).toThrow(/IAM role ARN/);
+    expect(() => parseSigningKeyRoles(JSON.stringify({ rotation: KEY_ROLES.rotation }))).toThrow(/not valid/);
+  });
+
+  it('creates a key with KMS default policy when no roles are configured (the local tests, a bare adapter)', async () => {
+    await new KmsSigningKeys(new KMSClient({ region: 'eu-central-1' }), APP_TAG).createKey(TOKEN);
+    expect(kms.commandCalls(CreateKeyCommand)[0]!.args[0].input.Policy).toBeUndefined();
   });
 
   it('treats a key already pending deletion as scheduled', async () => {
@@ -548,6 +721,18 @@ describe('rotation handler (the Lambda)', () => {
     expect(names).toContain('SigningKeyRotationSucceeded');
     expect(names).toContain('SigningKeyAgeSeconds');
     expect(names).not.toContain('SigningKeyRotationFailed');
+  });
+
+  it("names the roles CDK set in SIGNING_KEY_ROLES in the new key's policy", async () => {
+    // Prepare: as lib/constructs/signing-keys.ts sets it on the rotation function.
+    vi.stubEnv('SIGNING_KEY_ROLES', JSON.stringify(KEY_ROLES));
+    resetConfig();
+    resetSigningAdapters();
+    // Act
+    await invoke('createSecret');
+    // Assess
+    const policy = kms.commandCalls(CreateKeyCommand)[0]!.args[0].input.Policy;
+    for (const role of [KEY_ROLES.rotation, ...KEY_ROLES.sign, ...KEY_ROLES.verify]) expect(policy).toContain(role);
   });
 });
 

@@ -1,0 +1,88 @@
+import * as z from 'zod';
+import { ApiError } from '#platform/http/response-schemas';
+
+/**
+ * Response bodies of the health routes. No SDK here: the liveness function, which must load fast, imports this.
+ */
+
+export const Health = z
+  .object({
+    status: z.literal('ok'),
+    version: z.string(),
+    /** Seconds since this instance started. */
+    uptime: z.int().min(0),
+    timestamp: z.iso.datetime(),
+  })
+  .meta({ examples: [{ status: 'ok', version: '0.1.0', uptime: 42, timestamp: '2026-05-02T10:00:00.000Z' }] });
+
+export const Liveness = z.object({ status: z.literal('alive') });
+
+/**
+ * Why a check failed, coarsely: `timeout` (cut off, or the SDK timed out), `unreachable` (network error,
+ * throttling or a 5xx of the dependency), `error` (anything else: missing table, missing permission, bad state).
+ */
+export const FailureReason = z.enum(['timeout', 'unreachable', 'error']);
+export type FailureReason = z.infer<typeof FailureReason>;
+
+/** One check as the authenticated detailed health shows it: with the dependency's own message. */
+export const CheckResult = z.object({
+  status: z.enum(['ok', 'unhealthy']),
+  responseTimeMs: z.int().min(0),
+  error: z.string().optional(),
+});
+export type CheckResult = z.infer<typeof CheckResult>;
+
+/** One check as the public readiness probe shows it: status and a coarse reason, never the dependency's message. */
+export const PublicCheckResult = z.object({
+  status: z.enum(['ok', 'unhealthy']),
+  responseTimeMs: z.int().min(0),
+  reason: FailureReason.optional(),
+});
+export type PublicCheckResult = z.infer<typeof PublicCheckResult>;
+
+export const Readiness = z
+  .object({ status: z.literal('ready'), checks: z.record(z.string(), PublicCheckResult) })
+  .meta({
+    examples: [{ status: 'ready', checks: { 'table:charges': { status: 'ok', responseTimeMs: 12 } } }],
+  });
+
+/** The 503 of readiness: the error, and the report with every check. */
+export const NotReady = ApiError.extend({
+  status: z.literal('not_ready'),
+  checks: z.record(z.string(), PublicCheckResult),
+});
+
+export const DetailedHealth = z
+  .object({
+    /** `unhealthy` (an own dependency is down) answers 503; `degraded` (an external one is) 200. */
+    status: z.enum(['healthy', 'degraded', 'unhealthy']),
+    version: z.string(),
+    commit: z.string(),
+    uptime: z.int().min(0),
+    timestamp: z.iso.datetime(),
+    checks: z.record(z.string(), CheckResult),
+    external: z.record(z.string(), CheckResult),
+    signingKey: z.object({
+      kid: z.string().nullable(),
+      ageSeconds: z.int().nullable(),
+      nextRotation: z.iso.datetime().nullable(),
+    }),
+  })
+  .meta({
+    examples: [
+      {
+        status: 'healthy',
+        version: '0.1.0',
+        commit: 'unknown',
+        uptime: 42,
+        timestamp: '2026-05-02T10:00:00.000Z',
+        checks: { 'table:charges': { status: 'ok', responseTimeMs: 12 } },
+        external: {},
+        signingKey: { kid: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs', ageSeconds: 3600, nextRotation: '2026-06-01T09:00:00.000Z' },
+      },
+    ],
+  });
+export type DetailedHealth = z.infer<typeof DetailedHealth>;
+
+/** The 503 of detailed health: the error, and the whole report. */
+export const DetailedHealthUnavailable = ApiError.extend(DetailedHealth.shape);

@@ -1,0 +1,4557 @@
+export interface paths {
+  '/status/health': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Health
+     * @description Version and uptime; calls no dependency. The probe for monitors.
+     *
+     *     Public: no token.
+     */
+    get: operations['getStatusHealth'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/status/health/liveness': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Liveness
+     * @description Public: no token.
+     */
+    get: operations['getStatusHealthLiveness'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/status/health/readiness': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Readiness
+     * @description DescribeTable on every table and a load of the signing key, each cut off after 2 s.
+     *
+     *     Public: no token.
+     */
+    get: operations['getStatusHealthReadiness'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/status/health/detailed': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Detailed health
+     * @description Every own dependency (tables, signing key and secret, object store, mailer) and the configured external ones, with their messages. An own dependency down is 503; an external one only `degraded`.
+     *
+     *     Needs a token with `metrics:read`.
+     */
+    get: operations['getStatusHealthDetailed'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/metrics': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Prometheus metrics
+     * @description Request counters and latencies of this instance, and data gauges counted from the tables.
+     *
+     *     Needs a token with `metrics:read`.
+     */
+    get: operations['getMetrics'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/openapi.json': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * This API described (OpenAPI 3.1)
+     * @description The document this page and the typed client are generated from. Import it into Postman or Insomnia by this URL; its first server is the base URL it was fetched from.
+     *
+     *     Public: no token.
+     */
+    get: operations['getOpenapiJson'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/docs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * API reference page
+     * @description Every route, parameter, body and answer of this API, as one HTML page without scripts.
+     *
+     *     Public: no token.
+     */
+    get: operations['getDocs'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/auth/login': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Sign in with username and password
+     * @description A wrong username or password is 401 alike. Repeated failures lock the username for the source address, then the account (423 with `Retry-After`); too many attempts from one address are 429.
+     *
+     *     Public: no token.
+     *
+     *     Errors of this route: `UNAUTHORIZED`, `ACCOUNT_LOCKED`.
+     */
+    post: operations['postAuthLogin'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/auth/refresh': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Exchange a refresh token for new tokens
+     * @description Each refresh token works once; reusing one revokes its whole session.
+     *
+     *     Public: no token.
+     *
+     *     Errors of this route: `UNAUTHORIZED`.
+     */
+    post: operations['postAuthRefresh'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/auth/logout': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Sign out
+     * @description Revokes the caller's access token, and the session of the refresh token when one is given.
+     *
+     *     Needs a valid token.
+     */
+    post: operations['postAuthLogout'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/me': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The caller
+     * @description With the roles and permissions in effect for this token (an SSO user's come from the token).
+     *
+     *     Needs a valid token.
+     */
+    get: operations['getUsersMe'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Change the caller's display name or e-mail
+     * @description Needs a valid token.
+     *
+     *     Errors of this route: `CONFLICT`.
+     */
+    patch: operations['patchUsersMe'];
+    trace?: never;
+  };
+  '/users/me/password': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Change the caller's password
+     * @description A wrong `currentPassword` is 403; the new one must meet the password policy (422). Other sessions end, this one stays.
+     *
+     *     Needs a valid token.
+     *
+     *     Errors of this route: `FORBIDDEN`.
+     */
+    post: operations['postUsersMePassword'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List users
+     * @description Needs a token with `users:manage`.
+     */
+    get: operations['getUsers'];
+    put?: never;
+    /**
+     * Create a local user
+     * @description The password must meet the password policy (422); a taken username is `CONFLICT`.
+     *
+     *     Needs a token with `users:manage`.
+     *
+     *     Errors of this route: `CONFLICT`.
+     */
+    post: operations['postUsers'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Read a user
+     * @description Needs a token with `users:manage`.
+     */
+    get: operations['getUsersById'];
+    put?: never;
+    post?: never;
+    /**
+     * Disable a user
+     * @description Users are disabled, never removed; their tokens stop working.
+     *
+     *     Needs a token with `users:manage`.
+     *
+     *     Errors of this route: `CONFLICT`.
+     */
+    delete: operations['deleteUsersById'];
+    options?: never;
+    head?: never;
+    /**
+     * Change a user
+     * @description Roles, disabled, e-mail, display name. `CONFLICT` for the last enabled local admin, your own admin role or account, and an SSO user's roles.
+     *
+     *     Needs a token with `users:manage`.
+     *
+     *     Errors of this route: `CONFLICT`.
+     */
+    patch: operations['patchUsersById'];
+    trace?: never;
+  };
+  '/users/{id}/unlock': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Lift a user's login lockout
+     * @description Needs a token with `users:manage`.
+     */
+    post: operations['postUsersByIdUnlock'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{id}/revoke-tokens': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Revoke all of a user's tokens
+     * @description Every session and access token issued so far stops working.
+     *
+     *     Needs a token with `users:manage`.
+     */
+    post: operations['postUsersByIdRevokeTokens'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/.well-known/jwks.json': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Public keys that verify access tokens (JWKS)
+     * @description Public: no token.
+     */
+    get: operations['getWellKnownJwksJson'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/.well-known/openid-configuration': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * OpenID discovery document
+     * @description Public: no token.
+     */
+    get: operations['getWellKnownOpenidConfiguration'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/keys/rotate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Rotate the token signing key
+     * @description Inside the previous key's overlap window this is `CONFLICT` with `Retry-After` (its tokens are still valid); `force=true` rotates anyway.
+     *
+     *     Needs a token with `keys:rotate`.
+     *
+     *     Errors of this route: `CONFLICT`.
+     */
+    post: operations['postAdminKeysRotate'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/charges': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List charges
+     * @description Live charges, newest production date first, filtered by status, article and production date (`from`/`to`).
+     *
+     *     Needs a token with `charges:read`.
+     */
+    get: operations['getCharges'];
+    put?: never;
+    /**
+     * Create a charge
+     * @description A new charge starts `in_production` unless `status` names another allowed start (`INVALID_TRANSITION` otherwise); `expiryDate` before `productionDate` is 422.
+     *
+     *     Needs a token with `charges:write`.
+     *
+     *     Errors of this route: `INVALID_TRANSITION`, `CONFLICT`.
+     */
+    post: operations['postCharges'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/charges/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Read a charge
+     * @description Needs a token with `charges:read`.
+     */
+    get: operations['getChargesById'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a charge (soft)
+     * @description Needs `If-Match` and a reason; the charge stays in its history and on the audit trail.
+     *
+     *     Needs a token with `charges:delete`.
+     */
+    delete: operations['deleteChargesById'];
+    options?: never;
+    head?: never;
+    /**
+     * Change a charge
+     * @description Needs `If-Match` with the version read. A status change follows the lifecycle (`INVALID_TRANSITION`); releasing needs `charges:release` and someone other than the creator (`SEGREGATION_OF_DUTIES`); the data of a decided charge cannot change (`CONFLICT`).
+     *
+     *     Needs a token with `charges:write`.
+     *
+     *     Errors of this route: `CONFLICT`, `INVALID_TRANSITION`, `SEGREGATION_OF_DUTIES`.
+     */
+    patch: operations['patchChargesById'];
+    trace?: never;
+  };
+  '/charges/{id}/history': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Version history of a charge
+     * @description Every version, oldest first, with who, when, why and what changed; deleted charges too.
+     *
+     *     Needs a token with `charges:read`.
+     */
+    get: operations['getChargesByIdHistory'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/audit': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Search the audit trail
+     * @description By entity (`entityType`, and `entityId` with it), actor, action and time (`from`/`to`: a date is the whole UTC day).
+     *
+     *     Needs a token with `audit:read`.
+     */
+    get: operations['getAudit'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/audit/verify': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Verify an entity's hash chain
+     * @description Recomputes the chain from the stored records and names the first broken link.
+     *
+     *     Needs a token with `audit:read`.
+     *
+     *     Errors of this route: `NOT_FOUND`.
+     */
+    get: operations['getAuditVerify'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/charges/{id}/report.pdf': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Chargenbericht (batch report) of one charge
+     * @description The charge, its history and its audit trail as a signed-off PDF (`lang`: de or en).
+     *
+     *     Needs a token with `reports:read`.
+     */
+    get: operations['getChargesByIdReportPdf'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/reports/charges.csv': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Export charges as CSV
+     * @description Filtered like `GET /charges`; no row cap.
+     *
+     *     Needs a token with `reports:read`.
+     */
+    get: operations['getReportsChargesCsv'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/reports/charges.xlsx': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Export charges as XLSX
+     * @description Filtered like `GET /charges`; no row cap.
+     *
+     *     Needs a token with `reports:read`.
+     */
+    get: operations['getReportsChargesXlsx'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/reports/charges.pdf': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Export charges as PDF
+     * @description A PDF list holds at most 20 000 rows (`EXPORT_TOO_LARGE` names CSV and XLSX).
+     *
+     *     Needs a token with `reports:read`.
+     *
+     *     Errors of this route: `EXPORT_TOO_LARGE`.
+     */
+    get: operations['getReportsChargesPdf'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/reports/audit.csv': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Export the audit trail as CSV
+     * @description Needs `audit:read` as well.
+     *
+     *     Needs a token with `reports:read`.
+     *
+     *     Errors of this route: `FORBIDDEN`.
+     */
+    get: operations['getReportsAuditCsv'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/reports/audit.xlsx': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Export the audit trail as XLSX
+     * @description Needs `audit:read` as well.
+     *
+     *     Needs a token with `reports:read`.
+     *
+     *     Errors of this route: `FORBIDDEN`.
+     */
+    get: operations['getReportsAuditXlsx'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/reports/runs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List report runs
+     * @description Newest first; `definitionId` narrows to one definition.
+     *
+     *     Needs a token with `reports:read`.
+     */
+    get: operations['getReportsRuns'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/reports/runs/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Read a report run
+     * @description Needs a token with `reports:read`.
+     */
+    get: operations['getReportsRunsById'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/reports/runs/{id}/download': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Download a run's file
+     * @description A run of an audit report also needs `audit:read`.
+     *
+     *     Needs a token with `reports:read`.
+     *
+     *     Errors of this route: `FORBIDDEN`.
+     */
+    get: operations['getReportsRunsByIdDownload'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/reports/definitions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List report definitions
+     * @description Needs a token with `reports:manage`.
+     */
+    get: operations['getReportsDefinitions'];
+    put?: never;
+    /**
+     * Create a report definition
+     * @description Columns, cron expression, time zone and filters are checked together (422); audit definitions need `audit:read`. A schedule fires the run and mails the link to each recipient on their own. A schedule fires at most once an hour; at most `REPORT_MAX_RECIPIENTS` recipients, in `REPORT_RECIPIENT_DOMAINS` when set (422). At most 100 definitions: past that, `CONFLICT` (409).
+     *
+     *     Needs a token with `reports:manage`.
+     *
+     *     Errors of this route: `FORBIDDEN`, `CONFLICT`.
+     */
+    post: operations['postReportsDefinitions'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/reports/definitions/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Read a report definition
+     * @description Needs a token with `reports:manage`.
+     */
+    get: operations['getReportsDefinitionsById'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a report definition
+     * @description Its schedule goes with it; its runs stay.
+     *
+     *     Needs a token with `reports:manage`.
+     */
+    delete: operations['deleteReportsDefinitionsById'];
+    options?: never;
+    head?: never;
+    /**
+     * Change a report definition
+     * @description Checked as a whole after the change; a concurrent change is `CONFLICT`.
+     *
+     *     Needs a token with `reports:manage`.
+     *
+     *     Errors of this route: `FORBIDDEN`, `CONFLICT`.
+     */
+    patch: operations['patchReportsDefinitionsById'];
+    trace?: never;
+  };
+  '/reports/definitions/{id}/run': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Run a report definition now
+     * @description In this request, with the code the schedule uses; the answer is the recorded run, `failed` when the file could not be built. An audit definition needs `audit:read`.
+     *
+     *     Needs a token with `reports:manage`.
+     *
+     *     Errors of this route: `FORBIDDEN`.
+     */
+    post: operations['postReportsDefinitionsByIdRun'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+  schemas: {
+    /**
+     * @example {
+     *       "error": {
+     *         "id": "9b1f0a6e-4c3d-4e2f-8a1b-2c3d4e5f6a7b",
+     *         "code": "VALIDATION_ERROR",
+     *         "message": "The request is not valid",
+     *         "timestamp": "2026-05-02T10:00:00.000Z",
+     *         "details": [
+     *           {
+     *             "path": "body.quantity",
+     *             "code": "too_small",
+     *             "message": "Too small: expected number to be >0"
+     *           }
+     *         ]
+     *       }
+     *     }
+     */
+    ApiError: {
+      error: {
+        id: string;
+        /** @enum {string} */
+        code:
+          | 'BAD_REQUEST'
+          | 'UNAUTHORIZED'
+          | 'FORBIDDEN'
+          | 'SEGREGATION_OF_DUTIES'
+          | 'NOT_FOUND'
+          | 'METHOD_NOT_ALLOWED'
+          | 'CONFLICT'
+          | 'INVALID_TRANSITION'
+          | 'PRECONDITION_FAILED'
+          | 'PAYLOAD_TOO_LARGE'
+          | 'UNSUPPORTED_MEDIA_TYPE'
+          | 'VALIDATION_ERROR'
+          | 'EXPORT_TOO_LARGE'
+          | 'ACCOUNT_LOCKED'
+          | 'PRECONDITION_REQUIRED'
+          | 'RATE_LIMITED'
+          | 'INTERNAL_ERROR'
+          | 'UNAVAILABLE';
+        message: string;
+        timestamp: string;
+        details?:
+          | components['schemas']['FieldIssue'][]
+          | {
+              [key: string]: unknown;
+            };
+      };
+    };
+    AuditActor: {
+      userId: string;
+      username: string;
+    };
+    AuditPage: {
+      items: components['schemas']['AuditRecord'][];
+      nextCursor: string | null;
+    };
+    /**
+     * @example {
+     *       "auditId": "3f0f6f5e-8d0b-4a57-9a53-4a8f3f0e2b11",
+     *       "entityType": "charge",
+     *       "entityId": "6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21",
+     *       "seq": 2,
+     *       "action": "update",
+     *       "actor": {
+     *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+     *         "username": "qa.lead"
+     *       },
+     *       "at": "2026-05-02T10:00:00.000Z",
+     *       "requestId": "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f",
+     *       "reason": "Released after lab check",
+     *       "version": 2,
+     *       "changes": {
+     *         "status": {
+     *           "from": "quarantine",
+     *           "to": "released"
+     *         }
+     *       },
+     *       "prevHash": "5d41402abc4b2a76b9719d911017c592ae2f7e4b3f1c2d8a9b6e5f4c3d2e1f0a",
+     *       "hash": "7c222fb2927d828af22f592134e8932480637c0d7a2c1e3f4b5a69788c9d0e1f"
+     *     }
+     */
+    AuditRecord: {
+      /** Format: uuid */
+      auditId: string;
+      entityType: string;
+      entityId: string;
+      seq: number;
+      action: string;
+      actor: components['schemas']['AuditActor'];
+      /** Format: date-time */
+      at: string;
+      requestId: string | null;
+      correlationId?: string;
+      reason: string | null;
+      version: number | null;
+      changes: components['schemas']['FieldChanges'];
+      prevHash: string;
+      hash: string;
+    };
+    ChangePasswordBody: {
+      currentPassword: string;
+      newPassword: string;
+    };
+    /**
+     * @example {
+     *       "chargeId": "6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21",
+     *       "articleId": "ART-1001",
+     *       "quantity": 250.5,
+     *       "unit": "kg",
+     *       "productionDate": "2026-05-02",
+     *       "expiryDate": "2027-05-02",
+     *       "status": "in_production",
+     *       "notes": "Line 3",
+     *       "version": 1,
+     *       "createdAt": "2026-05-02T10:00:00.000Z",
+     *       "createdBy": {
+     *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+     *         "username": "operator.1"
+     *       },
+     *       "updatedAt": "2026-05-02T10:00:00.000Z",
+     *       "updatedBy": {
+     *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+     *         "username": "operator.1"
+     *       }
+     *     }
+     */
+    Charge: {
+      /** Format: uuid */
+      chargeId: string;
+      articleId: string;
+      quantity: number;
+      /** @enum {string} */
+      unit: 'kg' | 'g' | 't' | 'l' | 'ml' | 'pcs';
+      /** Format: date */
+      productionDate: string;
+      /** Format: date */
+      expiryDate?: string;
+      /** @enum {string} */
+      status: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
+      notes?: string;
+      version: number;
+      /** Format: date-time */
+      createdAt: string;
+      createdBy: components['schemas']['AuditActor'];
+      /** Format: date-time */
+      updatedAt: string;
+      updatedBy: components['schemas']['AuditActor'];
+      /** Format: date-time */
+      deletedAt?: string;
+    };
+    /**
+     * @example {
+     *       "chargeId": "6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21",
+     *       "versions": [
+     *         {
+     *           "version": 1,
+     *           "action": "create",
+     *           "at": "2026-05-02T10:00:00.000Z",
+     *           "actor": {
+     *             "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+     *             "username": "operator.1"
+     *           },
+     *           "reason": null,
+     *           "requestId": "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f",
+     *           "changes": {
+     *             "articleId": {
+     *               "from": null,
+     *               "to": "ART-1001"
+     *             },
+     *             "status": {
+     *               "from": null,
+     *               "to": "in_production"
+     *             }
+     *           }
+     *         }
+     *       ]
+     *     }
+     */
+    ChargeHistory: {
+      chargeId: string;
+      versions: components['schemas']['HistoryEntry'][];
+    };
+    ChargePage: {
+      items: components['schemas']['Charge'][];
+      nextCursor: string | null;
+    };
+    /**
+     * @example {
+     *       "status": "quarantine",
+     *       "reason": "Waiting for the lab result"
+     *     }
+     */
+    ChargePatch: {
+      articleId?: string;
+      quantity?: number;
+      /** @enum {string} */
+      unit?: 'kg' | 'g' | 't' | 'l' | 'ml' | 'pcs';
+      /** Format: date */
+      productionDate?: string;
+      expiryDate?: string | null;
+      /** @enum {string} */
+      status?: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
+      notes?: string | null;
+      reason: string;
+    };
+    CheckResult: {
+      /** @enum {string} */
+      status: 'ok' | 'unhealthy';
+      responseTimeMs: number;
+      error?: string;
+    };
+    /**
+     * @example {
+     *       "username": "qa.lead",
+     *       "password": "correct horse battery staple",
+     *       "roles": [
+     *         "quality_manager"
+     *       ],
+     *       "email": "qa.lead@example.com",
+     *       "displayName": "QA Lead"
+     *     }
+     */
+    CreateUserBody: {
+      username: string;
+      password: string;
+      roles: ('admin' | 'quality_manager' | 'operator' | 'auditor' | 'viewer')[];
+      /** Format: email */
+      email?: string;
+      displayName?: string;
+    };
+    DefinitionFilters: {
+      /** @enum {string} */
+      status?: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
+      articleId?: string;
+      from?: string;
+      to?: string;
+    };
+    DefinitionPage: {
+      items: components['schemas']['DefinitionView'][];
+      nextCursor: string | null;
+    };
+    DefinitionPatch: {
+      name?: string;
+      title?: string;
+      /** @enum {string} */
+      kind?: 'charges' | 'audit';
+      filters?: {
+        /** @enum {string} */
+        status?: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
+        articleId?: string;
+        from?: string;
+        to?: string;
+      };
+      columns?: string[] | null;
+      /** @enum {string} */
+      format?: 'csv' | 'xlsx' | 'pdf';
+      /** @enum {string} */
+      lang?: 'de' | 'en';
+      schedule?: string | null;
+      timezone?: string;
+      recipients?: string[];
+    };
+    /**
+     * @example {
+     *       "definitionId": "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d",
+     *       "name": "weekly-released",
+     *       "title": "Released charges, last 7 days",
+     *       "kind": "charges",
+     *       "filters": {
+     *         "status": "released",
+     *         "from": "P7D"
+     *       },
+     *       "columns": null,
+     *       "format": "xlsx",
+     *       "lang": "en",
+     *       "schedule": "0 6 ? * MON *",
+     *       "timezone": "Europe/Berlin",
+     *       "recipients": [
+     *         "qa@example.com"
+     *       ],
+     *       "version": 1,
+     *       "createdAt": "2026-05-02T10:00:00.000Z",
+     *       "createdBy": {
+     *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+     *         "username": "qa.lead"
+     *       },
+     *       "updatedAt": "2026-05-02T10:00:00.000Z",
+     *       "updatedBy": {
+     *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+     *         "username": "qa.lead"
+     *       },
+     *       "nextRuns": [
+     *         "2026-05-04T04:00:00.000Z",
+     *         "2026-05-11T04:00:00.000Z",
+     *         "2026-05-18T04:00:00.000Z"
+     *       ]
+     *     }
+     */
+    DefinitionView: {
+      /** Format: uuid */
+      definitionId: string;
+      name: string;
+      title: string;
+      /** @enum {string} */
+      kind: 'charges' | 'audit';
+      filters: components['schemas']['DefinitionFilters'];
+      columns: string[] | null;
+      /** @enum {string} */
+      format: 'csv' | 'xlsx' | 'pdf';
+      /** @enum {string} */
+      lang: 'de' | 'en';
+      schedule: string | null;
+      timezone: string;
+      recipients: string[];
+      version: number;
+      /** Format: date-time */
+      createdAt: string;
+      createdBy: components['schemas']['AuditActor'];
+      /** Format: date-time */
+      updatedAt: string;
+      updatedBy: components['schemas']['AuditActor'];
+      nextRuns: string[];
+    };
+    /**
+     * @example {
+     *       "reason": "Entered twice by mistake"
+     *     }
+     */
+    DeleteCharge: {
+      reason: string;
+    };
+    /**
+     * @example {
+     *       "status": "healthy",
+     *       "version": "0.1.0",
+     *       "commit": "unknown",
+     *       "uptime": 42,
+     *       "timestamp": "2026-05-02T10:00:00.000Z",
+     *       "checks": {
+     *         "table:charges": {
+     *           "status": "ok",
+     *           "responseTimeMs": 12
+     *         }
+     *       },
+     *       "external": {},
+     *       "signingKey": {
+     *         "kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+     *         "ageSeconds": 3600,
+     *         "nextRotation": "2026-06-01T09:00:00.000Z"
+     *       }
+     *     }
+     */
+    DetailedHealth: {
+      /** @enum {string} */
+      status: 'healthy' | 'degraded' | 'unhealthy';
+      version: string;
+      commit: string;
+      uptime: number;
+      /** Format: date-time */
+      timestamp: string;
+      checks: {
+        [key: string]: components['schemas']['CheckResult'];
+      };
+      external: {
+        [key: string]: components['schemas']['CheckResult'];
+      };
+      signingKey: {
+        kid: string | null;
+        ageSeconds: number | null;
+        nextRotation: string | null;
+      };
+    };
+    DetailedHealthUnavailable: {
+      error: {
+        id: string;
+        /** @enum {string} */
+        code:
+          | 'BAD_REQUEST'
+          | 'UNAUTHORIZED'
+          | 'FORBIDDEN'
+          | 'SEGREGATION_OF_DUTIES'
+          | 'NOT_FOUND'
+          | 'METHOD_NOT_ALLOWED'
+          | 'CONFLICT'
+          | 'INVALID_TRANSITION'
+          | 'PRECONDITION_FAILED'
+          | 'PAYLOAD_TOO_LARGE'
+          | 'UNSUPPORTED_MEDIA_TYPE'
+          | 'VALIDATION_ERROR'
+          | 'EXPORT_TOO_LARGE'
+          | 'ACCOUNT_LOCKED'
+          | 'PRECONDITION_REQUIRED'
+          | 'RATE_LIMITED'
+          | 'INTERNAL_ERROR'
+          | 'UNAVAILABLE';
+        message: string;
+        timestamp: string;
+        details?:
+          | components['schemas']['FieldIssue'][]
+          | {
+              [key: string]: unknown;
+            };
+      };
+      /** @enum {string} */
+      status: 'healthy' | 'degraded' | 'unhealthy';
+      version: string;
+      commit: string;
+      uptime: number;
+      /** Format: date-time */
+      timestamp: string;
+      checks: {
+        [key: string]: components['schemas']['CheckResult'];
+      };
+      external: {
+        [key: string]: components['schemas']['CheckResult'];
+      };
+      signingKey: {
+        kid: string | null;
+        ageSeconds: number | null;
+        nextRotation: string | null;
+      };
+    };
+    /** @enum {string} */
+    FailureReason: 'timeout' | 'unreachable' | 'error';
+    FieldChanges: {
+      [key: string]: {
+        /** @description Any JSON value */
+        from: unknown;
+        /** @description Any JSON value */
+        to: unknown;
+      };
+    };
+    FieldIssue: {
+      path: string;
+      code: string;
+      message: string;
+      keys?: string[];
+    };
+    /**
+     * @example {
+     *       "status": "ok",
+     *       "version": "0.1.0",
+     *       "uptime": 42,
+     *       "timestamp": "2026-05-02T10:00:00.000Z"
+     *     }
+     */
+    Health: {
+      /** @constant */
+      status: 'ok';
+      version: string;
+      uptime: number;
+      /** Format: date-time */
+      timestamp: string;
+    };
+    HistoryEntry: {
+      version: number;
+      /** @enum {string} */
+      action: 'create' | 'update' | 'delete';
+      /** Format: date-time */
+      at: string;
+      actor: components['schemas']['AuditActor'];
+      reason: string | null;
+      requestId: string;
+      changes: components['schemas']['FieldChanges'];
+    };
+    /**
+     * @example {
+     *       "keys": [
+     *         {
+     *           "kty": "RSA",
+     *           "kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+     *           "alg": "RS256",
+     *           "use": "sig",
+     *           "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+     *           "e": "AQAB"
+     *         }
+     *       ]
+     *     }
+     */
+    Jwks: {
+      keys: components['schemas']['PublicJwk'][];
+    };
+    Liveness: {
+      /** @constant */
+      status: 'alive';
+    };
+    /**
+     * @example {
+     *       "username": "admin",
+     *       "password": "correct horse battery staple"
+     *     }
+     */
+    LoginBody: {
+      username: string;
+      password: string;
+    };
+    LogoutBody: {
+      refreshToken?: string;
+    };
+    Me: {
+      /** Format: uuid */
+      userId: string;
+      username: string;
+      roles: ('admin' | 'quality_manager' | 'operator' | 'auditor' | 'viewer')[];
+      /** @enum {string} */
+      rolesFrom: 'local' | 'identity-provider';
+      disabled: boolean;
+      source: string;
+      email?: string;
+      displayName?: string;
+      version: number;
+      /** Format: date-time */
+      createdAt: string;
+      createdBy: string;
+      /** Format: date-time */
+      updatedAt: string;
+      updatedBy: string;
+      permissions: (
+        | 'charges:read'
+        | 'charges:write'
+        | 'charges:release'
+        | 'charges:delete'
+        | 'audit:read'
+        | 'reports:read'
+        | 'reports:manage'
+        | 'users:manage'
+        | 'keys:rotate'
+        | 'metrics:read'
+      )[];
+    };
+    /**
+     * @example {
+     *       "articleId": "ART-1001",
+     *       "quantity": 250.5,
+     *       "unit": "kg",
+     *       "productionDate": "2026-05-02",
+     *       "expiryDate": "2027-05-02"
+     *     }
+     */
+    NewCharge: {
+      articleId: string;
+      quantity: number;
+      /** @enum {string} */
+      unit: 'kg' | 'g' | 't' | 'l' | 'ml' | 'pcs';
+      /** Format: date */
+      productionDate: string;
+      /** Format: date */
+      expiryDate?: string;
+      /** @enum {string} */
+      status?: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
+      notes?: string;
+    };
+    /**
+     * @example {
+     *       "name": "weekly-released",
+     *       "title": "Released charges, last 7 days",
+     *       "kind": "charges",
+     *       "filters": {
+     *         "status": "released",
+     *         "from": "P7D"
+     *       },
+     *       "format": "xlsx",
+     *       "lang": "en",
+     *       "schedule": "cron(0 6 ? * MON *)",
+     *       "timezone": "Europe/Berlin",
+     *       "recipients": [
+     *         "qa@example.com"
+     *       ]
+     *     }
+     */
+    NewDefinition: {
+      name: string;
+      title: string;
+      /** @enum {string} */
+      kind: 'charges' | 'audit';
+      /** @default {} */
+      filters: {
+        /** @enum {string} */
+        status?: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
+        articleId?: string;
+        from?: string;
+        to?: string;
+      };
+      columns?: string[];
+      /** @enum {string} */
+      format: 'csv' | 'xlsx' | 'pdf';
+      /**
+       * @default de
+       * @enum {string}
+       */
+      lang: 'de' | 'en';
+      schedule?: string | null;
+      /** @default UTC */
+      timezone: string;
+      /** @default [] */
+      recipients: string[];
+    };
+    NotReady: {
+      error: {
+        id: string;
+        /** @enum {string} */
+        code:
+          | 'BAD_REQUEST'
+          | 'UNAUTHORIZED'
+          | 'FORBIDDEN'
+          | 'SEGREGATION_OF_DUTIES'
+          | 'NOT_FOUND'
+          | 'METHOD_NOT_ALLOWED'
+          | 'CONFLICT'
+          | 'INVALID_TRANSITION'
+          | 'PRECONDITION_FAILED'
+          | 'PAYLOAD_TOO_LARGE'
+          | 'UNSUPPORTED_MEDIA_TYPE'
+          | 'VALIDATION_ERROR'
+          | 'EXPORT_TOO_LARGE'
+          | 'ACCOUNT_LOCKED'
+          | 'PRECONDITION_REQUIRED'
+          | 'RATE_LIMITED'
+          | 'INTERNAL_ERROR'
+          | 'UNAVAILABLE';
+        message: string;
+        timestamp: string;
+        details?:
+          | components['schemas']['FieldIssue'][]
+          | {
+              [key: string]: unknown;
+            };
+      };
+      /** @constant */
+      status: 'not_ready';
+      checks: {
+        [key: string]: components['schemas']['PublicCheckResult'];
+      };
+    };
+    OpenApiDocumentBody: {
+      openapi: string;
+      info: {
+        title: string;
+        version: string;
+      } & {
+        [key: string]: unknown;
+      };
+      servers: ({
+        url: string;
+      } & {
+        [key: string]: unknown;
+      })[];
+      paths: {
+        [key: string]: unknown;
+      };
+    } & {
+      [key: string]: unknown;
+    };
+    OpenIdConfiguration: {
+      issuer: string;
+      /** Format: uri */
+      jwks_uri: string;
+      /** Format: uri */
+      token_endpoint: string;
+      grant_types_supported: string[];
+      response_types_supported: string[];
+      subject_types_supported: string[];
+      id_token_signing_alg_values_supported: string[];
+      token_endpoint_auth_signing_alg_values_supported: string[];
+      token_endpoint_auth_methods_supported: string[];
+      claims_supported: string[];
+    };
+    PatchMeBody: {
+      displayName?: string;
+      /** Format: email */
+      email?: string;
+    };
+    PatchUserBody: {
+      roles?: ('admin' | 'quality_manager' | 'operator' | 'auditor' | 'viewer')[];
+      disabled?: boolean;
+      /** Format: email */
+      email?: string;
+      displayName?: string;
+    };
+    PublicCheckResult: {
+      /** @enum {string} */
+      status: 'ok' | 'unhealthy';
+      responseTimeMs: number;
+      reason?: components['schemas']['FailureReason'];
+    };
+    PublicJwk: {
+      /** @constant */
+      kty: 'RSA';
+      kid: string;
+      /** @constant */
+      alg: 'RS256';
+      /** @constant */
+      use: 'sig';
+      n: string;
+      e: string;
+    };
+    /**
+     * @example {
+     *       "runId": "1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5",
+     *       "definitionId": "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d",
+     *       "definitionName": "weekly-released",
+     *       "kind": "charges",
+     *       "trigger": "manual",
+     *       "requestedBy": {
+     *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+     *         "username": "qa.lead"
+     *       },
+     *       "status": "succeeded",
+     *       "startedAt": "2026-05-02T10:00:00.000Z",
+     *       "finishedAt": "2026-05-02T10:00:01.200Z",
+     *       "rows": 42,
+     *       "bytes": 8192,
+     *       "error": null,
+     *       "attempts": 1,
+     *       "format": "xlsx",
+     *       "filename": "weekly-released-2026-05-02.xlsx",
+     *       "contentType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+     *       "deliveredTo": [
+     *         "qa@example.com"
+     *       ]
+     *     }
+     */
+    PublicRun: {
+      /** Format: uuid */
+      runId: string;
+      /** Format: uuid */
+      definitionId: string;
+      definitionName: string;
+      /** @enum {string} */
+      kind: 'charges' | 'audit';
+      /** @enum {string} */
+      trigger: 'schedule' | 'manual';
+      requestedBy: components['schemas']['AuditActor'] | null;
+      /** @enum {string} */
+      status: 'running' | 'succeeded' | 'failed';
+      /** Format: date-time */
+      startedAt: string;
+      finishedAt: string | null;
+      rows: number | null;
+      bytes: number | null;
+      error: string | null;
+      attempts: number;
+      /** @enum {string} */
+      format: 'csv' | 'xlsx' | 'pdf';
+      filename: string | null;
+      contentType: string | null;
+      deliveredTo: string[];
+    };
+    /**
+     * @example {
+     *       "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+     *       "username": "qa.lead",
+     *       "roles": [
+     *         "quality_manager"
+     *       ],
+     *       "rolesFrom": "local",
+     *       "disabled": false,
+     *       "source": "local",
+     *       "email": "qa.lead@example.com",
+     *       "displayName": "QA Lead",
+     *       "version": 1,
+     *       "createdAt": "2026-05-02T10:00:00.000Z",
+     *       "createdBy": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
+     *       "updatedAt": "2026-05-02T10:00:00.000Z",
+     *       "updatedBy": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"
+     *     }
+     */
+    PublicUser: {
+      /** Format: uuid */
+      userId: string;
+      username: string;
+      roles: ('admin' | 'quality_manager' | 'operator' | 'auditor' | 'viewer')[];
+      /** @enum {string} */
+      rolesFrom: 'local' | 'identity-provider';
+      disabled: boolean;
+      source: string;
+      email?: string;
+      displayName?: string;
+      version: number;
+      /** Format: date-time */
+      createdAt: string;
+      createdBy: string;
+      /** Format: date-time */
+      updatedAt: string;
+      updatedBy: string;
+    };
+    /**
+     * @example {
+     *       "status": "ready",
+     *       "checks": {
+     *         "table:charges": {
+     *           "status": "ok",
+     *           "responseTimeMs": 12
+     *         }
+     *       }
+     *     }
+     */
+    Readiness: {
+      /** @constant */
+      status: 'ready';
+      checks: {
+        [key: string]: components['schemas']['PublicCheckResult'];
+      };
+    };
+    /**
+     * @example {
+     *       "refreshToken": "rt_4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f"
+     *     }
+     */
+    RefreshBody: {
+      refreshToken: string;
+    };
+    /**
+     * @example {
+     *       "status": "rotation-started",
+     *       "rotationId": "2d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a"
+     *     }
+     */
+    RotationAccepted: {
+      /** @enum {string} */
+      status: 'rotated' | 'rotation-started';
+      /** Format: uuid */
+      rotationId: string;
+      kid?: string;
+    };
+    RunPage: {
+      items: components['schemas']['PublicRun'][];
+      nextCursor: string | null;
+    };
+    /**
+     * @example {
+     *       "accessToken": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl",
+     *       "refreshToken": "rt_4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f",
+     *       "tokenType": "Bearer",
+     *       "expiresIn": 900
+     *     }
+     */
+    TokenResponse: {
+      accessToken: string;
+      refreshToken: string;
+      /** @constant */
+      tokenType: 'Bearer';
+      expiresIn: number;
+    };
+    UserPage: {
+      items: components['schemas']['PublicUser'][];
+      nextCursor: string | null;
+    };
+    /**
+     * @example {
+     *       "entityType": "charge",
+     *       "entityId": "6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21",
+     *       "valid": true,
+     *       "records": 3
+     *     }
+     */
+    VerifyResult: {
+      valid: boolean;
+      records: number;
+      brokenAt?: {
+        seq: number;
+        auditId: string;
+        /** @enum {string} */
+        problem: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap' | 'derived_mismatch';
+      };
+      entityType: string;
+      entityId: string;
+    };
+  };
+  responses: {
+    /** @description Malformed: bad JSON, unknown or repeated fields or parameters, a bad cursor */
+    BadRequest: {
+      headers: {
+        'X-Request-ID': components['headers']['X-Request-ID'];
+        'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+        'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+        'Cache-Control': components['headers']['Cache-Control'];
+        'X-Frame-Options': components['headers']['X-Frame-Options'];
+        'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+        'Referrer-Policy': components['headers']['Referrer-Policy'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ApiError'] & {
+          error?: {
+            /** @enum {unknown} */
+            code?: 'BAD_REQUEST';
+          };
+        };
+      };
+    };
+    /** @description No valid bearer token (or, at sign-in, wrong credentials) */
+    Unauthorized: {
+      headers: {
+        'X-Request-ID': components['headers']['X-Request-ID'];
+        'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+        'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+        'Cache-Control': components['headers']['Cache-Control'];
+        'X-Frame-Options': components['headers']['X-Frame-Options'];
+        'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+        'Referrer-Policy': components['headers']['Referrer-Policy'];
+        'WWW-Authenticate': components['headers']['WWW-Authenticate'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ApiError'] & {
+          error?: {
+            /** @enum {unknown} */
+            code?: 'UNAUTHORIZED';
+          };
+        };
+      };
+    };
+    /** @description The token lacks the route's permission, or a rule forbids the change */
+    Forbidden: {
+      headers: {
+        'X-Request-ID': components['headers']['X-Request-ID'];
+        'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+        'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+        'Cache-Control': components['headers']['Cache-Control'];
+        'X-Frame-Options': components['headers']['X-Frame-Options'];
+        'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+        'Referrer-Policy': components['headers']['Referrer-Policy'];
+        /** @description Requests allowed in the caller's window. */
+        'X-RateLimit-Limit'?: string;
+        /** @description Requests left in the window. */
+        'X-RateLimit-Remaining'?: string;
+        /** @description When the window resets (epoch seconds). */
+        'X-RateLimit-Reset'?: string;
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ApiError'] & {
+          error?: {
+            /** @enum {unknown} */
+            code?: 'FORBIDDEN' | 'SEGREGATION_OF_DUTIES';
+          };
+        };
+      };
+    };
+    /** @description No such resource (or no such route, for an authenticated caller) */
+    NotFound: {
+      headers: {
+        'X-Request-ID': components['headers']['X-Request-ID'];
+        'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+        'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+        'Cache-Control': components['headers']['Cache-Control'];
+        'X-Frame-Options': components['headers']['X-Frame-Options'];
+        'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+        'Referrer-Policy': components['headers']['Referrer-Policy'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ApiError'] & {
+          error?: {
+            /** @enum {unknown} */
+            code?: 'NOT_FOUND';
+          };
+        };
+      };
+    };
+    /** @description The path does not serve this method; `Allow` lists those it does */
+    MethodNotAllowed: {
+      headers: {
+        'X-Request-ID': components['headers']['X-Request-ID'];
+        'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+        'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+        'Cache-Control': components['headers']['Cache-Control'];
+        'X-Frame-Options': components['headers']['X-Frame-Options'];
+        'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+        'Referrer-Policy': components['headers']['Referrer-Policy'];
+        Allow: components['headers']['Allow'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ApiError'] & {
+          error?: {
+            /** @enum {unknown} */
+            code?: 'METHOD_NOT_ALLOWED';
+          };
+        };
+      };
+    };
+    /** @description The current state does not allow this */
+    Conflict: {
+      headers: {
+        'X-Request-ID': components['headers']['X-Request-ID'];
+        'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+        'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+        'Cache-Control': components['headers']['Cache-Control'];
+        'X-Frame-Options': components['headers']['X-Frame-Options'];
+        'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+        'Referrer-Policy': components['headers']['Referrer-Policy'];
+        /** @description Seconds to wait before retrying. */
+        'Retry-After'?: string;
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ApiError'] & {
+          error?: {
+            /** @enum {unknown} */
+            code?: 'CONFLICT' | 'INVALID_TRANSITION';
+          };
+        };
+      };
+    };
+    /** @description `If-Match` does not name the current version */
+    PreconditionFailed: {
+      headers: {
+        'X-Request-ID': components['headers']['X-Request-ID'];
+        'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+        'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+        'Cache-Control': components['headers']['Cache-Control'];
+        'X-Frame-Options': components['headers']['X-Frame-Options'];
+        'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+        'Referrer-Policy': components['headers']['Referrer-Policy'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ApiError'] & {
+          error?: {
+            /** @enum {unknown} */
+            code?: 'PRECONDITION_FAILED';
+          };
+        };
+      };
+    };
+    /** @description The body is over 1048576 bytes */
+    PayloadTooLarge: {
+      headers: {
+        'X-Request-ID': components['headers']['X-Request-ID'];
+        'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+        'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+        'Cache-Control': components['headers']['Cache-Control'];
+        'X-Frame-Options': components['headers']['X-Frame-Options'];
+        'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+        'Referrer-Policy': components['headers']['Referrer-Policy'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ApiError'] & {
+          error?: {
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+    };
+    /** @description The body is not `application/json` in UTF-8 */
+    UnsupportedMediaType: {
+      headers: {
+        'X-Request-ID': components['headers']['X-Request-ID'];
+        'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+        'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+        'Cache-Control': components['headers']['Cache-Control'];
+        'X-Frame-Options': components['headers']['X-Frame-Options'];
+        'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+        'Referrer-Policy': components['headers']['Referrer-Policy'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ApiError'] & {
+          error?: {
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+    };
+    /** @description Valid JSON, but a value breaks a rule (field paths in `details`) */
+    UnprocessableContent: {
+      headers: {
+        'X-Request-ID': components['headers']['X-Request-ID'];
+        'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+        'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+        'Cache-Control': components['headers']['Cache-Control'];
+        'X-Frame-Options': components['headers']['X-Frame-Options'];
+        'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+        'Referrer-Policy': components['headers']['Referrer-Policy'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ApiError'] & {
+          error?: {
+            /** @enum {unknown} */
+            code?: 'VALIDATION_ERROR' | 'EXPORT_TOO_LARGE';
+          };
+        };
+      };
+    };
+    /** @description Too many failed sign-ins: locked until `Retry-After` */
+    Locked: {
+      headers: {
+        'X-Request-ID': components['headers']['X-Request-ID'];
+        'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+        'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+        'Cache-Control': components['headers']['Cache-Control'];
+        'X-Frame-Options': components['headers']['X-Frame-Options'];
+        'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+        'Referrer-Policy': components['headers']['Referrer-Policy'];
+        'Retry-After': components['headers']['Retry-After'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ApiError'] & {
+          error?: {
+            /** @enum {unknown} */
+            code?: 'ACCOUNT_LOCKED';
+          };
+        };
+      };
+    };
+    /** @description A change needs `If-Match` with the version read */
+    PreconditionRequired: {
+      headers: {
+        'X-Request-ID': components['headers']['X-Request-ID'];
+        'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+        'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+        'Cache-Control': components['headers']['Cache-Control'];
+        'X-Frame-Options': components['headers']['X-Frame-Options'];
+        'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+        'Referrer-Policy': components['headers']['Referrer-Policy'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ApiError'] & {
+          error?: {
+            /** @enum {unknown} */
+            code?: 'PRECONDITION_REQUIRED';
+          };
+        };
+      };
+    };
+    /** @description A rate limit is spent: retry after `Retry-After` seconds */
+    TooManyRequests: {
+      headers: {
+        'X-Request-ID': components['headers']['X-Request-ID'];
+        'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+        'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+        'Cache-Control': components['headers']['Cache-Control'];
+        'X-Frame-Options': components['headers']['X-Frame-Options'];
+        'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+        'Referrer-Policy': components['headers']['Referrer-Policy'];
+        'Retry-After': components['headers']['Retry-After'];
+        /** @description Requests allowed in the caller's window. */
+        'X-RateLimit-Limit'?: string;
+        /** @description Requests left in the window. */
+        'X-RateLimit-Remaining'?: string;
+        /** @description When the window resets (epoch seconds). */
+        'X-RateLimit-Reset'?: string;
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ApiError'] & {
+          error?: {
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+    };
+    /** @description An unexpected error (logged under `error.id`) */
+    InternalError: {
+      headers: {
+        'X-Request-ID': components['headers']['X-Request-ID'];
+        'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+        'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+        'Cache-Control': components['headers']['Cache-Control'];
+        'X-Frame-Options': components['headers']['X-Frame-Options'];
+        'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+        'Referrer-Policy': components['headers']['Referrer-Policy'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ApiError'] & {
+          error?: {
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+    };
+    /** @description A dependency is unavailable: retry after `Retry-After` seconds */
+    Unavailable: {
+      headers: {
+        'X-Request-ID': components['headers']['X-Request-ID'];
+        'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+        'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+        'Cache-Control': components['headers']['Cache-Control'];
+        'X-Frame-Options': components['headers']['X-Frame-Options'];
+        'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+        'Referrer-Policy': components['headers']['Referrer-Policy'];
+        'Retry-After': components['headers']['Retry-After'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ApiError'] & {
+          error?: {
+            /** @enum {unknown} */
+            code?: 'UNAVAILABLE';
+          };
+        };
+      };
+    };
+  };
+  parameters: never;
+  requestBodies: never;
+  headers: {
+    /** @description The request's correlation id: the caller's own if it is 1–128 of `[A-Za-z0-9._:-]`, else a new one. */
+    'X-Request-ID': string;
+    /** @description A security header on every answer (`max-age=63072000; includeSubDomains` unless a route says otherwise). */
+    'Strict-Transport-Security': string;
+    /** @description A security header on every answer (`nosniff` unless a route says otherwise). */
+    'X-Content-Type-Options': string;
+    /** @description A security header on every answer (`no-store` unless a route says otherwise). */
+    'Cache-Control': string;
+    /** @description A security header on every answer (`DENY` unless a route says otherwise). */
+    'X-Frame-Options': string;
+    /** @description A security header on every answer (`default-src 'none'; frame-ancestors 'none'` unless a route says otherwise). */
+    'Content-Security-Policy': string;
+    /** @description A security header on every answer (`no-referrer` unless a route says otherwise). */
+    'Referrer-Policy': string;
+    /** @description Requests allowed in the caller's window. */
+    'X-RateLimit-Limit': string;
+    /** @description Requests left in the window. */
+    'X-RateLimit-Remaining': string;
+    /** @description When the window resets (epoch seconds). */
+    'X-RateLimit-Reset': string;
+    /** @description Seconds to wait before retrying. */
+    'Retry-After': string;
+    /** @description The scheme to authenticate with: `Bearer`. */
+    'WWW-Authenticate': string;
+    /** @description The methods the path serves. */
+    Allow: string;
+    /** @description The version of the resource, quoted (`"3"`): send it back as `If-Match`. */
+    ETag: string;
+    /** @description The new resource (201), or where to fetch the answer (303); with the stage prefix the client used. */
+    Location: string;
+    /** @description The file name to save the attachment as. */
+    'Content-Disposition': string;
+  };
+  pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+  getStatusHealth: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Up */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "status": "ok",
+           *       "version": "0.1.0",
+           *       "uptime": 42,
+           *       "timestamp": "2026-05-02T10:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Health'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getStatusHealthLiveness: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Alive */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Liveness'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getStatusHealthReadiness: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Every check passed */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "status": "ready",
+           *       "checks": {
+           *         "table:charges": {
+           *           "status": "ok",
+           *           "responseTimeMs": 12
+           *         }
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['Readiness'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      /** @description A check failed: the error with the report */
+      503: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'Retry-After': components['headers']['Retry-After'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['NotReady'];
+        };
+      };
+    };
+  };
+  getStatusHealthDetailed: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Healthy or degraded */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "status": "healthy",
+           *       "version": "0.1.0",
+           *       "commit": "unknown",
+           *       "uptime": 42,
+           *       "timestamp": "2026-05-02T10:00:00.000Z",
+           *       "checks": {
+           *         "table:charges": {
+           *           "status": "ok",
+           *           "responseTimeMs": 12
+           *         }
+           *       },
+           *       "external": {},
+           *       "signingKey": {
+           *         "kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+           *         "ageSeconds": 3600,
+           *         "nextRotation": "2026-06-01T09:00:00.000Z"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['DetailedHealth'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      /** @description Unhealthy: the error with the whole report */
+      503: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'Retry-After': components['headers']['Retry-After'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DetailedHealthUnavailable'];
+        };
+      };
+    };
+  };
+  getMetrics: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The Prometheus text format */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'text/plain': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getOpenapiJson: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The OpenAPI document */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['OpenApiDocumentBody'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getDocs: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The reference page */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          [name: string]: unknown;
+        };
+        content: {
+          'text/html': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postAuthLogin: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "username": "admin",
+         *       "password": "correct horse battery staple"
+         *     }
+         */
+        'application/json': components['schemas']['LoginBody'];
+      };
+    };
+    responses: {
+      /** @description Tokens */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "accessToken": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl",
+           *       "refreshToken": "rt_4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f",
+           *       "tokenType": "Bearer",
+           *       "expiresIn": 900
+           *     }
+           */
+          'application/json': components['schemas']['TokenResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      423: components['responses']['Locked'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postAuthRefresh: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "refreshToken": "rt_4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f"
+         *     }
+         */
+        'application/json': components['schemas']['RefreshBody'];
+      };
+    };
+    responses: {
+      /** @description New tokens */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "accessToken": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl",
+           *       "refreshToken": "rt_4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f",
+           *       "tokenType": "Bearer",
+           *       "expiresIn": 900
+           *     }
+           */
+          'application/json': components['schemas']['TokenResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postAuthLogout: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['LogoutBody'];
+      };
+    };
+    responses: {
+      /** @description Signed out */
+      204: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getUsersMe: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The caller */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Me'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  patchUsersMe: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PatchMeBody'];
+      };
+    };
+    responses: {
+      /** @description The caller as changed */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Me'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postUsersMePassword: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ChangePasswordBody'];
+      };
+    };
+    responses: {
+      /** @description Changed */
+      204: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getUsers: {
+    parameters: {
+      query?: {
+        /** @description Page size: 1–100, default 25 */
+        limit?: string;
+        /** @description The `nextCursor` of the page before */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of users */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['UserPage'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postUsers: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "username": "qa.lead",
+         *       "password": "correct horse battery staple",
+         *       "roles": [
+         *         "quality_manager"
+         *       ],
+         *       "email": "qa.lead@example.com",
+         *       "displayName": "QA Lead"
+         *     }
+         */
+        'application/json': components['schemas']['CreateUserBody'];
+      };
+    };
+    responses: {
+      /** @description The user */
+      201: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *       "username": "qa.lead",
+           *       "roles": [
+           *         "quality_manager"
+           *       ],
+           *       "rolesFrom": "local",
+           *       "disabled": false,
+           *       "source": "local",
+           *       "email": "qa.lead@example.com",
+           *       "displayName": "QA Lead",
+           *       "version": 1,
+           *       "createdAt": "2026-05-02T10:00:00.000Z",
+           *       "createdBy": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
+           *       "updatedAt": "2026-05-02T10:00:00.000Z",
+           *       "updatedBy": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"
+           *     }
+           */
+          'application/json': components['schemas']['PublicUser'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getUsersById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The user */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *       "username": "qa.lead",
+           *       "roles": [
+           *         "quality_manager"
+           *       ],
+           *       "rolesFrom": "local",
+           *       "disabled": false,
+           *       "source": "local",
+           *       "email": "qa.lead@example.com",
+           *       "displayName": "QA Lead",
+           *       "version": 1,
+           *       "createdAt": "2026-05-02T10:00:00.000Z",
+           *       "createdBy": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
+           *       "updatedAt": "2026-05-02T10:00:00.000Z",
+           *       "updatedBy": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"
+           *     }
+           */
+          'application/json': components['schemas']['PublicUser'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  deleteUsersById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Disabled */
+      204: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  patchUsersById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PatchUserBody'];
+      };
+    };
+    responses: {
+      /** @description The user as changed */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *       "username": "qa.lead",
+           *       "roles": [
+           *         "quality_manager"
+           *       ],
+           *       "rolesFrom": "local",
+           *       "disabled": false,
+           *       "source": "local",
+           *       "email": "qa.lead@example.com",
+           *       "displayName": "QA Lead",
+           *       "version": 1,
+           *       "createdAt": "2026-05-02T10:00:00.000Z",
+           *       "createdBy": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
+           *       "updatedAt": "2026-05-02T10:00:00.000Z",
+           *       "updatedBy": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"
+           *     }
+           */
+          'application/json': components['schemas']['PublicUser'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postUsersByIdUnlock: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Unlocked */
+      204: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postUsersByIdRevokeTokens: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Revoked */
+      204: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getWellKnownJwksJson: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The key set */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "keys": [
+           *         {
+           *           "kty": "RSA",
+           *           "kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+           *           "alg": "RS256",
+           *           "use": "sig",
+           *           "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+           *           "e": "AQAB"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Jwks'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getWellKnownOpenidConfiguration: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Issuer, key set and token endpoint */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['OpenIdConfiguration'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postAdminKeysRotate: {
+    parameters: {
+      query?: {
+        force?: 'true' | 'false';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Rotated, or rotation started */
+      202: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "status": "rotation-started",
+           *       "rotationId": "2d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a"
+           *     }
+           */
+          'application/json': components['schemas']['RotationAccepted'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getCharges: {
+    parameters: {
+      query?: {
+        status?: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
+        articleId?: string;
+        from?: string;
+        to?: string;
+        /** @description Page size: 1–100, default 25 */
+        limit?: string;
+        /** @description The `nextCursor` of the page before */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of charges */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ChargePage'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postCharges: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "articleId": "ART-1001",
+         *       "quantity": 250.5,
+         *       "unit": "kg",
+         *       "productionDate": "2026-05-02",
+         *       "expiryDate": "2027-05-02"
+         *     }
+         */
+        'application/json': components['schemas']['NewCharge'];
+      };
+    };
+    responses: {
+      /** @description The charge, version 1 */
+      201: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          Location: components['headers']['Location'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "chargeId": "6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21",
+           *       "articleId": "ART-1001",
+           *       "quantity": 250.5,
+           *       "unit": "kg",
+           *       "productionDate": "2026-05-02",
+           *       "expiryDate": "2027-05-02",
+           *       "status": "in_production",
+           *       "notes": "Line 3",
+           *       "version": 1,
+           *       "createdAt": "2026-05-02T10:00:00.000Z",
+           *       "createdBy": {
+           *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *         "username": "operator.1"
+           *       },
+           *       "updatedAt": "2026-05-02T10:00:00.000Z",
+           *       "updatedBy": {
+           *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *         "username": "operator.1"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['Charge'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getChargesById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The charge; `ETag` is its version */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "chargeId": "6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21",
+           *       "articleId": "ART-1001",
+           *       "quantity": 250.5,
+           *       "unit": "kg",
+           *       "productionDate": "2026-05-02",
+           *       "expiryDate": "2027-05-02",
+           *       "status": "in_production",
+           *       "notes": "Line 3",
+           *       "version": 1,
+           *       "createdAt": "2026-05-02T10:00:00.000Z",
+           *       "createdBy": {
+           *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *         "username": "operator.1"
+           *       },
+           *       "updatedAt": "2026-05-02T10:00:00.000Z",
+           *       "updatedBy": {
+           *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *         "username": "operator.1"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['Charge'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  deleteChargesById: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The `ETag` of the version the change is based on (`"3"`); missing is 428, another version 412. */
+        'If-Match': string;
+      };
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "reason": "Entered twice by mistake"
+         *     }
+         */
+        'application/json': components['schemas']['DeleteCharge'];
+      };
+    };
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      412: components['responses']['PreconditionFailed'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      428: components['responses']['PreconditionRequired'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  patchChargesById: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The `ETag` of the version the change is based on (`"3"`); missing is 428, another version 412. */
+        'If-Match': string;
+      };
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "status": "quarantine",
+         *       "reason": "Waiting for the lab result"
+         *     }
+         */
+        'application/json': components['schemas']['ChargePatch'];
+      };
+    };
+    responses: {
+      /** @description The charge as changed */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "chargeId": "6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21",
+           *       "articleId": "ART-1001",
+           *       "quantity": 250.5,
+           *       "unit": "kg",
+           *       "productionDate": "2026-05-02",
+           *       "expiryDate": "2027-05-02",
+           *       "status": "in_production",
+           *       "notes": "Line 3",
+           *       "version": 1,
+           *       "createdAt": "2026-05-02T10:00:00.000Z",
+           *       "createdBy": {
+           *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *         "username": "operator.1"
+           *       },
+           *       "updatedAt": "2026-05-02T10:00:00.000Z",
+           *       "updatedBy": {
+           *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *         "username": "operator.1"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['Charge'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      412: components['responses']['PreconditionFailed'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      428: components['responses']['PreconditionRequired'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getChargesByIdHistory: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The versions */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "chargeId": "6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21",
+           *       "versions": [
+           *         {
+           *           "version": 1,
+           *           "action": "create",
+           *           "at": "2026-05-02T10:00:00.000Z",
+           *           "actor": {
+           *             "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *             "username": "operator.1"
+           *           },
+           *           "reason": null,
+           *           "requestId": "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f",
+           *           "changes": {
+           *             "articleId": {
+           *               "from": null,
+           *               "to": "ART-1001"
+           *             },
+           *             "status": {
+           *               "from": null,
+           *               "to": "in_production"
+           *             }
+           *           }
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['ChargeHistory'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getAudit: {
+    parameters: {
+      query?: {
+        entityType?: string;
+        entityId?: string;
+        actor?: string;
+        action?: string;
+        from?: string;
+        to?: string;
+        /** @description Page size: 1–100, default 25 */
+        limit?: string;
+        /** @description The `nextCursor` of the page before */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of audit records */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AuditPage'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getAuditVerify: {
+    parameters: {
+      query: {
+        entityType: string;
+        entityId: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The outcome (a broken chain is 200 with `valid: false`) */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "entityType": "charge",
+           *       "entityId": "6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21",
+           *       "valid": true,
+           *       "records": 3
+           *     }
+           */
+          'application/json': components['schemas']['VerifyResult'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getChargesByIdReportPdf: {
+    parameters: {
+      query?: {
+        lang?: 'de' | 'en';
+      };
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The PDF (attachment) */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          'Content-Disposition': components['headers']['Content-Disposition'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/pdf': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getReportsChargesCsv: {
+    parameters: {
+      query?: {
+        status?: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
+        articleId?: string;
+        from?: string;
+        to?: string;
+        lang?: 'de' | 'en';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The file (attachment) */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          'Content-Disposition': components['headers']['Content-Disposition'];
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': string;
+        };
+      };
+      /** @description A large file: `Location` is a short-lived download link */
+      303: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getReportsChargesXlsx: {
+    parameters: {
+      query?: {
+        status?: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
+        articleId?: string;
+        from?: string;
+        to?: string;
+        lang?: 'de' | 'en';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The file (attachment) */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          'Content-Disposition': components['headers']['Content-Disposition'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': string;
+        };
+      };
+      /** @description A large file: `Location` is a short-lived download link */
+      303: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getReportsChargesPdf: {
+    parameters: {
+      query?: {
+        status?: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
+        articleId?: string;
+        from?: string;
+        to?: string;
+        lang?: 'de' | 'en';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The file (attachment) */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          'Content-Disposition': components['headers']['Content-Disposition'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/pdf': string;
+        };
+      };
+      /** @description A large file: `Location` is a short-lived download link */
+      303: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getReportsAuditCsv: {
+    parameters: {
+      query?: {
+        from?: string;
+        to?: string;
+        lang?: 'de' | 'en';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The file (attachment) */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          'Content-Disposition': components['headers']['Content-Disposition'];
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': string;
+        };
+      };
+      /** @description A large file: `Location` is a short-lived download link */
+      303: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getReportsAuditXlsx: {
+    parameters: {
+      query?: {
+        from?: string;
+        to?: string;
+        lang?: 'de' | 'en';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The file (attachment) */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          'Content-Disposition': components['headers']['Content-Disposition'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': string;
+        };
+      };
+      /** @description A large file: `Location` is a short-lived download link */
+      303: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getReportsRuns: {
+    parameters: {
+      query?: {
+        /** @description Page size: 1–100, default 25 */
+        limit?: string;
+        /** @description The `nextCursor` of the page before */
+        cursor?: string;
+        definitionId?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of runs */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RunPage'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getReportsRunsById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The run */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "runId": "1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5",
+           *       "definitionId": "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d",
+           *       "definitionName": "weekly-released",
+           *       "kind": "charges",
+           *       "trigger": "manual",
+           *       "requestedBy": {
+           *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *         "username": "qa.lead"
+           *       },
+           *       "status": "succeeded",
+           *       "startedAt": "2026-05-02T10:00:00.000Z",
+           *       "finishedAt": "2026-05-02T10:00:01.200Z",
+           *       "rows": 42,
+           *       "bytes": 8192,
+           *       "error": null,
+           *       "attempts": 1,
+           *       "format": "xlsx",
+           *       "filename": "weekly-released-2026-05-02.xlsx",
+           *       "contentType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+           *       "deliveredTo": [
+           *         "qa@example.com"
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['PublicRun'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getReportsRunsByIdDownload: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `Location` is a short-lived download link */
+      303: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getReportsDefinitions: {
+    parameters: {
+      query?: {
+        /** @description Page size: 1–100, default 25 */
+        limit?: string;
+        /** @description The `nextCursor` of the page before */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of definitions */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DefinitionPage'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postReportsDefinitions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "weekly-released",
+         *       "title": "Released charges, last 7 days",
+         *       "kind": "charges",
+         *       "filters": {
+         *         "status": "released",
+         *         "from": "P7D"
+         *       },
+         *       "format": "xlsx",
+         *       "lang": "en",
+         *       "schedule": "cron(0 6 ? * MON *)",
+         *       "timezone": "Europe/Berlin",
+         *       "recipients": [
+         *         "qa@example.com"
+         *       ]
+         *     }
+         */
+        'application/json': components['schemas']['NewDefinition'];
+      };
+    };
+    responses: {
+      /** @description The definition */
+      201: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "definitionId": "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d",
+           *       "name": "weekly-released",
+           *       "title": "Released charges, last 7 days",
+           *       "kind": "charges",
+           *       "filters": {
+           *         "status": "released",
+           *         "from": "P7D"
+           *       },
+           *       "columns": null,
+           *       "format": "xlsx",
+           *       "lang": "en",
+           *       "schedule": "0 6 ? * MON *",
+           *       "timezone": "Europe/Berlin",
+           *       "recipients": [
+           *         "qa@example.com"
+           *       ],
+           *       "version": 1,
+           *       "createdAt": "2026-05-02T10:00:00.000Z",
+           *       "createdBy": {
+           *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *         "username": "qa.lead"
+           *       },
+           *       "updatedAt": "2026-05-02T10:00:00.000Z",
+           *       "updatedBy": {
+           *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *         "username": "qa.lead"
+           *       },
+           *       "nextRuns": [
+           *         "2026-05-04T04:00:00.000Z",
+           *         "2026-05-11T04:00:00.000Z",
+           *         "2026-05-18T04:00:00.000Z"
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['DefinitionView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getReportsDefinitionsById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The definition */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "definitionId": "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d",
+           *       "name": "weekly-released",
+           *       "title": "Released charges, last 7 days",
+           *       "kind": "charges",
+           *       "filters": {
+           *         "status": "released",
+           *         "from": "P7D"
+           *       },
+           *       "columns": null,
+           *       "format": "xlsx",
+           *       "lang": "en",
+           *       "schedule": "0 6 ? * MON *",
+           *       "timezone": "Europe/Berlin",
+           *       "recipients": [
+           *         "qa@example.com"
+           *       ],
+           *       "version": 1,
+           *       "createdAt": "2026-05-02T10:00:00.000Z",
+           *       "createdBy": {
+           *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *         "username": "qa.lead"
+           *       },
+           *       "updatedAt": "2026-05-02T10:00:00.000Z",
+           *       "updatedBy": {
+           *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *         "username": "qa.lead"
+           *       },
+           *       "nextRuns": [
+           *         "2026-05-04T04:00:00.000Z",
+           *         "2026-05-11T04:00:00.000Z",
+           *         "2026-05-18T04:00:00.000Z"
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['DefinitionView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  deleteReportsDefinitionsById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  patchReportsDefinitionsById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DefinitionPatch'];
+      };
+    };
+    responses: {
+      /** @description The definition as changed */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "definitionId": "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d",
+           *       "name": "weekly-released",
+           *       "title": "Released charges, last 7 days",
+           *       "kind": "charges",
+           *       "filters": {
+           *         "status": "released",
+           *         "from": "P7D"
+           *       },
+           *       "columns": null,
+           *       "format": "xlsx",
+           *       "lang": "en",
+           *       "schedule": "0 6 ? * MON *",
+           *       "timezone": "Europe/Berlin",
+           *       "recipients": [
+           *         "qa@example.com"
+           *       ],
+           *       "version": 1,
+           *       "createdAt": "2026-05-02T10:00:00.000Z",
+           *       "createdBy": {
+           *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *         "username": "qa.lead"
+           *       },
+           *       "updatedAt": "2026-05-02T10:00:00.000Z",
+           *       "updatedBy": {
+           *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *         "username": "qa.lead"
+           *       },
+           *       "nextRuns": [
+           *         "2026-05-04T04:00:00.000Z",
+           *         "2026-05-11T04:00:00.000Z",
+           *         "2026-05-18T04:00:00.000Z"
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['DefinitionView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postReportsDefinitionsByIdRun: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The run */
+      201: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "runId": "1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5",
+           *       "definitionId": "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d",
+           *       "definitionName": "weekly-released",
+           *       "kind": "charges",
+           *       "trigger": "manual",
+           *       "requestedBy": {
+           *         "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
+           *         "username": "qa.lead"
+           *       },
+           *       "status": "succeeded",
+           *       "startedAt": "2026-05-02T10:00:00.000Z",
+           *       "finishedAt": "2026-05-02T10:00:01.200Z",
+           *       "rows": 42,
+           *       "bytes": 8192,
+           *       "error": null,
+           *       "attempts": 1,
+           *       "format": "xlsx",
+           *       "filename": "weekly-released-2026-05-02.xlsx",
+           *       "contentType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+           *       "deliveredTo": [
+           *         "qa@example.com"
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['PublicRun'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+}
