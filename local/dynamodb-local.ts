@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { ListTablesCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ChargeRecordsError } from '#platform/errors';
 import { assertPortFree } from './free-port';
+import { privateDirSync } from './private-files';
 import { PROJECT_ROOT } from './paths';
 
 export interface DynamoDbLocal {
@@ -125,7 +126,8 @@ async function launcherClasses(jarDir: string): Promise<string> {
 export async function startDynamoDbLocal(options: { port: number; dataDir?: string }): Promise<DynamoDbLocal> {
   assertJava();
   await assertPortFree(options.port, 'DYNAMODB_LOCAL_PORT');
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  // The tables' files (password hashes among them): Java writes them with its umask, inside a folder only we enter.
+  if (options.dataDir) privateDirSync(options.dataDir);
   const jarDir = bundledJarDir();
   const classes = await launcherClasses(jarDir);
   const child: ChildProcess = spawn(

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -14,6 +14,7 @@ import {
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { AUDIT_STREAM_SETTINGS } from '#audit/stream-settings';
 import { invoke } from './handlers';
+import { PRIVATE_DIR, PRIVATE_FILE } from './private-files';
 
 /**
  * The local stand-in for Lambda's DynamoDB Streams event source mapping: reads DynamoDB Local's
@@ -105,7 +106,8 @@ export class StreamPoller {
     this.region = options.region ?? 'eu-central-1';
     this.dynamo = new DynamoDBClient({ endpoint: options.endpoint, region: this.region, credentials });
     this.streams = new DynamoDBStreamsClient({ endpoint: options.endpoint, region: this.region, credentials });
-    mkdirSync(options.stateDir, { recursive: true });
+    // Made 0700 if new; a folder the user chose is left as it is, and the files in it are 0600.
+    mkdirSync(options.stateDir, { recursive: true, mode: PRIVATE_DIR });
     this.checkpointFile = resolve(options.stateDir, 'stream-checkpoints.json');
     this.failureFile = resolve(options.stateDir, 'audit-stream-failures.jsonl');
     this.interval = options.intervalMs ?? AUDIT_STREAM_SETTINGS.localPollIntervalMs;
@@ -298,7 +300,10 @@ export class StreamPoller {
       appendFileSync(
         this.failureFile,
         `${JSON.stringify({ at: new Date().toISOString(), streamArn, shardId, attempts: runtime.failures, record: poisoned })}\n`,
+        { mode: PRIVATE_FILE },
       );
+      // A log made before it was created 0600 is narrowed too: it holds whole records (user items among them).
+      chmodSync(this.failureFile, PRIVATE_FILE);
       this.log(
         `stream poller: record ${failedSeq} of ${shardId} failed ${runtime.failures} times; written to ${this.failureFile}`,
       );
@@ -315,7 +320,7 @@ export class StreamPoller {
 
   private saveCheckpoints(): void {
     const tmp = `${this.checkpointFile}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.checkpoints, null, 2));
+    writeFileSync(tmp, JSON.stringify(this.checkpoints, null, 2), { mode: PRIVATE_FILE });
     renameSync(tmp, this.checkpointFile);
   }
 }

@@ -71,7 +71,10 @@ const ERROR_RESPONSES: Readonly<Record<number, { name: string; description: stri
   405: { name: 'MethodNotAllowed', description: 'The path does not serve this method; `Allow` lists those it does' },
   409: { name: 'Conflict', description: 'The current state does not allow this' },
   412: { name: 'PreconditionFailed', description: '`If-Match` does not name the current version' },
-  413: { name: 'PayloadTooLarge', description: `The body is over ${MAX_BODY_BYTES} bytes` },
+  413: {
+    name: 'PayloadTooLarge',
+    description: `The body is over ${MAX_BODY_BYTES} bytes (a JSON body), or over API Gateway's 10 MB (any request)`,
+  },
   415: { name: 'UnsupportedMediaType', description: 'The body is not `application/json` in UTF-8' },
   422: { name: 'UnprocessableContent', description: 'Valid JSON, but a value breaks a rule (field paths in `details`)' },
   423: { name: 'Locked', description: 'Too many failed sign-ins: locked until `Retry-After`' },
@@ -175,12 +178,13 @@ const exampleOf = (schema: z.ZodType | undefined): unknown => (schema?.meta()?.e
 
 /** Which errors a route can answer, by status: from its access, path, query and body, and its own list. */
 function errorStatuses(route: RouteDefinition, spec: AnySpec): number[] {
-  const codes = new Set<ErrorCode>(['BAD_REQUEST', 'RATE_LIMITED', 'INTERNAL_ERROR', 'UNAVAILABLE']);
+  // Any request: a bad query parameter, a body over the gateway's limit, throttling, a fault, an outage.
+  const codes = new Set<ErrorCode>(['BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED', 'INTERNAL_ERROR', 'UNAVAILABLE']);
   if (route.access !== 'public') codes.add('UNAUTHORIZED');
   if (route.access !== 'public' && route.access !== 'authenticated') codes.add('FORBIDDEN');
   if (route.path.includes('{')) codes.add('NOT_FOUND');
   if (spec.query) codes.add('VALIDATION_ERROR');
-  if (spec.body) for (const code of ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'VALIDATION_ERROR'] as const) codes.add(code);
+  if (spec.body) codes.add('UNSUPPORTED_MEDIA_TYPE').add('VALIDATION_ERROR');
   if (spec.doc?.ifMatch) codes.add('PRECONDITION_REQUIRED').add('PRECONDITION_FAILED');
   for (const code of spec.doc?.errors ?? []) codes.add(code);
   return [...new Set([...codes].map((code) => ERROR_STATUS[code]))].sort();
@@ -413,8 +417,8 @@ export async function buildDocument(): Promise<Json> {
     },
     'x-unmatched-requests': {
       description: 'Answers to a request no operation of this document serves.',
-      unknownPath: unmatched([401, 404, 429, 500, 503]),
-      wrongMethod: unmatched([401, 405, 429, 500, 503]),
+      unknownPath: unmatched([401, 404, 413, 429, 500, 503]),
+      wrongMethod: unmatched([401, 405, 413, 429, 500, 503]),
     },
   };
   return document;

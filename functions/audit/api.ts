@@ -1,11 +1,27 @@
-import { verifyChain } from './record';
 import { notFound } from '#platform/errors';
 import { httpHandler } from '#platform/http/handler';
 import { defineRoutes, ok, route } from '#platform/http/router';
-import { AuditPage, AuditQuery, lowerBound, upperBound, VerifyQuery, VerifyResult } from './model';
+import {
+  AuditDigest,
+  AuditDigestList,
+  AuditPage,
+  AuditQuery,
+  DigestQuery,
+  lowerBound,
+  upperBound,
+  VerifyQuery,
+  VerifyResult,
+} from './model';
+import { digestAdapters } from './adapters';
+import { verifyAnchored } from './anchor';
+import { auditedCharges } from '#charges/audited';
+import { auditedUsers } from '#users/audited';
 import { AuditStore } from './store';
 
 const audit = new AuditStore();
+
+// The owners' descriptions of their entities: verify compares a chain's head with the entity's version.
+const OWNERS = new Map([auditedCharges, auditedUsers].map((e) => [e.entityType, e]));
 
 export const routes = defineRoutes({
   'GET /audit': route({
@@ -27,13 +43,54 @@ export const routes = defineRoutes({
     doc: {
       summary: "Verify an entity's hash chain",
       description: 'Recomputes the chain from the stored records and names the first broken link.',
-      responses: [{ status: 200, description: 'The outcome (a broken chain is 200 with `valid: false`)', body: VerifyResult }],
+      responses: [
+        { status: 200, description: 'The outcome (a broken chain is 200 with `valid: false`)', body: VerifyResult },
+      ],
       errors: ['NOT_FOUND'],
     },
     run: async ({ query }) => {
-      const records = await audit.chain(query.entityType, query.entityId);
-      if (records.length === 0) throw notFound('No audit records for this entity');
-      return ok({ entityType: query.entityType, entityId: query.entityId, ...verifyChain(records) });
+      const { entityType, entityId } = query;
+      const [records, entityVersion, digests] = await Promise.all([
+        audit.chain(entityType, entityId),
+        OWNERS.get(entityType)?.currentVersion?.(entityId),
+        digestAdapters().store.list(),
+      ]);
+      const listed = digests.some((d) => d.heads.some((h) => h.entityType === entityType && h.entityId === entityId));
+      // Only an id nothing knows is 404: a deleted chain of an existing (or digested) entity is `valid: false`.
+      if (records.length === 0 && entityVersion === undefined && !listed) {
+        throw notFound('No audit records for this entity');
+      }
+      const publicKey = listed ? await digestAdapters().signer.publicKeyPem() : undefined;
+      return ok({
+        entityType,
+        entityId,
+        ...verifyAnchored(records, digests, publicKey, entityType, entityId, entityVersion),
+      });
+    },
+  }),
+
+  'GET /audit/digests': route({
+    query: DigestQuery,
+    doc: {
+      summary: 'List the signed audit digests',
+      description: 'Digests whose `until` lies in `from`…`to` (a date is the whole UTC day), oldest first.',
+      responses: [{ status: 200, description: 'The digests', body: AuditDigestList }],
+    },
+    run: async ({ query }) =>
+      ok({ items: await digestAdapters().store.list(lowerBound(query.from), upperBound(query.to)) }),
+  }),
+
+  'GET /audit/digests/{id}': route({
+    doc: {
+      summary: 'One signed audit digest',
+      description: 'As stored in the Object Lock bucket: heads, Merkle root, previous digest hash and signature.',
+      responses: [{ status: 200, description: 'The digest', body: AuditDigest }],
+      errors: ['NOT_FOUND'],
+    },
+    run: async (ctx) => {
+      const digest = await digestAdapters().store.get(ctx.params.id);
+      if (!digest) throw notFound('No such digest');
+      return ok(digest);
     },
   }),
 });

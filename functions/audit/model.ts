@@ -31,6 +31,26 @@ export const VerifyQuery = z.strictObject({
   entityId: z.string().min(1).max(200),
 });
 
+export const DigestQuery = z
+  .strictObject({ from: Instant.optional(), to: Instant.optional() })
+  .refine(instantsInOrder, RANGE_IN_ORDER);
+
+/** A signed audit digest (functions/audit/digest.ts), as stored. */
+export const AuditDigest = z.object({
+  digestId: z.string(),
+  createdAt: z.string(),
+  since: z.string().nullable(),
+  until: z.string(),
+  previousDigestHash: z.string(),
+  heads: z.array(z.object({ entityType: z.string(), entityId: z.string(), seq: z.int(), hash: z.string() })),
+  merkleRoot: z.string(),
+  keyId: z.string(),
+  algorithm: z.literal('ECDSA_SHA_256'),
+  hash: z.string(),
+  signature: z.string(),
+});
+export const AuditDigestList = z.object({ items: z.array(AuditDigest) });
+
 /** A date means the whole UTC day: from its first to its last millisecond. */
 export function lowerBound(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -115,6 +135,17 @@ export const ChainCheck = z.object({
       problem: z.enum(['hash_mismatch', 'prev_hash_mismatch', 'sequence_gap', 'derived_mismatch']),
     })
     .optional(),
+  /**
+   * Why the chain is not valid: `chain_broken` (a link, see brokenAt), `cut_off` (shorter than a digest vouched
+   * for), `rehashed` (another record at the seq a digest vouched for: edited, reordered or replayed),
+   * `chain_missing` (the entity or a digest exists, the records do not), `behind_entity` (the entity has a
+   * version the chain has no record of), `digest_invalid` (the vouching digest fails its signature or root).
+   */
+  reason: z
+    .enum(['chain_broken', 'cut_off', 'rehashed', 'chain_missing', 'behind_entity', 'digest_invalid'])
+    .optional(),
+  /** The newest signed digest that lists this chain, and the head it vouched for. */
+  anchoredBy: z.object({ digestId: z.string(), seq: z.int(), hash: z.string() }).optional(),
 });
 export type ChainCheck = z.infer<typeof ChainCheck>;
 

@@ -44,6 +44,8 @@ export interface AuditedEntity {
    * a description of how the item breaks it, or undefined.
    */
   brokenInvariant?(entityId: string, item: Image): Promise<string | undefined>;
+  /** The entity's current version (undefined when it does not exist): its chain must reach it. */
+  currentVersion?(entityId: string): Promise<number | undefined>;
 }
 
 function image(raw: unknown): Image | undefined {

@@ -222,13 +222,13 @@ export class AuthService {
     // 403, not 401: the caller's token is fine, and a 401 would make clients drop a live session.
     if (!valid) {
       throw new AppError('FORBIDDEN', 'The current password is not correct', {
-        details: [{ path: 'body.currentPassword', message: 'does not match the account password' }],
+        details: [{ path: 'body.currentPassword', code: 'mismatch', message: 'does not match the account password' }],
       });
     }
     const problems = passwordPolicyViolations(newPassword, user.username);
     if (problems.length > 0) {
       throw validationError('The new password does not meet the password policy', [
-        { path: 'body.newPassword', message: problems.join('; ') },
+        { path: 'body.newPassword', code: 'password_policy', message: problems.join('; ') },
       ]);
     }
     await this.users.update(

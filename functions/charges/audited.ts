@@ -18,6 +18,7 @@ export const auditedCharges: AuditedEntity = {
   bookkeeping: CHARGE_METADATA_FIELDS,
   modifyAction: (oldImage, newImage) => (newImage.deletedAt && !oldImage.deletedAt ? 'delete' : 'update'),
   unsigned: CHARGE_UNSIGNED_FIELDS,
+  currentVersion: async (chargeId) => (await (store ??= new ChargeStore()).get(chargeId))?.version,
   // Every API write puts the live item and its version's snapshot in one transaction, with the same stamp.
   async brokenInvariant(chargeId, item) {
     const version = typeof item.version === 'number' ? item.version : Number.NaN;

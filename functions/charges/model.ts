@@ -1,5 +1,10 @@
 import * as z from 'zod';
-import { isWellFormed, WELL_FORMED_MESSAGE } from '#platform/well-formed';
+import {
+  isWellFormed,
+  WELL_FORMED_MESSAGE,
+  hasNoFormatCharacter,
+  NO_FORMAT_CHARACTER_MESSAGE,
+} from '#platform/well-formed';
 import { AuditActor, FieldChanges } from '#audit/model';
 import type { LastChange } from '#audit/attribution';
 import { PAGE_FIELDS, RANGE_IN_ORDER } from '#platform/http/query-schemas';
@@ -68,26 +73,24 @@ export const HistoryEntry = z.object({
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
 
 /** Every version of a charge, oldest first. */
-export const ChargeHistory = z
-  .object({ chargeId: z.string(), versions: z.array(HistoryEntry) })
-  .meta({
-    examples: [
-      {
-        chargeId: '6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21',
-        versions: [
-          {
-            version: 1,
-            action: 'create',
-            at: '2026-05-02T10:00:00.000Z',
-            actor: EXAMPLE_ACTOR,
-            reason: null,
-            requestId: 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f',
-            changes: { articleId: { from: null, to: 'ART-1001' }, status: { from: null, to: 'in_production' } },
-          },
-        ],
-      },
-    ],
-  });
+export const ChargeHistory = z.object({ chargeId: z.string(), versions: z.array(HistoryEntry) }).meta({
+  examples: [
+    {
+      chargeId: '6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21',
+      versions: [
+        {
+          version: 1,
+          action: 'create',
+          at: '2026-05-02T10:00:00.000Z',
+          actor: EXAMPLE_ACTOR,
+          reason: null,
+          requestId: 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f',
+          changes: { articleId: { from: null, to: 'ART-1001' }, status: { from: null, to: 'in_production' } },
+        },
+      ],
+    },
+  ],
+});
 
 /** Who changed the charge last, in which request and why: carried on the item for the stream consumer. */
 export interface ChargeState extends Charge {
@@ -148,11 +151,13 @@ export const IsoDate = z.iso.date().refine(
   { message: 'Not a calendar date' },
 );
 
-const ArticleId = z
+/** An identifier: also what filters and report definitions match charges by. */
+export const ArticleId = z
   .string()
   .min(1)
   .refine((s) => codePoints(s) <= 64, { message: 'At most 64 characters' })
   .refine((s) => s.trim() === s && !/\p{Cc}/u.test(s), { message: 'No surrounding whitespace or control characters' })
+  .refine(hasNoFormatCharacter, NO_FORMAT_CHARACTER_MESSAGE)
   .refine(isWellFormed, WELL_FORMED_MESSAGE);
 
 const Quantity = z

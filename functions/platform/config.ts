@@ -137,6 +137,30 @@ export const EnvSchema = z.object({
         'KMS HMAC key that stamps each API change with who made it (GenerateMac in the writing functions, VerifyMac in the audit stream function); set by CDK. Locally an HMAC key under `<LOCAL_STATE_DIR>/keys/`.',
       ),
     ),
+  AUDIT_DIGEST_INTERVAL_SECONDS: intFrom(900, 10).meta(
+    doc(
+      'How often the audit digest (every chain head changed since the last digest, signed) is written. AWS: the EventBridge Scheduler rate; the local runtime uses 60 unless this is set.',
+    ),
+  ),
+  AUDIT_RETENTION_YEARS: intFrom(10).meta(
+    doc('Years each audit digest and monthly archive stays locked (S3 Object Lock, compliance mode).'),
+  ),
+  AUDIT_DIGEST_BUCKET: z
+    .string()
+    .min(1)
+    .optional()
+    .meta(
+      doc('Object Lock bucket of the audit digests and archives; set by CDK. Locally `<LOCAL_STATE_DIR>/digests/`.'),
+    ),
+  AUDIT_DIGEST_KEY_ID: z
+    .string()
+    .min(1)
+    .optional()
+    .meta(
+      doc(
+        'KMS asymmetric key (ECC_NIST_P256) that signs audit digests; set by CDK. Locally a key under `<LOCAL_STATE_DIR>/keys/`.',
+      ),
+    ),
   SIGNING_SECRET_ID: z
     .string()
     .min(1)

@@ -39,6 +39,11 @@ export interface FunctionDefinition {
    * that write charges and users (kms:GenerateMac), `verify` for the audit stream function (kms:VerifyMac) only.
    */
   readonly attribution?: AttributionAccess;
+  /**
+   * The audit digests (lib/constructs/audit-digests.ts): `write` puts them in the Object Lock bucket and may
+   * kms:Sign with the digest key; `read` lists and reads them and may kms:GetPublicKey.
+   */
+  readonly digests?: 'read' | 'write';
 }
 
 export type AttributionAccess = 'mac' | 'verify';
@@ -153,7 +158,9 @@ export const FUNCTIONS = {
     description: 'Audit trail queries and hash-chain verification',
     memorySize: 512,
     timeoutSeconds: 29,
-    tables: { audit: 'read' },
+    // charges, users: verify compares each chain with its entity's version.
+    tables: { audit: 'read', charges: 'read', users: 'read' },
+    digests: 'read',
   },
   // Not behind API Gateway: DynamoDB Streams of charges and users (lib/constructs/audit-trail.ts) invoke it.
   'audit-stream': {
@@ -165,6 +172,15 @@ export const FUNCTIONS = {
     // charges `read`: the snapshot of each audited version is checked (functions/charges/audited.ts).
     tables: { audit: 'append', charges: 'read', users: 'describe' },
     attribution: 'verify',
+  },
+  // Not behind API Gateway: EventBridge Scheduler invokes it every AUDIT_DIGEST_INTERVAL_SECONDS.
+  'audit-digest': {
+    entry: 'functions/audit/digest-handler.ts',
+    description: 'Writes the signed digest of every audit chain head changed since the last one',
+    memorySize: 1024,
+    timeoutSeconds: 300,
+    tables: { audit: 'read' },
+    digests: 'write',
   },
   reports: {
     entry: 'functions/reports/api.ts',
@@ -237,6 +253,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/charges/{id}/history', function: 'charges', access: 'charges:read' },
   { method: 'GET', path: '/audit', function: 'audit', access: 'audit:read' },
   { method: 'GET', path: '/audit/verify', function: 'audit', access: 'audit:read' },
+  { method: 'GET', path: '/audit/digests', function: 'audit', access: 'audit:read' },
+  { method: 'GET', path: '/audit/digests/{id}', function: 'audit', access: 'audit:read' },
   // Reports. `/reports/charges.csv` etc. are literal resources (a dot in a path segment is fine for API Gateway).
   { method: 'GET', path: '/charges/{id}/report.pdf', function: 'reports', access: 'reports:read' },
   { method: 'GET', path: '/reports/charges.csv', function: 'reports', access: 'reports:read' },

@@ -15,3 +15,14 @@ export const WELL_FORMED_MESSAGE = 'must be well-formed Unicode (no lone surroga
 
 /** A zod string that refuses ill-formed text with 422 like any other invalid field; chain `.min()`, `.max()`… */
 export const wellFormedString = () => z.string().refine(isWellFormed, WELL_FORMED_MESSAGE);
+
+/**
+ * Unicode format characters (category Cf): zero-width characters, bidi controls, the BOM, the soft hyphen. Invisible,
+ * they make two identifiers look the same (`ART-1` and `ART-\u200B1`) or reorder what a reader sees; identifiers
+ * refuse them.
+ */
+export const FORMAT_CHARACTER = /\p{Cf}/u;
+
+export const NO_FORMAT_CHARACTER_MESSAGE = 'must not contain invisible format characters (zero-width, bidi controls)';
+
+export const hasNoFormatCharacter = (text: string) => !FORMAT_CHARACTER.test(text);

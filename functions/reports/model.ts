@@ -1,7 +1,12 @@
 import * as z from 'zod';
-import { isWellFormed, WELL_FORMED_MESSAGE } from '#platform/well-formed';
+import {
+  hasNoFormatCharacter,
+  isWellFormed,
+  NO_FORMAT_CHARACTER_MESSAGE,
+  WELL_FORMED_MESSAGE,
+} from '#platform/well-formed';
 import { AuditActor, instantsInOrder } from '#audit/model';
-import { IsoDate, STATUSES } from '#charges/model';
+import { ArticleId, IsoDate, STATUSES } from '#charges/model';
 import { PageQuery, RANGE_IN_ORDER } from '#platform/http/query-schemas';
 import { page } from '#platform/http/response-schemas';
 import { CronError, firesMoreThanHourly, isValidTimeZone, parseEventBridgeCron } from '#reports/delivery/cron';
@@ -13,8 +18,6 @@ const Lang = z.enum(['de', 'en']);
 
 /** A PDF list has to be built in memory by pdf-lib: above this it answers 422 EXPORT_TOO_LARGE. */
 export const PDF_MAX_ROWS = 20_000;
-
-const ArticleId = z.string().min(1).max(64);
 
 export const ChargeReportQuery = z
   .strictObject({
@@ -102,7 +105,8 @@ const OneLine = (max: number) =>
     .refine(isWellFormed, WELL_FORMED_MESSAGE);
 
 const DefinitionFields = {
-  name: OneLine(100),
+  /** An identifier (file names are made from it): no invisible format characters. Titles are text and may hold them. */
+  name: OneLine(100).refine(hasNoFormatCharacter, NO_FORMAT_CHARACTER_MESSAGE),
   title: OneLine(200),
   kind: z.enum(['charges', 'audit']),
   filters: DefinitionFilters,

@@ -65,6 +65,8 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+const MAX_TRANSACTION_ATTEMPTS = 20;
+
 /** The item that counts the definitions (outside the byKind index: it has no `kind`). */
 const DEFINITION_COUNT_KEY = { pk: 'count#definition', sk: 'count' };
 
@@ -126,7 +128,7 @@ export class ReportStore {
     await this.ensureDefinitionCount();
     const { kind, ...rest } = def;
     try {
-      await this.db.send(
+      await this.transact(
         new TransactWriteCommand({
           TransactItems: [
             {
@@ -170,7 +172,7 @@ export class ReportStore {
   async deleteDefinition(id: string): Promise<boolean> {
     await this.ensureDefinitionCount();
     try {
-      await this.db.send(
+      await this.transact(
         new TransactWriteCommand({
           TransactItems: [
             {
@@ -197,6 +199,25 @@ export class ReportStore {
       const [deleted] = err instanceof TransactionCanceledException ? (err.CancellationReasons ?? []) : [];
       if (deleted?.Code === 'ConditionalCheckFailed') return false;
       throw err;
+    }
+  }
+
+  /**
+   * Creates and deletes at the same time all update the count item: DynamoDB cancels all but one with
+   * `TransactionConflict`, which the SDK does not retry. Those are tried again, a little apart.
+   */
+  private async transact(command: TransactWriteCommand): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.send(command);
+        return;
+      } catch (err) {
+        const conflict =
+          err instanceof TransactionCanceledException &&
+          (err.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict');
+        if (!conflict || attempt >= MAX_TRANSACTION_ATTEMPTS) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+      }
     }
   }
 

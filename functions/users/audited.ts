@@ -1,5 +1,7 @@
 import { type AuditedEntity, type Image, PoisonedRecordError } from '#audit/stream-changes';
-import { USER_UNSIGNED_FIELDS } from './store';
+import { USER_UNSIGNED_FIELDS, UserStore } from './store';
+
+let store: UserStore | undefined;
 
 /** Attributes of a user item that are bookkeeping, not user data. Secrets are redacted by the writer. */
 const USER_METADATA_FIELDS: ReadonlySet<string> = new Set([
@@ -45,4 +47,5 @@ export const auditedUsers: AuditedEntity = {
   bookkeeping: USER_METADATA_FIELDS,
   modifyAction: userAction,
   unsigned: USER_UNSIGNED_FIELDS,
+  currentVersion: async (userId) => (await (store ??= new UserStore()).getById(userId))?.version,
 };

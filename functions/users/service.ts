@@ -51,7 +51,7 @@ export class UserService {
     const problems = passwordPolicyViolations(input.password, input.username);
     if (problems.length > 0) {
       throw validationError('The password does not meet the password policy', [
-        { path: 'body.password', message: problems.join('; ') },
+        { path: 'body.password', code: 'password_policy', message: problems.join('; ') },
       ]);
     }
     const user = await this.users.create(

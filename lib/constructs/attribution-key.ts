@@ -69,5 +69,4 @@ export class AttributionKey extends Construct {
       }),
     );
   }
-
 }

@@ -22,12 +22,14 @@ export function senderIdentities(
   senderIdentity: string,
   senderAddress?: string,
 ): { fromAddress: string; identities: string[] } {
-  const identity = senderIdentity.toLowerCase();
-  const fromAddress = (senderAddress ?? (identity.includes('@') ? identity : `reports@${identity}`)).toLowerCase();
+  const identity = senderIdentity;
+  const fromAddress = senderAddress ?? (identity.includes('@') ? identity : `reports@${identity}`);
   const at = fromAddress.lastIndexOf('@');
   const domain = fromAddress.slice(at + 1);
   if (at < 1 || domain === '') throw new Error(`Reports: the From address "${fromAddress}" is not an e-mail address`);
-  const belongs = identity.includes('@') ? fromAddress === identity : domain === identity;
+  // Addresses and domains compare without case, as mail does; the ARNs keep the spelling given.
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+  const belongs = identity.includes('@') ? same(fromAddress, identity) : same(domain, identity);
   if (!belongs) {
     throw new Error(
       `Reports: the From address "${fromAddress}" is not covered by the SES identity "${identity}" (the address itself, or an address of the domain)`,
@@ -68,7 +70,9 @@ export interface ReportsProps {
  *   only) and a dead-letter queue for events it cannot deliver; the runner's own async failures go to
  *   the same queue (retries happen in-process, so Lambda does not retry again);
  * - least-privilege grants: scheduler:*Schedule on this group only, iam:PassRole on the scheduler role
- *   only, ses:SendEmail from the configured identity only, S3 on the two prefixes;
+ *   only, ses:SendEmail as the one From address (on its address and domain identities), S3 on the two prefixes,
+ *   and of the reports key only what S3 and SQS use (GenerateDataKey, Decrypt);
+ * - in a stage that is torn down (removal policy DESTROY), both buckets are emptied on delete;
  * - alarms: ReportRunFailed metric ≥ 1 and the dead-letter queue not empty.
  */
 export class Reports extends Construct {

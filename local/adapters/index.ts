@@ -1,8 +1,9 @@
-import { useAttributionKey } from '#audit/adapters';
+import { useAttributionKey, useDigestAdapters } from '#audit/adapters';
 import { config } from '#platform/config';
 import { type ReportAdapters, publicBaseUrl, useReportAdapters } from '#reports/delivery/adapters';
 import { useSigningAdapters } from '#signing/adapters';
 import { localAttributionKeyFromConfig } from './local-attribution-key';
+import { localDigestAdaptersFromConfig } from './local-digests';
 import { LocalMailer } from './local-mailer';
 import { LocalObjectStore } from './local-object-store';
 import { localScheduler } from './local-scheduler';
@@ -27,4 +28,5 @@ export function installLocalAdapters(): void {
   useSigningAdapters(localSigningAdaptersFromConfig);
   useReportAdapters(localReportAdapters);
   useAttributionKey(localAttributionKeyFromConfig);
+  useDigestAdapters(localDigestAdaptersFromConfig);
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type MailMessage, type Mailer, oneLine } from '#reports/delivery/ports';
+import { PRIVATE_FILE, privateDir } from '#local/private-files';
 
 /** RFC 2047 encoded-word for a header value that is not plain ASCII. */
 function encodeHeader(value: string): string {
@@ -42,8 +43,8 @@ export class LocalMailer implements Mailer {
   }
 
   async send(message: MailMessage): Promise<void> {
-    await mkdir(this.outbox, { recursive: true });
+    await privateDir(this.outbox);
     const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.eml`;
-    await writeFile(join(this.outbox, name), toEml(message, this.sender), { mode: 0o600 });
+    await writeFile(join(this.outbox, name), toEml(message, this.sender), { mode: PRIVATE_FILE, flag: 'wx' });
   }
 }

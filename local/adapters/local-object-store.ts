@@ -1,7 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { DOWNLOAD_LINK_SECONDS, type ObjectStore, type StoredObject } from '#reports/delivery/ports';
+import { PRIVATE_DIR, PRIVATE_FILE, privateDir } from '#local/private-files';
 
 /** The local stand-in for S3's pre-signed URLs: served by the local server (local/server.ts). */
 export const LOCAL_FILES_PATH = '/_local/report-files/';
@@ -30,10 +31,13 @@ export class LocalObjectStore implements ObjectStore {
 
   async putFile(key: string, path: string, contentType: string): Promise<StoredObject> {
     const target = this.pathOf(key);
-    await mkdir(dirname(target), { recursive: true });
+    await privateDir(this.root);
+    await mkdir(dirname(target), { recursive: true, mode: PRIVATE_DIR });
+    // copyFile takes the source's mode; the folder is 0700 already, so the file is never readable by others.
     await copyFile(path, target);
+    await chmod(target, PRIVATE_FILE);
     // S3 keeps the object's Content-Type and serves it back; so does this stand-in, next to the file.
-    await writeFile(`${target}${META_SUFFIX}`, JSON.stringify({ contentType }));
+    await writeFile(`${target}${META_SUFFIX}`, JSON.stringify({ contentType }), { mode: PRIVATE_FILE });
     const { size } = await stat(target);
     return { key, bytes: size };
   }
@@ -93,7 +97,7 @@ export class LocalObjectStore implements ObjectStore {
     try {
       return await readFile(file);
     } catch {
-      await mkdir(this.root, { recursive: true });
+      await privateDir(this.root);
       const secret = randomBytes(32);
       // `wx`: two processes racing to create it keep the first one's secret.
       await writeFile(file, secret, { mode: 0o600, flag: 'wx' }).catch(() => undefined);

@@ -5,7 +5,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AppFunction } from '#lib/constructs/app-function';
-import { Reports } from '#lib/constructs/reports';
+import { Reports, senderIdentities } from '#lib/constructs/reports';
 import { cdkJsonContext } from './helpers';
 
 let app: App;
@@ -176,13 +176,40 @@ describe('Reports construct', () => {
     expect(runner.some((a) => a.startsWith('scheduler:') || a === 'iam:PassRole')).toBe(false);
   });
 
-  it('SES sending is limited to the configured identity and From address', () => {
+  it('SES sending is limited to the From address, on its address identity and its domain identity', () => {
     for (const role of ['ReportsFunctionRole', 'RunnerFunctionRole']) {
       const ses = statementsOf(role).filter((s) => actionsOf([s]).some((a) => a.startsWith('ses:')));
       expect(ses).toHaveLength(1);
       expect(actionsOf(ses)).toEqual(['ses:SendEmail']);
-      expect(JSON.stringify(ses[0]?.Resource)).toContain(':identity/example.com');
+      // SES authorises against the address's own identity when that is verified, else the domain's: both, or a
+      // later verification of the address would make every send AccessDenied.
+      const resources = JSON.stringify(ses[0]?.Resource);
+      expect(resources).toContain(':identity/example.com"');
+      expect(resources).toContain(':identity/reports@example.com"');
       expect(ses[0]?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'reports@example.com' } });
+    }
+  });
+
+  it('derives the From address and both identities, whether the sender is a domain or an address', () => {
+    expect(senderIdentities('example.com')).toEqual({
+      fromAddress: 'reports@example.com',
+      identities: ['reports@example.com', 'example.com'],
+    });
+    expect(senderIdentities('ops@example.com')).toEqual({
+      fromAddress: 'ops@example.com',
+      identities: ['ops@example.com', 'example.com'],
+    });
+    expect(senderIdentities('Example.com', 'reports@example.COM').fromAddress).toBe('reports@example.COM');
+    expect(senderIdentities('example.com', 'lab@example.com').identities).toEqual(['lab@example.com', 'example.com']);
+    // A From address the identity does not cover is refused at synth, not at the first send.
+    expect(() => senderIdentities('example.com', 'reports@other.example')).toThrow(/not covered by the SES identity/);
+    expect(() => senderIdentities('ops@example.com', 'lab@example.com')).toThrow(/not covered by the SES identity/);
+  });
+
+  it('grants only the KMS actions S3 and SQS use: no kms:ReEncrypt*, no kms:GenerateDataKey*, no kms:Encrypt', () => {
+    for (const role of ['ReportsFunctionRole', 'RunnerFunctionRole', 'ReportsSchedulerRole']) {
+      const kms = actionsOf(statementsOf(role)).filter((a) => a.startsWith('kms:'));
+      expect(kms.sort(), role).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     }
   });
 

@@ -109,13 +109,7 @@ describe('signing keys construct', () => {
   });
 
   it("limits every rotation-role key action to RSA_2048 SIGN_VERIFY keys, so a tag cannot make another key 'ours'", () => {
-    for (const action of [
-      'kms:TagResource',
-      'kms:ScheduleKeyDeletion',
-      'kms:Sign',
-      'kms:GetPublicKey',
-      'kms:ListResourceTags',
-    ]) {
+    for (const action of ['kms:TagResource', 'kms:ScheduleKeyDeletion', 'kms:Sign', 'kms:GetPublicKey']) {
       const allows = withAction('rotate-keys', action).filter((st) => st.Effect === 'Allow');
       expect(allows.length, action).toBeGreaterThan(0);
       for (const st of allows) {
@@ -142,6 +136,23 @@ describe('signing keys construct', () => {
     // Never the signing keys themselves.
     expect(resources).not.toContain(logicalId(built.api.signingKeys.initialKey));
     expect(resources).not.toContain(':key/*');
+  });
+
+  it('never lists or reads the tags of KMS keys: a retried rotation finds its key through the secret version', () => {
+    for (const action of ['kms:ListKeys', 'kms:ListResourceTags'])
+      expect(withAction('rotate-keys', action)).toEqual([]);
+  });
+
+  it('tells the rotation function which roles a new key must name in its key policy (SIGNING_KEY_ROLES)', () => {
+    const fn = template.findResources('AWS::Lambda::Function')[logicalId(built.api.fn('rotate-keys'))]!;
+    const rendered = JSON.stringify(fn.Properties.Environment.Variables.SIGNING_KEY_ROLES);
+    const roleArn = (functionId: FunctionId) =>
+      JSON.stringify({ 'Fn::GetAtt': [logicalId(built.api.fn(functionId).serviceRole), 'Arn'] });
+    expect(rendered).toContain(roleArn('rotate-keys'));
+    for (const [functionId, definition] of Object.entries(FUNCTIONS) as [FunctionId, FunctionDefinition][]) {
+      if (definition.signingKeys) expect(rendered, functionId).toContain(roleArn(functionId));
+      else if (functionId !== 'rotate-keys') expect(rendered, functionId).not.toContain(roleArn(functionId));
+    }
   });
 
   it('lets the rotation function schedule deletion only of tagged keys, with at least 7 days', () => {

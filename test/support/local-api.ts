@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { startLocalRuntime, type LocalRuntime } from '#local/runtime';
+import { checkResponse } from './openapi-contract';
 
 export interface ApiResponse {
   status: number;
@@ -69,7 +70,15 @@ export async function startLocalApi(): Promise<LocalApi> {
             } catch {
               json = undefined;
             }
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+            const response = { status: res.statusCode ?? 0, headers: res.headers, text, json };
+            // Every answer must be one the OpenAPI document describes: a mismatch fails the test that asked.
+            try {
+              checkResponse({ method: options.method ?? 'GET', target: path, ...response });
+            } catch (err) {
+              reject(err as Error);
+              return;
+            }
+            resolve(response);
           });
         },
       );

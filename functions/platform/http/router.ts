@@ -12,6 +12,7 @@ import {
   validationError,
 } from '#platform/errors';
 import { findRoute, routeKey } from '#platform/routes';
+import { duplicateKey } from './duplicate-keys';
 import { header, JSON_CONTENT_TYPE } from './headers';
 import { correlationIdOf, requestIdOf, serverRequestIdOf } from './request-state';
 import type { RequestMeta } from '#platform/request-meta';
@@ -202,11 +203,19 @@ export function parseJsonBody(event: APIGatewayProxyEvent): unknown {
       throw badRequest('The request body is not valid UTF-8');
     }
   }
+  let body: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    body = JSON.parse(text) as unknown;
   } catch {
     throw badRequest('The request body is not valid JSON');
   }
+  const duplicate = duplicateKey(text);
+  if (duplicate !== undefined) {
+    throw badRequest(`The request body names "${duplicate}" more than once`, [
+      { path: `body.${duplicate}`, code: 'duplicate_key', message: 'Given more than once; give it once' },
+    ]);
+  }
+  return body;
 }
 
 type AnyRouteSpec = RouteSpec<unknown, unknown, unknown>;
