@@ -35,6 +35,7 @@ import { AppFunction, isApiFunction, PROJECT_ROOT } from '#lib/constructs/app-fu
 import { SigningKeys } from '#lib/constructs/signing-keys';
 import { AuditTrail } from '#lib/constructs/audit-trail';
 import { AttributionKey } from '#lib/constructs/attribution-key';
+import { AuditDigests } from '#lib/constructs/audit-digests';
 import { Reports } from '#lib/constructs/reports';
 
 /** Every attribute of an external user item and its identity claims (functions/users/store.ts). */
@@ -224,6 +225,8 @@ export class ApiStack extends Stack {
   readonly auditTrail: AuditTrail;
   /** The key that MACs who made each change (GenerateMac: the writing functions; VerifyMac: the audit stream). */
   readonly attributionKey: AttributionKey;
+  /** Signed digests of the audit chains in an Object Lock bucket, written on a schedule. */
+  readonly auditDigests: AuditDigests;
   readonly reports: Reports;
   /** The stage's access log group (forwarded with the function logs when log forwarding is on). */
   readonly accessLogs: LogGroup;
@@ -284,6 +287,16 @@ export class ApiStack extends Stack {
     for (const [functionId, fn] of this.functions) {
       const access = (FUNCTIONS[functionId] as FunctionDefinition).attribution;
       if (access) this.attributionKey.grant(fn, access);
+    }
+    this.auditDigests = new AuditDigests(this, 'AuditDigests', {
+      digestFunction: this.fn('audit-digest'),
+      interval: Duration.seconds(Number(config.functionEnvironment.AUDIT_DIGEST_INTERVAL_SECONDS ?? 900)),
+      retentionYears: Number(config.functionEnvironment.AUDIT_RETENTION_YEARS ?? 10),
+      removalPolicy: config.removalPolicy,
+      keyPendingWindow: config.keyPendingWindow,
+    });
+    for (const [functionId, fn] of this.functions) {
+      if ((FUNCTIONS[functionId] as FunctionDefinition).digests === 'read') this.auditDigests.grant(fn, 'read');
     }
     this.auditTrail = new AuditTrail(this, 'AuditTrail', {
       consumer: this.fn('audit-stream'),

@@ -15,6 +15,7 @@ import { Agent, createServer, type IncomingMessage, request, type ServerResponse
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { answerClientError } from './client-error';
+import { clientTimeouts } from './client-timeouts';
 import { startDynamoDbLocal } from './dynamodb-local';
 import { exitOnUserFault, stopOnSignals } from './main';
 import { CLIENT_ADDRESS_HEADER, type SupervisorMessage, type WorkerMessage } from './dev-protocol';
@@ -113,7 +114,7 @@ try {
   let standby = spawnWorker(dynamo.endpoint);
   // Requests that arrive while no generation is up (a crash being recovered) wait for the next one.
   const waiting: (() => void)[] = [];
-  const server = createServer((req, res) => {
+  const server = createServer(clientTimeouts(), (req, res) => {
     if (active) forward(active, req, res);
     else waiting.push(() => active && forward(active, req, res));
   });

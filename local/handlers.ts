@@ -53,11 +53,12 @@ export function invoke<T>(id: FunctionId, event: unknown): Promise<T> {
  * own: their log line then carries the request's correlation id, and not the Lambda context of whichever
  * function the logger last saw outside an invocation.
  */
-export function asGateway<T>(requestId: string, fn: () => T): T {
+export function asGateway<T>(requestId: string, fn: () => T, logKeys?: Record<string, string>): T {
   const context = lambdaContext('local-gateway', 29, 128);
   return invokeStore.run({ [REQUEST_ID]: context.awsRequestId }, () => {
     logger.addContext(context);
     logger.setCorrelationId(requestId);
+    if (logKeys) logger.appendKeys(logKeys);
     return fn();
   });
 }

@@ -34,6 +34,9 @@ export interface LocalRuntimeOptions {
   /** Where `.local/` lives; default: the project root. */
   stateDir?: string;
   log?: (line: string) => void;
+  /** How long a client may take to send a request, and its headers (local/server.ts has the defaults). */
+  requestTimeoutMs?: number;
+  headersTimeoutMs?: number;
 }
 
 export interface LocalRuntime {
@@ -131,7 +134,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
 
     const supervisor = options.behindSupervisor;
-    const server = createLocalServer({ clientAddressHeader: supervisor?.clientAddressHeader });
+    const server = createLocalServer({
+      clientAddressHeader: supervisor?.clientAddressHeader,
+      requestTimeoutMs: options.requestTimeoutMs,
+      headersTimeoutMs: options.headersTimeoutMs,
+      accessLog: log,
+    });
     await new Promise<void>((ok, fail) => {
       server.once('error', (err) => fail(port && isAddressInUse(err) ? new PortInUseError(port, 'PORT') : err));
       if (supervisor) server.listen(supervisor.socketPath, () => ok());
@@ -154,7 +162,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         poller.start();
         // Report definitions' schedules fire in-process (EventBridge Scheduler's stand-in).
         const { startLocalReportScheduler } = await import('./reports');
-        stopScheduler = await startLocalReportScheduler(url, log);
+        const stopReports = await startLocalReportScheduler(url, log);
+        // The audit digest (EventBridge Scheduler's stand-in): every 60 s unless AUDIT_DIGEST_INTERVAL_SECONDS says.
+        const { startLocalDigests } = await import('./digests');
+        const stopDigests = startLocalDigests(log);
+        stopScheduler = () => {
+          stopReports();
+          stopDigests();
+        };
       })());
     if (!options.deferBackground) await startBackground();
 

@@ -20,6 +20,7 @@ import {
 } from '#platform/routes';
 import { observeRequest } from '#platform/observability/prometheus';
 import { answerClientError } from './client-error';
+import { type ClientTimeoutOptions, clientTimeouts } from './client-timeouts';
 import { asGateway, invoke } from './handlers';
 import { LOCAL_FILES_PATH } from '#local/adapters/local-object-store';
 
@@ -345,18 +346,28 @@ function flushOutbox(): void {
   }
 }
 
+/**
+ * `GET /charges 200 12.3 ms 5f0c…`: the path without its query (which may hold cursors and filters), and only ever
+ * text the server has checked — a normalised path and a sane or generated request id — so a line cannot be split.
+ */
+function accessLine(method: string, path: string, status: number, started: number, requestId: string): string {
+  return `${method} ${path} ${status} ${(performance.now() - started).toFixed(1)} ms ${requestId}`;
+}
+
 /** Queues a handler result for the end of this event-loop turn (exported for tests). */
 export function send(res: ServerResponse, result: APIGatewayProxyResult): void {
   if (outbox.push([res, result]) === 1) setImmediate(flushOutbox);
 }
 
-export interface LocalServerOptions {
+export interface LocalServerOptions extends ClientTimeoutOptions {
   /**
    * Take the client address from this header: only for a server that listens on nothing but a private
    * Unix socket behind `npm run dev`'s supervisor, which sets it from the real peer and overwrites any
    * value a client sent. Over TCP the header would be a spoofing hole; there it is never read.
    */
   clientAddressHeader?: string;
+  /** One line per answered request: method, path, status, milliseconds, request id. */
+  accessLog?: (line: string) => void;
 }
 
 /**
@@ -365,12 +376,15 @@ export interface LocalServerOptions {
  * handler, and writes its result back.
  */
 export function createLocalServer(options: LocalServerOptions = {}): Server {
-  const server = createServer(async (req, res) => {
+  const accessLog = options.accessLog;
+  const server = createServer(clientTimeouts(options), async (req, res) => {
     const started = performance.now();
     const target = parseTarget(req.url ?? '/');
     const method = (req.method ?? 'GET').toUpperCase();
     // The S3 stand-in for report download links (not API routes); imported on first use, it pulls in every report adapter.
     if (method === 'GET' && target.pathname.startsWith(LOCAL_FILES_PATH)) {
+      if (accessLog)
+        res.once('finish', () => accessLog(accessLine(method, target.pathname, res.statusCode, started, '-')));
       return (await import('./reports')).serveLocalFile(new URL(req.url ?? '/', 'http://localhost'), res);
     }
     const addressHeader = options.clientAddressHeader;
@@ -392,9 +406,12 @@ export function createLocalServer(options: LocalServerOptions = {}): Server {
       result = await invoke<APIGatewayProxyResult>(route.function, event);
     } catch (err) {
       // Gateway-level failures (authorizer 401/403, oversized body) in the same shape handlers use.
-      result = asGateway(requestId, () => errorResponse(err, requestId));
+      const sourceIp = (client?.address ?? req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+      const logKeys = { http_method: method, path: target.pathname, source_ip: sourceIp };
+      result = asGateway(requestId, () => errorResponse(err, requestId), logKeys);
     }
     observeRequest(method, route.resource, result.statusCode, (performance.now() - started) / 1000);
+    if (accessLog) accessLog(accessLine(method, target.pathname, result.statusCode, started, requestId));
     send(res, result);
   });
   server.on('clientError', answerClientError);

@@ -17,6 +17,7 @@ import { verifyAnchored } from './anchor';
 import { auditedCharges } from '#charges/audited';
 import { auditedUsers } from '#users/audited';
 import { AuditStore } from './store';
+import type { AuditRecord } from './record';
 
 const audit = new AuditStore();
 
@@ -66,6 +67,42 @@ export const routes = defineRoutes({
         entityId,
         ...verifyAnchored(records, digests, publicKey, entityType, entityId, entityVersion),
       });
+    },
+  }),
+
+  'GET /reports/audit.jsonl': route({
+    query: DigestQuery,
+    doc: {
+      summary: 'Export the audit trail for offline verification',
+      description:
+        'One JSON line per record with every hashed field, `prevHash` and `hash`, after a header line naming the ' +
+        'range; `npm run verify-audit` checks it against the signed digests with nothing but their public key.',
+      responses: [{ status: 200, description: 'JSON Lines (application/x-ndjson)' }],
+    },
+    run: async ({ query }) => {
+      const from = lowerBound(query.from);
+      const to = upperBound(query.to);
+      const records: AuditRecord[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await audit.search({ from, to, limit: 1000, cursor });
+        records.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      records.sort((a, b) =>
+        a.entityType === b.entityType && a.entityId === b.entityId
+          ? a.seq - b.seq
+          : `${a.entityType}#${a.entityId}` < `${b.entityType}#${b.entityId}`
+            ? -1
+            : 1,
+      );
+      const header = { export: { from: from ?? null, to: to ?? null, generatedAt: new Date().toISOString() } };
+      const lines = [header, ...records].map((line) => JSON.stringify(line));
+      return {
+        statusCode: 200,
+        headers: { 'Content-Disposition': 'attachment; filename="audit.jsonl"' },
+        raw: { contentType: 'application/x-ndjson', data: `${lines.join('\n')}\n` },
+      };
     },
   }),
 

@@ -92,10 +92,10 @@ export const routes = defineRoutes({
     doc: {
       summary: "Change the caller's password",
       description:
-        'A wrong `currentPassword` is 403; the new one must meet the password policy (422). Other sessions end, ' +
-        "this one stays.",
+        'A wrong `currentPassword` is 403 and counts towards the login lockout (423); the new one must meet the ' +
+        'password policy (422). Other sessions end, this one stays.',
       responses: [{ status: 204, description: 'Changed' }],
-      errors: ['FORBIDDEN'],
+      errors: ['FORBIDDEN', 'ACCOUNT_LOCKED'],
     },
     run: async (ctx) => {
       const token = await currentToken(ctx);

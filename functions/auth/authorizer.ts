@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { toAuthorizerContext } from '#platform/auth-context';
 import { header, requestIdFor } from '#platform/http/headers';
+import { requestLogKeys } from '#platform/http/log-keys';
 import { emfMetrics, logger, loggerContext, metrics } from '#platform/powertools';
 import { authorize, UnauthorizedError } from './authorize';
 
@@ -52,7 +53,7 @@ async function authorizer(event: APIGatewayRequestAuthorizerEvent): Promise<APIG
       throw new Error('Unauthorized', { cause: err });
     }
     // Fail closed on anything unexpected (e.g. DynamoDB unreachable): no token gets through unchecked.
-    logger.error('authorizer failure', { error: err as Error });
+    logger.error('authorizer failure', { ...requestLogKeys(event), error: err as Error });
     throw err;
   }
 }

@@ -46,10 +46,13 @@ export const Readiness = z
     examples: [{ status: 'ready', checks: { 'table:charges': { status: 'ok', responseTimeMs: 12 } } }],
   });
 
-/** The 503 of readiness: the error, and the report with every check. */
+/**
+ * The 503 of readiness: the error, and the report with every check — absent when API Gateway answered because the
+ * function could not run.
+ */
 export const NotReady = ApiError.extend({
-  status: z.literal('not_ready'),
-  checks: z.record(z.string(), PublicCheckResult),
+  status: z.literal('not_ready').optional(),
+  checks: z.record(z.string(), PublicCheckResult).optional(),
 });
 
 export const DetailedHealth = z
@@ -84,5 +87,8 @@ export const DetailedHealth = z
   });
 export type DetailedHealth = z.infer<typeof DetailedHealth>;
 
-/** The 503 of detailed health: the error, and the whole report. */
-export const DetailedHealthUnavailable = ApiError.extend(DetailedHealth.shape);
+/**
+ * The 503 of detailed health: the error, and the whole report — absent when the check never ran (the authorizer
+ * could not check the caller, or API Gateway could not reach the function).
+ */
+export const DetailedHealthUnavailable = ApiError.extend(DetailedHealth.partial().shape);

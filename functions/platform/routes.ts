@@ -255,6 +255,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/audit/verify', function: 'audit', access: 'audit:read' },
   { method: 'GET', path: '/audit/digests', function: 'audit', access: 'audit:read' },
   { method: 'GET', path: '/audit/digests/{id}', function: 'audit', access: 'audit:read' },
+  // Served by the audit function (it reads the trail); a report in name only.
+  { method: 'GET', path: '/reports/audit.jsonl', function: 'audit', access: 'audit:read' },
   // Reports. `/reports/charges.csv` etc. are literal resources (a dot in a path segment is fine for API Gateway).
   { method: 'GET', path: '/charges/{id}/report.pdf', function: 'reports', access: 'reports:read' },
   { method: 'GET', path: '/reports/charges.csv', function: 'reports', access: 'reports:read' },

@@ -35,6 +35,7 @@ const rolesFromIdentityProvider = () =>
   conflict("An SSO user's roles come from their identity provider", [
     {
       path: 'body.roles',
+      code: 'identity_provider',
       message:
         'roles of SSO users come from the identity provider (rolesClaim through roleMap in OIDC_PROVIDERS); change their groups there, or disable the user here',
     },

@@ -32,12 +32,14 @@ export interface ReleasesProps {
 /**
  * Safe releases: a new version of a function reaches its `live` alias through a CodeDeploy deployment (canary or
  * linear by stage), which rolls back by itself when the deployment fails, is stopped, or one of the alarms given
- * by `rollBackOn` goes off while it runs.
+ * by `rollBackOn` goes off while it runs. All at once has no time in which an alarm could judge the new version,
+ * so there no alarm is attached: one still ringing from before would only block every deploy, fixes included.
  */
 export class Releases extends Construct {
   readonly application: LambdaApplication;
   readonly role: Role;
   readonly groups: ReadonlyMap<FunctionId, LambdaDeploymentGroup>;
+  private readonly watchesAlarms: boolean;
 
   constructor(scope: Construct, id: string, props: ReleasesProps) {
     super(scope, id);
@@ -54,6 +56,7 @@ export class Releases extends Construct {
         "CodeDeploy's own policy for Lambda deployments (the Limited variant: only aliases, alarms and hook functions named CodeDeployHook_*).",
     });
     const deploymentConfig = RELEASE_DEPLOYMENT_CONFIGS[props.traffic];
+    this.watchesAlarms = props.traffic !== 'all-at-once';
     const groups = new Map<FunctionId, LambdaDeploymentGroup>();
     for (const [functionId, alias] of props.aliases) {
       groups.set(
@@ -63,7 +66,7 @@ export class Releases extends Construct {
           alias,
           deploymentConfig,
           role: this.role,
-          autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
+          autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: this.watchesAlarms },
         }),
       );
     }
@@ -74,6 +77,7 @@ export class Releases extends Construct {
   rollBackOn(functionId: FunctionId, ...alarms: IAlarm[]): void {
     const group = this.groups.get(functionId);
     if (!group) throw new Error(`No release of "${functionId}": it has no live alias`);
+    if (!this.watchesAlarms) return;
     for (const alarm of alarms) group.addAlarm(alarm);
   }
 }

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DigestAdapters } from '#audit/adapters';
@@ -23,7 +23,7 @@ export class LocalDigestSigner implements DigestSigner {
     }
     chmodSync(file, 0o600);
     this.privatePem = readFileSync(file, 'utf8');
-    const spki = createPrivateKey(this.privatePem).export({ type: 'spki', format: 'der' }) as Buffer;
+    const spki = createPublicKey(this.privatePem).export({ type: 'spki', format: 'der' }) as Buffer;
     this.keyId = `local:${createHash('sha256').update(spki).digest('hex').slice(0, 16)}`;
   }
 
@@ -32,7 +32,7 @@ export class LocalDigestSigner implements DigestSigner {
   }
 
   async publicKeyPem(): Promise<string> {
-    return createPrivateKey(this.privatePem).export({ type: 'spki', format: 'pem' }) as string;
+    return createPublicKey(this.privatePem).export({ type: 'spki', format: 'pem' }) as string;
   }
 }
 

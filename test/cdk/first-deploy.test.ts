@@ -146,7 +146,6 @@ describe('safe releases', () => {
 
   it.each([
     ['prod', 'CodeDeployDefault.LambdaCanary10Percent10Minutes'],
-    ['dev', 'CodeDeployDefault.LambdaAllAtOnce'],
     ['tuned', 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute'],
   ] as const)(
     '%s: CodeDeploy shifts each alias (%s) and rolls back on the function errors or the API 5xx rate',
@@ -188,6 +187,21 @@ describe('safe releases', () => {
       }
     },
   );
+
+  it('dev: all at once, rolled back only when the deployment fails or is stopped (no bake time for an alarm)', () => {
+    const app = dev();
+    const template = app.apiTemplate;
+    for (const group of Object.values(template.findResources('AWS::CodeDeploy::DeploymentGroup'))) {
+      expect(group.Properties).toMatchObject({
+        DeploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+        AutoRollbackConfiguration: { Enabled: true, Events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST'] },
+      });
+      expect(group.Properties.AlarmConfiguration).toBeUndefined();
+    }
+    expect(Object.keys(template.findResources('AWS::CodeDeploy::DeploymentGroup'))).toHaveLength(
+      API_FUNCTION_IDS.length,
+    );
+  });
 });
 
 describe('throttles and concurrency', () => {

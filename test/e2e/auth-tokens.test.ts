@@ -343,7 +343,7 @@ describe('revocation by an administrator and by password change', () => {
     // 403, not 401: the session is valid, and a 401 (with WWW-Authenticate) makes clients throw it away.
     const error = expectError(res, 403, 'FORBIDDEN');
     expect(error.message).toBe('The current password is not correct');
-    expect(error.details).toEqual([{ path: 'body.currentPassword', message: expect.any(String) }]);
+    expect(error.details).toEqual([{ path: 'body.currentPassword', code: 'mismatch', message: expect.any(String) }]);
     expect(res.headers['www-authenticate']).toBeUndefined();
     expect((await whoAmI(api, mine.accessToken)).status).toBe(200);
     expect((await whoAmI(api, other.accessToken)).status).toBe(200);

@@ -136,11 +136,9 @@ describe('npm run bootstrap-admin', () => {
   });
 
   it('refuses a stage whose data stack has no users-table output, before touching any secret', async () => {
-    cfn
-      .on(DescribeStacksCommand)
-      .resolves({
-        Stacks: [{ StackName: 'x', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] }],
-      });
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [{ StackName: 'x', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] }],
+    });
     await expect(run()).rejects.toThrow(`Stack ${dataStackName('dev')} has no output ${USERS_TABLE_OUTPUT}`);
     expect(sm).not.toHaveReceivedAnyCommand();
   });

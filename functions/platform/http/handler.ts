@@ -6,6 +6,7 @@ import { AppError } from '#platform/errors';
 import { emfMetrics, logger, loggerContext } from '#platform/powertools';
 import { errorResponse } from './error-response';
 import { SECURITY_HEADERS } from './headers';
+import { requestLogKeys } from './log-keys';
 import { assignRequestId, requestIdOf } from './request-state';
 import { createRouter, type RouteSpec, type RouteTable } from './router';
 
@@ -29,6 +30,8 @@ function httpEnvelope(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResu
   return {
     before: (request) => {
       logger.setCorrelationId(assignRequestId(request.event));
+      // Every line of the invocation, the error lines above all, names the request and the caller.
+      logger.appendKeys(requestLogKeys(request.event));
       // The authorizer counts; the handler answers 429, since an authorizer can only allow or deny.
       const rate = rateLimitFromContext(request.event.requestContext?.authorizer);
       if (rate?.exceeded) {

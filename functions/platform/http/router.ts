@@ -209,8 +209,10 @@ export function parseJsonBody(event: APIGatewayProxyEvent): unknown {
   } catch {
     throw badRequest('The request body is not valid JSON');
   }
-  const duplicate = duplicateKey(text);
-  if (duplicate !== undefined) {
+  const found = duplicateKey(text);
+  if (found !== undefined) {
+    // A key can be as long as the body: the answer names the start of it.
+    const duplicate = found.length > 200 ? `${found.slice(0, 200)}…` : found;
     throw badRequest(`The request body names "${duplicate}" more than once`, [
       { path: `body.${duplicate}`, code: 'duplicate_key', message: 'Given more than once; give it once' },
     ]);

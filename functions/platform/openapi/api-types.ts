@@ -260,11 +260,11 @@ export interface paths {
     put?: never;
     /**
      * Change the caller's password
-     * @description A wrong `currentPassword` is 403; the new one must meet the password policy (422). Other sessions end, this one stays.
+     * @description A wrong `currentPassword` is 403 and counts towards the login lockout (423); the new one must meet the password policy (422). Other sessions end, this one stays.
      *
      *     Needs a valid token.
      *
-     *     Errors of this route: `FORBIDDEN`.
+     *     Errors of this route: `FORBIDDEN`, `ACCOUNT_LOCKED`.
      */
     post: operations['postUsersMePassword'];
     delete?: never;
@@ -567,6 +567,52 @@ export interface paths {
      *     Errors of this route: `NOT_FOUND`.
      */
     get: operations['getAuditVerify'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/audit/digests': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List the signed audit digests
+     * @description Digests whose `until` lies in `from`…`to` (a date is the whole UTC day), oldest first.
+     *
+     *     Needs a token with `audit:read`.
+     */
+    get: operations['getAuditDigests'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/audit/digests/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One signed audit digest
+     * @description As stored in the Object Lock bucket: heads, Merkle root, previous digest hash and signature.
+     *
+     *     Needs a token with `audit:read`.
+     *
+     *     Errors of this route: `NOT_FOUND`.
+     */
+    get: operations['getAuditDigestsById'];
     put?: never;
     post?: never;
     delete?: never;
@@ -918,9 +964,32 @@ export interface components {
             };
       };
     };
+    ArticleId: string;
     AuditActor: {
       userId: string;
       username: string;
+    };
+    AuditDigest: {
+      digestId: string;
+      createdAt: string;
+      since: string | null;
+      until: string;
+      previousDigestHash: string;
+      heads: {
+        entityType: string;
+        entityId: string;
+        seq: number;
+        hash: string;
+      }[];
+      merkleRoot: string;
+      keyId: string;
+      /** @constant */
+      algorithm: 'ECDSA_SHA_256';
+      hash: string;
+      signature: string;
+    };
+    AuditDigestList: {
+      items: components['schemas']['AuditDigest'][];
     };
     AuditPage: {
       items: components['schemas']['AuditRecord'][];
@@ -1103,7 +1172,7 @@ export interface components {
     DefinitionFilters: {
       /** @enum {string} */
       status?: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
-      articleId?: string;
+      articleId?: components['schemas']['ArticleId'];
       from?: string;
       to?: string;
     };
@@ -1734,6 +1803,13 @@ export interface components {
         auditId: string;
         /** @enum {string} */
         problem: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap' | 'derived_mismatch';
+      };
+      /** @enum {string} */
+      reason?: 'chain_broken' | 'cut_off' | 'rehashed' | 'chain_missing' | 'behind_entity' | 'digest_invalid';
+      anchoredBy?: {
+        digestId: string;
+        seq: number;
+        hash: string;
       };
       entityType: string;
       entityId: string;
@@ -2682,6 +2758,7 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       422: components['responses']['UnprocessableContent'];
+      423: components['responses']['Locked'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
       503: components['responses']['Unavailable'];
@@ -3666,6 +3743,88 @@ export interface operations {
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
       422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getAuditDigests: {
+    parameters: {
+      query?: {
+        from?: string;
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The digests */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AuditDigestList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getAuditDigestsById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The digest */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AuditDigest'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
       503: components['responses']['Unavailable'];
