@@ -283,6 +283,17 @@ function releaseTraffic(value: unknown): ReleaseTraffic | undefined {
   return value as ReleaseTraffic;
 }
 
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+function logLevel(value: unknown): StageConfig['logLevel'] | undefined {
+  if (value === undefined || value === '') return undefined;
+  const level = String(value).toUpperCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new Error(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got "${String(value)}"`);
+  }
+  return level as StageConfig['logLevel'];
+}
+
 function positiveInteger(key: string, value: unknown): number | undefined {
   if (value === undefined || value === '') return undefined;
   if (!/^[1-9]\d*$/.test(String(value))) throw new Error(`${key} must be a positive integer, got "${String(value)}"`);
@@ -309,6 +320,7 @@ export interface StageContext {
   readonly releaseTraffic?: unknown;
   readonly auditBackup?: unknown;
   readonly lambdaConcurrencyLimit?: unknown;
+  readonly logLevel?: unknown;
   /** FUNCTION_SETTINGS' keys. */
   readonly [setting: string]: unknown;
 }
@@ -328,6 +340,7 @@ export const STAGE_CONTEXT_KEYS = [
   'releaseTraffic',
   'auditBackup',
   'lambdaConcurrencyLimit',
+  'logLevel',
   ...(Object.keys(FUNCTION_SETTINGS) as FunctionSettingKey[]),
 ] as const satisfies readonly (keyof StageContext)[];
 
@@ -391,6 +404,8 @@ export function stageConfig(context: StageContext): StageConfig {
     sourceMapsAtRuntime,
     operations,
     reportMail,
+    // LOG_LEVEL and Lambda's own level filter both follow it (lib/api-stack.ts, lib/constructs/app-function.ts).
+    logLevel: logLevel(context.logLevel) ?? base.logLevel,
     functionEnvironment: functionEnvironment(context),
     reservedConcurrency: reservedConcurrency(context.reservedConcurrency) ?? base.reservedConcurrency,
     releaseTraffic: releaseTraffic(context.releaseTraffic) ?? base.releaseTraffic,

@@ -8,9 +8,14 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PROJECT_ROOT } from './paths';
 import { CLIENT_ADDRESS_HEADER, type SupervisorMessage, type WorkerMessage } from './dev-protocol';
+import { readableLogOnTerminal } from './readable-log';
 import type { LocalRuntime } from './runtime';
 
 const send = (message: WorkerMessage) => process.send?.(message);
+
+// The worker writes to the supervisor's terminal (stdio inherited): text there, JSON when piped.
+readableLogOnTerminal(process.stdout);
+readableLogOnTerminal(process.stderr);
 
 // Dependencies do not change on save: loading them now keeps them out of the next reload.
 const { dependencies } = JSON.parse(readFileSync(resolve(PROJECT_ROOT, 'package.json'), 'utf8')) as {

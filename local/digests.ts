@@ -1,5 +1,5 @@
 import { digestAdapters } from '#audit/adapters';
-import { writeDigest } from '#audit/digest-job';
+import { writeDigest, writeMonthlyArchive } from '#audit/digest-job';
 import { config } from '#platform/config';
 
 /** Writes the audit digest on an interval in this process; answers the function that stops it. */
@@ -12,6 +12,8 @@ export function startLocalDigests(log: (line: string) => void): () => void {
         const { signer, store } = digestAdapters();
         const digest = await writeDigest(signer, store);
         if (digest) log(`Audit digest ${digest.digestId}: ${digest.heads.length} chain head(s)`);
+        const archive = await writeMonthlyArchive(signer, store);
+        if (archive) log(`Audit archive ${archive}`);
       } catch (err) {
         log(`ERROR audit digest failed: ${(err as Error).message}`);
       }

@@ -29,8 +29,16 @@ const COLORS: Record<string, string> = {
 };
 const RESET = '\x1b[0m';
 
+/** Control and bidi characters as `\uXXXX`: a logged value must not move the cursor or recolour the terminal. */
+const inert = (text: string) =>
+  text.replace(
+    /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/gu,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+
+/** Printable ASCII without spaces, quotes or `=` as it is; anything else as JSON (quoted, escaped). */
 const show = (value: unknown): string =>
-  typeof value === 'string' && /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  typeof value === 'string' && /^[\x21\x23-\x3c\x3e-\x7e]+$/.test(value) ? value : inert(JSON.stringify(value) ?? '');
 
 /** One Powertools line as text; anything else (not a JSON object) unchanged. */
 export function readableLine(line: string, color = false): string {
@@ -54,10 +62,16 @@ export function readableLine(line: string, color = false): string {
   const level = String(record.level ?? '').padEnd(5);
   const keys = Object.entries(record)
     .filter(([key]) => !HIDDEN_KEYS.has(key))
-    .map(([key, value]) => `${key}=${show(key === 'function_name' ? String(value).replace(/^local-/, '') : value)}`);
-  const head = `${time} ${color ? `${COLORS[level.trim()] ?? ''}${level}${RESET}` : level} ${String(record.message ?? '')}`;
+    .map(
+      ([key, value]) => `${inert(key)}=${show(key === 'function_name' ? String(value).replace(/^local-/, '') : value)}`,
+    );
+  const head = `${time} ${color ? `${COLORS[level.trim()] ?? ''}${level}${RESET}` : level} ${inert(String(record.message ?? ''))}`;
   const error = record.error as { name?: string; message?: string; stack?: string } | undefined;
-  const stack = error ? `\n    ${(error.stack ?? `${error.name}: ${error.message}`).split('\n').join('\n    ')}` : '';
+  const stack = error
+    ? `\n    ${inert(error.stack ?? `${error.name}: ${error.message}`)
+        .split('\\u000a')
+        .join('\n    ')}`
+    : '';
   return `${head}${keys.length > 0 ? `  ${keys.join(' ')}` : ''}${stack}`;
 }
 

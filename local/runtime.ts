@@ -160,6 +160,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           log,
         });
         poller.start();
+        // A record that failed every retry shows in /status/health/detailed until `npm run audit:replay` re-drives it.
+        const { registerHealthCheck } = await import('#ops/detailed-health');
+        const { pendingFailures } = await import('#scripts/audit-replay');
+        const failureFile = poller.onFailureFile;
+        registerHealthCheck('audit-stream-failures', async () => {
+          const pending = pendingFailures(failureFile);
+          if (pending > 0)
+            throw new Error(`${pending} audit stream record(s) failed every retry; run npm run audit:replay`);
+        });
         // Report definitions' schedules fire in-process (EventBridge Scheduler's stand-in).
         const { startLocalReportScheduler } = await import('./reports');
         const stopReports = await startLocalReportScheduler(url, log);

@@ -5,9 +5,13 @@
  * With DYNAMODB_ENDPOINT set, an already running DynamoDB is used instead of starting one.
  */
 import { exitOnUserFault, stopOnSignals } from './main';
+import { readableLogOnTerminal } from './readable-log';
 import { type LocalRuntime, startLocalRuntime } from './runtime';
 
 const inMemory = process.argv.includes('--in-memory');
+// Powertools writes errors and warnings to stderr, the rest to stdout.
+readableLogOnTerminal(process.stdout);
+readableLogOnTerminal(process.stderr);
 
 let runtime: LocalRuntime | undefined;
 // Before start-up: a signal while DynamoDB Local starts exits at once, and the exit stops the Java process too.

@@ -305,7 +305,7 @@ export class StreamPoller {
       // A log made before it was created 0600 is narrowed too: it holds whole records (user items among them).
       chmodSync(this.failureFile, PRIVATE_FILE);
       this.log(
-        `stream poller: record ${failedSeq} of ${shardId} failed ${runtime.failures} times; written to ${this.failureFile}`,
+        `stream poller: ERROR record ${failedSeq} of ${shardId} failed ${runtime.failures} times; written to ${this.failureFile} (npm run audit:replay re-drives it)`,
       );
       checkpoint.seq = failedSeq;
       runtime.failures = 0;

@@ -40,31 +40,47 @@ const MODEL_MODULES = [
   '#platform/openapi/model',
 ];
 
-/** The reference's sections: one per function behind the API, in this order. */
-const TAGS: Partial<Record<FunctionId, { name: string; description: string }>> = {
-  auth: { name: 'Authentication', description: "Sign-in, tokens and the caller's own account." },
-  users: { name: 'Users', description: 'User administration (`users:manage`).' },
-  charges: {
+/** The reference's sections, in this order. */
+const TAGS = [
+  { name: 'Authentication', description: "Sign-in, tokens and the caller's own account." },
+  { name: 'Users', description: 'User administration (`users:manage`).' },
+  {
     name: 'Charges',
     description:
       'Production batch records: create, read, change with `If-Match`, soft delete, version history. Status changes ' +
       'follow the lifecycle; releasing needs a second person.',
   },
-  audit: { name: 'Audit trail', description: 'The hash-chained record of every change, and its verification.' },
-  reports: {
+  { name: 'Audit trail', description: 'The hash-chained record of every change, and its verification.' },
+  {
     name: 'Reports',
     description: 'Exports (CSV, XLSX, PDF), the Chargenbericht, report definitions with schedules, and their runs.',
   },
-  keys: { name: 'Signing keys', description: 'The public keys that verify access tokens, and their rotation.' },
-  health: { name: 'Health and metrics', description: 'Probes for monitors and load balancers, and metrics.' },
-  readiness: { name: 'Health and metrics', description: '' },
-  ops: { name: 'Health and metrics', description: '' },
-  docs: { name: 'API description', description: 'This document and its reference page.' },
+  { name: 'Signing keys', description: 'The public keys that verify access tokens, and their rotation.' },
+  { name: 'Health and metrics', description: 'Probes for monitors and load balancers, and metrics.' },
+  { name: 'API description', description: 'This document and its reference page.' },
+] as const;
+type TagName = (typeof TAGS)[number]['name'];
+
+/** The section of each function behind the API. */
+const TAG_OF: Partial<Record<FunctionId, TagName>> = {
+  auth: 'Authentication',
+  users: 'Users',
+  charges: 'Charges',
+  audit: 'Audit trail',
+  reports: 'Reports',
+  keys: 'Signing keys',
+  health: 'Health and metrics',
+  readiness: 'Health and metrics',
+  ops: 'Health and metrics',
+  docs: 'API description',
 };
 
 /** The shared error answer of each status, named as components.responses calls it. */
 const ERROR_RESPONSES: Readonly<Record<number, { name: string; description: string }>> = {
-  400: { name: 'BadRequest', description: 'Malformed: bad JSON, unknown or repeated fields or parameters, a bad cursor' },
+  400: {
+    name: 'BadRequest',
+    description: 'Malformed: bad JSON, unknown or repeated fields or parameters, a bad cursor',
+  },
   401: { name: 'Unauthorized', description: 'No valid bearer token (or, at sign-in, wrong credentials)' },
   403: { name: 'Forbidden', description: "The token lacks the route's permission, or a rule forbids the change" },
   404: { name: 'NotFound', description: 'No such resource (or no such route, for an authenticated caller)' },
@@ -76,7 +92,10 @@ const ERROR_RESPONSES: Readonly<Record<number, { name: string; description: stri
     description: `The body is over ${MAX_BODY_BYTES} bytes (a JSON body), or over API Gateway's 10 MB (any request)`,
   },
   415: { name: 'UnsupportedMediaType', description: 'The body is not `application/json` in UTF-8' },
-  422: { name: 'UnprocessableContent', description: 'Valid JSON, but a value breaks a rule (field paths in `details`)' },
+  422: {
+    name: 'UnprocessableContent',
+    description: 'Valid JSON, but a value breaks a rule (field paths in `details`)',
+  },
   423: { name: 'Locked', description: 'Too many failed sign-ins: locked until `Retry-After`' },
   428: { name: 'PreconditionRequired', description: 'A change needs `If-Match` with the version read' },
   429: { name: 'TooManyRequests', description: 'A rate limit is spent: retry after `Retry-After` seconds' },
@@ -93,11 +112,20 @@ const HEADERS: Readonly<Record<string, { description: string; schema: Json }>> =
   ...Object.fromEntries(
     Object.entries(SECURITY_HEADERS).map(([name, value]) => [
       name,
-      { description: `A security header on every answer (\`${value}\` unless a route says otherwise).`, schema: { type: 'string' } },
+      {
+        description: `A security header on every answer (\`${value}\` unless a route says otherwise).`,
+        schema: { type: 'string' },
+      },
     ]),
   ),
-  'X-RateLimit-Limit': { description: "Requests allowed in the caller's window.", schema: { type: 'string', pattern: '^\\d+$' } },
-  'X-RateLimit-Remaining': { description: 'Requests left in the window.', schema: { type: 'string', pattern: '^\\d+$' } },
+  'X-RateLimit-Limit': {
+    description: "Requests allowed in the caller's window.",
+    schema: { type: 'string', pattern: '^\\d+$' },
+  },
+  'X-RateLimit-Remaining': {
+    description: 'Requests left in the window.',
+    schema: { type: 'string', pattern: '^\\d+$' },
+  },
   'X-RateLimit-Reset': {
     description: 'When the window resets (epoch seconds).',
     schema: { type: 'string', pattern: '^\\d+$' },
@@ -105,7 +133,10 @@ const HEADERS: Readonly<Record<string, { description: string; schema: Json }>> =
   'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string', pattern: '^\\d+$' } },
   'WWW-Authenticate': { description: 'The scheme to authenticate with: `Bearer`.', schema: { type: 'string' } },
   Allow: { description: 'The methods the path serves.', schema: { type: 'string' } },
-  ETag: { description: 'The version of the resource, quoted (`"3"`): send it back as `If-Match`.', schema: { type: 'string' } },
+  ETag: {
+    description: 'The version of the resource, quoted (`"3"`): send it back as `If-Match`.',
+    schema: { type: 'string' },
+  },
   Location: {
     description: 'The new resource (201), or where to fetch the answer (303); with the stage prefix the client used.',
     schema: { type: 'string' },
@@ -154,7 +185,8 @@ const conversion = (io: 'input' | 'output') => ({
   io,
   unrepresentable: 'any' as const,
   override: ({ jsonSchema }: { jsonSchema: Json }) => {
-    if (typeof jsonSchema.format === 'string' && FORMATS_WITHOUT_PATTERN.has(jsonSchema.format)) delete jsonSchema.pattern;
+    if (typeof jsonSchema.format === 'string' && FORMATS_WITHOUT_PATTERN.has(jsonSchema.format))
+      delete jsonSchema.pattern;
     if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
     if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
     if (JSON.stringify(jsonSchema.propertyNames) === '{"type":"string"}') delete jsonSchema.propertyNames;
@@ -179,7 +211,13 @@ const exampleOf = (schema: z.ZodType | undefined): unknown => (schema?.meta()?.e
 /** Which errors a route can answer, by status: from its access, path, query and body, and its own list. */
 function errorStatuses(route: RouteDefinition, spec: AnySpec): number[] {
   // Any request: a bad query parameter, a body over the gateway's limit, throttling, a fault, an outage.
-  const codes = new Set<ErrorCode>(['BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED', 'INTERNAL_ERROR', 'UNAVAILABLE']);
+  const codes = new Set<ErrorCode>([
+    'BAD_REQUEST',
+    'PAYLOAD_TOO_LARGE',
+    'RATE_LIMITED',
+    'INTERNAL_ERROR',
+    'UNAVAILABLE',
+  ]);
   if (route.access !== 'public') codes.add('UNAUTHORIZED');
   if (route.access !== 'public' && route.access !== 'authenticated') codes.add('FORBIDDEN');
   if (route.path.includes('{')) codes.add('NOT_FOUND');
@@ -206,7 +244,9 @@ const stripParameters = (mediaType: string) => mediaType.split(';')[0]!.trim();
 async function routeSpecs(): Promise<Map<string, AnySpec>> {
   const specs = new Map<string, AnySpec>();
   for (const functionId of new Set(ROUTES.map((r) => r.function))) {
-    const module = (await import(resolve(PROJECT_ROOT, FUNCTIONS[functionId].entry))) as { routes?: Record<string, AnySpec> };
+    const module = (await import(resolve(PROJECT_ROOT, FUNCTIONS[functionId].entry))) as {
+      routes?: Record<string, AnySpec>;
+    };
     if (!module.routes) throw new Error(`${FUNCTIONS[functionId].entry} exports no \`routes\` (defineRoutes)`);
     for (const [key, spec] of Object.entries(module.routes)) specs.set(key, spec);
   }
@@ -229,7 +269,8 @@ In AWS the API is served on stage \`v1\` (\`https://…/v1/charges\`); locally \
 export async function buildDocument(): Promise<Json> {
   const named = await namedSchemas();
   const specs = await routeSpecs();
-  const version = (JSON.parse(readFileSync(resolve(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = (JSON.parse(readFileSync(resolve(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string })
+    .version;
 
   const responses = z.registry<{ id: string }>();
   const requests = z.registry<{ id: string }>();
@@ -250,10 +291,12 @@ export async function buildDocument(): Promise<Json> {
     const doc = spec.doc;
     if (!doc) throw new Error(`${key} has no \`doc\`: say what it answers`);
     if (Boolean(route.jsonBody) !== Boolean(spec.body)) {
-      throw new Error(`${key}: ROUTES says jsonBody ${Boolean(route.jsonBody)}, the route spec ${spec.body ? 'has' : 'has no'} body`);
+      throw new Error(
+        `${key}: ROUTES says jsonBody ${Boolean(route.jsonBody)}, the route spec ${spec.body ? 'has' : 'has no'} body`,
+      );
     }
-    const tag = TAGS[route.function]?.name;
-    if (!tag) throw new Error(`No tag for function ${route.function} (scripts/openapi.ts TAGS)`);
+    const tag = TAG_OF[route.function];
+    if (!tag) throw new Error(`No section for function ${route.function} (scripts/openapi.ts TAG_OF)`);
     usedTags.add(tag);
     const authenticated = route.access !== 'public';
 
@@ -269,7 +312,13 @@ export async function buildDocument(): Promise<Json> {
       const required = new Set((query.required as string[] | undefined) ?? []);
       for (const [name, schema] of Object.entries((query.properties ?? {}) as Record<string, Json>)) {
         const { description, ...rest } = schema;
-        parameters.push({ name, in: 'query', required: required.has(name), ...(description ? { description } : {}), schema: rest });
+        parameters.push({
+          name,
+          in: 'query',
+          required: required.has(name),
+          ...(description ? { description } : {}),
+          schema: rest,
+        });
       }
     }
     if (doc.ifMatch) {
@@ -291,7 +340,8 @@ export async function buildDocument(): Promise<Json> {
         const example = exampleOf(response.body);
         content['application/json'] = { schema: ref('schemas', name), ...(example ? { example } : {}) };
       }
-      for (const mediaType of response.files ?? []) content[stripParameters(mediaType)] = { schema: { type: 'string', format: 'binary' } };
+      for (const mediaType of response.files ?? [])
+        content[stripParameters(mediaType)] = { schema: { type: 'string', format: 'binary' } };
       const documented: readonly DocumentedHeader[] = response.headers ?? [];
       operationResponses[String(response.status)] = {
         description: response.description,
@@ -307,7 +357,9 @@ export async function buildDocument(): Promise<Json> {
       operationResponses[String(status)] ??= ref('responses', ERROR_RESPONSES[status]!.name);
     }
 
-    const ownErrors = doc.errors?.length ? `\n\nErrors of this route: ${doc.errors.map((c) => `\`${c}\``).join(', ')}.` : '';
+    const ownErrors = doc.errors?.length
+      ? `\n\nErrors of this route: ${doc.errors.map((c) => `\`${c}\``).join(', ')}.`
+      : '';
     const permission = authenticated && route.access !== 'authenticated' ? route.access : undefined;
     const access = !authenticated
       ? 'Public: no token.'
@@ -354,7 +406,11 @@ export async function buildDocument(): Promise<Json> {
         429: ['Retry-After'],
         503: ['Retry-After'],
       };
-      const optional: Record<number, readonly string[]> = { 403: RATE_LIMIT_HEADERS, 409: ['Retry-After'], 429: RATE_LIMIT_HEADERS };
+      const optional: Record<number, readonly string[]> = {
+        403: RATE_LIMIT_HEADERS,
+        409: ['Retry-After'],
+        429: RATE_LIMIT_HEADERS,
+      };
       return [
         name,
         {
@@ -367,7 +423,10 @@ export async function buildDocument(): Promise<Json> {
           content: {
             'application/json': {
               schema: {
-                allOf: [ref('schemas', 'ApiError'), { properties: { error: { properties: { code: { enum: codes } } } } }],
+                allOf: [
+                  ref('schemas', 'ApiError'),
+                  { properties: { error: { properties: { code: { enum: codes } } } } },
+                ],
               },
             },
           },
@@ -391,8 +450,7 @@ export async function buildDocument(): Promise<Json> {
       },
     ],
     security: [{ accessToken: [] }, { externalToken: [] }],
-    tags: [...new Map(Object.values(TAGS).filter((t) => t && usedTags.has(t.name) && t.description).map((t) => [t!.name, t]))
-      .values()],
+    tags: TAGS.filter((t) => usedTags.has(t.name)),
     paths,
     components: {
       securitySchemes: {
@@ -411,7 +469,9 @@ export async function buildDocument(): Promise<Json> {
             'A token of an identity provider configured in `OIDC_PROVIDERS`; roles come from its claims. Sent the same way.',
         },
       },
-      headers: Object.fromEntries(Object.entries(HEADERS).map(([name, header]) => [name, { ...header, required: true }])),
+      headers: Object.fromEntries(
+        Object.entries(HEADERS).map(([name, header]) => [name, { ...header, required: true }]),
+      ),
       responses: errorResponses,
       schemas: pruneUnused(schemas, { paths, errorResponses }),
     },
@@ -441,7 +501,11 @@ function pruneUnused(schemas: Record<string, Json>, roots: unknown): Record<stri
     }
   };
   visit(roots);
-  return Object.fromEntries(Object.entries(schemas).filter(([name]) => used.has(name)).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(
+    Object.entries(schemas)
+      .filter(([name]) => used.has(name))
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
 }
 
 async function format(text: string, file: string): Promise<string> {

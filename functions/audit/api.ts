@@ -14,6 +14,7 @@ import {
 } from './model';
 import { digestAdapters } from './adapters';
 import { verifyAnchored } from './anchor';
+import { exportJsonl } from './digest-job';
 import { auditedCharges } from '#charges/audited';
 import { auditedUsers } from '#users/audited';
 import { AuditStore } from './store';
@@ -77,7 +78,14 @@ export const routes = defineRoutes({
       description:
         'One JSON line per record with every hashed field, `prevHash` and `hash`, after a header line naming the ' +
         'range; `npm run verify-audit` checks it against the signed digests with nothing but their public key.',
-      responses: [{ status: 200, description: 'JSON Lines (application/x-ndjson)' }],
+      responses: [
+        {
+          status: 200,
+          description: 'JSON Lines: a header line, then one record per line',
+          files: ['application/x-ndjson'],
+          headers: ['Content-Disposition'],
+        },
+      ],
     },
     run: async ({ query }) => {
       const from = lowerBound(query.from);
@@ -89,19 +97,13 @@ export const routes = defineRoutes({
         records.push(...page.items);
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
-      records.sort((a, b) =>
-        a.entityType === b.entityType && a.entityId === b.entityId
-          ? a.seq - b.seq
-          : `${a.entityType}#${a.entityId}` < `${b.entityType}#${b.entityId}`
-            ? -1
-            : 1,
-      );
-      const header = { export: { from: from ?? null, to: to ?? null, generatedAt: new Date().toISOString() } };
-      const lines = [header, ...records].map((line) => JSON.stringify(line));
       return {
         statusCode: 200,
         headers: { 'Content-Disposition': 'attachment; filename="audit.jsonl"' },
-        raw: { contentType: 'application/x-ndjson', data: `${lines.join('\n')}\n` },
+        raw: {
+          contentType: 'application/x-ndjson',
+          data: exportJsonl(records, from ?? null, to ?? null, new Date().toISOString()),
+        },
       };
     },
   }),

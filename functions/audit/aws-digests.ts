@@ -1,5 +1,11 @@
 import { GetPublicKeyCommand, type KMSClient, SignCommand } from '@aws-sdk/client-kms';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { Digest, DigestSigner, DigestStore } from './digest';
 
 /** The digest signing key in KMS: ECC_NIST_P256, SIGN_VERIFY; only the digest function may kms:Sign. */
@@ -62,6 +68,16 @@ export class S3DigestStore implements DigestStore {
         IfNoneMatch: '*',
       }),
     );
+  }
+
+  async hasFile(name: string): Promise<boolean> {
+    try {
+      await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: name }));
+      return true;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'NotFound') return false;
+      throw err;
+    }
   }
 
   async get(digestId: string): Promise<Digest | undefined> {

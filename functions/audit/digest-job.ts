@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { AuditLog } from './audit-log';
+import type { AuditRecord } from './record';
 import { buildDigest, type ChainHead, type Digest, type DigestSigner, type DigestStore } from './digest';
 import { AuditStore } from './store';
 
@@ -52,4 +54,61 @@ function listedAlready(previous: Digest | undefined, head: ChainHead): boolean {
     (h) =>
       h.entityType === head.entityType && h.entityId === head.entityId && h.seq === head.seq && h.hash === head.hash,
   );
+}
+
+/** `YYYY-MM` of the month before `now`'s. */
+export function previousMonth(now: Date): string {
+  const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+  return d.toISOString().slice(0, 7);
+}
+
+/**
+ * The previous month's records as one JSONL file (the export format: a header line, then every record, chain by
+ * chain) with a detached signature over its SHA-256, beside the digests. Written once, by the first run of a month;
+ * answers the file name when it wrote one.
+ */
+export async function writeMonthlyArchive(
+  signer: DigestSigner,
+  digests: DigestStore,
+  now = new Date(),
+  store = new AuditStore(),
+): Promise<string | undefined> {
+  const month = previousMonth(now);
+  const name = `archives/${month}.jsonl`;
+  if (await digests.hasFile(name)) return undefined;
+  const [year, m] = month.split('-').map(Number) as [number, number];
+  const from = `${month}-01T00:00:00.000Z`;
+  const to = new Date(Date.UTC(year, m, 1) - 1).toISOString();
+  const records: AuditRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.search({ from, to, limit: 1000, cursor });
+    records.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  const body = exportJsonl(records, from, to, now.toISOString());
+  const sha256 = createHash('sha256').update(body, 'utf8').digest('hex');
+  const signature = Buffer.from(await signer.sign(Buffer.from(sha256, 'utf8'))).toString('base64');
+  await digests.putFile(
+    `${name}.sig.json`,
+    `${JSON.stringify({ file: name, sha256, keyId: signer.keyId, algorithm: 'ECDSA_SHA_256', signature }, null, 2)}\n`,
+  );
+  await digests.putFile(name, body);
+  return name;
+}
+
+/** The export format shared by GET /reports/audit.jsonl and the archives: a header line, then records chain by chain. */
+export function exportJsonl(
+  records: AuditRecord[],
+  from: string | null,
+  to: string | null,
+  generatedAt: string,
+): string {
+  const sorted = [...records].sort((a, b) => {
+    const ka = `${a.entityType}#${a.entityId}`;
+    const kb = `${b.entityType}#${b.entityId}`;
+    return ka === kb ? a.seq - b.seq : ka < kb ? -1 : 1;
+  });
+  const header = { export: { from, to, generatedAt } };
+  return `${[header, ...sorted].map((line) => JSON.stringify(line)).join('\n')}\n`;
 }

@@ -51,6 +51,7 @@ export interface DigestStore {
   list(from?: string, to?: string): Promise<Digest[]>;
   latest(): Promise<Digest | undefined>;
   putFile(name: string, body: string): Promise<void>;
+  hasFile(name: string): Promise<boolean>;
 }
 
 /** Sortable, file- and S3-key-safe id from the digest's `until`. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /**
- * A Merkle tree over the digest's chain heads (RFC 6962 style): leaves and inner nodes hashed with different
+ * A Merkle tree over the digest's chain heads: leaves and inner nodes hashed with different
  * prefixes, so a leaf can never pass for a node; an odd node at the end of a level is carried up unchanged.
  */
 const sha256 = (...parts: (string | Buffer)[]) => {

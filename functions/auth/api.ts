@@ -71,7 +71,7 @@ export const routes = defineRoutes({
   'GET /users/me': route({
     doc: {
       summary: 'The caller',
-      description: 'With the roles and permissions in effect for this token (an SSO user\'s come from the token).',
+      description: "With the roles and permissions in effect for this token (an SSO user's come from the token).",
       responses: [{ status: 200, description: 'The caller', body: Me }],
     },
     run: async (ctx) => ok(await auth.me(ctx.caller)),

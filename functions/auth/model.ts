@@ -34,13 +34,11 @@ export const ChangePasswordBody = z.strictObject({
 /** The answer of login and refresh: a short-lived access token and a one-time refresh token. */
 export const TokenResponse = z
   .object({
-    /** A JWT (RS256) for `Authorization: Bearer …`. */
-    accessToken: z.string(),
+    accessToken: z.string().describe('A JWT (RS256) for `Authorization: Bearer …`.'),
     /** One use only: a refresh answers a new one, and reusing an old one revokes the whole session. */
     refreshToken: z.string(),
     tokenType: z.literal('Bearer'),
-    /** Seconds until the access token expires. */
-    expiresIn: z.int().positive(),
+    expiresIn: z.int().positive().describe('Seconds until the access token expires.'),
   })
   .meta({
     examples: [

@@ -201,7 +201,11 @@ export class AuthService {
     changes: { displayName?: string; email?: string },
     meta: RequestMeta,
   ): Promise<MeView> {
-    const updated = await this.users.update(caller.userId, changes, { actor: caller, requestId: meta.requestId, correlationId: meta.correlationId });
+    const updated = await this.users.update(caller.userId, changes, {
+      actor: caller,
+      requestId: meta.requestId,
+      correlationId: meta.correlationId,
+    });
     return meView(updated, caller);
   }
 

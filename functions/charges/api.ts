@@ -27,7 +27,8 @@ export const routes = defineRoutes({
     query: ListChargesQuery,
     doc: {
       summary: 'List charges',
-      description: 'Live charges, newest production date first, filtered by status, article and production date (`from`/`to`).',
+      description:
+        'Live charges, newest production date first, filtered by status, article and production date (`from`/`to`).',
       responses: [{ status: 200, description: 'A page of charges', body: ChargePage }],
     },
     run: async (ctx) => ok(await charges.list(ctx.query)),

@@ -22,7 +22,9 @@ export const auditedCharges: AuditedEntity = {
   // Every API write puts the live item and its version's snapshot in one transaction, with the same stamp.
   async brokenInvariant(chargeId, item) {
     const version = typeof item.version === 'number' ? item.version : Number.NaN;
-    const snapshot = Number.isInteger(version) ? await (store ??= new ChargeStore()).snapshot(chargeId, version) : undefined;
+    const snapshot = Number.isInteger(version)
+      ? await (store ??= new ChargeStore()).snapshot(chargeId, version)
+      : undefined;
     if (!snapshot) return `version ${String(item.version)} has no snapshot`;
     return snapshot.lastChangeMac === item.lastChangeMac ? undefined : `version ${version} differs from its snapshot`;
   },

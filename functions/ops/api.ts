@@ -1,10 +1,12 @@
 import { unavailable } from '#platform/errors';
 import { httpHandler } from '#platform/http/handler';
 import { defineRoutes, ok, route } from '#platform/http/router';
-import { registry } from '#platform/observability/prometheus';
+import { collectProcessMetrics, registry } from '#platform/observability/prometheus';
 import { refreshDataGauges } from './data-gauges';
 import { detailedHealth } from './detailed-health';
 import { DetailedHealth, DetailedHealthUnavailable } from './model';
+
+collectProcessMetrics();
 
 export const routes = defineRoutes({
   'GET /status/health/detailed': route({
@@ -12,7 +14,8 @@ export const routes = defineRoutes({
       summary: 'Detailed health',
       description:
         'Every own dependency (tables, signing key and secret, object store, mailer) and the configured external ' +
-        'ones, with their messages. An own dependency down is 503; an external one only `degraded`.',
+        'ones, with their messages. An own dependency down is 503; an external one only `degraded`. `system`: ' +
+        'memory, CPU time, event-loop delay and uptime of the instance that answered (per instance, not the fleet).',
       responses: [
         { status: 200, description: 'Healthy or degraded', body: DetailedHealth },
         {
@@ -35,7 +38,9 @@ export const routes = defineRoutes({
   'GET /metrics': route({
     doc: {
       summary: 'Prometheus metrics',
-      description: 'Request counters and latencies of this instance, and data gauges counted from the tables.',
+      description:
+        'Request counters and latencies, and the process metrics (CPU, memory, event-loop lag, GC) of the instance ' +
+        'that answers — per instance, not the fleet — and data gauges counted from the tables.',
       responses: [{ status: 200, description: 'The Prometheus text format', files: ['text/plain'] }],
     },
     run: async () => {

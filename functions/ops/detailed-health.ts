@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { detailedView, runChecks, signingKeyCheck, tableChecks, type Check } from './health-checks';
 import type { DetailedHealth } from './model';
+import { systemFigures } from './system';
 import { config } from '#platform/config';
 import { signingAdapters } from '#signing/adapters';
 import { accessTokens } from '#signing/tokens';
@@ -81,5 +82,6 @@ export async function detailedHealth(timeoutMs = CHECK_TIMEOUT_MS): Promise<Deta
       ageSeconds: createdAt !== undefined ? Math.round((Date.now() - createdAt) / 1000) : null,
       nextRotation: createdAt !== undefined ? new Date(createdAt + ROTATION_DAYS * 86400_000).toISOString() : null,
     },
+    system: systemFigures(),
   };
 }

@@ -9,8 +9,7 @@ export const Health = z
   .object({
     status: z.literal('ok'),
     version: z.string(),
-    /** Seconds since this instance started. */
-    uptime: z.int().min(0),
+    uptime: z.int().min(0).describe('Seconds since this instance started.'),
     timestamp: z.iso.datetime(),
   })
   .meta({ examples: [{ status: 'ok', version: '0.1.0', uptime: 42, timestamp: '2026-05-02T10:00:00.000Z' }] });
@@ -57,8 +56,9 @@ export const NotReady = ApiError.extend({
 
 export const DetailedHealth = z
   .object({
-    /** `unhealthy` (an own dependency is down) answers 503; `degraded` (an external one is) 200. */
-    status: z.enum(['healthy', 'degraded', 'unhealthy']),
+    status: z
+      .enum(['healthy', 'degraded', 'unhealthy'])
+      .describe('`unhealthy` (an own dependency is down) answers 503; `degraded` (an external one is) 200.'),
     version: z.string(),
     commit: z.string(),
     uptime: z.int().min(0),
@@ -69,6 +69,19 @@ export const DetailedHealth = z
       kid: z.string().nullable(),
       ageSeconds: z.int().nullable(),
       nextRotation: z.iso.datetime().nullable(),
+    }),
+    /** The answering instance's own figures (one Lambda execution environment of many): never the fleet's. */
+    system: z.object({
+      scope: z.literal('instance'),
+      uptimeSeconds: z.int().min(0),
+      memory: z.object({
+        rssBytes: z.int().min(0),
+        heapUsedBytes: z.int().min(0),
+        heapTotalBytes: z.int().min(0),
+        externalBytes: z.int().min(0),
+      }),
+      cpu: z.object({ userSeconds: z.number().min(0), systemSeconds: z.number().min(0) }),
+      eventLoopDelayMs: z.object({ mean: z.number().min(0), p99: z.number().min(0), max: z.number().min(0) }),
     }),
   })
   .meta({
@@ -81,7 +94,23 @@ export const DetailedHealth = z
         timestamp: '2026-05-02T10:00:00.000Z',
         checks: { 'table:charges': { status: 'ok', responseTimeMs: 12 } },
         external: {},
-        signingKey: { kid: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs', ageSeconds: 3600, nextRotation: '2026-06-01T09:00:00.000Z' },
+        signingKey: {
+          kid: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs',
+          ageSeconds: 3600,
+          nextRotation: '2026-06-01T09:00:00.000Z',
+        },
+        system: {
+          scope: 'instance',
+          uptimeSeconds: 42,
+          memory: {
+            rssBytes: 98_000_000,
+            heapUsedBytes: 41_000_000,
+            heapTotalBytes: 52_000_000,
+            externalBytes: 3_000_000,
+          },
+          cpu: { userSeconds: 1.42, systemSeconds: 0.21 },
+          eventLoopDelayMs: { mean: 20.4, p99: 22.1, max: 35.7 },
+        },
       },
     ],
   });

@@ -19,7 +19,12 @@ export const routes = defineRoutes({
       description: 'DescribeTable on every table and a load of the signing key, each cut off after 2 s.',
       responses: [
         { status: 200, description: 'Every check passed', body: Readiness },
-        { status: 503, description: 'A check failed: the error with the report', body: NotReady, headers: ['Retry-After'] },
+        {
+          status: 503,
+          description: 'A check failed: the error with the report',
+          body: NotReady,
+          headers: ['Retry-After'],
+        },
       ],
     },
     run: async () => {

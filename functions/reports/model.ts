@@ -113,8 +113,11 @@ const DefinitionFields = {
   columns: z.array(z.string().max(64)).min(1).max(30),
   format: z.enum(FORMATS),
   lang: Lang,
-  /** EventBridge cron with or without `cron(…)`; null: run on demand only. */
-  schedule: z.string().max(256).nullable(),
+  schedule: z
+    .string()
+    .max(256)
+    .nullable()
+    .describe('EventBridge cron with or without `cron(…)`; null: run on demand only.'),
   timezone: z.string().min(1).max(64),
   recipients: z.array(Email).max(50),
 };
@@ -152,8 +155,7 @@ export const DefinitionPatch = z
     title: DefinitionFields.title.optional(),
     kind: DefinitionFields.kind.optional(),
     filters: DefinitionFields.filters.optional(),
-    /** null: back to the default columns. */
-    columns: DefinitionFields.columns.nullable().optional(),
+    columns: DefinitionFields.columns.nullable().optional().describe('null: back to the default columns.'),
     format: DefinitionFields.format.optional(),
     lang: DefinitionFields.lang.optional(),
     schedule: DefinitionFields.schedule.optional(),
@@ -172,12 +174,10 @@ export const ReportDefinition = z.object({
   title: z.string(),
   kind: z.enum(['charges', 'audit']),
   filters: DefinitionFilters,
-  /** null: the default columns of the kind and format. */
-  columns: z.array(z.string()).nullable(),
+  columns: z.array(z.string()).nullable().describe('null: the default columns of the kind and format.'),
   format: z.enum(FORMATS),
   lang: Lang,
-  /** The EventBridge cron expression (6 fields), or null for on-demand only. */
-  schedule: z.string().nullable(),
+  schedule: z.string().nullable().describe('The EventBridge cron expression (6 fields), or null for on-demand only.'),
   timezone: z.string(),
   recipients: z.array(z.string()),
   version: z.int().min(1),
@@ -189,8 +189,7 @@ export const ReportDefinition = z.object({
 export type ReportDefinition = z.infer<typeof ReportDefinition>;
 
 export const DefinitionView = ReportDefinition.extend({
-  /** The next three fire times (ISO), when scheduled. */
-  nextRuns: z.array(z.iso.datetime()),
+  nextRuns: z.array(z.iso.datetime()).describe('The next three fire times (ISO), when scheduled.'),
 }).meta({
   examples: [
     {
@@ -227,8 +226,11 @@ export const PublicRun = z
     runId: z.uuid(),
     definitionId: z.uuid(),
     definitionName: z.string(),
-    /** The definition's report kind, kept so that access to the file does not depend on the definition existing. */
-    kind: z.enum(['charges', 'audit']),
+    kind: z
+      .enum(['charges', 'audit'])
+      .describe(
+        "The definition's report kind, kept so that access to the file does not depend on the definition existing.",
+      ),
     trigger: z.enum(['schedule', 'manual']),
     requestedBy: AuditActor.nullable(),
     status: z.enum(RUN_STATUSES),
@@ -241,8 +243,7 @@ export const PublicRun = z
     format: z.enum(FORMATS),
     filename: z.string().nullable(),
     contentType: z.string().nullable(),
-    /** Recipients the link was mailed to. */
-    deliveredTo: z.array(z.string()),
+    deliveredTo: z.array(z.string()).describe('Recipients the link was mailed to.'),
   })
   .meta({
     examples: [

@@ -57,18 +57,17 @@ export const PublicUser = z
   .object({
     userId: z.uuid(),
     username: z.string(),
-    /** The stored roles: always empty for an SSO user, whose roles are the token's (`rolesFrom`). */
-    roles: z.array(z.enum(ROLES)),
+    roles: z
+      .array(z.enum(ROLES))
+      .describe("The stored roles: always empty for an SSO user, whose roles are the token's (`rolesFrom`)."),
     rolesFrom: z.enum(['local', 'identity-provider']),
     disabled: z.boolean(),
-    /** `local`, or `oidc:<issuer>` for a user created on first sight of an external token. */
-    source: z.string(),
+    source: z.string().describe('`local`, or `oidc:<issuer>` for a user created on first sight of an external token.'),
     email: z.string().optional(),
     displayName: z.string().optional(),
     version: z.int().min(1),
     createdAt: z.iso.datetime(),
-    /** The id of the user who created this one (`system` for the bootstrap admin). */
-    createdBy: z.string(),
+    createdBy: z.string().describe('The id of the user who created this one (`system` for the bootstrap admin).'),
     updatedAt: z.iso.datetime(),
     updatedBy: z.string(),
   })

@@ -151,7 +151,8 @@ export class UserService {
       { tokensValidAfter: Date.now(), tokensValidAfterExceptSession: undefined },
       {
         actor: caller,
-        requestId: meta.requestId, correlationId: meta.correlationId,
+        requestId: meta.requestId,
+        correlationId: meta.correlationId,
         reason: 'tokens revoked',
       },
     );

@@ -1,9 +1,10 @@
 import { createHash, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { DigestAdapters } from '#audit/adapters';
 import type { Digest, DigestSigner, DigestStore } from '#audit/digest';
 import { config } from '#platform/config';
+import { PRIVATE_DIR, privateDirSync } from '#local/private-files';
 
 /** The local digest signing key: ECDSA P-256 in `<dir>/digest-signing.pem` (0600), made on first use. */
 export class LocalDigestSigner implements DigestSigner {
@@ -51,15 +52,20 @@ export class LocalDigestStore implements DigestStore {
   }
 
   async put(digest: Digest): Promise<void> {
-    mkdirSync(this.dir, { recursive: true });
+    // Owner-only like the rest of the local state: the folder 0700 (narrowed if it was wider), the files 0400.
+    privateDirSync(this.dir);
     if (this.signer && !existsSync(this.file('public-key.pem'))) {
       await this.putFile('public-key.pem', await this.signer.publicKeyPem());
     }
     await this.putFile(`${digest.digestId}.json`, `${JSON.stringify(digest, null, 2)}\n`);
   }
 
+  async hasFile(name: string): Promise<boolean> {
+    return existsSync(this.file(name));
+  }
+
   async putFile(name: string, body: string): Promise<void> {
-    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(dirname(this.file(name)), { recursive: true, mode: PRIVATE_DIR });
     // `wx`: like a locked object, an existing file is never overwritten.
     writeFileSync(this.file(name), body, { flag: 'wx', mode: 0o400 });
     chmodSync(this.file(name), 0o400);

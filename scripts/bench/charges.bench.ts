@@ -3,6 +3,7 @@ import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { TABLES } from '#platform/tables';
 import { createTableInput } from '#local/tables';
+import { apiClient } from '#scripts/api-client';
 import type { BenchReport } from './index';
 import { fmt, freePort, load, percentile, startProcess, stopProcess, type LoadResult } from './support';
 
@@ -12,7 +13,13 @@ const LAG_SAMPLES = Number(process.env.BENCH_LAG_SAMPLES ?? 100);
 const LIST_SIZES = (process.env.BENCH_LIST_SIZES ?? '10000,100000').split(',').map(Number);
 const ADMIN_PASSWORD = 'bench-admin-password-charges';
 
-const body = { articleId: 'BENCH-1', quantity: 10.5, unit: 'kg', productionDate: '2026-06-01', notes: 'bench' };
+const body = {
+  articleId: 'BENCH-1',
+  quantity: 10.5,
+  unit: 'kg',
+  productionDate: '2026-06-01',
+  notes: 'bench',
+} as const;
 
 /** The raw DynamoDB round trip at the same concurrency: the floor under any handler. */
 async function rawFloor(op: (i: number) => Promise<unknown>): Promise<LoadResult> {
@@ -112,16 +119,16 @@ export async function run(): Promise<BenchReport> {
   });
   const db = DynamoDBDocumentClient.from(raw);
   try {
-    const login = await fetch(`${base}/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+    const login = await apiClient(base).POST('/auth/login', {
+      body: { username: 'admin', password: ADMIN_PASSWORD },
     });
-    if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`);
-    const { accessToken } = (await login.json()) as { accessToken: string };
+    if (!login.data) throw new Error(`login failed: ${login.response.status} ${JSON.stringify(login.error)}`);
+    const { accessToken } = login.data;
+    const client = apiClient(base, accessToken);
     const headers = { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' };
-    const created = await fetch(`${base}/charges`, { method: 'POST', headers, body: JSON.stringify(body) });
-    const { chargeId } = (await created.json()) as { chargeId: string };
+    const created = await client.POST('/charges', { body });
+    if (!created.data) throw new Error(`create failed: ${created.response.status} ${JSON.stringify(created.error)}`);
+    const { chargeId } = created.data;
 
     // Warm-up, then the measured runs.
     await load(`${base}/charges/${chargeId}`, 5, 2, { headers });
@@ -143,9 +150,10 @@ export async function run(): Promise<BenchReport> {
     // Audit lag: one write at a time, then watch the audit table for its record.
     const lags: number[] = [];
     for (let i = 0; i < LAG_SAMPLES; i++) {
-      const res = await fetch(`${base}/charges`, { method: 'POST', headers, body: JSON.stringify(body) });
+      const res = await client.POST('/charges', { body });
       const committed = performance.now();
-      const { chargeId: id } = (await res.json()) as { chargeId: string };
+      if (!res.data) throw new Error(`create failed: ${res.response.status} ${JSON.stringify(res.error)}`);
+      const id = res.data.chargeId;
       for (;;) {
         const found = await db.send(
           new QueryCommand({

@@ -1,5 +1,6 @@
 import { utimesSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { apiClient } from '#scripts/api-client';
 import type { BenchReport } from './index';
 import { fmt, freePort, percentile, ROOT, startProcess, stopProcess } from './support';
 
@@ -24,6 +25,7 @@ export async function run(): Promise<BenchReport> {
   let output = '';
   dev.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   const reloadsSeen = () => output.match(/Reloaded: /g)?.length ?? 0;
+  const health = apiClient(`http://127.0.0.1:${port}`);
   const times: number[] = [];
   try {
     for (let i = 0; i < RELOADS; i++) {
@@ -33,8 +35,8 @@ export async function run(): Promise<BenchReport> {
       const now = new Date();
       utimesSync(SAVED_FILE, now, now);
       while (reloadsSeen() === seen) await new Promise((r) => setTimeout(r, 5));
-      const res = await fetch(`http://127.0.0.1:${port}/status/health`);
-      if (res.status !== 200) throw new Error(`health answered ${res.status} after a reload`);
+      const { response } = await health.GET('/status/health');
+      if (response.status !== 200) throw new Error(`health answered ${response.status} after a reload`);
       times.push(performance.now() - started);
     }
   } finally {

@@ -47,6 +47,7 @@ const TUNED = {
   reservedConcurrency: '{"auth":40}',
   releaseTraffic: 'linear',
   waf: 'false',
+  logLevel: 'warn',
 };
 
 beforeAll(() => {
@@ -98,6 +99,7 @@ describe('stage settings by context', () => {
         OIDC_PROVIDERS: JSON.stringify(TUNED.oidcProviders),
         HEALTH_EXTERNAL_CHECKS: TUNED.healthExternalChecks,
         JWT_ISSUER: 'https://api.example.com/v1',
+        LOG_LEVEL: 'WARN',
       });
     }
     // Unset keys leave the schema's defaults: no variable at all.
@@ -113,6 +115,8 @@ describe('stage settings by context', () => {
     expect(() => stageConfig({ reservedConcurrency: '{"nope":1}' })).toThrow(/reservedConcurrency must be/);
     expect(() => stageConfig({ reservedConcurrency: '{"reports":0}' })).toThrow(/reservedConcurrency must be/);
     expect(() => stageConfig({ releaseTraffic: 'yolo' })).toThrow(/releaseTraffic must be one of/);
+    expect(() => stageConfig({ logLevel: 'chatty' })).toThrow(/logLevel must be one of/);
+    expect(stageConfig({ stage: 'prod', logLevel: 'debug' }).logLevel).toBe('DEBUG');
   });
 });
 

@@ -172,13 +172,18 @@ describe('cdk-nag is not vacuous', () => {
   it('fails synthesis of the real app when a non-compliant resource joins it', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'cdk-nag-'));
     try {
-      const { app, data } = buildApp({ outdir, context: { ...cdkJsonContext(), stage: 'dev' } });
+      // No bundling: the rules read templates, not function code.
+      const { app, data } = buildApp({
+        outdir,
+        context: { ...cdkJsonContext(), stage: 'dev', 'aws:cdk:bundling-stacks': [] },
+      });
       new Bucket(data, 'Insecure');
       expect(() => app.synth()).toThrow(/AwsSolutions-S10/);
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }
-  });
+    // A whole-app synth with both packs: well past the default 30 s on a busy 2-core machine.
+  }, 120_000);
 
   it('fails synthesis on a non-compliant resource and names the rule', () => {
     const { app } = appWithInsecureBucket();

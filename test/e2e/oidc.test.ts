@@ -443,7 +443,11 @@ describe("an SSO user's roles are the identity provider's", () => {
       const res = await api.request(`/users/${user.userId}`, { method: 'PATCH', token: admin, body });
       const error = expectError(res, 409, 'CONFLICT');
       expect(error.details).toEqual([
-        { path: 'body.roles', message: expect.stringMatching(/identity provider.*rolesClaim.*roleMap/) },
+        {
+          path: 'body.roles',
+          code: 'identity_provider',
+          message: expect.stringMatching(/identity provider.*rolesClaim.*roleMap/),
+        },
       ]);
     }
 

@@ -65,6 +65,8 @@ const RECIPES: Record<string, (caller: Caller | undefined, permitted: boolean) =
   'GET /status/health/readiness': async () => ({ path: '/status/health/readiness', options: {}, success: 200 }),
   'GET /status/health/detailed': async () => ({ path: '/status/health/detailed', options: {}, success: 200 }),
   'GET /metrics': async () => ({ path: '/metrics', options: {}, success: 200 }),
+  'GET /openapi.json': async () => ({ path: '/openapi.json', options: {}, success: 200 }),
+  'GET /docs': async () => ({ path: '/docs', options: {}, success: 200 }),
   'GET /.well-known/jwks.json': async () => ({ path: '/.well-known/jwks.json', options: {}, success: 200 }),
   'GET /.well-known/openid-configuration': async () => ({
     path: '/.well-known/openid-configuration',
@@ -202,6 +204,14 @@ Object.assign(RECIPES, {
   'GET /reports/charges.pdf': async () => ({ path: '/reports/charges.pdf', options: {}, success: 200 }),
   'GET /reports/audit.csv': async () => ({ path: '/reports/audit.csv', options: {}, success: 200 }),
   'GET /reports/audit.xlsx': async () => ({ path: '/reports/audit.xlsx', options: {}, success: 200 }),
+  'GET /reports/audit.jsonl': async () => ({ path: '/reports/audit.jsonl?from=2026-01-01', options: {}, success: 200 }),
+  'GET /audit/digests': async () => ({ path: '/audit/digests', options: {}, success: 200 }),
+  // An unknown digest: the matrix checks access (403 for the others), then the 404 of a well-formed miss.
+  'GET /audit/digests/{id}': async () => ({
+    path: '/audit/digests/2026-01-01T00-00-00-000Z',
+    options: {},
+    success: 404,
+  }),
   'GET /reports/runs': async () => ({ path: '/reports/runs', options: {}, success: 200 }),
   // An unknown run: the matrix checks access (403 for the others), then the 404 of a well-formed miss.
   'GET /reports/runs/{id}': async () => ({ path: `/reports/runs/${DUMMY_ID}`, options: {}, success: 404 }),

@@ -12,6 +12,7 @@ import { type TestUser, userWithRoles } from '#test/support/users';
 import { type LocalApi, startLocalApi } from '#test/support/local-api';
 import { eventually } from '#test/support/eventually';
 import { seedCharge } from '#test/support/charges';
+import { checkResponse } from '#test/support/openapi-contract';
 
 let api: LocalApi;
 let operator: TestUser;
@@ -38,7 +39,23 @@ async function download(path: string, token?: string): Promise<Binary> {
     headers: token ? { authorization: `Bearer ${token}` } : {},
     redirect: 'manual',
   });
-  return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+  const body = Buffer.from(await res.arrayBuffer());
+  // API answers (not the download links a 303 leads to) must be as the OpenAPI document says.
+  if (!path.startsWith('http')) {
+    const text = body.toString('utf8');
+    const json = res.headers.get('content-type')?.startsWith('application/json')
+      ? (JSON.parse(text) as unknown)
+      : undefined;
+    checkResponse({
+      method: 'GET',
+      target: path,
+      status: res.status,
+      headers: Object.fromEntries(res.headers),
+      text,
+      json,
+    });
+  }
+  return { status: res.status, headers: res.headers, body };
 }
 
 const pdftotext = (bytes: Buffer) => {

@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyResult, DynamoDBBatchResponse } from 'aws-lambda';
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { digestAdapters, useDigestAdapters } from '#audit/adapters';
-import { writeDigest } from '#audit/digest-job';
+import { previousMonth, writeDigest, writeMonthlyArchive } from '#audit/digest-job';
 import { type AuditRecord, computeHash } from '#audit/record';
 import { invoke } from '#local/handlers';
 import { PROJECT_ROOT } from '#local/paths';
@@ -144,4 +145,24 @@ describe('npm run verify-audit', () => {
     expect(run(intact)).toBe(0);
     expect(run(tampered)).toBe(1);
   }, 30_000);
+});
+
+describe('monthly archive', () => {
+  it("the first run of a month writes the previous month's records as one signed JSONL file, once", async () => {
+    const now = new Date();
+    const nextMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1, 0, 5));
+    const { signer, store } = digestAdapters();
+    const name = await writeMonthlyArchive(signer, store, nextMonth);
+    expect(name).toBe(`archives/${previousMonth(nextMonth)}.jsonl`);
+    const body = readFileSync(join(digestsDir, name!), 'utf8');
+    expect(parse(body).slice(1)).toEqual(parse(exportText).slice(1));
+    const sig = JSON.parse(readFileSync(join(digestsDir, `${name}.sig.json`), 'utf8'));
+    expect(sig.sha256).toBe(createHash('sha256').update(body).digest('hex'));
+    const key = createPublicKey(await signer.publicKeyPem());
+    expect(verify('sha256', Buffer.from(sig.sha256), key, Buffer.from(sig.signature, 'base64'))).toBe(true);
+    expect(verify('sha256', Buffer.from('0'.repeat(64)), key, Buffer.from(sig.signature, 'base64'))).toBe(false);
+    // The archive itself passes the offline check.
+    expect(verifyText(body).code).toBe(0);
+    expect(await writeMonthlyArchive(signer, store, nextMonth)).toBeUndefined();
+  });
 });

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableName } from '#platform/tables';
+import type { Digest } from '#audit/digest';
+import { LocalDigestSigner, LocalDigestStore } from '#local/adapters/local-digests';
 import { LocalMailer } from '#local/adapters/local-mailer';
 import { LocalObjectStore } from '#local/adapters/local-object-store';
 import { StreamPoller } from '#local/stream-poller';
@@ -67,6 +69,23 @@ describe('the outbox (LocalMailer)', () => {
     const files = readdirSync(outbox);
     expect(files).toHaveLength(1);
     expect(mode(join(outbox, files[0] as string))).toBe('600');
+  });
+});
+
+describe('audit digests (LocalDigestStore)', () => {
+  it('each digest and the public key are readable by the owner only, in a 0700 folder, also one that was wider', async () => {
+    const stateDir = fresh();
+    const dir = join(stateDir, 'digests');
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    const store = new LocalDigestStore(dir, new LocalDigestSigner(join(stateDir, 'keys')));
+    await store.put({ digestId: '2026-01-01T00-00-00Z', heads: [] } as unknown as Digest);
+    expect(mode(dir)).toBe('700');
+    const files = readdirSync(dir).sort();
+    expect(files).toEqual(['2026-01-01T00-00-00Z.json', 'public-key.pem']);
+    // Digests are kept read-only (0400), as a locked object is: owner-only all the same.
+    for (const file of files) expect(statSync(join(dir, file)).mode & 0o077).toBe(0);
+    expect(mode(join(stateDir, 'keys', 'digest-signing.pem'))).toBe('600');
   });
 });
 

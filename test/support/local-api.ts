@@ -35,13 +35,14 @@ export interface LocalApi {
  * The local server on a free port against the run's DynamoDB Local, with this test file's own tables and
  * state directory: tests talk to it over real HTTP, as a client would.
  */
-export async function startLocalApi(): Promise<LocalApi> {
+export async function startLocalApi(options: { log?: (line: string) => void } = {}): Promise<LocalApi> {
   const stateDir = mkdtempSync(join(tmpdir(), 'charge-records-test-'));
   const runtime = await startLocalRuntime({
     port: 0,
     dynamoEndpoint: process.env.DYNAMODB_ENDPOINT,
     stateDir,
-    log: () => undefined,
+    // The runtime's own lines (start-up, one per request): only for a test that reads them.
+    log: options.log ?? (() => undefined),
   });
   const url = runtime.url;
 

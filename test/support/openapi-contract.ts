@@ -122,7 +122,8 @@ export function checkResponse(response: ReceivedResponse): void {
   // A HEAD answer has no body whatever its headers say.
   if (method !== 'HEAD') {
     if (mediaTypes.length === 0) {
-      if (response.text !== '') problems.push(`a body was sent where none is documented: ${response.text.slice(0, 200)}`);
+      if (response.text !== '')
+        problems.push(`a body was sent where none is documented: ${response.text.slice(0, 200)}`);
     } else if (!mediaTypes.includes(contentType)) {
       problems.push(`Content-Type ${contentType || '(none)'} is not one of ${mediaTypes.join(', ')}`);
     } else if (contentType === 'application/json') {

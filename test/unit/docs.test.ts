@@ -112,7 +112,7 @@ describe('the docs state the rules themselves', () => {
     ['a path outside the repository', /\.\.\/shared/],
     [
       'development history',
-      /\b(?:audit (?:round|finding)|(?:round|session|sprint) \d+|audit \d+[a-z]?\b|finding \d+|issue #\d+)/i,
+      /\b(?:audit (?:round|finding)|(?:round|session|sprint) \d+|audit \d+[a-z]? #\d+|finding \d+|issue #\d+)/i,
     ],
   ];
 

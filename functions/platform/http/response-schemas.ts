@@ -23,12 +23,10 @@ const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
 export const ApiError = z
   .object({
     error: z.object({
-      /** The `error_id` of the log line (API Gateway's own answers: its request id). */
-      id: z.string(),
+      id: z.string().describe("The `error_id` of the log line (API Gateway's own answers: its request id)."),
       code: z.enum(ERROR_CODES),
       message: z.string(),
-      /** ISO 8601 from a handler; API Gateway's own answers use its request time format. */
-      timestamp: z.string(),
+      timestamp: z.string().describe("ISO 8601 from a handler; API Gateway's own answers use its request time format."),
       details: z.union([z.array(FieldIssue), z.record(z.string(), z.unknown())]).optional(),
     }),
   })
@@ -51,6 +49,5 @@ export type ApiError = z.infer<typeof ApiError>;
 export const page = <T extends z.ZodType>(item: T) =>
   z.object({
     items: z.array(item),
-    /** Opaque; valid only for the same query. */
-    nextCursor: z.string().nullable(),
+    nextCursor: z.string().nullable().describe('Opaque; valid only for the same query.'),
   });

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * The Prometheus registry behind `GET /metrics` (text format 0.0.4, rendered by prom-client). Request
@@ -121,4 +121,17 @@ export function observeRequest(method: string, route: string, status: number, se
   const labels = { method, route, status: String(status) };
   httpRequests.inc(labels);
   httpDuration.observe(labels, seconds);
+}
+
+let processMetrics = false;
+
+/**
+ * prom-client's process metrics (CPU, memory, heap, event-loop lag, handles, GC): figures of this one process, as
+ * every series of this registry is. Only the function that serves `/metrics` turns them on: the event-loop monitor
+ * they start would otherwise run in every function that counts something.
+ */
+export function collectProcessMetrics(): void {
+  if (processMetrics) return;
+  processMetrics = true;
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
 }

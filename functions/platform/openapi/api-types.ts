@@ -72,7 +72,7 @@ export interface paths {
     };
     /**
      * Detailed health
-     * @description Every own dependency (tables, signing key and secret, object store, mailer) and the configured external ones, with their messages. An own dependency down is 503; an external one only `degraded`.
+     * @description Every own dependency (tables, signing key and secret, object store, mailer) and the configured external ones, with their messages. An own dependency down is 503; an external one only `degraded`. `system`: memory, CPU time, event-loop delay and uptime of the instance that answered (per instance, not the fleet).
      *
      *     Needs a token with `metrics:read`.
      */
@@ -94,7 +94,7 @@ export interface paths {
     };
     /**
      * Prometheus metrics
-     * @description Request counters and latencies of this instance, and data gauges counted from the tables.
+     * @description Request counters and latencies, and the process metrics (CPU, memory, event-loop lag, GC) of the instance that answers — per instance, not the fleet — and data gauges counted from the tables.
      *
      *     Needs a token with `metrics:read`.
      */
@@ -621,6 +621,28 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/reports/audit.jsonl': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Export the audit trail for offline verification
+     * @description One JSON line per record with every hashed field, `prevHash` and `hash`, after a header line naming the range; `npm run verify-audit` checks it against the signed digests with nothing but their public key.
+     *
+     *     Needs a token with `audit:read`.
+     */
+    get: operations['getReportsAuditJsonl'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/charges/{id}/report.pdf': {
     parameters: {
       query?: never;
@@ -934,6 +956,7 @@ export interface components {
      */
     ApiError: {
       error: {
+        /** @description The `error_id` of the log line (API Gateway's own answers: its request id). */
         id: string;
         /** @enum {string} */
         code:
@@ -956,6 +979,7 @@ export interface components {
           | 'INTERNAL_ERROR'
           | 'UNAVAILABLE';
         message: string;
+        /** @description ISO 8601 from a handler; API Gateway's own answers use its request time format. */
         timestamp: string;
         details?:
           | components['schemas']['FieldIssue'][]
@@ -993,6 +1017,7 @@ export interface components {
     };
     AuditPage: {
       items: components['schemas']['AuditRecord'][];
+      /** @description Opaque; valid only for the same query. */
       nextCursor: string | null;
     };
     /**
@@ -1123,6 +1148,7 @@ export interface components {
     };
     ChargePage: {
       items: components['schemas']['Charge'][];
+      /** @description Opaque; valid only for the same query. */
       nextCursor: string | null;
     };
     /**
@@ -1178,6 +1204,7 @@ export interface components {
     };
     DefinitionPage: {
       items: components['schemas']['DefinitionView'][];
+      /** @description Opaque; valid only for the same query. */
       nextCursor: string | null;
     };
     DefinitionPatch: {
@@ -1192,11 +1219,13 @@ export interface components {
         from?: string;
         to?: string;
       };
+      /** @description null: back to the default columns. */
       columns?: string[] | null;
       /** @enum {string} */
       format?: 'csv' | 'xlsx' | 'pdf';
       /** @enum {string} */
       lang?: 'de' | 'en';
+      /** @description EventBridge cron with or without `cron(…)`; null: run on demand only. */
       schedule?: string | null;
       timezone?: string;
       recipients?: string[];
@@ -1245,11 +1274,13 @@ export interface components {
       /** @enum {string} */
       kind: 'charges' | 'audit';
       filters: components['schemas']['DefinitionFilters'];
+      /** @description null: the default columns of the kind and format. */
       columns: string[] | null;
       /** @enum {string} */
       format: 'csv' | 'xlsx' | 'pdf';
       /** @enum {string} */
       lang: 'de' | 'en';
+      /** @description The EventBridge cron expression (6 fields), or null for on-demand only. */
       schedule: string | null;
       timezone: string;
       recipients: string[];
@@ -1260,6 +1291,7 @@ export interface components {
       /** Format: date-time */
       updatedAt: string;
       updatedBy: components['schemas']['AuditActor'];
+      /** @description The next three fire times (ISO), when scheduled. */
       nextRuns: string[];
     };
     /**
@@ -1288,11 +1320,33 @@ export interface components {
      *         "kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
      *         "ageSeconds": 3600,
      *         "nextRotation": "2026-06-01T09:00:00.000Z"
+     *       },
+     *       "system": {
+     *         "scope": "instance",
+     *         "uptimeSeconds": 42,
+     *         "memory": {
+     *           "rssBytes": 98000000,
+     *           "heapUsedBytes": 41000000,
+     *           "heapTotalBytes": 52000000,
+     *           "externalBytes": 3000000
+     *         },
+     *         "cpu": {
+     *           "userSeconds": 1.42,
+     *           "systemSeconds": 0.21
+     *         },
+     *         "eventLoopDelayMs": {
+     *           "mean": 20.4,
+     *           "p99": 22.1,
+     *           "max": 35.7
+     *         }
      *       }
      *     }
      */
     DetailedHealth: {
-      /** @enum {string} */
+      /**
+       * @description `unhealthy` (an own dependency is down) answers 503; `degraded` (an external one is) 200.
+       * @enum {string}
+       */
       status: 'healthy' | 'degraded' | 'unhealthy';
       version: string;
       commit: string;
@@ -1310,9 +1364,30 @@ export interface components {
         ageSeconds: number | null;
         nextRotation: string | null;
       };
+      system: {
+        /** @constant */
+        scope: 'instance';
+        uptimeSeconds: number;
+        memory: {
+          rssBytes: number;
+          heapUsedBytes: number;
+          heapTotalBytes: number;
+          externalBytes: number;
+        };
+        cpu: {
+          userSeconds: number;
+          systemSeconds: number;
+        };
+        eventLoopDelayMs: {
+          mean: number;
+          p99: number;
+          max: number;
+        };
+      };
     };
     DetailedHealthUnavailable: {
       error: {
+        /** @description The `error_id` of the log line (API Gateway's own answers: its request id). */
         id: string;
         /** @enum {string} */
         code:
@@ -1335,6 +1410,7 @@ export interface components {
           | 'INTERNAL_ERROR'
           | 'UNAVAILABLE';
         message: string;
+        /** @description ISO 8601 from a handler; API Gateway's own answers use its request time format. */
         timestamp: string;
         details?:
           | components['schemas']['FieldIssue'][]
@@ -1342,23 +1418,46 @@ export interface components {
               [key: string]: unknown;
             };
       };
-      /** @enum {string} */
-      status: 'healthy' | 'degraded' | 'unhealthy';
-      version: string;
-      commit: string;
-      uptime: number;
+      /**
+       * @description `unhealthy` (an own dependency is down) answers 503; `degraded` (an external one is) 200.
+       * @enum {string}
+       */
+      status?: 'healthy' | 'degraded' | 'unhealthy';
+      version?: string;
+      commit?: string;
+      uptime?: number;
       /** Format: date-time */
-      timestamp: string;
-      checks: {
+      timestamp?: string;
+      checks?: {
         [key: string]: components['schemas']['CheckResult'];
       };
-      external: {
+      external?: {
         [key: string]: components['schemas']['CheckResult'];
       };
-      signingKey: {
+      signingKey?: {
         kid: string | null;
         ageSeconds: number | null;
         nextRotation: string | null;
+      };
+      system?: {
+        /** @constant */
+        scope: 'instance';
+        uptimeSeconds: number;
+        memory: {
+          rssBytes: number;
+          heapUsedBytes: number;
+          heapTotalBytes: number;
+          externalBytes: number;
+        };
+        cpu: {
+          userSeconds: number;
+          systemSeconds: number;
+        };
+        eventLoopDelayMs: {
+          mean: number;
+          p99: number;
+          max: number;
+        };
       };
     };
     /** @enum {string} */
@@ -1389,6 +1488,7 @@ export interface components {
       /** @constant */
       status: 'ok';
       version: string;
+      /** @description Seconds since this instance started. */
       uptime: number;
       /** Format: date-time */
       timestamp: string;
@@ -1442,16 +1542,19 @@ export interface components {
       /** Format: uuid */
       userId: string;
       username: string;
+      /** @description The stored roles: always empty for an SSO user, whose roles are the token's (`rolesFrom`). */
       roles: ('admin' | 'quality_manager' | 'operator' | 'auditor' | 'viewer')[];
       /** @enum {string} */
       rolesFrom: 'local' | 'identity-provider';
       disabled: boolean;
+      /** @description `local`, or `oidc:<issuer>` for a user created on first sight of an external token. */
       source: string;
       email?: string;
       displayName?: string;
       version: number;
       /** Format: date-time */
       createdAt: string;
+      /** @description The id of the user who created this one (`system` for the bootstrap admin). */
       createdBy: string;
       /** Format: date-time */
       updatedAt: string;
@@ -1530,6 +1633,7 @@ export interface components {
        * @enum {string}
        */
       lang: 'de' | 'en';
+      /** @description EventBridge cron with or without `cron(…)`; null: run on demand only. */
       schedule?: string | null;
       /** @default UTC */
       timezone: string;
@@ -1538,6 +1642,7 @@ export interface components {
     };
     NotReady: {
       error: {
+        /** @description The `error_id` of the log line (API Gateway's own answers: its request id). */
         id: string;
         /** @enum {string} */
         code:
@@ -1560,6 +1665,7 @@ export interface components {
           | 'INTERNAL_ERROR'
           | 'UNAVAILABLE';
         message: string;
+        /** @description ISO 8601 from a handler; API Gateway's own answers use its request time format. */
         timestamp: string;
         details?:
           | components['schemas']['FieldIssue'][]
@@ -1568,8 +1674,8 @@ export interface components {
             };
       };
       /** @constant */
-      status: 'not_ready';
-      checks: {
+      status?: 'not_ready';
+      checks?: {
         [key: string]: components['schemas']['PublicCheckResult'];
       };
     };
@@ -1667,7 +1773,10 @@ export interface components {
       /** Format: uuid */
       definitionId: string;
       definitionName: string;
-      /** @enum {string} */
+      /**
+       * @description The definition's report kind, kept so that access to the file does not depend on the definition existing.
+       * @enum {string}
+       */
       kind: 'charges' | 'audit';
       /** @enum {string} */
       trigger: 'schedule' | 'manual';
@@ -1685,6 +1794,7 @@ export interface components {
       format: 'csv' | 'xlsx' | 'pdf';
       filename: string | null;
       contentType: string | null;
+      /** @description Recipients the link was mailed to. */
       deliveredTo: string[];
     };
     /**
@@ -1710,16 +1820,19 @@ export interface components {
       /** Format: uuid */
       userId: string;
       username: string;
+      /** @description The stored roles: always empty for an SSO user, whose roles are the token's (`rolesFrom`). */
       roles: ('admin' | 'quality_manager' | 'operator' | 'auditor' | 'viewer')[];
       /** @enum {string} */
       rolesFrom: 'local' | 'identity-provider';
       disabled: boolean;
+      /** @description `local`, or `oidc:<issuer>` for a user created on first sight of an external token. */
       source: string;
       email?: string;
       displayName?: string;
       version: number;
       /** Format: date-time */
       createdAt: string;
+      /** @description The id of the user who created this one (`system` for the bootstrap admin). */
       createdBy: string;
       /** Format: date-time */
       updatedAt: string;
@@ -1766,6 +1879,7 @@ export interface components {
     };
     RunPage: {
       items: components['schemas']['PublicRun'][];
+      /** @description Opaque; valid only for the same query. */
       nextCursor: string | null;
     };
     /**
@@ -1777,14 +1891,17 @@ export interface components {
      *     }
      */
     TokenResponse: {
+      /** @description A JWT (RS256) for `Authorization: Bearer …`. */
       accessToken: string;
       refreshToken: string;
       /** @constant */
       tokenType: 'Bearer';
+      /** @description Seconds until the access token expires. */
       expiresIn: number;
     };
     UserPage: {
       items: components['schemas']['PublicUser'][];
+      /** @description Opaque; valid only for the same query. */
       nextCursor: string | null;
     };
     /**
@@ -2365,6 +2482,25 @@ export interface operations {
            *         "kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
            *         "ageSeconds": 3600,
            *         "nextRotation": "2026-06-01T09:00:00.000Z"
+           *       },
+           *       "system": {
+           *         "scope": "instance",
+           *         "uptimeSeconds": 42,
+           *         "memory": {
+           *           "rssBytes": 98000000,
+           *           "heapUsedBytes": 41000000,
+           *           "heapTotalBytes": 52000000,
+           *           "externalBytes": 3000000
+           *         },
+           *         "cpu": {
+           *           "userSeconds": 1.42,
+           *           "systemSeconds": 0.21
+           *         },
+           *         "eventLoopDelayMs": {
+           *           "mean": 20.4,
+           *           "p99": 22.1,
+           *           "max": 35.7
+           *         }
            *       }
            *     }
            */
@@ -3825,6 +3961,48 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getReportsAuditJsonl: {
+    parameters: {
+      query?: {
+        from?: string;
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description JSON Lines: a header line, then one record per line */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          'Content-Disposition': components['headers']['Content-Disposition'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/x-ndjson': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      422: components['responses']['UnprocessableContent'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
       503: components['responses']['Unavailable'];

@@ -63,12 +63,13 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-/** The little Markdown the descriptions use: paragraphs, `- ` lists, `code` and [links](…). */
+/** The little Markdown the descriptions use: paragraphs, `- ` lists, `code`, **bold** and [links](…). */
 function markdown(text: string | undefined): string {
   if (!text) return '';
   const inline = (line: string) =>
     escapeHtml(line)
       .replace(/`([^`]+)`/g, '<code>$1</code>')
+      .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
       .replace(/\[([^\]]+)\]\((#[\w.-]+|https?:\/\/[^)\s]+)\)/g, '<a href="$2">$1</a>');
   return text
     .trim()
@@ -93,13 +94,18 @@ function typeOf(schema: Json): string {
     const name = refName(schema.$ref);
     return `<a href="#schema-${slug(name)}">${escapeHtml(name)}</a>`;
   }
-  if (Array.isArray(schema.enum)) return schema.enum.map((v) => `<code>${escapeHtml(JSON.stringify(v))}</code>`).join(' | ');
+  if (Array.isArray(schema.enum))
+    return schema.enum.map((v) => `<code>${escapeHtml(JSON.stringify(v))}</code>`).join(' | ');
   if ('const' in schema) return `<code>${escapeHtml(JSON.stringify(schema.const))}</code>`;
   for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
     const parts = schema[key];
     if (Array.isArray(parts)) return parts.map((p) => typeOf(asObject(p))).join(key === 'allOf' ? ' and ' : ' or ');
   }
-  const type = Array.isArray(schema.type) ? schema.type.join(' or ') : typeof schema.type === 'string' ? schema.type : '';
+  const type = Array.isArray(schema.type)
+    ? schema.type.join(' or ')
+    : typeof schema.type === 'string'
+      ? schema.type
+      : '';
   if (type === 'array') return `array of ${typeOf(asObject(schema.items))}`;
   if (type === 'object' && !schema.properties && schema.additionalProperties && schema.additionalProperties !== true) {
     return `map of ${typeOf(asObject(schema.additionalProperties))}`;
@@ -125,7 +131,9 @@ function constraints(schema: Json): string {
   if (typeof schema.pattern === 'string' && schema.pattern.length <= 60 && !schema.format) {
     parts.push(`pattern <code>${escapeHtml(schema.pattern)}</code>`);
   }
-  return parts.length ? `<div class="muted">${parts.map((p) => (p.startsWith('pattern') ? p : escapeHtml(p))).join(', ')}</div>` : '';
+  return parts.length
+    ? `<div class="muted">${parts.map((p) => (p.startsWith('pattern') ? p : escapeHtml(p))).join(', ')}</div>`
+    : '';
 }
 
 /** An inline object (not a component) whose fields are shown nested under its field. */
@@ -183,8 +191,14 @@ function contentBlock(doc: Json, content: unknown): string {
     .map(([mediaType, raw]) => {
       const media = asObject(raw);
       const schema = asObject(media.schema);
-      const shown = Object.keys(schema).length ? schemaBlock(schema) : '';
-      const sample = media.example ?? (Array.isArray(resolve(doc, schema).examples) ? (resolve(doc, schema).examples as unknown[])[0] : undefined);
+      // A component's fields are shown here too, under its name: the reader should not have to jump.
+      const target = resolve(doc, schema);
+      const shown = !Object.keys(schema).length
+        ? ''
+        : schema.$ref && target.properties
+          ? `<p>${typeOf(schema)}</p><table><tr><th>field</th><th>type</th><th>about</th></tr>${fieldRows(target)}</table>`
+          : schemaBlock(schema);
+      const sample = media.example ?? (Array.isArray(target.examples) ? (target.examples as unknown[])[0] : undefined);
       return `<p class="muted">${escapeHtml(mediaType)}</p>${shown}${example(sample)}`;
     })
     .join('\n');
