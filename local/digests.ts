@@ -1,4 +1,4 @@
-import { digestAdapters } from '#audit/adapters';
+import { digestAdapters } from '#audit/digest-adapters';
 import { writeDigest, writeMonthlyArchive } from '#audit/digest-job';
 import { config } from '#platform/config';
 

@@ -12,7 +12,7 @@ import {
   VerifyQuery,
   VerifyResult,
 } from './model';
-import { digestAdapters } from './adapters';
+import { digestAdapters } from './digest-adapters';
 import { verifyAnchored } from './anchor';
 import { exportJsonl } from './digest-job';
 import { auditedCharges } from '#charges/audited';

@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { digestAdapters } from './adapters';
+import { digestAdapters } from './digest-adapters';
 import { writeDigest, writeMonthlyArchive } from './digest-job';
 import { logger, loggerContext } from '#platform/powertools';
 

@@ -1,4 +1,5 @@
-import { useAttributionKey, useDigestAdapters } from '#audit/adapters';
+import { useAttributionKey } from '#audit/adapters';
+import { useDigestAdapters } from '#audit/digest-adapters';
 import { config } from '#platform/config';
 import { type ReportAdapters, publicBaseUrl, useReportAdapters } from '#reports/delivery/adapters';
 import { useSigningAdapters } from '#signing/adapters';

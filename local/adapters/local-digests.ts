@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { DigestAdapters } from '#audit/adapters';
+import type { DigestAdapters } from '#audit/digest-adapters';
 import type { Digest, DigestSigner, DigestStore } from '#audit/digest';
 import { config } from '#platform/config';
 import { PRIVATE_DIR, privateDirSync } from '#local/private-files';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { digestAdapters, useDigestAdapters } from '#audit/adapters';
+import { digestAdapters, useDigestAdapters } from '#audit/digest-adapters';
 import { writeDigest } from '#audit/digest-job';
 import { type AuditRecord, computeHash, fromAuditItem, GENESIS_HASH, toAuditItem } from '#audit/record';
 import { documentDb } from '#platform/dynamo';

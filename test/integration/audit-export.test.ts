@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyResult, DynamoDBBatchResponse } from 'aws-lambda';
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { digestAdapters, useDigestAdapters } from '#audit/adapters';
+import { digestAdapters, useDigestAdapters } from '#audit/digest-adapters';
 import { previousMonth, writeDigest, writeMonthlyArchive } from '#audit/digest-job';
 import { type AuditRecord, computeHash } from '#audit/record';
 import { invoke } from '#local/handlers';
