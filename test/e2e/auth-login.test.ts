@@ -9,6 +9,14 @@ import { type ApiResponse, type LocalApi, startLocalApi } from '#test/support/lo
 import { scanAll } from '#test/support/streams';
 import { CLIENT_ADDRESS_HEADER } from '#local/dev-protocol';
 
+/**
+ * Fake clock times for these tests: days from the next UTC midnight, at a time of day. Always in the future of the
+ * real clock, because DynamoDB Local deletes items whose TTL has passed by the real clock, and the lockout counters
+ * written at a fake time in the past would vanish mid-test.
+ */
+const NEXT_MIDNIGHT = Math.ceil(Date.now() / 86_400_000) * 86_400_000;
+const at = (day: number, time: string) => NEXT_MIDNIGHT + day * 86_400_000 + Date.parse(`1970-01-01T${time}Z`);
+
 let api: LocalApi;
 let ipCounter = 10;
 /** Every test gets loopback source addresses of its own, so per-IP counters never leak between tests. */
@@ -87,7 +95,7 @@ describe('lockout per username + source IP', () => {
 
   it('locks the pair after LOGIN_MAX_FAILURES failures — even the right password gets 423 — until LOCKOUT_SECONDS pass', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(new Date('2026-12-01T10:00:00Z'));
+    vi.setSystemTime(at(0, '10:00:00'));
     const attackerIp = freshIp();
     await fail(user, 5, attackerIp);
 
@@ -100,9 +108,9 @@ describe('lockout per username + source IP', () => {
     const elsewhere = await attempt(user.username, user.password, freshIp());
     expect(elsewhere.status).toBe(200);
 
-    vi.setSystemTime(new Date('2026-12-01T10:04:59Z'));
+    vi.setSystemTime(at(0, '10:04:59'));
     expectError(await attempt(user.username, user.password, attackerIp), 423, 'ACCOUNT_LOCKED');
-    vi.setSystemTime(new Date('2026-12-01T10:05:01Z'));
+    vi.setSystemTime(at(0, '10:05:01'));
     expect((await attempt(user.username, user.password, attackerIp)).status).toBe(200);
   });
 
@@ -217,7 +225,7 @@ describe('one address against the account-wide ceiling', () => {
     const victim = await userWithRoles(api, ['viewer']);
     const ip = freshIp();
     vi.useFakeTimers({ toFake: ['Date'] });
-    const t0 = Date.parse('2026-12-05T10:00:00Z');
+    const t0 = at(4, '10:00:00');
     vi.setSystemTime(t0);
     await fail(victim, max, ip);
     expectError(await attempt(victim.username, victim.password, ip), 423, 'ACCOUNT_LOCKED');
@@ -254,7 +262,7 @@ describe('per-username ceiling', () => {
       const last = ips.at(-1) as string;
 
       vi.useFakeTimers({ toFake: ['Date'] });
-      const t0 = Date.parse('2026-12-06T10:00:00Z');
+      const t0 = at(5, '10:00:00');
       vi.setSystemTime(t0);
       // Every address spends its whole hourly budget: two rounds, LOCKOUT_SECONDS apart. All addresses at once,
       // so the concurrent updates of the username's lockout state are exercised too: every failure must count.
@@ -288,7 +296,7 @@ describe('per-username ceiling', () => {
       const last = ips.at(-1) as string;
 
       vi.useFakeTimers({ toFake: ['Date'] });
-      const t0 = Date.parse('2026-12-07T10:00:00Z');
+      const t0 = at(6, '10:00:00');
       // The first failure, which would open a fixed hour (10:00–11:00).
       vi.setSystemTime(t0);
       await fail(victim, 1, freshIp());
@@ -335,7 +343,7 @@ describe('per-username ceiling', () => {
 describe('per-source-IP login limit', () => {
   it('answers 429 with Retry-After past LOGIN_RATE_LIMIT_PER_MINUTE attempts from one address', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(new Date('2026-12-02T08:00:05Z'));
+    vi.setSystemTime(at(1, '08:00:05'));
     const ip = freshIp();
     // Different usernames, so no lockout gets in the way: this is the address's own budget.
     for (let i = 0; i < 20; i++) {
@@ -349,14 +357,14 @@ describe('per-source-IP login limit', () => {
     // Another address still has its budget.
     expect((await attempt('spray-22', 'password-spraying-attempt', freshIp())).status).toBe(401);
     // Not a fresh 20 at the boundary (a fixed window allowed 40 within seconds): at Retry-After, one.
-    vi.setSystemTime(new Date('2026-12-02T08:01:03Z'));
+    vi.setSystemTime(at(1, '08:01:03'));
     expect((await attempt('spray-23', 'password-spraying-attempt', ip)).status).toBe(401);
     expectError(await attempt('spray-24', 'password-spraying-attempt', ip), 429, 'RATE_LIMITED');
   });
 
   it('counts the connection’s address: headers claiming another one are ignored', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(new Date('2026-12-03T09:00:05Z'));
+    vi.setSystemTime(at(2, '09:00:05'));
     const ip = freshIp();
     const spoofed = (i: number) =>
       api.request('/auth/login', {
