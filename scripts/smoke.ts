@@ -13,6 +13,7 @@
 import { createHmac } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { apiClient } from '#scripts/api-client';
 
 export interface SmokeOptions {
   /** An admin (users:manage, charges:write, audit:read, reports:read). */
@@ -93,17 +94,30 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions): Promise<
       );
     }
   };
+  // JSON routes go through the typed client generated from the OpenAPI document; files and the console by `call`.
+  const api = (token?: string) => apiClient(base, token);
+  const expectTyped = async <T>(
+    step: string,
+    pending: Promise<{ data?: T; error?: unknown; response: Response }>,
+    ...statuses: number[]
+  ): Promise<{ status: number; data: T | undefined }> => {
+    const { data, error, response } = await pending;
+    if (!statuses.includes(response.status)) {
+      throw new SmokeFailure(
+        step,
+        `expected ${statuses.join(' or ')}, got ${response.status}: ${JSON.stringify(error ?? data).slice(0, 500)}`,
+      );
+    }
+    return { status: response.status, data };
+  };
   const login = async (step: string, username: string, password: string) => {
-    const answer = await call('POST', '/auth/login', { body: { username, password } });
-    expectStatus(step, answer, 200);
-    const token = (answer.json as { accessToken?: unknown }).accessToken;
-    if (typeof token !== 'string') throw new SmokeFailure(step, 'no accessToken in the answer');
-    return token;
+    const { data } = await expectTyped(step, api().POST('/auth/login', { body: { username, password } }), 200);
+    if (typeof data?.accessToken !== 'string') throw new SmokeFailure(step, 'no accessToken in the answer');
+    return data.accessToken;
   };
 
   // 1. Health
-  const health = await call('GET', '/status/health');
-  expectStatus('health', health, 200);
+  await expectTyped('health', api().GET('/status/health'), 200);
   passed('health: 200');
 
   // 2. Login as the admin
@@ -113,11 +127,14 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions): Promise<
   // 3. The second user, for the four-eyes release: created once, reused after.
   const qaUsername = options.qaUsername ?? 'smoke-qa';
   const qaPassword = options.qaPassword ?? derivedQaPassword(options.password);
-  const created = await call('POST', '/users', {
-    token: admin,
-    body: { username: qaUsername, password: qaPassword, roles: ['quality_manager'], displayName: 'Smoke test QA' },
-  });
-  expectStatus(`create ${qaUsername}`, created, 201, 409);
+  const created = await expectTyped(
+    `create ${qaUsername}`,
+    api(admin).POST('/users', {
+      body: { username: qaUsername, password: qaPassword, roles: ['quality_manager'], displayName: 'Smoke test QA' },
+    }),
+    201,
+    409,
+  );
   const qa = await login(
     `login as ${qaUsername} (${created.status === 201 ? 'created now' : 'exists'}; if it exists with another password, set SMOKE_QA_PASSWORD or disable it and set SMOKE_QA_USERNAME)`,
     qaUsername,
@@ -130,22 +147,27 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions): Promise<
     .toISOString()
     .replace(/[-:.TZ]/g, '')
     .slice(0, 14)}`;
-  const charge = await call('POST', '/charges', {
-    token: admin,
-    body: { articleId, quantity: 1, unit: 'kg', productionDate: today(), notes: 'smoke test' },
-  });
-  expectStatus('create charge', charge, 201);
-  const chargeId = (charge.json as { chargeId: string }).chargeId;
+  const charge = await expectTyped(
+    'create charge',
+    api(admin).POST('/charges', {
+      body: { articleId, quantity: 1, unit: 'kg', productionDate: today(), notes: 'smoke test' },
+    }),
+    201,
+  );
+  const chargeId = charge.data?.chargeId;
+  if (!chargeId) throw new SmokeFailure('create charge', 'no chargeId in the answer');
   passed(`create charge ${chargeId} (${articleId})`);
 
-  const move = async (step: string, token: string, version: number, status: string) => {
-    const answer = await call('PATCH', `/charges/${chargeId}`, {
-      token,
-      headers: { 'if-match': `"${version}"` },
-      body: { status, reason: `smoke test: ${status}` },
-    });
-    expectStatus(step, answer, 200);
-    const now = (answer.json as { status?: unknown }).status;
+  const move = async (step: string, token: string, version: number, status: 'quarantine' | 'released') => {
+    const answer = await expectTyped(
+      step,
+      api(token).PATCH('/charges/{id}', {
+        params: { path: { id: chargeId }, header: { 'If-Match': `"${version}"` } },
+        body: { status, reason: `smoke test: ${status}` },
+      }),
+      200,
+    );
+    const now = answer.data?.status;
     if (now !== status) throw new SmokeFailure(step, `status is ${String(now)}, expected ${status}`);
     passed(step);
   };
@@ -155,9 +177,12 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions): Promise<
   // 5. Its audit records: written from the table stream, so they may take a moment.
   const deadline = Date.now() + (options.auditTimeoutMs ?? 60_000);
   for (;;) {
-    const audit = await call('GET', `/audit?entityType=charge&entityId=${chargeId}&limit=100`, { token: admin });
-    expectStatus('audit records', audit, 200);
-    const versions = ((audit.json as { items?: { version?: number }[] }).items ?? []).map((r) => r.version);
+    const audit = await expectTyped(
+      'audit records',
+      api(admin).GET('/audit', { params: { query: { entityType: 'charge', entityId: chargeId, limit: '100' } } }),
+      200,
+    );
+    const versions = (audit.data?.items ?? []).map((r) => r.version);
     if (versions.includes(3)) {
       passed(`audit records of the charge (${versions.length})`);
       break;
