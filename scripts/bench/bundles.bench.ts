@@ -3,7 +3,13 @@ import { childEnv } from '#local/child-env';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
-import { API_BUNDLE_BUDGET_BYTES, ESM_REQUIRE_BANNER, isApiFunction } from '#lib/constructs/app-function';
+import {
+  API_BUNDLE_BUDGET_BYTES,
+  DEFAULT_CREDENTIAL_CHAIN,
+  ESM_REQUIRE_BANNER,
+  isApiFunction,
+  LAMBDA_CREDENTIALS,
+} from '#lib/constructs/app-function';
 import { FUNCTIONS, type FunctionId } from '#platform/routes';
 import type { BenchReport } from './index';
 import { fmt, percentile, ROOT } from './support';
@@ -20,6 +26,8 @@ const LAMBDA_BUILD: BuildOptions = {
   sourcemap: true,
   mainFields: ['module', 'main'],
   banner: { js: ESM_REQUIRE_BANNER },
+  // Credentials from the environment only, as the CDK bundles (the SDK's default chain aliased away).
+  alias: { [DEFAULT_CREDENTIAL_CHAIN]: resolve(ROOT, LAMBDA_CREDENTIALS) },
   logLevel: 'error',
 };
 
