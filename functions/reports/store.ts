@@ -69,6 +69,19 @@ const MAX_TRANSACTION_ATTEMPTS = 20;
 /** The item that counts the definitions (outside the byKind index: it has no `kind`). */
 const DEFINITION_COUNT_KEY = { pk: 'count#definition', sk: 'count' };
 
+/** A definition as stored: its `kind` kept as `reportKind`, since `kind` is the item type the index sorts by. */
+function definitionItem(def: ReportDefinition) {
+  const { kind, ...rest } = def;
+  return {
+    ...rest,
+    reportKind: kind,
+    pk: `${DEFINITION}#${def.definitionId}`,
+    sk: DEFINITION,
+    kind: DEFINITION,
+    createdAtId: `${def.createdAt}#${def.definitionId}`,
+  };
+}
+
 export class ReportStore {
   private definitionCountExists = false;
 
@@ -90,19 +103,11 @@ export class ReportStore {
 
   /** Creates (expectedVersion undefined) or replaces the definition if it is still at `expectedVersion`. */
   async putDefinition(def: ReportDefinition, expectedVersion?: number): Promise<boolean> {
-    const { kind, ...rest } = def;
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: {
-            ...rest,
-            reportKind: kind,
-            pk: `${DEFINITION}#${def.definitionId}`,
-            sk: DEFINITION,
-            kind: DEFINITION,
-            createdAtId: `${def.createdAt}#${def.definitionId}`,
-          },
+          Item: definitionItem(def),
           ...(expectedVersion === undefined
             ? { ConditionExpression: 'attribute_not_exists(pk)' }
             : {
@@ -125,7 +130,6 @@ export class ReportStore {
    */
   async createDefinition(def: ReportDefinition, max: number): Promise<'created' | 'exists' | 'limit'> {
     await this.ensureDefinitionCount();
-    const { kind, ...rest } = def;
     try {
       await this.transact(
         new TransactWriteCommand({
@@ -133,14 +137,7 @@ export class ReportStore {
             {
               Put: {
                 TableName: this.table,
-                Item: {
-                  ...rest,
-                  reportKind: kind,
-                  pk: `${DEFINITION}#${def.definitionId}`,
-                  sk: DEFINITION,
-                  kind: DEFINITION,
-                  createdAtId: `${def.createdAt}#${def.definitionId}`,
-                },
+                Item: definitionItem(def),
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
