@@ -2,7 +2,19 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.local/', '.bench/', '.tmp-*/', 'coverage/', 'layers/**/nodejs/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'cdk.out/',
+      '.local/',
+      '.bench/',
+      '.tmp-*/',
+      'coverage/',
+      'layers/**/nodejs/',
+      'console/dist/',
+      'console/.dist-*/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

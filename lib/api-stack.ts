@@ -1,42 +1,43 @@
 import { readFileSync } from 'node:fs';
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Names, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import {
   AccessLogField,
   AccessLogFormat,
-  AuthorizationType,
+  Deployment,
   EndpointType,
   IdentitySource,
-  LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
   RequestAuthorizer,
   ResponseType,
   RestApi,
-  type IResource,
-  type MethodOptions,
+  Stage,
+  type StageOptions,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Alias, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ERROR_STATUS, type ErrorCode, UNAVAILABLE_RETRY_AFTER_SECONDS } from '#platform/errors';
 import { SECURITY_HEADERS } from '#platform/http/headers';
-import {
-  FUNCTIONS,
-  PROXY_PATH,
-  ROUTES,
-  isPublicPath,
-  type FunctionDefinition,
-  type FunctionId,
-} from '#platform/routes';
-import type { TableId } from '#platform/tables';
+import { FUNCTIONS, ROUTES, type FunctionDefinition, type FunctionId } from '#platform/routes';
+import { AUDITED_TABLE_IDS, type TableId } from '#platform/tables';
 import { AppFunction, isApiFunction, PROJECT_ROOT } from '#lib/constructs/app-function';
 import { SigningKeys } from '#lib/constructs/signing-keys';
 import { AuditTrail } from '#lib/constructs/audit-trail';
+import { Analytics } from '#lib/constructs/analytics';
 import { AttributionKey } from '#lib/constructs/attribution-key';
 import { AuditDigests } from '#lib/constructs/audit-digests';
 import { Reports } from '#lib/constructs/reports';
+import {
+  ApiRoutes,
+  LambdaProxyIntegration,
+  addRouteMethods,
+  resourcePaths,
+  routeTableHash,
+  topSegment,
+} from '#lib/constructs/api-routes';
 
 /** Every attribute of an external user item and its identity claims (functions/users/store.ts). */
 export const EXTERNAL_USER_ATTRIBUTES = [
@@ -202,16 +203,6 @@ export const gatewayErrorTemplate = (code: ErrorCode, message: string) =>
     },
   });
 
-/** Every resource path the routes need, with all their ancestors (root excluded). */
-function resourcePaths(): string[] {
-  const paths = new Set<string>();
-  for (const route of ROUTES) {
-    const segments = route.path.split('/').filter(Boolean);
-    for (let i = 1; i <= segments.length; i++) paths.add(`/${segments.slice(0, i).join('/')}`);
-  }
-  return [...paths].sort();
-}
-
 /**
  * The REST API, built entirely from FUNCTIONS and ROUTES (functions/platform/routes.ts):
  * a new feature adds its function and routes there and this stack picks them up.
@@ -223,6 +214,8 @@ export class ApiStack extends Stack {
   readonly functions: ReadonlyMap<FunctionId, AppFunction>;
   readonly signingKeys: SigningKeys;
   readonly auditTrail: AuditTrail;
+  /** The analytics aggregates' stream consumer: event source mapping, on-failure queues, lag alarm. */
+  readonly analytics: Analytics;
   /** The key that MACs who made each change (GenerateMac: the writing functions; VerifyMac: the audit stream). */
   readonly attributionKey: AttributionKey;
   /** Signed digests of the audit chains in an Object Lock bucket, written on a schedule. */
@@ -234,6 +227,10 @@ export class ApiStack extends Stack {
   readonly executionLogs: LogGroup;
   /** The `live` alias of every function API Gateway calls (isApiFunction): what releases shift traffic on. */
   readonly aliases: ReadonlyMap<FunctionId, Alias>;
+  /** The API's resources and methods, one nested stack per top-level path (the root's stay here). */
+  readonly routeStacks: readonly ApiRoutes[];
+  /** The deployment the `v1` stage serves; its logical id changes with the route table (routeTableHash). */
+  readonly deployment: Deployment;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -300,13 +297,23 @@ export class ApiStack extends Stack {
     }
     this.auditTrail = new AuditTrail(this, 'AuditTrail', {
       consumer: this.fn('audit-stream'),
-      tables: [tables.charges, tables.users],
+      tables: AUDITED_TABLE_IDS.map((id) => tables[id]),
       removalPolicy: config.removalPolicy,
+    });
+    // The second consumer of the charges stream; its queues share the audit queues' key.
+    this.analytics = new Analytics(this, 'Analytics', {
+      consumer: this.fn('analytics-stream'),
+      charges: tables.charges,
+      encryptionKey: this.auditTrail.encryptionKey,
+      removalPolicy: config.removalPolicy,
+      stage: config.stage,
     });
     this.grantExternalUserCreation(tables.users);
     this.reports = new Reports(this, 'Reports', {
       reportsFunction: this.fn('reports'),
       runnerFunction: this.fn('report-runner'),
+      // Password reset links (functions/auth/password-reset.ts) go out like report mails.
+      mailFunctions: [this.fn('auth')],
       // The SES identity (a verified domain or address) reports are sent from; From is pinned to it. prod must
       // name it (requireStageContext); dev falls back to a placeholder that only fails at send time.
       senderIdentity: config.reportMail.senderIdentity ?? 'example.com',
@@ -336,56 +343,57 @@ export class ApiStack extends Stack {
       // last owns the setting. Retained in every stage, so tearing down dev cannot delete the role prod's
       // execution and access logging rely on.
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
-      deployOptions: {
-        stageName: API_STAGE_NAME,
-        accessLogDestination: new LogGroupLogDestination(accessLogs),
-        accessLogFormat: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: AccessLogField.contextRequestId(),
-            ip: AccessLogField.contextIdentitySourceIp(),
-            requestTime: AccessLogField.contextRequestTime(),
-            httpMethod: AccessLogField.contextHttpMethod(),
-            resourcePath: AccessLogField.contextResourcePath(),
-            path: AccessLogField.contextPath(),
-            status: AccessLogField.contextStatus(),
-            protocol: AccessLogField.contextProtocol(),
-            responseLength: AccessLogField.contextResponseLength(),
-            responseLatency: AccessLogField.contextResponseLatency(),
-            integrationLatency: AccessLogField.contextIntegrationLatency(),
-            authorizerError: AccessLogField.contextAuthorizerError(),
-            principalId: AccessLogField.contextAuthorizerPrincipalId(),
-            errorType: AccessLogField.contextErrorResponseType(),
-          }),
-        ),
-        throttlingRateLimit: config.throttle.rateLimit,
-        throttlingBurstLimit: config.throttle.burstLimit,
-        tracingEnabled: config.tracing,
-        // Errors only: execution logs at INFO would repeat every request already in the access log.
-        loggingLevel: MethodLoggingLevel.ERROR,
-        dataTraceEnabled: false,
-        metricsEnabled: true,
-        // A method setting replaces the stage's for that method: logging and metrics are repeated.
-        methodOptions: Object.fromEntries(
-          config.routeThrottles.map((t) => [
-            `${t.path}/${t.method}`,
-            {
-              throttlingRateLimit: t.rateLimit,
-              throttlingBurstLimit: t.burstLimit,
-              loggingLevel: MethodLoggingLevel.ERROR,
-              dataTraceEnabled: false,
-              metricsEnabled: true,
-            },
-          ]),
-        ),
-      },
+      // The deployment and stage are made below, after the nested stacks that hold the methods.
+      deploy: false,
     });
+    const stageOptions: StageOptions = {
+      stageName: API_STAGE_NAME,
+      accessLogDestination: new LogGroupLogDestination(accessLogs),
+      accessLogFormat: AccessLogFormat.custom(
+        JSON.stringify({
+          requestId: AccessLogField.contextRequestId(),
+          ip: AccessLogField.contextIdentitySourceIp(),
+          requestTime: AccessLogField.contextRequestTime(),
+          httpMethod: AccessLogField.contextHttpMethod(),
+          resourcePath: AccessLogField.contextResourcePath(),
+          path: AccessLogField.contextPath(),
+          status: AccessLogField.contextStatus(),
+          protocol: AccessLogField.contextProtocol(),
+          responseLength: AccessLogField.contextResponseLength(),
+          responseLatency: AccessLogField.contextResponseLatency(),
+          integrationLatency: AccessLogField.contextIntegrationLatency(),
+          authorizerError: AccessLogField.contextAuthorizerError(),
+          principalId: AccessLogField.contextAuthorizerPrincipalId(),
+          errorType: AccessLogField.contextErrorResponseType(),
+        }),
+      ),
+      throttlingRateLimit: config.throttle.rateLimit,
+      throttlingBurstLimit: config.throttle.burstLimit,
+      tracingEnabled: config.tracing,
+      // Errors only: execution logs at INFO would repeat every request already in the access log.
+      loggingLevel: MethodLoggingLevel.ERROR,
+      dataTraceEnabled: false,
+      metricsEnabled: true,
+      // A method setting replaces the stage's for that method: logging and metrics are repeated.
+      methodOptions: Object.fromEntries(
+        config.routeThrottles.map((t) => [
+          `${t.path}/${t.method}`,
+          {
+            throttlingRateLimit: t.rateLimit,
+            throttlingBurstLimit: t.burstLimit,
+            loggingLevel: MethodLoggingLevel.ERROR,
+            dataTraceEnabled: false,
+            metricsEnabled: true,
+          },
+        ]),
+      ),
+    };
     // API Gateway creates this group on first use, without retention; made first, it has the stage's.
     this.executionLogs = new LogGroup(this, 'ExecutionLogs', {
       logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${API_STAGE_NAME}`,
       retention: config.logRetention,
       removalPolicy: config.removalPolicy,
     });
-    this.api.deploymentStage.node.addDependency(this.executionLogs);
 
     this.authorizer = new RequestAuthorizer(this, 'Authorizer', {
       handler: this.live('authorizer'),
@@ -394,11 +402,36 @@ export class ApiStack extends Stack {
       resultsCacheTtl: Duration.seconds(0),
     });
 
+    this.routeStacks = this.addRoutes();
+    this.addGatewayResponses();
+
+    // Made as `deploy: true` would (same ids under the RestApi, so the stage keeps its logical id), but after the
+    // nested stacks: a deployment snapshots the methods, so it waits for all of them, and its logical id carries
+    // the route table's hash so that a route change makes a new deployment.
+    this.deployment = new Deployment(this.api, 'Deployment', {
+      api: this.api,
+      description: `Charge Records API (${config.stage})`,
+    });
+    this.deployment.addToLogicalId({
+      routes: routeTableHash({
+        stacks: this.routeStacks.map((s) => s.paths),
+        gatewayResponses: GATEWAY_ERRORS.map((e) => [
+          e.type.responseType,
+          e.code,
+          e.message,
+          gatewayResponseHeaders(e),
+        ]),
+      }),
+    });
+    for (const routeStack of this.routeStacks) this.deployment.node.addDependency(routeStack);
+    this.api.deploymentStage = new Stage(this.api, `DeploymentStage.${API_STAGE_NAME}`, {
+      deployment: this.deployment,
+      ...stageOptions,
+    });
+    this.api.deploymentStage.node.addDependency(this.executionLogs);
+
     // The stage URL under a fixed key: CI's smoke test reads it from `cdk deploy --outputs-file`.
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the API stage' });
-
-    this.addRoutes();
-    this.addGatewayResponses();
     this.acknowledgeApiFindings(config);
   }
 
@@ -449,60 +482,49 @@ export class ApiStack extends Stack {
     return fn;
   }
 
-  private addRoutes(): void {
-    // One integration (and one invoke permission) per function, shared by all of its methods.
-    const integrations = new Map<FunctionId, LambdaIntegration>();
-    const integration = (functionId: FunctionId) => {
-      let found = integrations.get(functionId);
-      if (!found) {
-        found = new LambdaIntegration(this.live(functionId), { scopePermissionToMethod: false });
-        integrations.set(functionId, found);
-      }
-      return found;
-    };
-    const publicMethod: MethodOptions = { authorizationType: AuthorizationType.NONE };
-    const protectedMethod: MethodOptions = {
-      authorizationType: AuthorizationType.CUSTOM,
+  /**
+   * The root's methods here, every other resource and method in a nested stack per top-level path (ApiRoutes): a
+   * method and a resource are one CloudFormation resource each, and a stack may hold 500. Each function API Gateway
+   * calls gets one invoke permission for the whole API, here, whichever stacks its methods are in.
+   */
+  private addRoutes(): ApiRoutes[] {
+    const called = new Set<FunctionId>(['fallback', ...ROUTES.map((r) => r.function)]);
+    for (const functionId of called) {
+      const handler = this.live(functionId);
+      // The id and scope LambdaIntegration gives an API-scoped permission (scopePermissionToMethod: false).
+      handler.addPermission(
+        `ApiPermission.ApiScoped.${Names.nodeUniqueId(handler.node)}.${Names.nodeUniqueId(this.api.node)}`,
+        {
+          principal: new ServicePrincipal('apigateway.amazonaws.com'),
+          scope: this.api,
+          sourceArn: this.api.arnForExecuteApi(),
+        },
+      );
+    }
+    const integrations = new Map<FunctionId, LambdaProxyIntegration>();
+    addRouteMethods(this.api.root, {
+      paths: ['/'],
       authorizer: this.authorizer,
-    };
-
-    const resources = new Map<string, IResource>([['/', this.api.root]]);
-    for (const path of resourcePaths()) resources.set(path, this.api.root.resourceForPath(path));
-
-    for (const route of ROUTES) {
-      const resource = resources.get(route.path)!; // resourcePaths() holds every route path
-      const method = resource.addMethod(
-        route.method,
-        integration(route.function),
-        route.access === 'public' ? publicMethod : protectedMethod,
-      );
-      if (route.access === 'public') acknowledgePublic(method, `${route.method} ${route.path} is public by design.`);
-    }
-
-    // Wrong methods on a known resource → fallback (405 + Allow); anonymous callers meet the authorizer
-    // first unless every route on the path is public, so they learn nothing about protected paths.
-    const fallback = integration('fallback');
-    for (const [path, resource] of resources) {
-      const open = isPublicPath(path);
-      const any = resource.addMethod('ANY', fallback, open ? publicMethod : protectedMethod);
-      if (open) acknowledgePublic(any, `Wrong-method answers on the public path ${path} need no token either.`);
-    }
-
-    // Unknown paths → fallback (404) behind the authorizer (401 for anonymous callers). API Gateway does
-    // not backtrack to a shallower {proxy+} once a segment matched, so every resource without a path
-    // variable child gets its own catch-all.
-    const proxyPart = PROXY_PATH.slice(1);
-    for (const [path, resource] of resources) {
-      const prefix = path === '/' ? '/' : `${path}/`;
-      const hasVariableChild = [...resources.keys()].some(
-        (other) =>
-          other.startsWith(prefix) &&
-          !other.slice(prefix.length).includes('/') &&
-          other.slice(prefix.length).startsWith('{'),
-      );
-      if (hasVariableChild) continue;
-      resource.addResource(proxyPart).addMethod('ANY', fallback, protectedMethod);
-    }
+      integration: (functionId) => {
+        let found = integrations.get(functionId);
+        if (!found) {
+          found = new LambdaProxyIntegration(this.live(functionId));
+          integrations.set(functionId, found);
+        }
+        return found;
+      },
+    });
+    const segments = [...new Set(resourcePaths().map(topSegment))];
+    return segments.map(
+      (segment) =>
+        new ApiRoutes(this, `Routes-${segment}`, {
+          restApiId: this.api.restApiId,
+          rootResourceId: this.api.restApiRootResourceId,
+          segment,
+          handler: (functionId) => this.live(functionId),
+          authorizer: this.authorizer,
+        }),
+    );
   }
 
   private addGatewayResponses(): void {
@@ -555,8 +577,4 @@ export class ApiStack extends Stack {
       });
     }
   }
-}
-
-function acknowledgePublic(method: Construct, reason: string): void {
-  Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason });
 }

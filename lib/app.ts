@@ -1,6 +1,8 @@
-import { App, Validations, type AppProps } from 'aws-cdk-lib';
+import { App, CfnOutput, Stack, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { ApiStack } from './api-stack';
+import { API_STAGE_NAME, ApiStack } from './api-stack';
+import { ConsoleHosting } from '#lib/constructs/console-hosting';
+import { grantSsoClientSecrets } from '#lib/constructs/sso-secrets';
 import { DataStack } from './data-stack';
 import { Observability } from '#lib/constructs/observability';
 import { Releases } from '#lib/constructs/releases';
@@ -19,6 +21,9 @@ export interface ChargeRecordsApp {
   readonly api: ApiStack;
   readonly observability: Observability;
   readonly releases: Releases;
+  /** The console's bucket and the CloudFront distribution in front of console and API (its own stack). */
+  readonly consoleStack: Stack;
+  readonly consoleHosting: ConsoleHosting;
 }
 
 /** Stack names carry the stage so dev and prod can live in one account. */
@@ -62,9 +67,13 @@ export function buildApp(props: AppProps = {}): ChargeRecordsApp {
     deadLetterQueues: {
       AuditOnFailureQueue: api.auditTrail.failureQueue,
       AuditOnFailureDlq: api.auditTrail.failureDeadLetterQueue,
+      AnalyticsOnFailureQueue: api.analytics.failureQueue,
+      AnalyticsOnFailureDlq: api.analytics.failureDeadLetterQueue,
     },
     // The reports construct's ReportRunFailed and DLQ alarms go to this topic; its DLQ joins the dashboard.
     reports: api.reports,
+    // The analytics consumer's lag alarm, and the business numbers it emits, on the same topic and dashboard.
+    analytics: { consumer: api.fn('analytics-stream'), iteratorAgeAlarm: api.analytics.iteratorAgeAlarm },
     extraLogGroups: { ApiAccessLogs: api.accessLogs, ApiExecutionLogs: api.executionLogs },
     tables: data.tables,
   });
@@ -85,6 +94,20 @@ export function buildApp(props: AppProps = {}): ChargeRecordsApp {
     observability.topicKey,
   ]);
 
+  // The console and the API on one CloudFront origin, in a stack of its own (after the API's: it needs the API's
+  // id, and nothing in the API needs it — the SSO callback learns the origin from X-Forwarded-Host).
+  const consoleStack = new Stack(app, 'Console', { stackName: stackName(config, 'console'), env });
+  const consoleHosting = new ConsoleHosting(consoleStack, 'Console', {
+    api: api.api,
+    stageName: API_STAGE_NAME,
+    removalPolicy: config.removalPolicy,
+  });
+  new CfnOutput(consoleStack, 'ConsoleUrl', {
+    value: `${consoleHosting.url}/console/`,
+    description: 'The browser console (and the API on the same origin)',
+  });
+  grantSsoClientSecrets(api.fn('auth'), config.functionEnvironment.OIDC_PROVIDERS);
+
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
-  return { app, config, data, api, observability, releases };
+  return { app, config, data, api, observability, releases, consoleStack, consoleHosting };
 }

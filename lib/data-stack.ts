@@ -25,7 +25,7 @@ const attribute = (key: KeyAttribute): Attribute => ({
 });
 
 /**
- * The five tables, built from the shared definitions (functions/platform/tables.ts) that
+ * The tables, built from the shared definitions (functions/platform/tables.ts) that
  * DynamoDB Local also uses. Physical names are left to CloudFormation; functions learn them through
  * the env var each definition names.
  */
@@ -52,6 +52,12 @@ export class DataStack extends Stack {
     this.tables = tables;
     // `npm run bootstrap-admin` finds the table by this output (scripts/bootstrap-admin.ts).
     new CfnOutput(this, 'UsersTableName', { value: tables.users.tableName, description: 'The users table' });
+    // `npm run analytics:rebuild -- --stage <stage>` reads both (scripts/analytics-rebuild.ts).
+    new CfnOutput(this, 'ChargesTableName', { value: tables.charges.tableName, description: 'The charges table' });
+    new CfnOutput(this, 'AnalyticsTableName', {
+      value: tables.analytics.tableName,
+      description: 'The analytics table',
+    });
     if (config.auditBackup) this.auditBackup = this.backUpAuditTable(config.auditBackup, config);
   }
 

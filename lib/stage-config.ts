@@ -97,6 +97,8 @@ export const FUNCTION_SETTINGS = {
   lockoutSeconds: 'LOCKOUT_SECONDS',
   loginRateLimitPerMinute: 'LOGIN_RATE_LIMIT_PER_MINUTE',
   oidcProviders: 'OIDC_PROVIDERS',
+  sessionIdleSeconds: 'SESSION_IDLE_SECONDS',
+  consoleBaseUrl: 'CONSOLE_BASE_URL',
   healthExternalChecks: 'HEALTH_EXTERNAL_CHECKS',
   reportInlineMaxBytes: 'REPORT_INLINE_MAX_BYTES',
 } as const satisfies Record<string, keyof typeof EnvSchema.shape>;

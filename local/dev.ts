@@ -23,6 +23,7 @@ import { errorResponse } from '#platform/http/error-response';
 import { AppError } from '#platform/errors';
 import { requestIdFor } from '#platform/http/headers';
 import { childEnv } from './child-env';
+import { ensureConsoleBuilt } from './console-build';
 import { PROJECT_ROOT } from './paths';
 
 /** What the runtime is made of; tests, docs and the CDK app do not affect it. */
@@ -199,6 +200,21 @@ try {
       if (!file || !SOURCE.test(file)) return;
       clearTimeout(debounce);
       debounce = setTimeout(reload, DEBOUNCE_MS);
+    }),
+  );
+  // The console: rebuilt in the background when missing or stale, and again on each save of its sources (the
+  // server picks up the new files at once; the browser shows them on its next reload). Build output is not watched.
+  const buildConsole = () =>
+    void ensureConsoleBuilt((line) => console.log(line)).catch((err: unknown) =>
+      console.error(`Console build failed: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  let consoleDebounce: NodeJS.Timeout | undefined;
+  buildConsole();
+  watchers.push(
+    watch(resolve(PROJECT_ROOT, 'console'), { recursive: true }, (_event, file) => {
+      if (!file || !/^(?:src[/\\]|index\.html$|vite\.config\.ts$)/.test(file)) return;
+      clearTimeout(consoleDebounce);
+      consoleDebounce = setTimeout(buildConsole, 200);
     }),
   );
 

@@ -6,6 +6,7 @@ import { logger } from '#platform/powertools';
 import { installLocalAdapters } from './adapters/index';
 import { lambdaContext } from './lambda-context';
 import { PROJECT_ROOT } from './paths';
+import { invokeInReportWorker, isOffloadedReport } from './report-worker';
 
 // Handlers have different event types; the local runtime only passes each the event shape AWS would.
 type AnyHandler = (event: unknown, context: Context) => Promise<unknown>;
@@ -39,10 +40,16 @@ export function loadHandler(id: FunctionId): Promise<AnyHandler> {
   return handler;
 }
 
-/** Not async itself: one promise fewer per invocation, and every promise costs a hook call while the store is active. */
-export function invoke<T>(id: FunctionId, event: unknown): Promise<T> {
+/**
+ * Not async itself: one promise fewer per invocation, and every promise costs a hook call while the store is active.
+ * A report file (PDF, XLSX, CSV) is built in the report worker thread, off this event loop (report-worker.ts).
+ */
+export function invoke<T>(id: FunctionId, event: unknown, options: { inWorker?: boolean } = {}): Promise<T> {
+  if (id === 'reports' && !options.inWorker && isOffloadedReport(event as { httpMethod?: string; resource?: string })) {
+    return invokeInReportWorker<T>(event);
+  }
   const handler = ready.get(id);
-  if (!handler) return loadHandler(id).then(() => invoke<T>(id, event));
+  if (!handler) return loadHandler(id).then(() => invoke<T>(id, event, options));
   const fn = FUNCTIONS[id];
   const context = lambdaContext(`local-${id}`, fn.timeoutSeconds, fn.memorySize);
   return invokeStore.run({ [REQUEST_ID]: context.awsRequestId }, () => handler(event, context)) as Promise<T>;

@@ -10,7 +10,10 @@ import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import { ensureTables } from './tables';
 import { ensureLocalSigningKey } from './signing';
 import { createLocalServer } from './server';
+import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { StreamPoller } from './stream-poller';
+import { invoke } from './handlers';
+import { stopReportWorker } from './report-worker';
 
 const GRACEFUL_STOP_MS = 30_000;
 
@@ -109,6 +112,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   process.env.LOCAL_STATE_DIR = stateDir;
 
   let poller: StreamPoller | undefined;
+  let analyticsPoller: StreamPoller | undefined;
   let stopScheduler: (() => void) | undefined;
   try {
     const { config, overlapWarning } = await import('#platform/config');
@@ -133,6 +137,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       );
     }
 
+    // The shared "QA overview" dashboard, once per installation.
+    const { dashboards } = await import('#analytics/api');
+    await dashboards.seed();
+
     const supervisor = options.behindSupervisor;
     const server = createLocalServer({
       clientAddressHeader: supervisor?.clientAddressHeader,
@@ -150,16 +158,27 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     let background: Promise<void> | undefined;
     const startBackground = () =>
       (background ??= (async () => {
-        // The audit trail's feed: the charges and users streams → the audit-stream handler.
-        const { tableName } = await import('#platform/tables');
+        // The audit trail's feed: the audited tables' streams → the audit-stream handler.
+        const { AUDITED_TABLE_IDS, tableName } = await import('#platform/tables');
         poller = new StreamPoller({
           endpoint,
           region: config().AWS_REGION,
-          tables: [tableName('charges'), tableName('users')],
+          tables: AUDITED_TABLE_IDS.map((id) => tableName(id)),
           stateDir,
+          parallelization: config().LOCAL_STREAM_PARALLELIZATION,
           log,
         });
         poller.start();
+        // The analytics aggregates: a second consumer of the charges stream, with its own checkpoints and failure file.
+        analyticsPoller = new StreamPoller({
+          endpoint,
+          region: config().AWS_REGION,
+          tables: [tableName('charges')],
+          stateDir: resolve(stateDir, 'analytics-stream'),
+          log,
+          deliver: (event) => invoke<DynamoDBBatchResponse>('analytics-stream', event),
+        });
+        analyticsPoller.start();
         // A record that failed every retry shows in /status/health/detailed until `npm run audit:replay` re-drives it.
         const { registerHealthCheck } = await import('#ops/detailed-health');
         const { pendingFailures } = await import('#scripts/audit-replay');
@@ -168,6 +187,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           const pending = pendingFailures(failureFile);
           if (pending > 0)
             throw new Error(`${pending} audit stream record(s) failed every retry; run npm run audit:replay`);
+        });
+        const analyticsFailures = analyticsPoller.onFailureFile;
+        registerHealthCheck('analytics-stream-failures', async () => {
+          const pending = pendingFailures(analyticsFailures);
+          if (pending > 0)
+            throw new Error(
+              `${pending} analytics stream record(s) failed every retry; npm run analytics:rebuild -- --write, then remove ${analyticsFailures}`,
+            );
         });
         // Report definitions' schedules fire in-process (EventBridge Scheduler's stand-in).
         const { startLocalReportScheduler } = await import('./reports');
@@ -202,12 +229,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           await closed;
         }
         await poller?.stop();
+        await analyticsPoller?.stop();
+        await stopReportWorker();
         await dynamo?.stop();
         removeScratch();
       },
     };
   } catch (err) {
     await poller?.stop();
+    await analyticsPoller?.stop();
     await dynamo?.stop();
     removeScratch();
     throw err;

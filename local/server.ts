@@ -23,6 +23,7 @@ import { answerClientError } from './client-error';
 import { type ClientTimeoutOptions, clientTimeouts } from './client-timeouts';
 import { asGateway, invoke } from './handlers';
 import { LOCAL_FILES_PATH } from '#local/adapters/local-object-store';
+import { CONSOLE_PATH, serveConsole } from './console';
 
 /** API Gateway's own payload limit; bodies between 1 MiB and this reach the handler, which answers 413. */
 const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -386,6 +387,15 @@ export function createLocalServer(options: LocalServerOptions = {}): Server {
       if (accessLog)
         res.once('finish', () => accessLog(accessLine(method, target.pathname, res.statusCode, started, '-')));
       return (await import('./reports')).serveLocalFile(new URL(req.url ?? '/', 'http://localhost'), res);
+    }
+    // The browser console's static files (CloudFront serves them from S3 in AWS), on the API's origin.
+    if (
+      (method === 'GET' || method === 'HEAD') &&
+      (target.pathname === CONSOLE_PATH || target.pathname.startsWith(`${CONSOLE_PATH}/`))
+    ) {
+      if (accessLog)
+        res.once('finish', () => accessLog(accessLine(method, target.pathname, res.statusCode, started, '-')));
+      return serveConsole(target.pathname, method, res);
     }
     const addressHeader = options.clientAddressHeader;
     const client = addressHeader

@@ -4,6 +4,7 @@
  *   npm start -- --in-memory   a throw-away run
  * With DYNAMODB_ENDPOINT set, an already running DynamoDB is used instead of starting one.
  */
+import { ensureConsoleBuilt } from './console-build';
 import { exitOnUserFault, stopOnSignals } from './main';
 import { readableLogOnTerminal } from './readable-log';
 import { type LocalRuntime, startLocalRuntime } from './runtime';
@@ -18,8 +19,12 @@ let runtime: LocalRuntime | undefined;
 stopOnSignals(async () => runtime?.stop());
 
 try {
+  // A missing or stale console build is rebuilt first (a few seconds), so /console/ always shows the source as it is.
+  await ensureConsoleBuilt();
   runtime = await startLocalRuntime({ inMemory, dynamoEndpoint: process.env.DYNAMODB_ENDPOINT });
-  console.log(`Charge Records API on ${runtime.url} — try ${runtime.url}/status/health (Ctrl-C stops everything)`);
+  console.log(
+    `Charge Records API on ${runtime.url} — console at ${runtime.url}/console/, health at ${runtime.url}/status/health (Ctrl-C stops everything)`,
+  );
 } catch (err) {
   exitOnUserFault(err);
 }

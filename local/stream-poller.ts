@@ -24,7 +24,10 @@ import { PRIVATE_DIR, PRIVATE_FILE } from './private-files';
  *   directory, so a restart neither loses nor repeats records;
  * - honours batch item failures: processing resumes at the first failed record, with back-off;
  * - after `retryAttempts` retries, writes the failing record to the on-failure file (the local SQS
- *   on-failure destination), logs it as an error and moves on — nothing is skipped silently.
+ *   on-failure destination), logs it as an error and moves on — nothing is skipped silently;
+ * - delivers a page as up to `parallelization` batches at once, split by partition key as Lambda's
+ *   ParallelizationFactor does: each item's records stay in one batch, in stream order.
+ * The tables are read side by side, so a busy stream never holds back another one.
  */
 export interface StreamPollerOptions {
   endpoint: string;
@@ -36,6 +39,12 @@ export interface StreamPollerOptions {
   intervalMs?: number;
   idleIntervalMs?: number;
   retryAttempts?: number;
+  /**
+   * Batches of one page delivered at once (default `localParallelizationFactor`). The audit handler writes a
+   * batch's records one after another, a few DynamoDB Local round trips each; one batch at a time made that the
+   * ceiling of the whole feed, and the lag grew without bound once writes came faster.
+   */
+  parallelization?: number;
   log?: (line: string) => void;
   /** Default: the `audit-stream` function through the same `invoke` the local server uses. */
   deliver?: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
@@ -92,15 +101,25 @@ export class StreamPoller {
   private readonly idleInterval: number;
   private readonly shardLists = new Map<string, { shards: Shard[]; at: number }>();
   private readonly retryAttempts: number;
+  private readonly parallelization: number;
   private readonly region: string;
   private readonly log: (line: string) => void;
   private readonly deliver: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
   private checkpoints: Checkpoints;
   private readonly shards = new Map<string, ShardRuntime>();
   private readonly streamArns = new Map<string, string>();
+  /** The partition key attribute of each stream's table: what a page is split by. */
+  private readonly partitionKeys = new Map<string, string>();
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+
+  /** One JSON object per line, as the handlers' Powertools lines are (and shown readable on a terminal alike). */
+  private emit(level: 'INFO' | 'WARN' | 'ERROR', message: string, fields: Record<string, unknown> = {}): void {
+    this.log(
+      JSON.stringify({ level, message, timestamp: new Date().toISOString(), service: 'stream-poller', ...fields }),
+    );
+  }
 
   constructor(private readonly options: StreamPollerOptions) {
     this.region = options.region ?? 'eu-central-1';
@@ -116,6 +135,10 @@ export class StreamPoller {
       options.idleIntervalMs ?? AUDIT_STREAM_SETTINGS.localIdlePollIntervalMs,
     );
     this.retryAttempts = options.retryAttempts ?? AUDIT_STREAM_SETTINGS.retryAttempts;
+    this.parallelization = Math.max(
+      1,
+      Math.floor(options.parallelization ?? AUDIT_STREAM_SETTINGS.localParallelizationFactor),
+    );
     this.log = options.log ?? ((line) => console.log(line));
     this.deliver = options.deliver ?? ((event) => invoke<DynamoDBBatchResponse | void>('audit-stream', event));
     this.checkpoints = existsSync(this.checkpointFile)
@@ -138,7 +161,7 @@ export class StreamPoller {
         try {
           delivered = await this.pollOnce();
         } catch (err) {
-          this.log(`stream poller: ${(err as Error).message}`);
+          this.emit('ERROR', 'Stream poller pass failed', { error: (err as Error).message });
         }
         if (!this.running) break;
         // Busy shards are read again at once; idle passes wait, longer the longer nothing happens.
@@ -168,20 +191,24 @@ export class StreamPoller {
 
   /** One pass over every shard of every table: deliver what is new. Returns the number of records delivered. */
   async pollOnce(): Promise<number> {
+    // Tables side by side (their streams are independent); the shards of one table in order.
+    const counts = await Promise.all(this.options.tables.map((table) => this.pollTable(table)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  private async pollTable(table: string): Promise<number> {
     let delivered = 0;
-    for (const table of this.options.tables) {
-      const streamArn = await this.streamArn(table);
-      if (!streamArn) continue;
-      const shards = await this.listShards(streamArn);
-      const known = new Set(shards.map((s) => s.ShardId));
-      const state = (this.checkpoints[streamArn] ??= {});
-      for (const shard of shards) {
-        const id = shard.ShardId as string;
-        if (state[id]?.done) continue;
-        // Children wait until their parent is read to the end: stream order across a shard split.
-        if (shard.ParentShardId && known.has(shard.ParentShardId) && !state[shard.ParentShardId]?.done) continue;
-        delivered += await this.pollShard(streamArn, id, (state[id] ??= {}));
-      }
+    const streamArn = await this.streamArn(table);
+    if (!streamArn) return 0;
+    const shards = await this.listShards(streamArn);
+    const known = new Set(shards.map((s) => s.ShardId));
+    const state = (this.checkpoints[streamArn] ??= {});
+    for (const shard of shards) {
+      const id = shard.ShardId as string;
+      if (state[id]?.done) continue;
+      // Children wait until their parent is read to the end: stream order across a shard split.
+      if (shard.ParentShardId && known.has(shard.ParentShardId) && !state[shard.ParentShardId]?.done) continue;
+      delivered += await this.pollShard(streamArn, id, (state[id] ??= {}));
     }
     return delivered;
   }
@@ -193,6 +220,8 @@ export class StreamPoller {
       arn = described.Table?.LatestStreamArn;
       if (!arn) return undefined;
       this.streamArns.set(table, arn);
+      const hashKey = described.Table?.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName;
+      if (hashKey) this.partitionKeys.set(arn, hashKey);
     }
     return arn;
   }
@@ -248,9 +277,22 @@ export class StreamPoller {
     } catch (err) {
       runtime.iterator = undefined;
       if (err instanceof ExpiredIteratorException) return 0;
-      if (err instanceof TrimmedDataAccessException) {
-        // The checkpoint is older than the stream's 24 h retention: say so loudly, then read what is left.
-        this.log(`stream poller: ERROR records of ${shardId} after ${checkpoint.seq ?? 'the start'} expired unread`);
+      // DynamoDB Local answers a sequence number it no longer holds with a ValidationException, where the service
+      // answers TrimmedDataAccessException: both mean the records after the checkpoint are gone.
+      const trimmed =
+        err instanceof TrimmedDataAccessException ||
+        (checkpoint.seq !== undefined &&
+          (err as Error).name === 'ValidationException' &&
+          /SequenceNumber/i.test((err as Error).message));
+      if (trimmed) {
+        if (checkpoint.seq) {
+          // The checkpoint is older than the stream's 24 h retention: records after it are gone. Say so loudly,
+          // then read what is left.
+          this.emit('ERROR', 'Stream records expired unread', { shardId, after: checkpoint.seq });
+        } else {
+          // Nothing was read from this shard before (a fresh start): there is no gap, only where reading begins.
+          this.emit('INFO', 'Stream shard read from its oldest available record', { shardId });
+        }
         checkpoint.seq = undefined;
         this.saveCheckpoints();
         return 0;
@@ -268,16 +310,11 @@ export class StreamPoller {
     }
 
     const event: DynamoDBStreamEvent = { Records: records.map((r) => toLambdaRecord(r, streamArn, this.region)) };
-    let failedSeq: string | undefined;
-    try {
-      const response = await this.deliver(event);
-      const failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-      failedSeq = records.find((r) => failed.has(r.dynamodb?.SequenceNumber ?? ''))?.dynamodb?.SequenceNumber;
-    } catch (err) {
-      // A function error fails the whole batch, as in Lambda.
-      this.log(`stream poller: audit handler failed: ${(err as Error).message}`);
-      failedSeq = records[0]?.dynamodb?.SequenceNumber;
-    }
+    // The page's first failed record over all its batches: everything before it is done (records after it that
+    // another batch did write come again, and the handler's idempotency makes that harmless).
+    const failures = await Promise.all(this.batches(streamArn, event).map((batch) => this.deliverBatch(batch)));
+    const failedSet = new Set(failures.filter((f): f is string => f !== undefined));
+    const failedSeq = records.find((r) => failedSet.has(r.dynamodb?.SequenceNumber ?? ''))?.dynamodb?.SequenceNumber;
 
     if (failedSeq === undefined) {
       checkpoint.seq = records.at(-1)?.dynamodb?.SequenceNumber;
@@ -304,9 +341,12 @@ export class StreamPoller {
       );
       // A log made before it was created 0600 is narrowed too: it holds whole records (user items among them).
       chmodSync(this.failureFile, PRIVATE_FILE);
-      this.log(
-        `stream poller: ERROR record ${failedSeq} of ${shardId} failed ${runtime.failures} times; written to ${this.failureFile} (npm run audit:replay re-drives it)`,
-      );
+      this.emit('ERROR', 'Stream record failed; written to the failure log (npm run audit:replay re-drives it)', {
+        sequenceNumber: failedSeq,
+        shardId,
+        attempts: runtime.failures,
+        failureLog: this.failureFile,
+      });
       checkpoint.seq = failedSeq;
       runtime.failures = 0;
       runtime.failingSeq = undefined;
@@ -318,9 +358,51 @@ export class StreamPoller {
     return Math.max(failedIndex, 0);
   }
 
+  /**
+   * A page as up to `parallelization` batches by partition key (Lambda's ParallelizationFactor): the records of
+   * one item — of one audited entity — are all in one batch, in stream order, so each hash chain is written in order.
+   */
+  private batches(streamArn: string, event: DynamoDBStreamEvent): DynamoDBStreamEvent[] {
+    if (this.parallelization === 1) return [event];
+    const keyName = this.partitionKeys.get(streamArn);
+    const groups = new Map<number, DynamoDBRecord[]>();
+    for (const record of event.Records) {
+      const keys = record.dynamodb?.Keys ?? {};
+      const key = JSON.stringify(keyName ? keys[keyName] : keys);
+      const slot = fnv1a(key) % this.parallelization;
+      const group = groups.get(slot);
+      if (group) group.push(record);
+      else groups.set(slot, [record]);
+    }
+    return [...groups.values()].map((Records) => ({ Records }));
+  }
+
+  /** Delivers one batch; the sequence number of its first failed record, or undefined when all succeeded. */
+  private async deliverBatch(event: DynamoDBStreamEvent): Promise<string | undefined> {
+    try {
+      const response = await this.deliver(event);
+      const failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      return event.Records.find((r) => failed.has(r.dynamodb?.SequenceNumber ?? ''))?.dynamodb?.SequenceNumber;
+    } catch (err) {
+      // A function error fails the whole batch, as in Lambda.
+      this.emit('ERROR', 'Stream handler failed', { error: (err as Error).message });
+      return event.Records[0]?.dynamodb?.SequenceNumber;
+    }
+  }
+
   private saveCheckpoints(): void {
     const tmp = `${this.checkpointFile}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.checkpoints, null, 2), { mode: PRIVATE_FILE });
     renameSync(tmp, this.checkpointFile);
   }
+}
+
+/** FNV-1a (32 bit): a stable, even spread of partition keys over the batches. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
 }

@@ -4,6 +4,7 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceNotFoundException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { TABLES, type TableDefinition } from '#platform/tables';
@@ -40,22 +41,59 @@ export function createTableInput(def: TableDefinition, tableName: string): Creat
   };
 }
 
-async function exists(client: DynamoDBClient, name: string): Promise<boolean> {
+/** The names of the table's indexes, or undefined when there is no such table. */
+async function existingIndexes(client: DynamoDBClient, name: string): Promise<string[] | undefined> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: name }));
-    return true;
+    const out = await client.send(new DescribeTableCommand({ TableName: name }));
+    return (out.Table?.GlobalSecondaryIndexes ?? []).map((index) => String(index.IndexName));
   } catch (err) {
-    if (err instanceof ResourceNotFoundException) return false;
+    if (err instanceof ResourceNotFoundException) return undefined;
     throw err;
   }
 }
 
-/** Creates every missing table (with TTL where defined); existing tables are left as they are. */
+/**
+ * Adds the indexes a kept table (`.local/` survives restarts) lacks, as a CDK deploy adds them in AWS: one at a
+ * time, as DynamoDB allows.
+ */
+async function addMissingIndexes(client: DynamoDBClient, def: TableDefinition, name: string, have: string[]) {
+  const input = createTableInput(def, name);
+  for (const index of input.GlobalSecondaryIndexes ?? []) {
+    if (have.includes(String(index.IndexName))) continue;
+    await client.send(
+      new UpdateTableCommand({
+        TableName: name,
+        AttributeDefinitions: input.AttributeDefinitions,
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
+  }
+}
+
+/** Turns on the stream a kept table lacks (a table that became audited), as a CDK deploy does in AWS. */
+async function enableMissingStream(client: DynamoDBClient, def: TableDefinition, name: string) {
+  if (!def.stream) return;
+  const out = await client.send(new DescribeTableCommand({ TableName: name }));
+  if (out.Table?.StreamSpecification?.StreamEnabled) return;
+  await client.send(
+    new UpdateTableCommand({
+      TableName: name,
+      StreamSpecification: { StreamEnabled: true, StreamViewType: def.stream },
+    }),
+  );
+}
+
+/** Creates every missing table (with TTL where defined); existing tables only gain the indexes and stream they lack. */
 export async function ensureTables(client: DynamoDBClient, prefix: string): Promise<string[]> {
   const created: string[] = [];
   for (const def of Object.values(TABLES) as TableDefinition[]) {
     const name = `${prefix}${def.name}`;
-    if (await exists(client, name)) continue;
+    const indexes = await existingIndexes(client, name);
+    if (indexes) {
+      await addMissingIndexes(client, def, name, indexes);
+      await enableMissingStream(client, def, name);
+      continue;
+    }
     await client.send(new CreateTableCommand(createTableInput(def, name)));
     if (def.ttlAttribute) {
       await client.send(

@@ -34,7 +34,9 @@ const MODEL_MODULES = [
   '#audit/model',
   '#users/model',
   '#auth/model',
+  '#service-accounts/model',
   '#reports/model',
+  '#analytics/model',
   '#signing/model',
   '#ops/model',
   '#platform/openapi/model',
@@ -44,6 +46,11 @@ const MODEL_MODULES = [
 const TAGS = [
   { name: 'Authentication', description: "Sign-in, tokens and the caller's own account." },
   { name: 'Users', description: 'User administration (`users:manage`).' },
+  {
+    name: 'Service accounts',
+    description:
+      'Machine identities (`users:manage`) and their OAuth 2.0 client-credentials token endpoint, e.g. for Prometheus.',
+  },
   {
     name: 'Charges',
     description:
@@ -55,6 +62,10 @@ const TAGS = [
     name: 'Reports',
     description: 'Exports (CSV, XLSX, PDF), the Chargenbericht, report definitions with schedules, and their runs.',
   },
+  {
+    name: 'Analytics and dashboards',
+    description: 'Charges and QA decisions over time, from kept aggregates; dashboards of such queries.',
+  },
   { name: 'Signing keys', description: 'The public keys that verify access tokens, and their rotation.' },
   { name: 'Health and metrics', description: 'Probes for monitors and load balancers, and metrics.' },
   { name: 'API description', description: 'This document and its reference page.' },
@@ -65,9 +76,11 @@ type TagName = (typeof TAGS)[number]['name'];
 const TAG_OF: Partial<Record<FunctionId, TagName>> = {
   auth: 'Authentication',
   users: 'Users',
+  'service-accounts': 'Service accounts',
   charges: 'Charges',
   audit: 'Audit trail',
   reports: 'Reports',
+  analytics: 'Analytics and dashboards',
   keys: 'Signing keys',
   health: 'Health and metrics',
   readiness: 'Health and metrics',
@@ -138,7 +151,8 @@ const HEADERS: Readonly<Record<string, { description: string; schema: Json }>> =
     schema: { type: 'string' },
   },
   Location: {
-    description: 'The new resource (201), or where to fetch the answer (303); with the stage prefix the client used.',
+    description:
+      'The new resource (201) or where to fetch the answer (303), with the stage prefix the client used; where a browser goes next (302).',
     schema: { type: 'string' },
   },
   'Content-Disposition': { description: 'The file name to save the attachment as.', schema: { type: 'string' } },
@@ -219,6 +233,8 @@ function errorStatuses(route: RouteDefinition, spec: AnySpec): number[] {
     'UNAVAILABLE',
   ]);
   if (route.access !== 'public') codes.add('UNAUTHORIZED');
+  // The authorizer's answer to a restricted account (a temporary password, a required MFA enrolment), on any route.
+  if (route.access !== 'public') codes.add('PASSWORD_CHANGE_REQUIRED').add('MFA_ENROLMENT_REQUIRED');
   if (route.access !== 'public' && route.access !== 'authenticated') codes.add('FORBIDDEN');
   if (route.path.includes('{')) codes.add('NOT_FOUND');
   if (spec.query) codes.add('VALIDATION_ERROR');

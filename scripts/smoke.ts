@@ -130,7 +130,13 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions): Promise<
   const created = await expectTyped(
     `create ${qaUsername}`,
     api(admin).POST('/users', {
-      body: { username: qaUsername, password: qaPassword, roles: ['quality_manager'], displayName: 'Smoke test QA' },
+      body: {
+        username: qaUsername,
+        password: qaPassword,
+        roles: ['quality_manager'],
+        displayName: 'Smoke test QA',
+        reason: 'Smoke test account',
+      },
     }),
     201,
     409,
@@ -158,12 +164,23 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions): Promise<
   if (!chargeId) throw new SmokeFailure('create charge', 'no chargeId in the answer');
   passed(`create charge ${chargeId} (${articleId})`);
 
-  const move = async (step: string, token: string, version: number, status: 'quarantine' | 'released') => {
+  const move = async (
+    step: string,
+    token: string,
+    version: number,
+    status: 'quarantine' | 'released',
+    signaturePassword?: string,
+  ) => {
+    // A release is a QA decision: signed with the signer's password in the same request.
+    const signature =
+      signaturePassword === undefined
+        ? {}
+        : { signature: { meaning: 'approved_for_release' as const, password: signaturePassword } };
     const answer = await expectTyped(
       step,
       api(token).PATCH('/charges/{id}', {
         params: { path: { id: chargeId }, header: { 'If-Match': `"${version}"` } },
-        body: { status, reason: `smoke test: ${status}` },
+        body: { status, reason: `smoke test: ${status}`, ...signature },
       }),
       200,
     );
@@ -172,7 +189,7 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions): Promise<
     passed(step);
   };
   await move('quarantine (admin)', admin, 1, 'quarantine');
-  await move(`release (${qaUsername}, four eyes)`, qa, 2, 'released');
+  await move(`release (${qaUsername}, four eyes, signed)`, qa, 2, 'released', qaPassword);
 
   // 5. Its audit records: written from the table stream, so they may take a moment.
   const deadline = Date.now() + (options.auditTimeoutMs ?? 60_000);

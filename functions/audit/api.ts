@@ -15,15 +15,11 @@ import {
 import { digestAdapters } from './digest-adapters';
 import { verifyAnchored } from './anchor';
 import { exportJsonl } from './digest-job';
-import { auditedCharges } from '#charges/audited';
-import { auditedUsers } from '#users/audited';
+import { auditedEntity } from './audited-entities';
 import { AuditStore } from './store';
 import type { AuditRecord } from './record';
 
 const audit = new AuditStore();
-
-// The owners' descriptions of their entities: verify compares a chain's head with the entity's version.
-const OWNERS = new Map([auditedCharges, auditedUsers].map((e) => [e.entityType, e]));
 
 export const routes = defineRoutes({
   'GET /audit': route({
@@ -54,7 +50,8 @@ export const routes = defineRoutes({
       const { entityType, entityId } = query;
       const [records, entityVersion, digests] = await Promise.all([
         audit.chain(entityType, entityId),
-        OWNERS.get(entityType)?.currentVersion?.(entityId),
+        // The owner's description of the entity: the chain's head must reach the entity's version.
+        auditedEntity(entityType)?.currentVersion?.(entityId),
         digestAdapters().store.list(),
       ]);
       const listed = digests.some((d) => d.heads.some((h) => h.entityType === entityType && h.entityId === entityId));

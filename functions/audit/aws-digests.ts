@@ -6,7 +6,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { Digest, DigestSigner, DigestStore } from './digest';
+import { type Digest, digestIdOf, type DigestSigner, type DigestStore } from './digest';
 
 /** The digest signing key in KMS: ECC_NIST_P256, SIGN_VERIFY; only the digest function may kms:Sign. */
 export class KmsDigestSigner implements DigestSigner {
@@ -32,6 +32,13 @@ export class KmsDigestSigner implements DigestSigner {
 }
 
 const PREFIX = 'digests/';
+
+/**
+ * How far back `latest()` looks, one listing after the other (digest keys sort by time, and S3 lists from a key
+ * on): the first window nearly always holds the newest digest, so finding it costs one List and one Get however
+ * many digests the bucket holds. Only after 512 quiet days is the whole prefix listed.
+ */
+export const LATEST_LOOKBACK_DAYS = [1, 8, 64, 512] as const;
 
 /**
  * Digests in the Object Lock bucket, each object locked in compliance mode for the retention: not even the
@@ -120,8 +127,12 @@ export class S3DigestStore implements DigestStore {
     return out;
   }
 
-  async latest(): Promise<Digest | undefined> {
-    const id = (await this.ids()).at(-1);
-    return id === undefined ? undefined : this.get(id);
+  async latest(now = new Date()): Promise<Digest | undefined> {
+    for (const days of [...LATEST_LOOKBACK_DAYS, undefined]) {
+      const from = days === undefined ? undefined : new Date(now.getTime() - days * 86_400_000).toISOString();
+      const id = (await this.ids(from === undefined ? undefined : `${PREFIX}${digestIdOf(from)}`)).at(-1);
+      if (id !== undefined) return this.get(id);
+    }
+    return undefined;
   }
 }

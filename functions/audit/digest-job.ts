@@ -17,7 +17,9 @@ async function changedEntities(store: AuditStore, from: string | undefined, to: 
   let cursor: string | undefined;
   do {
     const page = await store.search({ from, to, limit: 1000, cursor });
-    for (const r of page.items) entities.set(`${r.entityType}#${r.entityId}`, r);
+    // Only the ids: a page's records (with their changes) are garbage once read.
+    for (const { entityType, entityId } of page.items)
+      entities.set(`${entityType}#${entityId}`, { entityType, entityId });
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
   return [...entities.values()];
@@ -42,19 +44,16 @@ export async function writeDigest(
     const head = await audit.log.head(entityType, entityId);
     if (head) heads.push({ entityType, entityId, ...head });
   }
-  const changed = heads.filter((h) => !listedAlready(previous, h));
+  const listed = new Set(previous?.heads.map(headKey));
+  const changed = heads.filter((h) => !listed.has(headKey(h)));
   if (changed.length === 0) return undefined;
   const digest = await buildDigest(signer, previous, changed, until, now.toISOString());
   await digests.put(digest);
   return digest;
 }
 
-function listedAlready(previous: Digest | undefined, head: ChainHead): boolean {
-  return !!previous?.heads.some(
-    (h) =>
-      h.entityType === head.entityType && h.entityId === head.entityId && h.seq === head.seq && h.hash === head.hash,
-  );
-}
+/** A head as one string, for a set of the previous digest's heads (a lookup per head, not a scan). */
+const headKey = (h: ChainHead) => JSON.stringify([h.entityType, h.entityId, h.seq, h.hash]);
 
 /** `YYYY-MM` of the month before `now`'s. */
 export function previousMonth(now: Date): string {

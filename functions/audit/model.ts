@@ -6,23 +6,30 @@ import type { JsonValue } from './canonical-json';
 /** An ISO date (whole UTC day) or date-time; turned into the `at` bounds the audit table sorts by. */
 const Instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
 
+/** What the audit trail can be narrowed by: the search and the audit exports take the same filters. */
+export const AUDIT_FILTER_FIELDS = {
+  entityType: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}$/)
+    .optional(),
+  entityId: z.string().min(1).max(200).optional(),
+  actor: z.string().min(1).max(200).optional(),
+  action: z.string().min(1).max(64).optional(),
+  from: Instant.optional(),
+  to: Instant.optional(),
+};
+
+export const ENTITY_ID_NEEDS_TYPE: [
+  (q: { entityId?: string; entityType?: string }) => boolean,
+  { message: string; path: string[] },
+] = [
+  (q) => q.entityId === undefined || q.entityType !== undefined,
+  { message: 'entityId needs entityType', path: ['entityType'] },
+];
+
 export const AuditQuery = z
-  .strictObject({
-    entityType: z
-      .string()
-      .regex(/^[a-z][a-z0-9-]{0,31}$/)
-      .optional(),
-    entityId: z.string().min(1).max(200).optional(),
-    actor: z.string().min(1).max(200).optional(),
-    action: z.string().min(1).max(64).optional(),
-    from: Instant.optional(),
-    to: Instant.optional(),
-    ...PAGE_FIELDS,
-  })
-  .refine((q) => q.entityId === undefined || q.entityType !== undefined, {
-    message: 'entityId needs entityType',
-    path: ['entityType'],
-  })
+  .strictObject({ ...AUDIT_FILTER_FIELDS, ...PAGE_FIELDS })
+  .refine(...ENTITY_ID_NEEDS_TYPE)
   .refine(instantsInOrder, RANGE_IN_ORDER);
 export type AuditQuery = z.infer<typeof AuditQuery>;
 

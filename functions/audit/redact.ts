@@ -21,8 +21,16 @@ export const SECRET_FIELDS: ReadonlySet<string> = new Set([
   'apiKey',
   'privateKey',
   'mfaSecret',
+  'mfaPendingSecret',
   'totpSecret',
+  'totp',
   'recoveryCodes',
+  'recoveryCode',
+  'recoveryCodeHashes',
+  'passwordHistory',
+  'temporaryPassword',
+  'ticket',
+  'ticketHash',
 ]);
 
 export const REDACTED = '[REDACTED]';

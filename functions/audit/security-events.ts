@@ -1,7 +1,7 @@
 import { appendAuditRecord } from './audit-log';
 import { metrics } from '#platform/powertools';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { lockouts, logins, revocations } from '#platform/observability/prometheus';
+import { lockouts, logins, revocations } from '#platform/observability/counters';
 import { usernameKey } from '#platform/username';
 
 /**
@@ -14,7 +14,15 @@ import { usernameKey } from '#platform/username';
  * Events that change no user item. Changes to the item itself — role change, disable, password change,
  * token revocation — reach the audit trail from the users stream (functions/audit-stream), named so.
  */
-export type SecurityAction = 'login.success' | 'login.failure' | 'lockout' | 'unlock' | 'logout' | 'refresh.reuse';
+export type SecurityAction =
+  | 'login.success'
+  | 'login.failure'
+  | 'signature.failure'
+  | 'lockout'
+  | 'unlock'
+  | 'logout'
+  | 'refresh.reuse'
+  | 'password-reset.request';
 
 export interface SecurityEventInput {
   action: SecurityAction;
@@ -35,6 +43,7 @@ export interface SecurityEventInput {
 const METRIC_NAMES: Partial<Record<SecurityAction, readonly string[]>> = {
   'login.success': ['LoginSucceeded'],
   'login.failure': ['LoginFailed'],
+  'signature.failure': ['SignatureFailed'],
   lockout: ['Lockout'],
   'refresh.reuse': ['RefreshTokenReuse', 'Revocation'],
   logout: ['Revocation'],

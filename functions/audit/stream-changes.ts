@@ -46,6 +46,11 @@ export interface AuditedEntity {
   brokenInvariant?(entityId: string, item: Image): Promise<string | undefined>;
   /** The entity's current version (undefined when it does not exist): its chain must reach it. */
   currentVersion?(entityId: string): Promise<number | undefined>;
+  /**
+   * Whether a removed item is the stamped tombstone an API delete leaves (the delete is the tombstone's own,
+   * attributed change): its REMOVE is then no change of its own. Only believed when the tombstone's MAC verifies.
+   */
+  isTombstone?(oldImage: Image): boolean;
 }
 
 function image(raw: unknown): Image | undefined {
@@ -139,6 +144,14 @@ export function streamChanges(entities: readonly AuditedEntity[], key: () => Att
     if (!entity) throw new PoisonedRecordError(`Stream of table ${table} is not audited here`);
     const entityId = entity.entityIdOf(keys);
     if (entityId === undefined) return undefined;
+
+    if (
+      event === 'REMOVE' &&
+      entity.isTombstone?.(oldImage as Image) &&
+      (await verifiedLastChange(key(), entity.entityType, entityId, oldImage as Image, entity.unsigned))
+    ) {
+      return undefined;
+    }
 
     const current = newImage ?? oldImage ?? {};
     const attributed =

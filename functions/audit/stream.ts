@@ -4,18 +4,19 @@ import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { appendAuditRecord } from './audit-log';
 import { entityKeyOf } from './record';
-import { auditLag } from '#platform/observability/prometheus';
+import { auditLag } from '#platform/observability/counters';
 import { emfMetrics, logger, loggerContext, metrics } from '#platform/powertools';
-import { auditedCharges } from '#charges/audited';
-import { auditedUsers } from '#users/audited';
 import { streamChanges } from './stream-changes';
 import { attributionKey } from './adapters';
+import { AUDITED_ENTITIES } from './audited-entities';
+import { type ReplayResult, replayFailuresFrom } from './replay';
+import { streamFailures } from './replay-adapters';
 
-// The audited tables, as their owners describe them (this entry is where the modules are put together).
-const { entityKeyHint, toAuditInput } = streamChanges([auditedCharges, auditedUsers], attributionKey);
+// The audited tables, as their owners describe them.
+const { entityKeyHint, toAuditInput } = streamChanges(AUDITED_ENTITIES, attributionKey);
 
 /**
- * One audit record per change of a charge or user item. Records are processed one after another
+ * One audit record per change of an audited item (charge, user, report definition). Records are processed one after another
  * in stream order; once a record of an entity fails, the later records of that entity in the batch fail
  * too, so the entity's chain is never written out of order. Failures are reported as batch item failures:
  * Lambda retries from the first one (bisecting), and after the retries the on-failure queue gets the
@@ -69,7 +70,28 @@ async function lambdaHandler(event: DynamoDBStreamEvent, context: Context): Prom
   });
 }
 
-export const handler = middy(lambdaHandler).use(loggerContext()).use(emfMetrics());
+/**
+ * `npm run audit:replay`: invoked with this instead of a stream batch, the function re-drives the on-failure
+ * queue through the same handler. It runs here because only this function may verify attribution MACs and append.
+ */
+export interface ReplayRequest {
+  replay: 'on-failure-queue';
+}
+
+const isReplayRequest = (event: unknown): event is ReplayRequest =>
+  typeof event === 'object' && event !== null && (event as Partial<ReplayRequest>).replay === 'on-failure-queue';
+
+async function dispatch(
+  event: DynamoDBStreamEvent | ReplayRequest,
+  context: Context,
+): Promise<DynamoDBBatchResponse | ReplayResult> {
+  if (!isReplayRequest(event)) return lambdaHandler(event, context);
+  const result = await replayFailuresFrom(streamFailures(), (batch) => lambdaHandler(batch, context));
+  logger.info('On-failure queue re-driven', { ...result });
+  return result;
+}
+
+export const handler = middy(dispatch).use(loggerContext()).use(emfMetrics());
 
 /**
  * When the change was committed, as precisely as known: the item's own `updatedAt` (milliseconds, set by the

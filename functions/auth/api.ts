@@ -1,14 +1,88 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { config } from '#platform/config';
+import { publicBaseUrl } from '#platform/http/base-url';
 import { header } from '#platform/http/headers';
 import { httpHandler } from '#platform/http/handler';
-import { defineRoutes, noContent, ok, route, type RouteContext } from '#platform/http/router';
-import { unauthorized } from '#platform/errors';
+import { defineRoutes, type HttpResult, noContent, ok, route, type RouteContext } from '#platform/http/router';
+import { AppError, unauthorized } from '#platform/errors';
 import { verifyOidcToken } from './oidc';
 import { verifyAccessToken } from '#signing/tokens';
 import { UserStore } from '#users/store';
+import {
+  clearRefreshCookie,
+  clearSsoFlowCookie,
+  clearSsoTicketCookie,
+  hasCsrfHeader,
+  isLoopbackHttp,
+  REFRESH_COOKIE,
+  refreshCookie,
+  requestCookie,
+  SSO_FLOW_COOKIE,
+  SSO_TICKET_COOKIE,
+  ssoFlowCookie,
+  ssoTicketCookie,
+} from './cookies';
+import { endSession, listSessions } from './my-sessions';
+import { accountRoutes } from './account-routes';
 import { AuthService } from './service';
-import { ChangePasswordBody, LoginBody, LogoutBody, Me, PatchMeBody, RefreshBody, TokenResponse } from './model';
+import type { SessionTokens } from './session-tokens';
+import { SSO_STATE_SECONDS, SsoService } from './sso';
+import {
+  ChangePasswordBody,
+  LoginBody,
+  LogoutBody,
+  Me,
+  PatchMeBody,
+  RefreshBody,
+  SessionList,
+  SignatureTicketResponse,
+  SsoCallbackQuery,
+  SsoProviderList,
+  SsoStartQuery,
+  TokenResponse,
+} from './model';
 
-const auth = new AuthService(new UserStore());
+const users = new UserStore();
+const auth = new AuthService(users);
+const sso = new SsoService(users);
+
+/**
+ * Login and refresh answers: the tokens in the body, or for a cookie session (the console) the refresh token in the
+ * `cr_refresh` cookie only, never readable by the page's scripts.
+ */
+function tokenAnswer(event: APIGatewayProxyEvent, tokens: SessionTokens, cookie: boolean): HttpResult {
+  const body: TokenResponse = {
+    accessToken: tokens.accessToken,
+    tokenType: tokens.tokenType,
+    expiresIn: tokens.expiresIn,
+    ...(cookie ? {} : { refreshToken: tokens.refreshToken }),
+  };
+  if (!cookie) return ok(body);
+  const maxAge = tokens.sessionExpiresAt - Math.floor(Date.now() / 1000);
+  return { ...ok(body), cookies: [refreshCookie(event, tokens.refreshToken, maxAge)] };
+}
+
+const HOST = /^[A-Za-z0-9.-]+(?::\d{1,5})?$/;
+
+/**
+ * Where the browser comes back to, and where the console is — the origin console and API share: CONSOLE_BASE_URL
+ * when set; else behind CloudFront the viewer's host, which the distribution passes on as X-Forwarded-Host (API
+ * Gateway sees its own Host); else the origin this request came in on (the local server). A caller who sends
+ * X-Forwarded-Host themselves only redirects their own browser, and the provider accepts only registered callbacks.
+ */
+function consoleOrigin(event: APIGatewayProxyEvent): string {
+  const configured = config().CONSOLE_BASE_URL;
+  if (configured) return configured.replace(/\/+$/, '');
+  const forwarded = header(event.headers, 'x-forwarded-host');
+  if (forwarded && HOST.test(forwarded) && !isLoopbackHttp(event)) return `https://${forwarded}`;
+  return publicBaseUrl(event);
+}
+
+const redirect = (location: string, cookies: string[] = []): HttpResult => ({
+  statusCode: 302,
+  headers: { Location: location },
+  cookies,
+});
 
 /**
  * The caller's own access token (already verified by the authorizer): logout revokes it and password change
@@ -36,22 +110,44 @@ export const routes = defineRoutes({
       summary: 'Sign in with username and password',
       description:
         'A wrong username or password is 401 alike. Repeated failures lock the username for the source address, ' +
-        'then the account (423 with `Retry-After`); too many attempts from one address are 429.',
+        'then the account (423 with `Retry-After`); too many attempts from one address are 429. With MFA on, the ' +
+        'right password without `totp` — or with a wrong or used code — is 401 `MFA_REQUIRED` (a wrong code counts ' +
+        'as a failure, a missing one does not). After an administrator reset the temporary password signs in once, ' +
+        'and its tokens (claim `password_change_required`) reach only `POST /users/me/password`, `GET /users/me` and ' +
+        'logout (403 `PASSWORD_CHANGE_REQUIRED` elsewhere).',
       responses: [{ status: 200, description: 'Tokens', body: TokenResponse }],
-      errors: ['UNAUTHORIZED', 'ACCOUNT_LOCKED'],
+      errors: ['UNAUTHORIZED', 'MFA_REQUIRED', 'ACCOUNT_LOCKED'],
     },
-    run: async (ctx) => ok(await auth.login(ctx.body.username, ctx.body.password, ctx.meta)),
+    run: async (ctx) =>
+      tokenAnswer(
+        ctx.event,
+        await auth.login(ctx.body.username, ctx.body.password, ctx.meta, ctx.body.totp),
+        ctx.body.session === 'cookie',
+      ),
   }),
 
   'POST /auth/refresh': route({
     body: RefreshBody,
+    bodyOptional: true,
     doc: {
       summary: 'Exchange a refresh token for new tokens',
-      description: 'Each refresh token works once; reusing one revokes its whole session.',
+      description:
+        'Each refresh token works once; reusing one revokes its whole session, and so does not refreshing for ' +
+        '`SESSION_IDLE_SECONDS`. Without `refreshToken` the `cr_refresh` cookie is used — then only with the header ' +
+        '`X-Requested-With: charge-records` (401 without it), and the new refresh token is set as the cookie again.',
       responses: [{ status: 200, description: 'New tokens', body: TokenResponse }],
       errors: ['UNAUTHORIZED'],
     },
-    run: async (ctx) => ok(await auth.refresh(ctx.body.refreshToken, ctx.meta)),
+    run: async (ctx) => {
+      if (ctx.body.refreshToken !== undefined) {
+        return tokenAnswer(ctx.event, await auth.refresh(ctx.body.refreshToken, ctx.meta), false);
+      }
+      const cookie = requestCookie(ctx.event, REFRESH_COOKIE);
+      if (!cookie) throw unauthorized('No refresh token: sign in');
+      // The browser adds the cookie to any request, a forged cross-site one too; only our own script sets this.
+      if (!hasCsrfHeader(ctx.event)) throw unauthorized('A cookie refresh needs the header X-Requested-With');
+      return tokenAnswer(ctx.event, await auth.refresh(cookie, ctx.meta), true);
+    },
   }),
 
   'POST /auth/logout': route({
@@ -59,12 +155,120 @@ export const routes = defineRoutes({
     bodyOptional: true,
     doc: {
       summary: 'Sign out',
-      description: "Revokes the caller's access token, and the session of the refresh token when one is given.",
+      description:
+        "Revokes the caller's access token and its session, and the session of the refresh token when one is " +
+        'given (or of the `cr_refresh` cookie, which is cleared).',
       responses: [{ status: 204, description: 'Signed out' }],
     },
     run: async (ctx) => {
-      await auth.logout(ctx.caller, await currentToken(ctx), ctx.body.refreshToken, ctx.meta);
+      const cookie = requestCookie(ctx.event, REFRESH_COOKIE);
+      await auth.logout(ctx.caller, await currentToken(ctx), ctx.body.refreshToken ?? cookie, ctx.meta);
+      return { ...noContent(), cookies: [clearRefreshCookie(ctx.event)] };
+    },
+  }),
+
+  'GET /users/me/sessions': route({
+    doc: {
+      summary: "The caller's sessions",
+      description: 'Every live sign-in of the caller (not signed out, not idle, not past its absolute end).',
+      responses: [{ status: 200, description: 'The sessions', body: SessionList }],
+    },
+    run: async (ctx) => ok(await listSessions(ctx.caller, (await currentToken(ctx)).sid)),
+  }),
+
+  'DELETE /users/me/sessions/{id}': route({
+    doc: {
+      summary: 'End one of the caller’s sessions',
+      description:
+        'Its refresh token and access tokens stop working at once. Another user’s session is 404, as an unknown one.',
+      responses: [{ status: 204, description: 'Ended' }],
+    },
+    run: async (ctx) => {
+      await endSession(ctx.caller, ctx.params.id, ctx.meta);
       return noContent();
+    },
+  }),
+
+  'GET /auth/sso/providers': route({
+    doc: {
+      summary: 'Identity providers to sign in with',
+      description: 'The providers of `OIDC_PROVIDERS` that have a `clientId`: one button each on the sign-in page.',
+      responses: [{ status: 200, description: 'The providers', body: SsoProviderList }],
+    },
+    run: () => ok({ items: sso.providers() }),
+  }),
+
+  'GET /auth/sso/{provider}': route({
+    query: SsoStartQuery,
+    doc: {
+      summary: 'Start a sign-in at an identity provider',
+      description:
+        "Redirects to the provider's authorization endpoint (authorization code with PKCE S256, `state`, `nonce`) " +
+        'and sets the short-lived cookie `cr_sso` that ties the sign-in to this browser. `purpose=sign` forces a ' +
+        'fresh sign-in for an electronic signature.',
+      responses: [{ status: 302, description: 'To the identity provider', headers: ['Location'] }],
+      errors: ['RATE_LIMITED', 'UNAVAILABLE'],
+    },
+    run: async (ctx) => {
+      const redirectUri = `${consoleOrigin(ctx.event)}/auth/sso/callback`;
+      const started = await sso.start(ctx.params.provider, ctx.query.purpose, redirectUri, ctx.meta);
+      return redirect(started.location, [ssoFlowCookie(ctx.event, started.browserBinding, SSO_STATE_SECONDS)]);
+    },
+  }),
+
+  'GET /auth/sso/callback': route({
+    query: SsoCallbackQuery,
+    doc: {
+      summary: 'Where the identity provider sends the browser back',
+      description:
+        'Checks the state (once, and only from the browser that started the sign-in), exchanges the code and ' +
+        'verifies the ID token. A sign-in starts a session (the `cr_refresh` cookie) and redirects to `/console/`; ' +
+        'a signature sign-in leaves a one-time ticket for `POST /auth/sso/ticket` (cookie `cr_sso_ticket`) and ' +
+        'redirects to `/console/#/signed`. A bad or replayed state, a wrong nonce or a refused ID token is 400, ' +
+        'and nothing is created.',
+      responses: [{ status: 302, description: 'Into the console', headers: ['Location'] }],
+      errors: ['FORBIDDEN', 'UNAVAILABLE'],
+    },
+    run: async (ctx) => {
+      const params = new URLSearchParams();
+      for (const [key, value] of Object.entries(ctx.query)) if (typeof value === 'string') params.set(key, value);
+      const outcome = await sso.callback(params, requestCookie(ctx.event, SSO_FLOW_COOKIE), ctx.meta);
+      const origin = consoleOrigin(ctx.event);
+      if (outcome.purpose === 'sign') {
+        const { ticket, expiresIn } = outcome.ticket;
+        const value = `${ticket}.${Math.floor(Date.now() / 1000) + expiresIn}`;
+        return redirect(`${origin}/console/#/signed`, [
+          clearSsoFlowCookie(ctx.event),
+          ssoTicketCookie(ctx.event, value, expiresIn),
+        ]);
+      }
+      const maxAge = outcome.tokens.sessionExpiresAt - Math.floor(Date.now() / 1000);
+      return redirect(`${origin}/console/`, [
+        clearSsoFlowCookie(ctx.event),
+        refreshCookie(ctx.event, outcome.tokens.refreshToken, maxAge),
+      ]);
+    },
+  }),
+
+  'POST /auth/sso/ticket': route({
+    doc: {
+      summary: 'Collect the signature ticket of a fresh SSO sign-in',
+      description:
+        'Answers the one-time ticket the callback of `GET /auth/sso/{provider}?purpose=sign` left in the ' +
+        '`cr_sso_ticket` cookie, once (the cookie is cleared). 404 when none is waiting or it expired.',
+      responses: [{ status: 200, description: 'The ticket', body: SignatureTicketResponse }],
+      errors: ['NOT_FOUND'],
+    },
+    run: (ctx) => {
+      const [ticket, until] = (requestCookie(ctx.event, SSO_TICKET_COOKIE) ?? '').split('.');
+      const expiresIn = Number(until) - Math.floor(Date.now() / 1000);
+      const cleared = [clearSsoTicketCookie(ctx.event)];
+      if (!ticket || !Number.isSafeInteger(expiresIn) || expiresIn <= 0) {
+        throw new AppError('NOT_FOUND', 'No signature ticket is waiting: sign in again to sign', {
+          headers: { 'Set-Cookie': cleared[0]! },
+        });
+      }
+      return { ...ok({ ticket, expiresIn }), cookies: cleared };
     },
   }),
 
@@ -93,7 +297,8 @@ export const routes = defineRoutes({
       summary: "Change the caller's password",
       description:
         'A wrong `currentPassword` is 403 and counts towards the login lockout (423); the new one must meet the ' +
-        'password policy (422). Other sessions end, this one stays.',
+        'password policy and differ from the last `PASSWORD_HISTORY` passwords (422). Other sessions end, this one ' +
+        'stays. After an administrator reset, the temporary password is the `currentPassword`.',
       responses: [{ status: 204, description: 'Changed' }],
       errors: ['FORBIDDEN', 'ACCOUNT_LOCKED'],
     },
@@ -103,6 +308,9 @@ export const routes = defineRoutes({
       return noContent();
     },
   }),
+
+  // MFA enrolment and the self-service password reset (functions/auth/account-routes.ts).
+  ...accountRoutes,
 });
 
 export const handler = httpHandler(routes);

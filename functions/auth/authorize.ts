@@ -1,9 +1,11 @@
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuthenticatedUser, RateLimitState } from '#platform/auth-context';
+import type { AccountRestriction, AuthenticatedUser, RateLimitState } from '#platform/auth-context';
 import { nowSeconds } from './clock';
 import { countInWindow } from './counters';
 import { type OidcIdentity, verifyOidcToken } from './oidc';
 import { type Family, sessionAlive } from './sessions';
+import { sessionRoles } from './session-tokens';
+import { accountRestriction, type Caller, restrictionAllows } from './restrictions';
 import { config } from '#platform/config';
 import { documentDb } from '#platform/dynamo';
 import { AppError, ChargeRecordsError } from '#platform/errors';
@@ -12,6 +14,7 @@ import { findRoute } from '#platform/routes';
 import { AccessTokenError, verifyAccessToken } from '#signing/tokens';
 import { tableName } from '#platform/tables';
 import { UserStore } from '#users/store';
+import { isServiceAccountId, serviceAccountPrincipal } from '#service-accounts/principal';
 import { type User, userPk } from '#users/model';
 
 const users = new UserStore();
@@ -40,7 +43,7 @@ export class UnauthorizedError extends ChargeRecordsError {
 }
 
 export type Decision =
-  | { effect: 'Allow'; user: AuthenticatedUser; rate: RateLimitState }
+  | { effect: 'Allow'; user: AuthenticatedUser; rate: RateLimitState; restriction?: AccountRestriction }
   | { effect: 'Deny'; user: AuthenticatedUser; reason: 'permission'; rate: RateLimitState };
 
 export function bearerToken(headers: Record<string, string | undefined> | null | undefined): string {
@@ -102,10 +105,16 @@ async function rateLimit(userId: string, now: number): Promise<RateLimitState> {
  * count on a refusal is not clean: until the undo lands, the victim's own requests see the inflated count, and
  * a burst of refused requests in flight keeps it inflated. So the count waits for the read: one more round trip.
  */
-async function authenticateOwn(token: string, now: number): Promise<AuthenticatedUser> {
+async function authenticateOwn(token: string, now: number): Promise<Caller> {
   const claims = await verifyAccessToken(token).catch((err: unknown) => {
     throw new UnauthorizedError(err instanceof AccessTokenError ? err.reason : 'invalid token');
   });
+  if (isServiceAccountId(claims.sub)) {
+    // A machine identity: its own item and rules (functions/service-accounts/principal.ts).
+    const outcome = await serviceAccountPrincipal(claims, now);
+    if ('refused' in outcome) throw new UnauthorizedError(outcome.refused, claims.sub);
+    return outcome.user;
+  }
   const state = await loadState(claims.sub, claims.jti, claims.sid, now);
   if (state.revoked) throw new UnauthorizedError('token revoked', claims.sub);
   const user = state.user;
@@ -115,11 +124,25 @@ async function authenticateOwn(token: string, now: number): Promise<Authenticate
   } else if (user.disabled || claims.iat * 1000 < user.tokensValidAfter) {
     throw new UnauthorizedError('tokens revoked', claims.sub);
   }
-  return { userId: user.userId, username: user.username, roles: user.roles, permissions: permissionsFor(user.roles) };
+  // An SSO browser session's roles are the ones its sign-in mapped (kept on the session), never the token's claims.
+  const roles = claims.sid !== undefined ? sessionRoles(user, state.family) : user.roles;
+  const restriction = accountRestriction(user, config().MFA_REQUIRED_ROLES);
+  return {
+    userId: user.userId,
+    username: user.username,
+    roles,
+    permissions: permissionsFor(roles),
+    ...(restriction ? { restriction } : {}),
+  };
 }
 
-/** The user of an external identity, created on first sight. A taken readable name falls back to `sub@host`. */
-async function oidcUserId(identity: OidcIdentity): Promise<string | undefined> {
+/**
+ * The user of an external identity, created on first sight (a bearer token here, a browser sign-in in `sso.ts`).
+ * A taken readable name falls back to `sub@host`.
+ */
+export async function oidcUserId(
+  identity: Pick<OidcIdentity, 'issuer' | 'subject' | 'username' | 'fallbackUsername'>,
+): Promise<string | undefined> {
   const existing = await users.userIdForOidcIdentity(identity.issuer, identity.subject);
   if (existing) return existing;
   for (const username of [identity.username, identity.fallbackUsername]) {
@@ -176,7 +199,7 @@ export async function authorize(request: {
 }): Promise<Decision> {
   const now = nowSeconds();
   const token = bearerToken(request.headers);
-  let user: AuthenticatedUser;
+  let user: Caller;
   try {
     user = await authenticateOwn(token, now);
   } catch (err) {
@@ -191,11 +214,24 @@ export async function authorize(request: {
   // got here (see `authenticateOwn`).
   const rate = await rateLimit(user.userId, now);
   const route = findRoute(request.httpMethod, request.resource);
+  // A service account reaches only routes that name a permission it holds: `authenticated` routes are a person's
+  // own account (profile, password, logout).
   const missing =
-    route && route.access !== 'public' && route.access !== 'authenticated' && !user.permissions.includes(route.access);
+    (route?.access === 'authenticated' && isServiceAccountId(user.userId)) ||
+    (route &&
+      route.access !== 'public' &&
+      route.access !== 'authenticated' &&
+      !user.permissions.includes(route.access));
   // A throttled caller gets 429 whatever they ask for. An authorizer can only allow or deny, so it allows with
   // `exceeded` set, and the handler's envelope answers 429 before any route runs (the router checks the
   // permission again behind it).
+  // A restricted account (a temporary password, a missing MFA enrolment) gets its own 403 from the handler's envelope
+  // on every route but the few that lift the restriction, whatever its permissions.
+  const restriction =
+    user.restriction && route && !restrictionAllows(user.restriction, request.httpMethod, request.resource)
+      ? user.restriction
+      : undefined;
+  if (restriction) return { effect: 'Allow', user, rate, restriction };
   if (missing && !rate.exceeded) return { effect: 'Deny', user, reason: 'permission', rate };
   return { effect: 'Allow', user, rate };
 }

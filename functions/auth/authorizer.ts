@@ -39,7 +39,8 @@ async function authorizer(event: APIGatewayRequestAuthorizerEvent): Promise<APIG
     return {
       principalId: decision.user.userId,
       policyDocument: policy('Allow', event.methodArn),
-      context: toAuthorizerContext(decision.user, decision.rate),
+      // A restricted account is allowed through to be told so (403 with the restriction's code) by the handler.
+      context: toAuthorizerContext(decision.user, decision.rate, decision.restriction),
     };
   } catch (err) {
     if (err instanceof UnauthorizedError) {

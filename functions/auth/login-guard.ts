@@ -159,7 +159,9 @@ async function mutate(
       return;
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      await new Promise((r) => setTimeout(r, Math.random() * 5 * Math.min(attempt + 1, 10)));
+      // Full jitter with a growing ceiling (5 ms doubling up to 500 ms): many addresses failing on one username at
+      // once spread out instead of colliding again, and a busy DynamoDB gets room.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(500, 5 * 2 ** attempt)));
     }
   }
   throw new Error('login state: too many concurrent updates');
@@ -306,4 +308,23 @@ export async function unlock(username: string): Promise<boolean> {
     new DeleteCommand({ TableName: tableName('auth-state'), Key: { pk: stateKey(username) }, ReturnValues: 'ALL_OLD' }),
   );
   return out.Attributes !== undefined;
+}
+
+/**
+ * The reserved attempt turned out to be no guess: the password was right and the second factor, not yet sent, is
+ * asked for next. Its failure entry goes and nothing else changes — unlike `releaseAttempt` the pair does not
+ * start over, so asking for the code cannot be used to reset the count of wrong codes. An attempt that set a lock
+ * stays counted (undoing a lock is `releaseAttempt`'s, for complete sign-ins only). Best effort, as a release is.
+ */
+export async function withdrawAttempt(attempt: Attempt, now: number): Promise<void> {
+  if (attempt.locked) return;
+  try {
+    await mutate(attempt.username, now, (state, exists) => {
+      if (!exists) return false;
+      const pair = state.pairs[attempt.address];
+      return pair !== undefined && removeOne(pair.failures, attempt.at);
+    });
+  } catch {
+    // The attempt stays a failure: the sign-in goes on.
+  }
 }

@@ -49,7 +49,16 @@ const DEFAULT_JWKS_OPTIONS: ExternalJwksOptions = {
  */
 const isLoopback = (host: string) => host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 
+/** Path segments next to `/auth/sso/{provider}`: no provider may be named like one. */
+const RESERVED_PROVIDER_IDS: ReadonlySet<string> = new Set(['callback', 'providers', 'ticket']);
+
 const ProviderSchema = z.strictObject({
+  /** Names the provider in `GET /auth/sso/{id}`; required with `clientId`. */
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'id: lower-case letters, digits and hyphens')
+    .refine((id) => !RESERVED_PROVIDER_IDS.has(id), 'id must not be callback, providers or ticket')
+    .optional(),
   issuer: z.string().min(1),
   audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
   jwksUri: z.url().refine((uri) => {
@@ -59,6 +68,12 @@ const ProviderSchema = z.strictObject({
   }, 'jwksUri must be https (http only for loopback addresses)'),
   rolesClaim: z.string().min(1).default('groups'),
   roleMap: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}),
+  /** Browser sign-in (authorization code + PKCE): our client id at the provider. */
+  clientId: z.string().min(1).optional(),
+  /** The client secret's Secrets Manager id or ARN (AWS); locally OIDC_CLIENT_SECRET_<ID> or `.local/oidc/<id>`. */
+  clientSecretRef: z.string().min(1).optional(),
+  /** The sign-in button's label; the id when absent. */
+  displayName: z.string().min(1).max(64).optional(),
 });
 export type OidcProvider = z.infer<typeof ProviderSchema>;
 
@@ -71,6 +86,16 @@ export function parseOidcProviders(json: string): OidcProvider[] {
   }
   const parsed = z.array(ProviderSchema).safeParse(raw);
   if (!parsed.success) throw new Error(`OIDC_PROVIDERS is not valid: ${parsed.error.message}`);
+  const ids = new Set<string>();
+  for (const provider of parsed.data) {
+    if (provider.clientId !== undefined && provider.id === undefined) {
+      throw new Error(`OIDC_PROVIDERS is not valid: ${provider.issuer} has a clientId but no id`);
+    }
+    if (provider.id !== undefined) {
+      if (ids.has(provider.id)) throw new Error(`OIDC_PROVIDERS is not valid: the id ${provider.id} is used twice`);
+      ids.add(provider.id);
+    }
+  }
   return parsed.data;
 }
 

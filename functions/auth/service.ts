@@ -1,7 +1,8 @@
 import type { AuthenticatedUser } from '#platform/auth-context';
 import { nowSeconds } from './clock';
 import { countInWindow } from './counters';
-import { addressKey, releaseAttempt, reserveAttempt } from './login-guard';
+import { addressKey } from './login-guard';
+import { checkCredentials } from './credentials';
 import { countRevocation, securityEvent } from '#audit/security-events';
 import {
   familyOfRefreshToken,
@@ -13,10 +14,11 @@ import {
   startFamily,
 } from './sessions';
 import { config } from '#platform/config';
-import { AppError, unauthorized, validationError } from '#platform/errors';
+import { AppError, unauthorized } from '#platform/errors';
+import { countLockedLogin } from '#platform/observability/counters';
 import { isRole } from '#platform/permissions';
-import { mintAccessToken } from '#signing/tokens';
-import { hashPassword, passwordPolicyViolations, verifyAgainstDummy, verifyPassword } from '#users/passwords';
+import { issueSessionTokens, type SessionTokens } from './session-tokens';
+import { newPasswordChanges } from './new-password';
 import type { UserStore } from '#users/store';
 import type { RequestMeta } from '#platform/request-meta';
 import { toPublicUser, type User } from '#users/model';
@@ -27,16 +29,13 @@ export type { TokenResponse };
 /** One message for every failed login: wrong username, wrong password and disabled account look alike. */
 const invalidCredentials = () => unauthorized('Invalid username or password');
 const refreshRejected = () => unauthorized('The refresh token is not valid');
-
-const locked = (retryAfterSeconds: number) =>
-  new AppError('ACCOUNT_LOCKED', 'Too many failed attempts: try again later', {
-    headers: { 'Retry-After': String(Math.max(1, retryAfterSeconds)) },
+const mfaRequired = () =>
+  new AppError('MFA_REQUIRED', 'A current authenticator code (or a recovery code) is required', {
+    headers: { 'WWW-Authenticate': 'Bearer' },
+    details: [{ path: 'body.totp', code: 'mfa_required', message: 'send the code of your authenticator app' }],
   });
 
-async function issueTokens(user: User, familyId: string, refreshToken: string): Promise<TokenResponse> {
-  const access = await mintAccessToken({ sub: user.userId, username: user.username, roles: user.roles, sid: familyId });
-  return { accessToken: access.token, refreshToken, tokenType: 'Bearer', expiresIn: access.expiresIn };
-}
+const sessionEnded = () => unauthorized('The session has ended: sign in again');
 
 /** Per-source-IP limit on login attempts, before any other work is done for the caller. */
 async function limitLoginAttempts(sourceIp: string, now: number): Promise<void> {
@@ -48,59 +47,6 @@ async function limitLoginAttempts(sourceIp: string, now: number): Promise<void> 
       headers: { 'Retry-After': String(Math.max(1, window.resetAt - now)) },
     });
   }
-}
-
-/**
- * Checks a password on any path that does so (login, password change) under the lockout rules: the attempt
- * is reserved first — refused with 423 while the username + IP pair or the account is locked, else counted as
- * a failure in the same atomic write — so concurrent attempts cannot check more passwords than the lock allows.
- * A right password releases the reservation; known and unknown usernames take exactly the same steps.
- *
- * Only an attempt that gets in is a success: a right password for a disabled account stays a failure, lock
- * and all. Released, it would reset the pair, and the next attempt's 401 instead of 423 would tell whoever
- * guesses that the guess before was the password (and give them endless lock resets on that pair).
- */
-async function checkPassword(
-  username: string,
-  password: string,
-  user: User | undefined,
-  meta: RequestMeta,
-  now: number,
-): Promise<boolean> {
-  const reservation = await reserveAttempt(username, meta.sourceIp, now);
-  if (reservation.locked) throw locked(reservation.retryAfterSeconds);
-  const { attempt } = reservation;
-
-  const valid = user?.passwordHash
-    ? await verifyPassword(password, user.passwordHash)
-    : await verifyAgainstDummy(password);
-  if (valid && user && !user.disabled) {
-    await releaseAttempt(attempt, now);
-    return true;
-  }
-
-  const subject = { userId: user?.userId, username: user?.username ?? username };
-  await securityEvent({
-    action: 'login.failure',
-    subject,
-    requestId: meta.requestId,
-    sourceIp: meta.sourceIp,
-    // For the auditor (the response says nothing): the password was right, the account is what refused it.
-    ...(valid ? { reason: 'account disabled' } : {}),
-  });
-  if (attempt.locked) {
-    await securityEvent({
-      action: 'lockout',
-      subject,
-      requestId: meta.requestId,
-      sourceIp: meta.sourceIp,
-      details: {
-        scope: { from: null, to: attempt.locked.scope },
-        lockedUntil: { from: null, to: new Date(attempt.locked.until * 1000).toISOString() },
-      },
-    });
-  }
-  return false;
 }
 
 export interface CurrentToken {
@@ -124,22 +70,60 @@ function meView(user: User, caller: AuthenticatedUser): MeView {
 export class AuthService {
   constructor(private readonly users: UserStore) {}
 
-  async login(username: string, password: string, meta: RequestMeta): Promise<TokenResponse> {
+  async login(username: string, password: string, meta: RequestMeta, totp?: string): Promise<SessionTokens> {
     const now = nowSeconds();
     await limitLoginAttempts(meta.sourceIp, now);
     const user = await this.users.getByUsername(username);
-    // A disabled account's right password is a failure too (`checkPassword`): the same 401, audited as such.
-    const valid = await checkPassword(username, password, user, meta, now);
-    if (!valid || !user) throw invalidCredentials();
-    const { family, refreshToken } = await startFamily(user.userId, now);
+    // A disabled account's right password is a failure too (`checkCredentials`): the same 401, audited as such.
+    const outcome = await checkCredentials(
+      this.users,
+      {
+        username,
+        user,
+        proof: { password },
+        ...(totp !== undefined ? { secondFactor: totp } : {}),
+        failureAction: 'login.failure',
+      },
+      meta,
+      now,
+    ).catch(countLockedLogin);
+    if (outcome === 'second-factor-missing' || outcome === 'second-factor-invalid') throw mfaRequired();
+    if (outcome !== 'ok' || !user) throw invalidCredentials();
+    // A temporary password signs in once (`checkCredentials` refuses it afterwards); its session can only replace it.
+    // Marked in a write conditional on the user's version: of two concurrent sign-ins with it, one gets in.
+    if (user.passwordChangeRequired) {
+      const spent = invalidCredentials();
+      await this.users.update(
+        user.userId,
+        (current) => {
+          if (current.temporaryPasswordUsedAt !== undefined || current.passwordHash !== user.passwordHash) throw spent;
+          return { temporaryPasswordUsedAt: new Date().toISOString() };
+        },
+        {
+          actor: user,
+          requestId: meta.requestId,
+          correlationId: meta.correlationId,
+          reason: 'temporary password used',
+        },
+      );
+    }
+    const { family, refreshToken } = await startFamily(user.userId, now, {
+      sourceIp: meta.sourceIp,
+      userAgent: meta.userAgent,
+    });
     await securityEvent({ action: 'login.success', subject: user, requestId: meta.requestId, sourceIp: meta.sourceIp });
-    return issueTokens(user, family.familyId, refreshToken);
+    return issueSessionTokens(user, family, refreshToken);
   }
 
-  async refresh(refreshToken: string, meta: RequestMeta): Promise<TokenResponse> {
+  async refresh(refreshToken: string, meta: RequestMeta): Promise<SessionTokens> {
     const now = nowSeconds();
     const outcome = await rotateRefreshToken(refreshToken, now);
     if (!outcome.ok) {
+      if (outcome.reason === 'idle') {
+        // Unattended for SESSION_IDLE_SECONDS: the session is over for good, not just this refresh.
+        await revokeFamily(outcome.family.familyId, now);
+        throw sessionEnded();
+      }
       if (outcome.reason === 'reused') {
         // ASVS 5 §10.4.5: a spent token presented again means it leaked: the whole family dies.
         await revokeFamily(outcome.family.familyId, now);
@@ -161,7 +145,7 @@ export class AuthService {
       await revokeFamily(outcome.family.familyId, now);
       throw refreshRejected();
     }
-    return issueTokens(user, outcome.family.familyId, outcome.refreshToken);
+    return issueSessionTokens(user, outcome.family, outcome.refreshToken);
   }
 
   async logout(
@@ -222,23 +206,31 @@ export class AuthService {
   ): Promise<void> {
     const now = nowSeconds();
     const user = await this.requireUser(caller.userId);
-    const valid = await checkPassword(user.username, currentPassword, user, meta, now);
+    const valid =
+      (await checkCredentials(
+        this.users,
+        {
+          username: user.username,
+          user,
+          proof: { password: currentPassword },
+          // The temporary password's one session exists to replace it.
+          allowSpentTemporary: true,
+          failureAction: 'login.failure',
+        },
+        meta,
+        now,
+      )) !== 'invalid';
     // 403, not 401: the caller's token is fine, and a 401 would make clients drop a live session.
     if (!valid) {
       throw new AppError('FORBIDDEN', 'The current password is not correct', {
         details: [{ path: 'body.currentPassword', code: 'mismatch', message: 'does not match the account password' }],
       });
     }
-    const problems = passwordPolicyViolations(newPassword, user.username);
-    if (problems.length > 0) {
-      throw validationError('The new password does not meet the password policy', [
-        { path: 'body.newPassword', code: 'password_policy', message: problems.join('; ') },
-      ]);
-    }
     await this.users.update(
       user.userId,
       {
-        passwordHash: await hashPassword(newPassword),
+        // Policy and history (422); a temporary password's restriction ends with it.
+        ...(await newPasswordChanges(user, newPassword)),
         tokensValidAfter: Date.now(),
         tokensValidAfterExceptSession: sessionId,
       },

@@ -1,10 +1,25 @@
 import { httpHandler } from '#platform/http/handler';
 import { created, defineRoutes, noContent, ok, route } from '#platform/http/router';
-import { Charge, ChargeHistory, ChargePage, ChargePatch, DeleteCharge, ListChargesQuery, NewCharge } from './model';
+import { signatureVerifier } from '#auth/signature-verifier';
+import { UserStore } from '#users/store';
+import {
+  Charge,
+  ChargeHistory,
+  ChargePage,
+  ChargePatch,
+  ChargeReview,
+  ChargeVersion,
+  DeleteCharge,
+  HistoryQuery,
+  ListChargesQuery,
+  NewCharge,
+  parseVersionNumber,
+  ReviewBody,
+} from './model';
 import { ChargeStore } from './store';
 import { ChargeService, etagOf } from './service';
 
-const charges = new ChargeService(new ChargeStore());
+const charges = new ChargeService(new ChargeStore(), signatureVerifier(new UserStore()));
 
 export const routes = defineRoutes({
   'POST /charges': route({
@@ -13,7 +28,8 @@ export const routes = defineRoutes({
       summary: 'Create a charge',
       description:
         'A new charge starts `in_production` unless `status` names another allowed start (`INVALID_TRANSITION` ' +
-        'otherwise); `expiryDate` before `productionDate` is 422.',
+        'otherwise); `expiryDate` before `productionDate` is 422. `lotNumber` must be unique (`CONFLICT`); left ' +
+        'out, the server assigns the next `<YYYY>-<NNNNN>` of the production year.',
       responses: [{ status: 201, description: 'The charge, version 1', body: Charge, headers: ['Location', 'ETag'] }],
       errors: ['INVALID_TRANSITION', 'CONFLICT'],
     },
@@ -28,7 +44,8 @@ export const routes = defineRoutes({
     doc: {
       summary: 'List charges',
       description:
-        'Live charges, newest production date first, filtered by status, article and production date (`from`/`to`).',
+        'Live charges, newest production date first, filtered by status, article and production date (`from`/`to`); ' +
+        '`lotNumber` finds the one charge with that lot number (no second page).',
       responses: [{ status: 200, description: 'A page of charges', body: ChargePage }],
     },
     run: async (ctx) => ok(await charges.list(ctx.query)),
@@ -50,12 +67,22 @@ export const routes = defineRoutes({
     doc: {
       summary: 'Change a charge',
       description:
-        'Needs `If-Match` with the version read. A status change follows the lifecycle (`INVALID_TRANSITION`); ' +
-        'releasing needs `charges:release` and someone other than the creator (`SEGREGATION_OF_DUTIES`); the data ' +
-        'of a decided charge cannot change (`CONFLICT`).',
+        'Needs `If-Match` with the version read. A status change follows the lifecycle (`INVALID_TRANSITION`). ' +
+        'A QA decision (to `released`, `rejected` or `blocked`) needs `charges:release`, a signer who neither ' +
+        'created the charge nor changed its data (`SEGREGATION_OF_DUTIES`) and a `signature` whose meaning fits ' +
+        '(`SIGNATURE_REQUIRED`, `SIGNATURE_INVALID`, 422 for the wrong meaning; repeated wrong credentials lock ' +
+        'the account, `ACCOUNT_LOCKED`). The data of a decided charge cannot change, and a charge keeps at most ' +
+        '1 000 versions (`CONFLICT`).',
       ifMatch: true,
       responses: [{ status: 200, description: 'The charge as changed', body: Charge, headers: ['ETag'] }],
-      errors: ['CONFLICT', 'INVALID_TRANSITION', 'SEGREGATION_OF_DUTIES'],
+      errors: [
+        'CONFLICT',
+        'INVALID_TRANSITION',
+        'SEGREGATION_OF_DUTIES',
+        'SIGNATURE_REQUIRED',
+        'SIGNATURE_INVALID',
+        'ACCOUNT_LOCKED',
+      ],
     },
     run: async (ctx) => {
       const charge = await charges.update(ctx.params.id, ctx.body, ctx.header('if-match'), ctx.caller, ctx.meta);
@@ -78,12 +105,47 @@ export const routes = defineRoutes({
   }),
 
   'GET /charges/{id}/history': route({
+    query: HistoryQuery,
     doc: {
       summary: 'Version history of a charge',
-      description: 'Every version, oldest first, with who, when, why and what changed; deleted charges too.',
-      responses: [{ status: 200, description: 'The versions', body: ChargeHistory }],
+      description:
+        'The versions, oldest first, a page of at most 100, with who, when, why, what changed and the signature ' +
+        'made on each; deleted charges too.',
+      responses: [{ status: 200, description: 'A page of versions', body: ChargeHistory }],
     },
-    run: async (ctx) => ok(await charges.history(ctx.params.id)),
+    run: async (ctx) => ok(await charges.history(ctx.params.id, ctx.query)),
+  }),
+
+  'GET /charges/{id}/versions/{n}': route({
+    doc: {
+      summary: 'A charge as it was at one version',
+      description: 'The whole charge as written in version `n`, its reason and the signature made on it.',
+      responses: [{ status: 200, description: 'The version', body: ChargeVersion }],
+    },
+    run: async (ctx) => ok(await charges.version(ctx.params.id, parseVersionNumber(ctx.params.n))),
+  }),
+
+  'POST /charges/{id}/reviews': route({
+    body: ReviewBody,
+    doc: {
+      summary: 'Sign a periodic review of a charge',
+      description:
+        'A new version that changes no data, signed with meaning `reviewed`: in the history and on the audit ' +
+        'trail. Any live charge, whatever its status.',
+      responses: [
+        {
+          status: 201,
+          description: 'The review: the version it wrote and the signature',
+          body: ChargeReview,
+          headers: ['Location'],
+        },
+      ],
+      errors: ['CONFLICT', 'SIGNATURE_REQUIRED', 'SIGNATURE_INVALID', 'ACCOUNT_LOCKED'],
+    },
+    run: async (ctx) => {
+      const review = await charges.review(ctx.params.id, ctx.body, ctx.caller, ctx.meta);
+      return created(review, { Location: ctx.location(`/charges/${review.chargeId}/versions/${review.version}`) });
+    },
   }),
 });
 

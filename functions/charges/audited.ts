@@ -16,7 +16,8 @@ export const auditedCharges: AuditedEntity = {
     return keys.chargeId;
   },
   bookkeeping: CHARGE_METADATA_FIELDS,
-  modifyAction: (oldImage, newImage) => (newImage.deletedAt && !oldImage.deletedAt ? 'delete' : 'update'),
+  modifyAction: (oldImage, newImage) =>
+    newImage.deletedAt && !oldImage.deletedAt ? 'delete' : isNewReview(oldImage, newImage) ? 'review' : 'update',
   unsigned: CHARGE_UNSIGNED_FIELDS,
   currentVersion: async (chargeId) => (await (store ??= new ChargeStore()).get(chargeId))?.version,
   // Every API write puts the live item and its version's snapshot in one transaction, with the same stamp.
@@ -29,3 +30,10 @@ export const auditedCharges: AuditedEntity = {
     return snapshot.lastChangeMac === item.lastChangeMac ? undefined : `version ${version} differs from its snapshot`;
   },
 };
+
+/** A version whose only news is a `reviewed` signature: a periodic review (its signature is in `changes`). */
+function isNewReview(oldImage: Image, newImage: Image): boolean {
+  const signature = newImage.signature as { meaning?: unknown; versionHash?: unknown } | undefined;
+  const before = oldImage.signature as { versionHash?: unknown } | undefined;
+  return signature?.meaning === 'reviewed' && signature.versionHash !== before?.versionHash;
+}

@@ -1,6 +1,7 @@
-import { AppError } from '#platform/errors';
+import { AppError, validationError } from '#platform/errors';
 import type { AuthenticatedUser } from '#platform/auth-context';
-import type { Charge, ChargeStatus } from './model';
+import type { SignatureMeaning } from '#auth/signatures';
+import type { Charge, ChargeState, ChargeStatus } from './model';
 
 /** The lifecycle: in_production → quarantine → released | rejected; released → blocked → released | rejected. */
 export const TRANSITIONS: Readonly<Record<ChargeStatus, readonly ChargeStatus[]>> = {
@@ -46,20 +47,59 @@ export function assertInitialStatus(status: ChargeStatus): void {
 }
 
 /**
- * Checks a status change: the release permission, the lifecycle, then the four-eyes rule (the creator may
- * never release their own charge).
+ * The QA decisions and the signature meaning each one needs: moving a charge to released, rejected or blocked
+ * (blocked → released included) is a decision QA signs for.
  */
-export function assertTransition(charge: Charge, to: ChargeStatus, user: AuthenticatedUser): void {
-  // One error for both release rules: the release right and the four-eyes rule are segregation of duties.
-  if (to === 'released' && !user.permissions.includes('charges:release')) {
-    throw new AppError('SEGREGATION_OF_DUTIES', 'Releasing a charge needs the charges:release permission');
+export const QA_DECISIONS: Readonly<Partial<Record<ChargeStatus, SignatureMeaning>>> = {
+  released: 'approved_for_release',
+  rejected: 'rejected',
+  blocked: 'blocked',
+};
+
+export const isQaDecision = (from: ChargeStatus, to: ChargeStatus) => from !== to && QA_DECISIONS[to] !== undefined;
+
+/** Who wrote the charge's data: the creator and every later author of a field other than status and notes. */
+export function dataAuthorsOf(charge: Pick<ChargeState, 'createdBy' | 'dataAuthors'>): readonly string[] {
+  return charge.dataAuthors ?? [charge.createdBy.userId];
+}
+
+/**
+ * Checks a status change, cheapest refusal first and all before any signature is verified: the release
+ * permission, the lifecycle, then the four-eyes rule — nobody who wrote the charge's data (its creator or a later
+ * editor of any field but status and notes) may sign a QA decision on it.
+ */
+export function assertTransition(charge: ChargeState, to: ChargeStatus, user: AuthenticatedUser): void {
+  const decision = QA_DECISIONS[to] !== undefined;
+  // The release right is itself a segregation of duties: operators produce, QA decides.
+  if (decision && !user.permissions.includes('charges:release')) {
+    throw new AppError('SEGREGATION_OF_DUTIES', `Setting a charge ${to} is a QA decision: it needs charges:release`);
   }
   if (!TRANSITIONS[charge.status].includes(to)) {
     throw new AppError('INVALID_TRANSITION', `A charge cannot go from ${charge.status} to ${to}`, {
       details: { from: charge.status, to, allowed: TRANSITIONS[charge.status] },
     });
   }
-  if (to === 'released' && charge.createdBy.userId === user.userId) {
-    throw new AppError('SEGREGATION_OF_DUTIES', 'The creator of a charge cannot release it (four-eyes rule)');
+  if (decision && dataAuthorsOf(charge).includes(user.userId)) {
+    const creator = charge.createdBy.userId === user.userId;
+    throw new AppError(
+      'SEGREGATION_OF_DUTIES',
+      creator
+        ? 'The creator of a charge cannot decide on it (four-eyes rule)'
+        : 'Someone who changed the data of a charge cannot decide on it (four-eyes rule)',
+    );
+  }
+}
+
+/** A QA decision's signature must say what is decided: approving for release, rejecting or blocking. */
+export function assertSignatureMeaning(to: ChargeStatus, meaning: SignatureMeaning): void {
+  const expected = QA_DECISIONS[to];
+  if (meaning !== expected) {
+    throw validationError('The signature does not mean this decision', [
+      {
+        path: 'body.signature.meaning',
+        code: 'invalid_value',
+        message: `Setting a charge ${to} is signed with meaning ${String(expected)}`,
+      },
+    ]);
   }
 }

@@ -9,6 +9,7 @@ import { AuditActor, FieldChanges } from '#audit/model';
 import type { LastChange } from '#audit/attribution';
 import { PAGE_FIELDS, RANGE_IN_ORDER } from '#platform/http/query-schemas';
 import { page } from '#platform/http/response-schemas';
+import { SIGNATURE_MEANINGS, SignatureInput, type SignatureRecord as StoredSignature } from '#auth/signatures';
 
 /** The units and statuses a charge can have. */
 export const UNITS = ['kg', 'g', 't', 'l', 'ml', 'pcs'] as const;
@@ -22,6 +23,8 @@ const EXAMPLE_ACTOR = { userId: '0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c', username
 export const Charge = z
   .object({
     chargeId: z.uuid(),
+    /** Absent only on charges made before lot numbers existed. */
+    lotNumber: z.string().optional(),
     articleId: z.string(),
     quantity: z.number(),
     unit: z.enum(UNITS),
@@ -41,6 +44,7 @@ export const Charge = z
     examples: [
       {
         chargeId: '6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21',
+        lotNumber: '2026-00042',
         articleId: 'ART-1001',
         quantity: 250.5,
         unit: 'kg',
@@ -60,37 +64,75 @@ export type Charge = z.infer<typeof Charge>;
 
 export const ChargePage = page(Charge);
 
-/** One version of a charge: who, when, why and what changed. */
+/** An electronic signature as the record keeps it: who signed, what it means, when, how, and which version. */
+export const SignatureRecord = z
+  .object({
+    signer: z.object({ userId: z.string(), username: z.string(), displayName: z.string().nullable() }),
+    meaning: z.enum(SIGNATURE_MEANINGS),
+    at: z.iso.datetime(),
+    method: z.enum(['password', 'password+totp', 'sso']),
+    versionHash: z.string().regex(/^[0-9a-f]{64}$/),
+  })
+  .meta({
+    id: 'SignatureRecord',
+    description: 'An electronic signature, bound to the version it signs by `versionHash`',
+  });
+
+/** One version of a charge: who, when, why and what changed, and the signature made on it. */
 export const HistoryEntry = z.object({
   version: z.int().min(1),
-  action: z.enum(['create', 'update', 'delete']),
+  action: z.enum(['create', 'update', 'delete', 'review']),
   at: z.iso.datetime(),
   actor: AuditActor,
   reason: z.string().nullable(),
   requestId: z.string(),
   changes: FieldChanges,
+  signature: SignatureRecord.optional(),
 });
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
 
-/** Every version of a charge, oldest first. */
-export const ChargeHistory = z.object({ chargeId: z.string(), versions: z.array(HistoryEntry) }).meta({
-  examples: [
-    {
-      chargeId: '6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21',
-      versions: [
-        {
-          version: 1,
-          action: 'create',
-          at: '2026-05-02T10:00:00.000Z',
-          actor: EXAMPLE_ACTOR,
-          reason: null,
-          requestId: 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f',
-          changes: { articleId: { from: null, to: 'ART-1001' }, status: { from: null, to: 'in_production' } },
-        },
-      ],
-    },
-  ],
+/** A page of a charge's versions, oldest first. */
+export const ChargeHistory = z
+  .object({
+    chargeId: z.string(),
+    versions: z.array(HistoryEntry),
+    nextCursor: z.string().nullable(),
+  })
+  .meta({
+    examples: [
+      {
+        chargeId: '6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21',
+        versions: [
+          {
+            version: 1,
+            action: 'create',
+            at: '2026-05-02T10:00:00.000Z',
+            actor: EXAMPLE_ACTOR,
+            reason: null,
+            requestId: 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f',
+            changes: { articleId: { from: null, to: 'ART-1001' }, status: { from: null, to: 'in_production' } },
+          },
+        ],
+        nextCursor: null,
+      },
+    ],
+  });
+
+/** The whole charge as it was at one version, with why it was written and the signature made on it. */
+export const ChargeVersion = Charge.extend({
+  reason: z.string().nullable(),
+  signature: SignatureRecord.optional(),
+}).meta({ id: 'ChargeVersion' });
+export type ChargeVersion = z.infer<typeof ChargeVersion>;
+
+/** A signed periodic review: the version it wrote and the signature. */
+export const ChargeReview = z.object({
+  chargeId: z.string(),
+  version: z.int().min(1),
+  comment: z.string().nullable(),
+  signature: SignatureRecord,
 });
+export type ChargeReview = z.infer<typeof ChargeReview>;
 
 /** Who changed the charge last, in which request and why: carried on the item for the stream consumer. */
 export interface ChargeState extends Charge {
@@ -99,6 +141,16 @@ export interface ChargeState extends Charge {
   /** The same, MAC'd with the attribution key (`lastChangeMac`): what the audit trail believes. */
   lastChange?: LastChange;
   lastChangeMac?: string;
+  /**
+   * Everyone who wrote the charge's data (any field but status and notes), the creator first: nobody on this
+   * list may sign a QA decision on it (four-eyes). Kept on the item so no history needs reading.
+   */
+  dataAuthors?: string[];
+  /**
+   * The latest signature made on the charge. It belongs to the version whose content hashes to its `versionHash`;
+   * later unsigned versions carry it along unchanged, so the audit trail shows a signature only where one is made.
+   */
+  signature?: StoredSignature;
 }
 
 /** Storage keys derived from the charge: not covered by the attribution MAC (the key and content are). */
@@ -127,11 +179,13 @@ export const CHARGE_METADATA_FIELDS: ReadonlySet<string> = new Set([
   'reason',
   'lastChange',
   'lastChangeMac',
+  'dataAuthors',
 ]);
 
 /** Fields a caller may never set: a body naming one is malformed (400), like any unknown field. */
 export const IMMUTABLE_FIELDS = [
   'chargeId',
+  'lotNumber',
   'version',
   'createdAt',
   'createdBy',
@@ -160,6 +214,20 @@ export const ArticleId = z
   .refine(hasNoFormatCharacter, NO_FORMAT_CHARACTER_MESSAGE)
   .refine(isWellFormed, WELL_FORMED_MESSAGE);
 
+/**
+ * The signature of a QA decision or review: `SignatureInput`'s rules, as a schema of this module's own, so the API
+ * description writes it out where PATCH and reviews take it.
+ */
+const Signature = z
+  .strictObject(SignatureInput.shape)
+  .meta({ description: 'Credentials given at the moment of signing, and what the signature means' });
+
+/** A lot number people say and print: 1–40 of `A–Z a–z 0–9 - _ / .`. */
+export const LotNumber = z
+  .string()
+  .regex(/^[A-Za-z0-9_./-]{1,40}$/, 'A lot number is 1–40 of A–Z a–z 0–9 - _ / .')
+  .meta({ description: 'Lot number (Chargennummer): 1–40 of `A–Z a–z 0–9 - _ / .`', example: '2026-00042' });
+
 const Quantity = z
   .number()
   .positive()
@@ -186,6 +254,8 @@ const Reason = z
 
 export const NewCharge = z
   .strictObject({
+    /** Left out: the server assigns the next `<YYYY>-<NNNNN>` of the production year. */
+    lotNumber: LotNumber.optional(),
     articleId: ArticleId,
     quantity: Quantity,
     unit: z.enum(UNITS),
@@ -213,11 +283,22 @@ export const ChargePatch = z
     /** `null` removes the notes. */
     notes: Notes.nullable().optional(),
     reason: Reason,
+    /** Required with a QA decision (to released, rejected or blocked), refused on any other change. */
+    signature: Signature.optional(),
   })
-  .refine((p) => Object.keys(p).some((k) => k !== 'reason'), {
+  .refine((p) => Object.keys(p).some((k) => k !== 'reason' && k !== 'signature'), {
     message: 'Nothing to change: name at least one field besides reason',
   })
-  .meta({ examples: [{ status: 'quarantine', reason: 'Waiting for the lab result' }] });
+  .meta({
+    examples: [
+      { status: 'quarantine', reason: 'Waiting for the lab result' },
+      {
+        status: 'released',
+        reason: 'Lab result within specification',
+        signature: { meaning: 'approved_for_release', password: 'correct horse battery staple' },
+      },
+    ],
+  });
 export type ChargePatch = z.infer<typeof ChargePatch>;
 
 export const DeleteCharge = z
@@ -226,6 +307,8 @@ export const DeleteCharge = z
 
 export const ListChargesQuery = z
   .strictObject({
+    /** Exactly one charge (or none): the other filters still apply to it. */
+    lotNumber: LotNumber.optional(),
     status: z.enum(STATUSES).optional(),
     articleId: ArticleId.optional(),
     from: IsoDate.optional(),
@@ -234,6 +317,41 @@ export const ListChargesQuery = z
   })
   .refine((q) => !q.from || !q.to || q.from <= q.to, RANGE_IN_ORDER);
 export type ListChargesQuery = z.infer<typeof ListChargesQuery>;
+
+/** Versions a charge keeps at most: a record edited more often is a process problem, not data entry. */
+export const MAX_VERSIONS = 1000;
+/** Versions in one history page: at most, and when `limit` is left out. */
+export const HISTORY_PAGE_MAX = 100;
+
+export const HistoryQuery = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^\d+$/, 'Decimal digits only')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(HISTORY_PAGE_MAX))
+    .default(HISTORY_PAGE_MAX)
+    .meta({ description: `Versions per page: 1–${HISTORY_PAGE_MAX}, default ${HISTORY_PAGE_MAX}` }),
+  cursor: PAGE_FIELDS.cursor,
+});
+export type HistoryQuery = z.infer<typeof HistoryQuery>;
+
+/** A version number in a path: decimal digits, 1–MAX_VERSIONS (anything else cannot exist: 404). */
+export function parseVersionNumber(raw: string): number | undefined {
+  if (!/^[1-9]\d{0,9}$/.test(raw)) return undefined;
+  return Number(raw);
+}
+
+export const ReviewBody = z
+  .strictObject({
+    signature: Signature,
+    comment: Reason.optional(),
+  })
+  .meta({
+    examples: [
+      { signature: { meaning: 'reviewed', password: 'correct horse battery staple' }, comment: 'Annual review' },
+    ],
+  });
+export type ReviewBody = z.infer<typeof ReviewBody>;
 
 /**
  * The charge as the API shows it: its documented fields, picked one by one, so no storage key or change metadata
@@ -255,6 +373,7 @@ export function toPublicCharge(item: object): Charge {
     updatedAt: c.updatedAt,
     updatedBy: c.updatedBy,
   };
+  if (c.lotNumber !== undefined) charge.lotNumber = c.lotNumber;
   if (c.expiryDate !== undefined) charge.expiryDate = c.expiryDate;
   if (c.notes !== undefined) charge.notes = c.notes;
   if (c.deletedAt !== undefined) charge.deletedAt = c.deletedAt;

@@ -5,6 +5,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { documentDb } from '#platform/dynamo';
 import { tableName } from '#platform/tables';
@@ -61,6 +62,11 @@ function stripKeys(item: Record<string, unknown>): ChargeState {
   return state as unknown as ChargeState;
 }
 
+/** Tries of a transaction that lost a conflict with another one on the same items. */
+const TRANSACTION_ATTEMPTS = 5;
+
+type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
+
 type ListIndex = 'byArticle' | 'byStatus' | 'byProductionDate';
 
 /** Each list index's partition key attribute; its sort key is `listSk`. */
@@ -69,6 +75,24 @@ const LIST_PARTITION: Record<ListIndex, 'articleId' | 'status' | 'listPk'> = {
   byStatus: 'status',
   byProductionDate: 'listPk',
 };
+
+/**
+ * A lot number's claim: one item per lot number, put in the transaction that creates its charge, so two charges
+ * can never hold the same one. Keyed by the upper-case form: `LOT-7a` and `LOT-7A` read the same on a label.
+ */
+export const lotKey = (lotNumber: string) => ({ chargeId: `LOT#${lotNumber.toUpperCase()}`, sk: 'LOT' });
+/** The counter behind the lot numbers the server assigns, one per production year. */
+export const lotSequenceKey = (year: string) => ({ chargeId: `LOTSEQ#${year}`, sk: 'LOTSEQ' });
+
+export type CreateOutcome = 'created' | 'lot-taken' | 'exists';
+
+export interface VersionPage {
+  versions: ChargeState[];
+  /** The version the page before ends at (the first of this page minus one), for its changes. */
+  previous: ChargeState | undefined;
+  /** Where the next page starts, if there is more. */
+  next: { chargeId: string; sk: string } | undefined;
+}
 
 /** Charges on DynamoDB: the live item and one immutable snapshot per version, written together. */
 export class ChargeStore {
@@ -84,12 +108,47 @@ export class ChargeStore {
     return result.Item ? stripKeys(result.Item) : undefined;
   }
 
-  async create(charge: ChargeState): Promise<boolean> {
+  /** The charge, its first snapshot and its lot number's claim, all or nothing. */
+  async create(charge: ChargeState): Promise<CreateOutcome> {
     const { live, snapshot } = toItems(charge);
-    return this.transact([
+    const items: TransactItems = [
       { Put: { TableName: this.table, Item: live, ConditionExpression: 'attribute_not_exists(chargeId)' } },
       { Put: { TableName: this.table, Item: snapshot, ConditionExpression: 'attribute_not_exists(chargeId)' } },
-    ]);
+    ];
+    if (charge.lotNumber !== undefined) {
+      // Only the keys, the lot number and its charge: no attribute of a list index, so it is in none.
+      const claim = { ...lotKey(charge.lotNumber), lotNumber: charge.lotNumber, owner: charge.chargeId };
+      items.push({
+        Put: { TableName: this.table, Item: claim, ConditionExpression: 'attribute_not_exists(chargeId)' },
+      });
+    }
+    const failed = await this.transactFailures(items);
+    if (failed === undefined) return 'created';
+    return failed.includes(2) ? 'lot-taken' : 'exists';
+  }
+
+  /** The next number of a production year's lot sequence: atomic, never handed out twice (gaps are possible). */
+  async nextLotSequence(year: string): Promise<number> {
+    const result = await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: lotSequenceKey(year),
+        UpdateExpression: 'ADD #n :one',
+        ExpressionAttributeNames: { '#n': 'next' },
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(result.Attributes?.next);
+  }
+
+  /** The charge holding a lot number (one GetItem on its claim), if any. */
+  async chargeIdOfLot(lotNumber: string): Promise<string | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: lotKey(lotNumber), ConsistentRead: true }),
+    );
+    const owner = result.Item?.owner;
+    return typeof owner === 'string' ? owner : undefined;
   }
 
   async save(next: ChargeState, expectedVersion: number): Promise<boolean> {
@@ -116,6 +175,63 @@ export class ChargeStore {
     return result.Item ? stripKeys(result.Item) : undefined;
   }
 
+  /**
+   * One page of a charge's versions, oldest first: a Query on the snapshots from `after` (exclusive) for `limit`
+   * items, plus the snapshot just before the page for its first entry's changes — never the whole history.
+   */
+  async versionPage(chargeId: string, limit: number, after?: { chargeId: string; sk: string }): Promise<VersionPage> {
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'chargeId = :id AND begins_with(sk, :v)',
+        ExpressionAttributeValues: { ':id': chargeId, ':v': VERSION_SK_PREFIX },
+        ConsistentRead: true,
+        // One more than the page: whether there is a next page is then known without an empty last page.
+        Limit: limit + 1,
+        ExclusiveStartKey: after,
+      }),
+    );
+    const items = (page.Items ?? []).map(stripKeys);
+    const more = items.length > limit;
+    if (more) items.length = limit;
+    const first = items[0];
+    const previous = first && first.version > 1 ? await this.snapshot(chargeId, first.version - 1) : undefined;
+    const last = items.at(-1);
+    return {
+      versions: items,
+      previous,
+      next: more && last ? { chargeId, sk: versionSk(last.version) } : undefined,
+    };
+  }
+
+  /**
+   * The latest `n` snapshots in ascending order, and how many earlier versions exist. Versions are numbered
+   * 1, 2, 3… without gaps, so the count is the first returned version minus one: nothing earlier is read.
+   */
+  async latestVersions(chargeId: string, n: number): Promise<{ versions: ChargeState[]; earlier: number }> {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError('latestVersions needs n ≥ 1');
+    const versions: ChargeState[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'chargeId = :id AND begins_with(sk, :v)',
+          ExpressionAttributeValues: { ':id': chargeId, ':v': VERSION_SK_PREFIX },
+          ConsistentRead: true,
+          ScanIndexForward: false,
+          Limit: n - versions.length,
+          ExclusiveStartKey: start,
+        }),
+      );
+      versions.push(...(page.Items ?? []).map(stripKeys));
+      start = page.LastEvaluatedKey;
+    } while (start && versions.length < n);
+    versions.reverse();
+    return { versions, earlier: versions.length > 0 ? versions[0]!.version - 1 : 0 };
+  }
+
+  /** Every snapshot, oldest first. Reads the whole history: for tests and tools, not for a request. */
   async versions(chargeId: string): Promise<ChargeState[]> {
     const out: ChargeState[] = [];
     let start: Record<string, unknown> | undefined;
@@ -226,18 +342,27 @@ export class ChargeStore {
     return { items, nextCursor: start ? encodeCursor(query, start) : null };
   }
 
-  private async transact(items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>) {
-    try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
-      return true;
-    } catch (err) {
-      if (
-        err instanceof TransactionCanceledException &&
-        err.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')
-      ) {
-        return false;
+  private async transact(items: TransactItems) {
+    return (await this.transactFailures(items)) === undefined;
+  }
+
+  /** Runs the transaction: undefined when written, else the indexes of the items whose condition failed. */
+  private async transactFailures(items: TransactItems): Promise<number[] | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+        return undefined;
+      } catch (err) {
+        const reasons = err instanceof TransactionCanceledException ? (err.CancellationReasons ?? []) : [];
+        const failed = reasons.flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : []));
+        if (failed.length > 0) return failed;
+        // Another transaction on the same items was in flight: once it is done, ours meets its conditions or not.
+        if (attempt < TRANSACTION_ATTEMPTS && reasons.some((r) => r.Code === 'TransactionConflict')) {
+          await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 20));
+          continue;
+        }
+        throw err;
       }
-      throw err;
     }
   }
 }

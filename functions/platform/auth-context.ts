@@ -21,11 +21,30 @@ export interface RateLimitState {
   exceeded: boolean;
 }
 
-export type AuthorizerContext = Record<'userId' | 'username' | 'roles' | 'permissions', string> &
-  Partial<Record<'rateLimit' | 'rateRemaining' | 'rateReset' | 'rateExceeded', string>>;
+/**
+ * An account that may, for now, only lift its own restriction: a temporary password to replace, an MFA enrolment its
+ * role requires. The authorizer names it; the handler's envelope answers 403 with it as the code.
+ */
+export type AccountRestriction = 'PASSWORD_CHANGE_REQUIRED' | 'MFA_ENROLMENT_REQUIRED';
+export const RESTRICTION_MESSAGES: Record<AccountRestriction, string> = {
+  PASSWORD_CHANGE_REQUIRED: 'Set a new password first (POST /users/me/password): this password was temporary',
+  MFA_ENROLMENT_REQUIRED: 'Enrol in multi-factor authentication first (POST /users/me/mfa): your role requires it',
+};
+const RESTRICTIONS: ReadonlySet<string> = new Set<AccountRestriction>([
+  'PASSWORD_CHANGE_REQUIRED',
+  'MFA_ENROLMENT_REQUIRED',
+]);
 
-export function toAuthorizerContext(user: AuthenticatedUser, rate?: RateLimitState): AuthorizerContext {
+export type AuthorizerContext = Record<'userId' | 'username' | 'roles' | 'permissions', string> &
+  Partial<Record<'rateLimit' | 'rateRemaining' | 'rateReset' | 'rateExceeded' | 'restriction', string>>;
+
+export function toAuthorizerContext(
+  user: AuthenticatedUser,
+  rate?: RateLimitState,
+  restriction?: AccountRestriction,
+): AuthorizerContext {
   return {
+    ...(restriction ? { restriction } : {}),
     userId: user.userId,
     username: user.username,
     roles: user.roles.join(','),
@@ -49,6 +68,13 @@ export function rateLimitFromContext(context: Record<string, unknown> | null | u
     resetAt: Number(context.rateReset),
     exceeded: String(context.rateExceeded) === 'true',
   };
+}
+
+export function restrictionFromContext(
+  context: Record<string, unknown> | null | undefined,
+): AccountRestriction | undefined {
+  const value = context?.restriction;
+  return typeof value === 'string' && RESTRICTIONS.has(value) ? (value as AccountRestriction) : undefined;
 }
 
 const KNOWN_PERMISSIONS: ReadonlySet<string> = new Set(PERMISSIONS);

@@ -1,5 +1,6 @@
 import { LogLevel } from '@aws-lambda-powertools/logger';
 import * as z from 'zod';
+import { ROLES } from './permissions';
 
 /**
  * Every environment variable the system honours, parsed once and strictly:
@@ -94,6 +95,18 @@ export const EnvSchema = z.object({
         '`.local/` in the project',
       ),
     ),
+  LOCAL_STREAM_PARALLELIZATION: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .optional()
+    .meta(
+      doc(
+        "Local runtime only: batches of one stream page the stream poller delivers to the audit handler at once, split by partition key as Lambda's ParallelizationFactor does (1 = one batch at a time).",
+        '4',
+      ),
+    ),
   JWT_ISSUER: trimmedNonEmpty()
     .optional()
     .meta(
@@ -109,6 +122,11 @@ export const EnvSchema = z.object({
   REFRESH_TOKEN_TTL_SECONDS: intFrom(604_800).meta(
     doc('Absolute lifetime of a refresh-token family (one login session); refreshing never extends it.'),
   ),
+  SESSION_IDLE_SECONDS: intFrom(1800).meta(
+    doc(
+      'A session (refresh-token family) not refreshed for this long is over: its next refresh is 401. The absolute limit (`REFRESH_TOKEN_TTL_SECONDS`) still applies.',
+    ),
+  ),
   RATE_LIMIT_PER_MINUTE: intFrom(100).meta(doc('API requests per user per minute (sliding window).')),
   LOGIN_MAX_FAILURES: intFrom(5).meta(
     doc(
@@ -117,6 +135,28 @@ export const EnvSchema = z.object({
   ),
   LOCKOUT_SECONDS: intFrom(300).meta(doc('How long a username + source address lock lasts.')),
   LOGIN_RATE_LIMIT_PER_MINUTE: intFrom(20).meta(doc('Login attempts per source address per minute (sliding window).')),
+  SIGNATURE_MAX_AGE_SECONDS: intFrom(300).meta(
+    doc('How long the one-time signature ticket of a fresh SSO sign-in (`purpose=sign`) stays valid.'),
+  ),
+  PASSWORD_HISTORY: intFrom(5).meta(
+    doc('A new password must differ from the last this many passwords of the user, the current one included.'),
+  ),
+  MFA_REQUIRED_ROLES: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(ROLES)))
+    .meta(
+      doc(
+        'Comma-separated roles (e.g. `admin,quality_manager`) whose local users must enrol in MFA before they can do anything but enrol (403 `MFA_ENROLMENT_REQUIRED`); empty: MFA is optional.',
+        'none',
+      ),
+    ),
   SIGNING_KEY_OVERLAP_SECONDS: z.coerce
     .number()
     .int()
@@ -145,6 +185,14 @@ export const EnvSchema = z.object({
   AUDIT_RETENTION_YEARS: intFrom(10).meta(
     doc('Years each audit digest and monthly archive stays locked (S3 Object Lock, compliance mode).'),
   ),
+  AUDIT_FAILURE_QUEUE_URL: z
+    .url()
+    .optional()
+    .meta(
+      doc(
+        'The audit stream mappings\' SQS on-failure queue, which the audit-stream function re-drives on `{"replay": "on-failure-queue"}`; set by CDK. Locally `<LOCAL_STATE_DIR>/audit-stream-failures.jsonl`.',
+      ),
+    ),
   AUDIT_DIGEST_BUCKET: z
     .string()
     .min(1)
@@ -192,7 +240,9 @@ export const EnvSchema = z.object({
     .string()
     .default('[]')
     .meta(
-      doc('JSON list of external OIDC issuers whose access tokens the authorizer accepts (docs/authentication.md).'),
+      doc(
+        'JSON list of external OIDC issuers whose access tokens the authorizer accepts; those with a `clientId` also offer browser sign-in (docs/authentication.md).',
+      ),
     ),
   BOOTSTRAP_ADMIN_PASSWORD: z
     .string()
@@ -280,6 +330,15 @@ export const EnvSchema = z.object({
       doc(
         'Comma-separated mail domains report recipients must be in, matched exactly (`example.com` does not admit `sub.example.com`); empty: any domain. Checked when a definition is saved and again when a run mails.',
         'any domain',
+      ),
+    ),
+  CONSOLE_BASE_URL: z
+    .url()
+    .optional()
+    .meta(
+      doc(
+        'The origin the console and the API share (`https://console.example.com`): SSO redirect URIs are `<it>/auth/sso/callback` and sign-ins land on `<it>/console/`. Set it (`-c consoleBaseUrl`) for a custom domain.',
+        'behind CloudFront the viewer’s host (`X-Forwarded-Host`), locally the request’s origin',
       ),
     ),
   PUBLIC_BASE_URL: z

@@ -6,6 +6,7 @@ export const PERMISSIONS = [
   'charges:read',
   'charges:write',
   'charges:release',
+  'charges:review',
   'charges:delete',
   'audit:read',
   'reports:read',
@@ -26,13 +27,14 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'charges:read',
     'charges:write',
     'charges:release',
+    'charges:review',
     'charges:delete',
     'audit:read',
     'reports:read',
     'reports:manage',
   ],
   operator: ['charges:read', 'charges:write'],
-  auditor: ['charges:read', 'audit:read', 'reports:read'],
+  auditor: ['charges:read', 'charges:review', 'audit:read', 'reports:read'],
   viewer: ['charges:read'],
 };
 

@@ -7,4 +7,6 @@ export interface RequestMeta {
   requestId: string;
   correlationId?: string;
   sourceIp: string;
+  /** The client's `User-Agent`, as sent (the caller's to choose: for display only, never for a decision). */
+  userAgent?: string;
 }

@@ -69,6 +69,7 @@ export const FUNCTIONS = {
       audit: 'describe',
       'auth-state': 'describe',
       reports: 'describe',
+      analytics: 'describe',
     },
     signingKeys: 'verify',
   },
@@ -78,7 +79,14 @@ export const FUNCTIONS = {
     memorySize: 512,
     timeoutSeconds: 10,
     // scan: the data gauges count auth-state items by Scan (functions/ops/data-gauges.ts).
-    tables: { charges: 'read', users: 'read', audit: 'read', 'auth-state': 'scan', reports: 'read' },
+    tables: {
+      charges: 'read',
+      users: 'read',
+      audit: 'read',
+      'auth-state': 'scan',
+      reports: 'read',
+      analytics: 'describe',
+    },
     signingKeys: 'verify',
   },
   docs: {
@@ -97,7 +105,7 @@ export const FUNCTIONS = {
   },
   auth: {
     entry: 'functions/auth/api.ts',
-    description: "Login, refresh, logout and the caller's own account",
+    description: "Login, refresh, logout, SSO sign-in, and the caller's own account and sessions",
     // Argon2id needs its 19 MiB per hash plus headroom; more memory is also more CPU on Lambda.
     memorySize: 1024,
     timeoutSeconds: 10,
@@ -127,6 +135,16 @@ export const FUNCTIONS = {
     signingKeys: 'verify',
     attribution: 'mac',
   },
+  'service-accounts': {
+    entry: 'functions/service-accounts/api.ts',
+    description: 'Service accounts (users:manage) and their OAuth 2.0 client-credentials token endpoint',
+    memorySize: 512,
+    timeoutSeconds: 10,
+    // users: accounts are items of the users table (create, rotate, delete by update; never DeleteItem or Scan).
+    // auth-state: the per-IP limit on POST /auth/token. audit: every change and refused token request is appended.
+    tables: { users: 'write', 'auth-state': 'counters', audit: 'append' },
+    signingKeys: 'sign',
+  },
   keys: {
     entry: 'functions/signing/api.ts',
     description: 'JWKS and OpenID discovery documents; starts a signing key rotation on request',
@@ -146,11 +164,14 @@ export const FUNCTIONS = {
   },
   charges: {
     entry: 'functions/charges/api.ts',
-    description: 'Charges: create, list, read, update with If-Match, soft delete, version history',
+    description:
+      'Charges: create, list, read, update with If-Match, signed QA decisions and reviews, soft delete, version history',
     memorySize: 512,
     timeoutSeconds: 10,
-    // write, not readWrite: charges are soft-deleted, a GMP record is never removed.
-    tables: { charges: 'write' },
+    // charges write, not readWrite: charges are soft-deleted, a GMP record is never removed. The rest is the
+    // signature check (functions/auth/signature-verifier.ts): users read, and write for a used recovery code;
+    // auth-state readWrite for the lockout counters and one-time signing tickets; audit for signature failures.
+    tables: { charges: 'write', users: 'write', 'auth-state': 'readWrite', audit: 'append' },
     attribution: 'mac',
   },
   audit: {
@@ -158,19 +179,19 @@ export const FUNCTIONS = {
     description: 'Audit trail queries and hash-chain verification',
     memorySize: 512,
     timeoutSeconds: 29,
-    // charges, users: verify compares each chain with its entity's version.
-    tables: { audit: 'read', charges: 'read', users: 'read' },
+    // charges, users, reports: verify compares each chain with its entity's version.
+    tables: { audit: 'read', charges: 'read', users: 'read', reports: 'read' },
     digests: 'read',
   },
-  // Not behind API Gateway: DynamoDB Streams of charges and users (lib/constructs/audit-trail.ts) invoke it.
+  // Not behind API Gateway: the streams of the audited tables (lib/constructs/audit-trail.ts) invoke it.
   'audit-stream': {
     entry: 'functions/audit/stream.ts',
-    description: 'Writes the hash-chained audit trail from the charges and users table streams',
+    description: 'Writes the hash-chained audit trail from the charges, users and reports table streams',
     memorySize: 512,
     timeoutSeconds: 60,
     // describe: only for the table names, which tell the handler which stream a record came from.
     // charges `read`: the snapshot of each audited version is checked (functions/charges/audited.ts).
-    tables: { audit: 'append', charges: 'read', users: 'describe' },
+    tables: { audit: 'append', charges: 'read', users: 'describe', reports: 'describe' },
     attribution: 'verify',
   },
   // Not behind API Gateway: EventBridge Scheduler invokes it every AUDIT_DIGEST_INTERVAL_SECONDS.
@@ -188,9 +209,27 @@ export const FUNCTIONS = {
     // pdf-lib holds a whole PDF in memory (≈ 310 MB for the 20 000-row cap); XLSX/CSV stream through /tmp.
     memorySize: 1024,
     timeoutSeconds: 29,
-    // reports: DELETE /reports/definitions/{id} removes the definition item. audit: exports read it, and each
-    // definition change is appended to it (append holds the reads exports need).
-    tables: { charges: 'read', audit: 'append', reports: 'readWrite' },
+    // reports: DELETE /reports/definitions/{id} removes the definition item. audit: exports read it; definition
+    // changes reach it from the reports table's stream, stamped with the attribution MAC.
+    tables: { charges: 'read', audit: 'read', reports: 'readWrite' },
+    attribution: 'mac',
+  },
+  analytics: {
+    entry: 'functions/analytics/api.ts',
+    description: 'Analytics queries over the kept aggregates, and dashboards',
+    memorySize: 512,
+    timeoutSeconds: 29,
+    // analytics: reads aggregates; dashboards are put and deleted (readWrite). audit: each dashboard change is appended.
+    tables: { analytics: 'readWrite', audit: 'append' },
+  },
+  // Not behind API Gateway: the charges table stream (lib/constructs/analytics.ts) invokes it.
+  'analytics-stream': {
+    entry: 'functions/analytics/stream.ts',
+    description: 'Keeps the analytics aggregates from the charges table stream, each record applied once',
+    memorySize: 512,
+    timeoutSeconds: 60,
+    // write: conditional marker puts and ADD updates in transactions; it never reads charges (the images suffice).
+    tables: { analytics: 'write' },
   },
   // Not behind API Gateway: each report definition's EventBridge Scheduler schedule (lib/constructs/reports.ts) invokes it.
   'report-runner': {
@@ -229,19 +268,57 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/metrics', function: 'ops', access: 'metrics:read' },
   { method: 'GET', path: '/openapi.json', function: 'docs', access: 'public' },
   { method: 'GET', path: '/docs', function: 'docs', access: 'public' },
+  // The browser's way in: the console (served by CloudFront in AWS, by the local server locally).
+  { method: 'GET', path: '/', function: 'docs', access: 'public' },
   { method: 'POST', path: '/auth/login', function: 'auth', access: 'public', jsonBody: true },
   { method: 'POST', path: '/auth/refresh', function: 'auth', access: 'public', jsonBody: true },
   { method: 'POST', path: '/auth/logout', function: 'auth', access: 'authenticated', jsonBody: true },
   { method: 'GET', path: '/users/me', function: 'auth', access: 'authenticated' },
   { method: 'PATCH', path: '/users/me', function: 'auth', access: 'authenticated', jsonBody: true },
   { method: 'POST', path: '/users/me/password', function: 'auth', access: 'authenticated', jsonBody: true },
+  { method: 'POST', path: '/users/me/mfa', function: 'auth', access: 'authenticated' },
+  { method: 'POST', path: '/users/me/mfa/confirm', function: 'auth', access: 'authenticated', jsonBody: true },
+  { method: 'DELETE', path: '/users/me/mfa', function: 'auth', access: 'authenticated', jsonBody: true },
+  { method: 'POST', path: '/auth/password-reset/request', function: 'auth', access: 'public', jsonBody: true },
+  { method: 'POST', path: '/auth/password-reset', function: 'auth', access: 'public', jsonBody: true },
+  { method: 'GET', path: '/users/me/sessions', function: 'auth', access: 'authenticated' },
+  { method: 'DELETE', path: '/users/me/sessions/{id}', function: 'auth', access: 'authenticated' },
+  { method: 'GET', path: '/auth/sso/providers', function: 'auth', access: 'public' },
+  { method: 'GET', path: '/auth/sso/{provider}', function: 'auth', access: 'public' },
+  { method: 'GET', path: '/auth/sso/callback', function: 'auth', access: 'public' },
+  { method: 'POST', path: '/auth/sso/ticket', function: 'auth', access: 'authenticated' },
   { method: 'POST', path: '/users', function: 'users', access: 'users:manage', jsonBody: true },
   { method: 'GET', path: '/users', function: 'users', access: 'users:manage' },
   { method: 'GET', path: '/users/{id}', function: 'users', access: 'users:manage' },
   { method: 'PATCH', path: '/users/{id}', function: 'users', access: 'users:manage', jsonBody: true },
-  { method: 'DELETE', path: '/users/{id}', function: 'users', access: 'users:manage' },
+  { method: 'DELETE', path: '/users/{id}', function: 'users', access: 'users:manage', jsonBody: true },
+  { method: 'POST', path: '/users/{id}/password-reset', function: 'users', access: 'users:manage', jsonBody: true },
   { method: 'POST', path: '/users/{id}/unlock', function: 'users', access: 'users:manage' },
   { method: 'POST', path: '/users/{id}/revoke-tokens', function: 'users', access: 'users:manage' },
+  // Form-encoded as RFC 6749 says (JSON too): the route reads its own body.
+  { method: 'POST', path: '/auth/token', function: 'service-accounts', access: 'public' },
+  {
+    method: 'POST',
+    path: '/service-accounts',
+    function: 'service-accounts',
+    access: 'users:manage',
+    jsonBody: true,
+  },
+  { method: 'GET', path: '/service-accounts', function: 'service-accounts', access: 'users:manage' },
+  {
+    method: 'POST',
+    path: '/service-accounts/{id}/rotate-secret',
+    function: 'service-accounts',
+    access: 'users:manage',
+    jsonBody: true,
+  },
+  {
+    method: 'DELETE',
+    path: '/service-accounts/{id}',
+    function: 'service-accounts',
+    access: 'users:manage',
+    jsonBody: true,
+  },
   { method: 'GET', path: '/.well-known/jwks.json', function: 'keys', access: 'public' },
   { method: 'GET', path: '/.well-known/openid-configuration', function: 'keys', access: 'public' },
   { method: 'POST', path: '/admin/keys/rotate', function: 'keys', access: 'keys:rotate' },
@@ -251,6 +328,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'PATCH', path: '/charges/{id}', function: 'charges', access: 'charges:write', jsonBody: true },
   { method: 'DELETE', path: '/charges/{id}', function: 'charges', access: 'charges:delete', jsonBody: true },
   { method: 'GET', path: '/charges/{id}/history', function: 'charges', access: 'charges:read' },
+  { method: 'GET', path: '/charges/{id}/versions/{n}', function: 'charges', access: 'charges:read' },
+  { method: 'POST', path: '/charges/{id}/reviews', function: 'charges', access: 'charges:review', jsonBody: true },
   { method: 'GET', path: '/audit', function: 'audit', access: 'audit:read' },
   { method: 'GET', path: '/audit/verify', function: 'audit', access: 'audit:read' },
   { method: 'GET', path: '/audit/digests', function: 'audit', access: 'audit:read' },
@@ -274,6 +353,14 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'PATCH', path: '/reports/definitions/{id}', function: 'reports', access: 'reports:manage', jsonBody: true },
   { method: 'DELETE', path: '/reports/definitions/{id}', function: 'reports', access: 'reports:manage' },
   { method: 'POST', path: '/reports/definitions/{id}/run', function: 'reports', access: 'reports:manage' },
+  // Analytics and dashboards: charges:read; shared dashboards are changed with reports:manage (the service checks it).
+  { method: 'GET', path: '/analytics/charges', function: 'analytics', access: 'charges:read' },
+  { method: 'GET', path: '/analytics/qa', function: 'analytics', access: 'charges:read' },
+  { method: 'GET', path: '/dashboards', function: 'analytics', access: 'charges:read' },
+  { method: 'POST', path: '/dashboards', function: 'analytics', access: 'charges:read', jsonBody: true },
+  { method: 'GET', path: '/dashboards/{id}', function: 'analytics', access: 'charges:read' },
+  { method: 'PUT', path: '/dashboards/{id}', function: 'analytics', access: 'charges:read', jsonBody: true },
+  { method: 'DELETE', path: '/dashboards/{id}', function: 'analytics', access: 'charges:read' },
 ];
 
 /** The catch-all API Gateway resource that sends unknown paths to the fallback function. */

@@ -1,7 +1,7 @@
 import { config } from './config';
 
 /**
- * The five tables, described once. The CDK data stack (lib/data-stack.ts) and the local
+ * The tables, described once. The CDK data stack (lib/data-stack.ts) and the local
  * runtime (local/tables.ts) both build their tables from these definitions, so DynamoDB Local
  * has exactly the keys, indexes, streams and TTL that AWS has.
  */
@@ -78,26 +78,45 @@ export const TABLES = {
       { indexName: 'byMonth', partitionKey: S('month'), sortKey: S('atId') },
     ],
   },
-  /** Revocations, refresh-token families, rate-limit and lockout counters; everything expires. */
+  /**
+   * Revocations, refresh-token families, rate-limit and lockout counters; everything expires. Only family items
+   * carry `sessionOf` (their user) and `sessionStartedAt`, so `byUser` is sparse: a user's sessions, oldest first.
+   */
   'auth-state': {
     name: 'auth-state',
     envVar: 'AUTH_STATE_TABLE_NAME',
     partitionKey: S('pk'),
-    indexes: [],
+    indexes: [{ indexName: 'byUser', partitionKey: S('sessionOf'), sortKey: N('sessionStartedAt') }],
     ttlAttribute: 'expiresAt',
   },
-  /** Report definitions and runs. */
+  /** Report definitions and runs; definition changes reach the audit trail through the stream. */
   reports: {
     name: 'reports',
     envVar: 'REPORTS_TABLE_NAME',
     partitionKey: S('pk'),
     sortKey: S('sk'),
     indexes: [{ indexName: 'byKind', partitionKey: S('kind'), sortKey: S('createdAtId') }],
+    stream: 'NEW_AND_OLD_IMAGES',
+  },
+  /**
+   * Aggregates kept from the charges stream (functions/analytics/aggregates.ts has the item layout: per-month
+   * partitions whose sort key starts with the date, so a date range is one Query per month), the stream
+   * records already applied (expiring markers), and dashboards.
+   */
+  analytics: {
+    name: 'analytics',
+    envVar: 'ANALYTICS_TABLE_NAME',
+    partitionKey: S('pk'),
+    sortKey: S('sk'),
+    indexes: [],
+    ttlAttribute: 'expiresAt',
   },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableId = keyof typeof TABLES;
 export const TABLE_IDS = Object.keys(TABLES) as TableId[];
+/** The tables with a stream: each one feeds the audit trail (functions/audit/audited-entities.ts). */
+export const AUDITED_TABLE_IDS = TABLE_IDS.filter((id) => (TABLES[id] as TableDefinition).stream !== undefined);
 
 /** The physical table name: the CDK-provided env var in AWS, `${TABLE_PREFIX}${name}` locally. */
 export function tableName(id: TableId): string {

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { AuditStore } from '#audit/store';
 import { ChargeStore } from '#charges/store';
-import { ChargeService } from '#charges/service';
 import { config } from '#platform/config';
+import { reportDownloadLinks } from '#platform/observability/counters';
 import { httpHandler } from '#platform/http/handler';
 import { created, defineRoutes, type HttpResult, noContent, ok, type ResponseDoc, route } from '#platform/http/router';
 import { reportAdapters } from '#reports/delivery/adapters';
@@ -27,7 +27,6 @@ import { ReportStore } from './store';
 import { publicRun, ReportService } from './service';
 
 const chargeStore = new ChargeStore();
-const charges = new ChargeService(chargeStore);
 export const reports = new ReportService({
   repo: new ReportStore(),
   charges: chargeStore,
@@ -54,7 +53,9 @@ async function sendFile(file: ExportFile): Promise<HttpResult> {
     const objects = reportAdapters().objects;
     const key = `exports/${new Date().toISOString().slice(0, 10)}/${randomUUID()}/${file.filename}`;
     await objects.putFile(key, file.path, file.contentType);
-    return redirect(await objects.downloadUrl(key, file.filename));
+    const link = await objects.downloadUrl(key, file.filename);
+    reportDownloadLinks.inc({ kind: 'export' });
+    return redirect(link);
   } finally {
     await file.cleanup();
   }
@@ -76,7 +77,10 @@ export const routes = defineRoutes({
     query: ChargeReportPdfQuery,
     doc: {
       summary: 'Chargenbericht (batch report) of one charge',
-      description: 'The charge, its history and its audit trail as a signed-off PDF (`lang`: de or en).',
+      description:
+        'The charge, its latest 200 versions (and how many earlier ones there are) and the electronic signatures made ' +
+        'on it, as a PDF (`lang`: de or en; `timezone`: the IANA zone times are printed in). A deleted charge’s ' +
+        'report, marked deleted, needs `audit:read`.',
       responses: [
         {
           status: 200,
@@ -89,7 +93,14 @@ export const routes = defineRoutes({
     run: async (ctx) => {
       // pdf-lib and fontkit load with the first PDF (see buildExport).
       const { chargeReportPdf } = await import('#reports/writers/chargenbericht');
-      const { bytes, filename } = await chargeReportPdf(charges, ctx.params.id, ctx.query.lang, ctx.caller.username);
+      const { bytes, filename } = await chargeReportPdf(
+        chargeStore,
+        ctx.params.id,
+        ctx.query.lang,
+        ctx.caller,
+        new Date(),
+        ctx.query.timezone,
+      );
       return {
         statusCode: 200,
         raw: { contentType: 'application/pdf', data: Buffer.from(bytes) },
@@ -106,9 +117,11 @@ export const routes = defineRoutes({
         doc: {
           summary: `Export charges as ${format.toUpperCase()}`,
           description:
-            format === 'pdf'
+            (format === 'pdf'
               ? 'A PDF list holds at most 20 000 rows (`EXPORT_TOO_LARGE` names CSV and XLSX).'
-              : 'Filtered like `GET /charges`; no row cap.',
+              : 'Filtered like `GET /charges`; no row cap.') +
+            ' `columns` picks and orders the fields; `includeDeleted=true` adds deleted charges, marked by their ' +
+            'deletion time (needs `audit:read`).',
           responses: exportResponses(format),
           errors: format === 'pdf' ? ['EXPORT_TOO_LARGE'] : [],
         },
@@ -152,7 +165,11 @@ export const routes = defineRoutes({
       responses: [{ status: 303, description: '`Location` is a short-lived download link', headers: ['Location'] }],
       errors: ['FORBIDDEN'],
     },
-    run: async (ctx) => redirect(await reports.runDownloadUrl(ctx.params.id, ctx.caller)),
+    run: async (ctx) => {
+      const link = await reports.runDownloadUrl(ctx.params.id, ctx.caller);
+      reportDownloadLinks.inc({ kind: 'run' });
+      return redirect(link);
+    },
   }),
 
   'POST /reports/definitions': route({

@@ -19,6 +19,8 @@ interface Field<R> {
   width: number;
   /** See Column.fit. */
   fit?: string;
+  /** See Column.unbreakable. */
+  unbreakable?: boolean;
   /** For `date` and `datetime` fields: the ISO text as stored; the projection makes the cell. */
   value(record: R): Cell;
 }
@@ -29,8 +31,30 @@ const LONGEST_STATUS = STATUSES.reduce((a, b) => (b.length > a.length ? b : a));
 
 /** The columns of a charges export, in default order (the charge's fields). */
 export const CHARGE_FIELDS: readonly Field<Charge>[] = [
-  { key: 'chargeId', label: { de: 'Charge', en: 'Batch' }, type: 'text', width: 48, value: (c) => c.chargeId },
-  { key: 'articleId', label: { de: 'Artikel', en: 'Article' }, type: 'text', width: 18, value: (c) => c.articleId },
+  {
+    key: 'lotNumber',
+    label: { de: 'Chargennummer', en: 'Lot number' },
+    type: 'text',
+    width: 16,
+    unbreakable: true,
+    value: (c) => text(c.lotNumber),
+  },
+  {
+    key: 'chargeId',
+    label: { de: 'Charge', en: 'Batch' },
+    type: 'text',
+    width: 48,
+    unbreakable: true,
+    value: (c) => c.chargeId,
+  },
+  {
+    key: 'articleId',
+    label: { de: 'Artikel', en: 'Article' },
+    type: 'text',
+    width: 18,
+    unbreakable: true,
+    value: (c) => c.articleId,
+  },
   { key: 'quantity', label: { de: 'Menge', en: 'Quantity' }, type: 'number', width: 13, value: (c) => c.quantity },
   { key: 'unit', label: { de: 'Einheit', en: 'Unit' }, type: 'text', width: 9, value: (c) => c.unit },
   {
@@ -85,6 +109,13 @@ export const CHARGE_FIELDS: readonly Field<Charge>[] = [
     width: 16,
     value: (c) => text(c.updatedBy?.username),
   },
+  {
+    key: 'deletedAt',
+    label: { de: 'Gelöscht am', en: 'Deleted at' },
+    type: 'datetime',
+    width: 21,
+    value: (c) => c.deletedAt ?? null,
+  },
 ];
 
 /** The columns of an audit export (the audit record's fields). */
@@ -97,7 +128,14 @@ export const AUDIT_FIELDS: readonly Field<AuditRecord>[] = [
     width: 10,
     value: (r) => r.entityType,
   },
-  { key: 'entityId', label: { de: 'Objekt', en: 'Entity' }, type: 'text', width: 38, value: (r) => r.entityId },
+  {
+    key: 'entityId',
+    label: { de: 'Objekt', en: 'Entity' },
+    type: 'text',
+    width: 38,
+    unbreakable: true,
+    value: (r) => r.entityId,
+  },
   { key: 'action', label: { de: 'Aktion', en: 'Action' }, type: 'text', width: 14, value: (r) => r.action },
   {
     key: 'actor',
@@ -142,9 +180,12 @@ export const AUDIT_FIELDS: readonly Field<AuditRecord>[] = [
 
 /** Columns a PDF list leaves out by default: too wide for a page and of no use on paper. */
 const PDF_DEFAULT_SKIP: Record<ReportKind, ReadonlySet<string>> = {
-  charges: new Set(['createdAt', 'createdBy']),
+  charges: new Set(['createdAt', 'createdBy', 'deletedAt']),
   audit: new Set(['actorId', 'requestId', 'auditId', 'hash', 'seq']),
 };
+
+/** Columns of the kind that only an export with deleted records has (by default). */
+const DELETED_ONLY: Record<ReportKind, ReadonlySet<string>> = { charges: new Set(['deletedAt']), audit: new Set() };
 
 export const FIELD_KEYS: Record<ReportKind, readonly string[]> = {
   charges: CHARGE_FIELDS.map((f) => f.key),
@@ -197,15 +238,18 @@ function project<R>(fields: readonly Field<R>[], keys: readonly string[], lang: 
       type: f.type,
       width: f.width,
       ...(f.fit ? { fit: f.fit } : {}),
+      ...(f.unbreakable ? { unbreakable: true } : {}),
     })),
     row: (record) => values.map((value) => value(record)),
   };
 }
 
 /** The chosen columns (validated by the caller against FIELD_KEYS) or the kind's defaults for the format. */
-export function defaultColumns(kind: ReportKind, format: string): string[] {
-  const all = FIELD_KEYS[kind];
-  return format === 'pdf' ? all.filter((k) => !PDF_DEFAULT_SKIP[kind].has(k)) : [...all];
+export function defaultColumns(kind: ReportKind, format: string, includeDeleted = false): string[] {
+  const all = FIELD_KEYS[kind].filter((k) => includeDeleted || !DELETED_ONLY[kind].has(k));
+  const chosen = format === 'pdf' ? all.filter((k) => !PDF_DEFAULT_SKIP[kind].has(k)) : [...all];
+  // An export with deleted records marks them, whatever else it leaves out.
+  return includeDeleted && kind === 'charges' && !chosen.includes('deletedAt') ? [...chosen, 'deletedAt'] : chosen;
 }
 
 export function chargeProjection(keys: readonly string[], lang: Lang, dates: DateCells = 'typed'): Projection<Charge> {

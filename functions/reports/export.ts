@@ -34,6 +34,11 @@ export interface AuditRange {
   /** ISO instants, inclusive. */
   from?: string;
   to?: string;
+  /** The audit explorer's narrowing, as the search takes it. */
+  entityType?: string;
+  entityId?: string;
+  actor?: string;
+  action?: string;
 }
 
 export type ExportSpec = { kind: 'charges'; filter: ChargeFilter } | { kind: 'audit'; range: AuditRange };
@@ -47,8 +52,12 @@ export interface ExportRequest {
   columns?: readonly string[];
   generatedBy: string;
   generatedAt: Date;
-  /** Filter name → value as printed on the PDF. */
+  /** Filter name → value as printed on the PDF and in the XLSX. */
   filterLabels: readonly (readonly [string, string])[];
+  /** IANA zone the PDF and XLSX print times in (a definition's `timezone`); default UTC. */
+  timeZone?: string;
+  /** Charges: deleted ones too (auditors), marked by their `deletedAt`. */
+  includeDeleted?: boolean;
 }
 
 export interface ExportFile {
@@ -62,7 +71,7 @@ export interface ExportFile {
 }
 
 export interface ExportSources {
-  charges: Pick<ChargeStore, 'list'>;
+  charges: Pick<ChargeStore, 'list'> & Partial<Pick<ChargeStore, 'get'>>;
   audit: Pick<AuditStore, 'search'>;
 }
 
@@ -76,10 +85,44 @@ export async function* chargePages(store: Pick<ChargeStore, 'list'>, filter: Cha
   } while (cursor);
 }
 
+const matches = (c: Charge, f: ChargeFilter) =>
+  (f.status === undefined || c.status === f.status) &&
+  (f.articleId === undefined || c.articleId === f.articleId) &&
+  (f.from === undefined || c.productionDate >= f.from) &&
+  (f.to === undefined || c.productionDate <= f.to);
+
+/**
+ * The deleted charges matching the filter. Deleted charges are in none of the list indexes; each deletion is on
+ * the audit trail (`entityType: charge`, `action: delete`), which is read by month (never a scan), and the charge
+ * itself is read by its key.
+ */
+export async function* deletedChargePages(
+  store: Pick<ChargeStore, 'get'>,
+  audit: Pick<AuditStore, 'search'>,
+  filter: ChargeFilter,
+): AsyncGenerator<Charge[]> {
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  do {
+    const page = await audit.search({ entityType: 'charge', action: 'delete', limit: PAGE_SIZE, cursor });
+    const ids = page.items.map((r) => r.entityId).filter((id) => !seen.has(id) && seen.add(id));
+    const states = await Promise.all(ids.map((id) => store.get(id)));
+    yield states
+      .filter((s): s is NonNullable<typeof s> => s !== undefined && s.deletedAt !== undefined)
+      .map((s) => toPublicCharge(s))
+      .filter((c) => matches(c, filter));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+}
+
+async function* concat<T>(...sources: AsyncGenerator<T>[]): AsyncGenerator<T> {
+  for (const source of sources) yield* source;
+}
+
 export async function* auditPages(audit: Pick<AuditStore, 'search'>, range: AuditRange): AsyncGenerator<AuditRecord[]> {
   let cursor: string | undefined;
   do {
-    const page = await audit.search({ from: range.from, to: range.to, limit: PAGE_SIZE, cursor });
+    const page = await audit.search({ ...range, limit: PAGE_SIZE, cursor });
     yield page.items;
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
@@ -110,25 +153,30 @@ export async function buildExport(request: ExportRequest, sources: ExportSources
     const filename = exportFilename(request.spec.kind, request.format, request.generatedAt);
     const path = join(dir, `${randomUUID()}.${request.format}`);
     const out = createWriteStream(path);
-    const keys = request.columns ?? defaultColumns(request.spec.kind, request.format);
+    const includeDeleted = request.spec.kind === 'charges' && request.includeDeleted === true;
+    const chosen = request.columns ?? defaultColumns(request.spec.kind, request.format, includeDeleted);
+    // Deleted rows are marked: an export that holds them always has their deletion time.
+    const keys = includeDeleted && !chosen.includes('deletedAt') ? [...chosen, 'deletedAt'] : chosen;
+    const meta = {
+      title: request.title,
+      lang: request.lang,
+      generatedAt: request.generatedAt,
+      generatedBy: request.generatedBy,
+      filters: request.filterLabels,
+      timeZone: request.timeZone ?? 'UTC',
+    };
     let rows = 0;
 
     // exceljs and pdf-lib + fontkit load on the first export that needs them (docs/performance.md "Lazy format
     // libraries"): evaluating them took half the reports functions' cold import, which every route paid.
-    const open = async (projection: Projection<unknown>): Promise<TableWriter> => {
+    const open = async (projection: Projection<unknown>, rows: Cell[][] = []): Promise<TableWriter> => {
       if (request.format === 'csv') return new CsvWriter(out, projection.columns);
       if (request.format === 'xlsx') {
         const { XlsxWriter } = await import('#reports/writers/xlsx');
-        return new XlsxWriter(out, projection.columns, request.title);
+        return new XlsxWriter(out, projection.columns, meta);
       }
       const { pdfTableWriter } = await import('#reports/writers/pdf');
-      return pdfTableWriter(out, projection.columns, {
-        title: request.title,
-        lang: request.lang,
-        generatedAt: request.generatedAt,
-        generatedBy: request.generatedBy,
-        filters: request.filterLabels,
-      });
+      return pdfTableWriter(out, projection.columns, meta, rows);
     };
 
     const pump = async <R>(projection: Projection<R>, pages: AsyncGenerator<R[]>) => {
@@ -145,7 +193,7 @@ export async function buildExport(request: ExportRequest, sources: ExportSources
             cells.push(projection.row(record));
           }
         }
-        const writer = await open(projection as Projection<unknown>);
+        const writer = await open(projection as Projection<unknown>, cells);
         for (const row of cells) await writer.addRow(row);
         rows = cells.length;
         await writer.finish();
@@ -165,7 +213,16 @@ export async function buildExport(request: ExportRequest, sources: ExportSources
 
     const dates = request.format === 'csv' ? 'text' : 'typed';
     if (request.spec.kind === 'charges') {
-      await pump(chargeProjection(keys, request.lang, dates), chargePages(sources.charges, request.spec.filter));
+      const { filter } = request.spec;
+      const { get } = sources.charges;
+      const pages =
+        includeDeleted && get
+          ? concat(
+              chargePages(sources.charges, filter),
+              deletedChargePages({ get: get.bind(sources.charges) }, sources.audit, filter),
+            )
+          : chargePages(sources.charges, filter);
+      await pump(chargeProjection(keys, request.lang, dates), pages);
     } else {
       await pump(auditProjection(keys, request.lang, dates), auditPages(sources.audit, request.spec.range));
     }

@@ -5,7 +5,7 @@ import {
   NO_FORMAT_CHARACTER_MESSAGE,
   WELL_FORMED_MESSAGE,
 } from '#platform/well-formed';
-import { AuditActor, instantsInOrder } from '#audit/model';
+import { AUDIT_FILTER_FIELDS, AuditActor, ENTITY_ID_NEEDS_TYPE, instantsInOrder } from '#audit/model';
 import { ArticleId, IsoDate, STATUSES } from '#charges/model';
 import { PageQuery, RANGE_IN_ORDER } from '#platform/http/query-schemas';
 import { page } from '#platform/http/response-schemas';
@@ -19,6 +19,32 @@ const Lang = z.enum(['de', 'en']);
 /** A PDF list has to be built in memory by pdf-lib: above this it answers 422 EXPORT_TOO_LARGE. */
 export const PDF_MAX_ROWS = 20_000;
 
+/** An IANA time zone the report prints its times in. */
+export const TimeZoneParam = z
+  .string()
+  .max(64)
+  .refine(isValidTimeZone, 'An IANA time zone name, e.g. Europe/Berlin')
+  .describe('IANA time zone the PDF and XLSX print times in (default UTC)');
+
+/** `columns=a,b,c`: which fields, in which order (as a definition's `columns`); each must be a field of the kind. */
+const ColumnsParam = (kind: keyof typeof FIELD_KEYS) =>
+  z
+    .string()
+    .max(1000)
+    .transform((v) => v.split(',').map((c) => c.trim()))
+    .superRefine((cols, ctx) => {
+      const known = new Set(FIELD_KEYS[kind]);
+      const unknown = cols.filter((c) => !known.has(c));
+      if (unknown.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `Unknown column ${unknown.join(', ')}; known: ${[...known].join(' ')}`,
+        });
+      }
+      if (new Set(cols).size !== cols.length) ctx.addIssue({ code: 'custom', message: 'A column is named twice' });
+    })
+    .describe(`Comma-separated fields in order: ${FIELD_KEYS[kind].join(',')}`);
+
 export const ChargeReportQuery = z
   .strictObject({
     status: z.enum(STATUSES).optional(),
@@ -26,21 +52,28 @@ export const ChargeReportQuery = z
     from: IsoDate.optional(),
     to: IsoDate.optional(),
     lang: Lang.default('de'),
+    columns: ColumnsParam('charges').optional(),
+    includeDeleted: z
+      .enum(['true', 'false'])
+      .optional()
+      .describe('true: deleted charges too, marked by their deletion time (needs audit:read)'),
+    timezone: TimeZoneParam.optional(),
   })
   .refine((q) => !q.from || !q.to || q.from <= q.to, RANGE_IN_ORDER);
 export type ChargeReportQuery = z.infer<typeof ChargeReportQuery>;
 
-const Instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
-
 export const AuditReportQuery = z
   .strictObject({
-    from: Instant.optional(),
-    to: Instant.optional(),
+    // The audit explorer's filters, so an export holds exactly the records on screen.
+    ...AUDIT_FILTER_FIELDS,
     lang: Lang.default('de'),
+    columns: ColumnsParam('audit').optional(),
+    timezone: TimeZoneParam.optional(),
   })
+  .refine(...ENTITY_ID_NEEDS_TYPE)
   .refine(instantsInOrder, RANGE_IN_ORDER);
 
-export const ChargeReportPdfQuery = z.strictObject({ lang: Lang.default('de') });
+export const ChargeReportPdfQuery = z.strictObject({ lang: Lang.default('de'), timezone: TimeZoneParam.optional() });
 
 export { PageQuery };
 
@@ -104,10 +137,20 @@ const OneLine = (max: number) =>
     .regex(/^[^\p{Cc}\u2028\u2029]*$/u, 'Must be one line without control characters')
     .refine(isWellFormed, WELL_FORMED_MESSAGE);
 
+/** Bidirectional marks and controls: embeddings, overrides, isolates, the LRM/RLM and the Arabic letter mark. */
+const BIDI_CONTROL = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/;
+
 const DefinitionFields = {
   /** An identifier (file names are made from it): no invisible format characters. Titles are text and may hold them. */
   name: OneLine(100).refine(hasNoFormatCharacter, NO_FORMAT_CHARACTER_MESSAGE),
-  title: OneLine(200),
+  /**
+   * Text, printed and mailed as the subject: invisible marks (zero-width, soft hyphen) are allowed, but not the
+   * bidi controls that reorder what a reader sees (`…\u202Eslx.exe` shows as `…exe.xls`).
+   */
+  title: OneLine(200).refine(
+    (t) => !BIDI_CONTROL.test(t),
+    'must not contain bidi control characters (U+200E/U+200F, U+061C, U+202A–U+202E, U+2066–U+2069)',
+  ),
   kind: z.enum(['charges', 'audit']),
   filters: DefinitionFilters,
   columns: z.array(z.string().max(64)).min(1).max(30),

@@ -5,17 +5,19 @@ import { lowerBound, upperBound } from '#audit/model';
 import type { ChargeStore } from '#charges/store';
 import type { AuditActor } from '#audit/record';
 import type { AuthenticatedUser } from '#platform/auth-context';
-import { appendAuditRecord } from '#audit/audit-log';
-import { diffFields } from '#audit/diff';
+import { type LastChange, lastChangeOf } from '#audit/attribution';
 import { config } from '#platform/config';
 import { AppError, asError, conflict, forbidden, notFound, validationError } from '#platform/errors';
 import type { RequestMeta } from '#platform/request-meta';
 import { logger, metrics } from '#platform/powertools';
-import { publicBaseUrl, type ReportAdapters } from '#reports/delivery/adapters';
+import { type ReportAdapters } from '#reports/delivery/adapters';
+import { consoleLink } from '#platform/console-link';
 import { nextRuns } from '#reports/delivery/cron';
 import { oneLine, scheduleNameFor } from '#reports/delivery/ports';
+import { visibleText } from '#reports/delivery/mime';
+import { formatDate, formatDateTime, wallClock } from '#reports/writers/labels';
 import type { Lang } from '#reports/writers/table';
-import { buildExport, type ExportFile, type ExportSpec } from './export';
+import { type AuditRange, buildExport, type ExportFile, type ExportSpec } from './export';
 import {
   checkDefinition,
   type DefinitionPatch,
@@ -43,51 +45,34 @@ const recipientLimits = (): RecipientLimits => ({
   recipientDomains: config().REPORT_RECIPIENT_DOMAINS,
 });
 
-/** What the audit record holds itself (actor, time, version), or never changes: not listed as changed fields. */
-const UNAUDITED_FIELDS = new Set(['definitionId', 'version', 'createdAt', 'createdBy', 'updatedAt', 'updatedBy']);
-
 /**
- * Definitions are in no table stream the audit trail reads: each change is appended here once it is made. A failed
- * append is logged with the change and answered 500, so the change is never taken for audited.
+ * The stamp of a definition change: the audit trail reads definition changes from the reports table's stream
+ * (functions/reports/audited.ts) and believes only who/why/when the attribution MAC vouches for.
  */
-async function auditDefinition(
-  action: 'create' | 'update' | 'delete',
-  before: ReportDefinition | undefined,
-  after: ReportDefinition | undefined,
-  user: AuthenticatedUser,
-  meta: RequestMeta | undefined,
-): Promise<void> {
-  const def = (after ?? before) as ReportDefinition;
-  const changes = diffFields(
-    before as Record<string, unknown> | undefined,
-    after as Record<string, unknown> | undefined,
-    UNAUDITED_FIELDS,
-  );
-  try {
-    await appendAuditRecord({
-      entityType: 'report-definition',
-      entityId: def.definitionId,
-      action,
-      actor: actorOf(user),
-      requestId: meta?.requestId,
-      version: def.version,
-      changes,
-    });
-  } catch (err) {
-    logger.error('A report definition change could not be put on the audit trail', {
-      definitionId: def.definitionId,
-      action,
-      actor: actorOf(user),
-      changes,
-      error: asError(err),
-    });
-    throw err;
-  }
-}
+const changeBy = (user: AuthenticatedUser, meta: RequestMeta | undefined, at: string, reason: string | null = null) =>
+  lastChangeOf(actorOf(user), reason, meta ?? {}, at);
 
 const FILTER_NAMES: Record<Lang, Record<string, string>> = {
-  de: { status: 'Status', articleId: 'Artikel', from: 'von', to: 'bis' },
-  en: { status: 'Status', articleId: 'Article', from: 'from', to: 'to' },
+  de: {
+    status: 'Status',
+    articleId: 'Artikel',
+    from: 'von',
+    to: 'bis',
+    entityType: 'Objektart',
+    entityId: 'Objekt',
+    actor: 'Benutzer',
+    action: 'Aktion',
+  },
+  en: {
+    status: 'Status',
+    articleId: 'Article',
+    from: 'from',
+    to: 'to',
+    entityType: 'Entity type',
+    entityId: 'Entity',
+    actor: 'Actor',
+    action: 'Action',
+  },
 };
 
 function filterLabels(filters: Record<string, string | undefined>, lang: Lang): [string, string][] {
@@ -107,7 +92,7 @@ const slug = (s: string) =>
 
 export interface ReportDeps {
   repo: ReportStore;
-  charges: Pick<ChargeStore, 'list'>;
+  charges: Pick<ChargeStore, 'list' | 'get'>;
   audit: Pick<AuditStore, 'search'>;
   adapters: () => ReportAdapters;
 }
@@ -119,20 +104,39 @@ export class ReportService {
   constructor(private readonly deps: ReportDeps) {}
 
   exportCharges(
-    query: { status?: ExportSpecFilter['status']; articleId?: string; from?: string; to?: string; lang: Lang },
+    query: {
+      status?: ExportSpecFilter['status'];
+      articleId?: string;
+      from?: string;
+      to?: string;
+      lang: Lang;
+      columns?: string[];
+      includeDeleted?: 'true' | 'false';
+      timezone?: string;
+    },
     format: Format,
     user: AuthenticatedUser,
   ): Promise<ExportFile> {
-    const { lang, ...filter } = query;
+    const { lang, columns, includeDeleted, timezone, ...filter } = query;
+    const withDeleted = includeDeleted === 'true';
+    // Deleted charges are audit data: only those who may read the audit trail see them.
+    if (withDeleted && !user.permissions.includes('audit:read')) {
+      throw forbidden('Exporting deleted charges needs audit:read');
+    }
+    const labels = filterLabels(filter, lang);
+    if (withDeleted) labels.push([lang === 'de' ? 'mit gelöschten' : 'with deleted', lang === 'de' ? 'ja' : 'yes']);
     return buildExport(
       {
         spec: { kind: 'charges', filter },
         format,
         lang,
         title: lang === 'de' ? 'Chargenliste' : 'Batch list',
+        columns,
+        includeDeleted: withDeleted,
+        timeZone: timezone,
         generatedAt: new Date(),
         generatedBy: user.username,
-        filterLabels: filterLabels(filter, lang),
+        filterLabels: labels,
       },
       this.deps,
     );
@@ -140,21 +144,36 @@ export class ReportService {
 
   /** Audit data needs audit:read on top of reports:read. */
   exportAudit(
-    query: { from?: string; to?: string; lang: Lang },
+    query: {
+      from?: string;
+      to?: string;
+      entityType?: string;
+      entityId?: string;
+      actor?: string;
+      action?: string;
+      lang: Lang;
+      columns?: string[];
+      timezone?: string;
+    },
     format: Format,
     user: AuthenticatedUser,
   ): Promise<ExportFile> {
     if (!user.permissions.includes('audit:read')) throw forbidden('Exporting the audit trail needs audit:read');
-    const { lang, from, to } = query;
+    const { lang, from, to, columns, timezone, entityType, entityId, actor, action } = query;
+    const narrowing = Object.fromEntries(
+      Object.entries({ entityType, entityId, actor, action }).filter(([, v]) => v !== undefined),
+    ) as Pick<AuditRange, 'entityType' | 'entityId' | 'actor' | 'action'>;
     return buildExport(
       {
-        spec: { kind: 'audit', range: { from: lowerBound(from), to: upperBound(to) } },
+        spec: { kind: 'audit', range: { from: lowerBound(from), to: upperBound(to), ...narrowing } },
         format,
         lang,
         title: lang === 'de' ? 'Audit-Trail' : 'Audit trail',
+        columns,
+        timeZone: timezone,
         generatedAt: new Date(),
         generatedBy: user.username,
-        filterLabels: filterLabels({ from, to }, lang),
+        filterLabels: filterLabels({ ...narrowing, from, to }, lang),
       },
       this.deps,
     );
@@ -213,7 +232,7 @@ export class ReportService {
       updatedAt: now,
       updatedBy: actorOf(user),
     };
-    const outcome = await this.deps.repo.createDefinition(def, MAX_DEFINITIONS);
+    const outcome = await this.deps.repo.createDefinition(def, MAX_DEFINITIONS, changeBy(user, meta, now));
     if (outcome === 'exists') throw conflict('A definition with this id exists');
     if (outcome === 'limit') {
       throw conflict(`There are ${MAX_DEFINITIONS} report definitions, the most there may be: delete one first`, {
@@ -224,10 +243,10 @@ export class ReportService {
       await this.syncSchedule(def);
     } catch (err) {
       // No definition without its schedule: undo, so a retry starts clean.
-      await this.deps.repo.deleteDefinition(def.definitionId);
+      const undo: LastChange = changeBy(user, meta, new Date().toISOString(), 'Undone: its schedule could not be set');
+      await this.deps.repo.deleteDefinition(def, undo);
       throw err;
     }
-    await auditDefinition('create', undefined, def, user, meta);
     return this.view(def);
   }
 
@@ -274,16 +293,22 @@ export class ReportService {
       updatedAt: new Date().toISOString(),
       updatedBy: actorOf(user),
     };
-    if (!(await this.deps.repo.putDefinition(next, current.version))) {
+    if (!(await this.deps.repo.putDefinition(next, current.version, changeBy(user, meta, next.updatedAt)))) {
       throw new AppError('CONFLICT', 'The definition was changed at the same time: read it again and retry');
     }
     try {
       await this.syncSchedule(next);
     } catch (err) {
-      await this.deps.repo.putDefinition(current, next.version);
+      // Undone as a change of its own (the trail holds both), back to the settings before.
+      const at = new Date().toISOString();
+      const undone = { ...current, version: next.version + 1, updatedAt: at };
+      await this.deps.repo.putDefinition(
+        undone,
+        next.version,
+        changeBy(user, meta, at, 'Undone: the schedule could not be changed'),
+      );
       throw err;
     }
-    await auditDefinition('update', current, next, user, meta);
     return this.view(next);
   }
 
@@ -291,8 +316,8 @@ export class ReportService {
     const current = await this.getDefinition(id);
     // Schedule first: a definition whose schedule could not be removed stays, and the delete can be retried.
     await this.deps.adapters().scheduler.remove(scheduleNameFor(id));
-    if (!(await this.deps.repo.deleteDefinition(id))) throw notFound('No such report definition');
-    await auditDefinition('delete', current, undefined, user, meta);
+    const deleted = await this.deps.repo.deleteDefinition(current, changeBy(user, meta, new Date().toISOString()));
+    if (!deleted) throw notFound('No such report definition');
   }
 
   // ---- runs ----
@@ -432,23 +457,30 @@ export class ReportService {
       lang: def.lang,
       title: def.title,
       columns: def.columns ?? undefined,
+      timeZone: def.timezone,
       generatedAt: at,
       generatedBy: by,
       filterLabels: filterLabels({ status: def.filters.status, articleId: def.filters.articleId, from, to }, def.lang),
     };
   }
 
-  /** The link goes to the API, which checks the reader's permission and then redirects to a short-lived URL. */
-  downloadLink(runId: string): string {
-    return `${publicBaseUrl()}/reports/runs/${runId}/download`;
+  /**
+   * The link opens the run in the console: a person signs in there, and the download goes through the API, which
+   * checks the reader's permission and then redirects to a short-lived URL.
+   */
+  runLink(runId: string): string {
+    return consoleLink(`/reports/runs/${runId}`);
   }
 
   private async mail(def: ReportDefinition, run: ReportRun): Promise<void> {
-    const link = this.downloadLink(run.runId);
+    const link = this.runLink(run.runId);
     const de = def.lang === 'de';
-    const date = run.startedAt.slice(0, 10);
+    // The definition's zone, as in the file: a Berlin report run at 00:30 local time is of that day, not the one before.
+    const started = new Date(run.startedAt);
+    const date = formatDate(wallClock(started, def.timezone), def.lang);
+    const startedText = formatDateTime(started, def.lang, def.timezone);
     // Titles are one line (the model refuses control characters); this also holds for older definitions.
-    const title = oneLine(def.title);
+    const title = visibleText(oneLine(def.title));
     const subject = de ? `Bericht „${title}“ vom ${date}` : `Report "${title}" of ${date}`;
     // Audit data stays audit data in a file: the download needs audit:read as well (runDownloadUrl).
     const permissions = def.kind === 'audit' ? ['reports:read', 'audit:read'] : ['reports:read'];
@@ -456,9 +488,9 @@ export class ReportService {
       ? [
           'Guten Tag,',
           '',
-          `der Bericht „${title}“ (${def.format.toUpperCase()}, ${run.rows} Zeilen) wurde am ${run.startedAt} erstellt.`,
+          `der Bericht „${title}“ (${def.format.toUpperCase()}, ${run.rows} Zeilen) wurde am ${startedText} erstellt.`,
           '',
-          `Herunterladen (Anmeldung mit ${permissions.length > 1 ? 'den Berechtigungen' : 'der Berechtigung'} ${permissions.join(' und ')} erforderlich):`,
+          `Im Browser öffnen und herunterladen (Anmeldung mit ${permissions.length > 1 ? 'den Berechtigungen' : 'der Berechtigung'} ${permissions.join(' und ')} erforderlich):`,
           link,
           '',
           `Lauf: ${run.runId}`,
@@ -466,9 +498,9 @@ export class ReportService {
       : [
           'Hello,',
           '',
-          `the report "${title}" (${def.format.toUpperCase()}, ${run.rows} rows) was generated at ${run.startedAt}.`,
+          `the report "${title}" (${def.format.toUpperCase()}, ${run.rows} rows) was generated at ${startedText}.`,
           '',
-          `Download (sign-in with the ${permissions.join(' and ')} permission${permissions.length > 1 ? 's' : ''} required):`,
+          `Open in the browser and download (sign-in with the ${permissions.join(' and ')} permission${permissions.length > 1 ? 's' : ''} required):`,
           link,
           '',
           `Run: ${run.runId}`,

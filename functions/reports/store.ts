@@ -11,7 +11,10 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { documentDb } from '#platform/dynamo';
 import { type CursorQuery, decodeCursor, encodeCursor, isKey, type KeyValue, queryFromCursor } from '#platform/cursor';
 import { tableName } from '#platform/tables';
+import { type LastChange, stampItem } from '#audit/attribution';
+import { attributionKey } from '#audit/adapters';
 import type { PublicRun, ReportDefinition } from './model';
+import { DEFINITION_ENTITY, DEFINITION_UNSIGNED_FIELDS, definitionKey } from './definition-item';
 
 // A definition is stored as the API shows it; a run also knows where its file is.
 export type { ReportDefinition };
@@ -50,7 +53,16 @@ const isListStart =
     String(key.pk).startsWith(`${type}#`);
 
 function toDefinition(item: Record<string, unknown>): ReportDefinition {
-  const { pk: _pk, sk: _sk, kind: _kind, createdAtId: _c, reportKind, ...rest } = item;
+  const {
+    pk: _pk,
+    sk: _sk,
+    kind: _kind,
+    createdAtId: _c,
+    lastChange: _l,
+    lastChangeMac: _m,
+    reportKind,
+    ...rest
+  } = item;
   return { ...(rest as unknown as Omit<ReportDefinition, 'kind'>), kind: reportKind as ReportDefinition['kind'] };
 }
 
@@ -69,17 +81,40 @@ const MAX_TRANSACTION_ATTEMPTS = 20;
 /** The item that counts the definitions (outside the byKind index: it has no `kind`). */
 const DEFINITION_COUNT_KEY = { pk: 'count#definition', sk: 'count' };
 
-/** A definition as stored: its `kind` kept as `reportKind`, since `kind` is the item type the index sorts by. */
-function definitionItem(def: ReportDefinition) {
+/**
+ * A definition as stored: its `kind` kept as `reportKind`, since `kind` is the item type the index sorts by; stamped
+ * with `change` and the attribution MAC, the only attribution the audit trail believes.
+ */
+function definitionItem(def: ReportDefinition, change: LastChange) {
   const { kind, ...rest } = def;
-  return {
+  const item = {
     ...rest,
     reportKind: kind,
-    pk: `${DEFINITION}#${def.definitionId}`,
-    sk: DEFINITION,
+    lastChange: change,
+    ...definitionKey(def.definitionId),
     kind: DEFINITION,
     createdAtId: `${def.createdAt}#${def.definitionId}`,
   };
+  return stampItem(attributionKey(), DEFINITION_ENTITY, def.definitionId, item, DEFINITION_UNSIGNED_FIELDS);
+}
+
+/**
+ * What a delete leaves for a moment: the definition's identity and the stamped delete, without its settings and
+ * without index attributes (so lists never show it). Removing it afterwards is no change of its own.
+ */
+function tombstoneItem(def: ReportDefinition, change: LastChange) {
+  const item = {
+    ...definitionKey(def.definitionId),
+    definitionId: def.definitionId,
+    version: def.version + 1,
+    createdAt: def.createdAt,
+    createdBy: def.createdBy,
+    updatedAt: change.at,
+    updatedBy: change.actor,
+    deletedAt: change.at,
+    lastChange: change,
+  };
+  return stampItem(attributionKey(), DEFINITION_ENTITY, def.definitionId, item, DEFINITION_UNSIGNED_FIELDS);
 }
 
 export class ReportStore {
@@ -94,20 +129,25 @@ export class ReportStore {
     const { Item } = await this.db.send(
       new GetCommand({
         TableName: this.table,
-        Key: { pk: `${DEFINITION}#${id}`, sk: DEFINITION },
+        Key: definitionKey(id),
         ConsistentRead: true,
       }),
     );
-    return Item ? toDefinition(Item) : undefined;
+    return Item && Item.deletedAt === undefined ? toDefinition(Item) : undefined;
   }
 
   /** Creates (expectedVersion undefined) or replaces the definition if it is still at `expectedVersion`. */
-  async putDefinition(def: ReportDefinition, expectedVersion?: number): Promise<boolean> {
+  async putDefinition(
+    def: ReportDefinition,
+    expectedVersion: number | undefined,
+    change: LastChange,
+  ): Promise<boolean> {
+    const item = await definitionItem(def, change);
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: definitionItem(def),
+          Item: item,
           ...(expectedVersion === undefined
             ? { ConditionExpression: 'attribute_not_exists(pk)' }
             : {
@@ -128,8 +168,13 @@ export class ReportStore {
    * Creates the definition unless `max` exist already: the definition and the count item are written in one
    * transaction, so concurrent creates cannot pass the limit together.
    */
-  async createDefinition(def: ReportDefinition, max: number): Promise<'created' | 'exists' | 'limit'> {
+  async createDefinition(
+    def: ReportDefinition,
+    max: number,
+    change: LastChange,
+  ): Promise<'created' | 'exists' | 'limit'> {
     await this.ensureDefinitionCount();
+    const item = await definitionItem(def, change);
     try {
       await this.transact(
         new TransactWriteCommand({
@@ -137,7 +182,7 @@ export class ReportStore {
             {
               Put: {
                 TableName: this.table,
-                Item: definitionItem(def),
+                Item: item,
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
@@ -164,9 +209,28 @@ export class ReportStore {
     }
   }
 
-  /** Deletes the definition and counts it off, in one transaction; false when there is none. */
-  async deleteDefinition(id: string): Promise<boolean> {
+  /**
+   * Deletes the definition (as read, at its version) and counts it off; false when it is gone or changed meanwhile.
+   * First the stamped tombstone (the delete the audit trail records), then the removal and the count in one
+   * transaction.
+   */
+  async deleteDefinition(def: ReportDefinition, change: LastChange): Promise<boolean> {
     await this.ensureDefinitionCount();
+    const tombstone = await tombstoneItem(def, change);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: tombstone,
+          ConditionExpression: '#v = :v AND attribute_not_exists(deletedAt)',
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: { ':v': def.version },
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
     try {
       await this.transact(
         new TransactWriteCommand({
@@ -174,8 +238,10 @@ export class ReportStore {
             {
               Delete: {
                 TableName: this.table,
-                Key: { pk: `${DEFINITION}#${id}`, sk: DEFINITION },
-                ConditionExpression: 'attribute_exists(pk)',
+                Key: definitionKey(def.definitionId),
+                ConditionExpression: '#v = :v',
+                ExpressionAttributeNames: { '#v': 'version' },
+                ExpressionAttributeValues: { ':v': tombstone.version },
               },
             },
             {

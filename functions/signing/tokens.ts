@@ -42,6 +42,11 @@ export interface AccessTokenClaims {
   username: string;
   /** Session id: the refresh-token family the token was issued in (logout and revocation use it). */
   sid?: string;
+  /**
+   * Present (true) on the tokens of a temporary password's session: only a password change is possible. For the
+   * client; the authorizer decides by the user's current state.
+   */
+  password_change_required?: true;
 }
 
 export interface MintAccessTokenInput {
@@ -55,6 +60,8 @@ export interface MintAccessTokenInput {
   sid?: string;
   /** Default: ACCESS_TOKEN_TTL_SECONDS. */
   ttlSeconds?: number;
+  /** Marks the token as one of a temporary password's session (`password_change_required`). */
+  passwordChangeRequired?: boolean;
 }
 
 export interface MintedAccessToken {
@@ -161,6 +168,7 @@ export class AccessTokens {
       roles: [...input.roles],
       username: input.username,
       ...(input.sid ? { sid: input.sid } : {}),
+      ...(input.passwordChangeRequired ? { password_change_required: true as const } : {}),
     };
     const signingInput = `${b64url({ alg: 'RS256', typ: 'JWT', kid: current.kid })}.${b64url(claims)}`;
     const signature = await this.adapters.keys.sign(current.keyId, Buffer.from(signingInput));

@@ -28,7 +28,11 @@ function userAction(oldImage: Image, newImage: Image): string {
     JSON.stringify(oldImage[field] ?? null) !== JSON.stringify(newImage[field] ?? null);
   if (changed('roles')) return 'role.change';
   if (changed('disabled')) return newImage.disabled === true ? 'user.disable' : 'user.enable';
+  if (changed('mfaEnrolledAt')) return newImage.mfaEnrolledAt ? 'mfa.enrol' : 'mfa.remove';
+  if (changed('passwordChangeRequired') && newImage.passwordChangeRequired === true) return 'password.reset';
   if (changed('passwordHash')) return 'password.change';
+  if (changed('recoveryCodeHashes')) return 'mfa.recovery-code';
+  if (changed('temporaryPasswordUsedAt')) return 'password.temporary-login';
   if (changed('tokensValidAfter')) return 'tokens.revoke';
   return 'update';
 }

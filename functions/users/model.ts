@@ -25,6 +25,22 @@ export interface User {
   tokensValidAfter: number;
   /** A session (refresh family) exempt from `tokensValidAfter`: the caller's own session on password change. */
   tokensValidAfterExceptSession?: string;
+  /** Hashes of the last PASSWORD_HISTORY passwords before the current one, newest first: a new one must differ. */
+  passwordHistory?: string[];
+  /**
+   * Set by an administrator's password reset: the password is temporary. It signs in once
+   * (`temporaryPasswordUsedAt` then set), and that session can only set a new password.
+   */
+  passwordChangeRequired?: boolean;
+  temporaryPasswordUsedAt?: string;
+  /** TOTP shared secret (base32) once enrolment is confirmed; never returned, redacted from the audit trail. */
+  mfaSecret?: string;
+  /** A secret handed out by `POST /users/me/mfa` and not yet confirmed with a code. */
+  mfaPendingSecret?: string;
+  /** When MFA enrolment was confirmed. */
+  mfaEnrolledAt?: string;
+  /** SHA-256 of each unused recovery code. */
+  recoveryCodeHashes?: string[];
   version: number;
   createdAt: string;
   createdBy: string;
@@ -138,6 +154,23 @@ const Username = z
   .max(64)
   .regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits and . _ @ - only');
 
+/**
+ * Why an administrator changes an account: required on every user-admin change (3–500 characters, at least 3 of
+ * them visible, no control characters but line breaks and tabs), kept on the item's `lastChange` and the audit record.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+export const ChangeReason = wellFormedString()
+  .min(3)
+  .max(1000)
+  .refine((s) => !CONTROL.test(s), { message: 'No control characters' })
+  .refine((s) => [...s.replace(/[\s\p{Cc}\p{Cf}\p{Z}]/gu, '')].length >= 3, {
+    message: 'At least 3 visible characters',
+  })
+  .refine((s) => [...s].length <= 500, { message: 'At most 500 characters' })
+  .describe('Why: 3–500 characters, kept on the audit record.');
+
 export const CreateUserBody = z
   .strictObject({
     username: Username,
@@ -148,6 +181,15 @@ export const CreateUserBody = z
     roles: Roles,
     email: z.email().max(254).optional(),
     displayName: DisplayName.optional(),
+    passwordChangeRequired: z
+      .boolean()
+      .optional()
+      .meta({
+        description:
+          'true: the password is an initial one that signs in once, and only to set a new password (the console ' +
+          'sends true; the person chooses their own at the first sign-in)',
+      }),
+    reason: ChangeReason,
   })
   .meta({
     examples: [
@@ -157,6 +199,7 @@ export const CreateUserBody = z
         roles: ['quality_manager'],
         email: 'qa.lead@example.com',
         displayName: 'QA Lead',
+        reason: 'New QA lead, ticket HR-1042',
       },
     ],
   });
@@ -166,5 +209,20 @@ export const PatchUserBody = z
     disabled: z.boolean().optional(),
     email: z.email().max(254).optional(),
     displayName: DisplayName.optional(),
+    reason: ChangeReason,
   })
-  .refine((b) => Object.keys(b).length > 0, { message: 'Nothing to change' });
+  .refine((b) => Object.keys(b).some((k) => k !== 'reason'), { message: 'Nothing to change' })
+  .meta({ examples: [{ roles: ['quality_manager', 'auditor'], reason: 'Takes over the periodic reviews' }] });
+
+/** `DELETE /users/{id}` and `POST /users/{id}/password-reset`: only the reason. */
+export const ReasonBody = z
+  .strictObject({ reason: ChangeReason })
+  .meta({ examples: [{ reason: 'Left the company, ticket HR-1077' }] });
+
+export const TemporaryPassword = z
+  .object({
+    temporaryPassword: z
+      .string()
+      .describe('Give it to the user by a safe way: it signs in once, and only to set a new password.'),
+  })
+  .meta({ examples: [{ temporaryPassword: 'Xq7mKp2vRt9wZb4nHc8d' }] });

@@ -58,3 +58,37 @@ export function passwordPolicyViolations(password: string, username: string): st
   if (isCommonPassword(password)) problems.push('is too common');
   return problems;
 }
+
+/**
+ * Whether `password` is the user's current password or one of the previous ones kept in `passwordHistory`: a new
+ * password must be neither (PASSWORD_HISTORY). Each is an Argon2id check, so this costs one per remembered hash.
+ */
+export async function isRecentPassword(
+  password: string,
+  user: { passwordHash?: string; passwordHistory?: string[] },
+): Promise<boolean> {
+  for (const hash of [user.passwordHash, ...(user.passwordHistory ?? [])]) {
+    if (hash && (await verifyPassword(password, hash))) return true;
+  }
+  return false;
+}
+
+/**
+ * The history after the current password is replaced: the current hash goes in front, and only as many are kept as,
+ * with the new current one, make `remembered` passwords in all. A temporary password (an administrator's reset) was
+ * never the user's own and is not remembered.
+ */
+export function nextPasswordHistory(
+  user: { passwordHash?: string; passwordHistory?: string[]; passwordChangeRequired?: boolean },
+  remembered: number,
+): string[] {
+  const previous = user.passwordHash && !user.passwordChangeRequired ? [user.passwordHash] : [];
+  return [...previous, ...(user.passwordHistory ?? [])].slice(0, Math.max(0, remembered - 1));
+}
+
+/** A random temporary password for an administrator's reset: 20 characters of 57, ≈ 117 bits, typed off a note. */
+export function newTemporaryPassword(): string {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+  const chars = [...randomBytes(40)].filter((b) => b < 228).slice(0, 20); // 228 = 4 × 57: no modulo bias
+  return chars.map((b) => alphabet[b % alphabet.length]).join('');
+}

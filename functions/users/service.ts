@@ -1,8 +1,9 @@
 import type { AuthenticatedUser } from '#platform/auth-context';
 import { countRevocation, securityEvent } from '#audit/security-events';
-import { conflict, notFound, validationError } from '#platform/errors';
+import { config } from '#platform/config';
+import { AppError, conflict, notFound, validationError } from '#platform/errors';
 import type { Role } from '#platform/permissions';
-import { hashPassword, passwordPolicyViolations } from './passwords';
+import { hashPassword, newTemporaryPassword, nextPasswordHistory, passwordPolicyViolations } from './passwords';
 import type { UserStore } from './store';
 import type { RequestMeta } from '#platform/request-meta';
 import { isExternal, type PublicUser, toPublicUser, type User } from './model';
@@ -22,6 +23,8 @@ export interface CreateUserInput {
   roles: Role[];
   email?: string;
   displayName?: string;
+  passwordChangeRequired?: boolean;
+  reason: string;
 }
 
 const sameRoles = (a: readonly string[], b: readonly string[]) => [...a].sort().join() === [...b].sort().join();
@@ -55,17 +58,38 @@ export class UserService {
         { path: 'body.password', code: 'password_policy', message: problems.join('; ') },
       ]);
     }
-    const user = await this.users.create(
-      {
-        username: input.username,
-        passwordHash: await hashPassword(input.password),
-        roles: input.roles,
-        email: input.email,
-        displayName: input.displayName,
-      },
-      { actor: caller, requestId: meta.requestId, correlationId: meta.correlationId },
-    );
+    const user = await this.users
+      .create(
+        {
+          username: input.username,
+          passwordHash: await hashPassword(input.password),
+          roles: input.roles,
+          email: input.email,
+          displayName: input.displayName,
+          passwordChangeRequired: input.passwordChangeRequired,
+        },
+        { actor: caller, requestId: meta.requestId, correlationId: meta.correlationId, reason: input.reason },
+      )
+      .catch(async (err: unknown) => {
+        throw (await this.usernameOfDisabledUser(input.username, err)) ?? err;
+      });
     return toPublicUser(user);
+  }
+
+  /**
+   * A username stays with its user for good, disabled or not: records and signatures name people by it, and one
+   * name must never stand for two people (21 CFR 11.100(a): a signature is unique to one individual and never
+   * reassigned). A taken name of a disabled user is 409 that says so and names the user to re-enable instead.
+   */
+  private async usernameOfDisabledUser(username: string, err: unknown) {
+    if (!(err instanceof AppError && err.code === 'CONFLICT')) return undefined;
+    const holder = await this.users.getByUsername(username);
+    if (!holder?.disabled) return undefined;
+    return conflict(
+      'This username belongs to a disabled user: usernames are never reassigned. Re-enable that user ' +
+        '(PATCH /users/{id} with disabled: false) or choose another username',
+      [{ path: 'body.username', code: 'username_of_disabled_user', message: `held by disabled user ${holder.userId}` }],
+    );
   }
 
   async existing(userId: string): Promise<User> {
@@ -95,10 +119,11 @@ export class UserService {
    */
   async update(
     userId: string,
-    changes: { roles?: Role[]; disabled?: boolean; email?: string; displayName?: string },
+    input: { roles?: Role[]; disabled?: boolean; email?: string; displayName?: string; reason: string },
     caller: AuthenticatedUser,
     meta: RequestMeta,
   ): Promise<PublicUser> {
+    const { reason, ...changes } = input;
     await this.existing(userId);
     // Which change ended the sessions, as decided on the attempt that was written (the last one).
     const decided: { revocation?: 'disable' | 'role-change' } = {};
@@ -120,15 +145,47 @@ export class UserService {
         if (!decided.revocation) return { ...changes };
         return { ...changes, tokensValidAfter: Date.now(), tokensValidAfterExceptSession: undefined };
       },
-      { actor: caller, requestId: meta.requestId, correlationId: meta.correlationId },
+      { actor: caller, requestId: meta.requestId, correlationId: meta.correlationId, reason },
     );
     if (decided.revocation) countRevocation(decided.revocation);
     return toPublicUser(after);
   }
 
   /** DELETE keeps the record (audit, history) and disables the account. */
-  async remove(userId: string, caller: AuthenticatedUser, meta: RequestMeta): Promise<void> {
-    await this.update(userId, { disabled: true }, caller, meta);
+  async remove(userId: string, reason: string, caller: AuthenticatedUser, meta: RequestMeta): Promise<void> {
+    await this.update(userId, { disabled: true, reason }, caller, meta);
+  }
+
+  /**
+   * An administrator's reset: a random temporary password replaces the user's (which joins the password history),
+   * every session ends, and the user must set a new password at the next sign-in — the temporary one signs in once,
+   * and that session can do nothing else (PASSWORD_CHANGE_REQUIRED). MFA enrolment is left as it is. The
+   * `password.reset` audit record (no password, no hash) comes from the users stream.
+   */
+  async resetPassword(
+    userId: string,
+    reason: string,
+    caller: AuthenticatedUser,
+    meta: RequestMeta,
+  ): Promise<{ temporaryPassword: string }> {
+    const user = await this.existing(userId);
+    if (isExternal(user)) throw conflict("An SSO user's password is their identity provider's: reset it there");
+    const temporaryPassword = newTemporaryPassword();
+    const passwordHash = await hashPassword(temporaryPassword);
+    await this.users.update(
+      userId,
+      (current) => ({
+        passwordHash,
+        passwordHistory: nextPasswordHistory(current, config().PASSWORD_HISTORY),
+        passwordChangeRequired: true,
+        temporaryPasswordUsedAt: undefined,
+        tokensValidAfter: Date.now(),
+        tokensValidAfterExceptSession: undefined,
+      }),
+      { actor: caller, requestId: meta.requestId, correlationId: meta.correlationId, reason },
+    );
+    countRevocation('password-change');
+    return { temporaryPassword };
   }
 
   async unlock(userId: string, caller: AuthenticatedUser, meta: RequestMeta): Promise<void> {

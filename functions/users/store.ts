@@ -55,6 +55,8 @@ export interface NewUser {
   source?: string;
   /** For OIDC users: the identity that must stay unique (issuer + sub). */
   oidcIdentity?: { issuer: string; subject: string };
+  /** The password is an initial one: it signs in once, and only to set the person's own. */
+  passwordChangeRequired?: boolean;
 }
 
 export type UserChanges = Partial<
@@ -67,6 +69,13 @@ export type UserChanges = Partial<
     | 'passwordHash'
     | 'tokensValidAfter'
     | 'tokensValidAfterExceptSession'
+    | 'passwordHistory'
+    | 'passwordChangeRequired'
+    | 'temporaryPasswordUsedAt'
+    | 'mfaSecret'
+    | 'mfaPendingSecret'
+    | 'mfaEnrolledAt'
+    | 'recoveryCodeHashes'
   >
 >;
 
@@ -98,7 +107,15 @@ const isUserListStart = (key: unknown): key is Record<string, KeyValue> =>
   isKey(key, ['pk', 'kind', 'username']) && key.kind === 'user' && String(key.pk).startsWith('user#');
 
 /** Attributes an `undefined` in UserChanges removes; for every other field `undefined` means "leave as is". */
-const REMOVABLE: ReadonlySet<string> = new Set(['tokensValidAfterExceptSession']);
+const REMOVABLE: ReadonlySet<string> = new Set([
+  'tokensValidAfterExceptSession',
+  'passwordChangeRequired',
+  'temporaryPasswordUsedAt',
+  'mfaSecret',
+  'mfaPendingSecret',
+  'mfaEnrolledAt',
+  'recoveryCodeHashes',
+]);
 
 /**
  * Attempts of read, compare and conditional write when the caller named no version (a concurrent change retries).
@@ -169,6 +186,7 @@ export class UserStore {
       source: input.source ?? 'local',
       ...(input.email !== undefined ? { email: input.email } : {}),
       ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
+      ...(input.passwordChangeRequired ? { passwordChangeRequired: true } : {}),
       tokensValidAfter: 0,
       version: 1,
       createdAt: now,

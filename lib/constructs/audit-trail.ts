@@ -9,9 +9,12 @@ import { AUDIT_STREAM_SETTINGS } from '#audit/stream-settings';
 import { SendOnlySqsDlq } from './send-only-queue';
 
 export interface AuditTrailProps {
-  /** The `audit-stream` function (its audit-table grant comes from FUNCTIONS: `audit: 'append'`). */
-  readonly consumer: IFunction;
-  /** The tables whose NEW_AND_OLD_IMAGES streams feed the audit trail: charges and users. */
+  /**
+   * The `audit-stream` function (its audit-table grant comes from FUNCTIONS: `audit: 'append'`). It also re-drives
+   * the on-failure queue when invoked with `{"replay": "on-failure-queue"}` (functions/audit/replay.ts).
+   */
+  readonly consumer: IFunction & { addEnvironment(key: string, value: string): unknown };
+  /** The tables whose NEW_AND_OLD_IMAGES streams feed the audit trail (AUDITED_TABLE_IDS). */
   readonly tables: readonly ITable[];
   /** Encrypts the failure queues; default: a new customer-managed key with rotation. */
   readonly encryptionKey?: IKey;
@@ -81,6 +84,10 @@ export class AuditTrail extends Construct {
         }),
       );
     }
+    // The re-drive (`npm run audit:replay -- --aws`): receive and delete the queue's messages, read the stream back.
+    this.failureQueue.grantConsumeMessages(props.consumer);
+    props.consumer.addEnvironment('AUDIT_FAILURE_QUEUE_URL', this.failureQueue.queueUrl);
+
     // The stream read grant includes dynamodb:ListStreams, which has no resource: acknowledged on that policy only.
     const consumerPolicy = props.consumer.role?.node.tryFindChild('DefaultPolicy');
     if (consumerPolicy) {

@@ -58,6 +58,14 @@ export const APP_METRICS = [
   'SigningKeyAgeSeconds',
   'ReportRunSucceeded',
   'ReportRunFailed',
+  'AnalyticsRecordsApplied',
+  'AnalyticsRecordDuplicates',
+  'AnalyticsRecordFailures',
+  'AnalyticsLag',
+  'ChargesReleased',
+  'ChargesRejected',
+  'ChargesBlocked',
+  'QuarantineLeadTimeDays',
 ] as const;
 export type AppMetricName = (typeof APP_METRICS)[number];
 
@@ -115,6 +123,11 @@ export interface ObservabilityProps {
   };
   /** Tables whose read and write throttling alarms, by a readable name. */
   readonly tables?: Readonly<Record<string, ITable>>;
+  /**
+   * The analytics consumer (lib/constructs/analytics.ts), when wired: its lag alarm is adopted, and the business
+   * numbers it emits (QA decisions per day, quarantine lead time) join the dashboard.
+   */
+  readonly analytics?: { readonly consumer: IFunction; readonly iteratorAgeAlarm: Alarm };
 }
 
 /**
@@ -180,6 +193,7 @@ export class Observability extends Construct {
       this.reportRunAlarm();
     }
     this.streamAlarm(props.streamConsumer);
+    if (props.analytics) this.adoptAlarm(props.analytics.iteratorAgeAlarm);
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) this.watchDeadLetterQueue(name, queue);
     if (this.alarmEmailDlq) this.watchDeadLetterQueue('AlarmEmailDlq', this.alarmEmailDlq);
     for (const [functionId, fn] of props.functions) this.functionAlarms(functionId, fn);
@@ -591,6 +605,7 @@ export class Observability extends Construct {
         left: [app('ReportRunSucceeded'), app('ReportRunFailed')],
       }),
     );
+    if (props.analytics) this.businessWidgets(props.analytics.consumer);
     this.dashboard.addWidgets(
       this.dlqWidget,
       new SingleValueWidget({
@@ -617,6 +632,52 @@ export class Observability extends Construct {
         width: 8,
         height: 8,
         left: perFunction((fn) => fn.metricDuration({ period, statistic: Stats.p(99) })),
+      }),
+    );
+  }
+
+  /**
+   * The business numbers the analytics consumer emits as it applies each charge change once: QA decisions per day
+   * and the lead time from production to the decision ending quarantine (days; p50 and p90 of the day's decisions).
+   */
+  private businessWidgets(consumer: IFunction): void {
+    const day = Duration.days(1);
+    const daily = (name: AppMetricName, statistic: string = Stats.SUM) =>
+      Observability.appMetric(this.config.serviceName, name, statistic, day);
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'QA decisions per day: released, rejected, blocked',
+        width: 8,
+        left: [daily('ChargesReleased'), daily('ChargesRejected'), daily('ChargesBlocked')],
+        leftYAxis: { min: 0 },
+      }),
+      new GraphWidget({
+        title: 'Quarantine lead time p50 / p90 (days, per day)',
+        width: 8,
+        left: [
+          daily('QuarantineLeadTimeDays', Stats.p(50)).with({ label: 'p50' }),
+          daily('QuarantineLeadTimeDays', Stats.p(90)).with({ label: 'p90' }),
+        ],
+        leftYAxis: { min: 0 },
+      }),
+      new GraphWidget({
+        title: 'Analytics lag (ms), iterator age (ms) and failures',
+        width: 8,
+        left: [
+          Observability.appMetric(this.config.serviceName, 'AnalyticsLag', Stats.p(95)).with({
+            label: 'AnalyticsLag p95',
+          }),
+          consumer.metric('IteratorAge', {
+            period: Duration.minutes(5),
+            statistic: Stats.MAXIMUM,
+            label: 'IteratorAge',
+          }),
+        ],
+        right: [
+          Observability.appMetric(this.config.serviceName, 'AnalyticsRecordsApplied'),
+          Observability.appMetric(this.config.serviceName, 'AnalyticsRecordFailures'),
+          Observability.appMetric(this.config.serviceName, 'AnalyticsRecordDuplicates'),
+        ],
       }),
     );
   }

@@ -43,6 +43,11 @@ export interface ReportsProps {
   readonly reportsFunction: AppFunction;
   /** The `report-runner` function, the schedules' target. */
   readonly runnerFunction: AppFunction;
+  /**
+   * Other functions that mail through the same sender (the auth function's password reset links): they get
+   * REPORTS_SENDER, PUBLIC_BASE_URL and the same pinned `ses:SendEmail`, nothing of the bucket or the schedules.
+   */
+  readonly mailFunctions?: readonly AppFunction[];
   /** The SES identity reports are sent from: an e-mail address or a domain verified in SES. */
   readonly senderIdentity: string;
   /** The From address (default: the identity, when it is an address; else `reports@<domain>`). */
@@ -253,6 +258,17 @@ export class Reports extends Construct {
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.bucket.node.defaultChild as never)}.Arn>/exports/*]`,
         reason: 'Ad-hoc exports too large for a response are written and read under the exports/ prefix.',
       });
+    }
+
+    const sendMail = new PolicyStatement({
+      actions: ['ses:SendEmail'],
+      resources: identityArns,
+      conditions: { StringEquals: { 'ses:FromAddress': fromAddress } },
+    });
+    for (const fn of props.mailFunctions ?? []) {
+      fn.addEnvironment('REPORTS_SENDER', fromAddress);
+      if (props.publicBaseUrl) fn.addEnvironment('PUBLIC_BASE_URL', props.publicBaseUrl);
+      fn.addToRolePolicy(sendMail);
     }
 
     // Only the reports function manages schedules: in this group, and it may pass only the scheduler role.

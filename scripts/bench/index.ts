@@ -19,11 +19,11 @@ export interface BenchReport {
 const here = import.meta.dirname;
 const docPath = resolve(here, '../../docs/benchmarks.md');
 const wanted = process.argv.slice(2);
-const modules = readdirSync(here)
+const available = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))
   .map((f) => f.replace('.bench.ts', ''))
-  .filter((name) => wanted.length === 0 || wanted.includes(name))
   .sort();
+const modules = available.filter((name) => wanted.length === 0 || wanted.includes(name));
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
 const sections = new Map<string, string>();
@@ -48,7 +48,7 @@ for (const name of modules) {
   sections.set(name, section);
 }
 
-const header = `# Benchmarks\n\nProduced by \`npm run bench\` (or \`npm run bench -- <name>\` for one of: ${modules.join(', ') || 'none'}).\nEach section names the machine and time it ran; comparisons are ratios within the same run.\n\n`;
+const header = `# Benchmarks\n\nProduced by \`npm run bench\` (or \`npm run bench -- <name>\` for one of: ${available.join(', ')}).\nEach section names the machine and time it ran; comparisons are ratios within the same run.\n\n`;
 writeFileSync(
   docPath,
   header +

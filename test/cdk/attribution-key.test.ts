@@ -42,7 +42,7 @@ describe('attribution key', () => {
         ),
       );
     expect(granted('kms:GenerateMac').sort()).toEqual(withAccess('mac'));
-    expect(withAccess('mac')).toEqual(['auth', 'authorizer', 'charges', 'users']);
+    expect(withAccess('mac')).toEqual(['auth', 'authorizer', 'charges', 'reports', 'users']);
     expect(granted('kms:VerifyMac')).toEqual(['audit-stream']);
     // No function has a wildcard that would reach the key's MAC actions.
     for (const id of functionIds) {

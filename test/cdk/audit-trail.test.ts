@@ -6,7 +6,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_STREAM_SETTINGS } from '#audit/stream-settings';
-import { TABLES, type TableId } from '#platform/tables';
+import { AUDITED_TABLE_IDS, TABLES, type TableId } from '#platform/tables';
 import { AppFunction } from '#lib/constructs/app-function';
 import { AuditTrail } from '#lib/constructs/audit-trail';
 
@@ -47,14 +47,14 @@ beforeAll(() => {
     logRemovalPolicy: RemovalPolicy.DESTROY,
   });
   consumer.bindTables(tables);
-  new AuditTrail(stack, 'AuditTrail', { consumer, tables: [tables.charges, tables.users] });
+  new AuditTrail(stack, 'AuditTrail', { consumer, tables: AUDITED_TABLE_IDS.map((id) => tables[id]) });
   template = Template.fromStack(stack);
 });
 
 const streamOf = (id: string) => ({ 'Fn::GetAtt': [Match.stringLikeRegexp(`^${id}Table`), 'StreamArn'] });
 
 describe('AuditTrail construct', () => {
-  it.each(['charges', 'users'])(
+  it.each(['charges', 'users', 'reports'])(
     'maps the %s stream to the audit function with bisect, retries, max age, batch failures and an SQS on-failure destination',
     (id) => {
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -74,8 +74,25 @@ describe('AuditTrail construct', () => {
     },
   );
 
+  it('the audit function may re-drive the on-failure queue: receive and delete its messages, and knows its URL', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
+    const onQueue = statements.filter((s) => /AuditTrailOnFailure[0-9A-F]/.test(JSON.stringify(s.Resource)));
+    const actions = onQueue.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+    expect(actions).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:SendMessage']));
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          AUDIT_FAILURE_QUEUE_URL: { Ref: Match.stringLikeRegexp('^AuditTrailOnFailure[0-9A-F]') },
+        }),
+      },
+    });
+  });
+
   it('has no other event source mappings (the audit table itself is not streamed into itself)', () => {
-    expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(2);
+    expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(3);
+    expect(AUDITED_TABLE_IDS).toEqual(['charges', 'users', 'reports']);
   });
 
   it('the on-failure queue is KMS-encrypted, TLS-only and has its own DLQ', () => {

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CfnElement } from 'aws-cdk-lib';
+import { NestedStack, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp, type ChargeRecordsApp } from '#lib/app';
 import { PROJECT_ROOT } from '#lib/constructs/app-function';
@@ -26,6 +26,11 @@ export const PROD_CONTEXT = {
 export interface SynthesizedApp extends ChargeRecordsApp {
   readonly dataTemplate: Template;
   readonly apiTemplate: Template;
+  /**
+   * The API stack with its nested stacks' resources (the API's resources and methods, lib/constructs/api-routes.ts)
+   * merged in, each parameter replaced by what the parent passes: Refs read as if everything were one template.
+   */
+  readonly apiWithRoutesTemplate: Template;
   readonly outdir: string;
   cleanup(): void;
 }
@@ -45,8 +50,44 @@ export function synthesize(stage: StageName, extraContext: Record<string, unknow
     outdir,
     dataTemplate: Template.fromStack(built.data),
     apiTemplate: Template.fromStack(built.api),
+    apiWithRoutesTemplate: withNestedStacks(built.api),
     cleanup: () => rmSync(outdir, { recursive: true, force: true }),
   };
+}
+
+/** Every nested stack below a stack (not below its nested stacks). */
+export function nestedStacksOf(stack: Stack): NestedStack[] {
+  return stack.node
+    .findAll()
+    .filter((c): c is NestedStack => NestedStack.isNestedStack(c) && c.nestedStackParent === stack);
+}
+
+/** A stack's template with its nested stacks' resources merged in, their parameters replaced by the parent's values. */
+export function withNestedStacks(stack: Stack): Template {
+  // A copy: toJSON() hands out the cloud assembly's own cached template.
+  const merged = structuredClone(Template.fromStack(stack).toJSON()) as { Resources: Record<string, unknown> };
+  for (const nested of nestedStacksOf(stack)) {
+    const nestedResource = merged.Resources[stack.getLogicalId(nested.nestedStackResource as CfnElement)] as {
+      Properties: { Parameters?: Record<string, unknown> };
+    };
+    const parameters = nestedResource.Properties.Parameters ?? {};
+    const substitute = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(substitute);
+      if (value && typeof value === 'object') {
+        const ref = (value as { Ref?: unknown }).Ref;
+        if (typeof ref === 'string' && Object.keys(value).length === 1 && ref in parameters) return parameters[ref];
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v)]));
+      }
+      return value;
+    };
+    const resources = (withNestedStacks(nested).toJSON() as { Resources: Record<string, unknown> }).Resources;
+    for (const [logicalId, resource] of Object.entries(resources)) {
+      if (logicalId in merged.Resources)
+        throw new Error(`${logicalId} is in ${stack.node.path} and ${nested.node.path}`);
+      merged.Resources[logicalId] = substitute(resource);
+    }
+  }
+  return Template.fromJSON(merged);
 }
 
 /** The logical id of a function of the API stack. */

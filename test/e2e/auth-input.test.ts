@@ -23,7 +23,8 @@ afterAll(() => api.stop());
 
 const name = (prefix = 'in') => `${prefix}-${randomBytes(5).toString('hex')}`;
 const strong = () => `pw-${randomBytes(12).toString('hex')}`;
-const createUser = (body: Record<string, unknown>) => api.request('/users', { method: 'POST', token: admin, body });
+const createUser = (body: Record<string, unknown>) =>
+  api.request('/users', { method: 'POST', token: admin, body: { reason: 'Test account', ...body } });
 const loginAs = (username: string, password: string) =>
   api.request('/auth/login', { method: 'POST', body: { username, password }, localAddress: freshIp() });
 
@@ -113,7 +114,11 @@ describe('mass assignment', () => {
     ['tokensValidAfter', { tokensValidAfter: 0 }],
   ])('PATCH /users/{id} (as admin) with %s → 400 and nothing changed', async (_field, body) => {
     const before = await api.request(`/users/${account.userId}`, { token: admin });
-    const res = await api.request(`/users/${account.userId}`, { method: 'PATCH', token: admin, body });
+    const res = await api.request(`/users/${account.userId}`, {
+      method: 'PATCH',
+      token: admin,
+      body: { reason: 'Test change', ...body },
+    });
     expectError(res, 400, 'BAD_REQUEST');
     expect((await api.request(`/users/${account.userId}`, { token: admin })).json).toEqual(before.json);
   });
@@ -345,6 +350,7 @@ describe('ill-formed Unicode (a lone surrogate) is refused where text reaches th
           password: `pw-${randomBytes(12).toString('hex')}`,
           roles: [],
           displayName,
+          reason: 'Test account',
         },
       });
       expectError(created, 422, 'VALIDATION_ERROR');
@@ -366,6 +372,7 @@ describe('pagination cursors are opaque and checked', () => {
           username: `pager-${i}-${randomBytes(3).toString('hex')}`,
           password: `pw-${randomBytes(12).toString('hex')}`,
           roles: [],
+          reason: 'Test account',
         },
       });
       expect(res.status, res.text).toBe(201);

@@ -385,7 +385,7 @@ describe('disabled accounts', () => {
     const res = await api.request(`/users/${victim.userId}`, {
       method: 'PATCH',
       token: await adminToken(api),
-      body: { disabled: true },
+      body: { reason: 'Test change', disabled: true },
     });
     expect(res.status).toBe(200);
     expectError(await attempt(victim.username, victim.password, freshIp()), 401, 'UNAUTHORIZED');

@@ -20,7 +20,13 @@ import { type Account, createAccount } from '#test/support/users';
 import { stubEnvForAll } from '#test/support/env';
 
 // Many logins in this file: the per-IP login limit is auth-login.test.ts's subject, not this one's.
-stubEnvForAll({ LOGIN_RATE_LIMIT_PER_MINUTE: '10000', RATE_LIMIT_PER_MINUTE: '10000' });
+// A day between refreshes, as the absolute-lifetime test rotates: the idle limit has its own tests
+// (cookie-sessions.test.ts) and is lifted here beyond the 7 days.
+stubEnvForAll({
+  LOGIN_RATE_LIMIT_PER_MINUTE: '10000',
+  RATE_LIMIT_PER_MINUTE: '10000',
+  SESSION_IDLE_SECONDS: String(8 * 24 * 3600),
+});
 
 let api: LocalApi;
 let admin: string;
@@ -355,9 +361,13 @@ describe("changes to the user's state take effect on their next request", () => 
   it.each([
     [
       'PATCH /users/{id} {disabled: true}',
-      (id: string) => api.request(`/users/${id}`, { method: 'PATCH', token: admin, body: { disabled: true } }),
+      (id: string) =>
+        api.request(`/users/${id}`, { method: 'PATCH', token: admin, body: { reason: 'Test change', disabled: true } }),
     ],
-    ['DELETE /users/{id}', (id: string) => api.request(`/users/${id}`, { method: 'DELETE', token: admin })],
+    [
+      'DELETE /users/{id}',
+      (id: string) => api.request(`/users/${id}`, { method: 'DELETE', token: admin, body: { reason: 'Test removal' } }),
+    ],
   ])('%s: the token → 401 on the next request, the refresh token too, and login is refused', async (_name, disable) => {
     const account = await createAccount(api, ['operator']);
     const session = await signIn(api, account);
@@ -394,12 +404,22 @@ describe("changes to the user's state take effect on their next request", () => 
     expect((await whoAmI(api, changer.accessToken)).status).toBe(200);
 
     expect(
-      (await api.request(`/users/${account.userId}`, { method: 'PATCH', token: admin, body: { disabled: true } }))
-        .status,
+      (
+        await api.request(`/users/${account.userId}`, {
+          method: 'PATCH',
+          token: admin,
+          body: { reason: 'Test change', disabled: true },
+        })
+      ).status,
     ).toBe(200);
     expect(
-      (await api.request(`/users/${account.userId}`, { method: 'PATCH', token: admin, body: { disabled: false } }))
-        .status,
+      (
+        await api.request(`/users/${account.userId}`, {
+          method: 'PATCH',
+          token: admin,
+          body: { reason: 'Test change', disabled: false },
+        })
+      ).status,
     ).toBe(200);
 
     for (const s of [plain, changer]) {
@@ -420,7 +440,7 @@ describe("changes to the user's state take effect on their next request", () => 
     const res = await api.request(`/users/${account.userId}`, {
       method: 'PATCH',
       token: admin,
-      body: { roles: ['viewer'] },
+      body: { reason: 'Test change', roles: ['viewer'] },
     });
     expect(res.status, res.text).toBe(200);
 
@@ -445,7 +465,7 @@ describe("changes to the user's state take effect on their next request", () => 
     const res = await api.request(`/users/${account.userId}`, {
       method: 'PATCH',
       token: admin,
-      body: { roles: ['operator'] },
+      body: { reason: 'Test change', roles: ['operator'] },
     });
     expect(res.status, res.text).toBe(200);
 

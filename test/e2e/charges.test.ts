@@ -7,7 +7,7 @@ import { adminToken } from '#test/support/auth';
 import { type TestUser, userWithRoles } from '#test/support/users';
 import { type LocalApi, startLocalApi } from '#test/support/local-api';
 import { scanAll } from '#test/support/streams';
-import { seedCharge } from '#test/support/charges';
+import { decide, seedCharge, signatureFor } from '#test/support/charges';
 import { eventually } from '#test/support/eventually';
 
 let api: LocalApi;
@@ -93,10 +93,10 @@ describe('a charge through its whole life, over HTTP', () => {
     const own = await patch(id, 3, { status: 'released', reason: 'my own release' }, operator);
     expectError(own, 403, 'SEGREGATION_OF_DUTIES');
     expectError(await patch(id, 3, { status: 'blocked', reason: 'skip a step' }, qm2), 409, 'INVALID_TRANSITION');
-    const released = await patch(id, 3, { status: 'released', reason: 'QC certificate 2026-118' }, qm);
+    const released = await decide(api, qm, id, 3, 'released', 'QC certificate 2026-118');
     expect(released.status, released.text).toBe(200);
     expect(released.headers.etag).toBe('"4"');
-    expect((await patch(id, 4, { status: 'blocked', reason: 'customer complaint 55' }, qm2)).status).toBe(200);
+    expect((await decide(api, qm2, id, 4, 'blocked', 'customer complaint 55')).status).toBe(200);
 
     // Assess: the history (from the version snapshots) has every version, who made it, why and what changed.
     const history = await api.request(`/charges/${id}/history`, { token: viewer.token });
@@ -114,6 +114,11 @@ describe('a charge through its whole life, over HTTP', () => {
     expect(versions[1]!.changes).toEqual({ quantity: { from: 100, to: 98.5 } });
     expect(versions[3]!.changes).toEqual({ status: { from: 'quarantine', to: 'released' } });
     expect(versions[4]!.changes).toEqual({ status: { from: 'released', to: 'blocked' } });
+    expect(versions[3]).toMatchObject({
+      signature: { signer: { userId: qm.userId, username: qm.username }, meaning: 'approved_for_release' },
+    });
+    expect(versions[4]).toMatchObject({ signature: { signer: { userId: qm2.userId }, meaning: 'blocked' } });
+    expect(versions[2]).not.toHaveProperty('signature');
     for (const v of versions) expect(new Date(v.at).toISOString()).toBe(v.at);
 
     // Assess: the audit trail (from the stream) tells the same, and its chain verifies.
@@ -125,7 +130,12 @@ describe('a charge through its whole life, over HTTP', () => {
       [4, 'update', 4, qm.userId, 'QC certificate 2026-118'],
       [5, 'update', 5, qm2.userId, 'customer complaint 55'],
     ]);
-    expect(trail[3]!.changes).toEqual({ status: { from: 'quarantine', to: 'released' } });
+    // The signature is part of the audited change (and so of the hash chain); never a password.
+    expect(trail[3]!.changes).toEqual({
+      status: { from: 'quarantine', to: 'released' },
+      signature: { from: null, to: expect.objectContaining({ meaning: 'approved_for_release' }) },
+    });
+    expect(JSON.stringify(trail)).not.toContain(qm.password);
 
     const verify = await api.request(`/audit/verify?entityType=charge&entityId=${id}`, { token: auditor.token });
     expect(verify.json).toEqual({ entityType: 'charge', entityId: id, valid: true, records: 5 });
@@ -136,7 +146,7 @@ describe('the batch data is locked once QA has decided (four-eyes rule beyond th
   it('the creator cannot rewrite a released charge; nobody can edit a blocked or rejected one; nothing is written', async () => {
     // Prepare
     const id = await seed({ status: 'quarantine' });
-    expect((await patch(id, 1, { status: 'released', reason: 'QC certificate 118' }, qm)).status).toBe(200);
+    expect((await decide(api, qm, id, 1, 'released', 'QC certificate 118')).status).toBe(200);
 
     // Act / Assess: the attack, the creator (an operator) changing what QA released, then every later state.
     const rewrite = await patch(id, 2, { quantity: 9999, unit: 't', articleId: 'E2E-2', reason: 'correction' });
@@ -146,9 +156,9 @@ describe('the batch data is locked once QA has decided (four-eyes rule beyond th
     });
     // Not even someone with the release right, nor notes alone.
     expectError(await patch(id, 2, { notes: 'added later', reason: 'note after release' }, qm2), 409, 'CONFLICT');
-    expect((await patch(id, 2, { status: 'blocked', reason: 'complaint 7' }, qm2)).status).toBe(200);
+    expect((await decide(api, qm2, id, 2, 'blocked', 'complaint 7')).status).toBe(200);
     expectError(await patch(id, 3, { quantity: 1, reason: 'while blocked' }, qm2), 409, 'CONFLICT');
-    expect((await patch(id, 3, { status: 'rejected', reason: 'destroy the lot' }, qm2)).status).toBe(200);
+    expect((await decide(api, qm2, id, 3, 'rejected', 'destroy the lot')).status).toBe(200);
     expectError(await patch(id, 4, { quantity: 1, reason: 'after rejection' }, qm), 409, 'CONFLICT');
 
     // Assess: nothing of the refused changes was written.
@@ -173,7 +183,8 @@ describe('the batch data is locked once QA has decided (four-eyes rule beyond th
       'CONFLICT',
     );
     // Unchanged values are no change; in production and quarantine the data stays editable.
-    expect((await patch(id, 1, { status: 'released', quantity: 100, reason: 'release as is' }, qm)).status).toBe(200);
+    const asIs = { status: 'released', quantity: 100, reason: 'release as is' };
+    expect((await patch(id, 1, { ...asIs, signature: signatureFor('released', qm.password) }, qm)).status).toBe(200);
     const other = await seed();
     expect((await patch(other, 1, { quantity: 7, status: 'quarantine', reason: 'weighed, to QC' })).status).toBe(200);
   });
@@ -263,7 +274,8 @@ describe('bad input over HTTP leaves no trace', () => {
     // Assess: a good write afterwards; when its audit record is there, a record for any refused request would be too.
     const sentinel = await seed();
     await auditOf('charge', sentinel, 1);
-    expect((await scanAll('charges')).length).toBe(chargesBefore + 2); // the sentinel and its version snapshot
+    // The sentinel, its version snapshot and its lot number's claim (the year's lot counter exists already).
+    expect((await scanAll('charges')).length).toBe(chargesBefore + 3);
     const after = await chargeAudit();
     expect(after.length).toBe(auditBefore + 1);
     expect(after.filter((i) => i.entityId === barrier)).toHaveLength(1);
@@ -370,13 +382,13 @@ describe("users' changes are audited from the users stream", () => {
     const roles = await api.request(`/users/${target.userId}`, {
       method: 'PATCH',
       token: admin,
-      body: { roles: ['operator'] },
+      body: { reason: 'Test change', roles: ['operator'] },
     });
     expect(roles.status, roles.text).toBe(200);
     const disabled = await api.request(`/users/${target.userId}`, {
       method: 'PATCH',
       token: admin,
-      body: { disabled: true },
+      body: { reason: 'Test change', disabled: true },
     });
     expect(disabled.status, disabled.text).toBe(200);
 

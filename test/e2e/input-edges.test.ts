@@ -103,7 +103,7 @@ describe('identifiers refuse Unicode format characters (Cf): 422', () => {
     expect(new Set(details.map((d) => d.path))).toEqual(new Set(['body.filters.articleId']));
   });
 
-  it('a report definition name is an identifier too; its title is text and may hold them', async () => {
+  it('a report definition name is an identifier too; its title is text and may hold them, but no bidi control', async () => {
     const name = await api.request('/reports/definitions', {
       method: 'POST',
       token: admin,
@@ -113,9 +113,17 @@ describe('identifiers refuse Unicode format characters (Cf): 422', () => {
     const title = await api.request('/reports/definitions', {
       method: 'POST',
       token: admin,
-      body: { name: 'weekly-rtl', title: 'تقرير\u200F أسبوعي', kind: 'charges', format: 'csv' },
+      body: { name: 'weekly-zw', title: 'Wochen\u200Bbericht', kind: 'charges', format: 'csv' },
     });
     expect(title.status, title.text).toBe(201);
+    // A bidi control reorders what the reader of a file name or heading sees (`…\u202Eslx.exe` shows as `…exe.xls`).
+    const bidi = await api.request('/reports/definitions', {
+      method: 'POST',
+      token: admin,
+      body: { name: 'weekly-rtl', title: 'تقرير\u200F أسبوعي', kind: 'charges', format: 'csv' },
+    });
+    const details = expectError(bidi, 422, 'VALIDATION_ERROR').details as Array<{ path: string }>;
+    expect(details.map((d) => d.path)).toEqual(['body.title']);
   });
 
   it('an articleId without them still works', async () => {

@@ -21,7 +21,7 @@ beforeAll(async () => {
   const disabled = await api.request(`/users/${bootstrapId}`, {
     method: 'PATCH',
     token: a.token,
-    body: { disabled: true },
+    body: { reason: 'Test change', disabled: true },
   });
   expect(disabled.status, disabled.text).toBe(200);
 });
@@ -42,8 +42,16 @@ describe('the only two admins demote each other at the same moment', () => {
     for (let round = 0; round < 4; round++) {
       // Act
       const [byA, byB] = await Promise.all([
-        api.request(`/users/${b.userId}`, { method: 'PATCH', token: a.token, body: { roles: ['viewer'] } }),
-        api.request(`/users/${a.userId}`, { method: 'PATCH', token: b.token, body: { roles: ['viewer'] } }),
+        api.request(`/users/${b.userId}`, {
+          method: 'PATCH',
+          token: a.token,
+          body: { reason: 'Test change', roles: ['viewer'] },
+        }),
+        api.request(`/users/${a.userId}`, {
+          method: 'PATCH',
+          token: b.token,
+          body: { reason: 'Test change', roles: ['viewer'] },
+        }),
       ]);
 
       // Assess: one 200; the other 409 (the last admin), or 401 when its token died with its demotion first.
@@ -61,7 +69,7 @@ describe('the only two admins demote each other at the same moment', () => {
       const restored = await api.request(`/users/${loser.userId}`, {
         method: 'PATCH',
         token: winner.token,
-        body: { roles: ['admin'] },
+        body: { reason: 'Test change', roles: ['admin'] },
       });
       expect(restored.status, restored.text).toBe(200);
       loser.token = (await login(api, loser.username, loser.password, '127.0.0.253')).accessToken;

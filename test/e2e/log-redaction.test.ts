@@ -38,7 +38,12 @@ describe('log redaction with POWERTOOLS_LOGGER_LOG_EVENT=true', () => {
         method: 'POST',
         token,
         headers: { Cookie: COOKIE },
-        body: { username: 'log-redaction-user', password: `${PASSWORD}-new`, roles: ['viewer'] },
+        body: {
+          username: 'log-redaction-user',
+          password: `${PASSWORD}-new`,
+          roles: ['viewer'],
+          reason: 'Test account',
+        },
       });
     });
 

@@ -254,7 +254,11 @@ describe('tokens from the configured identity provider', () => {
     const sub = subject();
     const token = await idpToken({ sub });
     const me = (await api.request('/users/me', { token })).json as { userId: string };
-    const res = await api.request(`/users/${me.userId}`, { method: 'PATCH', token: admin, body: { disabled: true } });
+    const res = await api.request(`/users/${me.userId}`, {
+      method: 'PATCH',
+      token: admin,
+      body: { reason: 'Test change', disabled: true },
+    });
     expect(res.status, res.text).toBe(200);
     expect401(await api.request('/charges', { token }));
     expect401(await api.request('/charges', { token: await idpToken({ sub, iat: now() + 1 }) }));
@@ -440,7 +444,11 @@ describe("an SSO user's roles are the identity provider's", () => {
 
     // Act: the audit's request (it answered 200 with roles that never took effect), and variants.
     for (const body of [{ roles: ['viewer'] }, { roles: [] }, { roles: ['admin'], displayName: 'Not this either' }]) {
-      const res = await api.request(`/users/${user.userId}`, { method: 'PATCH', token: admin, body });
+      const res = await api.request(`/users/${user.userId}`, {
+        method: 'PATCH',
+        token: admin,
+        body: { reason: 'Test change', ...body },
+      });
       const error = expectError(res, 409, 'CONFLICT');
       expect(error.details).toEqual([
         {
@@ -464,7 +472,7 @@ describe("an SSO user's roles are the identity provider's", () => {
     const changed = await api.request(`/users/${user.userId}`, {
       method: 'PATCH',
       token: admin,
-      body: { displayName: 'Sam SSO', email },
+      body: { reason: 'Test change', displayName: 'Sam SSO', email },
     });
     expect(changed.status, changed.text).toBe(200);
     expect(changed.json).toMatchObject({
@@ -510,7 +518,11 @@ describe("an SSO user's roles are the identity provider's", () => {
       ['DELETE', undefined],
     ] as const) {
       const error = expectError(
-        await api.request(`/users/${local.userId}`, { method, token: ssoAdmin, body }),
+        await api.request(`/users/${local.userId}`, {
+          method,
+          token: ssoAdmin,
+          body: { reason: 'Test change', ...body },
+        }),
         409,
         'CONFLICT',
       );
@@ -527,6 +539,7 @@ describe("an SSO user's roles are the identity provider's", () => {
         username: `second-admin-${randomBytes(3).toString('hex')}`,
         password: `pw-${randomBytes(12).toString('hex')}`,
         roles: ['admin'],
+        reason: 'Second local admin',
       },
     });
     expect(created.status, created.text).toBe(201);
@@ -534,10 +547,18 @@ describe("an SSO user's roles are the identity provider's", () => {
     const demoted = await api.request(`/users/${second.userId}`, {
       method: 'PATCH',
       token: ssoAdmin,
-      body: { roles: ['viewer'] },
+      body: { reason: 'Test change', roles: ['viewer'] },
     });
     expect(demoted.status, demoted.text).toBe(200);
-    expectError(await api.request(`/users/${local.userId}`, { method: 'DELETE', token: ssoAdmin }), 409, 'CONFLICT');
+    expectError(
+      await api.request(`/users/${local.userId}`, {
+        method: 'DELETE',
+        token: ssoAdmin,
+        body: { reason: 'Test removal' },
+      }),
+      409,
+      'CONFLICT',
+    );
   });
 });
 

@@ -114,9 +114,13 @@ describe('GET /metrics', () => {
     const patched = await api.request(`/users/${target.userId}`, {
       method: 'PATCH',
       token,
-      body: { roles: ['operator'] },
+      body: { reason: 'Test change', roles: ['operator'] },
     });
-    const deleted = await api.request(`/users/${target.userId}`, { method: 'DELETE', token });
+    const deleted = await api.request(`/users/${target.userId}`, {
+      method: 'DELETE',
+      token,
+      body: { reason: 'Test removal' },
+    });
 
     // Assess
     expect(changed.status, changed.text).toBe(204);

@@ -254,7 +254,13 @@ describe('refused tokens do not spend their owner’s allowance', () => {
     const grace = await createAccount(api, ['viewer'], 'rl-grace');
     const old = await signIn(api, grace);
     expect(
-      (await api.request(`/users/${grace.userId}`, { method: 'PATCH', token: admin, body: { disabled: true } })).status,
+      (
+        await api.request(`/users/${grace.userId}`, {
+          method: 'PATCH',
+          token: admin,
+          body: { reason: 'Test change', disabled: true },
+        })
+      ).status,
     ).toBe(200);
 
     // Act
@@ -262,8 +268,13 @@ describe('refused tokens do not spend their owner’s allowance', () => {
 
     // Assess
     expect(
-      (await api.request(`/users/${grace.userId}`, { method: 'PATCH', token: admin, body: { disabled: false } }))
-        .status,
+      (
+        await api.request(`/users/${grace.userId}`, {
+          method: 'PATCH',
+          token: admin,
+          body: { reason: 'Test change', disabled: false },
+        })
+      ).status,
     ).toBe(200);
     await expectFullAllowance(grace);
   });

@@ -118,7 +118,12 @@ const RECIPES: Record<string, (caller: Caller | undefined, permitted: boolean) =
     path: '/users',
     options: {
       method: 'POST',
-      body: { username: `rbac-new-${randomBytes(5).toString('hex')}`, password: strongPassword(), roles: ['viewer'] },
+      body: {
+        username: `rbac-new-${randomBytes(5).toString('hex')}`,
+        password: strongPassword(),
+        roles: ['viewer'],
+        reason: 'RBAC matrix test',
+      },
     },
     success: 201,
   }),
@@ -126,12 +131,15 @@ const RECIPES: Record<string, (caller: Caller | undefined, permitted: boolean) =
   'GET /users/{id}': async () => ({ path: `/users/${target.userId}`, options: {}, success: 200 }),
   'PATCH /users/{id}': async () => ({
     path: `/users/${target.userId}`,
-    options: { method: 'PATCH', body: { displayName: `Target ${randomBytes(2).toString('hex')}` } },
+    options: {
+      method: 'PATCH',
+      body: { displayName: `Target ${randomBytes(2).toString('hex')}`, reason: 'RBAC matrix test' },
+    },
     success: 200,
   }),
   'DELETE /users/{id}': async (_caller, permitted) => ({
     path: `/users/${permitted ? (await createAccount(api, ['viewer'], 'rbac-del')).userId : target.userId}`,
-    options: { method: 'DELETE' },
+    options: { method: 'DELETE', body: { reason: 'RBAC matrix test' } },
     success: 204,
   }),
   'POST /users/{id}/unlock': async () => ({
@@ -251,7 +259,132 @@ Object.assign(RECIPES, {
     options: { method: 'POST' },
     success: undefined,
   }),
+  'POST /auth/token': async () => {
+    const { clientId, clientSecret } = await newServiceAccount();
+    return {
+      path: '/auth/token',
+      options: {
+        method: 'POST',
+        // No bearer token: the client authenticates itself (HTTP Basic), as Prometheus does.
+        token: '',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+        },
+        rawBody: 'grant_type=client_credentials',
+      },
+      success: 200,
+    };
+  },
+  'POST /service-accounts': async () => ({
+    path: '/service-accounts',
+    options: { method: 'POST', body: { name: 'rbac', permissions: ['metrics:read'], reason: 'RBAC matrix test' } },
+    success: 201,
+  }),
+  'GET /service-accounts': async () => ({ path: '/service-accounts', options: {}, success: 200 }),
+  'POST /service-accounts/{id}/rotate-secret': async (_caller, permitted) => ({
+    path: `/service-accounts/${permitted ? (await newServiceAccount()).serviceAccountId : DUMMY_SERVICE_ACCOUNT}/rotate-secret`,
+    options: { method: 'POST', body: { reason: 'RBAC matrix test' } },
+    success: 200,
+  }),
+  'DELETE /service-accounts/{id}': async (_caller, permitted) => ({
+    path: `/service-accounts/${permitted ? (await newServiceAccount()).serviceAccountId : DUMMY_SERVICE_ACCOUNT}`,
+    options: { method: 'DELETE', body: { reason: 'RBAC matrix test' } },
+    success: 204,
+  }),
+  // The console's front door: a redirect, for everyone.
+  'GET /': async () => ({ path: '/', options: {}, success: 302 }),
+  'POST /users/me/mfa': async () => ({ path: '/users/me/mfa', options: { method: 'POST' }, success: 200 }),
+  // Confirming and removing MFA need a current TOTP code (mfa.test.ts); here an empty body checks access only.
+  'POST /users/me/mfa/confirm': async () => ({
+    path: '/users/me/mfa/confirm',
+    options: { method: 'POST', body: {} },
+    success: undefined,
+  }),
+  'DELETE /users/me/mfa': async () => ({
+    path: '/users/me/mfa',
+    options: { method: 'DELETE', body: {} },
+    success: undefined,
+  }),
+  // Accepted whatever the username, so it never tells who exists.
+  'POST /auth/password-reset/request': async () => ({
+    path: '/auth/password-reset/request',
+    options: { method: 'POST', body: { username: `rbac-nobody-${randomBytes(3).toString('hex')}` } },
+    success: 202,
+  }),
+  // No mailed link here: an unknown token is 422 on body.token.
+  'POST /auth/password-reset': async () => ({
+    path: '/auth/password-reset',
+    options: { method: 'POST', body: { token: randomBytes(32).toString('base64url'), newPassword: strongPassword() } },
+    success: 422,
+  }),
+  'GET /users/me/sessions': async () => ({ path: '/users/me/sessions', options: {}, success: 200 }),
+  // An unknown session: 404, as another user's.
+  'DELETE /users/me/sessions/{id}': async () => ({
+    path: `/users/me/sessions/${DUMMY_ID}`,
+    options: { method: 'DELETE' },
+    success: 404,
+  }),
+  // The matrix runs without OIDC_PROVIDERS: no provider, no sign-in state, no ticket waiting.
+  'GET /auth/sso/providers': async () => ({ path: '/auth/sso/providers', options: {}, success: 200 }),
+  'GET /auth/sso/{provider}': async () => ({ path: '/auth/sso/rbac', options: {}, success: 404 }),
+  'GET /auth/sso/callback': async () => ({ path: '/auth/sso/callback?code=x&state=y', options: {}, success: 400 }),
+  'POST /auth/sso/ticket': async () => ({ path: '/auth/sso/ticket', options: { method: 'POST' }, success: 404 }),
+  // A reset changes the password the other recipes sign in with: a fresh user when it should go through.
+  'POST /users/{id}/password-reset': async (_caller, permitted) => ({
+    path: `/users/${permitted ? (await createAccount(api, ['viewer'], 'rbac-reset')).userId : target.userId}/password-reset`,
+    options: { method: 'POST', body: { reason: 'RBAC matrix test' } },
+    success: 200,
+  }),
+  'GET /charges/{id}/versions/{n}': async () => ({
+    path: `/charges/${(await newCharge()).id}/versions/1`,
+    options: {},
+    success: 200,
+  }),
+  // A review needs a signature (charges-review tests); here an empty body checks access only.
+  'POST /charges/{id}/reviews': async () => ({
+    path: `/charges/${DUMMY_ID}/reviews`,
+    options: { method: 'POST', body: {} },
+    success: undefined,
+  }),
+  'GET /analytics/charges': async () => ({
+    path: '/analytics/charges?measure=count&groupBy=status&interval=week&from=P12W',
+    options: {},
+    success: 200,
+  }),
+  'GET /analytics/qa': async () => ({
+    path: '/analytics/qa?measure=rejection_rate&groupBy=week&from=P26W',
+    options: {},
+    success: 200,
+  }),
+  'GET /dashboards': async () => ({ path: '/dashboards', options: {}, success: 200 }),
+  // Dashboards have their own tests (analytics); here an empty body or an unknown id checks access only.
+  'POST /dashboards': async () => ({ path: '/dashboards', options: { method: 'POST', body: {} }, success: undefined }),
+  'GET /dashboards/{id}': async () => ({ path: `/dashboards/${DUMMY_ID}`, options: {}, success: 404 }),
+  'PUT /dashboards/{id}': async () => ({
+    path: `/dashboards/${DUMMY_ID}`,
+    options: { method: 'PUT', body: {} },
+    success: undefined,
+  }),
+  'DELETE /dashboards/{id}': async () => ({
+    path: `/dashboards/${DUMMY_ID}`,
+    options: { method: 'DELETE' },
+    success: undefined,
+  }),
 } satisfies typeof RECIPES);
+
+const DUMMY_SERVICE_ACCOUNT = 'sa-00000000-0000-4000-8000-000000000000';
+
+/** A service account made by the admin, for the routes that use or consume one. */
+async function newServiceAccount(): Promise<{ serviceAccountId: string; clientId: string; clientSecret: string }> {
+  const res = await api.request('/service-accounts', {
+    method: 'POST',
+    token: admin,
+    body: { name: 'rbac', permissions: ['metrics:read'], reason: 'RBAC matrix test' },
+  });
+  expect(res.status, res.text).toBe(201);
+  return res.json as { serviceAccountId: string; clientId: string; clientSecret: string };
+}
 
 /** Routes added after this file was written still get the 401/403 checks, with a generic request. */
 async function callFor(
@@ -298,13 +431,14 @@ describe('the role → permission table is the documented one', () => {
         'charges:read',
         'charges:write',
         'charges:release',
+        'charges:review',
         'charges:delete',
         'audit:read',
         'reports:read',
         'reports:manage',
       ],
       operator: ['charges:read', 'charges:write'],
-      auditor: ['charges:read', 'audit:read', 'reports:read'],
+      auditor: ['charges:read', 'charges:review', 'audit:read', 'reports:read'],
       viewer: ['charges:read'],
     });
     expect([...PERMISSIONS].sort()).toEqual(
@@ -313,6 +447,7 @@ describe('the role → permission table is the documented one', () => {
         'charges:delete',
         'charges:read',
         'charges:release',
+        'charges:review',
         'charges:write',
         'keys:rotate',
         'metrics:read',

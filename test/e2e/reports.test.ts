@@ -21,6 +21,8 @@ let qm2: TestUser;
 let auditor: TestUser;
 let viewer: TestUser;
 let chargeId: string;
+/** The lot number the server gave the charge: the Chargenbericht's title and the exports' first column. */
+let lotNumber: string | undefined;
 /** The runtime's state directory (startLocalApi gives each test file its own). */
 const stateDir = () => process.env.LOCAL_STATE_DIR as string;
 const scratch = mkdtempSync(join(tmpdir(), 'reports-e2e-'));
@@ -73,7 +75,7 @@ beforeAll(async () => {
     userWithRoles(api, ['auditor']),
     userWithRoles(api, ['viewer']),
   ]);
-  ({ chargeId } = await seedCharge(api, operator.token, {
+  ({ chargeId, lotNumber } = await seedCharge(api, operator.token, {
     articleId: 'ART-Łódź',
     quantity: 1234.5,
     unit: 'kg',
@@ -86,7 +88,11 @@ beforeAll(async () => {
     method: 'PATCH',
     token: qm.token,
     headers: { 'If-Match': '"1"' },
-    body: { status: 'released', reason: 'Prüfung bestanden' },
+    body: {
+      status: 'released',
+      reason: 'Prüfung bestanden',
+      signature: { meaning: 'approved_for_release', password: qm.password },
+    },
   });
   expect(released.status, released.text).toBe(200);
   for (let i = 0; i < 3; i++) {
@@ -108,17 +114,26 @@ describe('Chargenbericht', () => {
     const res = await download(`/charges/${chargeId}/report.pdf`, auditor.token);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/pdf');
-    expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="chargenbericht-ART-/);
+    expect(res.headers.get('content-disposition')).toMatch(
+      new RegExp(`^attachment; filename="chargenbericht-${lotNumber}-`),
+    );
     expect(res.body.subarray(0, 5).toString()).toBe('%PDF-');
     const text = pdftotext(res.body);
-    expect(text).toContain('Chargenbericht ART-Łódź');
+    expect(text).toContain(`Chargenbericht ${lotNumber}`);
+    expect(text).toContain('Statusverlauf und Änderungen');
     expect(text).toContain(chargeId);
+    expect(text).toContain('ART-Łódź');
     expect(text).toContain('Łódź Größe Ærø — Probe 1');
     expect(text).toContain('=HYPERLINK("http://x")');
     expect(text).toContain('1.234,5');
     expect(text).toContain('01.05.2026');
-    expect(text).toMatch(/quarantine\s*->\s*released/);
+    // The history table's narrow columns may wrap a status change (other columns' text between its lines).
+    expect(text).toMatch(/Quarantäne\s*->[\s\S]{0,80}Freigegeben/);
     expect(text).toContain('Prüfung bestanden');
+    // The QA decision's signature, in German, with its time to the second.
+    expect(text).toContain('Elektronische Unterschriften');
+    expect(text).toContain('Zur Freigabe genehmigt');
+    expect(text).toMatch(/\d{2}\.\d{2}\.\d{4},? \d{2}:\d{2}:\d{2}/);
     expect(text).toContain(`von ${auditor.username}`);
     expect(text).toContain(operator.username);
     expect(text).toMatch(/Seite 1 von 1/);
@@ -127,7 +142,9 @@ describe('Chargenbericht', () => {
   it('speaks English with lang=en and refuses a bad lang', async () => {
     const en = await download(`/charges/${chargeId}/report.pdf?lang=en`, auditor.token);
     const english = pdftotext(en.body);
-    expect(english).toContain('Batch report ART-Łódź');
+    expect(english).toContain(`Batch report ${lotNumber}`);
+    expect(english).toContain('Electronic signatures');
+    expect(english).toContain('Approved for release');
     expect(english).toContain('Status history and changes');
     expect(english).toContain('Page 1 of 1');
     expect(english).toContain('1,234.5');
@@ -184,7 +201,7 @@ describe('charge list exports', () => {
     expect(res.headers.get('content-type')).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
     const sheet = await readSheet(res.body);
     const header = sheet[0] as string[];
-    expect(header.slice(0, 5)).toEqual(['Charge', 'Artikel', 'Menge', 'Einheit', 'Herstelldatum']);
+    expect(header.slice(0, 6)).toEqual(['Chargennummer', 'Charge', 'Artikel', 'Menge', 'Einheit', 'Herstelldatum']);
     expect(sheet).toHaveLength(2);
     const row = sheet[1] as unknown[];
     expect(row[header.indexOf('Menge')]).toBe(1234.5);
@@ -192,7 +209,10 @@ describe('charge list exports', () => {
     const produced = row[header.indexOf('Herstelldatum')];
     expect(produced).toBeInstanceOf(Date);
     expect((produced as Date).toISOString()).toBe('2026-05-01T00:00:00.000Z');
-    expect(row[header.indexOf('Geändert am')]).toBeInstanceOf(Date);
+    // Times are written as wall-clock times of the export's zone, named in the header.
+    expect(row[header.indexOf('Geändert am (UTC)')]).toBeInstanceOf(Date);
+    expect(row[header.indexOf('Chargennummer')]).toBe(lotNumber);
+    // Text that looks like a formula is marked as text by the cell's quote-prefix style, not by an apostrophe.
     expect(row[header.indexOf('Bemerkungen')]).toBe(NOTES);
   });
 
@@ -276,7 +296,7 @@ describe('audit exports', () => {
     const xlsx = await download('/reports/audit.xlsx?from=2020-01-01', auditor.token);
     expect(xlsx.status).toBe(200);
     const sheet = await readSheet(xlsx.body);
-    expect((sheet[0] as string[])[0]).toBe('Zeitpunkt');
+    expect((sheet[0] as string[])[0]).toBe('Zeitpunkt (UTC)');
     expect((sheet[1] as unknown[])[0]).toBeInstanceOf(Date);
   });
 });
@@ -419,18 +439,20 @@ describe('report definitions', () => {
     const mails = readdirSync(outbox).map((f) => readFileSync(join(outbox, f), 'utf8'));
     const mail = mails.find((m) => m.includes(run?.runId as string)) as string;
     expect(mail).toContain('To: qa@example.com');
-    const link = `${api.url}/reports/runs/${run?.runId}/download`;
-    expect(mail).toContain(link);
+    // The mailed link opens the run in the console (a fragment route, so no id reaches a server log).
+    expect(mail).toContain(`${api.url}/console/#/reports/runs/${run?.runId}`);
+    expect(mail).not.toContain('/download');
 
-    // The link: signed-in reader → 303 to the short-lived file URL → the XLSX.
-    const redirect = await download(link, auditor.token);
+    // The console's download: signed-in reader → 303 to the short-lived file URL → the XLSX.
+    const redirect = await download(`${api.url}/reports/runs/${run?.runId}/download`, auditor.token);
     expect(redirect.status).toBe(303);
     const file = await download(redirect.headers.get('location') as string);
     expect(file.status).toBe(200);
     expect(file.headers.get('content-type')).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
     const sheet = await readSheet(file.body);
     expect(sheet).toHaveLength(2);
-    expect((sheet[1] as unknown[])[0]).toBe(chargeId);
+    expect((sheet[0] as string[]).slice(0, 2)).toEqual(['Chargennummer', 'Charge']);
+    expect((sheet[1] as unknown[]).slice(0, 2)).toEqual([lotNumber, chargeId]);
     expectError(await api.request(`/reports/runs/${run?.runId}/download`, { token: viewer.token }), 403, 'FORBIDDEN');
   });
 

@@ -222,7 +222,7 @@ describe('security events on the audit trail', () => {
     const res = await api.request(`/users/${a.userId}`, {
       method: 'PATCH',
       token: admin,
-      body: { roles: ['viewer', 'auditor'] },
+      body: { reason: 'Test change', roles: ['viewer', 'auditor'] },
     });
     expect(res.status, res.text).toBe(200);
     // An item change: its record comes from the users stream, so it arrives a moment later.
@@ -259,7 +259,7 @@ describe('a disabled account’s right password is no oracle', () => {
     const disabled = await api.request(`/users/${a.userId}`, {
       method: 'PATCH',
       token: admin,
-      body: { disabled: true },
+      body: { reason: 'Test change', disabled: true },
     });
     expect(disabled.status, disabled.text).toBe(200);
     const sequence = async (passwords: string[]) => {

@@ -33,7 +33,7 @@ describe('npm run smoke', () => {
       'login as smoke-qa (created)',
       `create charge ${first.chargeId} (${first.articleId})`,
       'quarantine (admin)',
-      'release (smoke-qa, four eyes)',
+      'release (smoke-qa, four eyes, signed)',
       expect.stringMatching(/^audit records of the charge \(\d+\)$/),
       expect.stringMatching(/^PDF report \(\d+ bytes\)$/),
       expect.stringMatching(/^console: (200|skipped \(GET \/console\/ answers 404: no console on this API\))$/),

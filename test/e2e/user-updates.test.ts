@@ -31,7 +31,12 @@ beforeAll(async () => {
 afterAll(() => api?.stop());
 
 async function patch(path: string, token: string, body: unknown): Promise<PublicUser> {
-  const res = await api.request(path, { method: 'PATCH', token, body });
+  const res = await api.request(path, {
+    method: 'PATCH',
+    token,
+    // An administrator's change to a user needs a reason; the caller's own profile (/users/me) takes none.
+    body: path === '/users/me' ? body : { reason: 'Test change', ...(body as Record<string, unknown>) },
+  });
   expect(res.status, res.text).toBe(200);
   return res.json as PublicUser;
 }
@@ -130,12 +135,12 @@ describe('concurrent admin changes to one user, without a precondition', () => {
 
         // Act: two admins, four requests in flight together.
         const [roles, name, mail, disable] = await Promise.all([
-          api.request(path, { method: 'PATCH', token: admin, body: { roles: ['auditor'] } }),
-          api.request(path, { method: 'PATCH', token: otherAdmin, body: { displayName } }),
-          api.request(path, { method: 'PATCH', token: admin, body: { email } }),
+          api.request(path, { method: 'PATCH', token: admin, body: { roles: ['auditor'], reason: 'Test change' } }),
+          api.request(path, { method: 'PATCH', token: otherAdmin, body: { displayName, reason: 'Test change' } }),
+          api.request(path, { method: 'PATCH', token: admin, body: { email, reason: 'Test change' } }),
           disableWith === 'PATCH'
-            ? api.request(path, { method: 'PATCH', token: otherAdmin, body: { disabled: true } })
-            : api.request(path, { method: 'DELETE', token: otherAdmin }),
+            ? api.request(path, { method: 'PATCH', token: otherAdmin, body: { disabled: true, reason: 'Test change' } })
+            : api.request(path, { method: 'DELETE', token: otherAdmin, body: { reason: 'Test removal' } }),
         ]);
 
         // Assess
@@ -166,7 +171,11 @@ describe('concurrent admin changes to one user, without a precondition', () => {
       const before = await revocations('role-change');
       const answers = await Promise.all(
         [admin, otherAdmin].map((token) =>
-          api.request(`/users/${target.userId}`, { method: 'PATCH', token, body: { roles: ['auditor'] } }),
+          api.request(`/users/${target.userId}`, {
+            method: 'PATCH',
+            token,
+            body: { reason: 'Test change', roles: ['auditor'] },
+          }),
         ),
       );
       for (const res of answers) expect(res.status, res.text).toBe(200);
@@ -179,8 +188,16 @@ describe('concurrent admin changes to one user, without a precondition', () => {
   it('the self-protection rule still holds under the retry: an admin cannot disable themselves', async () => {
     const me = await userWithRoles(api, ['admin']);
     const [self, other] = await Promise.all([
-      api.request(`/users/${me.userId}`, { method: 'PATCH', token: me.token, body: { disabled: true } }),
-      api.request(`/users/${me.userId}`, { method: 'PATCH', token: admin, body: { displayName: 'Still here' } }),
+      api.request(`/users/${me.userId}`, {
+        method: 'PATCH',
+        token: me.token,
+        body: { reason: 'Test change', disabled: true },
+      }),
+      api.request(`/users/${me.userId}`, {
+        method: 'PATCH',
+        token: admin,
+        body: { reason: 'Test change', displayName: 'Still here' },
+      }),
     ]);
     expect(self.status, self.text).toBe(409);
     expect(other.status, other.text).toBe(200);

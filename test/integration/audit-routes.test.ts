@@ -8,7 +8,7 @@ import { tableName } from '#platform/tables';
 import { invoke } from '#local/handlers';
 import { callHandler, userWith } from '#test/support/events';
 import { auditRecordsOf, createTables, streamReader } from '#test/support/streams';
-import { seedChargeAs } from '#test/support/charges';
+import { makeSigner, seedChargeAs, signatureFor } from '#test/support/charges';
 
 const startedAt = new Date(Date.now() - 60_000).toISOString();
 const operator = userWith(['operator'], 'olga');
@@ -22,6 +22,7 @@ const get = (resource: string, query: Record<string, string>, user = auditor) =>
 
 beforeAll(async () => {
   await createTables();
+  const qmPassword = await makeSigner(qm);
   reader = streamReader(['charges']);
   ({ chargeId } = await seedChargeAs(operator, {
     articleId: 'AR-1',
@@ -31,8 +32,8 @@ beforeAll(async () => {
   }));
   for (const [version, body, user] of [
     [1, { quantity: 2, reason: 'recount' }, operator],
-    [2, { status: 'released', reason: 'QC ok' }, qm],
-    [3, { status: 'blocked', reason: 'complaint' }, qm],
+    [2, { status: 'released', reason: 'QC ok', signature: signatureFor('released', qmPassword) }, qm],
+    [3, { status: 'blocked', reason: 'complaint', signature: signatureFor('blocked', qmPassword) }, qm],
   ] as const) {
     await callHandler('charges', {
       method: 'PATCH',

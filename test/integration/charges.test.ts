@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChargeStatus } from '#charges/model';
 import type { AuthenticatedUser } from '#platform/auth-context';
 import { invoke } from '#local/handlers';
-import { seedChargeAs } from '#test/support/charges';
+import { makeSigner, seedChargeAs, signatureFor } from '#test/support/charges';
 import { callHandler, type EventOptions, userWith } from '#test/support/events';
 import { auditRecordsOf, createTables, scanAll, streamReader } from '#test/support/streams';
 
@@ -34,7 +34,12 @@ const patch = (id: string, user: AuthenticatedUser, version: number | string | u
     body: patchBody,
   });
 
-beforeAll(createTables);
+let qmPassword: string;
+
+beforeAll(async () => {
+  await createTables();
+  qmPassword = await makeSigner(qm);
+});
 
 describe('create and read', () => {
   it('POST creates version 1 in production with Location and ETag; GET returns it with the ETag', async () => {
@@ -243,7 +248,11 @@ describe('a refused status change writes nothing (the rules, pair by pair: test/
   async function chargeIn(from: ChargeStatus, creator: AuthenticatedUser): Promise<{ id: string; version: number }> {
     const { chargeId } = await create(creator, { status: from === 'rejected' ? 'quarantine' : from });
     if (from !== 'rejected') return { id: chargeId, version: 1 };
-    const rejected = await patch(chargeId, qm, 1, { status: 'rejected', reason: 'failed QC' });
+    const rejected = await patch(chargeId, qm, 1, {
+      status: 'rejected',
+      reason: 'failed QC',
+      signature: signatureFor('rejected', qmPassword),
+    });
     expect(rejected.status, JSON.stringify(rejected.json)).toBe(200);
     return { id: chargeId, version: 2 };
   }
@@ -304,7 +313,7 @@ describe('soft delete', () => {
       version: 2,
       action: 'delete',
       reason: 'duplicate entry',
-      actor: { username: 'quentin' },
+      actor: { username: qm.username },
       changes: { deletedAt: { from: null, to: expect.any(String) } },
     });
     // The item is still there: soft delete.

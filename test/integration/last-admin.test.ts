@@ -45,7 +45,12 @@ async function createUser(roles: Role[], by: AuthenticatedUser = outsider): Prom
     method: 'POST',
     resource: '/users',
     user: by,
-    body: { username: `u-${randomBytes(4).toString('hex')}`, password: `pw-${randomBytes(12).toString('hex')}`, roles },
+    body: {
+      username: `u-${randomBytes(4).toString('hex')}`,
+      password: `pw-${randomBytes(12).toString('hex')}`,
+      roles,
+      reason: 'Test account',
+    },
   });
   expect(res.status, JSON.stringify(res.json)).toBe(201);
   return res.json as PublicUser;
@@ -57,11 +62,17 @@ const patch = (target: { userId: string }, body: unknown, by: AuthenticatedUser 
     resource: '/users/{id}',
     pathParameters: { id: target.userId },
     user: by,
-    body,
+    body: { reason: 'Test change', ...(body as object) },
   });
 
 const remove = (target: { userId: string }, by: AuthenticatedUser = outsider) =>
-  callHandler('users', { method: 'DELETE', resource: '/users/{id}', pathParameters: { id: target.userId }, user: by });
+  callHandler('users', {
+    method: 'DELETE',
+    resource: '/users/{id}',
+    pathParameters: { id: target.userId },
+    user: by,
+    body: { reason: 'Test removal' },
+  });
 
 const getUser = async (target: { userId: string }): Promise<PublicUser> => {
   const res = await callHandler('users', {
@@ -134,7 +145,12 @@ describe('the last enabled local admin', () => {
       method: 'POST',
       resource: '/users',
       user: outsider,
-      body: { username: a.username, password: `pw-${randomBytes(12).toString('hex')}`, roles: ['admin'] },
+      body: {
+        username: a.username,
+        password: `pw-${randomBytes(12).toString('hex')}`,
+        roles: ['admin'],
+        reason: 'Test account',
+      },
     });
     expect(duplicate.status).toBe(409);
     expect(duplicate.json.error.message).toMatch(/already exists/);

@@ -1,4 +1,5 @@
 import {
+  CreateTableCommand,
   DeleteTableCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
@@ -6,7 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABLES, type TableDefinition } from '#platform/tables';
-import { ensureTables } from '#local/tables';
+import { createTableInput, ensureTables } from '#local/tables';
 import { expectError } from '#test/support/assertions';
 import { type LocalApi, startLocalApi } from '#test/support/local-api';
 
@@ -69,5 +70,21 @@ describe('readiness', () => {
 
     await ensureTables(client, prefix);
     expect((await api.request('/status/health/readiness')).status).toBe(200);
+  });
+});
+
+describe('a kept table from before an index existed', () => {
+  it('gains the indexes it lacks on the next start, as a deploy adds them in AWS', async () => {
+    const older = `${prefix}older-`;
+    const def = TABLES['auth-state'] as TableDefinition;
+    await client.send(new CreateTableCommand(createTableInput({ ...def, indexes: [] }, `${older}${def.name}`)));
+
+    await ensureTables(client, older);
+
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: `${older}${def.name}` }));
+    expect((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName)).toEqual(def.indexes.map((i) => i.indexName));
+    for (const other of Object.values(TABLES) as TableDefinition[]) {
+      await client.send(new DeleteTableCommand({ TableName: `${older}${other.name}` }));
+    }
   });
 });

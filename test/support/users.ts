@@ -23,7 +23,7 @@ async function createUser(api: LocalApi, roles: Role[], username: string): Promi
   const res = await api.request('/users', {
     method: 'POST',
     token: await adminToken(api),
-    body: { username, password, roles },
+    body: { username, password, roles, reason: 'Test account' },
   });
   expect(res.status, res.text).toBe(201);
   return { userId: (res.json as { userId: string }).userId, username, password };

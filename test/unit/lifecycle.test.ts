@@ -7,7 +7,7 @@ import {
   INITIAL_STATUSES,
   TRANSITIONS,
 } from '#charges/lifecycle';
-import { type Charge, type ChargeStatus, STATUSES } from '#charges/model';
+import { type ChargeState, type ChargeStatus, STATUSES } from '#charges/model';
 import type { AuthenticatedUser } from '#platform/auth-context';
 import { AppError } from '#platform/errors';
 import { permissionsFor, type Role } from '#platform/permissions';
@@ -32,7 +32,11 @@ const qm = user('u-quentin', 'quentin', ['quality_manager']);
 /** Lacks charges:release and created nothing. */
 const operator = user('u-otto', 'otto', ['operator']);
 
-const chargeIn = (status: ChargeStatus, createdBy: AuthenticatedUser = creatorOperator): Charge => ({
+const chargeIn = (
+  status: ChargeStatus,
+  createdBy: AuthenticatedUser = creatorOperator,
+  dataAuthors?: string[],
+): ChargeState => ({
   chargeId: 'c-1',
   articleId: 'ART-1',
   quantity: 12.5,
@@ -44,6 +48,9 @@ const chargeIn = (status: ChargeStatus, createdBy: AuthenticatedUser = creatorOp
   createdBy: { userId: createdBy.userId, username: createdBy.username },
   updatedAt: '2026-03-02T08:00:00.000Z',
   updatedBy: { userId: createdBy.userId, username: createdBy.username },
+  requestId: 'r-1',
+  reason: null,
+  ...(dataAuthors ? { dataAuthors } : {}),
 });
 
 type Outcome = 'allowed' | 'INVALID_TRANSITION' | 'SEGREGATION_OF_DUTIES' | 'CONFLICT';
@@ -119,21 +126,22 @@ describe('assertTransition: every from → to pair, by a quality manager who did
   });
 });
 
-describe('assertTransition: releasing needs charges:release, checked before the lifecycle', () => {
-  it.each(STATUSES)('an operator (no charges:release) releasing a %s charge → 403 SEGREGATION_OF_DUTIES', (from) => {
-    const { outcome, error } = outcomeOf(() => assertTransition(chargeIn(from), 'released', operator));
-    expect(outcome).toBe('SEGREGATION_OF_DUTIES');
-    expect(error?.status).toBe(403);
-    expect(error?.message).toMatch(/charges:release/);
-  });
+describe('assertTransition: every QA decision needs charges:release, checked before the lifecycle', () => {
+  const decisions = ['released', 'rejected', 'blocked'] as const;
+  it.each(STATUSES.flatMap((from) => decisions.map((to) => [from, to] as const)))(
+    'an operator (no charges:release) setting a %s charge %s → 403 SEGREGATION_OF_DUTIES',
+    (from, to) => {
+      const { outcome, error } = outcomeOf(() => assertTransition(chargeIn(from), to, operator));
+      expect(outcome).toBe('SEGREGATION_OF_DUTIES');
+      expect(error?.status).toBe(403);
+      expect(error?.message).toMatch(/charges:release/);
+    },
+  );
 
-  it.each([
-    ['in_production', 'quarantine'],
-    ['quarantine', 'rejected'],
-    ['released', 'blocked'],
-    ['blocked', 'rejected'],
-  ] as const)('every other allowed change needs no release right: an operator may go %s → %s', (from, to) => {
-    expect(outcomeOf(() => assertTransition(chargeIn(from), to, operator)).outcome).toBe('allowed');
+  it('the one change that is no QA decision needs no release right: an operator may go in_production → quarantine', () => {
+    expect(outcomeOf(() => assertTransition(chargeIn('in_production'), 'quarantine', operator)).outcome).toBe(
+      'allowed',
+    );
   });
 });
 
@@ -152,12 +160,39 @@ describe('assertTransition: the creator never releases their own charge (four-ey
   });
 
   it.each([
-    ['in_production', 'quarantine'],
     ['quarantine', 'rejected'],
     ['released', 'blocked'],
     ['blocked', 'rejected'],
-  ] as const)('the creator may make every other allowed change: %s → %s', (from, to) => {
-    expect(outcomeOf(() => assertTransition(chargeIn(from, creatorQm), to, creatorQm)).outcome).toBe('allowed');
+  ] as const)('nor any other QA decision on it: %s → %s → 403 SEGREGATION_OF_DUTIES', (from, to) => {
+    expect(outcomeOf(() => assertTransition(chargeIn(from, creatorQm), to, creatorQm)).outcome).toBe(
+      'SEGREGATION_OF_DUTIES',
+    );
+  });
+
+  it('the creator may move their charge into quarantine (no QA decision)', () => {
+    expect(
+      outcomeOf(() => assertTransition(chargeIn('in_production', creatorQm), 'quarantine', creatorQm)).outcome,
+    ).toBe('allowed');
+  });
+
+  it.each(['released', 'rejected'] as const)(
+    'someone who changed the data since creation cannot set it %s either (four-eyes)',
+    (to) => {
+      // Prepare: qm edited the quantity of olga's charge, so qm is among its data authors.
+      const charge = chargeIn('quarantine', creatorOperator, [creatorOperator.userId, qm.userId]);
+
+      // Act
+      const { outcome, error } = outcomeOf(() => assertTransition(charge, to, qm));
+
+      // Assess
+      expect(outcome).toBe('SEGREGATION_OF_DUTIES');
+      expect(error?.message).toMatch(/changed the data/);
+    },
+  );
+
+  it('a quality manager who wrote nothing of the data may decide', () => {
+    const charge = chargeIn('quarantine', creatorOperator, [creatorOperator.userId, 'u-someone-else']);
+    expect(outcomeOf(() => assertTransition(charge, 'released', qm)).outcome).toBe('allowed');
   });
 
   it('compares user ids, not names', () => {

@@ -1,6 +1,11 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { rateLimitFromContext, rateLimitHeaders } from '#platform/auth-context';
+import {
+  rateLimitFromContext,
+  rateLimitHeaders,
+  RESTRICTION_MESSAGES,
+  restrictionFromContext,
+} from '#platform/auth-context';
 import { config } from '#platform/config';
 import { AppError } from '#platform/errors';
 import { emfMetrics, logger, loggerContext } from '#platform/powertools';
@@ -39,6 +44,10 @@ function httpEnvelope(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResu
           headers: { 'Retry-After': String(Math.max(1, rate.resetAt - Math.floor(Date.now() / 1000))) },
         });
       }
+      // The authorizer let a restricted account through only to be told what to do first (a temporary password, a
+      // required MFA enrolment): no route runs.
+      const restriction = restrictionFromContext(request.event.requestContext?.authorizer);
+      if (restriction) throw new AppError(restriction, RESTRICTION_MESSAGES[restriction]);
     },
     after: finish,
     onError: (request) => {

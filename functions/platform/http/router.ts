@@ -56,6 +56,8 @@ export interface HttpResult {
   statusCode: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** `Set-Cookie` values, one header each (API Gateway's `multiValueHeaders`: one map entry cannot hold two). */
+  cookies?: readonly string[];
   /** A non-JSON payload (files); binary content is sent base64-encoded as API Gateway expects. */
   raw?: { contentType: string; data: string | Buffer };
 }
@@ -292,10 +294,12 @@ class Context<B, Q> implements RouteContext<B, Q> {
 
   get meta(): RequestMeta {
     const correlationId = correlationIdOf(this.event);
+    const userAgent = this.event.requestContext?.identity?.userAgent ?? undefined;
     return {
       requestId: serverRequestIdOf(this.event),
       ...(correlationId !== undefined ? { correlationId } : {}),
       sourceIp: this.event.requestContext?.identity?.sourceIp ?? '',
+      ...(userAgent ? { userAgent } : {}),
     };
   }
 
@@ -356,6 +360,12 @@ export function createRouter(routes: Record<string, AnyRouteSpec>) {
 }
 
 export function toProxyResult(result: HttpResult): APIGatewayProxyResult {
+  const proxy = toSingleValueResult(result);
+  if (result.cookies?.length) proxy.multiValueHeaders = { 'Set-Cookie': [...result.cookies] };
+  return proxy;
+}
+
+function toSingleValueResult(result: HttpResult): APIGatewayProxyResult {
   if (result.raw) {
     const binary = Buffer.isBuffer(result.raw.data);
     return {

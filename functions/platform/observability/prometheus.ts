@@ -1,4 +1,14 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  CLIENT_TOKEN_OUTCOMES,
+  COUNTERS,
+  type CounterName,
+  type CounterSink,
+  LOCKOUT_SCOPES,
+  LOGIN_OUTCOMES,
+  REPORT_DOWNLOAD_KINDS,
+  REVOCATION_KINDS,
+} from './counters';
 
 /**
  * The Prometheus registry behind `GET /metrics` (text format 0.0.4, rendered by prom-client). Request
@@ -27,31 +37,20 @@ export const httpDuration = new Histogram({
   registers: [registry],
 });
 
-/**
- * The label values of the security counters. Every series is created at 0 when this module loads, so `/metrics`
- * lists it before its first event: a scraper sees `lockouts_total{scope="pair"} 0`, not a missing series, and
- * `rate()`/`increase()` count the first lockout too.
- */
-export const LOGIN_OUTCOMES = ['success', 'failure'] as const;
-export const LOCKOUT_SCOPES = ['pair', 'account'] as const;
-/**
- * What ended sessions: logout (the caller's own), revoke-tokens (an admin), refresh-reuse (the family of a
- * replayed refresh token), and the item changes that end every session of a user — password change (all but the
- * caller's), disable and role change.
- */
-export const REVOCATION_KINDS = [
-  'logout',
-  'revoke-tokens',
-  'refresh-reuse',
-  'password-change',
-  'disable',
-  'role-change',
-] as const;
-export type RevocationKind = (typeof REVOCATION_KINDS)[number];
+// The label values live with the port (counters.ts); every series is created at 0 below, so `/metrics` lists it
+// before its first event: a scraper sees `lockouts_total{scope="pair"} 0`, not a missing series.
+export {
+  CLIENT_TOKEN_OUTCOMES,
+  LOCKOUT_SCOPES,
+  LOGIN_OUTCOMES,
+  REPORT_DOWNLOAD_KINDS,
+  REVOCATION_KINDS,
+  type RevocationKind,
+} from './counters';
 
 export const logins = new Counter({
   name: `${PREFIX}logins_total`,
-  help: 'Login attempts by outcome (success, failure)',
+  help: 'Login attempts by outcome (success, failure, locked = refused with 423)',
   labelNames: ['outcome'] as const,
   registers: [registry],
 });
@@ -70,7 +69,23 @@ export const revocations = new Counter({
   registers: [registry],
 });
 
+export const clientTokens = new Counter({
+  name: `${PREFIX}client_tokens_total`,
+  help: 'Client-credentials token requests of service accounts (POST /auth/token), by outcome',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const reportDownloadLinks = new Counter({
+  name: `${PREFIX}report_download_links_total`,
+  help: 'Signed report download links handed out (303 to a short-lived link), by kind (export, run)',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
+
 for (const outcome of LOGIN_OUTCOMES) logins.inc({ outcome }, 0);
+for (const outcome of CLIENT_TOKEN_OUTCOMES) clientTokens.inc({ outcome }, 0);
+for (const kind of REPORT_DOWNLOAD_KINDS) reportDownloadLinks.inc({ kind }, 0);
 for (const scope of LOCKOUT_SCOPES) lockouts.inc({ scope }, 0);
 for (const kind of REVOCATION_KINDS) revocations.inc({ kind }, 0);
 
@@ -135,3 +150,17 @@ export function collectProcessMetrics(): void {
   processMetrics = true;
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
 }
+
+/**
+ * The counters port's Prometheus adapter: where `GET /metrics` is served from the same process (the local
+ * runtime), the security counters and the audit lag land in this registry.
+ */
+export const prometheusCounterSink: CounterSink = {
+  count(counter: CounterName, label: string, value: number) {
+    const target = { logins, lockouts, revocations, clientTokens, reportDownloadLinks }[counter] as Counter<string>;
+    target.inc({ [COUNTERS[counter]]: label }, value);
+  },
+  observe(_histogram, seconds) {
+    auditLag.observe(seconds);
+  },
+};

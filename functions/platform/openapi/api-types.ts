@@ -151,6 +151,28 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The console
+     * @description Redirects a browser to the console at `/console/`, on the same origin as the API.
+     *
+     *     Public: no token.
+     */
+    get: operations['get'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/auth/login': {
     parameters: {
       query?: never;
@@ -162,11 +184,11 @@ export interface paths {
     put?: never;
     /**
      * Sign in with username and password
-     * @description A wrong username or password is 401 alike. Repeated failures lock the username for the source address, then the account (423 with `Retry-After`); too many attempts from one address are 429.
+     * @description A wrong username or password is 401 alike. Repeated failures lock the username for the source address, then the account (423 with `Retry-After`); too many attempts from one address are 429. With MFA on, the right password without `totp` — or with a wrong or used code — is 401 `MFA_REQUIRED` (a wrong code counts as a failure, a missing one does not). After an administrator reset the temporary password signs in once, and its tokens (claim `password_change_required`) reach only `POST /users/me/password`, `GET /users/me` and logout (403 `PASSWORD_CHANGE_REQUIRED` elsewhere).
      *
      *     Public: no token.
      *
-     *     Errors of this route: `UNAUTHORIZED`, `ACCOUNT_LOCKED`.
+     *     Errors of this route: `UNAUTHORIZED`, `MFA_REQUIRED`, `ACCOUNT_LOCKED`.
      */
     post: operations['postAuthLogin'];
     delete?: never;
@@ -186,7 +208,7 @@ export interface paths {
     put?: never;
     /**
      * Exchange a refresh token for new tokens
-     * @description Each refresh token works once; reusing one revokes its whole session.
+     * @description Each refresh token works once; reusing one revokes its whole session, and so does not refreshing for `SESSION_IDLE_SECONDS`. Without `refreshToken` the `cr_refresh` cookie is used — then only with the header `X-Requested-With: charge-records` (401 without it), and the new refresh token is set as the cookie again.
      *
      *     Public: no token.
      *
@@ -210,7 +232,7 @@ export interface paths {
     put?: never;
     /**
      * Sign out
-     * @description Revokes the caller's access token, and the session of the refresh token when one is given.
+     * @description Revokes the caller's access token and its session, and the session of the refresh token when one is given (or of the `cr_refresh` cookie, which is cleared).
      *
      *     Needs a valid token.
      */
@@ -260,13 +282,251 @@ export interface paths {
     put?: never;
     /**
      * Change the caller's password
-     * @description A wrong `currentPassword` is 403 and counts towards the login lockout (423); the new one must meet the password policy (422). Other sessions end, this one stays.
+     * @description A wrong `currentPassword` is 403 and counts towards the login lockout (423); the new one must meet the password policy and differ from the last `PASSWORD_HISTORY` passwords (422). Other sessions end, this one stays. After an administrator reset, the temporary password is the `currentPassword`.
      *
      *     Needs a valid token.
      *
      *     Errors of this route: `FORBIDDEN`, `ACCOUNT_LOCKED`.
      */
     post: operations['postUsersMePassword'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/me/mfa': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start an MFA (TOTP) enrolment
+     * @description A new shared secret for an authenticator app (RFC 6238: SHA-1, 6 digits, 30 s), shown only in this answer; MFA is on once `POST /users/me/mfa/confirm` confirms a code. Starting again replaces an unconfirmed secret. `CONFLICT` when MFA is already on, or for an SSO user (their identity provider asks).
+     *
+     *     Needs a valid token.
+     *
+     *     Errors of this route: `CONFLICT`.
+     */
+    post: operations['postUsersMeMfa'];
+    /**
+     * Turn MFA off
+     * @description Needs the password and a current code (or a recovery code), checked as a login checks them: a wrong one is 403 and counts towards the lockout (423). `CONFLICT` when MFA is not on.
+     *
+     *     Needs a valid token.
+     *
+     *     Errors of this route: `FORBIDDEN`, `CONFLICT`, `ACCOUNT_LOCKED`.
+     */
+    delete: operations['deleteUsersMeMfa'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/me/mfa/confirm': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Confirm the MFA enrolment with a code
+     * @description A current code from the app for the pending secret turns MFA on: from now on login, signatures and MFA removal also need a code (`totp`). Answers ten recovery codes, each usable once in place of a code, shown only here. A wrong code is 422; no pending enrolment is `CONFLICT`.
+     *
+     *     Needs a valid token.
+     *
+     *     Errors of this route: `CONFLICT`.
+     */
+    post: operations['postUsersMeMfaConfirm'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/auth/password-reset/request': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Ask for a password reset link
+     * @description Always 202, in the same time, whether or not the username exists: a local, enabled user with an e-mail address gets a link to the console (`/console/#/reset?token=…`) that works once within 30 minutes. Limited per source address like login (429).
+     *
+     *     Public: no token.
+     */
+    post: operations['postAuthPasswordResetRequest'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/auth/password-reset': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Set a new password with a reset link
+     * @description The `token` of the e-mailed link, once, within 30 minutes (422 on `body.token` otherwise). The new password must meet the policy and differ from the last `PASSWORD_HISTORY` ones (422; the link stays usable). Every session of the user ends.
+     *
+     *     Public: no token.
+     */
+    post: operations['postAuthPasswordReset'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/me/sessions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The caller's sessions
+     * @description Every live sign-in of the caller (not signed out, not idle, not past its absolute end).
+     *
+     *     Needs a valid token.
+     */
+    get: operations['getUsersMeSessions'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/me/sessions/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * End one of the caller’s sessions
+     * @description Its refresh token and access tokens stop working at once. Another user’s session is 404, as an unknown one.
+     *
+     *     Needs a valid token.
+     */
+    delete: operations['deleteUsersMeSessionsById'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/auth/sso/providers': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Identity providers to sign in with
+     * @description The providers of `OIDC_PROVIDERS` that have a `clientId`: one button each on the sign-in page.
+     *
+     *     Public: no token.
+     */
+    get: operations['getAuthSsoProviders'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/auth/sso/{provider}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Start a sign-in at an identity provider
+     * @description Redirects to the provider's authorization endpoint (authorization code with PKCE S256, `state`, `nonce`) and sets the short-lived cookie `cr_sso` that ties the sign-in to this browser. `purpose=sign` forces a fresh sign-in for an electronic signature.
+     *
+     *     Public: no token.
+     *
+     *     Errors of this route: `RATE_LIMITED`, `UNAVAILABLE`.
+     */
+    get: operations['getAuthSsoByProvider'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/auth/sso/callback': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Where the identity provider sends the browser back
+     * @description Checks the state (once, and only from the browser that started the sign-in), exchanges the code and verifies the ID token. A sign-in starts a session (the `cr_refresh` cookie) and redirects to `/console/`; a signature sign-in leaves a one-time ticket for `POST /auth/sso/ticket` (cookie `cr_sso_ticket`) and redirects to `/console/#/signed`. A bad or replayed state, a wrong nonce or a refused ID token is 400, and nothing is created.
+     *
+     *     Public: no token.
+     *
+     *     Errors of this route: `FORBIDDEN`, `UNAVAILABLE`.
+     */
+    get: operations['getAuthSsoCallback'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/auth/sso/ticket': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Collect the signature ticket of a fresh SSO sign-in
+     * @description Answers the one-time ticket the callback of `GET /auth/sso/{provider}?purpose=sign` left in the `cr_sso_ticket` cookie, once (the cookie is cleared). 404 when none is waiting or it expired.
+     *
+     *     Needs a valid token.
+     *
+     *     Errors of this route: `NOT_FOUND`.
+     */
+    post: operations['postAuthSsoTicket'];
     delete?: never;
     options?: never;
     head?: never;
@@ -288,7 +548,7 @@ export interface paths {
     put?: never;
     /**
      * Create a local user
-     * @description The password must meet the password policy (422); a taken username is `CONFLICT`.
+     * @description The password must meet the password policy (422); `reason` is required. A taken username is `CONFLICT` — also when a disabled user holds it: usernames are never reassigned (re-enable that user instead).
      *
      *     Needs a token with `users:manage`.
      *
@@ -317,7 +577,7 @@ export interface paths {
     post?: never;
     /**
      * Disable a user
-     * @description Users are disabled, never removed; their tokens stop working.
+     * @description Users are disabled, never removed (their records stay, and their username is never given to anyone else); their tokens stop working. `reason` is required.
      *
      *     Needs a token with `users:manage`.
      *
@@ -328,13 +588,37 @@ export interface paths {
     head?: never;
     /**
      * Change a user
-     * @description Roles, disabled, e-mail, display name. `CONFLICT` for the last enabled local admin, your own admin role or account, and an SSO user's roles.
+     * @description Roles, disabled, e-mail, display name, with a required `reason`. `CONFLICT` for the last enabled local admin, your own admin role or account, and an SSO user's roles.
      *
      *     Needs a token with `users:manage`.
      *
      *     Errors of this route: `CONFLICT`.
      */
     patch: operations['patchUsersById'];
+    trace?: never;
+  };
+  '/users/{id}/password-reset': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Reset a user's password
+     * @description Answers a temporary password, once. It signs in once, and that session can only set a new password (403 `PASSWORD_CHANGE_REQUIRED` elsewhere); every session of the user ends now. `CONFLICT` for an SSO user. `reason` is required.
+     *
+     *     Needs a token with `users:manage`.
+     *
+     *     Errors of this route: `CONFLICT`.
+     */
+    post: operations['postUsersByIdPasswordReset'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
     trace?: never;
   };
   '/users/{id}/unlock': {
@@ -374,6 +658,100 @@ export interface paths {
      */
     post: operations['postUsersByIdRevokeTokens'];
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/auth/token': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Get an access token for a service account (OAuth 2.0 client credentials)
+     * @description RFC 6749 §4.4: `grant_type=client_credentials` as `application/x-www-form-urlencoded` (or the same fields as JSON), the client authenticated by HTTP Basic (`client_id:client_secret`) or by `client_id` and `client_secret` in the body. The token carries only the account's permissions and ends when its secret is rotated or the account deleted. Errors use the API's error shape: a wrong client is 401 (`invalid_client`), a malformed request 400/422, too many requests from one address 429.
+     *
+     *     Public: no token.
+     *
+     *     Errors of this route: `UNAUTHORIZED`, `BAD_REQUEST`, `VALIDATION_ERROR`, `UNSUPPORTED_MEDIA_TYPE`, `RATE_LIMITED`.
+     */
+    post: operations['postAuthToken'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/service-accounts': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List service accounts
+     * @description Needs a token with `users:manage`.
+     */
+    get: operations['getServiceAccounts'];
+    put?: never;
+    /**
+     * Create a service account
+     * @description A machine identity with some of `metrics:read`, `charges:read`, `reports:read`. The client secret is in this answer only; the server keeps its hash.
+     *
+     *     Needs a token with `users:manage`.
+     */
+    post: operations['postServiceAccounts'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/service-accounts/{id}/rotate-secret': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Replace a service account's secret
+     * @description The old secret stops working at once, and so does every token issued with it.
+     *
+     *     Needs a token with `users:manage`.
+     */
+    post: operations['postServiceAccountsByIdRotateSecret'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/service-accounts/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Delete a service account
+     * @description Its secret and every token it holds stop working at once; the record is kept.
+     *
+     *     Needs a token with `users:manage`.
+     */
+    delete: operations['deleteServiceAccountsById'];
     options?: never;
     head?: never;
     patch?: never;
@@ -452,7 +830,7 @@ export interface paths {
     };
     /**
      * List charges
-     * @description Live charges, newest production date first, filtered by status, article and production date (`from`/`to`).
+     * @description Live charges, newest production date first, filtered by status, article and production date (`from`/`to`); `lotNumber` finds the one charge with that lot number (no second page).
      *
      *     Needs a token with `charges:read`.
      */
@@ -460,7 +838,7 @@ export interface paths {
     put?: never;
     /**
      * Create a charge
-     * @description A new charge starts `in_production` unless `status` names another allowed start (`INVALID_TRANSITION` otherwise); `expiryDate` before `productionDate` is 422.
+     * @description A new charge starts `in_production` unless `status` names another allowed start (`INVALID_TRANSITION` otherwise); `expiryDate` before `productionDate` is 422. `lotNumber` must be unique (`CONFLICT`); left out, the server assigns the next `<YYYY>-<NNNNN>` of the production year.
      *
      *     Needs a token with `charges:write`.
      *
@@ -498,11 +876,11 @@ export interface paths {
     head?: never;
     /**
      * Change a charge
-     * @description Needs `If-Match` with the version read. A status change follows the lifecycle (`INVALID_TRANSITION`); releasing needs `charges:release` and someone other than the creator (`SEGREGATION_OF_DUTIES`); the data of a decided charge cannot change (`CONFLICT`).
+     * @description Needs `If-Match` with the version read. A status change follows the lifecycle (`INVALID_TRANSITION`). A QA decision (to `released`, `rejected` or `blocked`) needs `charges:release`, a signer who neither created the charge nor changed its data (`SEGREGATION_OF_DUTIES`) and a `signature` whose meaning fits (`SIGNATURE_REQUIRED`, `SIGNATURE_INVALID`, 422 for the wrong meaning; repeated wrong credentials lock the account, `ACCOUNT_LOCKED`). The data of a decided charge cannot change, and a charge keeps at most 1 000 versions (`CONFLICT`).
      *
      *     Needs a token with `charges:write`.
      *
-     *     Errors of this route: `CONFLICT`, `INVALID_TRANSITION`, `SEGREGATION_OF_DUTIES`.
+     *     Errors of this route: `CONFLICT`, `INVALID_TRANSITION`, `SEGREGATION_OF_DUTIES`, `SIGNATURE_REQUIRED`, `SIGNATURE_INVALID`, `ACCOUNT_LOCKED`.
      */
     patch: operations['patchChargesById'];
     trace?: never;
@@ -516,13 +894,59 @@ export interface paths {
     };
     /**
      * Version history of a charge
-     * @description Every version, oldest first, with who, when, why and what changed; deleted charges too.
+     * @description The versions, oldest first, a page of at most 100, with who, when, why, what changed and the signature made on each; deleted charges too.
      *
      *     Needs a token with `charges:read`.
      */
     get: operations['getChargesByIdHistory'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/charges/{id}/versions/{n}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A charge as it was at one version
+     * @description The whole charge as written in version `n`, its reason and the signature made on it.
+     *
+     *     Needs a token with `charges:read`.
+     */
+    get: operations['getChargesByIdVersionsByN'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/charges/{id}/reviews': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Sign a periodic review of a charge
+     * @description A new version that changes no data, signed with meaning `reviewed`: in the history and on the audit trail. Any live charge, whatever its status.
+     *
+     *     Needs a token with `charges:review`.
+     *
+     *     Errors of this route: `CONFLICT`, `SIGNATURE_REQUIRED`, `SIGNATURE_INVALID`, `ACCOUNT_LOCKED`.
+     */
+    post: operations['postChargesByIdReviews'];
     delete?: never;
     options?: never;
     head?: never;
@@ -652,7 +1076,7 @@ export interface paths {
     };
     /**
      * Chargenbericht (batch report) of one charge
-     * @description The charge, its history and its audit trail as a signed-off PDF (`lang`: de or en).
+     * @description The charge, its latest 200 versions (and how many earlier ones there are) and the electronic signatures made on it, as a PDF (`lang`: de or en; `timezone`: the IANA zone times are printed in). A deleted charge’s report, marked deleted, needs `audit:read`.
      *
      *     Needs a token with `reports:read`.
      */
@@ -674,7 +1098,7 @@ export interface paths {
     };
     /**
      * Export charges as CSV
-     * @description Filtered like `GET /charges`; no row cap.
+     * @description Filtered like `GET /charges`; no row cap. `columns` picks and orders the fields; `includeDeleted=true` adds deleted charges, marked by their deletion time (needs `audit:read`).
      *
      *     Needs a token with `reports:read`.
      */
@@ -696,7 +1120,7 @@ export interface paths {
     };
     /**
      * Export charges as XLSX
-     * @description Filtered like `GET /charges`; no row cap.
+     * @description Filtered like `GET /charges`; no row cap. `columns` picks and orders the fields; `includeDeleted=true` adds deleted charges, marked by their deletion time (needs `audit:read`).
      *
      *     Needs a token with `reports:read`.
      */
@@ -718,7 +1142,7 @@ export interface paths {
     };
     /**
      * Export charges as PDF
-     * @description A PDF list holds at most 20 000 rows (`EXPORT_TOO_LARGE` names CSV and XLSX).
+     * @description A PDF list holds at most 20 000 rows (`EXPORT_TOO_LARGE` names CSV and XLSX). `columns` picks and orders the fields; `includeDeleted=true` adds deleted charges, marked by their deletion time (needs `audit:read`).
      *
      *     Needs a token with `reports:read`.
      *
@@ -933,6 +1357,118 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/analytics/charges': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Charges counted or summed over time
+     * @description Live (not deleted) charges by production date: `measure` count or quantity (quantity needs one unit: `unit=` or `groupBy=unit`, else 422), grouped by status, article or unit (series; `interval` adds a time axis) or by day, week or month (one series), filtered by status, article and unit. Every period of the range is a point, zero where nothing was produced. At most 400 days (`from`..`to`, both included) and at most 2 000 values (series × points) per answer; beyond, `VALIDATION_ERROR` (422) naming the parameter. Reads kept aggregates only: the cost depends on the buckets in the range, not on the number of charges.
+     *
+     *     Needs a token with `charges:read`.
+     */
+    get: operations['getAnalyticsCharges'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/analytics/qa': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * QA decisions, lead time and rejection rate over time
+     * @description By decision day: `decisions` (series released, rejected, blocked), `lead_time` (series p50 and p90, in days from production date to the decision ending quarantine; null where none) or `rejection_rate` (rejected / (released + rejected), 0–1; null where none). At most 400 days (`from`..`to`, both included) and at most 2 000 values (series × points) per answer; beyond, `VALIDATION_ERROR` (422) naming the parameter. Reads kept aggregates only: the cost depends on the buckets in the range, not on the number of charges.
+     *
+     *     Needs a token with `charges:read`.
+     */
+    get: operations['getAnalyticsQa'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dashboards': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List dashboards
+     * @description The shared dashboards and the caller's own, shared first.
+     *
+     *     Needs a token with `charges:read`.
+     */
+    get: operations['getDashboards'];
+    put?: never;
+    /**
+     * Create a dashboard
+     * @description Owned by the caller; `shared: true` needs `reports:manage`. Each widget query is checked as its analytics route checks it (422). At most 20 dashboards per owner (`CONFLICT`).
+     *
+     *     Needs a token with `charges:read`.
+     *
+     *     Errors of this route: `FORBIDDEN`, `CONFLICT`.
+     */
+    post: operations['postDashboards'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/dashboards/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Read a dashboard
+     * @description A shared dashboard or the caller's own; anyone else's is `NOT_FOUND`.
+     *
+     *     Needs a token with `charges:read`.
+     */
+    get: operations['getDashboardsById'];
+    /**
+     * Replace a dashboard
+     * @description Title, sharing and widgets as a whole, with `If-Match`. The owner changes an own dashboard; a shared one, and sharing or unsharing, needs `reports:manage`.
+     *
+     *     Needs a token with `charges:read`.
+     *
+     *     Errors of this route: `FORBIDDEN`.
+     */
+    put: operations['putDashboardsById'];
+    post?: never;
+    /**
+     * Delete a dashboard
+     * @description With `If-Match`; an own dashboard by its owner, a shared one with `reports:manage`.
+     *
+     *     Needs a token with `charges:read`.
+     *
+     *     Errors of this route: `FORBIDDEN`.
+     */
+    delete: operations['deleteDashboardsById'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -962,8 +1498,13 @@ export interface components {
         code:
           | 'BAD_REQUEST'
           | 'UNAUTHORIZED'
+          | 'MFA_REQUIRED'
           | 'FORBIDDEN'
           | 'SEGREGATION_OF_DUTIES'
+          | 'SIGNATURE_REQUIRED'
+          | 'SIGNATURE_INVALID'
+          | 'PASSWORD_CHANGE_REQUIRED'
+          | 'MFA_ENROLMENT_REQUIRED'
           | 'NOT_FOUND'
           | 'METHOD_NOT_ALLOWED'
           | 'CONFLICT'
@@ -1070,6 +1611,7 @@ export interface components {
     /**
      * @example {
      *       "chargeId": "6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21",
+     *       "lotNumber": "2026-00042",
      *       "articleId": "ART-1001",
      *       "quantity": 250.5,
      *       "unit": "kg",
@@ -1093,6 +1635,7 @@ export interface components {
     Charge: {
       /** Format: uuid */
       chargeId: string;
+      lotNumber?: string;
       articleId: string;
       quantity: number;
       /** @enum {string} */
@@ -1139,12 +1682,14 @@ export interface components {
      *             }
      *           }
      *         }
-     *       ]
+     *       ],
+     *       "nextCursor": null
      *     }
      */
     ChargeHistory: {
       chargeId: string;
       versions: components['schemas']['HistoryEntry'][];
+      nextCursor: string | null;
     };
     ChargePage: {
       items: components['schemas']['Charge'][];
@@ -1155,6 +1700,14 @@ export interface components {
      * @example {
      *       "status": "quarantine",
      *       "reason": "Waiting for the lab result"
+     *     }
+     * @example {
+     *       "status": "released",
+     *       "reason": "Lab result within specification",
+     *       "signature": {
+     *         "meaning": "approved_for_release",
+     *         "password": "correct horse battery staple"
+     *       }
      *     }
      */
     ChargePatch: {
@@ -1169,12 +1722,119 @@ export interface components {
       status?: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
       notes?: string | null;
       reason: string;
+      /** @description Credentials given at the moment of signing, and what the signature means */
+      signature?: {
+        /** @enum {string} */
+        meaning: 'approved_for_release' | 'rejected' | 'blocked' | 'reviewed';
+        password?: string;
+        totp?: string;
+        ticket?: string;
+      };
+    };
+    ChargeReview: {
+      chargeId: string;
+      version: number;
+      comment: string | null;
+      signature: components['schemas']['SignatureRecord'];
+    };
+    /**
+     * @example {
+     *       "measure": "count",
+     *       "groupBy": "status",
+     *       "interval": "week",
+     *       "from": "P12W"
+     *     }
+     */
+    ChargesQuery: {
+      /**
+       * @description count (default) or quantity; quantity needs one unit (`unit=` or `groupBy=unit`)
+       * @enum {string}
+       */
+      measure?: 'count' | 'quantity';
+      /**
+       * @description Series per status, article or unit, or one series over days, weeks or months (default day)
+       * @enum {string}
+       */
+      groupBy?: 'status' | 'article' | 'unit' | 'day' | 'week' | 'month';
+      /**
+       * @description With groupBy status, article or unit: points per day, week or month; without it, one point (the range total)
+       * @enum {string}
+       */
+      interval?: 'day' | 'week' | 'month';
+      from?: components['schemas']['RangeFrom'];
+      to?: components['schemas']['RangeTo'];
+      /** @enum {string} */
+      status?: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
+      articleId?: components['schemas']['ArticleId'];
+      /** @enum {string} */
+      unit?: 'kg' | 'g' | 't' | 'l' | 'ml' | 'pcs';
+      /** @description With groupBy=article: how many articles are named (1–50, default 10); the rest is `other` */
+      top?: string;
+    };
+    ChargeVersion: {
+      /** Format: uuid */
+      chargeId: string;
+      lotNumber?: string;
+      articleId: string;
+      quantity: number;
+      /** @enum {string} */
+      unit: 'kg' | 'g' | 't' | 'l' | 'ml' | 'pcs';
+      /** Format: date */
+      productionDate: string;
+      /** Format: date */
+      expiryDate?: string;
+      /** @enum {string} */
+      status: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
+      notes?: string;
+      version: number;
+      /** Format: date-time */
+      createdAt: string;
+      createdBy: components['schemas']['AuditActor'];
+      /** Format: date-time */
+      updatedAt: string;
+      updatedBy: components['schemas']['AuditActor'];
+      /** Format: date-time */
+      deletedAt?: string;
+      reason: string | null;
+      signature?: components['schemas']['SignatureRecord'];
     };
     CheckResult: {
       /** @enum {string} */
       status: 'ok' | 'unhealthy';
       responseTimeMs: number;
       error?: string;
+    };
+    ClientTokenResponse: {
+      /** @description A JWT (RS256) for `Authorization: Bearer …`. */
+      access_token: string;
+      /** @constant */
+      token_type: 'Bearer';
+      expires_in: number;
+      /** @description The account's permissions, space-separated. */
+      scope: string;
+    };
+    /**
+     * @example {
+     *       "totp": "287082"
+     *     }
+     */
+    ConfirmMfaBody: {
+      /** @description The current code of the authenticator app. */
+      totp: string;
+    };
+    /**
+     * @example {
+     *       "name": "prometheus",
+     *       "permissions": [
+     *         "metrics:read"
+     *       ],
+     *       "reason": "Monitoring scrapes /metrics"
+     *     }
+     */
+    CreateServiceAccountBody: {
+      name: string;
+      permissions: ('metrics:read' | 'charges:read' | 'reports:read')[];
+      reason: string;
     };
     /**
      * @example {
@@ -1184,7 +1844,8 @@ export interface components {
      *         "quality_manager"
      *       ],
      *       "email": "qa.lead@example.com",
-     *       "displayName": "QA Lead"
+     *       "displayName": "QA Lead",
+     *       "reason": "New QA lead, ticket HR-1042"
      *     }
      */
     CreateUserBody: {
@@ -1194,7 +1855,145 @@ export interface components {
       /** Format: email */
       email?: string;
       displayName?: string;
+      /** @description true: the password is an initial one that signs in once, and only to set a new password (the console sends true; the person chooses their own at the first sign-in) */
+      passwordChangeRequired?: boolean;
+      /** @description Why: 3–500 characters, kept on the audit record. */
+      reason: string;
     };
+    Dashboard: {
+      id: string;
+      title: string;
+      owner: components['schemas']['AuditActor'];
+      shared: boolean;
+      widgets: components['schemas']['Widget'][];
+      version: number;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      updatedBy: components['schemas']['AuditActor'];
+    };
+    /**
+     * @example {
+     *       "title": "Line 3",
+     *       "shared": false,
+     *       "widgets": [
+     *         {
+     *           "id": "by-status",
+     *           "title": "Charges by status",
+     *           "type": "stacked_bar",
+     *           "query": {
+     *             "endpoint": "charges",
+     *             "params": {
+     *               "groupBy": "status",
+     *               "interval": "week",
+     *               "from": "P12W"
+     *             }
+     *           },
+     *           "layout": {
+     *             "x": 0,
+     *             "y": 0,
+     *             "w": 12,
+     *             "h": 6
+     *           }
+     *         }
+     *       ]
+     *     }
+     */
+    DashboardInput: {
+      title: string;
+      shared?: boolean;
+      widgets?: {
+        id: string;
+        title: string;
+        /** @enum {string} */
+        type: 'kpi' | 'line' | 'bar' | 'stacked_bar' | 'pie' | 'table';
+        query:
+          | {
+              /** @constant */
+              endpoint: 'charges';
+              /**
+               * @example {
+               *       "measure": "count",
+               *       "groupBy": "status",
+               *       "interval": "week",
+               *       "from": "P12W"
+               *     }
+               */
+              params: {
+                /**
+                 * @description count (default) or quantity; quantity needs one unit (`unit=` or `groupBy=unit`)
+                 * @enum {string}
+                 */
+                measure?: 'count' | 'quantity';
+                /**
+                 * @description Series per status, article or unit, or one series over days, weeks or months (default day)
+                 * @enum {string}
+                 */
+                groupBy?: 'status' | 'article' | 'unit' | 'day' | 'week' | 'month';
+                /**
+                 * @description With groupBy status, article or unit: points per day, week or month; without it, one point (the range total)
+                 * @enum {string}
+                 */
+                interval?: 'day' | 'week' | 'month';
+                /** @description Start date, or a window back from `to` like `P30D`; default the 30 days up to `to` */
+                from?: string;
+                /**
+                 * Format: date
+                 * @description End date (included); default today (UTC)
+                 */
+                to?: string;
+                /** @enum {string} */
+                status?: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
+                articleId?: string;
+                /** @enum {string} */
+                unit?: 'kg' | 'g' | 't' | 'l' | 'ml' | 'pcs';
+                /** @description With groupBy=article: how many articles are named (1–50, default 10); the rest is `other` */
+                top?: string;
+              };
+            }
+          | {
+              /** @constant */
+              endpoint: 'qa';
+              /**
+               * @example {
+               *       "measure": "rejection_rate",
+               *       "groupBy": "week",
+               *       "from": "P26W"
+               *     }
+               */
+              params: {
+                /**
+                 * @description decisions (default: released, rejected, blocked), lead_time (p50 and p90 in days from production to the decision ending quarantine) or rejection_rate (rejected / (released + rejected))
+                 * @enum {string}
+                 */
+                measure?: 'decisions' | 'lead_time' | 'rejection_rate';
+                /**
+                 * @description Points per day (default), week or month
+                 * @enum {string}
+                 */
+                groupBy?: 'day' | 'week' | 'month';
+                /** @description Start date, or a window back from `to` like `P30D`; default the 30 days up to `to` */
+                from?: string;
+                /**
+                 * Format: date
+                 * @description End date (included); default today (UTC)
+                 */
+                to?: string;
+              };
+            };
+        layout: {
+          x: number;
+          y: number;
+          w: number;
+          h: number;
+        };
+      }[];
+    };
+    DashboardList: {
+      items: components['schemas']['Dashboard'][];
+    };
+    DashboardTitle: string;
     DefinitionFilters: {
       /** @enum {string} */
       status?: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
@@ -1393,8 +2192,13 @@ export interface components {
         code:
           | 'BAD_REQUEST'
           | 'UNAUTHORIZED'
+          | 'MFA_REQUIRED'
           | 'FORBIDDEN'
           | 'SEGREGATION_OF_DUTIES'
+          | 'SIGNATURE_REQUIRED'
+          | 'SIGNATURE_INVALID'
+          | 'PASSWORD_CHANGE_REQUIRED'
+          | 'MFA_ENROLMENT_REQUIRED'
           | 'NOT_FOUND'
           | 'METHOD_NOT_ALLOWED'
           | 'CONFLICT'
@@ -1496,14 +2300,17 @@ export interface components {
     HistoryEntry: {
       version: number;
       /** @enum {string} */
-      action: 'create' | 'update' | 'delete';
+      action: 'create' | 'update' | 'delete' | 'review';
       /** Format: date-time */
       at: string;
       actor: components['schemas']['AuditActor'];
       reason: string | null;
       requestId: string;
       changes: components['schemas']['FieldChanges'];
+      signature?: components['schemas']['SignatureRecord'];
     };
+    /** Format: date */
+    IsoDate: string;
     /**
      * @example {
      *       "keys": [
@@ -1534,6 +2341,13 @@ export interface components {
     LoginBody: {
       username: string;
       password: string;
+      /** @description The current code of the authenticator app, or a recovery code: required once MFA is enrolled. */
+      totp?: string;
+      /**
+       * @description `cookie` (the console): the refresh token is set as the HttpOnly cookie `cr_refresh` (Path `/auth`) instead of being returned; `body` (default): it is in the answer.
+       * @enum {string}
+       */
+      session?: 'body' | 'cookie';
     };
     LogoutBody: {
       refreshToken?: string;
@@ -1563,6 +2377,7 @@ export interface components {
         | 'charges:read'
         | 'charges:write'
         | 'charges:release'
+        | 'charges:review'
         | 'charges:delete'
         | 'audit:read'
         | 'reports:read'
@@ -1574,6 +2389,18 @@ export interface components {
     };
     /**
      * @example {
+     *       "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+     *       "otpauthUri": "otpauth://totp/Charge%20Records:qa.lead?issuer=Charge%20Records&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&algorithm=SHA1&digits=6&period=30"
+     *     }
+     */
+    MfaEnrolment: {
+      /** @description The shared secret, base32: shown this once, for typing into an authenticator app. */
+      secret: string;
+      /** @description The same as an `otpauth://totp/…` URI (SHA1, 6 digits, 30 s), for a QR code. */
+      otpauthUri: string;
+    };
+    /**
+     * @example {
      *       "articleId": "ART-1001",
      *       "quantity": 250.5,
      *       "unit": "kg",
@@ -1582,6 +2409,11 @@ export interface components {
      *     }
      */
     NewCharge: {
+      /**
+       * @description Lot number (Chargennummer): 1–40 of `A–Z a–z 0–9 - _ / .`
+       * @example 2026-00042
+       */
+      lotNumber?: string;
       articleId: string;
       quantity: number;
       /** @enum {string} */
@@ -1648,8 +2480,13 @@ export interface components {
         code:
           | 'BAD_REQUEST'
           | 'UNAUTHORIZED'
+          | 'MFA_REQUIRED'
           | 'FORBIDDEN'
           | 'SEGREGATION_OF_DUTIES'
+          | 'SIGNATURE_REQUIRED'
+          | 'SIGNATURE_INVALID'
+          | 'PASSWORD_CHANGE_REQUIRED'
+          | 'MFA_ENROLMENT_REQUIRED'
           | 'NOT_FOUND'
           | 'METHOD_NOT_ALLOWED'
           | 'CONFLICT'
@@ -1712,17 +2549,52 @@ export interface components {
       token_endpoint_auth_methods_supported: string[];
       claims_supported: string[];
     };
+    /**
+     * @example {
+     *       "token": "q0Fh3o0qWcS3l1w8cS2bX3m0V5d1Y7n9Q2r4T6u8W0z",
+     *       "newPassword": "a new long passphrase"
+     *     }
+     */
+    PasswordResetBody: {
+      /** @description The `token` of the e-mailed link. */
+      token: string;
+      newPassword: string;
+    };
+    /**
+     * @example {
+     *       "username": "qa.lead"
+     *     }
+     */
+    PasswordResetRequestBody: {
+      username: string;
+    };
     PatchMeBody: {
       displayName?: string;
       /** Format: email */
       email?: string;
     };
+    /**
+     * @example {
+     *       "roles": [
+     *         "quality_manager",
+     *         "auditor"
+     *       ],
+     *       "reason": "Takes over the periodic reviews"
+     *     }
+     */
     PatchUserBody: {
       roles?: ('admin' | 'quality_manager' | 'operator' | 'auditor' | 'viewer')[];
       disabled?: boolean;
       /** Format: email */
       email?: string;
       displayName?: string;
+      /** @description Why: 3–500 characters, kept on the audit record. */
+      reason: string;
+    };
+    Point: {
+      /** Format: date */
+      t: string;
+      value: number | null;
     };
     PublicCheckResult: {
       /** @enum {string} */
@@ -1797,6 +2669,16 @@ export interface components {
       /** @description Recipients the link was mailed to. */
       deliveredTo: string[];
     };
+    PublicServiceAccount: {
+      /** @description Also the OAuth `client_id`. */
+      serviceAccountId: string;
+      clientId: string;
+      name: string;
+      permissions: components['schemas']['ServiceAccountPermission'][];
+      createdAt: string;
+      createdBy: components['schemas']['ServiceAccountActor'];
+      secretRotatedAt: string;
+    };
     /**
      * @example {
      *       "userId": "0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c",
@@ -1840,6 +2722,31 @@ export interface components {
     };
     /**
      * @example {
+     *       "measure": "rejection_rate",
+     *       "groupBy": "week",
+     *       "from": "P26W"
+     *     }
+     */
+    QaQuery: {
+      /**
+       * @description decisions (default: released, rejected, blocked), lead_time (p50 and p90 in days from production to the decision ending quarantine) or rejection_rate (rejected / (released + rejected))
+       * @enum {string}
+       */
+      measure?: 'decisions' | 'lead_time' | 'rejection_rate';
+      /**
+       * @description Points per day (default), week or month
+       * @enum {string}
+       */
+      groupBy?: 'day' | 'week' | 'month';
+      from?: components['schemas']['RangeFrom'];
+      to?: components['schemas']['RangeTo'];
+    };
+    /** @description Start date, or a window back from `to` like `P30D`; default the 30 days up to `to` */
+    RangeFrom: string;
+    /** @description End date (included); default today (UTC) */
+    RangeTo: components['schemas']['IsoDate'];
+    /**
+     * @example {
      *       "status": "ready",
      *       "checks": {
      *         "table:charges": {
@@ -1858,11 +2765,72 @@ export interface components {
     };
     /**
      * @example {
+     *       "reason": "Left the company, ticket HR-1077"
+     *     }
+     */
+    ReasonBody: {
+      /** @description Why: 3–500 characters, kept on the audit record. */
+      reason: string;
+    };
+    /**
+     * @example {
+     *       "recoveryCodes": [
+     *         "k7pd-m3xq-9tza-hw2e",
+     *         "c4rn-v8bs-2kqf-yj6m",
+     *         "u5ht-q9wc-3npx-7gad",
+     *         "e2mz-r6kv-8bjt-4syq",
+     *         "w3fa-n7hx-5cpu-9dkm",
+     *         "p8qs-z2ge-6tvr-3mjw",
+     *         "h4ky-c9dn-7rzb-2xqe",
+     *         "a6vm-t3pj-8wsh-5ncu",
+     *         "r9xe-k2qa-4mzd-7gtv",
+     *         "s5cw-h8yt-3bpk-6rfn"
+     *       ]
+     *     }
+     */
+    RecoveryCodes: {
+      /** @description Ten one-time codes, each usable once wherever a `totp` is asked for: shown this once. */
+      recoveryCodes: string[];
+    };
+    /**
+     * @example {
      *       "refreshToken": "rt_4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f"
      *     }
      */
     RefreshBody: {
-      refreshToken: string;
+      /** @description Left out: the `cr_refresh` cookie is used, and the header `X-Requested-With: charge-records` is required. */
+      refreshToken?: string;
+    };
+    /**
+     * @example {
+     *       "password": "correct horse battery staple",
+     *       "totp": "287082"
+     *     }
+     */
+    RemoveMfaBody: {
+      password: string;
+      /** @description A current code, or a recovery code. */
+      totp: string;
+    };
+    /**
+     * @example {
+     *       "signature": {
+     *         "meaning": "reviewed",
+     *         "password": "correct horse battery staple"
+     *       },
+     *       "comment": "Annual review"
+     *     }
+     */
+    ReviewBody: {
+      /** @description Credentials given at the moment of signing, and what the signature means */
+      signature: {
+        /** @enum {string} */
+        meaning: 'approved_for_release' | 'rejected' | 'blocked' | 'reviewed';
+        password?: string;
+        totp?: string;
+        ticket?: string;
+      };
+      comment?: string;
     };
     /**
      * @example {
@@ -1884,6 +2852,192 @@ export interface components {
     };
     /**
      * @example {
+     *       "result": {
+     *         "measure": "count",
+     *         "groupBy": "status",
+     *         "interval": "week",
+     *         "from": "2026-05-04",
+     *         "to": "2026-05-17",
+     *         "unit": null
+     *       },
+     *       "series": [
+     *         {
+     *           "key": "released",
+     *           "points": [
+     *             {
+     *               "t": "2026-05-04",
+     *               "value": 12
+     *             },
+     *             {
+     *               "t": "2026-05-11",
+     *               "value": 9
+     *             }
+     *           ]
+     *         },
+     *         {
+     *           "key": "quarantine",
+     *           "points": [
+     *             {
+     *               "t": "2026-05-04",
+     *               "value": 3
+     *             },
+     *             {
+     *               "t": "2026-05-11",
+     *               "value": 5
+     *             }
+     *           ]
+     *         }
+     *       ]
+     *     }
+     */
+    Series: {
+      result: {
+        measure: string;
+        groupBy: string;
+        interval: ('day' | 'week' | 'month') | null;
+        /** Format: date */
+        from: string;
+        /** Format: date */
+        to: string;
+        unit: ('kg' | 'g' | 't' | 'l' | 'ml' | 'pcs') | null;
+      };
+      series: {
+        key: string;
+        points: components['schemas']['Point'][];
+      }[];
+    };
+    ServiceAccountActor: {
+      userId: string;
+      username: string;
+    };
+    ServiceAccountCredentials: {
+      /** @description Also the OAuth `client_id`. */
+      serviceAccountId: string;
+      clientId: string;
+      name: string;
+      permissions: components['schemas']['ServiceAccountPermission'][];
+      createdAt: string;
+      createdBy: components['schemas']['ServiceAccountActor'];
+      secretRotatedAt: string;
+      /** @description Shown this once; only its hash is stored. */
+      clientSecret: string;
+    };
+    ServiceAccountList: {
+      items: components['schemas']['PublicServiceAccount'][];
+    };
+    /** @enum {string} */
+    ServiceAccountPermission: 'metrics:read' | 'charges:read' | 'reports:read';
+    /**
+     * @example {
+     *       "reason": "Scraper moved to the new monitoring cluster"
+     *     }
+     */
+    ServiceAccountReasonBody: {
+      reason: string;
+    };
+    /**
+     * @example {
+     *       "items": [
+     *         {
+     *           "id": "3f0c6a52-8d1e-4b7a-9c2f-5e4d3c2b1a09",
+     *           "createdAt": "2026-05-02T08:00:00.000Z",
+     *           "lastUsedAt": "2026-05-02T08:14:00.000Z",
+     *           "expiresAt": "2026-05-09T08:00:00.000Z",
+     *           "userAgent": "Mozilla/5.0 (X11; Linux x86_64)",
+     *           "sourceIp": "203.0.113.7",
+     *           "current": true
+     *         }
+     *       ]
+     *     }
+     */
+    SessionList: {
+      /** @description Newest first; at most 100. */
+      items: components['schemas']['SessionView'][];
+    };
+    SessionView: {
+      /**
+       * Format: uuid
+       * @description Names the session for `DELETE /users/me/sessions/{id}`.
+       */
+      id: string;
+      /**
+       * Format: date-time
+       * @description Sign-in time.
+       */
+      createdAt: string;
+      /**
+       * Format: date-time
+       * @description Sign-in or last refresh; idle for `SESSION_IDLE_SECONDS` ends it.
+       */
+      lastUsedAt: string;
+      /**
+       * Format: date-time
+       * @description The absolute end, however active the session is.
+       */
+      expiresAt: string;
+      /** @description The browser or client that signed in, as it named itself. */
+      userAgent?: string;
+      /** @description The address it signed in from. */
+      sourceIp?: string;
+      /** @description Whether this is the session of the token making the request. */
+      current: boolean;
+    };
+    /** @description An electronic signature, bound to the version it signs by `versionHash` */
+    SignatureRecord: {
+      signer: {
+        userId: string;
+        username: string;
+        displayName: string | null;
+      };
+      /** @enum {string} */
+      meaning: 'approved_for_release' | 'rejected' | 'blocked' | 'reviewed';
+      /** Format: date-time */
+      at: string;
+      /** @enum {string} */
+      method: 'password' | 'password+totp' | 'sso';
+      versionHash: string;
+    };
+    /**
+     * @example {
+     *       "ticket": "q0Fh3o0qWcS3l1w8cS2bX3m0V5d1Y7n9Q2r4T6u8W0z",
+     *       "expiresIn": 287
+     *     }
+     */
+    SignatureTicketResponse: {
+      /** @description Send it as `signature.ticket` with the QA decision; it works once. */
+      ticket: string;
+      /** @description Seconds until it expires (`SIGNATURE_MAX_AGE_SECONDS` after sign-in). */
+      expiresIn: number;
+    };
+    /**
+     * @example {
+     *       "items": [
+     *         {
+     *           "id": "corporate",
+     *           "displayName": "Corporate sign-in"
+     *         }
+     *       ]
+     *     }
+     */
+    SsoProviderList: {
+      items: {
+        /** @description For `GET /auth/sso/{provider}`. */
+        id: string;
+        /** @description The button's label. */
+        displayName: string;
+      }[];
+    };
+    /**
+     * @example {
+     *       "temporaryPassword": "Xq7mKp2vRt9wZb4nHc8d"
+     *     }
+     */
+    TemporaryPassword: {
+      /** @description Give it to the user by a safe way: it signs in once, and only to set a new password. */
+      temporaryPassword: string;
+    };
+    /**
+     * @example {
      *       "accessToken": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl",
      *       "refreshToken": "rt_4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f",
      *       "tokenType": "Bearer",
@@ -1893,7 +3047,8 @@ export interface components {
     TokenResponse: {
       /** @description A JWT (RS256) for `Authorization: Bearer …`. */
       accessToken: string;
-      refreshToken: string;
+      /** @description Absent for a cookie session: the new refresh token is in the `cr_refresh` cookie instead. */
+      refreshToken?: string;
       /** @constant */
       tokenType: 'Bearer';
       /** @description Seconds until the access token expires. */
@@ -1931,6 +3086,30 @@ export interface components {
       entityType: string;
       entityId: string;
     };
+    Widget: {
+      id: string;
+      title: components['schemas']['DashboardTitle'];
+      /** @enum {string} */
+      type: 'kpi' | 'line' | 'bar' | 'stacked_bar' | 'pie' | 'table';
+      query: components['schemas']['WidgetQuery'];
+      layout: {
+        x: number;
+        y: number;
+        w: number;
+        h: number;
+      };
+    };
+    WidgetQuery:
+      | {
+          /** @constant */
+          endpoint: 'charges';
+          params: components['schemas']['ChargesQuery'];
+        }
+      | {
+          /** @constant */
+          endpoint: 'qa';
+          params: components['schemas']['QaQuery'];
+        };
   };
   responses: {
     /** @description Malformed: bad JSON, unknown or repeated fields or parameters, a bad cursor */
@@ -1971,7 +3150,7 @@ export interface components {
         'application/json': components['schemas']['ApiError'] & {
           error?: {
             /** @enum {unknown} */
-            code?: 'UNAUTHORIZED';
+            code?: 'UNAUTHORIZED' | 'MFA_REQUIRED';
           };
         };
       };
@@ -1998,7 +3177,13 @@ export interface components {
         'application/json': components['schemas']['ApiError'] & {
           error?: {
             /** @enum {unknown} */
-            code?: 'FORBIDDEN' | 'SEGREGATION_OF_DUTIES';
+            code?:
+              | 'FORBIDDEN'
+              | 'SEGREGATION_OF_DUTIES'
+              | 'SIGNATURE_REQUIRED'
+              | 'SIGNATURE_INVALID'
+              | 'PASSWORD_CHANGE_REQUIRED'
+              | 'MFA_ENROLMENT_REQUIRED';
           };
         };
       };
@@ -2299,7 +3484,7 @@ export interface components {
     Allow: string;
     /** @description The version of the resource, quoted (`"3"`): send it back as `If-Match`. */
     ETag: string;
-    /** @description The new resource (201), or where to fetch the answer (303); with the stage prefix the client used. */
+    /** @description The new resource (201) or where to fetch the answer (303), with the stage prefix the client used; where a browser goes next (302). */
     Location: string;
     /** @description The file name to save the attachment as. */
     'Content-Disposition': string;
@@ -2633,6 +3818,37 @@ export interface operations {
       503: components['responses']['Unavailable'];
     };
   };
+  get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description To the console */
+      302: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      413: components['responses']['PayloadTooLarge'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
   postAuthLogin: {
     parameters: {
       query?: never;
@@ -2694,7 +3910,7 @@ export interface operations {
       path?: never;
       cookie?: never;
     };
-    requestBody: {
+    requestBody?: {
       content: {
         /**
          * @example {
@@ -2771,6 +3987,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       422: components['responses']['UnprocessableContent'];
@@ -2809,6 +4026,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       413: components['responses']['PayloadTooLarge'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
@@ -2849,6 +4067,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
@@ -2895,6 +4114,502 @@ export interface operations {
       415: components['responses']['UnsupportedMediaType'];
       422: components['responses']['UnprocessableContent'];
       423: components['responses']['Locked'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postUsersMeMfa: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The pending secret */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+           *       "otpauthUri": "otpauth://totp/Charge%20Records:qa.lead?issuer=Charge%20Records&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&algorithm=SHA1&digits=6&period=30"
+           *     }
+           */
+          'application/json': components['schemas']['MfaEnrolment'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  deleteUsersMeMfa: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "password": "correct horse battery staple",
+         *       "totp": "287082"
+         *     }
+         */
+        'application/json': components['schemas']['RemoveMfaBody'];
+      };
+    };
+    responses: {
+      /** @description MFA is off */
+      204: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      423: components['responses']['Locked'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postUsersMeMfaConfirm: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "totp": "287082"
+         *     }
+         */
+        'application/json': components['schemas']['ConfirmMfaBody'];
+      };
+    };
+    responses: {
+      /** @description MFA is on; the recovery codes */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "recoveryCodes": [
+           *         "k7pd-m3xq-9tza-hw2e",
+           *         "c4rn-v8bs-2kqf-yj6m",
+           *         "u5ht-q9wc-3npx-7gad",
+           *         "e2mz-r6kv-8bjt-4syq",
+           *         "w3fa-n7hx-5cpu-9dkm",
+           *         "p8qs-z2ge-6tvr-3mjw",
+           *         "h4ky-c9dn-7rzb-2xqe",
+           *         "a6vm-t3pj-8wsh-5ncu",
+           *         "r9xe-k2qa-4mzd-7gtv",
+           *         "s5cw-h8yt-3bpk-6rfn"
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['RecoveryCodes'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postAuthPasswordResetRequest: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "username": "qa.lead"
+         *     }
+         */
+        'application/json': components['schemas']['PasswordResetRequestBody'];
+      };
+    };
+    responses: {
+      /** @description Accepted (whatever the username) */
+      202: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postAuthPasswordReset: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "token": "q0Fh3o0qWcS3l1w8cS2bX3m0V5d1Y7n9Q2r4T6u8W0z",
+         *       "newPassword": "a new long passphrase"
+         *     }
+         */
+        'application/json': components['schemas']['PasswordResetBody'];
+      };
+    };
+    responses: {
+      /** @description Password set */
+      204: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getUsersMeSessions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The sessions */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "3f0c6a52-8d1e-4b7a-9c2f-5e4d3c2b1a09",
+           *           "createdAt": "2026-05-02T08:00:00.000Z",
+           *           "lastUsedAt": "2026-05-02T08:14:00.000Z",
+           *           "expiresAt": "2026-05-09T08:00:00.000Z",
+           *           "userAgent": "Mozilla/5.0 (X11; Linux x86_64)",
+           *           "sourceIp": "203.0.113.7",
+           *           "current": true
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['SessionList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  deleteUsersMeSessionsById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Ended */
+      204: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getAuthSsoProviders: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The providers */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "corporate",
+           *           "displayName": "Corporate sign-in"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['SsoProviderList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      413: components['responses']['PayloadTooLarge'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getAuthSsoByProvider: {
+    parameters: {
+      query?: {
+        /** @description `sign`: a fresh sign-in (`prompt=login`, `max_age=0`) for an electronic signature ticket. */
+        purpose?: 'login' | 'sign';
+      };
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        provider: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description To the identity provider */
+      302: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getAuthSsoCallback: {
+    parameters: {
+      query?: {
+        state?: string;
+        code?: string;
+        error?: string;
+        error_description?: string;
+        iss?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Into the console */
+      302: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postAuthSsoTicket: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The ticket */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "ticket": "q0Fh3o0qWcS3l1w8cS2bX3m0V5d1Y7n9Q2r4T6u8W0z",
+           *       "expiresIn": 287
+           *     }
+           */
+          'application/json': components['schemas']['SignatureTicketResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
       503: components['responses']['Unavailable'];
@@ -2960,7 +4675,8 @@ export interface operations {
          *         "quality_manager"
          *       ],
          *       "email": "qa.lead@example.com",
-         *       "displayName": "QA Lead"
+         *       "displayName": "QA Lead",
+         *       "reason": "New QA lead, ticket HR-1042"
          *     }
          */
         'application/json': components['schemas']['CreateUserBody'];
@@ -3088,7 +4804,16 @@ export interface operations {
       };
       cookie?: never;
     };
-    requestBody?: never;
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "reason": "Left the company, ticket HR-1077"
+         *     }
+         */
+        'application/json': components['schemas']['ReasonBody'];
+      };
+    };
     responses: {
       /** @description Disabled */
       204: {
@@ -3113,6 +4838,8 @@ export interface operations {
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
       503: components['responses']['Unavailable'];
@@ -3130,6 +4857,15 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "roles": [
+         *         "quality_manager",
+         *         "auditor"
+         *       ],
+         *       "reason": "Takes over the periodic reviews"
+         *     }
+         */
         'application/json': components['schemas']['PatchUserBody'];
       };
     };
@@ -3170,6 +4906,64 @@ export interface operations {
            *     }
            */
           'application/json': components['schemas']['PublicUser'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postUsersByIdPasswordReset: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "reason": "Left the company, ticket HR-1077"
+         *     }
+         */
+        'application/json': components['schemas']['ReasonBody'];
+      };
+    };
+    responses: {
+      /** @description The temporary password */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "temporaryPassword": "Xq7mKp2vRt9wZb4nHc8d"
+           *     }
+           */
+          'application/json': components['schemas']['TemporaryPassword'];
         };
       };
       400: components['responses']['BadRequest'];
@@ -3258,6 +5052,233 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postAuthToken: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description An access token */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClientTokenResponse'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getServiceAccounts: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The live service accounts */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ServiceAccountList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postServiceAccounts: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "prometheus",
+         *       "permissions": [
+         *         "metrics:read"
+         *       ],
+         *       "reason": "Monitoring scrapes /metrics"
+         *     }
+         */
+        'application/json': components['schemas']['CreateServiceAccountBody'];
+      };
+    };
+    responses: {
+      /** @description The account and its secret */
+      201: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ServiceAccountCredentials'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postServiceAccountsByIdRotateSecret: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "reason": "Scraper moved to the new monitoring cluster"
+         *     }
+         */
+        'application/json': components['schemas']['ServiceAccountReasonBody'];
+      };
+    };
+    responses: {
+      /** @description The account and its new secret */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ServiceAccountCredentials'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  deleteServiceAccountsById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "reason": "Scraper moved to the new monitoring cluster"
+         *     }
+         */
+        'application/json': components['schemas']['ServiceAccountReasonBody'];
+      };
+    };
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
       503: components['responses']['Unavailable'];
@@ -3391,6 +5412,8 @@ export interface operations {
   getCharges: {
     parameters: {
       query?: {
+        /** @description Lot number (Chargennummer): 1–40 of `A–Z a–z 0–9 - _ / .` */
+        lotNumber?: string;
         status?: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
         articleId?: string;
         from?: string;
@@ -3478,6 +5501,7 @@ export interface operations {
           /**
            * @example {
            *       "chargeId": "6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21",
+           *       "lotNumber": "2026-00042",
            *       "articleId": "ART-1001",
            *       "quantity": 250.5,
            *       "unit": "kg",
@@ -3545,6 +5569,7 @@ export interface operations {
           /**
            * @example {
            *       "chargeId": "6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21",
+           *       "lotNumber": "2026-00042",
            *       "articleId": "ART-1001",
            *       "quantity": 250.5,
            *       "unit": "kg",
@@ -3678,6 +5703,7 @@ export interface operations {
           /**
            * @example {
            *       "chargeId": "6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21",
+           *       "lotNumber": "2026-00042",
            *       "articleId": "ART-1001",
            *       "quantity": 250.5,
            *       "unit": "kg",
@@ -3710,6 +5736,7 @@ export interface operations {
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       422: components['responses']['UnprocessableContent'];
+      423: components['responses']['Locked'];
       428: components['responses']['PreconditionRequired'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
@@ -3718,7 +5745,12 @@ export interface operations {
   };
   getChargesByIdHistory: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Versions per page: 1–100, default 100 */
+        limit?: string;
+        /** @description The `nextCursor` of the page before */
+        cursor?: string;
+      };
       header?: never;
       path: {
         /** @description A server-issued id */
@@ -3728,7 +5760,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The versions */
+      /** @description A page of versions */
       200: {
         headers: {
           'X-Request-ID': components['headers']['X-Request-ID'];
@@ -3769,7 +5801,8 @@ export interface operations {
            *             }
            *           }
            *         }
-           *       ]
+           *       ],
+           *       "nextCursor": null
            *     }
            */
           'application/json': components['schemas']['ChargeHistory'];
@@ -3780,6 +5813,109 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getChargesByIdVersionsByN: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+        /** @description A server-issued id */
+        n: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The version */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ChargeVersion'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postChargesByIdReviews: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "signature": {
+         *         "meaning": "reviewed",
+         *         "password": "correct horse battery staple"
+         *       },
+         *       "comment": "Annual review"
+         *     }
+         */
+        'application/json': components['schemas']['ReviewBody'];
+      };
+    };
+    responses: {
+      /** @description The review: the version it wrote and the signature */
+      201: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ChargeReview'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      423: components['responses']['Locked'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
       503: components['responses']['Unavailable'];
@@ -4012,6 +6148,8 @@ export interface operations {
     parameters: {
       query?: {
         lang?: 'de' | 'en';
+        /** @description IANA time zone the PDF and XLSX print times in (default UTC) */
+        timezone?: string;
       };
       header?: never;
       path: {
@@ -4061,6 +6199,12 @@ export interface operations {
         from?: string;
         to?: string;
         lang?: 'de' | 'en';
+        /** @description Comma-separated fields in order: lotNumber,chargeId,articleId,quantity,unit,productionDate,expiryDate,status,notes,version,createdAt,createdBy,updatedAt,updatedBy,deletedAt */
+        columns?: string;
+        /** @description true: deleted charges too, marked by their deletion time (needs audit:read) */
+        includeDeleted?: 'true' | 'false';
+        /** @description IANA time zone the PDF and XLSX print times in (default UTC) */
+        timezone?: string;
       };
       header?: never;
       path?: never;
@@ -4124,6 +6268,12 @@ export interface operations {
         from?: string;
         to?: string;
         lang?: 'de' | 'en';
+        /** @description Comma-separated fields in order: lotNumber,chargeId,articleId,quantity,unit,productionDate,expiryDate,status,notes,version,createdAt,createdBy,updatedAt,updatedBy,deletedAt */
+        columns?: string;
+        /** @description true: deleted charges too, marked by their deletion time (needs audit:read) */
+        includeDeleted?: 'true' | 'false';
+        /** @description IANA time zone the PDF and XLSX print times in (default UTC) */
+        timezone?: string;
       };
       header?: never;
       path?: never;
@@ -4187,6 +6337,12 @@ export interface operations {
         from?: string;
         to?: string;
         lang?: 'de' | 'en';
+        /** @description Comma-separated fields in order: lotNumber,chargeId,articleId,quantity,unit,productionDate,expiryDate,status,notes,version,createdAt,createdBy,updatedAt,updatedBy,deletedAt */
+        columns?: string;
+        /** @description true: deleted charges too, marked by their deletion time (needs audit:read) */
+        includeDeleted?: 'true' | 'false';
+        /** @description IANA time zone the PDF and XLSX print times in (default UTC) */
+        timezone?: string;
       };
       header?: never;
       path?: never;
@@ -4245,9 +6401,17 @@ export interface operations {
   getReportsAuditCsv: {
     parameters: {
       query?: {
+        entityType?: string;
+        entityId?: string;
+        actor?: string;
+        action?: string;
         from?: string;
         to?: string;
         lang?: 'de' | 'en';
+        /** @description Comma-separated fields in order: at,entityType,entityId,action,actor,actorId,reason,version,changes,requestId,auditId,seq,hash */
+        columns?: string;
+        /** @description IANA time zone the PDF and XLSX print times in (default UTC) */
+        timezone?: string;
       };
       header?: never;
       path?: never;
@@ -4306,9 +6470,17 @@ export interface operations {
   getReportsAuditXlsx: {
     parameters: {
       query?: {
+        entityType?: string;
+        entityId?: string;
+        actor?: string;
+        action?: string;
         from?: string;
         to?: string;
         lang?: 'de' | 'en';
+        /** @description Comma-separated fields in order: at,entityType,entityId,action,actor,actorId,reason,version,changes,requestId,auditId,seq,hash */
+        columns?: string;
+        /** @description IANA time zone the PDF and XLSX print times in (default UTC) */
+        timezone?: string;
       };
       header?: never;
       path?: never;
@@ -4920,6 +7092,463 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       413: components['responses']['PayloadTooLarge'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getAnalyticsCharges: {
+    parameters: {
+      query?: {
+        /** @description count (default) or quantity; quantity needs one unit (`unit=` or `groupBy=unit`) */
+        measure?: 'count' | 'quantity';
+        /** @description Series per status, article or unit, or one series over days, weeks or months (default day) */
+        groupBy?: 'status' | 'article' | 'unit' | 'day' | 'week' | 'month';
+        /** @description With groupBy status, article or unit: points per day, week or month; without it, one point (the range total) */
+        interval?: 'day' | 'week' | 'month';
+        /** @description Start date, or a window back from `to` like `P30D`; default the 30 days up to `to` */
+        from?: string;
+        /** @description End date (included); default today (UTC) */
+        to?: string;
+        status?: 'in_production' | 'quarantine' | 'released' | 'rejected' | 'blocked';
+        articleId?: string;
+        unit?: 'kg' | 'g' | 't' | 'l' | 'ml' | 'pcs';
+        /** @description With groupBy=article: how many articles are named (1–50, default 10); the rest is `other` */
+        top?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Series of points */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "result": {
+           *         "measure": "count",
+           *         "groupBy": "status",
+           *         "interval": "week",
+           *         "from": "2026-05-04",
+           *         "to": "2026-05-17",
+           *         "unit": null
+           *       },
+           *       "series": [
+           *         {
+           *           "key": "released",
+           *           "points": [
+           *             {
+           *               "t": "2026-05-04",
+           *               "value": 12
+           *             },
+           *             {
+           *               "t": "2026-05-11",
+           *               "value": 9
+           *             }
+           *           ]
+           *         },
+           *         {
+           *           "key": "quarantine",
+           *           "points": [
+           *             {
+           *               "t": "2026-05-04",
+           *               "value": 3
+           *             },
+           *             {
+           *               "t": "2026-05-11",
+           *               "value": 5
+           *             }
+           *           ]
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Series'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getAnalyticsQa: {
+    parameters: {
+      query?: {
+        /** @description decisions (default: released, rejected, blocked), lead_time (p50 and p90 in days from production to the decision ending quarantine) or rejection_rate (rejected / (released + rejected)) */
+        measure?: 'decisions' | 'lead_time' | 'rejection_rate';
+        /** @description Points per day (default), week or month */
+        groupBy?: 'day' | 'week' | 'month';
+        /** @description Start date, or a window back from `to` like `P30D`; default the 30 days up to `to` */
+        from?: string;
+        /** @description End date (included); default today (UTC) */
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Series of points */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "result": {
+           *         "measure": "count",
+           *         "groupBy": "status",
+           *         "interval": "week",
+           *         "from": "2026-05-04",
+           *         "to": "2026-05-17",
+           *         "unit": null
+           *       },
+           *       "series": [
+           *         {
+           *           "key": "released",
+           *           "points": [
+           *             {
+           *               "t": "2026-05-04",
+           *               "value": 12
+           *             },
+           *             {
+           *               "t": "2026-05-11",
+           *               "value": 9
+           *             }
+           *           ]
+           *         },
+           *         {
+           *           "key": "quarantine",
+           *           "points": [
+           *             {
+           *               "t": "2026-05-04",
+           *               "value": 3
+           *             },
+           *             {
+           *               "t": "2026-05-11",
+           *               "value": 5
+           *             }
+           *           ]
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Series'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getDashboards: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The dashboards */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DashboardList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      413: components['responses']['PayloadTooLarge'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  postDashboards: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "title": "Line 3",
+         *       "shared": false,
+         *       "widgets": [
+         *         {
+         *           "id": "by-status",
+         *           "title": "Charges by status",
+         *           "type": "stacked_bar",
+         *           "query": {
+         *             "endpoint": "charges",
+         *             "params": {
+         *               "groupBy": "status",
+         *               "interval": "week",
+         *               "from": "P12W"
+         *             }
+         *           },
+         *           "layout": {
+         *             "x": 0,
+         *             "y": 0,
+         *             "w": 12,
+         *             "h": 6
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
+        'application/json': components['schemas']['DashboardInput'];
+      };
+    };
+    responses: {
+      /** @description The dashboard */
+      201: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          Location: components['headers']['Location'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Dashboard'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  getDashboardsById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The dashboard; `ETag` is its version */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Dashboard'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  putDashboardsById: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The `ETag` of the version the change is based on (`"3"`); missing is 428, another version 412. */
+        'If-Match': string;
+      };
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "title": "Line 3",
+         *       "shared": false,
+         *       "widgets": [
+         *         {
+         *           "id": "by-status",
+         *           "title": "Charges by status",
+         *           "type": "stacked_bar",
+         *           "query": {
+         *             "endpoint": "charges",
+         *             "params": {
+         *               "groupBy": "status",
+         *               "interval": "week",
+         *               "from": "P12W"
+         *             }
+         *           },
+         *           "layout": {
+         *             "x": 0,
+         *             "y": 0,
+         *             "w": 12,
+         *             "h": 6
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
+        'application/json': components['schemas']['DashboardInput'];
+      };
+    };
+    responses: {
+      /** @description The dashboard as changed */
+      200: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          ETag: components['headers']['ETag'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Dashboard'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      412: components['responses']['PreconditionFailed'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      428: components['responses']['PreconditionRequired'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  deleteDashboardsById: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The `ETag` of the version the change is based on (`"3"`); missing is 428, another version 412. */
+        'If-Match': string;
+      };
+      path: {
+        /** @description A server-issued id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          'X-Request-ID': components['headers']['X-Request-ID'];
+          'Strict-Transport-Security': components['headers']['Strict-Transport-Security'];
+          'X-Content-Type-Options': components['headers']['X-Content-Type-Options'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'X-Frame-Options': components['headers']['X-Frame-Options'];
+          'Content-Security-Policy': components['headers']['Content-Security-Policy'];
+          'Referrer-Policy': components['headers']['Referrer-Policy'];
+          'X-RateLimit-Limit': components['headers']['X-RateLimit-Limit'];
+          'X-RateLimit-Remaining': components['headers']['X-RateLimit-Remaining'];
+          'X-RateLimit-Reset': components['headers']['X-RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      412: components['responses']['PreconditionFailed'];
+      413: components['responses']['PayloadTooLarge'];
+      428: components['responses']['PreconditionRequired'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
       503: components['responses']['Unavailable'];

@@ -24,6 +24,16 @@ function documentFor(base: string): string {
 }
 
 export const routes = defineRoutes({
+  'GET /': route({
+    doc: {
+      summary: 'The console',
+      description: 'Redirects a browser to the console at `/console/`, on the same origin as the API.',
+      responses: [{ status: 302, description: 'To the console', headers: ['Location'] }],
+    },
+    // Relative: the console shares the API's origin (CloudFront in AWS, the local server locally).
+    run: () => ({ statusCode: 302, headers: { Location: '/console/' } }),
+  }),
+
   'GET /openapi.json': route({
     doc: {
       summary: 'This API described (OpenAPI 3.1)',

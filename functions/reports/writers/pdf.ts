@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import fontkit from '@pdf-lib/fontkit';
 import { type PDFDict, PDFDocument, type PDFFont, type PDFPage, PDFRawStream, type PDFRef, rgb } from 'pdf-lib';
 import { loadFonts } from './fonts';
 import { FRAME_LABELS, formatDate, formatDateTime, formatNumber } from './labels';
-import type { Cell, Column, Lang, TableWriter } from './table';
+import type { Cell, Column, ReportMeta, TableWriter } from './table';
+
+/** `ABCDEF`: a font subset's tag, different per subset of a document. */
+const subsetTag = () => Array.from(randomBytes(6), (b) => String.fromCharCode(65 + (b % 26))).join('');
 
 /** A4 in PDF points. */
 const A4: [number, number] = [595.28, 841.89];
@@ -17,15 +21,16 @@ const GREY = rgb(0.35, 0.35, 0.35);
 const RULE = rgb(0.75, 0.75, 0.75);
 const HEADER_FILL = rgb(0.9, 0.92, 0.95);
 
-export interface PdfMeta {
-  title: string;
-  lang: Lang;
-  generatedAt: Date;
-  generatedBy: string;
-  /** Filter name → value as printed; an empty list prints "none". */
-  filters: readonly (readonly [string, string])[];
+export interface PdfMeta extends ReportMeta {
   landscape?: boolean;
+  /** A line under the title in red (a deleted charge's report says so at the top). */
+  notice?: string;
+  /** Whether the front matter counts the table rows (a list: yes; the Chargenbericht has no one row count). */
+  countRows?: boolean;
 }
+
+/** The smallest body text a table shrinks to so that its identifiers fit on one line. */
+const MIN_BODY_SIZE = 5;
 
 /** Character advance widths cached per font: measuring through fontkit's layout per word is the slow part. */
 class Measure {
@@ -54,6 +59,40 @@ interface FontkitFont {
   layout(text: string, features?: unknown): { glyphs: FontkitGlyph[] };
   glyphForCodePoint(codePoint: number): FontkitGlyph;
   hasGlyphForCodePoint(codePoint: number): boolean;
+  createSubset(): object;
+}
+
+interface SubsetInternals {
+  glyf: Uint8Array[];
+  offset: number;
+  _addGlyph(gid: number): number;
+}
+
+const PADDED = Symbol('padded glyphs');
+
+/**
+ * fontkit's TrueType subset copies each glyph's bytes as they are and, when the subset is small, writes the short
+ * `loca` format, which stores offsets halved: Noto Sans has glyphs of odd length, so every glyph after one of them
+ * pointed a byte off and most letters vanished. Each copied glyph is padded to four bytes (as the format
+ * recommends), so every offset is exact. Patched on fontkit's subset class, once.
+ */
+function padSubsetGlyphs(font: PDFFont): void {
+  const proto = Object.getPrototypeOf(fontkitFont(font).createSubset()) as SubsetInternals & { [PADDED]?: true };
+  if (proto[PADDED]) return;
+  const addGlyph = proto._addGlyph;
+  proto._addGlyph = function (this: SubsetInternals, gid: number): number {
+    const index = addGlyph.call(this, gid);
+    const glyph = this.glyf[index] as Uint8Array;
+    const pad = (4 - (glyph.length % 4)) % 4;
+    if (pad > 0) {
+      // fontkit's bundle has a Buffer class of its own; its stream takes nothing else.
+      const FontkitBuffer = glyph.constructor as typeof Buffer;
+      this.glyf[index] = FontkitBuffer.concat([glyph, FontkitBuffer.alloc(pad)]);
+      this.offset += pad;
+    }
+    return index;
+  };
+  proto[PADDED] = true;
 }
 
 const fontkitFont = (font: PDFFont) => (font as unknown as { embedder: { font: FontkitFont } }).embedder.font;
@@ -90,7 +129,7 @@ const REPLACEMENTS = ['\uFFFD', '?'];
 
 /**
  * Text as the font can draw it. Control characters would be drawn as boxes (or break the content stream):
- * tabs and CRs become spaces. A character Noto Sans has no glyph for (CJK, emoji…) would come out as
+ * line breaks (CR, CRLF) become LF, tabs spaces, any other control character a visible U+FFFD. A character Noto Sans has no glyph for (CJK, emoji…) would come out as
  * nothing, and a batch record that looks empty misleads: it becomes a visible U+FFFD instead. Invisible
  * format characters the font lacks (variation selectors, say) are dropped, since they draw nothing anyway.
  */
@@ -112,8 +151,10 @@ function printable(font: PDFFont): (text: string) => string {
       .normalize('NFC')
       // Noto Sans has no arrows; the one the reports use gets its ASCII form.
       .replaceAll('→', '->')
-      .replace(/[\t\r\v\f]/g, ' ')
-      .replace(/\p{Cc}/gu, (c) => (c === '\n' ? c : ''));
+      .replace(/\r\n?/g, '\n')
+      .replace(/\t/g, ' ')
+      // Any other control character is shown as U+FFFD, as the CSV and XLSX exports show it: never dropped.
+      .replace(/[^\P{Cc}\n]/gu, '\uFFFD');
     return COVERED.test(cleaned) ? cleaned : cleaned.replace(/[^\n\x20-\x7E\xA0-\u024F]/gu, substitute);
   };
 }
@@ -149,9 +190,11 @@ export class PdfReport {
     const doc = await PDFDocument.create();
     doc.registerFontkit(fontkit);
     const fonts = await loadFonts();
-    // Whole fonts (≈ 300 KB each, compressed): pdf-lib's subsetting drops most glyphs of Noto Sans.
-    const regular = await doc.embedFont(fonts.regular, { subset: false });
-    const bold = await doc.embedFont(fonts.bold, { subset: false });
+    // Subsets: only the glyphs the document draws (a few KB instead of ≈ 300 KB per face), named with the
+    // six-letter subset tag PDF readers expect (ISO 32000-1 §9.6.4), which pdf-lib leaves out.
+    const regular = await doc.embedFont(fonts.regular, { subset: true, customName: `${subsetTag()}+NotoSans-Regular` });
+    const bold = await doc.embedFont(fonts.bold, { subset: true, customName: `${subsetTag()}+NotoSans-Bold` });
+    padSubsetGlyphs(regular);
     useCmapLayout(regular);
     useCmapLayout(bold);
     doc.setTitle(meta.title);
@@ -203,6 +246,10 @@ export class PdfReport {
     this.page.drawText(s, { x, y: this.y - size, size, font, color });
   }
 
+  private get zone(): string {
+    return this.meta.timeZone ?? 'UTC';
+  }
+
   private drawFrontMatter(): void {
     const labels = FRAME_LABELS[this.meta.lang];
     for (const line of this.wrap(this.meta.title, this.width, TITLE_SIZE, true)) {
@@ -210,13 +257,29 @@ export class PdfReport {
       this.y -= TITLE_SIZE * LINE_FACTOR;
     }
     this.y -= 4;
-    const generated = `${labels.generated}: ${formatDateTime(this.meta.generatedAt, this.meta.lang)} ${labels.by} ${this.meta.generatedBy} · ${labels.times}`;
+    if (this.meta.notice) {
+      for (const line of this.wrap(this.meta.notice, this.width, 11, true)) {
+        this.text(line, MARGIN, 11, this.bold, rgb(0.75, 0, 0));
+        this.y -= 11 * LINE_FACTOR;
+      }
+      this.y -= 2;
+    }
+    const generated = `${labels.generated}: ${formatDateTime(this.meta.generatedAt, this.meta.lang, this.zone)} ${labels.by} ${this.meta.generatedBy} · ${labels.times(this.zone)}`;
     this.paragraph(generated, { color: GREY });
     const filters =
       this.meta.filters.length === 0 ? labels.none : this.meta.filters.map(([k, v]) => `${k} = ${v}`).join('; ');
     this.paragraph(`${labels.filters}: ${filters}`, { color: GREY });
+    if (this.meta.countRows !== false) {
+      // The row count is known only at the end: its line is kept free here and drawn by `toBytes`.
+      this.rowsLine = { page: this.page, y: this.y };
+      this.y -= 9 * LINE_FACTOR;
+    }
     this.y -= 8;
   }
+
+  private rowsLine: { page: PDFPage; y: number } | undefined;
+  /** Rows of the document's tables, printed under the filters. */
+  private rowCount = 0;
 
   /** Greedy word wrap; a word wider than the line is broken by characters. Keeps explicit line breaks. */
   wrap(text: string, maxWidth: number, size: number, bold = false): string[] {
@@ -278,17 +341,34 @@ export class PdfReport {
     }
   }
 
-  /** A table that continues on new pages with its header repeated; a cell shows at most `maxCellLines`. */
-  table(columns: readonly Column[], options: { maxCellLines?: number } = {}): TableWriter {
-    const widths = this.columnWidths(columns);
-    const maxLines = options.maxCellLines ?? 4;
-    const lineHeight = BODY_SIZE * LINE_FACTOR;
+  /**
+   * A table that continues on new pages with its header repeated; a row taller than what is left of a page
+   * continues on the next one. A list cell shows at most `maxCellLines` lines and says it was cut (`…`); the
+   * default is every line. An unbreakable column (identifiers) is as wide as its widest value in `rows` and never
+   * wraps: if the page is too narrow for them, the table's text gets smaller, never the value shorter.
+   */
+  table(
+    columns: readonly Column[],
+    options: { maxCellLines?: number; rows?: readonly (readonly Cell[])[] } = {},
+  ): TableWriter {
     const lang = this.meta.lang;
+    const zone = this.zone;
+    const format = (cell: Cell, column: Column): string => {
+      if (cell === null || cell === undefined) return '';
+      if (cell instanceof Date)
+        return column.type === 'date' ? formatDate(cell, lang) : formatDateTime(cell, lang, zone);
+      if (typeof cell === 'number') return formatNumber(cell, lang);
+      return cell;
+    };
+    const { widths, bodySize } = this.columnWidths(columns, options.rows ?? [], format);
+    const maxLines = options.maxCellLines ?? Number.POSITIVE_INFINITY;
+    const lineHeight = bodySize * LINE_FACTOR;
+    const headerSize = Math.min(HEADER_SIZE, bodySize + 0.5);
 
     const headerLines = columns.map((c, i) =>
-      this.wrap(c.header, (widths[i] as number) - 2 * CELL_PAD, HEADER_SIZE, true),
+      this.wrap(c.header, (widths[i] as number) - 2 * CELL_PAD, headerSize, true),
     );
-    const headerHeight = Math.max(...headerLines.map((l) => l.length)) * HEADER_SIZE * LINE_FACTOR + 2 * CELL_PAD;
+    const headerHeight = Math.max(...headerLines.map((l) => l.length)) * headerSize * LINE_FACTOR + 2 * CELL_PAD;
 
     const drawHeader = () => {
       this.page.drawRectangle({
@@ -303,8 +383,8 @@ export class PdfReport {
         lines.forEach((line, j) => {
           this.page.drawText(line, {
             x: x + CELL_PAD,
-            y: this.y - CELL_PAD - (j + 1) * HEADER_SIZE * LINE_FACTOR + 2,
-            size: HEADER_SIZE,
+            y: this.y - CELL_PAD - (j + 1) * headerSize * LINE_FACTOR + 2,
+            size: headerSize,
             font: this.bold,
           });
         });
@@ -313,50 +393,68 @@ export class PdfReport {
       this.y -= headerHeight;
     };
 
-    const format = (cell: Cell, column: Column): string => {
-      if (cell === null || cell === undefined) return '';
-      if (cell instanceof Date)
-        return column.type === 'date' ? formatDate(cell, lang) : formatDateTime(cell, lang, false);
-      if (typeof cell === 'number') return formatNumber(cell, lang);
-      return cell;
-    };
+    const rule = () =>
+      this.page.drawLine({
+        start: { x: MARGIN, y: this.y },
+        end: { x: MARGIN + this.width, y: this.y },
+        thickness: 0.4,
+        color: RULE,
+      });
 
     this.ensure(headerHeight + lineHeight + 2 * CELL_PAD);
     drawHeader();
 
     return {
       addRow: (cells) => {
+        this.rowCount += 1;
         const lines = columns.map((c, i) => {
-          const all = this.wrap(format(cells[i] ?? null, c), (widths[i] as number) - 2 * CELL_PAD, BODY_SIZE);
+          const text = format(cells[i] ?? null, c);
+          if (c.unbreakable) return this.clean(text).split('\n');
+          // Numbers and dates were measured into the column's width; one wider than that (no rows given) wraps
+          // at its spaces like text.
+          if (c.type !== 'text') {
+            const lines = this.clean(text).split('\n');
+            const room = (widths[i] as number) - 2 * CELL_PAD;
+            if (lines.every((l) => this.regularMeasure.width(l, bodySize) <= room)) return lines;
+          }
+          const all = this.wrap(text, (widths[i] as number) - 2 * CELL_PAD, bodySize);
           if (all.length <= maxLines) return all;
           const kept = all.slice(0, maxLines);
           kept[maxLines - 1] = `${kept[maxLines - 1]}…`;
           return kept;
         });
-        const height = Math.max(1, ...lines.map((l) => l.length)) * lineHeight + 2 * CELL_PAD;
-        if (this.ensure(height)) drawHeader();
-        let x = MARGIN;
-        lines.forEach((cellLines, i) => {
-          const right = columns[i]?.type === 'number';
-          cellLines.forEach((line, j) => {
-            const w = widths[i] as number;
-            const lx = right ? x + w - CELL_PAD - this.regularMeasure.width(line, BODY_SIZE) : x + CELL_PAD;
-            this.page.drawText(line, {
-              x: lx,
-              y: this.y - CELL_PAD - (j + 1) * lineHeight + 2,
-              size: BODY_SIZE,
-              font: this.regular,
+        const total = Math.max(1, ...lines.map((l) => l.length));
+        const full = total * lineHeight + 2 * CELL_PAD;
+        // A row that fits a page starts on one where it fits whole; a longer one starts here and continues.
+        const pageBody = this.size[1] - 2 * MARGIN - FOOTER_SPACE - headerHeight;
+        if (this.ensure(full <= pageBody ? full : lineHeight + 2 * CELL_PAD)) drawHeader();
+        // Draw as many lines as fit on this page, then go on with the rest on the next one.
+        let from = 0;
+        for (;;) {
+          const room = Math.floor((this.y - MARGIN - FOOTER_SPACE - 2 * CELL_PAD) / lineHeight);
+          const to = Math.min(total, from + Math.max(1, room));
+          let x = MARGIN;
+          lines.forEach((cellLines, i) => {
+            const right = columns[i]?.type === 'number';
+            cellLines.slice(from, to).forEach((line, j) => {
+              const w = widths[i] as number;
+              const lx = right ? x + w - CELL_PAD - this.regularMeasure.width(line, bodySize) : x + CELL_PAD;
+              this.page.drawText(line, {
+                x: lx,
+                y: this.y - CELL_PAD - (j + 1) * lineHeight + 2,
+                size: bodySize,
+                font: this.regular,
+              });
             });
+            x += widths[i] as number;
           });
-          x += widths[i] as number;
-        });
-        this.y -= height;
-        this.page.drawLine({
-          start: { x: MARGIN, y: this.y },
-          end: { x: MARGIN + this.width, y: this.y },
-          thickness: 0.4,
-          color: RULE,
-        });
+          this.y -= (to - from) * lineHeight + 2 * CELL_PAD;
+          from = to;
+          if (from >= total) break;
+          this.newPage();
+          drawHeader();
+        }
+        rule();
       },
       finish: async () => {
         this.y -= 6;
@@ -365,31 +463,54 @@ export class PdfReport {
   }
 
   /**
-   * Widths in proportion to the columns' weights, but never narrower than the longest word of the header
-   * or the column's `fit` value (a word broken mid-word is unreadable); the slack comes out of the wider columns.
+   * Widths in proportion to the columns' weights, but never narrower than the longest word of the header,
+   * the column's `fit` value or — for an unbreakable column — its widest value (a word or an id broken mid-way
+   * is unreadable); the slack comes out of the wider columns. When the unbreakable minimums alone are wider than
+   * the page, the body text gets smaller (down to MIN_BODY_SIZE) until they fit.
    */
-  private columnWidths(columns: readonly Column[]): number[] {
+  private columnWidths(
+    columns: readonly Column[],
+    rows: readonly (readonly Cell[])[],
+    format: (cell: Cell, column: Column) => string,
+  ): { widths: number[]; bodySize: number } {
+    const widest = columns.map((c, i) => {
+      // Numbers and dates are read whole too: measured like identifiers.
+      const whole = c.unbreakable || c.type !== 'text';
+      if (!whole) return c.fit ? this.regularMeasure.width(c.fit, 1) : 0;
+      let max = 0;
+      for (const row of rows) {
+        for (const line of this.clean(format(row[i] ?? null, c)).split('\n')) {
+          max = Math.max(max, this.regularMeasure.width(line, 1));
+        }
+      }
+      return max;
+    });
+    const headerMin = columns.map((c) => Math.max(...c.header.split(/\s+/).map((w) => this.boldMeasure.width(w, 1))));
+    let bodySize = BODY_SIZE;
+    const minimum = (size: number) =>
+      columns.map(
+        (_, i) =>
+          Math.max((headerMin[i] as number) * Math.min(HEADER_SIZE, size + 0.5), (widest[i] as number) * size) +
+          2 * CELL_PAD +
+          1,
+      );
+    let mins = minimum(bodySize);
+    while (mins.reduce((a, b) => a + b, 0) > this.width && bodySize > MIN_BODY_SIZE) {
+      bodySize = Math.max(MIN_BODY_SIZE, bodySize - 0.25);
+      mins = minimum(bodySize);
+    }
     const total = columns.reduce((sum, c) => sum + c.width, 0);
-    const minimum = columns.map(
-      (c) =>
-        Math.max(
-          ...c.header.split(/\s+/).map((w) => this.boldMeasure.width(w, HEADER_SIZE)),
-          c.fit ? this.regularMeasure.width(c.fit, BODY_SIZE) : 0,
-        ) +
-        2 * CELL_PAD +
-        1,
-    );
     let widths = columns.map((c) => (c.width / total) * this.width);
-    for (let round = 0; round < 5; round++) {
-      const raised = widths.map((w, i) => Math.max(w, minimum[i] as number));
+    for (let round = 0; round < 8; round++) {
+      const raised = widths.map((w, i) => Math.max(w, mins[i] as number));
       const excess = raised.reduce((a, b) => a + b, 0) - this.width;
-      if (excess <= 0.01) return raised;
-      const slack = raised.map((w, i) => w - (minimum[i] as number));
+      if (excess <= 0.01) return { widths: raised, bodySize };
+      const slack = raised.map((w, i) => w - (mins[i] as number));
       const slackTotal = slack.reduce((a, b) => a + b, 0);
-      if (slackTotal <= 0) return raised;
+      if (slackTotal <= 0) return { widths: raised, bodySize };
       widths = raised.map((w, i) => w - (excess * (slack[i] as number)) / slackTotal);
     }
-    return widths;
+    return { widths: widths.map((w, i) => Math.max(w, mins[i] as number)), bodySize };
   }
 
   /** Page numbers and the footer go on last, when the page count is known. */
@@ -397,6 +518,15 @@ export class PdfReport {
     const labels = FRAME_LABELS[this.meta.lang];
     const pages = this.doc.getPages();
     const size = 7.5;
+    if (this.rowsLine) {
+      this.rowsLine.page.drawText(`${labels.rows}: ${formatNumber(this.rowCount, this.meta.lang)}`, {
+        x: MARGIN,
+        y: this.rowsLine.y - 9,
+        size: 9,
+        font: this.regular,
+        color: GREY,
+      });
+    }
     pages.forEach((page, i) => {
       const label = labels.page(i + 1, pages.length);
       const y = MARGIN - 14;
@@ -425,9 +555,11 @@ export async function pdfTableWriter(
   out: NodeJS.WritableStream,
   columns: readonly Column[],
   meta: PdfMeta,
+  /** The rows to come, when known: unbreakable columns are sized to their widest value. */
+  rows: readonly (readonly Cell[])[] = [],
 ): Promise<TableWriter> {
   const report = await PdfReport.create({ landscape: true, ...meta });
-  const table = report.table(columns);
+  const table = report.table(columns, { maxCellLines: 4, rows });
   return {
     addRow: (cells) => table.addRow(cells),
     finish: async () => {

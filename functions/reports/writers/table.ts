@@ -16,6 +16,20 @@ export interface Column {
   readonly width: number;
   /** The longest value of a closed set (a status): a PDF table keeps it on one line rather than break it mid-word. */
   readonly fit?: string;
+  /** An identifier (charge id, lot number, article id): a PDF never breaks or cuts it; the layout gives way instead. */
+  readonly unbreakable?: boolean;
+}
+
+/** What every report says about itself: what it is, who made it when, from which filters, in which zone. */
+export interface ReportMeta {
+  title: string;
+  lang: Lang;
+  generatedAt: Date;
+  generatedBy: string;
+  /** Filter name → value as printed; an empty list prints "none". */
+  filters: readonly (readonly [string, string])[];
+  /** IANA zone the report's times are printed in (default UTC). */
+  timeZone?: string;
 }
 
 export type Lang = 'de' | 'en';
@@ -71,6 +85,16 @@ export function neutralise(text: string): string {
   // Printable ASCII other than the space cannot lead a hidden formula: no pattern for them.
   if (first > 0x20 && first < 0x7f) return written;
   return HIDDEN_FORMULA.test(written) ? `'${written}` : written;
+}
+
+/**
+ * The XLSX form of the same rule: the text as written, and whether it needs the quote prefix. The cell's
+ * quote-prefix style (`quotePrefix="1"`) keeps it text when a person edits it, without putting an apostrophe
+ * into the value, so the value reads back as the API has it.
+ */
+export function quoted(text: string): { text: string; quote: boolean } {
+  const written = writableText(text);
+  return { text: written, quote: neutralise(written) !== written };
 }
 
 export const isoDate = (d: Date) => d.toISOString().slice(0, 10);

@@ -1,3 +1,4 @@
+import { simpleParser } from 'mailparser';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,20 +75,20 @@ describe('S3 object store', () => {
 });
 
 describe('SES mailer', () => {
-  it('sends from the configured sender only, UTF-8 text', async () => {
+  it('sends from the configured sender only, the same raw message the outbox holds (UTF-8 text)', async () => {
     sesMock.on(SendEmailCommand).resolves({ MessageId: 'm1' });
     const mailer = new SesMailer(new SESv2Client({ region: 'eu-central-1' }), 'reports@example.com');
     await mailer.send({ to: ['qa@example.com', 'b@example.com'], subject: 'Bericht „Woche“', text: 'Link: https://x' });
     expect(sesMock).toHaveReceivedCommandWith(SendEmailCommand, {
       FromEmailAddress: 'reports@example.com',
       Destination: { ToAddresses: ['qa@example.com', 'b@example.com'] },
-      Content: {
-        Simple: {
-          Subject: { Data: 'Bericht „Woche“', Charset: 'UTF-8' },
-          Body: { Text: { Data: 'Link: https://x', Charset: 'UTF-8' } },
-        },
-      },
     });
+    const raw = sesMock.commandCalls(SendEmailCommand)[0]?.args[0].input.Content?.Raw?.Data as Uint8Array;
+    const mail = await simpleParser(Buffer.from(raw));
+    expect(mail.subject).toBe('Bericht „Woche“');
+    expect(mail.text?.trim()).toBe('Link: https://x');
+    expect(mail.from?.text).toBe('reports@example.com');
+    expect(mail.headers.get('auto-submitted')).toBe('auto-generated');
   });
 });
 

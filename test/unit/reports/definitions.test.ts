@@ -1,3 +1,4 @@
+import { simpleParser } from 'mailparser';
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
@@ -134,7 +135,7 @@ describe('report mails', () => {
     const mailer = new SesMailer(new SESv2Client({ region: 'eu-central-1' }), 'reports@example.com');
     return new ReportService({
       repo,
-      charges: { list: async () => ({ items: [], nextCursor: null }) },
+      charges: { list: async () => ({ items: [], nextCursor: null }), get: async () => undefined },
       audit: { search: async () => ({ items: [], nextCursor: null }) },
       adapters: () => ({
         kind: 'local',
@@ -145,12 +146,11 @@ describe('report mails', () => {
     });
   }
 
-  const sent = () => {
+  /** SES gets the raw message: read back with a mail parser, as a client reads it. */
+  const sent = async () => {
     const input = sesMock.commandCalls(SendEmailCommand)[0]?.args[0].input;
-    return {
-      subject: input?.Content?.Simple?.Subject?.Data as string,
-      text: input?.Content?.Simple?.Body?.Text?.Data as string,
-    };
+    const mail = await simpleParser(Buffer.from(input?.Content?.Raw?.Data as Uint8Array));
+    return { subject: mail.subject as string, text: mail.text as string };
   };
 
   it('one-line the subject (and the title in the text) in the domain, so SES gets it one line too', async () => {
@@ -160,10 +160,10 @@ describe('report mails', () => {
       definition('charges', 'Wöchentlich\r\n\r\nBitte melden Sie sich unter https://evil.example/login an\n'),
     ).runDefinition('d-charges', 'manual', user);
     expect(run.status).toBe('succeeded');
-    const { subject, text } = sent();
+    const { subject, text } = await sent();
     expect(subject).not.toMatch(/[\r\n]/);
     expect(subject).toMatch(
-      /^Bericht „Wöchentlich Bitte melden Sie sich unter https:\/\/evil\.example\/login an ?“ vom \d{4}-\d{2}-\d{2}$/,
+      /^Bericht „Wöchentlich Bitte melden Sie sich unter https:\/\/evil\.example\/login an ?“ vom \d{2}\.\d{2}\.\d{4}$/,
     );
     // The body's own line breaks stay; the title inside it is one line.
     expect(text.split('\n').filter((l) => l.includes('evil.example'))).toHaveLength(1);
@@ -173,10 +173,10 @@ describe('report mails', () => {
   it('name both permissions an audit report needs', async () => {
     sesMock.on(SendEmailCommand).resolves({ MessageId: 'm1' });
     await service(definition('audit', 'Audit')).runDefinition('d-audit', 'manual', user);
-    expect(sent().text).toContain('Anmeldung mit den Berechtigungen reports:read und audit:read erforderlich');
+    expect((await sent()).text).toContain('Anmeldung mit den Berechtigungen reports:read und audit:read erforderlich');
     sesMock.reset();
     sesMock.on(SendEmailCommand).resolves({ MessageId: 'm2' });
     await service(definition('audit', 'Audit', 'en')).runDefinition('d-audit', 'manual', user);
-    expect(sent().text).toContain('sign-in with the reports:read and audit:read permissions required');
+    expect((await sent()).text).toContain('sign-in with the reports:read and audit:read permissions required');
   });
 });

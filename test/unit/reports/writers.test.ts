@@ -13,6 +13,21 @@ import { type Cell, type Column, neutralise, type TableWriter } from '#reports/w
 import { XlsxWriter } from '#reports/writers/xlsx';
 
 const dir = mkdtempSync(join(tmpdir(), 'report-writers-'));
+
+/**
+ * XLSX keeps text as written and marks a cell a spreadsheet would read as a formula with the quote-prefix style
+ * (no apostrophe in the value): the column-E cells of the first sheet, in row order, with whether they have it.
+ */
+function quotePrefixedNotes(file: string): boolean[] {
+  const sheet = execFileSync('unzip', ['-p', file, 'xl/worksheets/sheet1.xml']).toString('utf8');
+  const styles = execFileSync('unzip', ['-p', file, 'xl/styles.xml']).toString('utf8');
+  const xfs = [...(/<cellXfs[^>]*>(.*?)<\/cellXfs>/s.exec(styles)?.[1] ?? '').matchAll(/<xf [^>]*?\/?>/g)].map(
+    (m) => m[0],
+  );
+  return [...sheet.matchAll(/<c r="E(\d+)"(?: s="(\d+)")?/g)]
+    .slice(1)
+    .map((m) => (xfs[Number(m[2] ?? 0)] ?? '').includes('quotePrefix="1"'));
+}
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const COLUMNS: Column[] = [
@@ -105,9 +120,11 @@ describe('formulas behind leading whitespace and invisible characters', () => {
     const csv = await write(join(dir, 'invisible.csv'), (out) => new CsvWriter(out, COLUMNS));
     const csvNotes = (parse(csv.toString('utf8'), { bom: true }) as string[][]).slice(1).map((r) => r[4]);
     const xlsx = await write(join(dir, 'invisible.xlsx'), (out) => new XlsxWriter(out, COLUMNS, 'Chargen'));
-    const xlsxNotes = (await readSheet(xlsx)).slice(1).map((r) => r[4]);
+    const xlsxNotes = (await readSheet(xlsx, { trim: false })).slice(1).map((r) => r[4]);
     expect(csvNotes).toEqual(texts.map((t) => `'${t}`));
-    expect(xlsxNotes).toEqual(csvNotes);
+    // XLSX: the value as written, kept text by the quote-prefix style.
+    expect(xlsxNotes).toEqual(texts);
+    expect(quotePrefixedNotes(join(dir, 'invisible.xlsx'))).toEqual(texts.map(() => true));
   });
 });
 
@@ -170,6 +187,7 @@ describe('formulas hidden behind a character the file cannot hold', () => {
 
     expect(csvNotes).toHaveLength(HIDDEN.length);
     expect(xlsxNotes).toEqual(csvNotes);
+    expect(quotePrefixedNotes(file).some((q) => q)).toBe(false);
     for (const text of [...csvNotes, ...xlsxNotes, ...stored]) expect(text).not.toMatch(FORMULA);
     expect(sheet).not.toContain('<f>');
     expect(csvNotes[0]).toBe('\uFFFD=1+1');
@@ -207,8 +225,8 @@ describe('XLSX writer (read back with read-excel-file; sheet XML with unzip)', (
   it('types numbers and dates, neutralises text, and never writes a formula', async () => {
     const file = join(dir, 'a.xlsx');
     await write(file, async (out) => new XlsxWriter(out, COLUMNS, 'Chargen'));
-    const data = await readSheet(readFileSync(file));
-    expect(data[0]).toEqual(['Charge', 'Menge', 'Herstelldatum', 'Geändert am', 'Bemerkungen']);
+    const data = await readSheet(readFileSync(file), { trim: false });
+    expect(data[0]).toEqual(['Charge', 'Menge', 'Herstelldatum', 'Geändert am (UTC)', 'Bemerkungen']);
     const first = data[1] as unknown[];
     expect(first[1]).toBe(12.5);
     expect(first[2]).toBeInstanceOf(Date);
@@ -217,9 +235,11 @@ describe('XLSX writer (read back with read-excel-file; sheet XML with unzip)', (
     expect(first[4]).toBe('Łódź, Größe; Ærø "zitiert"\nzweite Zeile');
     HOSTILE.forEach((hostile, i) => {
       const row = data[3 + i] as unknown[];
-      expect(row[4]).toBe(`'${hostile}`);
+      expect(row[4]).toBe(hostile);
       expect(row[1]).toBe(-1 - i);
     });
+    // Row 3 has no notes (no cell); every hostile text is quote-prefixed, the plain one not.
+    expect(quotePrefixedNotes(file)).toEqual([false, ...HOSTILE.map(() => true)]);
 
     const sheet = execFileSync('unzip', ['-p', file, 'xl/worksheets/sheet1.xml']).toString('utf8');
     expect(sheet).not.toContain('<f>');

@@ -1,0 +1,14 @@
+import { auditedCharges } from '#charges/audited';
+import { auditedReportDefinitions } from '#reports/audited';
+import { auditedUsers } from '#users/audited';
+import type { AuditedEntity } from './stream-changes';
+
+/**
+ * Every entity the audit trail reads from a table stream, as its owning module describes it. An audited table
+ * has a stream in functions/platform/tables.ts; its owner stamps each write (functions/audit/attribution.ts) and
+ * adds its description here.
+ */
+export const AUDITED_ENTITIES: readonly AuditedEntity[] = [auditedCharges, auditedUsers, auditedReportDefinitions];
+
+/** The description of an audited entity type, if it is one. */
+export const auditedEntity = (entityType: string) => AUDITED_ENTITIES.find((e) => e.entityType === entityType);

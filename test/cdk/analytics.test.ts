@@ -1,0 +1,167 @@
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AttributeType, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ANALYTICS_STREAM_SETTINGS } from '#analytics/stream-settings';
+import { TABLES, type TableId } from '#platform/tables';
+import { AppFunction } from '#lib/constructs/app-function';
+import { Analytics, ANALYTICS_ITERATOR_AGE_ALARM_MS } from '#lib/constructs/analytics';
+
+let template: Template;
+let app: App;
+
+/** The analytics consumer and API function as the API stack builds them, on tables from the shared definitions. */
+beforeAll(() => {
+  app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'AnalyticsTest', { env: { account: '111111111111', region: 'eu-central-1' } });
+  const key = new Key(stack, 'TableKey', { enableKeyRotation: true });
+  const tables = Object.fromEntries(
+    (Object.keys(TABLES) as TableId[]).map((id) => {
+      const def = TABLES[id];
+      const table = new Table(stack, `${id}Table`, {
+        partitionKey: { name: def.partitionKey.name, type: AttributeType.STRING },
+        ...('sortKey' in def
+          ? {
+              sortKey: {
+                name: def.sortKey.name,
+                type: def.sortKey.type === 'N' ? AttributeType.NUMBER : AttributeType.STRING,
+              },
+            }
+          : {}),
+        encryption: TableEncryption.CUSTOMER_MANAGED,
+        encryptionKey: key,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        ...('stream' in def ? { stream: StreamViewType.NEW_AND_OLD_IMAGES } : {}),
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      return [id, table];
+    }),
+  ) as Record<TableId, Table>;
+  const fn = (functionId: 'analytics-stream' | 'analytics', id: string) => {
+    const f = new AppFunction(stack, id, {
+      functionId,
+      logRetention: RetentionDays.ONE_MONTH,
+      logRemovalPolicy: RemovalPolicy.DESTROY,
+    });
+    f.bindTables(tables);
+    return f;
+  };
+  const consumer = fn('analytics-stream', 'AnalyticsStreamFunction');
+  fn('analytics', 'AnalyticsFunction');
+  new Analytics(stack, 'Analytics', { consumer, charges: tables.charges, stage: 'dev' });
+  template = Template.fromStack(stack);
+});
+
+/** Every action the role of a function has on a table (by the table construct's id). */
+function actionsOn(rolePrefix: string, tableId: string): string[] {
+  const role = Object.keys(template.findResources('AWS::IAM::Role')).find((id) => id.startsWith(rolePrefix));
+  expect(role, rolePrefix).toBeDefined();
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify(p.Properties.Roles).includes(role!))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+    .filter((s) => JSON.stringify(s.Resource).includes(`${tableId}Table`))
+    .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+}
+
+describe('Analytics construct', () => {
+  it('maps the charges stream to the analytics consumer with bisect, retries, max age, batch failures and an SQS on-failure destination', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^chargesTable'), 'StreamArn'] },
+      FunctionName: { Ref: Match.stringLikeRegexp('^AnalyticsStreamFunction') },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: ANALYTICS_STREAM_SETTINGS.batchSize,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: ANALYTICS_STREAM_SETTINGS.retryAttempts,
+      MaximumRecordAgeInSeconds: ANALYTICS_STREAM_SETTINGS.maxRecordAgeSeconds,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AnalyticsOnFailure[0-9A-F]'), 'Arn'] } },
+      },
+    });
+    expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(1);
+  });
+
+  it('its on-failure queue is KMS-encrypted, TLS-only, with a DLQ of its own', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AnalyticsQueueKey'), 'Arn'] },
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AnalyticsOnFailureDlq'), 'Arn'] },
+        maxReceiveCount: 5,
+      },
+    });
+    for (const policy of Object.values(template.findResources('AWS::SQS::QueuePolicy'))) {
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    }
+  });
+
+  it('alarms when the consumer lags behind the charges stream', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'IteratorAge',
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^AnalyticsStreamFunction') } }],
+      Threshold: ANALYTICS_ITERATOR_AGE_ALARM_MS,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('least privilege: the consumer puts and updates aggregates (never deletes or scans) and touches no other table', () => {
+    const onAnalytics = actionsOn('AnalyticsStreamFunctionRole', 'analytics');
+    expect(onAnalytics).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem']));
+    for (const a of ['dynamodb:DeleteItem', 'dynamodb:Scan', 'dynamodb:BatchWriteItem', 'dynamodb:*']) {
+      expect(onAnalytics).not.toContain(a);
+    }
+    // On charges only the stream read of the mapping (no item access); nothing on audit, users, reports.
+    const streamRead = [
+      'dynamodb:DescribeStream',
+      'dynamodb:GetRecords',
+      'dynamodb:GetShardIterator',
+      'dynamodb:ListStreams',
+    ];
+    expect(actionsOn('AnalyticsStreamFunctionRole', 'charges').filter((a) => !streamRead.includes(a))).toEqual([]);
+    for (const other of ['audit', 'users', 'reports', 'auth-state']) {
+      expect(actionsOn('AnalyticsStreamFunctionRole', other)).toEqual([]);
+    }
+  });
+
+  it('least privilege: the API function reads aggregates, keeps dashboards, appends to the audit trail; never scans', () => {
+    const onAnalytics = actionsOn('AnalyticsFunctionRole', 'analytics');
+    expect(onAnalytics).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem']));
+    expect(onAnalytics).not.toContain('dynamodb:Scan');
+    const onAudit = actionsOn('AnalyticsFunctionRole', 'audit');
+    expect(onAudit).toContain('dynamodb:PutItem');
+    for (const a of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(onAudit).not.toContain(a);
+    expect(actionsOn('AnalyticsFunctionRole', 'charges')).toEqual([]);
+  });
+
+  it('cdk-nag AwsSolutions and Serverless report nothing on the construct or its functions', () => {
+    for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
+      const report = pack.validateScope(app);
+      const ours = report.violations
+        .map((v) => ({
+          rule: v.ruleName,
+          paths: v.violatingResources
+            .map((r) => r.constructPath)
+            .filter((p) => p?.includes('/Analytics/') || p?.includes('/AnalyticsStreamFunction')),
+        }))
+        .filter((v) => v.paths.length > 0);
+      expect(ours).toEqual([]);
+    }
+  });
+});
+
+describe('the analytics table', () => {
+  it('is defined once for CDK and local: pk/sk strings, TTL on expiresAt (markers), no stream, no index', () => {
+    expect(TABLES.analytics).toMatchObject({
+      partitionKey: { name: 'pk', type: 'S' },
+      sortKey: { name: 'sk', type: 'S' },
+      indexes: [],
+      ttlAttribute: 'expiresAt',
+    });
+    expect('stream' in TABLES.analytics).toBe(false);
+  });
+});
