@@ -170,8 +170,8 @@ export const FUNCTIONS = {
     timeoutSeconds: 10,
     // charges write, not readWrite: charges are soft-deleted, a GMP record is never removed. The rest is the
     // signature check (functions/auth/signature-verifier.ts): users read, and write for a used recovery code;
-    // auth-state readWrite for the lockout counters and one-time signing tickets; audit for signature failures.
-    tables: { charges: 'write', users: 'write', 'auth-state': 'readWrite', audit: 'append' },
+    // auth-state write for the lockout counters and one-time signing tickets (spent by update); audit for failures.
+    tables: { charges: 'write', users: 'write', 'auth-state': 'write', audit: 'append' },
     attribution: 'mac',
   },
   audit: {
