@@ -125,8 +125,8 @@ describe('schedules', () => {
 });
 
 describe('the audit trail', () => {
-  // Skipped: through the local server the reports-stream records do not reach the audit trail yet (the in-process path, test/integration/audit-report-definitions.test.ts, passes); open defect.
-  it.skip('records create, change and delete as report-definition, with actor and changes', async () => {
+  // prettier-ignore
+  it.skip('records create, change and delete as report-definition, with actor and changes', async () => { // skipped: open defect — via the local server the reports stream does not reach the audit trail (the in-process path passes)
     const made = await create(definition({ title: 'Before' }));
     expect(made.status, made.text).toBe(201);
     const id = (made.json as { definitionId: string }).definitionId;
@@ -161,8 +161,8 @@ describe('the audit trail', () => {
 });
 
 describe('at most 100 definitions', () => {
-  // Skipped: the definition count drifts by the definitions earlier tests here had refused after their schedule failed; open defect.
-  it.skip('past 100 a create is 409 CONFLICT, also when many arrive at once; a delete makes room again', async () => {
+  // prettier-ignore
+  it.skip('past 100 a create is 409 CONFLICT, also when many arrive at once; a delete makes room again', async () => { // skipped: open defect — the definition count drifts by 4 after this file's earlier tests
     const existing = (
       (await api.request('/reports/definitions?limit=100', { token: admin })).json as { items: unknown[] }
     ).items.length;
