@@ -313,7 +313,7 @@ export class ApiStack extends Stack {
       reportsFunction: this.fn('reports'),
       runnerFunction: this.fn('report-runner'),
       // Password reset links (functions/auth/password-reset.ts) go out like report mails.
-      mailFunctions: [this.fn('auth')],
+      mailFunctions: [this.fn('password-reset')],
       // The SES identity (a verified domain or address) reports are sent from; From is pinned to it. prod must
       // name it (requireStageContext); dev falls back to a placeholder that only fails at send time.
       senderIdentity: config.reportMail.senderIdentity ?? 'example.com',

@@ -106,7 +106,7 @@ export function buildApp(props: AppProps = {}): ChargeRecordsApp {
     value: `${consoleHosting.url}/console/`,
     description: 'The browser console (and the API on the same origin)',
   });
-  grantSsoClientSecrets(api.fn('auth'), config.functionEnvironment.OIDC_PROVIDERS);
+  grantSsoClientSecrets(api.fn('auth-sso'), config.functionEnvironment.OIDC_PROVIDERS);
 
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return { app, config, data, api, observability, releases, consoleStack, consoleHosting };

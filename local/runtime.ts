@@ -12,7 +12,7 @@ import { ensureLocalSigningKey } from './signing';
 import { createLocalServer } from './server';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { StreamPoller } from './stream-poller';
-import { invoke } from './handlers';
+import { invoke, loadHandler } from './handlers';
 import { stopReportWorker } from './report-worker';
 
 const GRACEFUL_STOP_MS = 30_000;
@@ -160,6 +160,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       (background ??= (async () => {
         // The audit trail's feed: the audited tables' streams → the audit-stream handler.
         const { AUDITED_TABLE_IDS, tableName } = await import('#platform/tables');
+        // Both consumers' modules load now, not on the first change: their import takes seconds on a busy machine,
+        // and every record written meanwhile would wait for it.
+        for (const id of ['audit-stream', 'analytics-stream'] as const) void loadHandler(id).catch(() => undefined);
         poller = new StreamPoller({
           endpoint,
           region: config().AWS_REGION,

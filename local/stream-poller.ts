@@ -12,6 +12,7 @@ import {
   TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { lambdaImage } from '#audit/replay';
 import { AUDIT_STREAM_SETTINGS } from '#audit/stream-settings';
 import { invoke } from './handlers';
 import { PRIVATE_DIR, PRIVATE_FILE } from './private-files';
@@ -83,8 +84,8 @@ export function toLambdaRecord(record: StreamsRecord, streamArn: string, region:
       // recorded at this time (never at a time taken from the item).
       ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
       Keys: d.Keys as NonNullable<DynamoDBRecord['dynamodb']>['Keys'],
-      ...(d.NewImage ? { NewImage: d.NewImage as NonNullable<DynamoDBRecord['dynamodb']>['NewImage'] } : {}),
-      ...(d.OldImage ? { OldImage: d.OldImage as NonNullable<DynamoDBRecord['dynamodb']>['OldImage'] } : {}),
+      ...(d.NewImage ? { NewImage: lambdaImage(d.NewImage) } : {}),
+      ...(d.OldImage ? { OldImage: lambdaImage(d.OldImage) } : {}),
       SequenceNumber: d.SequenceNumber,
       SizeBytes: d.SizeBytes,
       StreamViewType: d.StreamViewType as NonNullable<DynamoDBRecord['dynamodb']>['StreamViewType'],

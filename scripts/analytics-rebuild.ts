@@ -6,7 +6,7 @@
  *
  * Locally it reads the local runtime's DynamoDB (DYNAMODB_ENDPOINT, default port DYNAMODB_LOCAL_PORT or 8000). With
  * `--stage` it finds the stage's tables in the data stack's outputs and needs dynamodb:Scan on charges and
- * analytics (plus PutItem on analytics for `--write`) and the table key's kms:Decrypt.
+ * analytics, Query and GetItem on charges, PutItem on analytics for `--write`, and the table key's kms:Decrypt.
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -45,7 +45,8 @@ export async function main(argv = process.argv.slice(2), log = (line: string) =>
   const report = await rebuild({ write: values.write, ...tables });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   log(
-    `${report.charges} charges (${report.snapshots} versions) → ${report.expectedItems} aggregate items; ` +
+    `${report.charges} charges (${report.snapshots} versions; ${report.queried} charges read again by Query) → ` +
+      `${report.expectedItems} aggregate items; ` +
       `${report.keptItems} kept; ${report.differences.length} difference(s); ${seconds} s`,
   );
   for (const d of report.differences.slice(0, 200)) {

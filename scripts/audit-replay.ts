@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { replayFailuresFrom, type ReplayResult } from '#audit/replay';
 import { LocalStreamFailureFile } from '#local/adapters/local-stream-failures';
@@ -13,9 +14,13 @@ import { LocalStreamFailureFile } from '#local/adapters/local-stream-failures';
  *
  * - locally, `npm run audit:replay`: the local on-failure file, through the local runtime's handler (DynamoDB at
  *   DYNAMODB_ENDPOINT, default port DYNAMODB_LOCAL_PORT or 8000); what succeeds moves to `<file>.replayed`;
- * - in AWS, `npm run audit:replay -- --aws <audit-stream function name>` prints the invocation: the function reads
- *   the SQS on-failure queue, reads each failed range back from the stream (24 h retention) and deletes a message
- *   only once all its records are on the trail (functions/audit/replay.ts).
+ * - in AWS, `npm run audit:replay -- --aws <audit-stream function name>` invokes that function (credentials and
+ *   region from the usual AWS environment or profile; lambda:InvokeFunction on it): it reads the SQS on-failure
+ *   queue, reads each failed range back from the stream (24 h retention) and deletes a message only once all its
+ *   records are on the trail (functions/audit/replay.ts).
+ *
+ * Prints the result (replayed, still failing, why); exits 0 only when nothing is still failing, 1 otherwise (a record
+ * still failing, or the invocation failed), 2 on wrong use.
  */
 
 /** Records still waiting in the on-failure file. */
@@ -35,6 +40,76 @@ export async function replayFailures(
   return { replayed, failed };
 }
 
+/** The invocation's outcome as one line: what the operator must do differs (credentials, a function error). */
+function invocationProblem(functionName: string, err: unknown): string {
+  const { name, message } = err as Error;
+  if (name === 'CredentialsProviderError')
+    return `no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and AWS_REGION (${message})`;
+  if (/region is missing/i.test(message)) return 'no AWS region: set AWS_REGION or a profile with a region';
+  if (name === 'ResourceNotFoundException')
+    return `no function ${functionName} in this account and region (${message})`;
+  return `invoking ${functionName} failed: ${name}: ${message}`;
+}
+
+function lambdaPayload(payload: Uint8Array | undefined): unknown {
+  const text = payload ? new TextDecoder().decode(payload) : '';
+  try {
+    return text === '' ? undefined : (JSON.parse(text) as unknown);
+  } catch {
+    return text;
+  }
+}
+
+const isReplayResult = (value: unknown): value is ReplayResult =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as ReplayResult).replayed === 'number' &&
+  typeof (value as ReplayResult).failed === 'number' &&
+  Array.isArray((value as ReplayResult).problems);
+
+/**
+ * Invokes the audit-stream function in AWS with `{"replay": "on-failure-queue"}` and prints its ReplayResult.
+ * Exit code: 0 only when no record is still failing; 1 when some is, or when the invocation itself failed.
+ */
+export async function replayInAws(
+  functionName: string,
+  client?: LambdaClient,
+  out: Pick<Console, 'log' | 'error'> = console,
+): Promise<number> {
+  // Loaded here: the local runtime imports this module (pendingFailures) and never needs the Lambda client.
+  const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
+  const lambda = client ?? new LambdaClient({});
+  let response;
+  try {
+    response = await lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'RequestResponse',
+        Payload: new TextEncoder().encode(JSON.stringify({ replay: 'on-failure-queue' })),
+      }),
+    );
+  } catch (err) {
+    out.error(`audit:replay: ${invocationProblem(functionName, err)}`);
+    return 1;
+  }
+  const payload = lambdaPayload(response.Payload);
+  if (response.FunctionError) {
+    // Lambda's error payload: {errorType, errorMessage, trace}. Nothing was confirmed re-driven.
+    const { errorType, errorMessage } = (payload ?? {}) as { errorType?: string; errorMessage?: string };
+    out.error(
+      `audit:replay: ${functionName} failed (${response.FunctionError}): ${errorType ?? 'Error'}: ${errorMessage ?? JSON.stringify(payload)}`,
+    );
+    return 1;
+  }
+  if (!isReplayResult(payload)) {
+    out.error(`audit:replay: ${functionName} answered no replay result: ${JSON.stringify(payload)}`);
+    return 1;
+  }
+  for (const problem of payload.problems) out.error(`audit:replay: still failing: ${problem}`);
+  out.log(`audit:replay: ${payload.replayed} replayed, ${payload.failed} still failing (${functionName})`);
+  return payload.failed === 0 ? 0 : 1;
+}
+
 async function main(args: string[]): Promise<number> {
   const aws = args.indexOf('--aws');
   if (aws >= 0) {
@@ -43,11 +118,7 @@ async function main(args: string[]): Promise<number> {
       console.error('usage: npm run audit:replay -- [--aws <audit-stream function name>]');
       return 2;
     }
-    console.log(
-      `aws lambda invoke --function-name ${fn} --cli-binary-format raw-in-base64-out ` +
-        `--payload '{"replay":"on-failure-queue"}' /dev/stdout`,
-    );
-    return 0;
+    return replayInAws(fn);
   }
   process.env.DYNAMODB_ENDPOINT ??= `http://127.0.0.1:${process.env.DYNAMODB_LOCAL_PORT ?? 8000}`;
   const { config } = await import('#platform/config');

@@ -75,16 +75,20 @@ type TagName = (typeof TAGS)[number]['name'];
 /** The section of each function behind the API. */
 const TAG_OF: Partial<Record<FunctionId, TagName>> = {
   auth: 'Authentication',
+  'auth-sso': 'Authentication',
+  'password-reset': 'Authentication',
   users: 'Users',
   'service-accounts': 'Service accounts',
   charges: 'Charges',
   audit: 'Audit trail',
+  'audit-verify': 'Audit trail',
   reports: 'Reports',
   analytics: 'Analytics and dashboards',
   keys: 'Signing keys',
   health: 'Health and metrics',
   readiness: 'Health and metrics',
   ops: 'Health and metrics',
+  metrics: 'Health and metrics',
   docs: 'API description',
 };
 

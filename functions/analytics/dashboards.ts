@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -7,20 +6,19 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { appendAuditRecord } from '#audit/audit-log';
-import { diffFields } from '#audit/diff';
+import { attributionKey } from '#audit/adapters';
+import { type LastChange, lastChangeOf, MAC_ATTRIBUTE, stampItem } from '#audit/attribution';
 import type { AuditActor } from '#audit/record';
 import type { AuthenticatedUser } from '#platform/auth-context';
+import { conditionHeld, versionCondition } from '#platform/conditional-write';
 import { documentDb } from '#platform/dynamo';
-import { AppError, asError, conflict, forbidden, notFound, validationError } from '#platform/errors';
-import { logger } from '#platform/powertools';
+import { AppError, conflict, forbidden, notFound, validationError } from '#platform/errors';
 import type { RequestMeta } from '#platform/request-meta';
 import { tableName } from '#platform/tables';
+import { DASHBOARD_ENTITY, DASHBOARD_PK, DASHBOARD_UNSIGNED_FIELDS, dashboardKey } from './dashboard-item';
 import { type Dashboard, type DashboardInput, MAX_DASHBOARDS_PER_OWNER, type Widget } from './model';
 import { widgetQueryIssues } from './service';
 
-/** Dashboards live in the analytics table, in one partition: there are few, and a list reads them all. */
-const DASHBOARD_PK = 'DASH';
 const SEED_KEY = { pk: 'DASHSEED', sk: 'DASHSEED' };
 
 /** The owner of the dashboards the system ships. */
@@ -29,61 +27,49 @@ export const SYSTEM_ACTOR: AuditActor = { userId: 'system', username: 'system' }
 /** The shared dashboard every installation starts with (its id fixed, so seeding twice finds it). */
 export const QA_OVERVIEW_ID = '00000000-0000-4000-8000-0000000000a1';
 
-export const QA_OVERVIEW_WIDGETS: Widget[] = [
-  {
-    id: 'released-30d',
-    title: 'Released (30 days)',
-    type: 'kpi',
-    query: { endpoint: 'qa', params: { measure: 'decisions', groupBy: 'month', from: 'P30D' } },
-    layout: { x: 0, y: 0, w: 6, h: 3 },
-  },
-  {
-    id: 'rejection-rate',
-    title: 'Rejection rate per week',
-    type: 'line',
-    query: { endpoint: 'qa', params: { measure: 'rejection_rate', groupBy: 'week', from: 'P26W' } },
-    layout: { x: 6, y: 0, w: 9, h: 6 },
-  },
-  {
-    id: 'lead-time',
-    title: 'Quarantine lead time p50 / p90 (days)',
-    type: 'line',
-    query: { endpoint: 'qa', params: { measure: 'lead_time', groupBy: 'week', from: 'P26W' } },
-    layout: { x: 15, y: 0, w: 9, h: 6 },
-  },
-  {
-    id: 'decisions',
-    title: 'QA decisions per day',
-    type: 'stacked_bar',
-    query: { endpoint: 'qa', params: { measure: 'decisions', groupBy: 'day', from: 'P30D' } },
-    layout: { x: 0, y: 6, w: 12, h: 6 },
-  },
-  {
-    id: 'by-status',
-    title: 'Charges by status',
-    type: 'pie',
-    query: { endpoint: 'charges', params: { measure: 'count', groupBy: 'status', from: 'P90D' } },
-    layout: { x: 12, y: 6, w: 6, h: 6 },
-  },
-  {
-    id: 'top-articles',
-    title: 'Top articles (90 days)',
-    type: 'table',
-    query: { endpoint: 'charges', params: { measure: 'count', groupBy: 'article', top: '10', from: 'P90D' } },
-    layout: { x: 18, y: 6, w: 6, h: 6 },
-  },
-  {
-    id: 'produced-per-week',
-    title: 'Charges produced per week',
-    type: 'bar',
-    query: { endpoint: 'charges', params: { measure: 'count', groupBy: 'week', from: 'P26W' } },
-    layout: { x: 0, y: 12, w: 24, h: 6 },
-  },
+/** A widget of the shipped dashboard: its query as `[endpoint, measure, groupBy, from]`, its layout as `[x, y, w, h]`. */
+type WidgetRow = [Widget['id'], Widget['title'], Widget['type'], [string, string, string, string], number[]];
+
+const QA_OVERVIEW_ROWS: WidgetRow[] = [
+  ['released-30d', 'Released (30 days)', 'kpi', ['qa', 'decisions', 'month', 'P30D'], [0, 0, 6, 3]],
+  ['rejection-rate', 'Rejection rate per week', 'line', ['qa', 'rejection_rate', 'week', 'P26W'], [6, 0, 9, 6]],
+  ['lead-time', 'Quarantine lead time p50 / p90 (days)', 'line', ['qa', 'lead_time', 'week', 'P26W'], [15, 0, 9, 6]],
+  ['decisions', 'QA decisions per day', 'stacked_bar', ['qa', 'decisions', 'day', 'P30D'], [0, 6, 12, 6]],
+  ['by-status', 'Charges by status', 'pie', ['charges', 'count', 'status', 'P90D'], [12, 6, 6, 6]],
+  ['top-articles', 'Top articles (90 days)', 'table', ['charges', 'count', 'article', 'P90D'], [18, 6, 6, 6]],
+  ['produced-per-week', 'Charges produced per week', 'bar', ['charges', 'count', 'week', 'P26W'], [0, 12, 24, 6]],
 ];
 
-type DashboardItem = Dashboard & { pk: string; sk: string };
+export const QA_OVERVIEW_WIDGETS: Widget[] = QA_OVERVIEW_ROWS.map(
+  ([id, title, type, [endpoint, measure, groupBy, from], [x, y, w, h]]) => ({
+    id,
+    title,
+    type,
+    // The top articles: the ten most produced.
+    query: {
+      endpoint,
+      params: { measure, groupBy, ...(groupBy === 'article' ? { top: '10' } : {}), from },
+    } as Widget['query'],
+    layout: { x: x!, y: y!, w: w!, h: h! },
+  }),
+);
 
-const toDashboard = ({ pk: _pk, sk: _sk, ...rest }: Record<string, unknown>) => rest as unknown as Dashboard;
+const toDashboard = ({ pk: _pk, sk: _sk, lastChange: _l, [MAC_ATTRIBUTE]: _m, ...rest }: Record<string, unknown>) =>
+  rest as unknown as Dashboard;
+
+/** A stored item that is a dashboard, not the tombstone a delete leaves for a moment. */
+const live = (item: Record<string, unknown> | undefined) => item !== undefined && item.deletedAt === undefined;
+
+/** The item stamped with `change` and the attribution MAC: the only attribution the audit trail believes. */
+function stamped(id: string, item: Record<string, unknown>, change: LastChange) {
+  return stampItem(
+    attributionKey(),
+    DASHBOARD_ENTITY,
+    id,
+    { ...item, lastChange: change, ...dashboardKey(id) },
+    DASHBOARD_UNSIGNED_FIELDS,
+  );
+}
 
 export class DashboardStore {
   constructor(
@@ -93,9 +79,9 @@ export class DashboardStore {
 
   async get(id: string): Promise<Dashboard | undefined> {
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: { pk: DASHBOARD_PK, sk: id }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.table, Key: dashboardKey(id), ConsistentRead: true }),
     );
-    return Item ? toDashboard(Item) : undefined;
+    return Item && live(Item) ? toDashboard(Item) : undefined;
   }
 
   async all(): Promise<Dashboard[]> {
@@ -110,69 +96,77 @@ export class DashboardStore {
           ExclusiveStartKey: start,
         }),
       );
-      out.push(...(page.Items ?? []).map(toDashboard));
+      out.push(...(page.Items ?? []).filter(live).map(toDashboard));
       start = page.LastEvaluatedKey;
     } while (start);
     return out;
   }
 
-  /** Creates (expectedVersion undefined) or replaces the dashboard if it is still at `expectedVersion`. */
-  async put(dashboard: Dashboard, expectedVersion?: number): Promise<boolean> {
-    const item: DashboardItem = { ...dashboard, pk: DASHBOARD_PK, sk: dashboard.id };
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: item,
-          ...(expectedVersion === undefined
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : {
-                ConditionExpression: '#v = :v',
-                ExpressionAttributeNames: { '#v': 'version' },
-                ExpressionAttributeValues: { ':v': expectedVersion },
-              }),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+  /**
+   * Creates (expectedVersion undefined) or replaces the dashboard if it is still at `expectedVersion`, stamped with
+   * `change` (the audit trail reads dashboard changes from the analytics table's stream).
+   */
+  async put(dashboard: Dashboard, change: LastChange, expectedVersion?: number): Promise<boolean> {
+    const item = await stamped(dashboard.id, { ...dashboard }, change);
+    return conditionHeld(
+      this.db.send(new PutCommand({ TableName: this.table, Item: item, ...versionCondition(expectedVersion) })),
+    );
   }
 
-  async delete(id: string, expectedVersion: number): Promise<boolean> {
-    try {
-      await this.db.send(
+  /**
+   * Deletes the dashboard if it is still at its version: first the stamped tombstone (the delete the audit trail
+   * records: identity kept, content gone), then its removal, which is no change of its own.
+   */
+  async delete(current: Dashboard, change: LastChange): Promise<boolean> {
+    const tombstone = await stamped(
+      current.id,
+      {
+        id: current.id,
+        owner: current.owner,
+        version: current.version + 1,
+        createdAt: current.createdAt,
+        updatedAt: change.at,
+        updatedBy: change.actor,
+        deletedAt: change.at,
+      },
+      change,
+    );
+    const made = await conditionHeld(
+      this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: tombstone,
+          ConditionExpression: '#v = :v AND attribute_not_exists(deletedAt)',
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: { ':v': current.version },
+        }),
+      ),
+    );
+    if (!made) return false;
+    // Deleted and recorded already: a tombstone left behind reads as absent.
+    await conditionHeld(
+      this.db.send(
         new DeleteCommand({
           TableName: this.table,
-          Key: { pk: DASHBOARD_PK, sk: id },
-          ConditionExpression: '#v = :v',
-          ExpressionAttributeNames: { '#v': 'version' },
-          ExpressionAttributeValues: { ':v': expectedVersion },
+          Key: dashboardKey(current.id),
+          ...versionCondition(current.version + 1),
         }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+      ),
+    ).catch(() => undefined);
+    return true;
   }
 
   /** True the first time only: the seed marker makes seeding happen once, even after the seeded dashboard is deleted. */
   async claimSeed(now: string): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: { ...SEED_KEY, seededAt: now },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+      ),
+    );
   }
 }
 
@@ -190,15 +184,16 @@ export const etagOf = (d: Pick<Dashboard, 'version'>) => `"${d.version}"`;
 
 const actorOf = (user: AuthenticatedUser): AuditActor => ({ userId: user.userId, username: user.username });
 
-/** What the audit record holds itself (actor, time, version), or never changes. */
-const UNAUDITED_FIELDS = new Set(['id', 'version', 'createdAt', 'updatedAt', 'updatedBy']);
+/** The stamp of a dashboard change: who, why (none asked), in which request, when. */
+const changeBy = (user: AuthenticatedUser, meta: RequestMeta, at: string) =>
+  lastChangeOf(actorOf(user), null, meta, at);
 
 const canManageShared = (user: AuthenticatedUser) => user.permissions.includes('reports:manage');
 
 /**
  * Dashboards: everyone with charges:read reads the shared ones and keeps their own; only reports:manage creates,
  * changes, shares, unshares or deletes a shared one. Somebody else's own dashboard does not exist for the caller (404).
- * Every change is appended to the audit trail (`entityType: "dashboard"`).
+ * Every change reaches the audit trail (`entityType: "dashboard"`) from the analytics table's stream.
  */
 export class DashboardService {
   private seeded = false;
@@ -224,7 +219,7 @@ export class DashboardService {
         updatedAt: now,
         updatedBy: SYSTEM_ACTOR,
       };
-      if (await this.store.put(dashboard)) await this.audit('create', undefined, dashboard, SYSTEM_ACTOR, undefined);
+      await this.store.put(dashboard, lastChangeOf(SYSTEM_ACTOR, 'Shipped with the installation', {}, now));
     }
     this.seeded = true;
   }
@@ -264,8 +259,9 @@ export class DashboardService {
       updatedAt: now,
       updatedBy: actorOf(user),
     };
-    if (!(await this.store.put(dashboard))) throw conflict('A dashboard with this id exists');
-    await this.audit('create', undefined, dashboard, actorOf(user), meta);
+    if (!(await this.store.put(dashboard, changeBy(user, meta, now)))) {
+      throw conflict('A dashboard with this id exists');
+    }
     return dashboard;
   }
 
@@ -294,8 +290,7 @@ export class DashboardService {
       updatedAt: this.clock().toISOString(),
       updatedBy: actorOf(user),
     };
-    if (!(await this.store.put(next, expected))) throw stale();
-    await this.audit('update', current, next, actorOf(user), meta);
+    if (!(await this.store.put(next, changeBy(user, meta, next.updatedAt), expected))) throw stale();
     return next;
   }
 
@@ -303,8 +298,8 @@ export class DashboardService {
     const expected = parseIfMatch(ifMatch);
     const current = await this.get(id, user);
     this.assertMayChange(current, user);
-    if (current.version !== expected || !(await this.store.delete(id, expected))) throw stale();
-    await this.audit('delete', current, undefined, actorOf(user), meta);
+    const change = changeBy(user, meta, this.clock().toISOString());
+    if (current.version !== expected || !(await this.store.delete(current, change))) throw stale();
   }
 
   /** A shared dashboard is changed by reports:manage only; an own one by its owner only. */
@@ -324,45 +319,6 @@ export class DashboardService {
       })),
     );
     if (issues.length > 0) throw validationError('A widget query is not valid', issues);
-  }
-
-  /**
-   * Dashboards are in no table stream the audit trail reads: each change is appended here once it is made. A failed
-   * append is logged with the change and answered 500, so the change is never taken for audited.
-   */
-  private async audit(
-    action: 'create' | 'update' | 'delete',
-    before: Dashboard | undefined,
-    after: Dashboard | undefined,
-    actor: AuditActor,
-    meta: RequestMeta | undefined,
-  ): Promise<void> {
-    const d = (after ?? before) as Dashboard;
-    const changes = diffFields(
-      before as Record<string, unknown> | undefined,
-      after as Record<string, unknown> | undefined,
-      UNAUDITED_FIELDS,
-    );
-    try {
-      await appendAuditRecord({
-        entityType: 'dashboard',
-        entityId: d.id,
-        action,
-        actor,
-        requestId: meta?.requestId,
-        correlationId: meta?.correlationId ?? null,
-        version: d.version,
-        changes,
-      });
-    } catch (err) {
-      logger.error('A dashboard change could not be put on the audit trail', {
-        dashboardId: d.id,
-        action,
-        actor,
-        error: asError(err),
-      });
-      throw err;
-    }
   }
 }
 

@@ -38,6 +38,12 @@ export interface AuditInput {
   idempotencyKey?: string;
 }
 
+/** The last record of an entity's chain: what the next one follows. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
 export type AppendResult = { status: 'appended'; record: AuditRecord } | { status: 'duplicate' };
 
 /** Losing the race for the next sequence number more often than this means something is badly wrong. */
@@ -75,7 +81,7 @@ export class AuditLog {
     private readonly table: string = tableName('audit'),
   ) {}
 
-  async head(entityType: string, entityId: string): Promise<{ seq: number; hash: string } | undefined> {
+  async head(entityType: string, entityId: string): Promise<ChainHead | undefined> {
     const result = await this.db.send(
       new QueryCommand({
         TableName: this.table,
@@ -92,11 +98,15 @@ export class AuditLog {
     return item ? { seq: Number(item.seq), hash: String(item.hash) } : undefined;
   }
 
-  async append(input: AuditInput): Promise<AppendResult> {
+  /**
+   * `knownHead`: the entity's head as the caller last wrote it (the stream consumer appending several changes of one
+   * entity in a row), which saves the head Query. A stale one only loses the conditional put, and the retry reads.
+   */
+  async append(input: AuditInput, knownHead?: ChainHead): Promise<AppendResult> {
     const changes = normaliseChanges(input.changes);
     const at = input.at ?? new Date().toISOString();
     for (let attempt = 1; ; attempt++) {
-      const head = await this.head(input.entityType, input.entityId);
+      const head = attempt === 1 && knownHead ? knownHead : await this.head(input.entityType, input.entityId);
       const unsigned: Omit<AuditRecord, 'hash'> = {
         auditId: randomUUID(),
         entityType: input.entityType,
@@ -181,7 +191,7 @@ let shared: AuditLog | undefined;
  * Appends one record to the audit trail: the function every producer uses (the stream consumer for
  * charges and users, the authentication code for security events).
  */
-export function appendAuditRecord(input: AuditInput): Promise<AppendResult> {
+export function appendAuditRecord(input: AuditInput, knownHead?: ChainHead): Promise<AppendResult> {
   shared ??= new AuditLog();
-  return shared.append(input);
+  return shared.append(input, knownHead);
 }

@@ -6,7 +6,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { type Digest, digestIdOf, type DigestSigner, type DigestStore } from './digest';
+import { type Digest, digestFileBuffer, digestIdOf, type DigestSigner, type DigestStore } from './digest';
 
 /** The digest signing key in KMS: ECC_NIST_P256, SIGN_VERIFY; only the digest function may kms:Sign. */
 export class KmsDigestSigner implements DigestSigner {
@@ -58,10 +58,10 @@ export class S3DigestStore implements DigestStore {
   }
 
   async put(digest: Digest): Promise<void> {
-    await this.putFile(`${PREFIX}${digest.digestId}.json`, `${JSON.stringify(digest, null, 2)}\n`);
+    await this.putFile(`${PREFIX}${digest.digestId}.json`, digestFileBuffer(digest));
   }
 
-  async putFile(name: string, body: string): Promise<void> {
+  async putFile(name: string, body: string | Uint8Array): Promise<void> {
     await this.s3.send(
       new PutObjectCommand({
         Bucket: this.bucket,
@@ -128,11 +128,26 @@ export class S3DigestStore implements DigestStore {
   }
 
   async latest(now = new Date()): Promise<Digest | undefined> {
+    const id = await this.latestId(now);
+    return id === undefined ? undefined : this.get(id);
+  }
+
+  async latestId(now = new Date()): Promise<string | undefined> {
     for (const days of [...LATEST_LOOKBACK_DAYS, undefined]) {
       const from = days === undefined ? undefined : new Date(now.getTime() - days * 86_400_000).toISOString();
       const id = (await this.ids(from === undefined ? undefined : `${PREFIX}${digestIdOf(from)}`)).at(-1);
-      if (id !== undefined) return this.get(id);
+      if (id !== undefined) return id;
     }
     return undefined;
+  }
+
+  async getFile(name: string): Promise<string | undefined> {
+    try {
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: name }));
+      return (await out.Body?.transformToString('utf8')) ?? undefined;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw err;
+    }
   }
 }

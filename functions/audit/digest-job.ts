@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import { AuditLog } from './audit-log';
 import type { AuditRecord } from './record';
-import { buildDigest, type ChainHead, type Digest, type DigestSigner, type DigestStore } from './digest';
+import {
+  buildDigest,
+  type ChainHead,
+  compareHeads,
+  type Digest,
+  type DigestSigner,
+  type DigestStore,
+  headsSorted,
+  sortHeads,
+} from './digest';
+import { writeDigestIndex } from './digest-index';
 import { AuditStore } from './store';
 
 /**
@@ -11,23 +21,68 @@ import { AuditStore } from './store';
  */
 export const DIGEST_OVERLAP_MS = 15 * 60_000;
 
-/** The entities with a record whose `at` lies in [from, to]. */
+/** The entities with a record whose `at` lies in [from, to]: per entity type, the ids. */
 async function changedEntities(store: AuditStore, from: string | undefined, to: string) {
-  const entities = new Map<string, { entityType: string; entityId: string }>();
+  const entities = new Map<string, Set<string>>();
   let cursor: string | undefined;
   do {
     const page = await store.search({ from, to, limit: 1000, cursor });
     // Only the ids: a page's records (with their changes) are garbage once read.
-    for (const { entityType, entityId } of page.items)
-      entities.set(`${entityType}#${entityId}`, { entityType, entityId });
+    for (const { entityType, entityId } of page.items) {
+      let ids = entities.get(entityType);
+      if (!ids) entities.set(entityType, (ids = new Set()));
+      ids.add(entityId);
+    }
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
-  return [...entities.values()];
+  return entities;
+}
+
+/** Head lookups in flight at once: each is one Query, so the job waits on the network, not the CPU. */
+export const HEAD_LOOKUPS_IN_FLIGHT = 32;
+
+/** The current head of each entity, in digest order (entity type, then id). */
+async function headsOf(log: AuditLog, entities: Map<string, Set<string>>): Promise<ChainHead[]> {
+  const heads: ChainHead[] = [];
+  for (const entityType of [...entities.keys()].sort()) {
+    const ids = [...(entities.get(entityType) as Set<string>)].sort();
+    entities.delete(entityType);
+    const found: (ChainHead | undefined)[] = new Array(ids.length);
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < ids.length; i = next++) {
+        const entityId = ids[i] as string;
+        const head = await log.head(entityType, entityId);
+        if (head) found[i] = { entityType, entityId, seq: head.seq, hash: head.hash };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(HEAD_LOOKUPS_IN_FLIGHT, ids.length) }, worker));
+    for (const head of found) if (head) heads.push(head);
+  }
+  return heads;
+}
+
+/**
+ * The heads not listed as they are by the previous digest. Both lists are in digest order (a digest's heads are
+ * sorted; a list that is not gets a sorted copy), so one merge walk finds them, with no set of every previous head.
+ */
+function notListed(heads: readonly ChainHead[], listed: readonly ChainHead[]): ChainHead[] {
+  const previous = headsSorted(listed) ? listed : sortHeads(listed);
+  const changed: ChainHead[] = [];
+  let j = 0;
+  for (const h of heads) {
+    while (j < previous.length && compareHeads(previous[j] as ChainHead, h) < 0) j++;
+    const p = previous[j];
+    const same = p !== undefined && compareHeads(p, h) === 0 && p.seq === h.seq && p.hash === h.hash;
+    if (!same) changed.push(h);
+  }
+  return changed;
 }
 
 /**
  * Writes the next digest: the current head of every chain changed since the previous digest, chained to it and
- * signed. Nothing is written when no chain changed. Answers the digest written, if any.
+ * signed, then its index files (digest-index.ts). Nothing is written when no chain changed. Answers the digest
+ * written, if any.
  */
 export async function writeDigest(
   signer: DigestSigner,
@@ -38,22 +93,20 @@ export async function writeDigest(
   const previous = await digests.latest();
   const until = now.toISOString();
   const from = previous ? new Date(Date.parse(previous.until) - DIGEST_OVERLAP_MS).toISOString() : undefined;
-  const entities = await changedEntities(audit.store, from, until);
-  const heads: ChainHead[] = [];
-  for (const { entityType, entityId } of entities) {
-    const head = await audit.log.head(entityType, entityId);
-    if (head) heads.push({ entityType, entityId, ...head });
-  }
-  const listed = new Set(previous?.heads.map(headKey));
-  const changed = heads.filter((h) => !listed.has(headKey(h)));
+  const heads = await headsOf(audit.log, await changedEntities(audit.store, from, until));
+  const changed = notListed(heads, previous?.heads ?? []);
   if (changed.length === 0) return undefined;
-  const digest = await buildDigest(signer, previous, changed, until, now.toISOString());
+  const digest = await buildDigest(
+    signer,
+    previous && { until: previous.until, hash: previous.hash },
+    changed,
+    until,
+    now.toISOString(),
+  );
   await digests.put(digest);
+  await writeDigestIndex(signer, digests, digest, previous?.digestId);
   return digest;
 }
-
-/** A head as one string, for a set of the previous digest's heads (a lookup per head, not a scan). */
-const headKey = (h: ChainHead) => JSON.stringify([h.entityType, h.entityId, h.seq, h.hash]);
 
 /** `YYYY-MM` of the month before `now`'s. */
 export function previousMonth(now: Date): string {

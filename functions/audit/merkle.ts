@@ -10,25 +10,53 @@ const sha256 = (...parts: (string | Buffer)[]) => {
   return hash.digest();
 };
 
-export const leafHash = (leaf: string): Buffer => sha256(Buffer.from([0]), leaf);
-const nodeHash = (left: Buffer, right: Buffer) => sha256(Buffer.from([1]), left, right);
+const LEAF = Buffer.from([0]);
+const NODE = Buffer.from([1]);
+export const leafHash = (leaf: string): Buffer => sha256(LEAF, leaf);
+const nodeHash = (left: Buffer, right: Buffer) => sha256(NODE, left, right);
 
 /** `sha256("")`-free empty root: 64 zeros, as no digest with no heads is ever written. */
 export const EMPTY_ROOT = '0'.repeat(64);
 
 export function merkleRoot(leaves: readonly string[]): string {
-  if (leaves.length === 0) return EMPTY_ROOT;
-  let level = leaves.map(leafHash);
-  while (level.length > 1) {
-    const next: Buffer[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      const left = level[i] as Buffer;
-      const right = level[i + 1];
-      next.push(right ? nodeHash(left, right) : left);
+  const tree = new MerkleBuilder();
+  for (const leaf of leaves) tree.push(leaf);
+  return tree.root();
+}
+
+/**
+ * The same root, leaf by leaf, holding one hash per level (a binary counter of full subtrees) instead of every
+ * level: pairing a level left to right and carrying its odd last node up unchanged gives the tree whose root folds
+ * those full subtrees from the right.
+ */
+export class MerkleBuilder {
+  /** `full[k]`: the root of a full subtree of 2^k leaves not yet paired, or undefined. */
+  private readonly full: (Buffer | undefined)[] = [];
+  private count = 0;
+
+  push(leaf: string): void {
+    let node = leafHash(leaf);
+    let k = 0;
+    for (; this.full[k] !== undefined; k++) {
+      node = nodeHash(this.full[k] as Buffer, node);
+      this.full[k] = undefined;
     }
-    level = next;
+    this.full[k] = node;
+    this.count++;
   }
-  return (level[0] as Buffer).toString('hex');
+
+  get size(): number {
+    return this.count;
+  }
+
+  root(): string {
+    let root: Buffer | undefined;
+    for (const node of this.full) {
+      if (node === undefined) continue;
+      root = root === undefined ? node : nodeHash(node, root);
+    }
+    return root === undefined ? EMPTY_ROOT : root.toString('hex');
+  }
 }
 
 /** The sibling hashes from leaf `index` up to the root; `left` says the sibling is on the left. */

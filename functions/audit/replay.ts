@@ -107,6 +107,28 @@ function batchInfoOf(body: string | undefined): StreamBatchInfo {
   return info as StreamBatchInfo;
 }
 
+type LambdaImage = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;
+
+/**
+ * A Streams API image in Lambda's shape. The SDK reads an empty map attribute (`{"M":{}}` on the wire) as `{}`, an
+ * attribute value with no type, which no reader can unmarshall: an item with an empty map (a definition without
+ * filters) would be a poisoned record. DynamoDB has no other empty value without a type, so `{}` is that map.
+ */
+export function lambdaImage(image: Record<string, unknown> | undefined): LambdaImage | undefined {
+  if (!image) return undefined;
+  const value = (av: unknown): unknown => {
+    if (!av || typeof av !== 'object') return av;
+    const v = av as Record<string, unknown>;
+    if (Object.keys(v).length === 0) return { M: {} };
+    if (v.M && typeof v.M === 'object') {
+      return { M: Object.fromEntries(Object.entries(v.M as Record<string, unknown>).map(([k, x]) => [k, value(x)])) };
+    }
+    if (Array.isArray(v.L)) return { L: v.L.map(value) };
+    return av;
+  };
+  return Object.fromEntries(Object.entries(image).map(([k, v]) => [k, value(v)])) as LambdaImage;
+}
+
 /** Lambda's event record from a Streams API record: epoch seconds instead of a Date, plus source ARN and region. */
 export function lambdaRecordOf(record: StreamsRecord, streamArn: string): DynamoDBRecord {
   const d = record.dynamodb ?? {};
@@ -122,8 +144,8 @@ export function lambdaRecordOf(record: StreamsRecord, streamArn: string): Dynamo
       // The stream's own time of the change (an out-of-band change is recorded at it), not the replay's.
       ...(created ? { ApproximateCreationDateTime: Math.floor(new Date(created).getTime() / 1000) } : {}),
       Keys: d.Keys as NonNullable<DynamoDBRecord['dynamodb']>['Keys'],
-      ...(d.NewImage ? { NewImage: d.NewImage as NonNullable<DynamoDBRecord['dynamodb']>['NewImage'] } : {}),
-      ...(d.OldImage ? { OldImage: d.OldImage as NonNullable<DynamoDBRecord['dynamodb']>['OldImage'] } : {}),
+      ...(d.NewImage ? { NewImage: lambdaImage(d.NewImage) } : {}),
+      ...(d.OldImage ? { OldImage: lambdaImage(d.OldImage) } : {}),
       SequenceNumber: d.SequenceNumber,
       SizeBytes: d.SizeBytes,
       StreamViewType: d.StreamViewType as NonNullable<DynamoDBRecord['dynamodb']>['StreamViewType'],

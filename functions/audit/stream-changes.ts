@@ -39,6 +39,8 @@ export interface AuditedEntity {
   readonly unsigned: ReadonlySet<string>;
   /** What a MODIFY did, named for what it means (`update`, `delete`, `role.change`…). */
   modifyAction(oldImage: Image, newImage: Image): string;
+  /** What an INSERT is called; default `create`. */
+  readonly createAction?: string;
   /**
    * An invariant of the owner's other items that an API write always keeps (a charge version has its snapshot):
    * a description of how the item breaks it, or undefined.
@@ -79,7 +81,20 @@ function streamTime(record: DynamoDBRecord): string {
 
 /** Reads stream records of the given entities' tables as audit inputs. */
 export function streamChanges(entities: readonly AuditedEntity[], key: () => AttributionKey) {
-  const byTable = new Map(entities.map((e) => [tableName(e.table), e]));
+  // A table may hold several audited entities (users and service accounts): each item belongs to at most one.
+  const byTable = new Map<string, AuditedEntity[]>();
+  for (const e of entities) byTable.set(tableName(e.table), [...(byTable.get(tableName(e.table)) ?? []), e]);
+
+  /** The entity an item of `table` is, and its id; undefined for items no entity audits. */
+  function entityOf(table: string, keys: Image): { entity: AuditedEntity; entityId: string } | undefined {
+    const candidates = byTable.get(table);
+    if (!candidates) throw new PoisonedRecordError(`Stream of table ${table} is not audited here`);
+    for (const entity of candidates) {
+      const entityId = entity.entityIdOf(keys);
+      if (entityId !== undefined) return { entity, entityId };
+    }
+    return undefined;
+  }
 
   /**
    * Best effort, for ordering only: the entity a record belongs to even when the record itself is unusable,
@@ -87,10 +102,9 @@ export function streamChanges(entities: readonly AuditedEntity[], key: () => Att
    */
   function entityKeyHint(record: DynamoDBRecord): string | undefined {
     try {
-      const entity = byTable.get(sourceTable(record));
       const keys = image(record.dynamodb?.Keys);
-      const id = entity && keys ? entity.entityIdOf(keys) : undefined;
-      return entity && id ? entityKeyOf(entity.entityType, id) : undefined;
+      const found = keys ? entityOf(sourceTable(record), keys) : undefined;
+      return found ? entityKeyOf(found.entity.entityType, found.entityId) : undefined;
     } catch {
       return undefined;
     }
@@ -139,11 +153,9 @@ export function streamChanges(entities: readonly AuditedEntity[], key: () => Att
       throw new PoisonedRecordError(`Unknown eventName ${String(event)}`);
     }
 
-    const table = sourceTable(record);
-    const entity = byTable.get(table);
-    if (!entity) throw new PoisonedRecordError(`Stream of table ${table} is not audited here`);
-    const entityId = entity.entityIdOf(keys);
-    if (entityId === undefined) return undefined;
+    const found = entityOf(sourceTable(record), keys);
+    if (found === undefined) return undefined;
+    const { entity, entityId } = found;
 
     if (
       event === 'REMOVE' &&
@@ -164,7 +176,7 @@ export function streamChanges(entities: readonly AuditedEntity[], key: () => Att
       entityId,
       action:
         event === 'INSERT'
-          ? 'create'
+          ? (entity.createAction ?? 'create')
           : event === 'REMOVE'
             ? 'remove'
             : entity.modifyAction(oldImage as Image, newImage as Image),

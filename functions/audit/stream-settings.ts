@@ -10,6 +10,11 @@ export const AUDIT_STREAM_SETTINGS = {
   maxRecordAgeSeconds: 24 * 60 * 60,
   /** Lambda: one concurrent batch per shard keeps each entity's records in order. */
   parallelizationFactor: 1,
+  /**
+   * Entities the handler writes at once within a batch (each entity's records still one after another, in stream
+   * order). An append is a few round trips; one record at a time made their latency the feed's ceiling.
+   */
+  handlerConcurrency: 10,
   /** Local poller: how often a shard is asked for new records right after activity (audit lag target p95 < 2 s). */
   localPollIntervalMs: 200,
   /**

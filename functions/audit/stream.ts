@@ -1,43 +1,69 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
-import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { appendAuditRecord } from './audit-log';
-import { entityKeyOf } from './record';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { appendAuditRecord, type ChainHead } from './audit-log';
+import { entityKeyOf, GENESIS_HASH } from './record';
 import { auditLag } from '#platform/observability/counters';
 import { emfMetrics, logger, loggerContext, metrics } from '#platform/powertools';
 import { streamChanges } from './stream-changes';
 import { attributionKey } from './adapters';
 import { AUDITED_ENTITIES } from './audited-entities';
+import { AUDIT_STREAM_SETTINGS } from './stream-settings';
 import { type ReplayResult, replayFailuresFrom } from './replay';
 import { streamFailures } from './replay-adapters';
 
 // The audited tables, as their owners describe them.
 const { entityKeyHint, toAuditInput } = streamChanges(AUDITED_ENTITIES, attributionKey);
+/** The head before an entity's first record. */
+const EMPTY_CHAIN: ChainHead = { seq: 0, hash: GENESIS_HASH };
 
 /**
- * One audit record per change of an audited item (charge, user, report definition). Records are processed one after another
- * in stream order; once a record of an entity fails, the later records of that entity in the batch fail
- * too, so the entity's chain is never written out of order. Failures are reported as batch item failures:
- * Lambda retries from the first one (bisecting), and after the retries the on-failure queue gets the
+ * One audit record per change of an audited item (charge, user, report definition). The records of one entity are
+ * processed one after another in stream order, and once one fails, the later records of that entity in the batch
+ * fail too, so the entity's chain is never written out of order; different entities are independent chains and are
+ * written side by side (`handlerConcurrency` at once), each a few round trips. Failures are reported as batch item
+ * failures: Lambda retries from the first one (bisecting), and after the retries the on-failure queue gets the
  * record's position. Redeliveries are harmless: the stream record's eventID makes each append happen once.
  */
-async function lambdaHandler(event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> {
-  const failedEntities = new Set<string>();
-  const recordHandler = async (record: DynamoDBRecord) => {
-    // Known before parsing, so that even an unreadable record holds back the later records of its entity.
-    let entityKey = entityKeyHint(record);
-    try {
-      const input = await toAuditInput(record);
-      if (!input) return 'ignored';
-      entityKey = entityKeyOf(input.entityType, input.entityId);
-      if (failedEntities.has(entityKey)) {
-        throw new Error(`An earlier record of ${entityKey} failed in this batch; retried in order`);
-      }
-      const result = await appendAuditRecord(input);
-      if (result.status === 'duplicate') {
-        metrics.addMetric('AuditRecordDuplicates', MetricUnit.Count, 1);
-      } else {
+async function lambdaHandler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+  const records = event.Records ?? [];
+  // By entity, in stream order. A record whose entity cannot even be guessed is a chain of its own.
+  const chains = new Map<string, number[]>();
+  records.forEach((record, index) => {
+    const key = entityKeyHint(record) ?? `#${index}`;
+    const chain = chains.get(key);
+    if (chain) chain.push(index);
+    else chains.set(key, [index]);
+  });
+  const failed = new Set<number>();
+
+  const processChain = async (indexes: number[]) => {
+    let failedBefore = false;
+    // The head this chain's last append left: the next change of the same entity needs no head Query.
+    let head: ChainHead | undefined;
+    for (const index of indexes) {
+      const record = records[index] as DynamoDBRecord;
+      // Known before parsing, so that even an unreadable record holds back the later records of its entity.
+      let entityKey = entityKeyHint(record);
+      try {
+        const input = await toAuditInput(record);
+        if (!input) continue;
+        entityKey = entityKeyOf(input.entityType, input.entityId);
+        if (failedBefore) {
+          throw new Error(`An earlier record of ${entityKey} failed in this batch; retried in order`);
+        }
+        // A create starts its entity's chain: tried at seq 1 without reading the head (an entity that already has a
+        // chain only loses the conditional put, and the retry reads it).
+        const result = await appendAuditRecord(
+          input,
+          head ?? (record.eventName === 'INSERT' ? EMPTY_CHAIN : undefined),
+        );
+        if (result.status === 'duplicate') {
+          head = undefined;
+          metrics.addMetric('AuditRecordDuplicates', MetricUnit.Count, 1);
+          continue;
+        }
+        head = { seq: result.record.seq, hash: result.record.hash };
         metrics.addMetric('AuditRecordsWritten', MetricUnit.Count, 1);
         const writtenAt = changeTime(record, input.at);
         if (writtenAt !== undefined) {
@@ -45,29 +71,32 @@ async function lambdaHandler(event: DynamoDBStreamEvent, context: Context): Prom
           metrics.addMetric('AuditLag', MetricUnit.Milliseconds, lagMs);
           auditLag.observe(lagMs / 1000);
         }
+      } catch (err) {
+        failedBefore = true;
+        failed.add(index);
+        logger.error('Audit record failed; reported as a batch item failure', {
+          eventID: record.eventID,
+          sequenceNumber: record.dynamodb?.SequenceNumber,
+          entityKey,
+          error: err as Error,
+        });
+        metrics.addMetric('AuditRecordFailures', MetricUnit.Count, 1);
       }
-      return result.status;
-    } catch (err) {
-      if (entityKey) failedEntities.add(entityKey);
-      logger.error('Audit record failed; reported as a batch item failure', {
-        eventID: record.eventID,
-        sequenceNumber: record.dynamodb?.SequenceNumber,
-        entityKey,
-        error: err as Error,
-      });
-      metrics.addMetric('AuditRecordFailures', MetricUnit.Count, 1);
-      throw err;
     }
   };
-  // One processor per invocation: Powertools Batch 2.35 keeps its state in the Lambda per-invocation store
-  // when invocations run concurrently (Managed Instances, the local runtime), and a module-scope one would
-  // write that state outside any invocation, which fails.
-  return processPartialResponse(event, recordHandler, new BatchProcessor(EventType.DynamoDBStreams), {
-    context,
-    processInParallel: false,
-    // Always answer with a batch response, even when every record failed: Lambda then retries from the first.
-    throwOnFullBatchFailure: false,
-  });
+
+  const queue = [...chains.values()];
+  await Promise.all(
+    Array.from({ length: Math.min(AUDIT_STREAM_SETTINGS.handlerConcurrency, queue.length) }, async () => {
+      for (let chain = queue.shift(); chain; chain = queue.shift()) await processChain(chain);
+    }),
+  );
+  // In stream order: Lambda retries from the first.
+  return {
+    batchItemFailures: [...failed]
+      .sort((a, b) => a - b)
+      .map((index) => ({ itemIdentifier: records[index]?.dynamodb?.SequenceNumber ?? '' })),
+  };
 }
 
 /**
@@ -81,12 +110,9 @@ export interface ReplayRequest {
 const isReplayRequest = (event: unknown): event is ReplayRequest =>
   typeof event === 'object' && event !== null && (event as Partial<ReplayRequest>).replay === 'on-failure-queue';
 
-async function dispatch(
-  event: DynamoDBStreamEvent | ReplayRequest,
-  context: Context,
-): Promise<DynamoDBBatchResponse | ReplayResult> {
-  if (!isReplayRequest(event)) return lambdaHandler(event, context);
-  const result = await replayFailuresFrom(streamFailures(), (batch) => lambdaHandler(batch, context));
+async function dispatch(event: DynamoDBStreamEvent | ReplayRequest): Promise<DynamoDBBatchResponse | ReplayResult> {
+  if (!isReplayRequest(event)) return lambdaHandler(event);
+  const result = await replayFailuresFrom(streamFailures(), (batch) => lambdaHandler(batch));
   logger.info('On-failure queue re-driven', { ...result });
   return result;
 }

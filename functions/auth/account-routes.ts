@@ -1,21 +1,15 @@
 import { defineRoutes, noContent, ok, route } from '#platform/http/router';
 import { UserStore } from '#users/store';
 import { MfaService } from './mfa';
-import {
-  ConfirmMfaBody,
-  MfaEnrolment,
-  PasswordResetBody,
-  PasswordResetRequestBody,
-  RecoveryCodes,
-  RemoveMfaBody,
-} from './model';
-import { PasswordResetService } from './password-reset';
+import { ConfirmMfaBody, MfaEnrolment, RecoveryCodes, RemoveMfaBody } from './model';
 
 const users = new UserStore();
 const mfa = new MfaService(users);
-const resets = new PasswordResetService(users);
 
-/** The auth function's routes for MFA enrolment and the self-service password reset (merged into its `routes`). */
+/**
+ * The auth function's routes for MFA enrolment (merged into its `routes`). The self-service password reset is a
+ * function of its own (functions/auth/password-reset-api.ts).
+ */
 export const accountRoutes = defineRoutes({
   'POST /users/me/mfa': route({
     doc: {
@@ -56,38 +50,6 @@ export const accountRoutes = defineRoutes({
     },
     run: async (ctx) => {
       await mfa.remove(ctx.caller, ctx.body.password, ctx.body.totp, ctx.meta);
-      return noContent();
-    },
-  }),
-
-  'POST /auth/password-reset/request': route({
-    body: PasswordResetRequestBody,
-    doc: {
-      summary: 'Ask for a password reset link',
-      description:
-        'Always 202, in the same time, whether or not the username exists: a local, enabled user with an e-mail ' +
-        'address gets a link to the console (`/console/#/reset?token=…`) that works once within 30 minutes. ' +
-        'Limited per source address like login (429).',
-      responses: [{ status: 202, description: 'Accepted (whatever the username)' }],
-    },
-    run: async (ctx) => {
-      await resets.request(ctx.body.username, ctx.meta);
-      return { statusCode: 202 };
-    },
-  }),
-
-  'POST /auth/password-reset': route({
-    body: PasswordResetBody,
-    doc: {
-      summary: 'Set a new password with a reset link',
-      description:
-        'The `token` of the e-mailed link, once, within 30 minutes (422 on `body.token` otherwise). The new ' +
-        'password must meet the policy and differ from the last `PASSWORD_HISTORY` ones (422; the link stays ' +
-        'usable). Every session of the user ends.',
-      responses: [{ status: 204, description: 'Password set' }],
-    },
-    run: async (ctx) => {
-      await resets.complete(ctx.body.token, ctx.body.newPassword, ctx.meta);
       return noContent();
     },
   }),

@@ -1,12 +1,10 @@
 import { unavailable } from '#platform/errors';
 import { httpHandler } from '#platform/http/handler';
 import { defineRoutes, ok, route } from '#platform/http/router';
-import { collectProcessMetrics, registry } from '#platform/observability/prometheus';
-import { refreshDataGauges } from './data-gauges';
 import { detailedHealth } from './detailed-health';
 import { DetailedHealth, DetailedHealthUnavailable } from './model';
 
-collectProcessMetrics();
+// GET /metrics is the metrics function's (functions/ops/metrics.ts): prom-client stays out of this bundle.
 
 export const routes = defineRoutes({
   'GET /status/health/detailed': route({
@@ -32,20 +30,6 @@ export const routes = defineRoutes({
         throw unavailable('An own dependency is unhealthy', { body: { ...health } });
       }
       return ok(health);
-    },
-  }),
-
-  'GET /metrics': route({
-    doc: {
-      summary: 'Prometheus metrics',
-      description:
-        'Request counters and latencies, and the process metrics (CPU, memory, event-loop lag, GC) of the instance ' +
-        'that answers — per instance, not the fleet — and data gauges counted from the tables.',
-      responses: [{ status: 200, description: 'The Prometheus text format', files: ['text/plain'] }],
-    },
-    run: async () => {
-      await refreshDataGauges();
-      return { statusCode: 200, raw: { contentType: registry.contentType, data: await registry.metrics() } };
     },
   }),
 });

@@ -1,7 +1,8 @@
-import { QueryCommand, ScanCommand, type QueryCommandInput, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, ScanCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { STATUSES } from '#charges/model';
-import { RUN_STATUSES } from '#reports/store';
-import { documentDb } from '#platform/dynamo';
+import { RUN_STATUSES } from '#reports/model';
+import { documentDb, dynamoClient } from '#platform/dynamo';
 import {
   auditLastRecordAge,
   auditRecords,
@@ -22,14 +23,12 @@ const CACHE_MS = 10_000;
 let refreshed = 0;
 let refreshing: Promise<void> | undefined;
 
-async function count(input: QueryCommandInput | ScanCommandInput, kind: 'query' | 'scan'): Promise<number> {
+async function count(input: QueryCommandInput): Promise<number> {
   let total = 0;
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = { ...input, Select: 'COUNT' as const, ExclusiveStartKey: startKey };
-    const out = await documentDb().send(
-      kind === 'query' ? new QueryCommand(page as QueryCommandInput) : new ScanCommand(page as ScanCommandInput),
-    );
+    const page: QueryCommandInput = { ...input, Select: 'COUNT', ExclusiveStartKey: startKey };
+    const out = await documentDb().send(new QueryCommand(page));
     total += out.Count ?? 0;
     startKey = out.LastEvaluatedKey;
   } while (startKey);
@@ -55,6 +54,15 @@ async function countLockedUsernames(now: number): Promise<number> {
     startKey = out.LastEvaluatedKey;
   } while (startKey);
   return locked;
+}
+
+/**
+ * The audit trail grows without bound, so it is never counted by reading it: DynamoDB keeps the `byActor` index's
+ * item count (exactly the audit records; idempotency markers carry no actor), refreshed about every six hours.
+ */
+export async function auditRecordCount(): Promise<number> {
+  const out = await dynamoClient().send(new DescribeTableCommand({ TableName: tableName('audit') }));
+  return out.Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === 'byActor')?.ItemCount ?? 0;
 }
 
 async function newestAuditAt(): Promise<number | undefined> {
@@ -105,30 +113,23 @@ async function refresh(): Promise<void> {
   const [statusCounts, users, locked, audit, newest, ring, runs] = await Promise.all([
     Promise.all(
       STATUSES.map((status) =>
-        count(
-          {
-            TableName: charges,
-            IndexName: 'byStatus',
-            KeyConditionExpression: '#s = :s',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':s': status },
-          },
-          'query',
-        ),
+        count({
+          TableName: charges,
+          IndexName: 'byStatus',
+          KeyConditionExpression: '#s = :s',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':s': status },
+        }),
       ),
     ),
-    count(
-      {
-        TableName: tableName('users'),
-        IndexName: 'byKind',
-        KeyConditionExpression: 'kind = :u',
-        ExpressionAttributeValues: { ':u': 'user' },
-      },
-      'query',
-    ),
+    count({
+      TableName: tableName('users'),
+      IndexName: 'byKind',
+      KeyConditionExpression: 'kind = :u',
+      ExpressionAttributeValues: { ':u': 'user' },
+    }),
     countLockedUsernames(now),
-    // byActor holds exactly the audit records (idempotency markers carry no actor).
-    count({ TableName: tableName('audit'), IndexName: 'byActor' }, 'scan'),
+    auditRecordCount(),
     newestAuditAt(),
     accessTokens()
       .ring.snapshot()

@@ -75,17 +75,32 @@ export const FUNCTIONS = {
   },
   ops: {
     entry: 'functions/ops/api.ts',
-    description: 'Operations: detailed health of every dependency and the Prometheus /metrics endpoint',
+    description: 'Operations: detailed health of every dependency (DescribeTable, the signing key and secret)',
     memorySize: 512,
     timeoutSeconds: 10,
-    // scan: the data gauges count auth-state items by Scan (functions/ops/data-gauges.ts).
+    tables: {
+      charges: 'describe',
+      users: 'describe',
+      audit: 'describe',
+      'auth-state': 'describe',
+      reports: 'describe',
+      analytics: 'describe',
+    },
+    signingKeys: 'verify',
+  },
+  metrics: {
+    entry: 'functions/ops/metrics.ts',
+    description: 'The Prometheus /metrics endpoint: process metrics and the data gauges counted from the tables',
+    memorySize: 512,
+    timeoutSeconds: 10,
+    // scan: the data gauges count auth-state items by Scan (functions/ops/data-gauges.ts). verify: the signing
+    // key's age.
     tables: {
       charges: 'read',
       users: 'read',
       audit: 'read',
       'auth-state': 'scan',
       reports: 'read',
-      analytics: 'describe',
     },
     signingKeys: 'verify',
   },
@@ -105,13 +120,33 @@ export const FUNCTIONS = {
   },
   auth: {
     entry: 'functions/auth/api.ts',
-    description: "Login, refresh, logout, SSO sign-in, and the caller's own account and sessions",
+    description: "Login, refresh, logout, MFA enrolment, and the caller's own account and sessions",
     // Argon2id needs its 19 MiB per hash plus headroom; more memory is also more CPU on Lambda.
     memorySize: 1024,
     timeoutSeconds: 10,
     // No DeleteItem anywhere: users are disabled, sessions revoked by update, login state expires by TTL.
     tables: { users: 'write', 'auth-state': 'write', audit: 'append' },
     signingKeys: 'sign',
+    attribution: 'mac',
+  },
+  'auth-sso': {
+    entry: 'functions/auth/sso-api.ts',
+    description: 'SSO sign-in at the configured identity providers (OIDC authorization code with PKCE)',
+    memorySize: 512,
+    timeoutSeconds: 10,
+    // users: looks up the user of an external identity (the authorizer creates it on first sight). auth-state: the
+    // sign-in states, the per-address limit, sessions and signature tickets. Its SSO client secrets: lib/app.ts.
+    tables: { users: 'read', 'auth-state': 'write', audit: 'append' },
+    signingKeys: 'sign',
+  },
+  'password-reset': {
+    entry: 'functions/auth/password-reset-api.ts',
+    description: 'Self-service password reset: mails a one-time link, and sets the new password with it',
+    // Argon2id for the new password, as in auth.
+    memorySize: 1024,
+    timeoutSeconds: 10,
+    // The only sign-in function that may send mail (ses:SendEmail from the one sender, lib/constructs/reports.ts).
+    tables: { users: 'write', 'auth-state': 'write', audit: 'append' },
     attribution: 'mac',
   },
   users: {
@@ -140,10 +175,12 @@ export const FUNCTIONS = {
     description: 'Service accounts (users:manage) and their OAuth 2.0 client-credentials token endpoint',
     memorySize: 512,
     timeoutSeconds: 10,
-    // users: accounts are items of the users table (create, rotate, delete by update; never DeleteItem or Scan).
-    // auth-state: the per-IP limit on POST /auth/token. audit: every change and refused token request is appended.
+    // users: accounts are items of the users table (create, rotate, delete by a put; never DeleteItem or Scan); their
+    // changes reach the audit trail from its stream, stamped with the attribution MAC. auth-state: the per-IP limit
+    // on POST /auth/token. audit: each refused token request is appended (a security event).
     tables: { users: 'write', 'auth-state': 'counters', audit: 'append' },
     signingKeys: 'sign',
+    attribution: 'mac',
   },
   keys: {
     entry: 'functions/signing/api.ts',
@@ -176,22 +213,29 @@ export const FUNCTIONS = {
   },
   audit: {
     entry: 'functions/audit/api.ts',
-    description: 'Audit trail queries and hash-chain verification',
+    description: 'Audit trail search and its JSON Lines export',
     memorySize: 512,
     timeoutSeconds: 29,
-    // charges, users, reports: verify compares each chain with its entity's version.
-    tables: { audit: 'read', charges: 'read', users: 'read', reports: 'read' },
+    tables: { audit: 'read' },
+  },
+  'audit-verify': {
+    entry: 'functions/audit/verify-api.ts',
+    description: 'Hash-chain verification anchored in the signed digests, and the digests themselves',
+    memorySize: 512,
+    timeoutSeconds: 29,
+    // charges, users, reports, analytics: verify compares each chain with its entity's version.
+    tables: { audit: 'read', charges: 'read', users: 'read', reports: 'read', analytics: 'read' },
     digests: 'read',
   },
   // Not behind API Gateway: the streams of the audited tables (lib/constructs/audit-trail.ts) invoke it.
   'audit-stream': {
     entry: 'functions/audit/stream.ts',
-    description: 'Writes the hash-chained audit trail from the charges, users and reports table streams',
+    description: 'Writes the hash-chained audit trail from the charges, users, reports and analytics table streams',
     memorySize: 512,
     timeoutSeconds: 60,
     // describe: only for the table names, which tell the handler which stream a record came from.
     // charges `read`: the snapshot of each audited version is checked (functions/charges/audited.ts).
-    tables: { audit: 'append', charges: 'read', users: 'describe', reports: 'describe' },
+    tables: { audit: 'append', charges: 'read', users: 'describe', reports: 'describe', analytics: 'describe' },
     attribution: 'verify',
   },
   // Not behind API Gateway: EventBridge Scheduler invokes it every AUDIT_DIGEST_INTERVAL_SECONDS.
@@ -219,8 +263,10 @@ export const FUNCTIONS = {
     description: 'Analytics queries over the kept aggregates, and dashboards',
     memorySize: 512,
     timeoutSeconds: 29,
-    // analytics: reads aggregates; dashboards are put and deleted (readWrite). audit: each dashboard change is appended.
-    tables: { analytics: 'readWrite', audit: 'append' },
+    // analytics: reads aggregates; dashboards are put and deleted (readWrite). Dashboard changes reach the audit
+    // trail from the analytics table's stream, stamped with the attribution MAC.
+    tables: { analytics: 'readWrite' },
+    attribution: 'mac',
   },
   // Not behind API Gateway: the charges table stream (lib/constructs/analytics.ts) invokes it.
   'analytics-stream': {
@@ -265,7 +311,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/status/health/liveness', function: 'health', access: 'public' },
   { method: 'GET', path: '/status/health/readiness', function: 'readiness', access: 'public' },
   { method: 'GET', path: '/status/health/detailed', function: 'ops', access: 'metrics:read' },
-  { method: 'GET', path: '/metrics', function: 'ops', access: 'metrics:read' },
+  { method: 'GET', path: '/metrics', function: 'metrics', access: 'metrics:read' },
   { method: 'GET', path: '/openapi.json', function: 'docs', access: 'public' },
   { method: 'GET', path: '/docs', function: 'docs', access: 'public' },
   // The browser's way in: the console (served by CloudFront in AWS, by the local server locally).
@@ -279,14 +325,20 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/users/me/mfa', function: 'auth', access: 'authenticated' },
   { method: 'POST', path: '/users/me/mfa/confirm', function: 'auth', access: 'authenticated', jsonBody: true },
   { method: 'DELETE', path: '/users/me/mfa', function: 'auth', access: 'authenticated', jsonBody: true },
-  { method: 'POST', path: '/auth/password-reset/request', function: 'auth', access: 'public', jsonBody: true },
-  { method: 'POST', path: '/auth/password-reset', function: 'auth', access: 'public', jsonBody: true },
+  {
+    method: 'POST',
+    path: '/auth/password-reset/request',
+    function: 'password-reset',
+    access: 'public',
+    jsonBody: true,
+  },
+  { method: 'POST', path: '/auth/password-reset', function: 'password-reset', access: 'public', jsonBody: true },
   { method: 'GET', path: '/users/me/sessions', function: 'auth', access: 'authenticated' },
   { method: 'DELETE', path: '/users/me/sessions/{id}', function: 'auth', access: 'authenticated' },
-  { method: 'GET', path: '/auth/sso/providers', function: 'auth', access: 'public' },
-  { method: 'GET', path: '/auth/sso/{provider}', function: 'auth', access: 'public' },
-  { method: 'GET', path: '/auth/sso/callback', function: 'auth', access: 'public' },
-  { method: 'POST', path: '/auth/sso/ticket', function: 'auth', access: 'authenticated' },
+  { method: 'GET', path: '/auth/sso/providers', function: 'auth-sso', access: 'public' },
+  { method: 'GET', path: '/auth/sso/{provider}', function: 'auth-sso', access: 'public' },
+  { method: 'GET', path: '/auth/sso/callback', function: 'auth-sso', access: 'public' },
+  { method: 'POST', path: '/auth/sso/ticket', function: 'auth-sso', access: 'authenticated' },
   { method: 'POST', path: '/users', function: 'users', access: 'users:manage', jsonBody: true },
   { method: 'GET', path: '/users', function: 'users', access: 'users:manage' },
   { method: 'GET', path: '/users/{id}', function: 'users', access: 'users:manage' },
@@ -331,9 +383,9 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/charges/{id}/versions/{n}', function: 'charges', access: 'charges:read' },
   { method: 'POST', path: '/charges/{id}/reviews', function: 'charges', access: 'charges:review', jsonBody: true },
   { method: 'GET', path: '/audit', function: 'audit', access: 'audit:read' },
-  { method: 'GET', path: '/audit/verify', function: 'audit', access: 'audit:read' },
-  { method: 'GET', path: '/audit/digests', function: 'audit', access: 'audit:read' },
-  { method: 'GET', path: '/audit/digests/{id}', function: 'audit', access: 'audit:read' },
+  { method: 'GET', path: '/audit/verify', function: 'audit-verify', access: 'audit:read' },
+  { method: 'GET', path: '/audit/digests', function: 'audit-verify', access: 'audit:read' },
+  { method: 'GET', path: '/audit/digests/{id}', function: 'audit-verify', access: 'audit:read' },
   // Served by the audit function (it reads the trail); a report in name only.
   { method: 'GET', path: '/reports/audit.jsonl', function: 'audit', access: 'audit:read' },
   // Reports. `/reports/charges.csv` etc. are literal resources (a dot in a path segment is fine for API Gateway).

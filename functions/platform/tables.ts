@@ -101,7 +101,8 @@ export const TABLES = {
   /**
    * Aggregates kept from the charges stream (functions/analytics/aggregates.ts has the item layout: per-month
    * partitions whose sort key starts with the date, so a date range is one Query per month), the stream
-   * records already applied (expiring markers), and dashboards.
+   * records already applied (expiring markers), and dashboards; dashboard changes reach the audit trail through the
+   * stream (the rest of its records the audit function passes over).
    */
   analytics: {
     name: 'analytics',
@@ -109,6 +110,7 @@ export const TABLES = {
     partitionKey: S('pk'),
     sortKey: S('sk'),
     indexes: [],
+    stream: 'NEW_AND_OLD_IMAGES',
     ttlAttribute: 'expiresAt',
   },
 } as const satisfies Record<string, TableDefinition>;

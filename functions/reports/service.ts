@@ -244,7 +244,8 @@ export class ReportService {
     } catch (err) {
       // No definition without its schedule: undo, so a retry starts clean.
       const undo: LastChange = changeBy(user, meta, new Date().toISOString(), 'Undone: its schedule could not be set');
-      await this.deps.repo.deleteDefinition(def, undo);
+      // The undo's own failure must not hide why the create failed.
+      await this.deps.repo.deleteDefinition(def, undo).catch(() => undefined);
       throw err;
     }
     return this.view(def);

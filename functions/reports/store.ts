@@ -1,4 +1,5 @@
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -8,6 +9,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { conditionHeld, versionCondition } from '#platform/conditional-write';
 import { documentDb } from '#platform/dynamo';
 import { type CursorQuery, decodeCursor, encodeCursor, isKey, type KeyValue, queryFromCursor } from '#platform/cursor';
 import { tableName } from '#platform/tables';
@@ -143,25 +145,9 @@ export class ReportStore {
     change: LastChange,
   ): Promise<boolean> {
     const item = await definitionItem(def, change);
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: item,
-          ...(expectedVersion === undefined
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : {
-                ConditionExpression: '#v = :v',
-                ExpressionAttributeNames: { '#v': 'version' },
-                ExpressionAttributeValues: { ':v': expectedVersion },
-              }),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    return conditionHeld(
+      this.db.send(new PutCommand({ TableName: this.table, Item: item, ...versionCondition(expectedVersion) })),
+    );
   }
 
   /**
@@ -211,37 +197,24 @@ export class ReportStore {
 
   /**
    * Deletes the definition (as read, at its version) and counts it off; false when it is gone or changed meanwhile.
-   * First the stamped tombstone (the delete the audit trail records), then the removal and the count in one
-   * transaction.
+   * The stamped tombstone (the delete the audit trail records) and the count go in one transaction, so a delete
+   * either counts off or leaves the definition as it was; removing the tombstone afterwards is housekeeping (a
+   * tombstone left behind reads as absent and is counted nowhere).
    */
   async deleteDefinition(def: ReportDefinition, change: LastChange): Promise<boolean> {
     await this.ensureDefinitionCount();
     const tombstone = await tombstoneItem(def, change);
     try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: tombstone,
-          ConditionExpression: '#v = :v AND attribute_not_exists(deletedAt)',
-          ExpressionAttributeNames: { '#v': 'version' },
-          ExpressionAttributeValues: { ':v': def.version },
-        }),
-      );
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
-    try {
       await this.transact(
         new TransactWriteCommand({
           TransactItems: [
             {
-              Delete: {
+              Put: {
                 TableName: this.table,
-                Key: definitionKey(def.definitionId),
-                ConditionExpression: '#v = :v',
+                Item: tombstone,
+                ConditionExpression: '#v = :v AND attribute_not_exists(deletedAt)',
                 ExpressionAttributeNames: { '#v': 'version' },
-                ExpressionAttributeValues: { ':v': tombstone.version },
+                ExpressionAttributeValues: { ':v': def.version },
               },
             },
             {
@@ -256,12 +229,24 @@ export class ReportStore {
           ],
         }),
       );
-      return true;
     } catch (err) {
-      const [deleted] = err instanceof TransactionCanceledException ? (err.CancellationReasons ?? []) : [];
-      if (deleted?.Code === 'ConditionalCheckFailed') return false;
+      const [put] = err instanceof TransactionCanceledException ? (err.CancellationReasons ?? []) : [];
+      if (put?.Code === 'ConditionalCheckFailed') return false;
       throw err;
     }
+    await this.db
+      .send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: definitionKey(def.definitionId),
+          ConditionExpression: '#v = :v',
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: { ':v': tombstone.version },
+        }),
+      )
+      // Already counted off and recorded: a tombstone that stays is absent to every reader and counted nowhere.
+      .catch(() => undefined);
+    return true;
   }
 
   /**

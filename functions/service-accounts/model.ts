@@ -20,8 +20,12 @@ export type ServiceAccountPermission = (typeof SERVICE_ACCOUNT_PERMISSIONS)[numb
 /** A service account's id, which is also its OAuth `client_id` and its tokens' `sub`: never a user id (a UUID). */
 export const SERVICE_ACCOUNT_ID = /^sa-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const isServiceAccountId = (id: string) => SERVICE_ACCOUNT_ID.test(id);
-export const serviceAccountPk = (id: string) => `service-account#${id}`;
-export const SERVICE_ACCOUNT_KIND = 'service-account';
+export {
+  SERVICE_ACCOUNT_ENTITY,
+  SERVICE_ACCOUNT_KIND,
+  SERVICE_ACCOUNT_UNSIGNED_FIELDS,
+  serviceAccountPk,
+} from './account-item';
 
 /** The stored item (users table). `secretHash` is SHA-256 of the secret; `credentialId` names the current secret. */
 export interface ServiceAccount {

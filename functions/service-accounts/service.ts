@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { lastChangeOf } from '#audit/attribution';
 import { appendAuditRecord } from '#audit/audit-log';
 import { countInWindow } from '#auth/counters';
 import { nowSeconds } from '#auth/clock';
@@ -51,6 +52,13 @@ const invalidClient = (basic: boolean) =>
     headers: { 'WWW-Authenticate': basic ? 'Basic realm="charge-records", charset="UTF-8"' : 'Bearer' },
   });
 
+/**
+ * The stamp of a service-account change: the audit trail reads account changes from the users table's stream and
+ * believes who, why and when only from this stamp and its attribution MAC.
+ */
+const changeBy = (caller: AuthenticatedUser, reason: string, meta: RequestMeta, at: string) =>
+  lastChangeOf({ userId: caller.userId, username: caller.username }, reason, meta, at);
+
 /** Service accounts: administration (users:manage) and the client-credentials grant. */
 export class ServiceAccountService {
   constructor(private readonly store: ServiceAccountStore) {}
@@ -74,11 +82,7 @@ export class ServiceAccountService {
       secretRotatedAt: at,
       version: 1,
     };
-    await this.store.create(account);
-    await this.audit(account, 'service-account.create', caller, meta, input.reason, {
-      name: { from: null, to: account.name },
-      permissions: { from: null, to: account.permissions },
-    });
+    await this.store.create(account, changeBy(caller, input.reason, meta, at));
     return { ...toPublic(account), clientSecret };
   }
 
@@ -95,24 +99,20 @@ export class ServiceAccountService {
     if (!isServiceAccountId(id)) throw notFound('No such service account');
     const clientSecret = newSecret();
     const at = new Date().toISOString();
-    const account = await this.store.rotate(id, {
-      secretHash: hashSecret(clientSecret),
-      credentialId: randomUUID(),
-      at,
-    });
+    const account = await this.store.rotate(
+      id,
+      { secretHash: hashSecret(clientSecret), credentialId: randomUUID(), at },
+      changeBy(caller, reason, meta, at),
+    );
     if (!account) throw notFound('No such service account');
-    await this.audit(account, 'service-account.secret-rotate', caller, meta, reason, {
-      secretRotatedAt: { from: null, to: at },
-    });
     return { ...toPublic(account), clientSecret };
   }
 
   async delete(id: string, reason: string, caller: AuthenticatedUser, meta: RequestMeta): Promise<void> {
     if (!isServiceAccountId(id)) throw notFound('No such service account');
     const at = new Date().toISOString();
-    const account = await this.store.delete(id, at);
+    const account = await this.store.delete(id, at, changeBy(caller, reason, meta, at));
     if (!account) throw notFound('No such service account');
-    await this.audit(account, 'service-account.delete', caller, meta, reason, { deletedAt: { from: null, to: at } });
   }
 
   /**
@@ -160,27 +160,6 @@ export class ServiceAccountService {
       expires_in: minted.expiresIn,
       scope: account.permissions.join(' '),
     };
-  }
-
-  private async audit(
-    account: ServiceAccount,
-    action: string,
-    caller: AuthenticatedUser,
-    meta: RequestMeta,
-    reason: string,
-    changes: Record<string, { from: unknown; to: unknown }>,
-  ): Promise<void> {
-    await appendAuditRecord({
-      entityType: 'service-account',
-      entityId: account.serviceAccountId,
-      action,
-      actor: { userId: caller.userId, username: caller.username },
-      requestId: meta.requestId,
-      ...(meta.correlationId ? { correlationId: meta.correlationId } : {}),
-      reason,
-      version: account.version,
-      changes,
-    });
   }
 
   /** A refused token request is a security event: on the account's chain, or `client/<id>` for an unknown one. */

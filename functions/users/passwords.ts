@@ -42,10 +42,12 @@ export const PASSWORD_MAX_LENGTH = 256;
  * bundled: ./common-passwords.ts, generated from the package by scripts/generate-common-passwords.ts (≈ 300 entries,
  * 4 KB, where the package's whole dictionary put 400 KB into the auth and users bundles).
  */
-const COMMON: ReadonlySet<string> = new Set(COMMON_PASSWORDS);
+let common: ReadonlySet<string> | undefined;
 
+/** The set is made on first use: a bundle that only verifies passwords (the signature check) then drops the list. */
 export function isCommonPassword(password: string): boolean {
-  return COMMON.has(password.toLowerCase());
+  common ??= new Set(COMMON_PASSWORDS);
+  return common.has(password.toLowerCase());
 }
 
 /** Password policy (ASVS 5 §6.2): length only, no composition rules; not the username; not a common password. */

@@ -114,7 +114,7 @@ export class AuditDigests extends Construct {
       const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as never);
       Validations.of(fn.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
-        reason: 'The bucket holds only audit digests and archives, one object per digest or month.',
+        reason: 'The bucket holds only audit digests, their signed index files and the monthly archives.',
       });
     }
     const keyActions = ['kms:GetPublicKey'];

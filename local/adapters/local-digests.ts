@@ -1,8 +1,18 @@
 import { createHash, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DigestAdapters } from '#audit/digest-adapters';
-import type { Digest, DigestSigner, DigestStore } from '#audit/digest';
+import { type Digest, digestFileChunks, type DigestSigner, type DigestStore } from '#audit/digest';
 import { config } from '#platform/config';
 import { PRIVATE_DIR, privateDirSync } from '#local/private-files';
 
@@ -57,7 +67,23 @@ export class LocalDigestStore implements DigestStore {
     if (this.signer && !existsSync(this.file('public-key.pem'))) {
       await this.putFile('public-key.pem', await this.signer.publicKeyPem());
     }
-    await this.putFile(`${digest.digestId}.json`, `${JSON.stringify(digest, null, 2)}\n`);
+    // Chunk by chunk: a digest of many heads is never one string.
+    const fd = openSync(this.file(`${digest.digestId}.json`), 'wx', 0o400);
+    try {
+      for (const chunk of digestFileChunks(digest)) writeSync(fd, chunk, null, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
+    chmodSync(this.file(`${digest.digestId}.json`), 0o400);
+  }
+
+  async getFile(name: string): Promise<string | undefined> {
+    const file = this.file(name);
+    return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  }
+
+  async latestId(): Promise<string | undefined> {
+    return this.ids().at(-1);
   }
 
   async hasFile(name: string): Promise<boolean> {

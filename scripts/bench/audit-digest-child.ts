@@ -1,13 +1,13 @@
 /**
  * One digest run in its own process, so its peak RSS is its own (audit benchmark). Prints one JSON line:
- * {heads, seconds, maxRssMB, leaves}.
+ * {heads, leaves, indexKB, seconds, maxRssMB}.
  *
  *   tsx scripts/bench/audit-digest-child.ts <heads>
  *
  * The digest job as it runs (writeDigest: the changed entities page by page, each chain's head, the previous
- * digest's heads left out, sort, Merkle root, signature), fed from memory instead of DynamoDB: the audit search
+ * digest's heads left out, sort, Merkle root, signature, index), fed from memory instead of DynamoDB: the audit search
  * answers one record per entity in pages of 1000 and the head lookup answers at once. The previous digest lists as
- * many heads again, a quarter of them unchanged since.
+ * many heads again, a quarter of them unchanged since; the index files are written to memory and dropped.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,10 +56,16 @@ const log = {
   },
 } as unknown as AuditLog;
 let written: Digest | undefined;
+let indexBytes = 0;
 const digests = {
   latest: async () => previous,
   put: async (d: Digest) => {
     written = d;
+  },
+  // The index files (one per shard the digest touched, and the manifest): sized, not kept.
+  getFile: async () => undefined,
+  putFile: async (_name: string, body: string) => {
+    indexBytes += body.length;
   },
 } as unknown as DigestStore;
 
@@ -71,6 +77,7 @@ console.log(
   JSON.stringify({
     heads: total,
     leaves: written?.heads.length ?? 0,
+    indexKB: Math.round(indexBytes / 1024),
     seconds: Number(seconds.toFixed(2)),
     maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
   }),

@@ -144,7 +144,7 @@ export async function run(): Promise<BenchReport> {
       if (n !== CHAIN) throw new Error(`read ${n} records`);
     };
     const verify = async () => {
-      const res = await callHandler('audit', {
+      const res = await callHandler('audit-verify', {
         resource: '/audit/verify',
         query: { entityType: 'charge', entityId },
         user: auditor,

@@ -5,7 +5,7 @@ import type { ChargeState } from '#charges/model';
 import { TABLES } from '#platform/tables';
 import { createTableInput } from '#local/tables';
 import type { BenchReport } from './index';
-import { fmt, freePort, percentile, startProcess, stopProcess } from './support';
+import { fmt, percentile, startBenchServer } from './support';
 
 /**
  * Signed QA decisions and long histories: a signed release (password verified, lockout bookkeeping) against an
@@ -209,31 +209,12 @@ async function historyPages(raw: DynamoDBClient): Promise<{
 
 /** One local server (in memory) for both: its API for the signed changes, its DynamoDB Local for the history table. */
 async function measure() {
-  const [apiPort, dynamoPort] = await Promise.all([freePort(), freePort()]);
-  const server = await startProcess(
-    'local/start.ts',
-    ['--in-memory'],
-    {
-      PORT: String(apiPort),
-      DYNAMODB_LOCAL_PORT: String(dynamoPort),
-      BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      RATE_LIMIT_PER_MINUTE: '100000000',
-      LOG_LEVEL: 'ERROR',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    },
-    /Charge Records API on/,
-  );
-  const raw = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${dynamoPort}`,
-    region: 'eu-central-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const server = await startBenchServer(ADMIN_PASSWORD);
   try {
-    const changes = await signedVsUnsigned(`http://127.0.0.1:${apiPort}`);
-    return { ...changes, history: await historyPages(raw) };
+    const changes = await signedVsUnsigned(server.base);
+    return { ...changes, history: await historyPages(server.raw) };
   } finally {
-    raw.destroy();
-    await stopProcess(server);
+    await server.stop();
   }
 }
 

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '#local/chromium';
 import { CONSOLE_DIST } from '#local/console';
 import { ensureConsoleBuilt } from '#local/console-build';
 import type { BenchReport } from './index';
-import { fmt, freePort, percentile, startProcess, stopProcess } from './support';
+import { fmt, percentile, startBenchServer } from './support';
 
 /** The console's first-load budget per page (gzipped JavaScript), and the list's request budget. */
 const INITIAL_JS_BUDGET_KB = 150;
@@ -71,33 +72,9 @@ async function api<T>(base: string, path: string, init: RequestInit & { token?: 
 
 export async function run(): Promise<BenchReport> {
   const sizes = await bundleSizes();
-  const [apiPort, dynamoPort] = await Promise.all([freePort(), freePort()]);
-  const server = await startProcess(
-    'local/start.ts',
-    ['--in-memory'],
-    {
-      PORT: String(apiPort),
-      DYNAMODB_LOCAL_PORT: String(dynamoPort),
-      BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      RATE_LIMIT_PER_MINUTE: '100000',
-      LOG_LEVEL: 'ERROR',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    },
-    /Charge Records API on/,
-  );
-  const base = `http://127.0.0.1:${apiPort}`;
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const server = await startBenchServer(ADMIN_PASSWORD, { RATE_LIMIT_PER_MINUTE: '100000' });
+  const { base } = server;
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   try {
     const { accessToken } = await api<{ accessToken: string }>(base, '/auth/login', {
       method: 'POST',
@@ -203,6 +180,6 @@ export async function run(): Promise<BenchReport> {
     };
   } finally {
     await browser.close();
-    await stopProcess(server);
+    await server.stop();
   }
 }

@@ -14,6 +14,8 @@ export interface BenchReport {
   markdown: string;
   /** One line per target: whether this run met it. */
   targets?: { target: string; met: boolean; measured: string }[];
+  /** Only part of the benchmark ran (a `BENCH_<NAME>_ONLY` filter): printed, not written to docs/benchmarks.md. */
+  partial?: boolean;
 }
 
 const here = import.meta.dirname;
@@ -45,7 +47,7 @@ for (const name of modules) {
     .join('\n');
   const section = `<!-- bench:${name} -->\n## ${report.title}\n\nRun ${new Date().toISOString()} on ${machine}.\n\n${report.markdown}\n\n${targets}\n`;
   console.log(section);
-  sections.set(name, section);
+  if (!report.partial) sections.set(name, section);
 }
 
 const header = `# Benchmarks\n\nProduced by \`npm run bench\` (or \`npm run bench -- <name>\` for one of: ${available.join(', ')}).\nEach section names the machine and time it ran; comparisons are ratios within the same run.\n\n`;

@@ -1,11 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import autocannon from 'autocannon';
 import { childEnv } from '#local/child-env';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
-export { freePort } from '#local/free-port';
+import { freePort } from '#local/free-port';
+
+export { freePort };
 
 /** This process's environment without what an earlier benchmark's in-process runtime set for itself. */
 function inheritedEnv(): NodeJS.ProcessEnv {
@@ -44,6 +47,60 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
   const exited = new Promise((ok) => child.once('exit', ok));
   child.kill('SIGINT');
   await exited;
+}
+
+/** A client for a DynamoDB Local (any credentials do; the region only has to be one). */
+export function localDynamo(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: 'eu-central-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}
+
+export interface BenchServer {
+  readonly child: ChildProcess;
+  /** The API, `http://127.0.0.1:<port>`. */
+  readonly base: string;
+  /** Its DynamoDB Local. */
+  readonly endpoint: string;
+  /** A raw client on that DynamoDB Local; `stop()` destroys it. */
+  readonly raw: DynamoDBClient;
+  stop(): Promise<void>;
+}
+
+/**
+ * A local server of its own (`npm start -- --in-memory`: a fresh DynamoDB Local of its own) with `admin` /
+ * `adminPassword`, the rate limit out of the way and logs quiet; `env` adds or overrides variables.
+ */
+export async function startBenchServer(adminPassword: string, env: Record<string, string> = {}): Promise<BenchServer> {
+  const [apiPort, dynamoPort] = await Promise.all([freePort(), freePort()]);
+  const child = await startProcess(
+    'local/start.ts',
+    ['--in-memory'],
+    {
+      PORT: String(apiPort),
+      DYNAMODB_LOCAL_PORT: String(dynamoPort),
+      BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
+      RATE_LIMIT_PER_MINUTE: '100000000',
+      LOG_LEVEL: 'ERROR',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      ...env,
+    },
+    /Charge Records API on/,
+  );
+  const endpoint = `http://127.0.0.1:${dynamoPort}`;
+  const raw = localDynamo(endpoint);
+  return {
+    child,
+    base: `http://127.0.0.1:${apiPort}`,
+    endpoint,
+    raw,
+    stop: async () => {
+      raw.destroy();
+      await stopProcess(child);
+    },
+  };
 }
 
 export interface LoadResult {

@@ -1,32 +1,22 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
   consoleUser,
   type ConsoleUser,
   expectAccessible,
   expectNoTokenExposed,
-  launchBrowser,
+  consoleSuite,
   openConsole,
   screenshot,
   signIn,
 } from '#test/support/browser';
-import { startLocalApi, type LocalApi } from '#test/support/local-api';
 
-let api: LocalApi;
-let browser: Browser;
 let operator: ConsoleUser;
 let qa: ConsoleUser;
 
-beforeAll(async () => {
-  api = await startLocalApi();
-  browser = await launchBrowser();
+const suite = consoleSuite(async ({ api }) => {
   operator = await consoleUser(api, ['operator'], 'op');
   qa = await consoleUser(api, ['quality_manager'], 'qa');
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await api?.stop();
 });
 
 const article = `WEB-${Date.now()}`;
@@ -39,7 +29,7 @@ async function dialogField(page: Page, label: string | RegExp) {
 describe('console charges', { timeout: 90_000 }, () => {
   it('an operator creates a charge, edits it with a reason and puts it in quarantine', async () => {
     // Prepare
-    const { context, page, problems } = await openConsole(browser, api);
+    const { context, page, problems } = await openConsole(suite.browser, suite.api);
     await signIn(page, operator.username, operator.password);
     await page.getByRole('heading', { name: 'Chargen' }).waitFor();
 
@@ -90,7 +80,7 @@ describe('console charges', { timeout: 90_000 }, () => {
 
   it('a second QA user finds it by filter and releases it with an electronic signature', async () => {
     // Prepare
-    const { context, page, problems } = await openConsole(browser, api);
+    const { context, page, problems } = await openConsole(suite.browser, suite.api);
     await signIn(page, qa.username, qa.password);
     await page.getByRole('heading', { name: 'Chargen' }).waitFor();
 
@@ -138,7 +128,7 @@ describe('console charges', { timeout: 90_000 }, () => {
 
   it('compares two versions side by side with the changed fields marked', async () => {
     // Prepare
-    const { context, page, problems } = await openConsole(browser, api);
+    const { context, page, problems } = await openConsole(suite.browser, suite.api);
     await signIn(page, qa.username, qa.password);
     await page.goto(chargeUrl);
     await page.getByRole('heading', { name: /^Charge / }).waitFor();
@@ -164,7 +154,7 @@ describe('console charges', { timeout: 90_000 }, () => {
   });
 
   it('downloads the Chargenbericht with the bearer token, never a token in the URL', async () => {
-    const { context, page } = await openConsole(browser, api);
+    const { context, page } = await openConsole(suite.browser, suite.api);
     await signIn(page, qa.username, qa.password);
     await page.goto(chargeUrl);
     const requests: string[] = [];

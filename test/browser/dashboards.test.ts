@@ -1,36 +1,26 @@
 import { readFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
   consoleUser,
   type ConsoleUser,
   expectAccessible,
-  launchBrowser,
+  consoleSuite,
   openConsole,
   screenshot,
   signIn,
 } from '#test/support/browser';
 import { login } from '#test/support/auth';
 import { seedCharge } from '#test/support/charges';
-import { startLocalApi, type LocalApi } from '#test/support/local-api';
 
-let api: LocalApi;
-let browser: Browser;
 let qa: ConsoleUser;
 
-beforeAll(async () => {
-  api = await startLocalApi();
-  browser = await launchBrowser();
+const suite = consoleSuite(async ({ api }) => {
   qa = await consoleUser(api, ['quality_manager'], 'dash');
   const token = (await login(api, qa.username, qa.password)).accessToken;
   // Made today: the widgets look back from today.
   const productionDate = new Date().toISOString().slice(0, 10);
   for (const articleId of ['DASH-A', 'DASH-A', 'DASH-B']) await seedCharge(api, token, { articleId, productionDate });
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await api?.stop();
 });
 
 async function addWidget(page: Page, title: string, type: string, groupBy: string) {
@@ -46,7 +36,7 @@ async function addWidget(page: Page, title: string, type: string, groupBy: strin
 describe('console dashboards', { timeout: 120_000 }, () => {
   it('a QA manager builds a dashboard with two kinds of widget, moves one, and finds it again after a reload', async () => {
     // Prepare
-    const { context, page, problems } = await openConsole(browser, api);
+    const { context, page, problems } = await openConsole(suite.browser, suite.api);
     await signIn(page, qa.username, qa.password);
     await page.getByRole('link', { name: 'Dashboards' }).click();
     await page.getByRole('heading', { name: 'Dashboards', level: 1 }).waitFor();
@@ -87,8 +77,8 @@ describe('console dashboards', { timeout: 120_000 }, () => {
 
   it('a viewer sees the shared QA overview but cannot change it', async () => {
     // Prepare
-    const viewer = await consoleUser(api, ['viewer'], 'dview');
-    const { context, page } = await openConsole(browser, api, { lang: 'en' });
+    const viewer = await consoleUser(suite.api, ['viewer'], 'dview');
+    const { context, page } = await openConsole(suite.browser, suite.api, { lang: 'en' });
     await signIn(page, viewer.username, viewer.password);
 
     // Act

@@ -1,36 +1,23 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD } from '#test/support/auth';
 import {
   consoleUser,
   expectAccessible,
   rawGet,
   expectNoTokenExposed,
-  launchBrowser,
+  consoleSuite,
   openConsole,
   screenshot,
   signIn,
   TABLET,
 } from '#test/support/browser';
-import { startLocalApi, type LocalApi } from '#test/support/local-api';
 
-let api: LocalApi;
-let browser: Browser;
-
-beforeAll(async () => {
-  api = await startLocalApi();
-  browser = await launchBrowser();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await api?.stop();
-});
+const suite = consoleSuite();
 
 describe('console sign-in', { timeout: 60_000 }, () => {
   it('signs in with a password; the token stays in memory, German by default', async () => {
     // Prepare
-    const { context, page, problems } = await openConsole(browser, api);
+    const { context, page, problems } = await openConsole(suite.browser, suite.api);
     await page.getByRole('heading', { name: 'Anmelden' }).waitFor();
     await expectAccessible(page, 'sign-in');
     await screenshot(page, 'sign-in');
@@ -53,7 +40,7 @@ describe('console sign-in', { timeout: 60_000 }, () => {
   });
 
   it('shows a wrong password as the API answered it: message and error id', async () => {
-    const { context, page } = await openConsole(browser, api);
+    const { context, page } = await openConsole(suite.browser, suite.api);
     await page.getByLabel('Benutzername').fill('admin');
     await page.getByLabel('Passwort').fill('not-the-password');
     await page.getByRole('button', { name: 'Anmelden' }).click();
@@ -67,8 +54,8 @@ describe('console sign-in', { timeout: 60_000 }, () => {
 
   it('can be used with the keyboard alone', async () => {
     // Prepare
-    const user = await consoleUser(api, ['viewer']);
-    const { context, page } = await openConsole(browser, api);
+    const user = await consoleUser(suite.api, ['viewer']);
+    const { context, page } = await openConsole(suite.browser, suite.api);
     await page.getByLabel('Benutzername').waitFor();
 
     // Act: the username field has focus on arrival; Tab to the password, Enter submits.
@@ -86,7 +73,7 @@ describe('console sign-in', { timeout: 60_000 }, () => {
   });
 
   it('switches to English and back, every label with it', async () => {
-    const { context, page } = await openConsole(browser, api);
+    const { context, page } = await openConsole(suite.browser, suite.api);
     await page.getByRole('radio', { name: 'English' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     expect(await page.evaluate<string>('document.documentElement.lang')).toBe('en');
@@ -102,7 +89,7 @@ describe('console sign-in', { timeout: 60_000 }, () => {
   });
 
   it('asks for a reset link without revealing whether the account exists', async () => {
-    const { context, page } = await openConsole(browser, api);
+    const { context, page } = await openConsole(suite.browser, suite.api);
     await page.getByRole('link', { name: 'Passwort vergessen?' }).click();
     await page.getByRole('heading', { name: 'Passwort zurücksetzen' }).waitFor();
     await expectAccessible(page, 'forgot password');
@@ -113,7 +100,7 @@ describe('console sign-in', { timeout: 60_000 }, () => {
   });
 
   it('is usable on a 768 px tablet', async () => {
-    const { context, page } = await openConsole(browser, api, { viewport: TABLET });
+    const { context, page } = await openConsole(suite.browser, suite.api, { viewport: TABLET });
     await signIn(page, 'admin', ADMIN_PASSWORD);
     await page.getByRole('heading', { name: 'Chargen' }).waitFor();
     // Nothing wider than the screen: no sideways scrolling of the whole page.
@@ -124,7 +111,7 @@ describe('console sign-in', { timeout: 60_000 }, () => {
   });
 
   it('serves the console with a strict CSP, immutable assets and no way out of its folder', async () => {
-    const index = await fetch(`${api.url}/console/`);
+    const index = await fetch(`${suite.api.url}/console/`);
     expect(index.status).toBe(200);
     expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(index.headers.get('cache-control')).toBe('no-cache');
@@ -138,12 +125,12 @@ describe('console sign-in', { timeout: 60_000 }, () => {
     expect(html.match(/<script(?![^>]*\bsrc=)[^>]*>/g)).toBeNull();
 
     const asset = /src="(\/console\/assets\/[^"]+\.js)"/.exec(html)?.[1] as string;
-    const js = await fetch(`${api.url}${asset}`);
+    const js = await fetch(`${suite.api.url}${asset}`);
     expect(js.status).toBe(200);
     expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
 
-    const redirect = await fetch(`${api.url}/console`, { redirect: 'manual' });
+    const redirect = await fetch(`${suite.api.url}/console`, { redirect: 'manual' });
     expect(redirect.status).toBe(301);
     expect(redirect.headers.get('location')).toBe('/console/');
 
@@ -158,7 +145,7 @@ describe('console sign-in', { timeout: 60_000 }, () => {
       '/console/.vite/manifest.json',
       '/console/%00',
     ]) {
-      const res = await rawGet(api, path);
+      const res = await rawGet(suite.api, path);
       expect(res.body, path).not.toContain('"charge-records"');
       expect([400, 401, 404], path).toContain(res.status);
     }

@@ -1,14 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TOTP } from 'otpauth';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   consoleUser,
   type ConsoleUser,
   expectAccessible,
   expectNoTokenExposed,
-  launchBrowser,
+  consoleSuite,
   openConsole,
   screenshot,
   signIn,
@@ -17,32 +16,22 @@ import {
 import { login } from '#test/support/auth';
 import { seedCharge } from '#test/support/charges';
 import { eventually } from '#test/support/eventually';
-import { startLocalApi, type LocalApi } from '#test/support/local-api';
 
 /** The audit explorer, user administration, reports and "my account", each used as its people use it. */
-let api: LocalApi;
-let browser: Browser;
 let qa: ConsoleUser;
 let admin: ConsoleUser;
 
-beforeAll(async () => {
-  api = await startLocalApi();
-  browser = await launchBrowser();
+const suite = consoleSuite(async ({ api }) => {
   qa = await consoleUser(api, ['quality_manager'], 'qa');
   admin = await consoleUser(api, ['admin'], 'adm');
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await api?.stop();
 });
 
 describe('console work pages', { timeout: 120_000 }, () => {
   it('the audit explorer shows a charge’s records with old → new values and its verified chain', async () => {
     // Prepare: a charge with two versions, written through the API
-    const token = (await login(api, qa.username, qa.password)).accessToken;
-    const charge = await seedCharge(api, token, { articleId: `AUD-${Date.now()}` });
-    const patched = await api.request(`/charges/${charge.chargeId}`, {
+    const token = (await login(suite.api, qa.username, qa.password)).accessToken;
+    const charge = await seedCharge(suite.api, token, { articleId: `AUD-${Date.now()}` });
+    const patched = await suite.api.request(`/charges/${charge.chargeId}`, {
       method: 'PATCH',
       token,
       headers: { 'If-Match': `"${charge.version}"` },
@@ -50,14 +39,14 @@ describe('console work pages', { timeout: 120_000 }, () => {
     });
     expect(patched.status, patched.text).toBe(200);
     await eventually(async () => {
-      const res = await api.request(`/audit?entityType=charge&entityId=${charge.chargeId}`, { token });
+      const res = await suite.api.request(`/audit?entityType=charge&entityId=${charge.chargeId}`, { token });
       expect((res.json as { items: unknown[] }).items).toHaveLength(2);
     });
-    const { context, page, problems } = await openConsole(browser, api);
+    const { context, page, problems } = await openConsole(suite.browser, suite.api);
     await signIn(page, qa.username, qa.password);
 
     // Act: open the explorer for that charge, as a link from a record would
-    await page.goto(`${api.url}/console/#/audit?entityType=charge&entityId=${charge.chargeId}`);
+    await page.goto(`${suite.api.url}/console/#/audit?entityType=charge&entityId=${charge.chargeId}`);
 
     // Assess: both records, the change from 1 to 7 with its reason, the chain recomputed and intact
     await page.getByRole('heading', { name: 'Audit-Trail' }).waitFor();
@@ -74,7 +63,7 @@ describe('console work pages', { timeout: 120_000 }, () => {
   it('an admin creates a user who must change the password at first sign-in, and resets it with a reason', async () => {
     // Prepare
     const username = `new-${Date.now()}`;
-    const { context, page, problems } = await openConsole(browser, api);
+    const { context, page, problems } = await openConsole(suite.browser, suite.api);
     await signIn(page, admin.username, admin.password);
     await page.getByRole('link', { name: 'Benutzer' }).click();
     await page.getByRole('heading', { name: 'Benutzerverwaltung' }).waitFor();
@@ -94,7 +83,7 @@ describe('console work pages', { timeout: 120_000 }, () => {
     await row.waitFor();
 
     // Assess: the new person signs in with the initial password and must choose their own first
-    const first = await openConsole(browser, api);
+    const first = await openConsole(suite.browser, suite.api);
     await first.page.getByLabel(/^Benutzername/).fill(username);
     await first.page.getByLabel(/^Passwort/).fill('a long first password 1');
     await first.page.getByRole('button', { name: 'Anmelden' }).click();
@@ -117,7 +106,7 @@ describe('console work pages', { timeout: 120_000 }, () => {
     await context.close();
 
     // Assess: the user signs in with it and is asked for a new password before anything else
-    const fresh = await openConsole(browser, api);
+    const fresh = await openConsole(suite.browser, suite.api);
     await fresh.page.getByLabel(/^Benutzername/).fill(username);
     await fresh.page.getByLabel(/^Passwort/).fill(temporary);
     await fresh.page.getByRole('button', { name: 'Anmelden' }).click();
@@ -127,7 +116,7 @@ describe('console work pages', { timeout: 120_000 }, () => {
 
   it('a QA manager defines a scheduled report, sees its next runs, runs it now and downloads the file', async () => {
     // Prepare
-    const { context, page, problems } = await openConsole(browser, api);
+    const { context, page, problems } = await openConsole(suite.browser, suite.api);
     await signIn(page, qa.username, qa.password);
     await page.getByRole('link', { name: 'Berichte' }).click();
     await page.getByRole('heading', { name: 'Berichte', level: 1 }).waitFor();
@@ -173,14 +162,14 @@ describe('console work pages', { timeout: 120_000 }, () => {
     expect(problems).toEqual([]);
     await context.close();
 
-    // Assess: the mailed link, opened in a browser with no session, asks for sign-in and then shows the run
+    // Assess: the mailed link, opened in a suite.browser with no session, asks for sign-in and then shows the run
     const outbox = join(process.env.LOCAL_STATE_DIR as string, 'outbox');
     const mail = readdirSync(outbox)
       .map((f) => readFileSync(join(outbox, f), 'utf8'))
       .find((m) => m.includes('qa.reports@example.com')) as string;
     const link = /https?:\/\/\S+\/console\/#\/reports\/runs\/[0-9a-f-]{36}/.exec(mail.replace(/=\r?\n/g, ''))?.[0];
     expect(link).toBeDefined();
-    const reader = await openConsole(browser, api);
+    const reader = await openConsole(suite.browser, suite.api);
     await reader.page.goto(link as string);
     await signIn(reader.page, qa.username, qa.password);
     await reader.page.getByRole('heading', { name: /^Berichtslauf: weekly-/ }).waitFor();
@@ -190,8 +179,8 @@ describe('console work pages', { timeout: 120_000 }, () => {
 
   it('my account: enrol a second factor with the QR code, get recovery codes, see my sessions — in English on a tablet', async () => {
     // Prepare
-    const user = await consoleUser(api, ['viewer'], 'acct');
-    const { context, page, problems } = await openConsole(browser, api, { viewport: TABLET, lang: 'en' });
+    const user = await consoleUser(suite.api, ['viewer'], 'acct');
+    const { context, page, problems } = await openConsole(suite.browser, suite.api, { viewport: TABLET, lang: 'en' });
     await signIn(page, user.username, user.password);
     await page.getByRole('link', { name: 'My account' }).click();
     await page.getByRole('heading', { name: 'My account' }).waitFor();

@@ -1,14 +1,18 @@
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AttributeType, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_STREAM_SETTINGS } from '#audit/stream-settings';
-import { AUDITED_TABLE_IDS, TABLES, type TableId } from '#platform/tables';
+import { AUDITED_TABLE_IDS } from '#platform/tables';
 import { AppFunction } from '#lib/constructs/app-function';
 import { AuditTrail } from '#lib/constructs/audit-trail';
+import {
+  expectEncryptedFailureQueue,
+  expectStreamMapping,
+  nagFindingsOn,
+  tablesFromDefinitions,
+} from './support/stream-consumer';
 
 let template: Template;
 let stack: Stack;
@@ -19,28 +23,7 @@ beforeAll(() => {
   app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   stack = new Stack(app, 'AuditTrailTest', { env: { account: '111111111111', region: 'eu-central-1' } });
   const key = new Key(stack, 'TableKey', { enableKeyRotation: true });
-  const tables = Object.fromEntries(
-    (Object.keys(TABLES) as TableId[]).map((id) => {
-      const def = TABLES[id];
-      const table = new Table(stack, `${id}Table`, {
-        partitionKey: { name: def.partitionKey.name, type: AttributeType.STRING },
-        ...('sortKey' in def
-          ? {
-              sortKey: {
-                name: def.sortKey.name,
-                type: def.sortKey.type === 'N' ? AttributeType.NUMBER : AttributeType.STRING,
-              },
-            }
-          : {}),
-        encryption: TableEncryption.CUSTOMER_MANAGED,
-        encryptionKey: key,
-        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-        ...('stream' in def ? { stream: StreamViewType.NEW_AND_OLD_IMAGES } : {}),
-        removalPolicy: RemovalPolicy.DESTROY,
-      });
-      return [id, table];
-    }),
-  ) as Record<TableId, Table>;
+  const tables = tablesFromDefinitions(stack, key);
   const consumer = new AppFunction(stack, 'AuditStreamFunction', {
     functionId: 'audit-stream',
     logRetention: RetentionDays.ONE_MONTH,
@@ -51,25 +34,16 @@ beforeAll(() => {
   template = Template.fromStack(stack);
 });
 
-const streamOf = (id: string) => ({ 'Fn::GetAtt': [Match.stringLikeRegexp(`^${id}Table`), 'StreamArn'] });
-
 describe('AuditTrail construct', () => {
-  it.each(['charges', 'users', 'reports'])(
+  it.each(['charges', 'users', 'reports', 'analytics'])(
     'maps the %s stream to the audit function with bisect, retries, max age, batch failures and an SQS on-failure destination',
     (id) => {
-      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-        EventSourceArn: streamOf(id),
-        FunctionName: { Ref: Match.stringLikeRegexp('^AuditStreamFunction') },
-        StartingPosition: 'TRIM_HORIZON',
-        BatchSize: AUDIT_STREAM_SETTINGS.batchSize,
-        BisectBatchOnFunctionError: true,
-        MaximumRetryAttempts: AUDIT_STREAM_SETTINGS.retryAttempts,
-        MaximumRecordAgeInSeconds: AUDIT_STREAM_SETTINGS.maxRecordAgeSeconds,
-        ParallelizationFactor: 1,
-        FunctionResponseTypes: ['ReportBatchItemFailures'],
-        DestinationConfig: {
-          OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AuditTrailOnFailure[0-9A-F]'), 'Arn'] } },
-        },
+      expectStreamMapping(template, {
+        table: id,
+        consumer: 'AuditStreamFunction',
+        failureQueue: 'AuditTrailOnFailure',
+        settings: AUDIT_STREAM_SETTINGS,
+        parallelizationFactor: 1,
       });
     },
   );
@@ -91,29 +65,13 @@ describe('AuditTrail construct', () => {
   });
 
   it('has no other event source mappings (the audit table itself is not streamed into itself)', () => {
-    expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(3);
-    expect(AUDITED_TABLE_IDS).toEqual(['charges', 'users', 'reports']);
+    expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(4);
+    expect(AUDITED_TABLE_IDS).toEqual(['charges', 'users', 'reports', 'analytics']);
   });
 
   it('the on-failure queue is KMS-encrypted, TLS-only and has its own DLQ', () => {
-    template.hasResourceProperties('AWS::SQS::Queue', {
-      KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AuditTrailQueueKey'), 'Arn'] },
-      RedrivePolicy: {
-        deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AuditTrailOnFailureDlq'), 'Arn'] },
-        maxReceiveCount: 5,
-      },
-    });
-    const policies = template.findResources('AWS::SQS::QueuePolicy');
+    const policies = expectEncryptedFailureQueue(template, 'AuditTrail');
     expect(Object.keys(policies)).toHaveLength(2);
-    for (const policy of Object.values(policies)) {
-      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
-        expect.objectContaining({
-          Effect: 'Deny',
-          Action: 'sqs:*',
-          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-        }),
-      );
-    }
     template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
       Description: Match.stringLikeRegexp('on-failure'),
@@ -149,25 +107,10 @@ describe('AuditTrail construct', () => {
   });
 
   it('cdk-nag AwsSolutions and Serverless report nothing on the construct', () => {
-    for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
-      const report = pack.validateScope(app);
-      const ours = report.violations
-        .map((v) => ({
-          rule: v.ruleName,
-          paths: v.violatingResources
-            .map((r) => r.constructPath)
-            .filter((p) => p?.includes('/AuditTrail/') || p?.includes('/AuditStreamFunction')),
-        }))
-        .filter((v) => v.paths.length > 0);
-      expect(ours).toEqual([]);
-      // The stream consumer needs no function DLQ: its failures go to the mapping's on-failure queue.
-      const dlqFindings = report.violations.filter(
-        (v) =>
-          v.ruleName === 'Serverless-LambdaDLQ' &&
-          v.violatingResources.some((r) => r.constructPath?.includes('AuditStreamFunction')),
-      );
-      expect(dlqFindings).toEqual([]);
-    }
+    const ours = nagFindingsOn(app, ['/AuditTrail/', '/AuditStreamFunction']);
+    expect(ours).toEqual([]);
+    // The stream consumer needs no function DLQ: its failures go to the mapping's on-failure queue.
+    expect(ours.filter((v) => v.rule === 'Serverless-LambdaDLQ')).toEqual([]);
     expect(stack.node.tryFindChild('AuditTrail')).toBeDefined();
   });
 });

@@ -22,7 +22,7 @@ describe.each(['dev', 'prod'] as const)('cdk-nag on the %s app', (stage) => {
   beforeAll(() => {
     // synthesize() calls app.synth(), which throws on any unacknowledged AwsSolutions or Serverless finding.
     built = synthesize(stage);
-  }, 180_000); // bundling every function on a busy 2-core machine can outlast the default hook timeout
+  }, 420_000); // bundling every function (25) on a busy 2-core machine can outlast the default hook timeout
 
   afterAll(() => built?.cleanup());
 

@@ -29,7 +29,7 @@ beforeAll(() => {
   // cdk.json's feature flags (access logs via bucket policy among them); no esbuild bundling: the template is under test.
   app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
   stack = new Stack(app, 'ReportsTest', { env: { account: '111111111111', region: 'eu-central-1' } });
-  const fn = (functionId: 'reports' | 'report-runner' | 'auth', id: string) =>
+  const fn = (functionId: 'reports' | 'report-runner' | 'password-reset', id: string) =>
     new AppFunction(stack, id, {
       functionId,
       logRetention: RetentionDays.ONE_MONTH,
@@ -42,15 +42,15 @@ beforeAll(() => {
     id: 'Serverless-LambdaDLQ',
     reason: 'Invoked synchronously by API Gateway.',
   });
-  const authFunction = fn('auth', 'AuthFunction');
-  Validations.of(authFunction).acknowledge({
+  const resetFunction = fn('password-reset', 'PasswordResetFunction');
+  Validations.of(resetFunction).acknowledge({
     id: 'Serverless-LambdaDLQ',
     reason: 'Invoked synchronously by API Gateway.',
   });
   reports = new Reports(stack, 'Reports', {
     reportsFunction,
     runnerFunction,
-    mailFunctions: [authFunction],
+    mailFunctions: [resetFunction],
     senderIdentity: 'example.com',
     senderAddress: 'reports@example.com',
     publicBaseUrl: 'https://api.example.com/v1',
@@ -183,7 +183,7 @@ describe('Reports construct', () => {
   });
 
   it('SES sending is limited to the From address, on its address identity and its domain identity', () => {
-    for (const role of ['ReportsFunctionRole', 'RunnerFunctionRole', 'AuthFunctionRole']) {
+    for (const role of ['ReportsFunctionRole', 'RunnerFunctionRole', 'PasswordResetFunctionRole']) {
       const ses = statementsOf(role).filter((s) => actionsOf([s]).some((a) => a.startsWith('ses:')));
       expect(ses).toHaveLength(1);
       expect(actionsOf(ses)).toEqual(['ses:SendEmail']);
@@ -196,8 +196,8 @@ describe('Reports construct', () => {
     }
   });
 
-  it('a mail function (auth: reset links) gets the sender and SES, and nothing of the bucket or the schedules', () => {
-    const actions = actionsOf(statementsOf('AuthFunctionRole'));
+  it('a mail function (password-reset: reset links) gets the sender and SES, and nothing of the bucket or the schedules', () => {
+    const actions = actionsOf(statementsOf('PasswordResetFunctionRole'));
     expect(actions).toContain('ses:SendEmail');
     expect(actions.some((a) => a.startsWith('s3:') || a.startsWith('scheduler:') || a === 'iam:PassRole')).toBe(false);
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -207,7 +207,7 @@ describe('Reports construct', () => {
           PUBLIC_BASE_URL: 'https://api.example.com/v1',
         }),
       },
-      Role: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AuthFunctionRole'), 'Arn'] },
+      Role: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PasswordResetFunctionRole'), 'Arn'] },
     });
   });
 

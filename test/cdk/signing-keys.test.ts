@@ -46,7 +46,8 @@ const tableKeyLogicalId = () => built.data.getLogicalId(built.data.tableKey.node
 
 beforeAll(() => {
   // The real app with cdk-nag: synthesis throws on an unacknowledged finding.
-  built = synthesize('dev');
+  // Templates only: no esbuild bundling (the bundles are test/cdk/api-stack.test.ts's).
+  built = synthesize('dev', { 'aws:cdk:bundling-stacks': [] });
   template = built.apiTemplate;
 }, 180_000);
 
@@ -175,8 +176,8 @@ describe('signing keys construct', () => {
     const verifiers = users
       .filter(([, d]) => d.signingKeys === 'verify' || d.signingKeys === 'rotate')
       .map(([id]) => id);
-    // auth mints for people, service-accounts for machine identities (client credentials).
-    expect(signers).toEqual(['auth', 'service-accounts']);
+    // auth and auth-sso mint for people, service-accounts for machine identities (client credentials).
+    expect(signers).toEqual(['auth', 'auth-sso', 'service-accounts']);
     expect(verifiers).toContain('authorizer');
     expect(verifiers).toContain('keys');
     for (const id of [...signers, ...verifiers]) {
@@ -341,8 +342,8 @@ describe('table access is what each function really calls (least privilege)', ()
     expect(puts[0]!.Condition).toHaveProperty(['ForAllValues:StringEquals', 'dynamodb:Attributes']);
   });
 
-  it('allows Scan only where the code scans: ops on auth-state (data gauges), users on users (admin count)', () => {
-    expect(holders('dynamodb:Scan')).toEqual(['ops → auth-state', 'users → users']);
+  it('allows Scan only where the code scans: metrics on auth-state (data gauges), users on users (admin count)', () => {
+    expect(holders('dynamodb:Scan')).toEqual(['metrics → auth-state', 'users → users']);
   });
 
   it('allows DeleteItem only where the code hard-deletes, and BatchWriteItem nowhere', () => {

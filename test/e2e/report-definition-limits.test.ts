@@ -34,6 +34,17 @@ const definition = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 const create = (body: unknown) => api.request('/reports/definitions', { method: 'POST', token: admin, body });
+/**
+ * A create as a client makes it in a burst: a 503 (the local authorizer's 5 s timeout on a busy machine, before the
+ * reports function is reached) is tried again, as its Retry-After asks; any other answer is the create's.
+ */
+async function createRetrying(body: unknown) {
+  for (let attempt = 1; ; attempt++) {
+    const res = await create(body);
+    if (res.status !== 503 || attempt === 5) return res;
+    await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+  }
+}
 const issues = (res: { json: unknown }) =>
   (res.json as { error: { details: Array<{ path: string; code: string }> } }).error.details.map((d) => [
     d.path,
@@ -125,8 +136,7 @@ describe('schedules', () => {
 });
 
 describe('the audit trail', () => {
-  // prettier-ignore
-  it.skip('records create, change and delete as report-definition, with actor and changes', async () => { // skipped: open defect — via the local server the reports stream does not reach the audit trail (the in-process path passes)
+  it('records create, change and delete as report-definition, with actor and changes', async () => {
     const made = await create(definition({ title: 'Before' }));
     expect(made.status, made.text).toBe(201);
     const id = (made.json as { definitionId: string }).definitionId;
@@ -161,13 +171,12 @@ describe('the audit trail', () => {
 });
 
 describe('at most 100 definitions', () => {
-  // prettier-ignore
-  it.skip('past 100 a create is 409 CONFLICT, also when many arrive at once; a delete makes room again', async () => { // skipped: open defect — the definition count drifts by 4 after this file's earlier tests
+  it('past 100 a create is 409 CONFLICT, also when many arrive at once; a delete makes room again', async () => {
     const existing = (
       (await api.request('/reports/definitions?limit=100', { token: admin })).json as { items: unknown[] }
     ).items.length;
     const attempts = await Promise.all(
-      Array.from({ length: 105 - existing }, () => create(definition({ recipients: [] }))),
+      Array.from({ length: 105 - existing }, () => createRetrying(definition({ recipients: [] }))),
     );
     const statuses = attempts.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(100 - existing);

@@ -7,6 +7,7 @@ import { toItems } from '#charges/store';
 import { documentDb } from '#platform/dynamo';
 import { tableName } from '#platform/tables';
 import { expectError } from '#test/support/assertions';
+import { adminToken } from '#test/support/auth';
 import { type LocalApi, startLocalApi } from '#test/support/local-api';
 import { seedCharge } from '#test/support/charges';
 import { type TestUser, userWithRoles } from '#test/support/users';
@@ -31,6 +32,26 @@ afterAll(() => api?.stop());
 async function get(path: string, token: string) {
   const res = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${token}` }, redirect: 'manual' });
   return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+}
+/** A token of a service account holding reports:read only (no role has reports:read without audit:read). */
+async function reportsReaderToken(): Promise<string> {
+  const created = await api.request('/service-accounts', {
+    method: 'POST',
+    token: await adminToken(api),
+    body: { name: 'report-reader', permissions: ['reports:read'], reason: 'Exports the batch list nightly' },
+  });
+  expect(created.status, created.text).toBe(201);
+  const { clientId, clientSecret } = created.json as { clientId: string; clientSecret: string };
+  const res = await api.request('/auth/token', {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`,
+    },
+    rawBody: new URLSearchParams({ grant_type: 'client_credentials', scope: 'reports:read' }).toString(),
+  });
+  expect(res.status, res.text).toBe(200);
+  return (res.json as { access_token: string }).access_token;
 }
 const csv = (body: Buffer) => parse(body.toString('utf8').replace(/^\uFEFF/, '')) as string[][];
 
@@ -69,6 +90,13 @@ describe('ad-hoc exports: columns and deleted charges', () => {
       token: viewer.token,
     });
     expectError(refused, 403, 'FORBIDDEN');
+    // A caller who may export (reports:read) but not read the audit trail: the list, yes; the deleted charges, no.
+    const reader = await reportsReaderToken();
+    expect((await get(`/reports/charges.csv?articleId=${article}`, reader)).status).toBe(200);
+    const withDeleted = await api.request(`/reports/charges.csv?articleId=${article}&includeDeleted=true`, {
+      token: reader,
+    });
+    expectError(withDeleted, 403, 'FORBIDDEN');
 
     const plain = csv((await get(`/reports/charges.csv?articleId=${article}`, auditor.token)).body);
     expect(plain.slice(1).map((r) => r[plain[0]!.indexOf('Charge')])).toEqual([kept]);
@@ -185,35 +213,45 @@ describe('the local server stays responsive while a big report is built', () => 
   }, 400_000);
 
   it('health answers during a 2 000-row German PDF export take a small part of the export’s time', async () => {
+    // A health answer that never comes (the server resets a request it could not read in time) counts as failed.
     const health = async () => {
       const t = performance.now();
-      const res = await fetch(`${api.url}/status/health`);
-      await res.arrayBuffer();
-      return performance.now() - t;
+      try {
+        const res = await fetch(`${api.url}/status/health`);
+        await res.arrayBuffer();
+        return { ms: performance.now() - t, failed: res.status === 200 ? undefined : `status ${res.status}` };
+      } catch (err) {
+        return { ms: performance.now() - t, failed: String((err as Error).cause ?? err) };
+      }
     };
     const baseline: number[] = [];
-    for (let i = 0; i < 20; i++) baseline.push(await health());
+    for (let i = 0; i < 20; i++) baseline.push((await health()).ms);
 
     const started = performance.now();
     let done = false;
-    const exported = get(`/reports/charges.pdf?articleId=${article}&lang=de`, qm.token).finally(() => {
-      done = true;
-    });
-    const during: number[] = [];
+    const exported = get(`/reports/charges.pdf?articleId=${article}&lang=de`, qm.token)
+      .catch((err: Error) => ({ status: 0, body: Buffer.from(String(err.cause ?? err)) }))
+      .finally(() => {
+        done = true;
+      });
+    const during: { ms: number; failed?: string }[] = [];
     while (!done) during.push(await health());
     const file = await exported;
     const exportMs = performance.now() - started;
-    expect(file.status).toBe(200);
-    expect(file.body.subarray(0, 5).toString()).toBe('%PDF-');
+    const times = during.map((d) => d.ms.toFixed(0));
 
-    // In-process, pdf-lib held the event loop for most of the export: one health answer took nearly all of it.
-    // Off the event loop, health keeps answering: many answers, each a small part of the export's time.
-    const slowest = Math.max(...during);
-    const median = [...baseline].sort((a, b) => a - b)[10] as number;
+    // In-process, pdf-lib held the event loop for most of the export: health answers waited for all of it (or were
+    // cut off by the server's own request timeouts). Off the event loop, health keeps answering: many answers, each a
+    // small part of the export's time.
     expect(
-      during.length,
-      `export ${exportMs.toFixed(0)} ms, health ${during.map((d) => d.toFixed(0))}`,
-    ).toBeGreaterThan(10);
+      during.filter((d) => d.failed).map((d) => `${d.failed} after ${d.ms.toFixed(0)} ms`),
+      `health answers that failed during a ${exportMs.toFixed(0)} ms export`,
+    ).toEqual([]);
+    expect(file.status, file.body.toString().slice(0, 300)).toBe(200);
+    expect(file.body.subarray(0, 5).toString()).toBe('%PDF-');
+    const slowest = Math.max(...during.map((d) => d.ms));
+    const median = [...baseline].sort((a, b) => a - b)[10] as number;
+    expect(during.length, `export ${exportMs.toFixed(0)} ms, health ${times}`).toBeGreaterThan(10);
     expect(
       slowest / exportMs,
       `slowest ${slowest.toFixed(0)} ms of ${exportMs.toFixed(0)} ms; baseline median ${median.toFixed(1)} ms`,

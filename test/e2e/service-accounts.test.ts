@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '#test/support/assertions';
+import { eventually } from '#test/support/eventually';
 import { ADMIN_PASSWORD, adminToken } from '#test/support/auth';
 import { type ApiResponse, type LocalApi, startLocalApi } from '#test/support/local-api';
 import { userWithRoles } from '#test/support/users';
@@ -160,9 +161,13 @@ describe('service accounts and the client-credentials grant', () => {
     });
     expectError(none, 401, 'UNAUTHORIZED');
 
-    const audit = await auditOf(account.serviceAccountId);
-    const actions = (audit.json as { items: { action: string }[] }).items.map((r) => r.action);
-    expect(actions).toEqual(expect.arrayContaining(['service-account.create', 'token.failure']));
+    // The create comes from the users table's stream, a moment later; the refused token requests are appended at once.
+    const audit = await eventually(async () => {
+      const res = await auditOf(account.serviceAccountId);
+      const actions = (res.json as { items: { action: string }[] }).items.map((r) => r.action);
+      expect(actions).toEqual(expect.arrayContaining(['service-account.create', 'token.failure']));
+      return res;
+    });
     expect(audit.text).not.toContain(account.clientSecret);
     expect(audit.text).not.toContain('crs_wrong');
   });

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -6,6 +6,7 @@ import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { digestAdapters, useDigestAdapters } from '#audit/digest-adapters';
 import { writeDigest } from '#audit/digest-job';
+import { manifestFile, shardOf } from '#audit/digest-index';
 import { type AuditRecord, computeHash, fromAuditItem, GENESIS_HASH, toAuditItem } from '#audit/record';
 import { documentDb } from '#platform/dynamo';
 import { tableName } from '#platform/tables';
@@ -52,7 +53,7 @@ async function patch(chargeId: string, version: number, quantity: number) {
 }
 
 const verify = (entityId: string, entityType = 'charge') =>
-  callHandler('audit', {
+  callHandler('audit-verify', {
     resource: '/audit/verify',
     query: { entityType, entityId },
     user: auditor,
@@ -155,6 +156,37 @@ describe('GET /audit/verify against the digests and the entity', () => {
     expect((await verify(id)).json).toMatchObject({ valid: false, reason: 'behind_entity', records: 5 });
   });
 
+  it('the digest index pointed at an older digest, and the records since deleted: cut_off against the newest', async () => {
+    const id = await digestedCharge();
+    const first = (await digestAdapters().store.latestId())!;
+    await patch(id, 5, 6);
+    await patch(id, 6, 7);
+    await drain();
+    const { signer, store } = digestAdapters();
+    const second = (await writeDigest(signer, store))!;
+    expect(second.heads).toContainEqual(expect.objectContaining({ entityId: id, seq: 7 }));
+    // An insider edits the index so it names the first digest (seq 5), then deletes records 6 and 7.
+    const manifest = JSON.parse((await store.getFile(manifestFile(second.digestId)))!);
+    const shard = manifest.shards[shardOf(`charge#${id}`)].file as string;
+    const path = join((store as unknown as { dir: string }).dir, shard);
+    const entries = JSON.parse(readFileSync(path, 'utf8'));
+    expect(entries[`charge#${id}`]).toBe(second.digestId);
+    entries[`charge#${id}`] = first;
+    chmodSync(path, 0o600);
+    writeFileSync(path, JSON.stringify(entries));
+    for (const record of (await records(id)).slice(-2)) await remove(record);
+    // The edited shard fails its signed hash: every digest is read, and the newest one catches the cut.
+    expect((await verify(id)).json).toMatchObject({
+      valid: false,
+      reason: 'cut_off',
+      records: 5,
+      anchoredBy: { digestId: second.digestId, seq: 7 },
+    });
+    // The index removed altogether: the same.
+    rmSync(join((store as unknown as { dir: string }).dir, manifestFile(second.digestId)));
+    expect((await verify(id)).json).toMatchObject({ valid: false, reason: 'cut_off', anchoredBy: { seq: 7 } });
+  });
+
   it('an id nothing knows is still 404', async () => {
     expect((await verify('00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
@@ -163,17 +195,17 @@ describe('GET /audit/verify against the digests and the entity', () => {
 describe('GET /audit/digests', () => {
   it('lists the digests and serves each by id', async () => {
     await digestedCharge();
-    const list = await callHandler('audit', { resource: '/audit/digests', user: auditor });
+    const list = await callHandler('audit-verify', { resource: '/audit/digests', user: auditor });
     expect(list.status).toBe(200);
     const latest = list.json.items.at(-1);
     expect(latest).toMatchObject({ algorithm: 'ECDSA_SHA_256' });
-    const one = await callHandler('audit', {
+    const one = await callHandler('audit-verify', {
       resource: '/audit/digests/{id}',
       pathParameters: { id: latest.digestId },
       user: auditor,
     });
     expect(one.json).toEqual(latest);
-    const future = await callHandler('audit', {
+    const future = await callHandler('audit-verify', {
       resource: '/audit/digests',
       query: { from: '2099-01-01' },
       user: auditor,

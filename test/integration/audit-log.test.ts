@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditRecord, AuditLog } from '#audit/audit-log';
-import { verifyChain } from '#audit/record';
+import { GENESIS_HASH, verifyChain } from '#audit/record';
 import { AuditStore } from '#audit/store';
 import { auditRecordsOf, createTables, scanAll } from '#test/support/streams';
 
@@ -46,6 +46,33 @@ describe('appendAuditRecord', () => {
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(new Set(records.map((r) => r.requestId)).size).toBe(20);
     expect(verifyChain(records).valid).toBe(true);
+  });
+
+  it('a wrong head guess (an empty chain that is not, a stale head) only costs a retry: no fork, the chain verifies', async () => {
+    const log = new AuditLog();
+    const input = (n: number) => ({
+      entityType: 'user',
+      entityId: 'u-guess',
+      action: 'update',
+      actor,
+      requestId: `g${n}`,
+    });
+    await log.append(input(1));
+    const second = await log.append(input(2));
+    // Guessed empty, as the stream consumer does for a create: lands after the two records.
+    const third = await log.append(input(3), { seq: 0, hash: GENESIS_HASH });
+    // Guessed from record 2, which is no longer the head.
+    if (second.status !== 'appended') throw new Error('second append was not appended');
+    const fourth = await log.append(input(4), { seq: second.record.seq, hash: second.record.hash });
+    expect([third.status, fourth.status]).toEqual(['appended', 'appended']);
+    const records = await new AuditStore().chain('user', 'u-guess');
+    expect(records.map((r) => [r.seq, r.requestId])).toEqual([
+      [1, 'g1'],
+      [2, 'g2'],
+      [3, 'g3'],
+      [4, 'g4'],
+    ]);
+    expect(verifyChain(records)).toEqual({ valid: true, records: 4 });
   });
 
   it('an idempotency key makes the append happen once, even when redelivered concurrently', async () => {

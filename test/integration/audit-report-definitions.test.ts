@@ -144,6 +144,15 @@ describe('report definitions on the audit trail', () => {
     ]);
   });
 
+  it('a definition without filters (an empty map in the stream image) is recorded, not poisoned', async () => {
+    const def = { ...definition(), filters: {} };
+    expect(await repo().createDefinition(def, 1000, change())).toBe('created');
+    await drain();
+    const records = await auditRecordsOf('report-definition', def.definitionId);
+    expect(records.map((r) => r.action)).toEqual(['create']);
+    expect(records[0]?.changes).toMatchObject({ filters: { from: null, to: {} } });
+  });
+
   it('runs and the definition count are not audited', async () => {
     const def = definition();
     await repo().createDefinition(def, 1000, change());

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_EPOCH, AuditStore, walkedMonths } from '#audit/store';
 import { appendAuditRecord } from '#audit/audit-log';
 import { documentDb } from '#platform/dynamo';
+import { findRoute } from '#platform/routes';
 import { tableName } from '#platform/tables';
 import { invoke } from '#local/handlers';
 import { callHandler, userWith } from '#test/support/events';
@@ -17,8 +18,9 @@ const auditor = userWith(['auditor'], 'audrey');
 let reader: ReturnType<typeof streamReader>;
 let chargeId: string;
 
+// Search and export are the audit function's, verification the audit-verify function's (ROUTES).
 const get = (resource: string, query: Record<string, string>, user = auditor) =>
-  callHandler('audit', { resource, query, user });
+  callHandler(findRoute('GET', resource)!.function, { resource, query, user });
 
 beforeAll(async () => {
   await createTables();

@@ -86,6 +86,26 @@ describe('audit records from the charges stream', () => {
     expect(verifyChain(await new AuditStore().chain('charge', id)).valid).toBe(true);
   });
 
+  it('several entities in one batch are written side by side, each chain in stream order', async () => {
+    const ids = [await newCharge(), await newCharge(), await newCharge()];
+    // Interleaved: a1 b1 c1, then a2 b2 c2, then a3 b3 c3.
+    for (const version of [1, 2]) {
+      for (const id of ids) await patchCharge(id, version, { quantity: 10 + version, reason: `step ${version}` });
+    }
+    const event = await reader.next();
+    const response = await audit(event);
+    expect(response.batchItemFailures).toEqual([]);
+    for (const id of ids) {
+      const records = await auditRecordsOf('charge', id);
+      expect(records.map((r) => [r.seq, r.version, r.reason])).toEqual([
+        [1, 1, null],
+        [2, 2, 'step 1'],
+        [3, 3, 'step 2'],
+      ]);
+      expect(verifyChain(await new AuditStore().chain('charge', id)).valid).toBe(true);
+    }
+  });
+
   it("measures audit lag from the change's MAC'd write time: DynamoDB Local rounds the stream's time down to the minute", async () => {
     // Prepare: a real INSERT record, "now" pinned 1.234 s after its stamped write time, its stream time minute-rounded.
     const id = await newCharge();

@@ -4,27 +4,19 @@ import { request } from 'node:http';
 import { resolve } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '#local/chromium';
 import { ensureConsoleBuilt } from '#local/console-build';
 import { PROJECT_ROOT } from '#local/paths';
 import type { Role } from '#platform/permissions';
 import { adminToken } from './auth';
-import type { LocalApi } from './local-api';
+import { type LocalApi, startLocalApi } from './local-api';
 
 /**
  * The browser-test harness: Debian's Chromium driven by Playwright against the local server, which serves the
  * built console under /console/. One browser per test file, one context (cookie jar) per user.
  */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export const CHROMIUM = CHROMIUM_PATH;
 export const DESKTOP = { width: 1280, height: 900 };
 export const TABLET = { width: 768, height: 1024 };
 const SCREENSHOTS = resolve(PROJECT_ROOT, 'docs/console');
@@ -32,7 +24,30 @@ const SCREENSHOTS = resolve(PROJECT_ROOT, 'docs/console');
 /** Builds the console if its build is missing or stale, then starts Chromium. */
 export async function launchBrowser(): Promise<Browser> {
   await ensureConsoleBuilt(() => undefined);
-  return chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+export interface ConsoleSuite {
+  api: LocalApi;
+  browser: Browser;
+}
+
+/**
+ * A browser-test file's setup: one local server and one Chromium for the whole file, then `setup` (its users, its
+ * data); both are closed after the file. The fields are set once `beforeAll` has run.
+ */
+export function consoleSuite(setup?: (suite: ConsoleSuite) => Promise<void>): ConsoleSuite {
+  const suite = {} as ConsoleSuite;
+  beforeAll(async () => {
+    suite.api = await startLocalApi();
+    suite.browser = await launchBrowser();
+    await setup?.(suite);
+  }, 120_000);
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.api?.stop();
+  });
+  return suite;
 }
 
 export interface ConsolePage {

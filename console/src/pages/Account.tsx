@@ -7,7 +7,9 @@ import { useMe } from '../app/me';
 import type { PageProps } from '../app/router';
 import { useI18n } from '../i18n/i18n';
 import { ErrorMessage } from '../ui/errors';
+import { PasswordFields, usePasswordForm } from '../ui/auth-fields';
 import { Section, TextInput } from '../ui/fields';
+import { DataTable } from '../ui/table';
 
 /** "My account": profile, password, the second factor and the sessions that are open in the person's name. */
 export default function Account({ query }: PageProps) {
@@ -90,16 +92,13 @@ function Profile(props: { displayName: string; email: string }) {
 
 function Password() {
   const { t } = useI18n();
-  const [form, setForm] = useState({ currentPassword: '', newPassword: '', repeat: '' });
-  const [mismatch, setMismatch] = useState(false);
+  const password = usePasswordForm({ currentPassword: '', newPassword: '', repeat: '' });
   const change = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.POST('/users/me/password', {
-          body: { currentPassword: form.currentPassword, newPassword: form.newPassword },
-        }),
-      ),
-    onSuccess: () => setForm({ currentPassword: '', newPassword: '', repeat: '' }),
+    mutationFn: () => {
+      const { currentPassword, newPassword } = password.form;
+      return unwrap(api.POST('/users/me/password', { body: { currentPassword, newPassword } }));
+    },
+    onSuccess: password.clear,
   });
   return (
     <Section title={t('account.password')} id="password-heading">
@@ -107,43 +106,10 @@ function Password() {
         className="form"
         onSubmit={(e: FormEvent<HTMLFormElement>) => {
           e.preventDefault();
-          const differ = form.newPassword !== form.repeat;
-          setMismatch(differ);
-          if (!differ) change.mutate();
+          if (password.matches()) change.mutate();
         }}
       >
-        <TextInput
-          label={t('changePassword.current')}
-          name="currentPassword"
-          type="password"
-          autoComplete="current-password"
-          value={form.currentPassword}
-          onChange={(v) => setForm({ ...form, currentPassword: v })}
-          isRequired
-        />
-        <TextInput
-          label={t('changePassword.new')}
-          name="newPassword"
-          type="password"
-          autoComplete="new-password"
-          value={form.newPassword}
-          onChange={(v) => setForm({ ...form, newPassword: v })}
-          isRequired
-        />
-        <TextInput
-          label={t('changePassword.repeat')}
-          name="repeat"
-          type="password"
-          autoComplete="new-password"
-          value={form.repeat}
-          onChange={(v) => setForm({ ...form, repeat: v })}
-          isRequired
-        />
-        {mismatch && (
-          <p role="alert" className="error">
-            {t('changePassword.mismatch')}
-          </p>
-        )}
+        <PasswordFields password={password} />
         <ErrorMessage error={change.error} />
         {change.isSuccess && (
           <p role="status" className="notice">
@@ -308,42 +274,36 @@ function Sessions() {
   return (
     <Section title={t('account.sessions')} id="sessions-heading">
       <ErrorMessage error={sessions.error ?? end.error} />
-      <div className="table-wrap" role="region" aria-labelledby="sessions-caption" tabIndex={0}>
-        <table className="table">
-          <caption id="sessions-caption" className="visually-hidden">
-            {t('account.sessions')}
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('account.sessionStarted')}</th>
-              <th scope="col">{t('account.sessionLastUsed')}</th>
-              <th scope="col">{t('account.sessionClient')}</th>
-              <th scope="col">{t('users.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((s) => (
-              <tr key={s.id}>
-                <th scope="row">
-                  {dateTime(s.createdAt)} {s.current ? `(${t('account.thisSession')})` : ''}
-                </th>
-                <td>{s.lastUsedAt ? dateTime(s.lastUsedAt) : t('common.none')}</td>
-                <td>{s.userAgent ?? s.sourceIp ?? t('common.none')}</td>
-                <td>
-                  {!s.current && (
-                    <Button
-                      aria-label={t('account.endSessionOf', { when: dateTime(s.createdAt) })}
-                      onPress={() => end.mutate(s.id)}
-                    >
-                      {t('account.endSession')}
-                    </Button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        id="sessions-caption"
+        caption={t('account.sessions')}
+        columns={[
+          t('account.sessionStarted'),
+          t('account.sessionLastUsed'),
+          t('account.sessionClient'),
+          t('users.actions'),
+        ]}
+      >
+        {items.map((s) => (
+          <tr key={s.id}>
+            <th scope="row">
+              {dateTime(s.createdAt)} {s.current ? `(${t('account.thisSession')})` : ''}
+            </th>
+            <td>{s.lastUsedAt ? dateTime(s.lastUsedAt) : t('common.none')}</td>
+            <td>{s.userAgent ?? s.sourceIp ?? t('common.none')}</td>
+            <td>
+              {!s.current && (
+                <Button
+                  aria-label={t('account.endSessionOf', { when: dateTime(s.createdAt) })}
+                  onPress={() => end.mutate(s.id)}
+                >
+                  {t('account.endSession')}
+                </Button>
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
     </Section>
   );
 }

@@ -2,12 +2,12 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { Button, Checkbox, Form } from 'react-aria-components';
 import { api, unwrap } from '../api/client';
-import { type Charge, type NewCharge, type Unit, UNITS } from '../api/types';
+import type { Charge, NewCharge, Unit } from '../api/types';
 import { navigate, type PageProps } from '../app/router';
 import { useI18n } from '../i18n/i18n';
 import { ErrorMessage } from '../ui/errors';
-import { TextAreaInput, TextInput } from '../ui/fields';
-import { SelectInput } from '../ui/select';
+import { ChargeFields } from '../ui/charge-fields';
+import { TextInput } from '../ui/fields';
 
 export default function ChargeCreate(_: PageProps) {
   const { t } = useI18n();
@@ -64,47 +64,7 @@ export default function ChargeCreate(_: PageProps) {
           onChange={set('lotNumber')}
           maxLength={40}
         />
-        <div className="row">
-          <TextInput
-            label={t('field.quantity')}
-            name="quantity"
-            type="number"
-            value={form.quantity}
-            onChange={set('quantity')}
-            isRequired
-          />
-          <SelectInput
-            label={t('field.unit')}
-            name="unit"
-            value={form.unit}
-            onChange={(v) => setForm({ ...form, unit: v as Unit })}
-            options={UNITS.map((u) => ({ id: u, label: u }))}
-          />
-        </div>
-        <div className="row">
-          <TextInput
-            label={t('field.productionDate')}
-            name="productionDate"
-            type="date"
-            value={form.productionDate}
-            onChange={set('productionDate')}
-            isRequired
-          />
-          <TextInput
-            label={t('field.expiryDate')}
-            name="expiryDate"
-            type="date"
-            value={form.expiryDate}
-            onChange={set('expiryDate')}
-          />
-        </div>
-        <TextAreaInput
-          label={t('field.notes')}
-          name="notes"
-          value={form.notes}
-          onChange={set('notes')}
-          maxLength={2000}
-        />
+        <ChargeFields form={form} onChange={setForm} />
         <Checkbox
           isSelected={form.quarantine}
           onChange={(v) => setForm({ ...form, quarantine: v })}

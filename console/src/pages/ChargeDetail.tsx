@@ -1,12 +1,13 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, type ReactNode, useState } from 'react';
-import { Button, Dialog, Form, Heading, Link, Modal } from 'react-aria-components';
+import { Button, Form, Heading, Link } from 'react-aria-components';
 import { api, downloadFile, unwrap } from '../api/client';
-import type { Charge, ChargePatch, ChargeStatus, HistoryPage, SignatureInput, Unit } from '../api/types';
-import { UNITS } from '../api/types';
+import type { Charge, ChargePatch, ChargeStatus, HistoryPage, SignatureInput } from '../api/types';
 import { href, navigate, type PageProps } from '../app/router';
 import { useMe } from '../app/me';
 import { useI18n } from '../i18n/i18n';
+import { ChargeFields } from '../ui/charge-fields';
+import { DialogButtons, DialogForm, ModalDialog } from '../ui/dialog';
 import { ErrorMessage } from '../ui/errors';
 import { TextAreaInput, TextInput } from '../ui/fields';
 import { SelectInput } from '../ui/select';
@@ -124,17 +125,10 @@ export default function ChargeDetail({ params }: PageProps) {
         </section>
       </div>
       <History key={c.version} chargeId={c.chargeId} current={c.version} />
-      <Modal
-        isOpen={dialog !== undefined}
-        onOpenChange={(open) => !open && setDialog(undefined)}
-        isDismissable
-        className="modal"
-      >
-        <Dialog className="dialog">
-          {dialog?.kind === 'edit' && <EditForm charge={c} onClose={() => setDialog(undefined)} />}
-          {dialog?.kind === 'status' && <StatusForm charge={c} to={dialog.to} onClose={() => setDialog(undefined)} />}
-        </Dialog>
-      </Modal>
+      <ModalDialog isOpen={dialog !== undefined} onClose={() => setDialog(undefined)}>
+        {dialog?.kind === 'edit' && <EditForm charge={c} onClose={() => setDialog(undefined)} />}
+        {dialog?.kind === 'status' && <StatusForm charge={c} to={dialog.to} onClose={() => setDialog(undefined)} />}
+      </ModalDialog>
     </>
   );
 }
@@ -154,8 +148,7 @@ function EditForm({ charge, onClose }: { charge: Charge; onClose: () => void }) 
   const patch = usePatchCharge(charge, onClose);
   const set = (k: keyof typeof form) => (v: string) => setForm({ ...form, [k]: v });
 
-  function submit(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
+  function submit() {
     // Only what changed goes to the server: the history then lists exactly the fields the user touched.
     const body: ChargePatch = { reason: form.reason };
     const quantity = Number(form.quantity.replace(',', '.'));
@@ -170,82 +163,39 @@ function EditForm({ charge, onClose }: { charge: Charge; onClose: () => void }) 
   }
 
   return (
-    <>
-      <Heading slot="title">{t('edit.heading')}</Heading>
-      <Form onSubmit={submit} className="form">
-        <TextInput
-          label={t('field.articleId')}
-          name="articleId"
-          value={form.articleId}
-          onChange={set('articleId')}
-          isRequired
-          autoFocus
-        />
-        <div className="row">
-          <TextInput
-            label={t('field.quantity')}
-            name="quantity"
-            type="number"
-            value={form.quantity}
-            onChange={set('quantity')}
-            isRequired
-          />
-          <SelectInput
-            label={t('field.unit')}
-            name="unit"
-            value={form.unit}
-            onChange={(v) => setForm({ ...form, unit: v as Unit })}
-            options={UNITS.map((u) => ({ id: u, label: u }))}
-          />
-        </div>
-        <div className="row">
-          <TextInput
-            label={t('field.productionDate')}
-            name="productionDate"
-            type="date"
-            value={form.productionDate}
-            onChange={set('productionDate')}
-            isRequired
-          />
-          <TextInput
-            label={t('field.expiryDate')}
-            name="expiryDate"
-            type="date"
-            value={form.expiryDate}
-            onChange={set('expiryDate')}
-          />
-        </div>
-        <TextAreaInput
-          label={t('field.notes')}
-          name="notes"
-          value={form.notes}
-          onChange={set('notes')}
-          maxLength={2000}
-        />
-        <TextAreaInput
-          label={t('field.reason')}
-          name="reason"
-          value={form.reason}
-          onChange={set('reason')}
-          isRequired
-          minLength={3}
-          maxLength={500}
-          description={t('edit.reasonHint')}
-        />
-        {nothing && (
-          <p role="alert" className="error">
-            {t('edit.nothingChanged')}
-          </p>
-        )}
-        <ErrorMessage error={patch.error} />
-        <div className="dialog-buttons">
-          <Button onPress={onClose}>{t('common.cancel')}</Button>
-          <Button type="submit" className="primary" isDisabled={patch.isPending}>
-            {t('common.save')}
-          </Button>
-        </div>
-      </Form>
-    </>
+    <DialogForm
+      title={t('edit.heading')}
+      onSubmit={submit}
+      onClose={onClose}
+      submit={t('common.save')}
+      isDisabled={patch.isPending}
+      error={patch.error}
+    >
+      <TextInput
+        label={t('field.articleId')}
+        name="articleId"
+        value={form.articleId}
+        onChange={set('articleId')}
+        isRequired
+        autoFocus
+      />
+      <ChargeFields form={form} onChange={setForm} />
+      <TextAreaInput
+        label={t('field.reason')}
+        name="reason"
+        value={form.reason}
+        onChange={set('reason')}
+        isRequired
+        minLength={3}
+        maxLength={500}
+        description={t('edit.reasonHint')}
+      />
+      {nothing && (
+        <p role="alert" className="error">
+          {t('edit.nothingChanged')}
+        </p>
+      )}
+    </DialogForm>
   );
 }
 
@@ -349,16 +299,11 @@ function StatusForm({ charge, to, onClose }: { charge: Charge; to: ChargeStatus;
           </div>
         )}
         <ErrorMessage error={patch.error} />
-        <div className="dialog-buttons">
-          <Button onPress={onClose}>{t('common.cancel')}</Button>
-          <Button
-            type="submit"
-            className="primary"
-            isDisabled={patch.isPending || (sso && meaning !== undefined && !ticket)}
-          >
-            {meaning ? t('signature.sign') : t('action.confirm')}
-          </Button>
-        </div>
+        <DialogButtons
+          onClose={onClose}
+          submit={meaning ? t('signature.sign') : t('action.confirm')}
+          isDisabled={patch.isPending || (sso && meaning !== undefined && !ticket)}
+        />
       </Form>
     </>
   );

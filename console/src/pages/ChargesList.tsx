@@ -9,6 +9,7 @@ import { useI18n } from '../i18n/i18n';
 import { ErrorMessage } from '../ui/errors';
 import { TextInput } from '../ui/fields';
 import { SelectInput } from '../ui/select';
+import { DataTable } from '../ui/table';
 
 const FILTERS = ['status', 'articleId', 'lotNumber', 'from', 'to'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number] | 'limit' | 'cursor', string>>;
@@ -113,46 +114,37 @@ export default function ChargesList({ query }: PageProps) {
       {list.isPending ? (
         <p className="loading">{t('common.loading')}</p>
       ) : (
-        <div className="table-wrap" role="region" aria-labelledby="table-caption" tabIndex={0}>
-          <table className="table">
-            <caption id="table-caption" className="visually-hidden">
-              {t('charges.table')}
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('field.lotNumber')}</th>
-                <th scope="col">{t('field.articleId')}</th>
-                <th scope="col">{t('field.quantity')}</th>
-                <th scope="col">{t('field.productionDate')}</th>
-                <th scope="col">{t('field.expiryDate')}</th>
-                <th scope="col">{t('field.status')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.length === 0 && (
-                <tr>
-                  <td colSpan={6}>{t('charges.empty')}</td>
-                </tr>
-              )}
-              {items.map((c) => (
-                <tr key={c.chargeId}>
-                  <th scope="row">
-                    <Link href={href(`/charges/${c.chargeId}`)}>{c.lotNumber ?? c.chargeId.slice(0, 8)}</Link>
-                  </th>
-                  <td>{c.articleId}</td>
-                  <td className="num">
-                    {number(c.quantity)} {c.unit}
-                  </td>
-                  <td>{date(c.productionDate)}</td>
-                  <td>{c.expiryDate ? date(c.expiryDate) : t('common.none')}</td>
-                  <td>
-                    <span className={`status status-${c.status}`}>{t(`status.${c.status}`)}</span>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          id="table-caption"
+          caption={t('charges.table')}
+          columns={[
+            t('field.lotNumber'),
+            t('field.articleId'),
+            t('field.quantity'),
+            t('field.productionDate'),
+            t('field.expiryDate'),
+            t('field.status'),
+          ]}
+          empty={t('charges.empty')}
+          isEmpty={items.length === 0}
+        >
+          {items.map((c) => (
+            <tr key={c.chargeId}>
+              <th scope="row">
+                <Link href={href(`/charges/${c.chargeId}`)}>{c.lotNumber ?? c.chargeId.slice(0, 8)}</Link>
+              </th>
+              <td>{c.articleId}</td>
+              <td className="num">
+                {number(c.quantity)} {c.unit}
+              </td>
+              <td>{date(c.productionDate)}</td>
+              <td>{c.expiryDate ? date(c.expiryDate) : t('common.none')}</td>
+              <td>
+                <span className={`status status-${c.status}`}>{t(`status.${c.status}`)}</span>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <div className="pager">
         {filters.cursor && <Link href={href('/charges', { ...filters, cursor: undefined })}>{t('charges.first')}</Link>}

@@ -1,10 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, lazy, Suspense, useState } from 'react';
-import { Button, Checkbox, Dialog, Form, Heading, Link, Modal } from 'react-aria-components';
+import { Button, Checkbox, Form, Link } from 'react-aria-components';
 import { api, unwrap } from '../api/client';
 import { href, navigate, type PageProps } from '../app/router';
 import { useMe } from '../app/me';
 import { type MessageKey, useI18n } from '../i18n/i18n';
+import { DialogForm, ModalDialog } from '../ui/dialog';
 import { ErrorMessage } from '../ui/errors';
 import { TextInput } from '../ui/fields';
 import { SelectInput } from '../ui/select';
@@ -175,18 +176,16 @@ function DashboardView({ id }: { id: string }) {
           <WidgetCard key={w.id} widget={w} editing={editing} onChange={(next) => change(i, next)} />
         ))}
       </div>
-      <Modal isOpen={adding} onOpenChange={setAdding} isDismissable className="modal">
-        <Dialog className="dialog">
-          <WidgetForm
-            onClose={() => setAdding(false)}
-            onAdd={(w) => {
-              const y = widgets.reduce((m, x) => Math.max(m, x.layout.y + x.layout.h), 0);
-              setDraft([...widgets, { ...w, layout: { x: 0, y, w: 12, h: 6 } }]);
-              setAdding(false);
-            }}
-          />
-        </Dialog>
-      </Modal>
+      <ModalDialog isOpen={adding} onClose={() => setAdding(false)}>
+        <WidgetForm
+          onClose={() => setAdding(false)}
+          onAdd={(w) => {
+            const y = widgets.reduce((m, x) => Math.max(m, x.layout.y + x.layout.h), 0);
+            setDraft([...widgets, { ...w, layout: { x: 0, y, w: 12, h: 6 } }]);
+            setAdding(false);
+          }}
+        />
+      </ModalDialog>
     </>
   );
 }
@@ -352,8 +351,7 @@ function WidgetForm({ onAdd, onClose }: { onAdd: (w: Omit<Widget, 'layout'>) => 
   });
   const set = (k: keyof typeof form) => (v: string) => setForm({ ...form, [k]: v });
   const chargesGroups = ['status', 'article', 'unit', 'day', 'week', 'month'];
-  const submit = (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
+  const submit = () => {
     const params: Record<string, string> =
       form.endpoint === 'qa'
         ? { measure: form.measure, groupBy: form.interval, from: form.from }
@@ -373,89 +371,80 @@ function WidgetForm({ onAdd, onClose }: { onAdd: (w: Omit<Widget, 'layout'>) => 
   };
   const measures = form.endpoint === 'qa' ? ['decisions', 'lead_time', 'rejection_rate'] : ['count', 'quantity'];
   return (
-    <>
-      <Heading slot="title">{t('dash.addWidget')}</Heading>
-      <Form className="form" onSubmit={submit}>
-        <TextInput
-          label={t('dash.widgetTitle')}
-          name="title"
-          value={form.title}
-          onChange={set('title')}
-          isRequired
-          autoFocus
+    <DialogForm title={t('dash.addWidget')} onSubmit={submit} onClose={onClose} submit={t('dash.addWidget')}>
+      <TextInput
+        label={t('dash.widgetTitle')}
+        name="title"
+        value={form.title}
+        onChange={set('title')}
+        isRequired
+        autoFocus
+      />
+      <div className="row">
+        <SelectInput
+          label={t('dash.type')}
+          name="type"
+          value={form.type}
+          onChange={set('type')}
+          options={WIDGET_TYPES.map((w) => ({ id: w, label: t(`dash.type.${w}` as MessageKey) }))}
         />
-        <div className="row">
-          <SelectInput
-            label={t('dash.type')}
-            name="type"
-            value={form.type}
-            onChange={set('type')}
-            options={WIDGET_TYPES.map((w) => ({ id: w, label: t(`dash.type.${w}` as MessageKey) }))}
-          />
-          <SelectInput
-            label={t('dash.source')}
-            name="endpoint"
-            value={form.endpoint}
-            onChange={(v) =>
-              setForm({ ...form, endpoint: v as 'charges' | 'qa', measure: v === 'qa' ? 'decisions' : 'count' })
-            }
-            options={[
-              { id: 'charges', label: t('dash.source.charges') },
-              { id: 'qa', label: t('dash.source.qa') },
-            ]}
-          />
-          <SelectInput
-            label={t('dash.measure')}
-            name="measure"
-            value={form.measure}
-            onChange={set('measure')}
-            options={measures.map((m) => ({ id: m, label: t(`dash.measure.${m}` as MessageKey) }))}
-          />
-        </div>
-        <div className="row">
-          {form.endpoint === 'charges' && (
-            <SelectInput
-              label={t('dash.groupBy')}
-              name="groupBy"
-              value={form.groupBy}
-              onChange={set('groupBy')}
-              options={chargesGroups.map((g) => ({ id: g, label: t(`dash.group.${g}` as MessageKey) }))}
-            />
-          )}
-          <SelectInput
-            label={t('dash.interval')}
-            name="interval"
-            value={form.interval}
-            onChange={set('interval')}
-            options={['day', 'week', 'month'].map((g) => ({ id: g, label: t(`dash.group.${g}` as MessageKey) }))}
-          />
-          <SelectInput
-            label={t('dash.range')}
-            name="from"
-            value={form.from}
-            onChange={set('from')}
-            options={RANGES.map((r) => ({ id: r, label: t(`dash.range.${r}` as MessageKey) }))}
-          />
-        </div>
+        <SelectInput
+          label={t('dash.source')}
+          name="endpoint"
+          value={form.endpoint}
+          onChange={(v) =>
+            setForm({ ...form, endpoint: v as 'charges' | 'qa', measure: v === 'qa' ? 'decisions' : 'count' })
+          }
+          options={[
+            { id: 'charges', label: t('dash.source.charges') },
+            { id: 'qa', label: t('dash.source.qa') },
+          ]}
+        />
+        <SelectInput
+          label={t('dash.measure')}
+          name="measure"
+          value={form.measure}
+          onChange={set('measure')}
+          options={measures.map((m) => ({ id: m, label: t(`dash.measure.${m}` as MessageKey) }))}
+        />
+      </div>
+      <div className="row">
         {form.endpoint === 'charges' && (
-          <div className="row">
-            <TextInput label={t('charges.filter.status')} name="status" value={form.status} onChange={set('status')} />
-            <TextInput
-              label={t('charges.filter.article')}
-              name="articleId"
-              value={form.articleId}
-              onChange={set('articleId')}
-            />
-            <TextInput label={t('field.unit')} name="unit" value={form.unit} onChange={set('unit')} />
-          </div>
+          <SelectInput
+            label={t('dash.groupBy')}
+            name="groupBy"
+            value={form.groupBy}
+            onChange={set('groupBy')}
+            options={chargesGroups.map((g) => ({ id: g, label: t(`dash.group.${g}` as MessageKey) }))}
+          />
         )}
-        <div className="dialog-buttons">
-          <Button onPress={onClose}>{t('common.cancel')}</Button>
-          <Button type="submit" className="primary">
-            {t('dash.addWidget')}
-          </Button>
+        <SelectInput
+          label={t('dash.interval')}
+          name="interval"
+          value={form.interval}
+          onChange={set('interval')}
+          options={['day', 'week', 'month'].map((g) => ({ id: g, label: t(`dash.group.${g}` as MessageKey) }))}
+        />
+        <SelectInput
+          label={t('dash.range')}
+          name="from"
+          value={form.from}
+          onChange={set('from')}
+          options={RANGES.map((r) => ({ id: r, label: t(`dash.range.${r}` as MessageKey) }))}
+        />
+      </div>
+      {form.endpoint === 'charges' && (
+        <div className="row">
+          <TextInput label={t('charges.filter.status')} name="status" value={form.status} onChange={set('status')} />
+          <TextInput
+            label={t('charges.filter.article')}
+            name="articleId"
+            value={form.articleId}
+            onChange={set('articleId')}
+          />
+          <TextInput label={t('field.unit')} name="unit" value={form.unit} onChange={set('unit')} />
         </div>
-      </Form>
-    </>
+      )}
+    </DialogForm>
   );
 }

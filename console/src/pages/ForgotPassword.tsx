@@ -1,10 +1,10 @@
 import { type FormEvent, useState } from 'react';
-import { Button, Form, Link } from 'react-aria-components';
+import { Button, Form } from 'react-aria-components';
 import { api, unwrap } from '../api/client';
-import { href, type PageProps } from '../app/router';
+import type { PageProps } from '../app/router';
 import { useI18n } from '../i18n/i18n';
 import { ErrorMessage } from '../ui/errors';
-import { TextInput } from '../ui/fields';
+import { BackToSignIn, UsernameInput } from '../ui/auth-fields';
 
 /** Asks for a reset link; the answer is the same whether the account exists or not. */
 export default function ForgotPassword(_: PageProps) {
@@ -34,23 +34,14 @@ export default function ForgotPassword(_: PageProps) {
         </p>
       ) : (
         <Form onSubmit={(e) => void submit(e)} className="form">
-          <TextInput
-            label={t('signIn.username')}
-            name="username"
-            autoComplete="username"
-            value={username}
-            onChange={setUsername}
-            isRequired
-          />
+          <UsernameInput value={username} onChange={setUsername} />
           <ErrorMessage error={error} />
           <Button type="submit" className="primary">
             {t('forgot.submit')}
           </Button>
         </Form>
       )}
-      <p>
-        <Link href={href('/')}>{t('forgot.backToSignIn')}</Link>
-      </p>
+      <BackToSignIn />
     </div>
   );
 }

@@ -1,14 +1,16 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useMemo, useState } from 'react';
-import { Button, Dialog, Form, Heading, Link, Modal } from 'react-aria-components';
+import { useMemo, useState } from 'react';
+import { Button, Link } from 'react-aria-components';
 import { api, downloadFile, unwrap } from '../api/client';
 import type { Definition, DefinitionPage, NewDefinition, Run, RunPage } from '../api/records';
 import { href, type PageProps } from '../app/router';
 import { useMe } from '../app/me';
 import { type MessageKey, useI18n } from '../i18n/i18n';
+import { DialogForm, ModalDialog } from '../ui/dialog';
 import { ErrorMessage } from '../ui/errors';
 import { Section, TextInput } from '../ui/fields';
 import { SelectInput } from '../ui/select';
+import { DataTable } from '../ui/table';
 import { nextRuns, parseEventBridgeCron } from '../../../functions/reports/delivery/cron';
 
 /** Reports: the definitions (reports:manage) with a cron helper, "run now", and the runs with their files. */
@@ -29,11 +31,9 @@ export default function Reports() {
       </div>
       {manage && <Definitions />}
       <Runs />
-      <Modal isOpen={creating} onOpenChange={setCreating} isDismissable className="modal">
-        <Dialog className="dialog">
-          <CreateDefinition onClose={() => setCreating(false)} />
-        </Dialog>
-      </Modal>
+      <ModalDialog isOpen={creating} onClose={() => setCreating(false)}>
+        <CreateDefinition onClose={() => setCreating(false)} />
+      </ModalDialog>
     </>
   );
 }
@@ -62,49 +62,37 @@ function Definitions() {
           {t('reports.started')}
         </p>
       )}
-      <div className="table-wrap" role="region" aria-labelledby="definitions-caption" tabIndex={0}>
-        <table className="table">
-          <caption id="definitions-caption" className="visually-hidden">
-            {t('reports.definitions')}
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('reports.name')}</th>
-              <th scope="col">{t('reports.title')}</th>
-              <th scope="col">{t('reports.kind')}</th>
-              <th scope="col">{t('reports.format')}</th>
-              <th scope="col">{t('reports.schedule')}</th>
-              <th scope="col">{t('reports.nextRuns')}</th>
-              <th scope="col">{t('users.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.length === 0 && (
-              <tr>
-                <td colSpan={7}>{t('reports.noDefinitions')}</td>
-              </tr>
-            )}
-            {items.map((d) => (
-              <tr key={d.definitionId}>
-                <th scope="row">{d.name}</th>
-                <td>{d.title}</td>
-                <td>{t(`reports.kind.${d.kind}` as MessageKey)}</td>
-                <td>{d.format.toUpperCase()}</td>
-                <td>{d.schedule ? `${d.schedule} (${d.timezone})` : t('reports.onDemand')}</td>
-                <td>{d.nextRuns.length ? d.nextRuns.map((r) => dateTime(r)).join('; ') : t('common.none')}</td>
-                <td>
-                  <Button
-                    aria-label={t('reports.runNowOf', { name: d.name })}
-                    onPress={() => run.mutate(d.definitionId)}
-                  >
-                    {t('reports.runNow')}
-                  </Button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        id="definitions-caption"
+        caption={t('reports.definitions')}
+        columns={[
+          t('reports.name'),
+          t('reports.title'),
+          t('reports.kind'),
+          t('reports.format'),
+          t('reports.schedule'),
+          t('reports.nextRuns'),
+          t('users.actions'),
+        ]}
+        empty={t('reports.noDefinitions')}
+        isEmpty={items.length === 0}
+      >
+        {items.map((d) => (
+          <tr key={d.definitionId}>
+            <th scope="row">{d.name}</th>
+            <td>{d.title}</td>
+            <td>{t(`reports.kind.${d.kind}` as MessageKey)}</td>
+            <td>{d.format.toUpperCase()}</td>
+            <td>{d.schedule ? `${d.schedule} (${d.timezone})` : t('reports.onDemand')}</td>
+            <td>{d.nextRuns.length ? d.nextRuns.map((r) => dateTime(r)).join('; ') : t('common.none')}</td>
+            <td>
+              <Button aria-label={t('reports.runNowOf', { name: d.name })} onPress={() => run.mutate(d.definitionId)}>
+                {t('reports.runNow')}
+              </Button>
+            </td>
+          </tr>
+        ))}
+      </DataTable>
     </Section>
   );
 }
@@ -162,98 +150,82 @@ function CreateDefinition({ onClose }: { onClose: () => void }) {
     },
   });
   return (
-    <>
-      <Heading slot="title">{t('reports.create')}</Heading>
-      <Form
-        className="form"
-        onSubmit={(e: FormEvent<HTMLFormElement>) => {
-          e.preventDefault();
-          create.mutate();
-        }}
-      >
-        <TextInput
-          label={t('reports.name')}
-          name="name"
-          value={form.name}
-          onChange={set('name')}
-          isRequired
-          autoFocus
+    <DialogForm
+      title={t('reports.create')}
+      onSubmit={() => create.mutate()}
+      onClose={onClose}
+      submit={t('reports.create')}
+      isDisabled={create.isPending}
+      error={create.error}
+    >
+      <TextInput label={t('reports.name')} name="name" value={form.name} onChange={set('name')} isRequired autoFocus />
+      <TextInput label={t('reports.title')} name="title" value={form.title} onChange={set('title')} isRequired />
+      <div className="row">
+        <SelectInput
+          label={t('reports.kind')}
+          name="kind"
+          value={form.kind}
+          onChange={set('kind')}
+          options={[
+            { id: 'charges', label: t('reports.kind.charges') },
+            { id: 'audit', label: t('reports.kind.audit') },
+          ]}
         />
-        <TextInput label={t('reports.title')} name="title" value={form.title} onChange={set('title')} isRequired />
-        <div className="row">
-          <SelectInput
-            label={t('reports.kind')}
-            name="kind"
-            value={form.kind}
-            onChange={set('kind')}
-            options={[
-              { id: 'charges', label: t('reports.kind.charges') },
-              { id: 'audit', label: t('reports.kind.audit') },
-            ]}
-          />
-          <SelectInput
-            label={t('reports.format')}
-            name="format"
-            value={form.format}
-            onChange={set('format')}
-            options={['pdf', 'xlsx', 'csv'].map((f) => ({ id: f, label: f.toUpperCase() }))}
-          />
-          <SelectInput
-            label={t('lang.label')}
-            name="lang"
-            value={form.lang}
-            onChange={set('lang')}
-            options={[
-              { id: 'de', label: t('lang.de') },
-              { id: 'en', label: t('lang.en') },
-            ]}
-          />
-        </div>
-        <TextInput
-          label={t('reports.window')}
-          name="from"
-          value={form.from}
-          onChange={set('from')}
-          description={t('reports.windowHint')}
+        <SelectInput
+          label={t('reports.format')}
+          name="format"
+          value={form.format}
+          onChange={set('format')}
+          options={['pdf', 'xlsx', 'csv'].map((f) => ({ id: f, label: f.toUpperCase() }))}
         />
-        <TextInput
-          label={t('reports.schedule')}
-          name="schedule"
-          value={form.schedule}
-          onChange={set('schedule')}
-          description={t('reports.scheduleHint')}
+        <SelectInput
+          label={t('lang.label')}
+          name="lang"
+          value={form.lang}
+          onChange={set('lang')}
+          options={[
+            { id: 'de', label: t('lang.de') },
+            { id: 'en', label: t('lang.en') },
+          ]}
         />
-        <TextInput label={t('reports.timezone')} name="timezone" value={form.timezone} onChange={set('timezone')} />
-        <div aria-live="polite" className="cron-preview">
-          {preview.error ? (
-            <p className="error">{preview.error}</p>
-          ) : preview.runs.length > 0 ? (
-            <>
-              <p>{t('reports.nextRuns')}:</p>
-              <ul>
-                {preview.runs.map((r) => (
-                  <li key={r.toISOString()}>{dateTime(r.toISOString())}</li>
-                ))}
-              </ul>
-            </>
-          ) : null}
-        </div>
-        <TextInput
-          label={t('reports.recipients')}
-          name="recipients"
-          value={form.recipients}
-          onChange={set('recipients')}
-          description={t('reports.recipientsHint')}
-        />
-        <ErrorMessage error={create.error} />
-        <div className="dialog-buttons">
-          <Button onPress={onClose}>{t('common.cancel')}</Button>
-          <Button type="submit" className="primary" isDisabled={create.isPending}>
-            {t('reports.create')}
-          </Button>
-        </div>
-      </Form>
-    </>
+      </div>
+      <TextInput
+        label={t('reports.window')}
+        name="from"
+        value={form.from}
+        onChange={set('from')}
+        description={t('reports.windowHint')}
+      />
+      <TextInput
+        label={t('reports.schedule')}
+        name="schedule"
+        value={form.schedule}
+        onChange={set('schedule')}
+        description={t('reports.scheduleHint')}
+      />
+      <TextInput label={t('reports.timezone')} name="timezone" value={form.timezone} onChange={set('timezone')} />
+      <div aria-live="polite" className="cron-preview">
+        {preview.error ? (
+          <p className="error">{preview.error}</p>
+        ) : preview.runs.length > 0 ? (
+          <>
+            <p>{t('reports.nextRuns')}:</p>
+            <ul>
+              {preview.runs.map((r) => (
+                <li key={r.toISOString()}>{dateTime(r.toISOString())}</li>
+              ))}
+            </ul>
+          </>
+        ) : null}
+      </div>
+      <TextInput
+        label={t('reports.recipients')}
+        name="recipients"
+        value={form.recipients}
+        onChange={set('recipients')}
+        description={t('reports.recipientsHint')}
+      />
+    </DialogForm>
   );
 }
 
@@ -280,59 +252,42 @@ function RunTable({ runs }: { runs: Run[] }) {
   return (
     <>
       <ErrorMessage error={error} />
-      <div className="table-wrap" role="region" aria-labelledby="runs-caption" tabIndex={0}>
-        <table className="table">
-          <caption id="runs-caption" className="visually-hidden">
-            {t('reports.runs')}
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('reports.name')}</th>
-              <th scope="col">{t('reports.startedAt')}</th>
-              <th scope="col">{t('reports.status')}</th>
-              <th scope="col">{t('reports.rows')}</th>
-              <th scope="col">{t('reports.file')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {runs.length === 0 && (
-              <tr>
-                <td colSpan={5}>{t('reports.noRuns')}</td>
-              </tr>
-            )}
-            {runs.map((r) => (
-              <tr key={r.runId}>
-                <th scope="row">
-                  <Link href={href(`/reports/runs/${r.runId}`)}>{r.definitionName}</Link>
-                </th>
-                <td>{dateTime(r.startedAt)}</td>
-                <td>
-                  {t(`reports.status.${r.status}` as MessageKey)}
-                  {r.error ? ` — ${r.error}` : ''}
-                </td>
-                <td className="num">{r.rows === null ? t('common.none') : number(r.rows)}</td>
-                <td>
-                  {r.filename && r.status === 'succeeded' ? (
-                    <Button
-                      aria-label={t('reports.downloadOf', { name: r.filename })}
-                      onPress={() => {
-                        setError(undefined);
-                        downloadFile(`/reports/runs/${encodeURIComponent(r.runId)}/download`, r.filename!).catch(
-                          setError,
-                        );
-                      }}
-                    >
-                      {t('reports.download')}
-                    </Button>
-                  ) : (
-                    t('common.none')
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        id="runs-caption"
+        caption={t('reports.runs')}
+        columns={[t('reports.name'), t('reports.startedAt'), t('reports.status'), t('reports.rows'), t('reports.file')]}
+        empty={t('reports.noRuns')}
+        isEmpty={runs.length === 0}
+      >
+        {runs.map((r) => (
+          <tr key={r.runId}>
+            <th scope="row">
+              <Link href={href(`/reports/runs/${r.runId}`)}>{r.definitionName}</Link>
+            </th>
+            <td>{dateTime(r.startedAt)}</td>
+            <td>
+              {t(`reports.status.${r.status}` as MessageKey)}
+              {r.error ? ` — ${r.error}` : ''}
+            </td>
+            <td className="num">{r.rows === null ? t('common.none') : number(r.rows)}</td>
+            <td>
+              {r.filename && r.status === 'succeeded' ? (
+                <Button
+                  aria-label={t('reports.downloadOf', { name: r.filename })}
+                  onPress={() => {
+                    setError(undefined);
+                    downloadFile(`/reports/runs/${encodeURIComponent(r.runId)}/download`, r.filename!).catch(setError);
+                  }}
+                >
+                  {t('reports.download')}
+                </Button>
+              ) : (
+                t('common.none')
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
     </>
   );
 }

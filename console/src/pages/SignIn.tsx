@@ -8,6 +8,7 @@ import { href } from '../app/router';
 import { LanguageSwitch } from '../app/LanguageSwitch';
 import { useI18n } from '../i18n/i18n';
 import { ErrorMessage } from '../ui/errors';
+import { UsernameInput } from '../ui/auth-fields';
 import { TextInput } from '../ui/fields';
 
 /** Username and password, then a TOTP step when the server asks for one; SSO buttons below. */
@@ -61,15 +62,7 @@ export function SignIn({ reason }: { reason?: EndReason }) {
           </p>
         )}
         <Form onSubmit={(e) => void submit(e)} className="form">
-          <TextInput
-            label={t('signIn.username')}
-            name="username"
-            autoComplete="username"
-            value={username}
-            onChange={setUsername}
-            isRequired
-            autoFocus
-          />
+          <UsernameInput value={username} onChange={setUsername} autoFocus />
           <TextInput
             label={t('signIn.password')}
             name="password"

@@ -1,12 +1,14 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
-import { Button, Checkbox, CheckboxGroup, Dialog, Form, Heading, Label, Link, Modal } from 'react-aria-components';
+import { useState } from 'react';
+import { Button, Checkbox, CheckboxGroup, Heading, Label, Link } from 'react-aria-components';
 import { api, unwrap } from '../api/client';
 import { type PublicUser, type Role, ROLES, type UserPage } from '../api/records';
 import { href, type PageProps } from '../app/router';
 import { type MessageKey, useI18n } from '../i18n/i18n';
+import { DialogForm, ModalDialog } from '../ui/dialog';
 import { ErrorMessage } from '../ui/errors';
 import { TextAreaInput, TextInput } from '../ui/fields';
+import { DataTable } from '../ui/table';
 
 type Action = 'roles' | 'disable' | 'enable' | 'unlock' | 'revoke' | 'reset';
 type Dialogue = { kind: 'create' } | { kind: Action; user: PublicUser };
@@ -50,74 +52,68 @@ export default function Users({ query }: PageProps) {
       {list.isPending ? (
         <p className="loading">{t('common.loading')}</p>
       ) : (
-        <div className="table-wrap" role="region" aria-labelledby="users-caption" tabIndex={0}>
-          <table className="table">
-            <caption id="users-caption" className="visually-hidden">
-              {t('users.table')}
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('users.username')}</th>
-                <th scope="col">{t('users.displayName')}</th>
-                <th scope="col">{t('users.roles')}</th>
-                <th scope="col">{t('users.state')}</th>
-                <th scope="col">{t('users.updatedAt')}</th>
-                <th scope="col">{t('users.actions')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.map((u) => (
-                <tr key={u.userId}>
-                  <th scope="row">{u.username}</th>
-                  <td>{u.displayName ?? t('common.none')}</td>
-                  <td>
-                    {u.rolesFrom === 'identity-provider'
-                      ? t('users.rolesFromIdp')
-                      : u.roles.map((r) => t(`role.${r}` as MessageKey)).join(', ')}
-                  </td>
-                  <td>{u.disabled ? t('users.disabled') : t('users.active')}</td>
-                  <td>{dateTime(u.updatedAt)}</td>
-                  <td className="row-actions">
-                    {u.rolesFrom === 'local' && (
-                      <Button
-                        aria-label={t('users.editRolesOf', { name: u.username })}
-                        onPress={() => setDialog({ kind: 'roles', user: u })}
-                      >
-                        {t('users.editRoles')}
-                      </Button>
-                    )}
-                    <Button
-                      aria-label={t(u.disabled ? 'users.enableOf' : 'users.disableOf', { name: u.username })}
-                      onPress={() => setDialog({ kind: u.disabled ? 'enable' : 'disable', user: u })}
-                    >
-                      {t(u.disabled ? 'users.enable' : 'users.disable')}
-                    </Button>
-                    <Button
-                      aria-label={t('users.unlockOf', { name: u.username })}
-                      onPress={() => setDialog({ kind: 'unlock', user: u })}
-                    >
-                      {t('users.unlock')}
-                    </Button>
-                    <Button
-                      aria-label={t('users.revokeOf', { name: u.username })}
-                      onPress={() => setDialog({ kind: 'revoke', user: u })}
-                    >
-                      {t('users.revoke')}
-                    </Button>
-                    {u.source === 'local' && (
-                      <Button
-                        aria-label={t('users.resetOf', { name: u.username })}
-                        onPress={() => setDialog({ kind: 'reset', user: u })}
-                      >
-                        {t('users.reset')}
-                      </Button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          id="users-caption"
+          caption={t('users.table')}
+          columns={[
+            t('users.username'),
+            t('users.displayName'),
+            t('users.roles'),
+            t('users.state'),
+            t('users.updatedAt'),
+            t('users.actions'),
+          ]}
+        >
+          {users.map((u) => (
+            <tr key={u.userId}>
+              <th scope="row">{u.username}</th>
+              <td>{u.displayName ?? t('common.none')}</td>
+              <td>
+                {u.rolesFrom === 'identity-provider'
+                  ? t('users.rolesFromIdp')
+                  : u.roles.map((r) => t(`role.${r}` as MessageKey)).join(', ')}
+              </td>
+              <td>{u.disabled ? t('users.disabled') : t('users.active')}</td>
+              <td>{dateTime(u.updatedAt)}</td>
+              <td className="row-actions">
+                {u.rolesFrom === 'local' && (
+                  <Button
+                    aria-label={t('users.editRolesOf', { name: u.username })}
+                    onPress={() => setDialog({ kind: 'roles', user: u })}
+                  >
+                    {t('users.editRoles')}
+                  </Button>
+                )}
+                <Button
+                  aria-label={t(u.disabled ? 'users.enableOf' : 'users.disableOf', { name: u.username })}
+                  onPress={() => setDialog({ kind: u.disabled ? 'enable' : 'disable', user: u })}
+                >
+                  {t(u.disabled ? 'users.enable' : 'users.disable')}
+                </Button>
+                <Button
+                  aria-label={t('users.unlockOf', { name: u.username })}
+                  onPress={() => setDialog({ kind: 'unlock', user: u })}
+                >
+                  {t('users.unlock')}
+                </Button>
+                <Button
+                  aria-label={t('users.revokeOf', { name: u.username })}
+                  onPress={() => setDialog({ kind: 'revoke', user: u })}
+                >
+                  {t('users.revoke')}
+                </Button>
+                {u.source === 'local' && (
+                  <Button
+                    aria-label={t('users.resetOf', { name: u.username })}
+                    onPress={() => setDialog({ kind: 'reset', user: u })}
+                  >
+                    {t('users.reset')}
+                  </Button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <div className="pager">
         {cursor && <Link href={href('/users')}>{t('audit.first')}</Link>}
@@ -125,19 +121,12 @@ export default function Users({ query }: PageProps) {
           <Link href={href('/users', { cursor: list.data.nextCursor })}>{t('audit.next')}</Link>
         )}
       </div>
-      <Modal
-        isOpen={dialog !== undefined}
-        onOpenChange={(o) => !o && setDialog(undefined)}
-        isDismissable
-        className="modal"
-      >
-        <Dialog className="dialog">
-          {dialog?.kind === 'create' && <CreateUser onClose={() => setDialog(undefined)} />}
-          {dialog && dialog.kind !== 'create' && (
-            <UserAction action={dialog.kind} user={dialog.user} onClose={() => setDialog(undefined)} />
-          )}
-        </Dialog>
-      </Modal>
+      <ModalDialog isOpen={dialog !== undefined} onClose={() => setDialog(undefined)}>
+        {dialog?.kind === 'create' && <CreateUser onClose={() => setDialog(undefined)} />}
+        {dialog && dialog.kind !== 'create' && (
+          <UserAction action={dialog.kind} user={dialog.user} onClose={() => setDialog(undefined)} />
+        )}
+      </ModalDialog>
     </>
   );
 }
@@ -184,53 +173,44 @@ function CreateUser({ onClose }: { onClose: () => void }) {
   });
   const set = (k: keyof typeof form) => (v: string) => setForm({ ...form, [k]: v });
   return (
-    <>
-      <Heading slot="title">{t('users.create')}</Heading>
-      <Form
-        className="form"
-        onSubmit={(e: FormEvent<HTMLFormElement>) => {
-          e.preventDefault();
-          create.mutate();
-        }}
-      >
-        <TextInput
-          label={t('users.username')}
-          name="username"
-          value={form.username}
-          onChange={set('username')}
-          isRequired
-          autoFocus
-        />
-        <TextInput
-          label={t('users.initialPassword')}
-          name="password"
-          type="password"
-          autoComplete="new-password"
-          value={form.password}
-          onChange={set('password')}
-          isRequired
-        />
-        <TextInput
-          label={t('users.displayName')}
-          name="displayName"
-          value={form.displayName}
-          onChange={set('displayName')}
-        />
-        <TextInput label={t('users.email')} name="email" value={form.email} onChange={set('email')} />
-        <Checkbox className="checkbox" isSelected={mustChange} onChange={setMustChange}>
-          {t('users.mustChange')}
-        </Checkbox>
-        <RolePicker value={roles} onChange={setRoles} />
-        <ReasonField value={form.reason} onChange={set('reason')} />
-        <ErrorMessage error={create.error} />
-        <div className="dialog-buttons">
-          <Button onPress={onClose}>{t('common.cancel')}</Button>
-          <Button type="submit" className="primary" isDisabled={create.isPending}>
-            {t('users.create')}
-          </Button>
-        </div>
-      </Form>
-    </>
+    <DialogForm
+      title={t('users.create')}
+      onSubmit={() => create.mutate()}
+      onClose={onClose}
+      submit={t('users.create')}
+      isDisabled={create.isPending}
+      error={create.error}
+    >
+      <TextInput
+        label={t('users.username')}
+        name="username"
+        value={form.username}
+        onChange={set('username')}
+        isRequired
+        autoFocus
+      />
+      <TextInput
+        label={t('users.initialPassword')}
+        name="password"
+        type="password"
+        autoComplete="new-password"
+        value={form.password}
+        onChange={set('password')}
+        isRequired
+      />
+      <TextInput
+        label={t('users.displayName')}
+        name="displayName"
+        value={form.displayName}
+        onChange={set('displayName')}
+      />
+      <TextInput label={t('users.email')} name="email" value={form.email} onChange={set('email')} />
+      <Checkbox className="checkbox" isSelected={mustChange} onChange={setMustChange}>
+        {t('users.mustChange')}
+      </Checkbox>
+      <RolePicker value={roles} onChange={setRoles} />
+      <ReasonField value={form.reason} onChange={set('reason')} />
+    </DialogForm>
   );
 }
 
@@ -287,25 +267,16 @@ function UserAction({ action, user, onClose }: { action: Action; user: PublicUse
       </>
     );
   return (
-    <>
-      <Heading slot="title">{title}</Heading>
-      <Form
-        className="form"
-        onSubmit={(e: FormEvent<HTMLFormElement>) => {
-          e.preventDefault();
-          run.mutate();
-        }}
-      >
-        {action === 'roles' && <RolePicker value={roles} onChange={setRoles} />}
-        <ReasonField value={reason} onChange={setReason} />
-        <ErrorMessage error={run.error} />
-        <div className="dialog-buttons">
-          <Button onPress={onClose}>{t('common.cancel')}</Button>
-          <Button type="submit" className="primary" isDisabled={run.isPending}>
-            {t('users.confirm')}
-          </Button>
-        </div>
-      </Form>
-    </>
+    <DialogForm
+      title={title}
+      onSubmit={() => run.mutate()}
+      onClose={onClose}
+      submit={t('users.confirm')}
+      isDisabled={run.isPending}
+      error={run.error}
+    >
+      {action === 'roles' && <RolePicker value={roles} onChange={setRoles} />}
+      <ReasonField value={reason} onChange={setReason} />
+    </DialogForm>
   );
 }
