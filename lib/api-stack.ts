@@ -25,7 +25,7 @@ import { FUNCTIONS, ROUTES, type FunctionDefinition, type FunctionId } from '#pl
 import { AUDITED_TABLE_IDS, type TableId } from '#platform/tables';
 import { AppFunction, isApiFunction, PROJECT_ROOT } from '#lib/constructs/app-function';
 import { SigningKeys } from '#lib/constructs/signing-keys';
-import { AuditTrail } from '#lib/constructs/audit-trail';
+import { AuditTrail, auditPartitionFilters } from '#lib/constructs/audit-trail';
 import { Analytics } from '#lib/constructs/analytics';
 import { AttributionKey } from '#lib/constructs/attribution-key';
 import { AuditDigests } from '#lib/constructs/audit-digests';
@@ -298,6 +298,7 @@ export class ApiStack extends Stack {
     this.auditTrail = new AuditTrail(this, 'AuditTrail', {
       consumer: this.fn('audit-stream'),
       tables: AUDITED_TABLE_IDS.map((id) => tables[id]),
+      partitionFilters: auditPartitionFilters(tables),
       removalPolicy: config.removalPolicy,
     });
     // The second consumer of the charges stream; its queues share the audit queues' key.
@@ -432,6 +433,10 @@ export class ApiStack extends Stack {
 
     // The stage URL under a fixed key: CI's smoke test reads it from `cdk deploy --outputs-file`.
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the API stage' });
+    new CfnOutput(this, 'AuditStreamFunctionName', {
+      value: this.fn('audit-stream').functionName,
+      description: 'Re-drives failed audit stream records: npm run audit:replay -- --aws <this name>',
+    });
     this.acknowledgeApiFindings(config);
   }
 

@@ -28,6 +28,12 @@ export interface TableDefinition {
   /** Global secondary indexes; every one projects ALL attributes. */
   readonly indexes: readonly IndexDefinition[];
   readonly stream?: 'NEW_AND_OLD_IMAGES';
+  /**
+   * Where a streamed table holds audited entities among other items: the partition-key values that hold them. The
+   * audit feed receives only their stream records (a Lambda event filter in AWS, the same rule in the local poller),
+   * so the other items' writes never invoke the audit function.
+   */
+  readonly auditedPartitions?: readonly string[];
   /** Epoch-seconds attribute DynamoDB's TTL deletes by. DynamoDB deletes late, so readers check it too. */
   readonly ttlAttribute?: string;
 }
@@ -111,6 +117,8 @@ export const TABLES = {
     sortKey: S('sk'),
     indexes: [],
     stream: 'NEW_AND_OLD_IMAGES',
+    // Dashboards: one partition (functions/analytics/dashboard-item.ts).
+    auditedPartitions: ['DASH'],
     ttlAttribute: 'expiresAt',
   },
 } as const satisfies Record<string, TableDefinition>;
@@ -119,6 +127,12 @@ export type TableId = keyof typeof TABLES;
 export const TABLE_IDS = Object.keys(TABLES) as TableId[];
 /** The tables with a stream: each one feeds the audit trail (functions/audit/audited-entities.ts). */
 export const AUDITED_TABLE_IDS = TABLE_IDS.filter((id) => (TABLES[id] as TableDefinition).stream !== undefined);
+
+/** Whether the audit feed takes a stream record of `id` with these keys (the rule of `auditedPartitions`). */
+export function auditFeedTakes(id: TableId, keys: Record<string, { S?: string } | undefined> | undefined): boolean {
+  const { partitionKey, auditedPartitions } = TABLES[id] as TableDefinition;
+  return auditedPartitions === undefined || auditedPartitions.includes(keys?.[partitionKey.name]?.S ?? '');
+}
 
 /** The physical table name: the CDK-provided env var in AWS, `${TABLE_PREFIX}${name}` locally. */
 export function tableName(id: TableId): string {

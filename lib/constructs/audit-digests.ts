@@ -53,6 +53,16 @@ export class AuditDigests extends Construct {
       // Locked objects outlive any stack: CloudFormation could not empty the bucket anyway.
       removalPolicy: props.removalPolicy,
     });
+    // Compliance mode keeps every version, but a plain DELETE still places a delete marker, which hides the newest
+    // digest from a listing and makes an older one look newest: nobody may delete, whatever their IAM allows.
+    this.bucket.addToResourcePolicy(
+      new PolicyStatement({
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+        resources: [this.bucket.arnForObjects('*')],
+      }),
+    );
     Validations.of(this.bucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason: 'Objects are write-once (Object Lock, compliance mode) and their reads are in CloudTrail data events.',

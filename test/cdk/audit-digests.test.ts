@@ -43,6 +43,21 @@ describe('audit digests', () => {
     });
   });
 
+  it('its bucket policy denies every principal DeleteObject: no delete marker can hide the newest digest', () => {
+    const bucketId = logicalId(built.api.auditDigests.bucket);
+    const policies = Object.values(
+      template.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: bucketId } } }),
+    );
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+      }),
+    );
+  });
+
   it('the signing key is ECC_NIST_P256; its policy denies kms:Sign to every principal but the digest function', () => {
     const key = template.findResources('AWS::KMS::Key')[logicalId(built.api.auditDigests.signingKey)]!;
     expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });

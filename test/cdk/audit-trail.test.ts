@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_STREAM_SETTINGS } from '#audit/stream-settings';
 import { AUDITED_TABLE_IDS } from '#platform/tables';
 import { AppFunction } from '#lib/constructs/app-function';
-import { AuditTrail } from '#lib/constructs/audit-trail';
+import { AuditTrail, auditPartitionFilters } from '#lib/constructs/audit-trail';
 import {
   expectEncryptedFailureQueue,
   expectStreamMapping,
@@ -30,7 +30,11 @@ beforeAll(() => {
     logRemovalPolicy: RemovalPolicy.DESTROY,
   });
   consumer.bindTables(tables);
-  new AuditTrail(stack, 'AuditTrail', { consumer, tables: AUDITED_TABLE_IDS.map((id) => tables[id]) });
+  new AuditTrail(stack, 'AuditTrail', {
+    consumer,
+    tables: AUDITED_TABLE_IDS.map((id) => tables[id]),
+    partitionFilters: auditPartitionFilters(tables),
+  });
   template = Template.fromStack(stack);
 });
 
@@ -47,6 +51,16 @@ describe('AuditTrail construct', () => {
       });
     },
   );
+
+  it("filters the analytics stream to the dashboards' partition, so aggregate updates never invoke the audit function", () => {
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+    const filtered = mappings.filter((m) => m.Properties.FilterCriteria);
+    expect(filtered).toHaveLength(1);
+    expect(JSON.stringify(filtered[0]!.Properties.EventSourceArn)).toMatch(/analytics/i);
+    expect(filtered[0]!.Properties.FilterCriteria).toEqual({
+      Filters: [{ Pattern: JSON.stringify({ dynamodb: { Keys: { pk: { S: ['DASH'] } } } }) }],
+    });
+  });
 
   it('the audit function may re-drive the on-failure queue: receive and delete its messages, and knows its URL', () => {
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(

@@ -371,4 +371,10 @@ describe('outputs', () => {
     const app = dev();
     app.apiTemplate.hasOutput('ApiUrl', { Value: Match.objectLike({ 'Fn::Join': Match.anyValue() }) });
   });
+
+  it('names the audit-stream function, which the audit replay invokes', () => {
+    const app = dev();
+    const fnId = app.api.getLogicalId(app.api.fn('audit-stream').node.defaultChild as CfnElement);
+    app.apiTemplate.hasOutput('AuditStreamFunctionName', { Value: { Ref: fnId } });
+  });
 });
