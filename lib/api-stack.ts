@@ -25,7 +25,7 @@ import { FUNCTIONS, ROUTES, type FunctionDefinition, type FunctionId } from '#pl
 import { AUDITED_TABLE_IDS, type TableId } from '#platform/tables';
 import { AppFunction, isApiFunction, PROJECT_ROOT } from '#lib/constructs/app-function';
 import { SigningKeys } from '#lib/constructs/signing-keys';
-import { AuditTrail, auditPartitionFilters } from '#lib/constructs/audit-trail';
+import { AuditTrail } from '#lib/constructs/audit-trail';
 import { Analytics } from '#lib/constructs/analytics';
 import { AttributionKey } from '#lib/constructs/attribution-key';
 import { AuditDigests } from '#lib/constructs/audit-digests';
@@ -298,7 +298,6 @@ export class ApiStack extends Stack {
     this.auditTrail = new AuditTrail(this, 'AuditTrail', {
       consumer: this.fn('audit-stream'),
       tables: AUDITED_TABLE_IDS.map((id) => tables[id]),
-      partitionFilters: auditPartitionFilters(tables),
       removalPolicy: config.removalPolicy,
     });
     // The second consumer of the charges stream; its queues share the audit queues' key.

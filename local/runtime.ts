@@ -159,8 +159,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const startBackground = () =>
       (background ??= (async () => {
         // The audit trail's feed: the audited tables' streams → the audit-stream handler.
-        const { AUDITED_TABLE_IDS, auditFeedTakes, tableName } = await import('#platform/tables');
-        const auditedTableOf = new Map(AUDITED_TABLE_IDS.map((id) => [tableName(id), id]));
+        const { AUDITED_TABLE_IDS, tableName } = await import('#platform/tables');
         // Both consumers' modules load now, not on the first change: their import takes seconds on a busy machine,
         // and every record written meanwhile would wait for it.
         for (const id of ['audit-stream', 'analytics-stream'] as const) void loadHandler(id).catch(() => undefined);
@@ -171,10 +170,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           stateDir,
           parallelization: config().LOCAL_STREAM_PARALLELIZATION,
           log,
-          filter: (record) => {
-            const table = auditedTableOf.get(record.eventSourceARN?.split('/')[1] ?? '');
-            return table !== undefined && auditFeedTakes(table, record.dynamodb?.Keys);
-          },
         });
         poller.start();
         // The analytics aggregates: a second consumer of the charges stream, with its own checkpoints and failure file.

@@ -49,8 +49,6 @@ export interface StreamPollerOptions {
   log?: (line: string) => void;
   /** Default: the `audit-stream` function through the same `invoke` the local server uses. */
   deliver?: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
-  /** Lambda's event filter: a record it refuses is passed over (its position kept), never delivered. */
-  filter?: (record: DynamoDBRecord) => boolean;
 }
 
 interface ShardCheckpoint {
@@ -108,7 +106,6 @@ export class StreamPoller {
   private readonly region: string;
   private readonly log: (line: string) => void;
   private readonly deliver: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
-  private readonly filter: (record: DynamoDBRecord) => boolean;
   private checkpoints: Checkpoints;
   private readonly shards = new Map<string, ShardRuntime>();
   private readonly streamArns = new Map<string, string>();
@@ -145,7 +142,6 @@ export class StreamPoller {
     );
     this.log = options.log ?? ((line) => console.log(line));
     this.deliver = options.deliver ?? ((event) => invoke<DynamoDBBatchResponse | void>('audit-stream', event));
-    this.filter = options.filter ?? (() => true);
     this.checkpoints = existsSync(this.checkpointFile)
       ? (JSON.parse(readFileSync(this.checkpointFile, 'utf8')) as Checkpoints)
       : {};
@@ -314,9 +310,7 @@ export class StreamPoller {
       return 0;
     }
 
-    const event: DynamoDBStreamEvent = {
-      Records: records.map((r) => toLambdaRecord(r, streamArn, this.region)).filter(this.filter),
-    };
+    const event: DynamoDBStreamEvent = { Records: records.map((r) => toLambdaRecord(r, streamArn, this.region)) };
     // The page's first failed record over all its batches: everything before it is done (records after it that
     // another batch did write come again, and the handler's idempotency makes that harmless).
     const failures = await Promise.all(this.batches(streamArn, event).map((batch) => this.deliverBatch(batch)));
@@ -370,7 +364,6 @@ export class StreamPoller {
    * one item — of one audited entity — are all in one batch, in stream order, so each hash chain is written in order.
    */
   private batches(streamArn: string, event: DynamoDBStreamEvent): DynamoDBStreamEvent[] {
-    if (event.Records.length === 0) return [];
     if (this.parallelization === 1) return [event];
     const keyName = this.partitionKeys.get(streamArn);
     const groups = new Map<number, DynamoDBRecord[]>();

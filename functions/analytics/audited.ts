@@ -7,7 +7,7 @@ import { DASHBOARD_ENTITY, DASHBOARD_PK, DASHBOARD_UNSIGNED_FIELDS, dashboardKey
 /** The dashboard's version, undefined when there is none (or only the tombstone of a delete). */
 async function currentVersion(id: string): Promise<number | undefined> {
   const { Item } = await documentDb().send(
-    new GetCommand({ TableName: tableName('analytics'), Key: dashboardKey(id), ConsistentRead: true }),
+    new GetCommand({ TableName: tableName('dashboards'), Key: dashboardKey(id), ConsistentRead: true }),
   );
   return Item && Item.deletedAt === undefined && typeof Item.version === 'number' ? Item.version : undefined;
 }
@@ -30,7 +30,7 @@ const DASHBOARD_METADATA_FIELDS: ReadonlySet<string> = new Set([
  * (`deletedAt` set, the widgets gone); the REMOVE that clears the tombstone away is no change of its own.
  */
 export const auditedDashboards: AuditedEntity = {
-  table: 'analytics',
+  table: 'dashboards',
   entityType: DASHBOARD_ENTITY,
   entityIdOf(keys: Image) {
     if (typeof keys.pk !== 'string' || keys.pk === '') throw new PoisonedRecordError('Analytics record without pk');

@@ -1,16 +1,11 @@
-import { TABLES } from '#platform/tables';
-
 /**
  * What the audit trail needs to know of a stored dashboard, apart from the store (which brings the analytics model):
  * its entity name, key, and the storage attributes the attribution MAC does not cover.
  */
 export const DASHBOARD_ENTITY = 'dashboard';
 
-/**
- * Dashboards live in the analytics table, in one partition: there are few, and a list reads them all. It is the
- * table's one audited partition, which the audit feed's filter lets through.
- */
-export const DASHBOARD_PK = TABLES.analytics.auditedPartitions[0];
+/** Dashboards live in one partition of their table: there are few, and a list reads them all. */
+export const DASHBOARD_PK = 'DASH';
 
 export const dashboardKey = (id: string) => ({ pk: DASHBOARD_PK, sk: id });
 

@@ -74,7 +74,7 @@ function stamped(id: string, item: Record<string, unknown>, change: LastChange) 
 export class DashboardStore {
   constructor(
     private readonly db: DynamoDBDocumentClient = documentDb(),
-    private readonly table: string = tableName('analytics'),
+    private readonly table: string = tableName('dashboards'),
   ) {}
 
   async get(id: string): Promise<Dashboard | undefined> {

@@ -70,6 +70,7 @@ export const FUNCTIONS = {
       'auth-state': 'describe',
       reports: 'describe',
       analytics: 'describe',
+      dashboards: 'describe',
     },
     signingKeys: 'verify',
   },
@@ -85,6 +86,7 @@ export const FUNCTIONS = {
       'auth-state': 'describe',
       reports: 'describe',
       analytics: 'describe',
+      dashboards: 'describe',
     },
     signingKeys: 'verify',
   },
@@ -223,19 +225,19 @@ export const FUNCTIONS = {
     description: 'Hash-chain verification anchored in the signed digests, and the digests themselves',
     memorySize: 512,
     timeoutSeconds: 29,
-    // charges, users, reports, analytics: verify compares each chain with its entity's version.
-    tables: { audit: 'read', charges: 'read', users: 'read', reports: 'read', analytics: 'read' },
+    // charges, users, reports, dashboards: verify compares each chain with its entity's version.
+    tables: { audit: 'read', charges: 'read', users: 'read', reports: 'read', dashboards: 'read' },
     digests: 'read',
   },
   // Not behind API Gateway: the streams of the audited tables (lib/constructs/audit-trail.ts) invoke it.
   'audit-stream': {
     entry: 'functions/audit/stream.ts',
-    description: 'Writes the hash-chained audit trail from the charges, users, reports and analytics table streams',
+    description: 'Writes the hash-chained audit trail from the charges, users, reports and dashboards table streams',
     memorySize: 512,
     timeoutSeconds: 60,
     // describe: only for the table names, which tell the handler which stream a record came from.
     // charges `read`: the snapshot of each audited version is checked (functions/charges/audited.ts).
-    tables: { audit: 'append', charges: 'read', users: 'describe', reports: 'describe', analytics: 'describe' },
+    tables: { audit: 'append', charges: 'read', users: 'describe', reports: 'describe', dashboards: 'describe' },
     attribution: 'verify',
   },
   // Not behind API Gateway: EventBridge Scheduler invokes it every AUDIT_DIGEST_INTERVAL_SECONDS.
@@ -263,9 +265,9 @@ export const FUNCTIONS = {
     description: 'Analytics queries over the kept aggregates, and dashboards',
     memorySize: 512,
     timeoutSeconds: 29,
-    // analytics: reads aggregates; dashboards are put and deleted (readWrite). Dashboard changes reach the audit
-    // trail from the analytics table's stream, stamped with the attribution MAC.
-    tables: { analytics: 'readWrite' },
+    // analytics: reads aggregates. dashboards: put and deleted (readWrite); their changes reach the audit trail from
+    // that table's stream, stamped with the attribution MAC.
+    tables: { analytics: 'read', dashboards: 'readWrite' },
     attribution: 'mac',
   },
   // Not behind API Gateway: the charges table stream (lib/constructs/analytics.ts) invokes it.

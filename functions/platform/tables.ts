@@ -28,12 +28,6 @@ export interface TableDefinition {
   /** Global secondary indexes; every one projects ALL attributes. */
   readonly indexes: readonly IndexDefinition[];
   readonly stream?: 'NEW_AND_OLD_IMAGES';
-  /**
-   * Where a streamed table holds audited entities among other items: the partition-key values that hold them. The
-   * audit feed receives only their stream records (a Lambda event filter in AWS, the same rule in the local poller),
-   * so the other items' writes never invoke the audit function.
-   */
-  readonly auditedPartitions?: readonly string[];
   /** Epoch-seconds attribute DynamoDB's TTL deletes by. DynamoDB deletes late, so readers check it too. */
   readonly ttlAttribute?: string;
 }
@@ -106,9 +100,8 @@ export const TABLES = {
   },
   /**
    * Aggregates kept from the charges stream (functions/analytics/aggregates.ts has the item layout: per-month
-   * partitions whose sort key starts with the date, so a date range is one Query per month), the stream
-   * records already applied (expiring markers), and dashboards; dashboard changes reach the audit trail through the
-   * stream (the rest of its records the audit function passes over).
+   * partitions whose sort key starts with the date, so a date range is one Query per month) and the stream records
+   * already applied (expiring markers). Derived data, rebuilt from the charges table at will: no stream, no audit.
    */
   analytics: {
     name: 'analytics',
@@ -116,10 +109,19 @@ export const TABLES = {
     partitionKey: S('pk'),
     sortKey: S('sk'),
     indexes: [],
-    stream: 'NEW_AND_OLD_IMAGES',
-    // Dashboards: one partition (functions/analytics/dashboard-item.ts).
-    auditedPartitions: ['DASH'],
     ttlAttribute: 'expiresAt',
+  },
+  /**
+   * Dashboards (functions/analytics/dashboard-item.ts: one partition, there are few and a list reads them all) and
+   * the seed marker of the shipped one; their changes reach the audit trail through the stream.
+   */
+  dashboards: {
+    name: 'dashboards',
+    envVar: 'DASHBOARDS_TABLE_NAME',
+    partitionKey: S('pk'),
+    sortKey: S('sk'),
+    indexes: [],
+    stream: 'NEW_AND_OLD_IMAGES',
   },
 } as const satisfies Record<string, TableDefinition>;
 
@@ -127,12 +129,6 @@ export type TableId = keyof typeof TABLES;
 export const TABLE_IDS = Object.keys(TABLES) as TableId[];
 /** The tables with a stream: each one feeds the audit trail (functions/audit/audited-entities.ts). */
 export const AUDITED_TABLE_IDS = TABLE_IDS.filter((id) => (TABLES[id] as TableDefinition).stream !== undefined);
-
-/** Whether the audit feed takes a stream record of `id` with these keys (the rule of `auditedPartitions`). */
-export function auditFeedTakes(id: TableId, keys: Record<string, { S?: string } | undefined> | undefined): boolean {
-  const { partitionKey, auditedPartitions } = TABLES[id] as TableDefinition;
-  return auditedPartitions === undefined || auditedPartitions.includes(keys?.[partitionKey.name]?.S ?? '');
-}
 
 /** The physical table name: the CDK-provided env var in AWS, `${TABLE_PREFIX}${name}` locally. */
 export function tableName(id: TableId): string {

@@ -4,8 +4,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { AUDIT_STREAM_SETTINGS } from '#audit/stream-settings';
-import { AUDITED_TABLE_IDS, TABLES, type TableDefinition, type TableId } from '#platform/tables';
-import { StreamConsumer, type StreamConsumerProps } from './stream-consumer';
+import { StreamConsumer } from './stream-consumer';
 
 export interface AuditTrailProps {
   /**
@@ -15,8 +14,6 @@ export interface AuditTrailProps {
   readonly consumer: IFunction & { addEnvironment(key: string, value: string): unknown };
   /** The tables whose NEW_AND_OLD_IMAGES streams feed the audit trail (AUDITED_TABLE_IDS). */
   readonly tables: readonly ITable[];
-  /** Tables that hold audited entities only in some partitions (`auditedPartitions`): only those reach the feed. */
-  readonly partitionFilters?: StreamConsumerProps['partitionFilters'];
   /** Encrypts the failure queues; default: a new customer-managed key with rotation. */
   readonly encryptionKey?: IKey;
   /** For the queues and their key: prod keeps them (they hold unreplayed failures), dev destroys them. Default: CDK's. */
@@ -36,16 +33,4 @@ export class AuditTrail extends StreamConsumer {
     this.failureQueue.grantConsumeMessages(props.consumer);
     props.consumer.addEnvironment('AUDIT_FAILURE_QUEUE_URL', this.failureQueue.queueUrl);
   }
-}
-
-/** The audit feed's event filters: for each audited table with `auditedPartitions`, only those partitions. */
-export function auditPartitionFilters(
-  tables: Readonly<Record<TableId, ITable>>,
-): NonNullable<StreamConsumerProps['partitionFilters']> {
-  return new Map(
-    AUDITED_TABLE_IDS.flatMap((id) => {
-      const { partitionKey, auditedPartitions } = TABLES[id] as TableDefinition;
-      return auditedPartitions ? [[tables[id], { key: partitionKey.name, values: auditedPartitions }] as const] : [];
-    }),
-  );
 }

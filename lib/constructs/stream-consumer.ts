@@ -2,7 +2,7 @@ import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
-import { FilterCriteria, FilterRule, type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -21,11 +21,6 @@ export interface StreamConsumerProps {
   readonly consumer: IFunction;
   /** The tables whose NEW_AND_OLD_IMAGES streams it reads, one event source mapping each. */
   readonly tables: readonly ITable[];
-  /**
-   * Per table, the only partitions whose records the consumer receives (an event filter on the partition key);
-   * the other records never invoke it. A table without an entry sends every record.
-   */
-  readonly partitionFilters?: ReadonlyMap<ITable, { readonly key: string; readonly values: readonly string[] }>;
   readonly settings: StreamSettings;
   /** What the consumer keeps ("audit", "analytics"): names the key and the acknowledgements. */
   readonly feed: string;
@@ -86,12 +81,8 @@ export class StreamConsumer extends Construct {
     });
     const { settings } = props;
     for (const table of props.tables) {
-      const only = props.partitionFilters?.get(table);
       props.consumer.addEventSource(
         new DynamoEventSource(table, {
-          filters: only && [
-            FilterCriteria.filter({ dynamodb: { Keys: { [only.key]: { S: FilterRule.or(...only.values) } } } }),
-          ],
           startingPosition: StartingPosition.TRIM_HORIZON,
           batchSize: settings.batchSize,
           bisectBatchOnError: true,

@@ -4,7 +4,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ANALYTICS_STREAM_SETTINGS } from '#analytics/stream-settings';
-import { TABLES } from '#platform/tables';
+import { TABLES, type TableDefinition } from '#platform/tables';
 import { AppFunction } from '#lib/constructs/app-function';
 import { Analytics, ANALYTICS_ITERATOR_AGE_ALARM_MS } from '#lib/constructs/analytics';
 import {
@@ -93,11 +93,16 @@ describe('Analytics construct', () => {
     }
   });
 
-  it('least privilege: the API function reads aggregates, keeps dashboards, never writes the audit trail; never scans', () => {
+  it('least privilege: the API function only reads aggregates, keeps dashboards, never writes the audit trail; never scans', () => {
     const onAnalytics = actionsOn('AnalyticsFunctionRole', 'analytics');
-    expect(onAnalytics).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem']));
-    expect(onAnalytics).not.toContain('dynamodb:Scan');
-    // Dashboard changes reach the audit trail from the analytics table's stream, stamped with the attribution MAC.
+    expect(onAnalytics).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:GetItem']));
+    for (const write of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Scan']) {
+      expect(onAnalytics).not.toContain(write);
+    }
+    const onDashboards = actionsOn('AnalyticsFunctionRole', 'dashboards');
+    expect(onDashboards).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem']));
+    expect(onDashboards).not.toContain('dynamodb:Scan');
+    // Dashboard changes reach the audit trail from the dashboards table's stream, stamped with the attribution MAC.
     expect(actionsOn('AnalyticsFunctionRole', 'audit')).toEqual([]);
     expect(actionsOn('AnalyticsFunctionRole', 'charges')).toEqual([]);
   });
@@ -107,15 +112,20 @@ describe('Analytics construct', () => {
   });
 });
 
-describe('the analytics table', () => {
-  it('is defined once for CDK and local: pk/sk strings, TTL on expiresAt (markers), a stream (dashboards), no index', () => {
+describe('the analytics and dashboards tables', () => {
+  it('analytics is defined once for CDK and local: pk/sk strings, TTL on expiresAt (markers), no stream, no index', () => {
     expect(TABLES.analytics).toMatchObject({
       partitionKey: { name: 'pk', type: 'S' },
       sortKey: { name: 'sk', type: 'S' },
       indexes: [],
       ttlAttribute: 'expiresAt',
     });
-    // The audit trail reads dashboard changes from it (functions/analytics/audited.ts).
-    expect(TABLES.analytics.stream).toBe('NEW_AND_OLD_IMAGES');
+    // Aggregates change with every charge write: a stream on them would invoke the audit function for nothing.
+    expect((TABLES.analytics as TableDefinition).stream).toBeUndefined();
+  });
+
+  it('dashboards have a table of their own, whose stream feeds the audit trail (functions/analytics/audited.ts)', () => {
+    expect(TABLES.dashboards).toMatchObject({ partitionKey: { name: 'pk' }, sortKey: { name: 'sk' } });
+    expect(TABLES.dashboards.stream).toBe('NEW_AND_OLD_IMAGES');
   });
 });

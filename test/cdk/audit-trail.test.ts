@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_STREAM_SETTINGS } from '#audit/stream-settings';
 import { AUDITED_TABLE_IDS } from '#platform/tables';
 import { AppFunction } from '#lib/constructs/app-function';
-import { AuditTrail, auditPartitionFilters } from '#lib/constructs/audit-trail';
+import { AuditTrail } from '#lib/constructs/audit-trail';
 import {
   expectEncryptedFailureQueue,
   expectStreamMapping,
@@ -30,16 +30,12 @@ beforeAll(() => {
     logRemovalPolicy: RemovalPolicy.DESTROY,
   });
   consumer.bindTables(tables);
-  new AuditTrail(stack, 'AuditTrail', {
-    consumer,
-    tables: AUDITED_TABLE_IDS.map((id) => tables[id]),
-    partitionFilters: auditPartitionFilters(tables),
-  });
+  new AuditTrail(stack, 'AuditTrail', { consumer, tables: AUDITED_TABLE_IDS.map((id) => tables[id]) });
   template = Template.fromStack(stack);
 });
 
 describe('AuditTrail construct', () => {
-  it.each(['charges', 'users', 'reports', 'analytics'])(
+  it.each(['charges', 'users', 'reports', 'dashboards'])(
     'maps the %s stream to the audit function with bisect, retries, max age, batch failures and an SQS on-failure destination',
     (id) => {
       expectStreamMapping(template, {
@@ -51,16 +47,6 @@ describe('AuditTrail construct', () => {
       });
     },
   );
-
-  it("filters the analytics stream to the dashboards' partition, so aggregate updates never invoke the audit function", () => {
-    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
-    const filtered = mappings.filter((m) => m.Properties.FilterCriteria);
-    expect(filtered).toHaveLength(1);
-    expect(JSON.stringify(filtered[0]!.Properties.EventSourceArn)).toMatch(/analytics/i);
-    expect(filtered[0]!.Properties.FilterCriteria).toEqual({
-      Filters: [{ Pattern: JSON.stringify({ dynamodb: { Keys: { pk: { S: ['DASH'] } } } }) }],
-    });
-  });
 
   it('the audit function may re-drive the on-failure queue: receive and delete its messages, and knows its URL', () => {
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
@@ -80,7 +66,7 @@ describe('AuditTrail construct', () => {
 
   it('has no other event source mappings (the audit table itself is not streamed into itself)', () => {
     expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(4);
-    expect(AUDITED_TABLE_IDS).toEqual(['charges', 'users', 'reports', 'analytics']);
+    expect(AUDITED_TABLE_IDS).toEqual(['charges', 'users', 'reports', 'dashboards']);
   });
 
   it('the on-failure queue is KMS-encrypted, TLS-only and has its own DLQ', () => {

@@ -35,7 +35,7 @@ const key = (id: string) => ({ pk: 'DASH', sk: id });
 
 beforeAll(async () => {
   await createTables();
-  reader = streamReader(['analytics']);
+  reader = streamReader(['dashboards']);
 });
 afterAll(() => reader.stop());
 
@@ -58,7 +58,7 @@ describe('dashboards on the audit trail', () => {
     for (const r of records) expect(r.requestId).toMatch(/^req-/);
     expect(verifyChain(records as unknown as AuditRecord[]).valid).toBe(true);
     // Gone for readers and from the table.
-    const { Item } = await documentDb().send(new GetCommand({ TableName: tableName('analytics'), Key: key(d.id) }));
+    const { Item } = await documentDb().send(new GetCommand({ TableName: tableName('dashboards'), Key: key(d.id) }));
     expect(Item).toBeUndefined();
   });
 
@@ -75,7 +75,7 @@ describe('dashboards on the audit trail', () => {
     await drain();
     await documentDb().send(
       new UpdateCommand({
-        TableName: tableName('analytics'),
+        TableName: tableName('dashboards'),
         Key: key(d.id),
         UpdateExpression: 'SET title = :t, version = :v, updatedBy = :by',
         ExpressionAttributeValues: { ':t': 'Hijacked', ':v': 2, ':by': { userId: ada.userId, username: 'ada' } },
@@ -92,7 +92,7 @@ describe('dashboards on the audit trail', () => {
   it('a direct DeleteItem of a live dashboard is an out-of-band remove', async () => {
     const d = await service().create({ title: 'Doomed', shared: false, widgets: [] }, ada, meta());
     await drain();
-    await documentDb().send(new DeleteCommand({ TableName: tableName('analytics'), Key: key(d.id) }));
+    await documentDb().send(new DeleteCommand({ TableName: tableName('dashboards'), Key: key(d.id) }));
     await drain();
     const records = await auditRecordsOf('dashboard', d.id);
     expect(records.map((r) => r.action)).toEqual(['create', 'remove']);
@@ -102,7 +102,7 @@ describe('dashboards on the audit trail', () => {
   it('aggregates and markers of the analytics table are not audited', async () => {
     await documentDb().send(
       new UpdateCommand({
-        TableName: tableName('analytics'),
+        TableName: tableName('dashboards'),
         Key: { pk: 'AGG#2026-05', sk: '2026-05-01#x' },
         UpdateExpression: 'ADD #n :one',
         ExpressionAttributeNames: { '#n': 'count' },

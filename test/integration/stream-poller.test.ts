@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { documentDb } from '#platform/dynamo';
-import { auditFeedTakes, tableName } from '#platform/tables';
+import { tableName } from '#platform/tables';
 import { invoke } from '#local/handlers';
 import { StreamPoller } from '#local/stream-poller';
 import { userWith } from '#test/support/events';
@@ -134,35 +132,5 @@ describe('local stream poller', () => {
     );
     await flaky.instance.stop();
     expect(await auditRecordsOf('charge', id)).toHaveLength(1);
-  });
-});
-
-describe('the audit feed filter', () => {
-  it("passes over the analytics table's aggregate items and delivers only the dashboards' partition, once", async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'poller-filter-'));
-    const delivered: Array<string | undefined> = [];
-    const filtered = new StreamPoller({
-      endpoint: process.env.DYNAMODB_ENDPOINT as string,
-      tables: [tableName('analytics')],
-      stateDir,
-      intervalMs: 10,
-      log: () => undefined,
-      filter: (record) => auditFeedTakes('analytics', record.dynamodb?.Keys),
-      deliver: async (event) => {
-        delivered.push(...event.Records.map((r) => r.dynamodb?.Keys?.pk?.S));
-        return { batchItemFailures: [] };
-      },
-    });
-    const put = (pk: string, sk: string) =>
-      documentDb().send(new PutCommand({ TableName: tableName('analytics'), Item: { pk, sk } }));
-    await put('M#2026-12', 'agg-1');
-    await put('DASH', 'd-filter');
-    await put('M#2026-12', 'agg-2');
-    await drain(filtered);
-    expect(delivered).toEqual(['DASH']);
-    // The passed-over records are behind the checkpoint too: nothing comes again.
-    await drain(filtered);
-    await filtered.stop();
-    expect(delivered).toEqual(['DASH']);
   });
 });
