@@ -349,7 +349,7 @@ describe('table access is what each function really calls (least privilege)', ()
   it('allows DeleteItem only where the code hard-deletes, and BatchWriteItem nowhere', () => {
     // analytics: dashboards are deleted; reports: definitions; users: unlock.
     expect(holders('dynamodb:DeleteItem')).toEqual([
-      'analytics → analytics',
+      'analytics → dashboards',
       'reports → reports',
       'users → auth-state',
     ]);
