@@ -13,6 +13,7 @@ import {
 } from './digest';
 import { writeDigestIndex } from './digest-index';
 import { AuditStore } from './store';
+import { forEachConcurrently } from '#platform/concurrency';
 
 /**
  * Records carry the writer's `at`, which can lie a little before the record's append (stream lag, retries): heads
@@ -48,15 +49,10 @@ async function headsOf(log: AuditLog, entities: Map<string, Set<string>>): Promi
     const ids = [...(entities.get(entityType) as Set<string>)].sort();
     entities.delete(entityType);
     const found: (ChainHead | undefined)[] = new Array(ids.length);
-    let next = 0;
-    const worker = async () => {
-      for (let i = next++; i < ids.length; i = next++) {
-        const entityId = ids[i] as string;
-        const head = await log.head(entityType, entityId);
-        if (head) found[i] = { entityType, entityId, seq: head.seq, hash: head.hash };
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(HEAD_LOOKUPS_IN_FLIGHT, ids.length) }, worker));
+    await forEachConcurrently(ids, HEAD_LOOKUPS_IN_FLIGHT, async (entityId, i) => {
+      const head = await log.head(entityType, entityId);
+      if (head) found[i] = { entityType, entityId, seq: head.seq, hash: head.hash };
+    });
     for (const head of found) if (head) heads.push(head);
   }
   return heads;

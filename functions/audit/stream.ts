@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { appendAuditRecord, type ChainHead } from './audit-log';
 import { entityKeyOf, GENESIS_HASH } from './record';
+import { forEachConcurrently } from '#platform/concurrency';
 import { auditLag } from '#platform/observability/counters';
 import { emfMetrics, logger, loggerContext, metrics } from '#platform/powertools';
 import { streamChanges } from './stream-changes';
@@ -85,12 +86,7 @@ async function lambdaHandler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchR
     }
   };
 
-  const queue = [...chains.values()];
-  await Promise.all(
-    Array.from({ length: Math.min(AUDIT_STREAM_SETTINGS.handlerConcurrency, queue.length) }, async () => {
-      for (let chain = queue.shift(); chain; chain = queue.shift()) await processChain(chain);
-    }),
-  );
+  await forEachConcurrently([...chains.values()], AUDIT_STREAM_SETTINGS.handlerConcurrency, processChain);
   // In stream order: Lambda retries from the first.
   return {
     batchItemFailures: [...failed]
