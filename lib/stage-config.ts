@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type * as z from 'zod';
+import * as z from '#platform/zod';
 import { parseOidcProviders } from '#auth/oidc';
 import { parseExternalChecks } from '#ops/detailed-health';
 import { EnvSchema } from '#platform/config';
@@ -242,8 +242,8 @@ export function functionEnvironment(context: Readonly<Record<string, unknown>>):
     environment[variable] = asEnvValue(value);
   }
   const names = Object.keys(environment) as (keyof typeof EnvSchema.shape)[];
-  const schema = EnvSchema.pick(Object.fromEntries(names.map((name) => [name, true])) as never) as z.ZodType;
-  const parsed = schema.safeParse(environment);
+  const schema = z.pick(EnvSchema, Object.fromEntries(names.map((name) => [name, true])) as never) as z.core.$ZodType;
+  const parsed = z.safeParse(schema, environment);
   const contextKey = (variable: PropertyKey) =>
     Object.entries(FUNCTION_SETTINGS).find(([, v]) => v === variable)?.[0] ?? String(variable);
   if (!parsed.success) {

@@ -11,7 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import * as z from 'zod';
+import * as z from '#platform/zod';
 import { EnvSchema } from '#platform/config';
 import { PERMISSIONS, ROLE_PERMISSIONS, ROLES } from '#platform/permissions';
 import { FUNCTIONS, ROUTES } from '#platform/routes';
@@ -44,9 +44,9 @@ interface VariableDoc {
 }
 
 /** A schema's static default, as the docs show it; undefined when it has none. */
-function defaultOf(schema: z.ZodType): string | undefined {
-  if (!(schema instanceof z.ZodDefault)) return undefined;
-  const value: unknown = schema.def.defaultValue;
+function defaultOf(schema: z.core.$ZodType): string | undefined {
+  if (!(schema instanceof z.core.$ZodDefault)) return undefined;
+  const value: unknown = schema._zod.def.defaultValue;
   if (value === '') return 'empty';
   return code(typeof value === 'string' ? value : JSON.stringify(value));
 }
@@ -54,9 +54,9 @@ function defaultOf(schema: z.ZodType): string | undefined {
 /** Every variable of the config schema: name, default, meaning. */
 export function envTable(): string {
   const rows = Object.entries(EnvSchema.shape).map(([name, schema]) => {
-    const meta = ((schema as z.ZodType).meta() ?? {}) as VariableDoc;
+    const meta = (z.globalRegistry.get(schema) ?? {}) as VariableDoc;
     if (!meta.description) throw new Error(`${name} has no description in functions/platform/config.ts`);
-    return [code(name), meta.shownDefault ?? defaultOf(schema as z.ZodType) ?? '—', meta.description];
+    return [code(name), meta.shownDefault ?? defaultOf(schema) ?? '—', meta.description];
   });
   return table(['variable', 'default', 'meaning'], rows);
 }

@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript';
 import * as prettier from 'prettier';
-import * as z from 'zod';
+import * as z from '#platform/zod';
 import { ERROR_STATUS, type ErrorCode } from '#platform/errors';
 import { MAX_BODY_BYTES, type DocumentedHeader, type RouteSpec } from '#platform/http/router';
 import { SECURITY_HEADERS } from '#platform/http/headers';
@@ -175,13 +175,13 @@ const headerRefs = (names: readonly string[], required: boolean) =>
   Object.fromEntries(names.map((name) => [name, required ? ref('headers', name) : HEADERS[name]]));
 
 /** Every exported zod schema of the model modules, by schema, with its export name. */
-async function namedSchemas(): Promise<Map<z.ZodType, string>> {
-  const named = new Map<z.ZodType, string>();
+async function namedSchemas(): Promise<Map<z.core.$ZodType, string>> {
+  const named = new Map<z.core.$ZodType, string>();
   const taken = new Map<string, string>();
   for (const specifier of MODEL_MODULES) {
     const module = (await import(specifier)) as Record<string, unknown>;
     for (const [name, value] of Object.entries(module)) {
-      if (!(value instanceof z.ZodType) || named.has(value)) continue;
+      if (!(value instanceof z.core.$ZodType) || named.has(value)) continue;
       const other = taken.get(name);
       if (other) throw new Error(`Two schemas are exported as ${name} (${other}, ${specifier}): rename one`);
       named.set(value, name);
@@ -224,7 +224,8 @@ function toComponents(registry: z.core.$ZodRegistry<{ id: string }>, io: 'input'
 }
 
 /** The example of a schema (its first `.meta({ examples })`), for a media type. */
-const exampleOf = (schema: z.ZodType | undefined): unknown => (schema?.meta()?.examples as unknown[] | undefined)?.[0];
+const exampleOf = (schema: z.core.$ZodType | undefined): unknown =>
+  (schema && (z.globalRegistry.get(schema)?.examples as unknown[] | undefined))?.[0];
 
 /** Which errors a route can answer, by status: from its access, path, query and body, and its own list. */
 function errorStatuses(route: RouteDefinition, spec: AnySpec): number[] {
@@ -295,7 +296,7 @@ export async function buildDocument(): Promise<Json> {
   const responses = z.registry<{ id: string }>();
   const requests = z.registry<{ id: string }>();
   for (const [schema, name] of named) responses.add(schema, { id: name });
-  const requestName = (schema: z.ZodType) => {
+  const requestName = (schema: z.core.$ZodType) => {
     const name = named.get(schema);
     if (!name) throw new Error('A request body schema must be exported from a model module');
     if (!requests.has(schema)) requests.add(schema, { id: name });
@@ -400,8 +401,8 @@ export async function buildDocument(): Promise<Json> {
               required: !spec.bodyOptional,
               content: {
                 'application/json': {
-                  schema: ref('schemas', requestName(spec.body as z.ZodType)),
-                  ...(exampleOf(spec.body as z.ZodType) ? { example: exampleOf(spec.body as z.ZodType) } : {}),
+                  schema: ref('schemas', requestName(spec.body)),
+                  ...(exampleOf(spec.body) ? { example: exampleOf(spec.body) } : {}),
                 },
               },
             },

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#platform/zod';
 import { ArticleId, IsoDate, STATUSES, UNITS } from '#charges/model';
 import { AuditActor } from '#audit/model';
 
@@ -22,16 +22,16 @@ export type Period = (typeof PERIODS)[number];
 
 /** A date, or a window back from today (UTC): `P30D`, `P12W`, `P6M` — what a dashboard keeps to stay current. */
 /** The start of an analytics query's range. */
-export const RangeFrom = z
-  .string()
-  .refine((s) => /^P\d{1,3}[DWM]$/.test(s) || IsoDate.safeParse(s).success, {
+export const RangeFrom = z.string().check(
+  z.refine((s) => /^P\d{1,3}[DWM]$/.test(s) || IsoDate.safeParse(s).success, {
     message: 'A date (YYYY-MM-DD) or a window back from today like P30D, P12W, P6M',
-  })
-  .meta({
+  }),
+  z.meta({
     description: `Start date, or a window back from \`to\` like \`P30D\`; default the ${DEFAULT_RANGE_DAYS} days up to \`to\``,
-  });
+  }),
+);
 /** The end of an analytics query's range. */
-export const RangeTo = IsoDate.meta({ description: 'End date (included); default today (UTC)' });
+export const RangeTo = IsoDate.check(z.meta({ description: 'End date (included); default today (UTC)' }));
 
 const inOrder = (q: { from?: string; to?: string }) => !q.from || !q.to || q.from.startsWith('P') || q.from <= q.to;
 const RANGE_IN_ORDER = { message: 'from must not be after to', path: ['from'] };
@@ -39,57 +39,69 @@ const RANGE_IN_ORDER = { message: 'from must not be after to', path: ['from'] };
 export const ChargesQuery = z
   .strictObject({
     measure: z
-      .enum(['count', 'quantity'])
-      .optional()
-      .meta({ description: 'count (default) or quantity; quantity needs one unit (`unit=` or `groupBy=unit`)' }),
-    groupBy: z.enum(['status', 'article', 'unit', 'day', 'week', 'month']).optional().meta({
-      description: 'Series per status, article or unit, or one series over days, weeks or months (default day)',
-    }),
-    interval: z.enum(PERIODS).optional().meta({
-      description:
-        'With groupBy status, article or unit: points per day, week or month; without it, one point (the range total)',
-    }),
-    from: RangeFrom.optional(),
-    to: RangeTo.optional(),
-    status: z.enum(STATUSES).optional(),
-    articleId: ArticleId.optional(),
-    unit: z.enum(UNITS).optional(),
-    top: z
-      .string()
-      .regex(/^\d{1,2}$/, 'Decimal digits only')
-      .refine((s) => Number(s) >= 1 && Number(s) <= MAX_TOP, { message: `1–${MAX_TOP}` })
-      .optional()
-      .meta({
-        description: `With groupBy=article: how many articles are named (1–${MAX_TOP}, default ${DEFAULT_TOP}); the rest is \`other\``,
+      .optional(z.enum(['count', 'quantity']))
+      .check(
+        z.meta({ description: 'count (default) or quantity; quantity needs one unit (`unit=` or `groupBy=unit`)' }),
+      ),
+    groupBy: z.optional(z.enum(['status', 'article', 'unit', 'day', 'week', 'month'])).check(
+      z.meta({
+        description: 'Series per status, article or unit, or one series over days, weeks or months (default day)',
       }),
+    ),
+    interval: z.optional(z.enum(PERIODS)).check(
+      z.meta({
+        description:
+          'With groupBy status, article or unit: points per day, week or month; without it, one point (the range total)',
+      }),
+    ),
+    from: z.optional(RangeFrom),
+    to: z.optional(RangeTo),
+    status: z.optional(z.enum(STATUSES)),
+    articleId: z.optional(ArticleId),
+    unit: z.optional(z.enum(UNITS)),
+    top: z
+      .optional(
+        z.string().check(
+          z.regex(/^\d{1,2}$/, 'Decimal digits only'),
+          z.refine((s) => Number(s) >= 1 && Number(s) <= MAX_TOP, { message: `1–${MAX_TOP}` }),
+        ),
+      )
+      .check(
+        z.meta({
+          description: `With groupBy=article: how many articles are named (1–${MAX_TOP}, default ${DEFAULT_TOP}); the rest is \`other\``,
+        }),
+      ),
   })
-  .refine(inOrder, RANGE_IN_ORDER)
-  .meta({ examples: [{ measure: 'count', groupBy: 'status', interval: 'week', from: 'P12W' }] });
+  .check(
+    z.refine(inOrder, RANGE_IN_ORDER),
+    z.meta({ examples: [{ measure: 'count', groupBy: 'status', interval: 'week', from: 'P12W' }] }),
+  );
 export type ChargesQuery = z.infer<typeof ChargesQuery>;
 
 export const QaQuery = z
   .strictObject({
-    measure: z
-      .enum(['decisions', 'lead_time', 'rejection_rate'])
-      .optional()
-      .meta({
+    measure: z.optional(z.enum(['decisions', 'lead_time', 'rejection_rate'])).check(
+      z.meta({
         description:
           'decisions (default: released, rejected, blocked), lead_time (p50 and p90 in days from production to the ' +
           'decision ending quarantine) or rejection_rate (rejected / (released + rejected))',
       }),
-    groupBy: z.enum(PERIODS).optional().meta({ description: 'Points per day (default), week or month' }),
-    from: RangeFrom.optional(),
-    to: RangeTo.optional(),
+    ),
+    groupBy: z.optional(z.enum(PERIODS)).check(z.meta({ description: 'Points per day (default), week or month' })),
+    from: z.optional(RangeFrom),
+    to: z.optional(RangeTo),
   })
-  .refine(inOrder, RANGE_IN_ORDER)
-  .meta({ examples: [{ measure: 'rejection_rate', groupBy: 'week', from: 'P26W' }] });
+  .check(
+    z.refine(inOrder, RANGE_IN_ORDER),
+    z.meta({ examples: [{ measure: 'rejection_rate', groupBy: 'week', from: 'P26W' }] }),
+  );
 export type QaQuery = z.infer<typeof QaQuery>;
 
 export const Point = z.object({
   /** The period's first day (a week starts on Monday), or `from` for a range total. */
   t: z.iso.date(),
   /** null where nothing was decided (lead time, rejection rate). */
-  value: z.number().nullable(),
+  value: z.nullable(z.number()),
 });
 
 export const Series = z
@@ -97,44 +109,46 @@ export const Series = z
     result: z.object({
       measure: z.string(),
       groupBy: z.string(),
-      interval: z.enum(PERIODS).nullable(),
+      interval: z.nullable(z.enum(PERIODS)),
       from: z.iso.date(),
       to: z.iso.date(),
       /** The unit quantities are in; null for counts and QA measures. */
-      unit: z.enum(UNITS).nullable(),
+      unit: z.nullable(z.enum(UNITS)),
     }),
     series: z.array(z.object({ key: z.string(), points: z.array(Point) })),
   })
-  .meta({
-    examples: [
-      {
-        result: {
-          measure: 'count',
-          groupBy: 'status',
-          interval: 'week',
-          from: '2026-05-04',
-          to: '2026-05-17',
-          unit: null,
+  .check(
+    z.meta({
+      examples: [
+        {
+          result: {
+            measure: 'count',
+            groupBy: 'status',
+            interval: 'week',
+            from: '2026-05-04',
+            to: '2026-05-17',
+            unit: null,
+          },
+          series: [
+            {
+              key: 'released',
+              points: [
+                { t: '2026-05-04', value: 12 },
+                { t: '2026-05-11', value: 9 },
+              ],
+            },
+            {
+              key: 'quarantine',
+              points: [
+                { t: '2026-05-04', value: 3 },
+                { t: '2026-05-11', value: 5 },
+              ],
+            },
+          ],
         },
-        series: [
-          {
-            key: 'released',
-            points: [
-              { t: '2026-05-04', value: 12 },
-              { t: '2026-05-11', value: 9 },
-            ],
-          },
-          {
-            key: 'quarantine',
-            points: [
-              { t: '2026-05-04', value: 3 },
-              { t: '2026-05-11', value: 5 },
-            ],
-          },
-        ],
-      },
-    ],
-  });
+      ],
+    }),
+  );
 export type Series = z.infer<typeof Series>;
 
 // ---- dashboards ----
@@ -147,11 +161,13 @@ export const MAX_WIDGETS = 30;
 export const MAX_DASHBOARDS_PER_OWNER = 20;
 
 /** A dashboard's or widget's title. */
-export const DashboardTitle = z
-  .string()
-  .min(1)
-  .max(120)
-  .refine((s) => s.trim() === s && !/\p{Cc}/u.test(s), { message: 'No surrounding whitespace or control characters' });
+export const DashboardTitle = z.string().check(
+  z.minLength(1),
+  z.maxLength(120),
+  z.refine((s) => s.trim() === s && !/\p{Cc}/u.test(s), {
+    message: 'No surrounding whitespace or control characters',
+  }),
+);
 
 export const WidgetQuery = z.discriminatedUnion('endpoint', [
   z.strictObject({ endpoint: z.literal('charges'), params: ChargesQuery }),
@@ -160,50 +176,51 @@ export const WidgetQuery = z.discriminatedUnion('endpoint', [
 export type WidgetQuery = z.infer<typeof WidgetQuery>;
 
 export const Widget = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, '1–40 of A–Z a–z 0–9 _ -'),
+  id: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,40}$/, '1–40 of A–Z a–z 0–9 _ -')),
   title: DashboardTitle,
   type: z.enum(WIDGET_TYPES),
   /** `GET /analytics/<endpoint>?<params>` */
   query: WidgetQuery,
   layout: z
     .strictObject({
-      x: z
-        .int()
-        .min(0)
-        .max(GRID_COLUMNS - 1),
-      y: z.int().min(0).max(999),
-      w: z.int().min(1).max(GRID_COLUMNS),
-      h: z.int().min(1).max(24),
+      x: z.int().check(z.minimum(0), z.maximum(GRID_COLUMNS - 1)),
+      y: z.int().check(z.minimum(0), z.maximum(999)),
+      w: z.int().check(z.minimum(1), z.maximum(GRID_COLUMNS)),
+      h: z.int().check(z.minimum(1), z.maximum(24)),
     })
-    .refine((l) => l.x + l.w <= GRID_COLUMNS, { message: `x + w must not exceed ${GRID_COLUMNS}`, path: ['w'] }),
+    .check(
+      z.refine((l) => l.x + l.w <= GRID_COLUMNS, { message: `x + w must not exceed ${GRID_COLUMNS}`, path: ['w'] }),
+    ),
 });
 export type Widget = z.infer<typeof Widget>;
 
-const Widgets = z
-  .array(Widget)
-  .max(MAX_WIDGETS)
-  .refine((ws) => new Set(ws.map((w) => w.id)).size === ws.length, { message: 'Widget ids must be unique' });
+const Widgets = z.array(Widget).check(
+  z.maxLength(MAX_WIDGETS),
+  z.refine((ws) => new Set(ws.map((w) => w.id)).size === ws.length, { message: 'Widget ids must be unique' }),
+);
 
 /** A new dashboard, and the whole of one replaced by PUT. */
 export const DashboardInput = z
-  .strictObject({ title: DashboardTitle, shared: z.boolean().optional(), widgets: Widgets.optional() })
-  .meta({
-    examples: [
-      {
-        title: 'Line 3',
-        shared: false,
-        widgets: [
-          {
-            id: 'by-status',
-            title: 'Charges by status',
-            type: 'stacked_bar',
-            query: { endpoint: 'charges', params: { groupBy: 'status', interval: 'week', from: 'P12W' } },
-            layout: { x: 0, y: 0, w: 12, h: 6 },
-          },
-        ],
-      },
-    ],
-  });
+  .strictObject({ title: DashboardTitle, shared: z.optional(z.boolean()), widgets: z.optional(Widgets) })
+  .check(
+    z.meta({
+      examples: [
+        {
+          title: 'Line 3',
+          shared: false,
+          widgets: [
+            {
+              id: 'by-status',
+              title: 'Charges by status',
+              type: 'stacked_bar',
+              query: { endpoint: 'charges', params: { groupBy: 'status', interval: 'week', from: 'P12W' } },
+              layout: { x: 0, y: 0, w: 12, h: 6 },
+            },
+          ],
+        },
+      ],
+    }),
+  );
 export type DashboardInput = z.infer<typeof DashboardInput>;
 
 export const Dashboard = z.object({
@@ -212,7 +229,7 @@ export const Dashboard = z.object({
   owner: AuditActor,
   shared: z.boolean(),
   widgets: z.array(Widget),
-  version: z.int().min(1),
+  version: z.int().check(z.minimum(1)),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
   updatedBy: AuditActor,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { JwtVerifier } from 'aws-jwt-verify/jwt-verifier';
 import { type Jwks, SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import type { Fetcher } from 'aws-jwt-verify/https';
-import * as z from 'zod';
+import * as z from '#platform/zod';
 import { config } from '#platform/config';
 import { isRole, type Role } from '#platform/permissions';
 import { logger } from '#platform/powertools';
@@ -54,26 +54,32 @@ const RESERVED_PROVIDER_IDS: ReadonlySet<string> = new Set(['callback', 'provide
 
 const ProviderSchema = z.strictObject({
   /** Names the provider in `GET /auth/sso/{id}`; required with `clientId`. */
-  id: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'id: lower-case letters, digits and hyphens')
-    .refine((id) => !RESERVED_PROVIDER_IDS.has(id), 'id must not be callback, providers or ticket')
-    .optional(),
-  issuer: z.string().min(1),
-  audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-  jwksUri: z.url().refine((uri) => {
-    const url = new URL(uri);
-    // JWKS over plain HTTP only from this machine (tests, a local IdP); anywhere else it must be HTTPS.
-    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname));
-  }, 'jwksUri must be https (http only for loopback addresses)'),
-  rolesClaim: z.string().min(1).default('groups'),
-  roleMap: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}),
+  id: z.optional(
+    z.string().check(
+      z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'id: lower-case letters, digits and hyphens'),
+      z.refine((id) => !RESERVED_PROVIDER_IDS.has(id), 'id must not be callback, providers or ticket'),
+    ),
+  ),
+  issuer: z.string().check(z.minLength(1)),
+  audience: z.union([
+    z.string().check(z.minLength(1)),
+    z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+  ]),
+  jwksUri: z.url().check(
+    z.refine((uri) => {
+      const url = new URL(uri);
+      // JWKS over plain HTTP only from this machine (tests, a local IdP); anywhere else it must be HTTPS.
+      return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname));
+    }, 'jwksUri must be https (http only for loopback addresses)'),
+  ),
+  rolesClaim: z._default(z.string().check(z.minLength(1)), 'groups'),
+  roleMap: z._default(z.record(z.string(), z.union([z.string(), z.array(z.string())])), {}),
   /** Browser sign-in (authorization code + PKCE): our client id at the provider. */
-  clientId: z.string().min(1).optional(),
+  clientId: z.optional(z.string().check(z.minLength(1))),
   /** The client secret's Secrets Manager id or ARN (AWS); locally OIDC_CLIENT_SECRET_<ID> or `.local/oidc/<id>`. */
-  clientSecretRef: z.string().min(1).optional(),
+  clientSecretRef: z.optional(z.string().check(z.minLength(1))),
   /** The sign-in button's label; the id when absent. */
-  displayName: z.string().min(1).max(64).optional(),
+  displayName: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
 });
 export type OidcProvider = z.infer<typeof ProviderSchema>;
 

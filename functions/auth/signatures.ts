@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#platform/zod';
 import type { AuthenticatedUser } from '#platform/auth-context';
 import type { RequestMeta } from '#platform/request-meta';
 
@@ -13,14 +13,16 @@ export type SignatureMeaning = (typeof SIGNATURE_MEANINGS)[number];
 export const SignatureInput = z
   .strictObject({
     meaning: z.enum(SIGNATURE_MEANINGS),
-    password: z.string().min(1).max(1024).optional(),
-    totp: z.string().min(1).max(64).optional(),
-    ticket: z.string().min(1).max(512).optional(),
+    password: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
+    totp: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+    ticket: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
   })
-  .meta({
-    id: 'SignatureInput',
-    description: 'Credentials given at the moment of signing, and what the signature means',
-  });
+  .check(
+    z.meta({
+      id: 'SignatureInput',
+      description: 'Credentials given at the moment of signing, and what the signature means',
+    }),
+  );
 export type SignatureInput = z.infer<typeof SignatureInput>;
 
 export type SignatureMethod = 'password' | 'password+totp' | 'sso';

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#platform/zod';
 import {
   isWellFormed,
   WELL_FORMED_MESSAGE,
@@ -24,23 +24,24 @@ export const Charge = z
   .object({
     chargeId: z.uuid(),
     /** Absent only on charges made before lot numbers existed. */
-    lotNumber: z.string().optional(),
+    lotNumber: z.optional(z.string()),
     articleId: z.string(),
     quantity: z.number(),
     unit: z.enum(UNITS),
     productionDate: z.iso.date(),
-    expiryDate: z.iso.date().optional(),
+    expiryDate: z.optional(z.iso.date()),
     status: z.enum(STATUSES),
-    notes: z.string().optional(),
-    version: z.int().min(1),
+    notes: z.optional(z.string()),
+    version: z.int().check(z.minimum(1)),
     createdAt: z.iso.datetime(),
     createdBy: AuditActor,
     updatedAt: z.iso.datetime(),
     updatedBy: AuditActor,
     /** Only in the history: a deleted charge is 404 everywhere else. */
-    deletedAt: z.iso.datetime().optional(),
+    deletedAt: z.optional(z.iso.datetime()),
   })
-  .meta({
+  // Registered rather than a `meta` check: a check would carry the examples into `ChargeVersion` (z.extend keeps it).
+  .register(z.globalRegistry, {
     examples: [
       {
         chargeId: '6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21',
@@ -67,27 +68,29 @@ export const ChargePage = page(Charge);
 /** An electronic signature as the record keeps it: who signed, what it means, when, how, and which version. */
 export const SignatureRecord = z
   .object({
-    signer: z.object({ userId: z.string(), username: z.string(), displayName: z.string().nullable() }),
+    signer: z.object({ userId: z.string(), username: z.string(), displayName: z.nullable(z.string()) }),
     meaning: z.enum(SIGNATURE_MEANINGS),
     at: z.iso.datetime(),
     method: z.enum(['password', 'password+totp', 'sso']),
-    versionHash: z.string().regex(/^[0-9a-f]{64}$/),
+    versionHash: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
   })
-  .meta({
-    id: 'SignatureRecord',
-    description: 'An electronic signature, bound to the version it signs by `versionHash`',
-  });
+  .check(
+    z.meta({
+      id: 'SignatureRecord',
+      description: 'An electronic signature, bound to the version it signs by `versionHash`',
+    }),
+  );
 
 /** One version of a charge: who, when, why and what changed, and the signature made on it. */
 export const HistoryEntry = z.object({
-  version: z.int().min(1),
+  version: z.int().check(z.minimum(1)),
   action: z.enum(['create', 'update', 'delete', 'review']),
   at: z.iso.datetime(),
   actor: AuditActor,
-  reason: z.string().nullable(),
+  reason: z.nullable(z.string()),
   requestId: z.string(),
   changes: FieldChanges,
-  signature: SignatureRecord.optional(),
+  signature: z.optional(SignatureRecord),
 });
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
 
@@ -96,40 +99,44 @@ export const ChargeHistory = z
   .object({
     chargeId: z.string(),
     versions: z.array(HistoryEntry),
-    nextCursor: z.string().nullable(),
+    nextCursor: z.nullable(z.string()),
   })
-  .meta({
-    examples: [
-      {
-        chargeId: '6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21',
-        versions: [
-          {
-            version: 1,
-            action: 'create',
-            at: '2026-05-02T10:00:00.000Z',
-            actor: EXAMPLE_ACTOR,
-            reason: null,
-            requestId: 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f',
-            changes: { articleId: { from: null, to: 'ART-1001' }, status: { from: null, to: 'in_production' } },
-          },
-        ],
-        nextCursor: null,
-      },
-    ],
-  });
+  .check(
+    z.meta({
+      examples: [
+        {
+          chargeId: '6b2f1c7e-2f43-4a55-9d1e-0c6a4f8f9b21',
+          versions: [
+            {
+              version: 1,
+              action: 'create',
+              at: '2026-05-02T10:00:00.000Z',
+              actor: EXAMPLE_ACTOR,
+              reason: null,
+              requestId: 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f',
+              changes: { articleId: { from: null, to: 'ART-1001' }, status: { from: null, to: 'in_production' } },
+            },
+          ],
+          nextCursor: null,
+        },
+      ],
+    }),
+  );
 
 /** The whole charge as it was at one version, with why it was written and the signature made on it. */
-export const ChargeVersion = Charge.extend({
-  reason: z.string().nullable(),
-  signature: SignatureRecord.optional(),
-}).meta({ id: 'ChargeVersion' });
+export const ChargeVersion = z
+  .extend(Charge, {
+    reason: z.nullable(z.string()),
+    signature: z.optional(SignatureRecord),
+  })
+  .check(z.meta({ id: 'ChargeVersion' }));
 export type ChargeVersion = z.infer<typeof ChargeVersion>;
 
 /** A signed periodic review: the version it wrote and the signature. */
 export const ChargeReview = z.object({
   chargeId: z.string(),
-  version: z.int().min(1),
-  comment: z.string().nullable(),
+  version: z.int().check(z.minimum(1)),
+  comment: z.nullable(z.string()),
   signature: SignatureRecord,
 });
 export type ChargeReview = z.infer<typeof ChargeReview>;
@@ -197,22 +204,26 @@ export const IMMUTABLE_FIELDS = [
 const codePoints = (s: string) => [...s].length;
 
 /** A real calendar date in ISO form (YYYY-MM-DD). */
-export const IsoDate = z.iso.date().refine(
-  (s) => {
-    const time = Date.parse(`${s}T00:00:00Z`);
-    return Number.isFinite(time) && new Date(time).toISOString().startsWith(s);
-  },
-  { message: 'Not a calendar date' },
+export const IsoDate = z.iso.date().check(
+  z.refine(
+    (s) => {
+      const time = Date.parse(`${s}T00:00:00Z`);
+      return Number.isFinite(time) && new Date(time).toISOString().startsWith(s);
+    },
+    { message: 'Not a calendar date' },
+  ),
 );
 
 /** An identifier: also what filters and report definitions match charges by. */
-export const ArticleId = z
-  .string()
-  .min(1)
-  .refine((s) => codePoints(s) <= 64, { message: 'At most 64 characters' })
-  .refine((s) => s.trim() === s && !/\p{Cc}/u.test(s), { message: 'No surrounding whitespace or control characters' })
-  .refine(hasNoFormatCharacter, NO_FORMAT_CHARACTER_MESSAGE)
-  .refine(isWellFormed, WELL_FORMED_MESSAGE);
+export const ArticleId = z.string().check(
+  z.minLength(1),
+  z.refine((s) => codePoints(s) <= 64, { message: 'At most 64 characters' }),
+  z.refine((s) => s.trim() === s && !/\p{Cc}/u.test(s), {
+    message: 'No surrounding whitespace or control characters',
+  }),
+  z.refine(hasNoFormatCharacter, NO_FORMAT_CHARACTER_MESSAGE),
+  z.refine(isWellFormed, WELL_FORMED_MESSAGE),
+);
 
 /**
  * The signature of a QA decision or review: `SignatureInput`'s rules, as a schema of this module's own, so the API
@@ -220,24 +231,26 @@ export const ArticleId = z
  */
 const Signature = z
   .strictObject(SignatureInput.shape)
-  .meta({ description: 'Credentials given at the moment of signing, and what the signature means' });
+  .check(z.meta({ description: 'Credentials given at the moment of signing, and what the signature means' }));
 
 /** A lot number people say and print: 1–40 of `A–Z a–z 0–9 - _ / .`. */
 export const LotNumber = z
   .string()
-  .regex(/^[A-Za-z0-9_./-]{1,40}$/, 'A lot number is 1–40 of A–Z a–z 0–9 - _ / .')
-  .meta({ description: 'Lot number (Chargennummer): 1–40 of `A–Z a–z 0–9 - _ / .`', example: '2026-00042' });
+  .check(
+    z.regex(/^[A-Za-z0-9_./-]{1,40}$/, 'A lot number is 1–40 of A–Z a–z 0–9 - _ / .'),
+    z.meta({ description: 'Lot number (Chargennummer): 1–40 of `A–Z a–z 0–9 - _ / .`', example: '2026-00042' }),
+  );
 
-const Quantity = z
-  .number()
-  .positive()
-  .max(1e12)
-  .refine((q) => Number(q.toFixed(3)) === q, { message: 'At most 3 decimal places' });
+const Quantity = z.number().check(
+  z.positive(),
+  z.maximum(1e12),
+  z.refine((q) => Number(q.toFixed(3)) === q, { message: 'At most 3 decimal places' }),
+);
 
-const Notes = z
-  .string()
-  .refine((s) => codePoints(s) <= 2000, { message: 'At most 2000 characters' })
-  .refine(isWellFormed, WELL_FORMED_MESSAGE);
+const Notes = z.string().check(
+  z.refine((s) => codePoints(s) <= 2000, { message: 'At most 2000 characters' }),
+  z.refine(isWellFormed, WELL_FORMED_MESSAGE),
+);
 
 /** What a reader of the audit trail sees of a text: no whitespace, no control or format (zero-width) characters. */
 const visibleLength = (s: string) => codePoints(s.replace(/[\s\p{Cc}\p{Cf}\p{Z}]/gu, ''));
@@ -245,77 +258,81 @@ const visibleLength = (s: string) => codePoints(s.replace(/[\s\p{Cc}\p{Cf}\p{Z}]
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
-const Reason = z
-  .string()
-  .refine((s) => !CONTROL.test(s), { message: 'No control characters' })
-  .refine((s) => visibleLength(s) >= 3, { message: 'At least 3 visible characters' })
-  .refine((s) => codePoints(s) <= 500, { message: 'At most 500 characters' })
-  .refine(isWellFormed, WELL_FORMED_MESSAGE);
+const Reason = z.string().check(
+  z.refine((s) => !CONTROL.test(s), { message: 'No control characters' }),
+  z.refine((s) => visibleLength(s) >= 3, { message: 'At least 3 visible characters' }),
+  z.refine((s) => codePoints(s) <= 500, { message: 'At most 500 characters' }),
+  z.refine(isWellFormed, WELL_FORMED_MESSAGE),
+);
 
 export const NewCharge = z
   .strictObject({
     /** Left out: the server assigns the next `<YYYY>-<NNNNN>` of the production year. */
-    lotNumber: LotNumber.optional(),
+    lotNumber: z.optional(LotNumber),
     articleId: ArticleId,
     quantity: Quantity,
     unit: z.enum(UNITS),
     productionDate: IsoDate,
-    expiryDate: IsoDate.optional(),
-    status: z.enum(STATUSES).optional(),
-    notes: Notes.optional(),
+    expiryDate: z.optional(IsoDate),
+    status: z.optional(z.enum(STATUSES)),
+    notes: z.optional(Notes),
   })
-  .meta({
-    examples: [
-      { articleId: 'ART-1001', quantity: 250.5, unit: 'kg', productionDate: '2026-05-02', expiryDate: '2027-05-02' },
-    ],
-  });
+  .check(
+    z.meta({
+      examples: [
+        { articleId: 'ART-1001', quantity: 250.5, unit: 'kg', productionDate: '2026-05-02', expiryDate: '2027-05-02' },
+      ],
+    }),
+  );
 export type NewCharge = z.infer<typeof NewCharge>;
 
 export const ChargePatch = z
   .strictObject({
-    articleId: ArticleId.optional(),
-    quantity: Quantity.optional(),
-    unit: z.enum(UNITS).optional(),
-    productionDate: IsoDate.optional(),
+    articleId: z.optional(ArticleId),
+    quantity: z.optional(Quantity),
+    unit: z.optional(z.enum(UNITS)),
+    productionDate: z.optional(IsoDate),
     /** `null` removes the expiry date. */
-    expiryDate: IsoDate.nullable().optional(),
-    status: z.enum(STATUSES).optional(),
+    expiryDate: z.optional(z.nullable(IsoDate)),
+    status: z.optional(z.enum(STATUSES)),
     /** `null` removes the notes. */
-    notes: Notes.nullable().optional(),
+    notes: z.optional(z.nullable(Notes)),
     reason: Reason,
     /** Required with a QA decision (to released, rejected or blocked), refused on any other change. */
-    signature: Signature.optional(),
+    signature: z.optional(Signature),
   })
-  .refine((p) => Object.keys(p).some((k) => k !== 'reason' && k !== 'signature'), {
-    message: 'Nothing to change: name at least one field besides reason',
-  })
-  .meta({
-    examples: [
-      { status: 'quarantine', reason: 'Waiting for the lab result' },
-      {
-        status: 'released',
-        reason: 'Lab result within specification',
-        signature: { meaning: 'approved_for_release', password: 'correct horse battery staple' },
-      },
-    ],
-  });
+  .check(
+    z.refine((p) => Object.keys(p).some((k) => k !== 'reason' && k !== 'signature'), {
+      message: 'Nothing to change: name at least one field besides reason',
+    }),
+    z.meta({
+      examples: [
+        { status: 'quarantine', reason: 'Waiting for the lab result' },
+        {
+          status: 'released',
+          reason: 'Lab result within specification',
+          signature: { meaning: 'approved_for_release', password: 'correct horse battery staple' },
+        },
+      ],
+    }),
+  );
 export type ChargePatch = z.infer<typeof ChargePatch>;
 
 export const DeleteCharge = z
   .strictObject({ reason: Reason })
-  .meta({ examples: [{ reason: 'Entered twice by mistake' }] });
+  .check(z.meta({ examples: [{ reason: 'Entered twice by mistake' }] }));
 
 export const ListChargesQuery = z
   .strictObject({
     /** Exactly one charge (or none): the other filters still apply to it. */
-    lotNumber: LotNumber.optional(),
-    status: z.enum(STATUSES).optional(),
-    articleId: ArticleId.optional(),
-    from: IsoDate.optional(),
-    to: IsoDate.optional(),
+    lotNumber: z.optional(LotNumber),
+    status: z.optional(z.enum(STATUSES)),
+    articleId: z.optional(ArticleId),
+    from: z.optional(IsoDate),
+    to: z.optional(IsoDate),
     ...PAGE_FIELDS,
   })
-  .refine((q) => !q.from || !q.to || q.from <= q.to, RANGE_IN_ORDER);
+  .check(z.refine((q) => !q.from || !q.to || q.from <= q.to, RANGE_IN_ORDER));
 export type ListChargesQuery = z.infer<typeof ListChargesQuery>;
 
 /** Versions a charge keeps at most: a record edited more often is a process problem, not data entry. */
@@ -325,12 +342,14 @@ export const HISTORY_PAGE_MAX = 100;
 
 export const HistoryQuery = z.strictObject({
   limit: z
-    .string()
-    .regex(/^\d+$/, 'Decimal digits only')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(HISTORY_PAGE_MAX))
-    .default(HISTORY_PAGE_MAX)
-    .meta({ description: `Versions per page: 1–${HISTORY_PAGE_MAX}, default ${HISTORY_PAGE_MAX}` }),
+    ._default(
+      z.pipe(
+        z.pipe(z.string().check(z.regex(/^\d+$/, 'Decimal digits only')), z.transform(Number)),
+        z.number().check(z.int(), z.minimum(1), z.maximum(HISTORY_PAGE_MAX)),
+      ),
+      HISTORY_PAGE_MAX,
+    )
+    .check(z.meta({ description: `Versions per page: 1–${HISTORY_PAGE_MAX}, default ${HISTORY_PAGE_MAX}` })),
   cursor: PAGE_FIELDS.cursor,
 });
 export type HistoryQuery = z.infer<typeof HistoryQuery>;
@@ -344,13 +363,15 @@ export function parseVersionNumber(raw: string): number | undefined {
 export const ReviewBody = z
   .strictObject({
     signature: Signature,
-    comment: Reason.optional(),
+    comment: z.optional(Reason),
   })
-  .meta({
-    examples: [
-      { signature: { meaning: 'reviewed', password: 'correct horse battery staple' }, comment: 'Annual review' },
-    ],
-  });
+  .check(
+    z.meta({
+      examples: [
+        { signature: { meaning: 'reviewed', password: 'correct horse battery staple' }, comment: 'Annual review' },
+      ],
+    }),
+  );
 export type ReviewBody = z.infer<typeof ReviewBody>;
 
 /**

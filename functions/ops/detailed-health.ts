@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#platform/zod';
 import { detailedView, runChecks, signingKeyCheck, tableChecks, type Check } from './health-checks';
 import type { DetailedHealth } from './model';
 import { systemFigures } from './system';
@@ -13,7 +13,7 @@ export const ROTATION_DAYS = 30;
 
 export type { DetailedHealth };
 
-const ExternalChecks = z.array(z.strictObject({ name: z.string().min(1), url: z.url() }));
+const ExternalChecks = z.array(z.strictObject({ name: z.string().check(z.minLength(1)), url: z.url() }));
 
 /** HEALTH_EXTERNAL_CHECKS, checked: CDK calls it at synth too, so a bad value fails the deploy, not the route. */
 export function parseExternalChecks(json: string): z.infer<typeof ExternalChecks> {

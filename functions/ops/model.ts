@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#platform/zod';
 import { ApiError } from '#platform/http/response-schemas';
 
 /**
@@ -9,10 +9,10 @@ export const Health = z
   .object({
     status: z.literal('ok'),
     version: z.string(),
-    uptime: z.int().min(0).describe('Seconds since this instance started.'),
+    uptime: z.int().check(z.minimum(0), z.describe('Seconds since this instance started.')),
     timestamp: z.iso.datetime(),
   })
-  .meta({ examples: [{ status: 'ok', version: '0.1.0', uptime: 42, timestamp: '2026-05-02T10:00:00.000Z' }] });
+  .check(z.meta({ examples: [{ status: 'ok', version: '0.1.0', uptime: 42, timestamp: '2026-05-02T10:00:00.000Z' }] }));
 
 export const Liveness = z.object({ status: z.literal('alive') });
 
@@ -26,65 +26,75 @@ export type FailureReason = z.infer<typeof FailureReason>;
 /** One check as the authenticated detailed health shows it: with the dependency's own message. */
 export const CheckResult = z.object({
   status: z.enum(['ok', 'unhealthy']),
-  responseTimeMs: z.int().min(0),
-  error: z.string().optional(),
+  responseTimeMs: z.int().check(z.minimum(0)),
+  error: z.optional(z.string()),
 });
 export type CheckResult = z.infer<typeof CheckResult>;
 
 /** One check as the public readiness probe shows it: status and a coarse reason, never the dependency's message. */
 export const PublicCheckResult = z.object({
   status: z.enum(['ok', 'unhealthy']),
-  responseTimeMs: z.int().min(0),
-  reason: FailureReason.optional(),
+  responseTimeMs: z.int().check(z.minimum(0)),
+  reason: z.optional(FailureReason),
 });
 export type PublicCheckResult = z.infer<typeof PublicCheckResult>;
 
 export const Readiness = z
   .object({ status: z.literal('ready'), checks: z.record(z.string(), PublicCheckResult) })
-  .meta({
-    examples: [{ status: 'ready', checks: { 'table:charges': { status: 'ok', responseTimeMs: 12 } } }],
-  });
+  .check(
+    z.meta({
+      examples: [{ status: 'ready', checks: { 'table:charges': { status: 'ok', responseTimeMs: 12 } } }],
+    }),
+  );
 
 /**
  * The 503 of readiness: the error, and the report with every check — absent when API Gateway answered because the
  * function could not run.
  */
-export const NotReady = ApiError.extend({
-  status: z.literal('not_ready').optional(),
-  checks: z.record(z.string(), PublicCheckResult).optional(),
+export const NotReady = z.extend(ApiError, {
+  status: z.optional(z.literal('not_ready')),
+  checks: z.optional(z.record(z.string(), PublicCheckResult)),
 });
 
 export const DetailedHealth = z
   .object({
     status: z
       .enum(['healthy', 'degraded', 'unhealthy'])
-      .describe('`unhealthy` (an own dependency is down) answers 503; `degraded` (an external one is) 200.'),
+      .check(z.describe('`unhealthy` (an own dependency is down) answers 503; `degraded` (an external one is) 200.')),
     version: z.string(),
     commit: z.string(),
-    uptime: z.int().min(0),
+    uptime: z.int().check(z.minimum(0)),
     timestamp: z.iso.datetime(),
     checks: z.record(z.string(), CheckResult),
     external: z.record(z.string(), CheckResult),
     signingKey: z.object({
-      kid: z.string().nullable(),
-      ageSeconds: z.int().nullable(),
-      nextRotation: z.iso.datetime().nullable(),
+      kid: z.nullable(z.string()),
+      ageSeconds: z.nullable(z.int()),
+      nextRotation: z.nullable(z.iso.datetime()),
     }),
     /** The answering instance's own figures (one Lambda execution environment of many): never the fleet's. */
     system: z.object({
       scope: z.literal('instance'),
-      uptimeSeconds: z.int().min(0),
+      uptimeSeconds: z.int().check(z.minimum(0)),
       memory: z.object({
-        rssBytes: z.int().min(0),
-        heapUsedBytes: z.int().min(0),
-        heapTotalBytes: z.int().min(0),
-        externalBytes: z.int().min(0),
+        rssBytes: z.int().check(z.minimum(0)),
+        heapUsedBytes: z.int().check(z.minimum(0)),
+        heapTotalBytes: z.int().check(z.minimum(0)),
+        externalBytes: z.int().check(z.minimum(0)),
       }),
-      cpu: z.object({ userSeconds: z.number().min(0), systemSeconds: z.number().min(0) }),
-      eventLoopDelayMs: z.object({ mean: z.number().min(0), p99: z.number().min(0), max: z.number().min(0) }),
+      cpu: z.object({
+        userSeconds: z.number().check(z.minimum(0)),
+        systemSeconds: z.number().check(z.minimum(0)),
+      }),
+      eventLoopDelayMs: z.object({
+        mean: z.number().check(z.minimum(0)),
+        p99: z.number().check(z.minimum(0)),
+        max: z.number().check(z.minimum(0)),
+      }),
     }),
   })
-  .meta({
+  // Registered, not a meta check: DetailedHealthUnavailable takes its `z.partial`, which refuses an object with checks.
+  .register(z.globalRegistry, {
     examples: [
       {
         status: 'healthy',
@@ -120,4 +130,4 @@ export type DetailedHealth = z.infer<typeof DetailedHealth>;
  * The 503 of detailed health: the error, and the whole report — absent when the check never ran (the authorizer
  * could not check the caller, or API Gateway could not reach the function).
  */
-export const DetailedHealthUnavailable = ApiError.extend(DetailedHealth.partial().shape);
+export const DetailedHealthUnavailable = z.extend(ApiError, z.partial(DetailedHealth).shape);

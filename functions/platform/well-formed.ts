@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#platform/zod';
 
 /**
  * Text that is well-formed Unicode: no lone UTF-16 surrogate. JSON's `\ud800` escape gives JavaScript such a
@@ -13,8 +13,8 @@ export function isWellFormed(text: string): boolean {
 
 export const WELL_FORMED_MESSAGE = 'must be well-formed Unicode (no lone surrogates)';
 
-/** A zod string that refuses ill-formed text with 422 like any other invalid field; chain `.min()`, `.max()`… */
-export const wellFormedString = () => z.string().refine(isWellFormed, WELL_FORMED_MESSAGE);
+/** A zod string that refuses ill-formed text with 422 like any other invalid field; add `.check(z.minLength(…))`… */
+export const wellFormedString = () => z.string().check(z.refine(isWellFormed, WELL_FORMED_MESSAGE));
 
 /**
  * Unicode format characters (category Cf): zero-width characters, bidi controls, the BOM, the soft hyphen. Invisible,

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#platform/zod';
 import {
   hasNoFormatCharacter,
   isWellFormed,
@@ -22,62 +22,68 @@ export const PDF_MAX_ROWS = 20_000;
 /** An IANA time zone the report prints its times in. */
 export const TimeZoneParam = z
   .string()
-  .max(64)
-  .refine(isValidTimeZone, 'An IANA time zone name, e.g. Europe/Berlin')
-  .describe('IANA time zone the PDF and XLSX print times in (default UTC)');
+  .check(
+    z.maxLength(64),
+    z.refine(isValidTimeZone, 'An IANA time zone name, e.g. Europe/Berlin'),
+    z.describe('IANA time zone the PDF and XLSX print times in (default UTC)'),
+  );
 
 /** `columns=a,b,c`: which fields, in which order (as a definition's `columns`); each must be a field of the kind. */
 const ColumnsParam = (kind: keyof typeof FIELD_KEYS) =>
   z
-    .string()
-    .max(1000)
-    .transform((v) => v.split(',').map((c) => c.trim()))
-    .superRefine((cols, ctx) => {
-      const known = new Set(FIELD_KEYS[kind]);
-      const unknown = cols.filter((c) => !known.has(c));
-      if (unknown.length > 0) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `Unknown column ${unknown.join(', ')}; known: ${[...known].join(' ')}`,
-        });
-      }
-      if (new Set(cols).size !== cols.length) ctx.addIssue({ code: 'custom', message: 'A column is named twice' });
-    })
-    .describe(`Comma-separated fields in order: ${FIELD_KEYS[kind].join(',')}`);
+    .pipe(
+      z.string().check(z.maxLength(1000)),
+      z.transform((v: string) => v.split(',').map((c) => c.trim())),
+    )
+    .check(
+      z.superRefine((cols, ctx) => {
+        const known = new Set(FIELD_KEYS[kind]);
+        const unknown = cols.filter((c) => !known.has(c));
+        if (unknown.length > 0) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `Unknown column ${unknown.join(', ')}; known: ${[...known].join(' ')}`,
+          });
+        }
+        if (new Set(cols).size !== cols.length) ctx.addIssue({ code: 'custom', message: 'A column is named twice' });
+      }),
+      z.describe(`Comma-separated fields in order: ${FIELD_KEYS[kind].join(',')}`),
+    );
 
 export const ChargeReportQuery = z
   .strictObject({
-    status: z.enum(STATUSES).optional(),
-    articleId: ArticleId.optional(),
-    from: IsoDate.optional(),
-    to: IsoDate.optional(),
-    lang: Lang.default('de'),
-    columns: ColumnsParam('charges').optional(),
+    status: z.optional(z.enum(STATUSES)),
+    articleId: z.optional(ArticleId),
+    from: z.optional(IsoDate),
+    to: z.optional(IsoDate),
+    lang: z._default(Lang, 'de'),
+    columns: z.optional(ColumnsParam('charges')),
     includeDeleted: z
-      .enum(['true', 'false'])
-      .optional()
-      .describe('true: deleted charges too, marked by their deletion time (needs audit:read)'),
-    timezone: TimeZoneParam.optional(),
+      .optional(z.enum(['true', 'false']))
+      .check(z.describe('true: deleted charges too, marked by their deletion time (needs audit:read)')),
+    timezone: z.optional(TimeZoneParam),
   })
-  .refine((q) => !q.from || !q.to || q.from <= q.to, RANGE_IN_ORDER);
+  .check(z.refine((q) => !q.from || !q.to || q.from <= q.to, RANGE_IN_ORDER));
 export type ChargeReportQuery = z.infer<typeof ChargeReportQuery>;
 
 export const AuditReportQuery = z
   .strictObject({
     // The audit explorer's filters, so an export holds exactly the records on screen.
     ...AUDIT_FILTER_FIELDS,
-    lang: Lang.default('de'),
-    columns: ColumnsParam('audit').optional(),
-    timezone: TimeZoneParam.optional(),
+    lang: z._default(Lang, 'de'),
+    columns: z.optional(ColumnsParam('audit')),
+    timezone: z.optional(TimeZoneParam),
   })
-  .refine(...ENTITY_ID_NEEDS_TYPE)
-  .refine(instantsInOrder, RANGE_IN_ORDER);
+  .check(z.refine(...ENTITY_ID_NEEDS_TYPE), z.refine(instantsInOrder, RANGE_IN_ORDER));
 
-export const ChargeReportPdfQuery = z.strictObject({ lang: Lang.default('de'), timezone: TimeZoneParam.optional() });
+export const ChargeReportPdfQuery = z.strictObject({
+  lang: z._default(Lang, 'de'),
+  timezone: z.optional(TimeZoneParam),
+});
 
 export { PageQuery };
 
-export const RunsQuery = PageQuery.extend({ definitionId: z.uuid().optional() });
+export const RunsQuery = z.extend(PageQuery, { definitionId: z.optional(z.uuid()) });
 
 /**
  * The longest relative window per unit: 100 years. A longer one reached past year 0 (`P9999Y` resolved to
@@ -87,42 +93,46 @@ const WINDOW_MAX = { D: 36_525, W: 5_217, M: 1_200, Y: 100 } as const;
 type WindowUnit = keyof typeof WINDOW_MAX;
 
 /** A relative window back from the run's time: `P7D`, `P2W`, `P1M`, `P1Y`, at most 100 years. */
-export const RelativeWindow = z
-  .string()
-  .regex(/^P\d{1,5}[DWMY]$/, 'A date (YYYY-MM-DD) or a window like P7D')
-  .refine((w) => Number(w.slice(1, -1)) <= WINDOW_MAX[w.at(-1) as WindowUnit], {
+export const RelativeWindow = z.string().check(
+  z.regex(/^P\d{1,5}[DWMY]$/, 'A date (YYYY-MM-DD) or a window like P7D'),
+  z.refine((w) => Number(w.slice(1, -1)) <= WINDOW_MAX[w.at(-1) as WindowUnit], {
     message: `A window reaches back at most 100 years (P${WINDOW_MAX.Y}Y, P${WINDOW_MAX.M}M, P${WINDOW_MAX.W}W, P${WINDOW_MAX.D}D)`,
-  });
+  }),
+);
 /** One string schema rather than a union, so a refusal says why (a union's would only say "Invalid input"). */
-const DateOrWindow = z.string().superRefine((value, ctx) => {
-  const parsed = value.startsWith('P') ? RelativeWindow.safeParse(value) : IsoDate.safeParse(value);
-  if (parsed.success) return;
-  const message = value.startsWith('P')
-    ? (parsed.error.issues[0]?.message ?? 'Not a window')
-    : 'A date (YYYY-MM-DD) or a window like P7D';
-  ctx.addIssue({ code: 'custom', message });
-});
+const DateOrWindow = z.string().check(
+  z.superRefine((value, ctx) => {
+    const parsed = value.startsWith('P') ? RelativeWindow.safeParse(value) : IsoDate.safeParse(value);
+    if (parsed.success) return;
+    const message = value.startsWith('P')
+      ? (parsed.error.issues[0]?.message ?? 'Not a window')
+      : 'A date (YYYY-MM-DD) or a window like P7D';
+    ctx.addIssue({ code: 'custom', message });
+  }),
+);
 
 export const DefinitionFilters = z
   .strictObject({
-    status: z.enum(STATUSES).optional(),
-    articleId: ArticleId.optional(),
-    from: DateOrWindow.optional(),
-    to: DateOrWindow.optional(),
+    status: z.optional(z.enum(STATUSES)),
+    articleId: z.optional(ArticleId),
+    from: z.optional(DateOrWindow),
+    to: z.optional(DateOrWindow),
   })
   // Two dates, or two windows, are in the same order at every run: `from` after `to` would only ever give an empty
   // report. (A date and a window swap order as time passes, so that pair is left to the run.)
-  .refine(
-    ({ from, to }) => {
-      if (from === undefined || to === undefined || from.startsWith('P') !== to.startsWith('P')) return true;
-      const now = new Date();
-      return (resolveBound(from, now) as string) <= (resolveBound(to, now) as string);
-    },
-    { path: ['from'], message: 'from must not be later than to' },
+  .check(
+    z.refine(
+      ({ from, to }) => {
+        if (from === undefined || to === undefined || from.startsWith('P') !== to.startsWith('P')) return true;
+        const now = new Date();
+        return (resolveBound(from, now) as string) <= (resolveBound(to, now) as string);
+      },
+      { path: ['from'], message: 'from must not be later than to' },
+    ),
   );
 export type DefinitionFilters = z.infer<typeof DefinitionFilters>;
 
-const Email = z.email().max(254);
+const Email = z.email().check(z.maxLength(254));
 
 /**
  * Names and titles are one line of text: they go into mail subjects and bodies sent from the system's
@@ -131,81 +141,85 @@ const Email = z.email().max(254);
 const OneLine = (max: number) =>
   z
     .string()
-    .trim()
-    .min(1)
-    .max(max)
-    .regex(/^[^\p{Cc}\u2028\u2029]*$/u, 'Must be one line without control characters')
-    .refine(isWellFormed, WELL_FORMED_MESSAGE);
+    .check(
+      z.trim(),
+      z.minLength(1),
+      z.maxLength(max),
+      z.regex(/^[^\p{Cc}\u2028\u2029]*$/u, 'Must be one line without control characters'),
+      z.refine(isWellFormed, WELL_FORMED_MESSAGE),
+    );
 
 /** Bidirectional marks and controls: embeddings, overrides, isolates, the LRM/RLM and the Arabic letter mark. */
 const BIDI_CONTROL = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/;
 
 const DefinitionFields = {
   /** An identifier (file names are made from it): no invisible format characters. Titles are text and may hold them. */
-  name: OneLine(100).refine(hasNoFormatCharacter, NO_FORMAT_CHARACTER_MESSAGE),
+  name: OneLine(100).check(z.refine(hasNoFormatCharacter, NO_FORMAT_CHARACTER_MESSAGE)),
   /**
    * Text, printed and mailed as the subject: invisible marks (zero-width, soft hyphen) are allowed, but not the
    * bidi controls that reorder what a reader sees (`…\u202Eslx.exe` shows as `…exe.xls`).
    */
-  title: OneLine(200).refine(
-    (t) => !BIDI_CONTROL.test(t),
-    'must not contain bidi control characters (U+200E/U+200F, U+061C, U+202A–U+202E, U+2066–U+2069)',
+  title: OneLine(200).check(
+    z.refine(
+      (t) => !BIDI_CONTROL.test(t),
+      'must not contain bidi control characters (U+200E/U+200F, U+061C, U+202A–U+202E, U+2066–U+2069)',
+    ),
   ),
   kind: z.enum(['charges', 'audit']),
   filters: DefinitionFilters,
-  columns: z.array(z.string().max(64)).min(1).max(30),
+  columns: z.array(z.string().check(z.maxLength(64))).check(z.minLength(1), z.maxLength(30)),
   format: z.enum(FORMATS),
   lang: Lang,
   schedule: z
-    .string()
-    .max(256)
-    .nullable()
-    .describe('EventBridge cron with or without `cron(…)`; null: run on demand only.'),
-  timezone: z.string().min(1).max(64),
-  recipients: z.array(Email).max(50),
+    .nullable(z.string().check(z.maxLength(256)))
+    .check(z.describe('EventBridge cron with or without `cron(…)`; null: run on demand only.')),
+  timezone: z.string().check(z.minLength(1), z.maxLength(64)),
+  recipients: z.array(Email).check(z.maxLength(50)),
 };
 
 export const NewDefinition = z
   .strictObject({
     ...DefinitionFields,
-    filters: DefinitionFields.filters.default({}),
-    columns: DefinitionFields.columns.optional(),
-    lang: DefinitionFields.lang.default('de'),
-    schedule: DefinitionFields.schedule.optional(),
-    timezone: DefinitionFields.timezone.default('UTC'),
-    recipients: DefinitionFields.recipients.default([]),
+    filters: z._default(DefinitionFields.filters, {}),
+    columns: z.optional(DefinitionFields.columns),
+    lang: z._default(DefinitionFields.lang, 'de'),
+    schedule: z.optional(DefinitionFields.schedule),
+    timezone: z._default(DefinitionFields.timezone, 'UTC'),
+    recipients: z._default(DefinitionFields.recipients, []),
   })
-  .meta({
-    examples: [
-      {
-        name: 'weekly-released',
-        title: 'Released charges, last 7 days',
-        kind: 'charges',
-        filters: { status: 'released', from: 'P7D' },
-        format: 'xlsx',
-        lang: 'en',
-        schedule: 'cron(0 6 ? * MON *)',
-        timezone: 'Europe/Berlin',
-        recipients: ['qa@example.com'],
-      },
-    ],
-  });
+  .check(
+    z.meta({
+      examples: [
+        {
+          name: 'weekly-released',
+          title: 'Released charges, last 7 days',
+          kind: 'charges',
+          filters: { status: 'released', from: 'P7D' },
+          format: 'xlsx',
+          lang: 'en',
+          schedule: 'cron(0 6 ? * MON *)',
+          timezone: 'Europe/Berlin',
+          recipients: ['qa@example.com'],
+        },
+      ],
+    }),
+  );
 export type NewDefinition = z.infer<typeof NewDefinition>;
 
 export const DefinitionPatch = z
   .strictObject({
-    name: DefinitionFields.name.optional(),
-    title: DefinitionFields.title.optional(),
-    kind: DefinitionFields.kind.optional(),
-    filters: DefinitionFields.filters.optional(),
-    columns: DefinitionFields.columns.nullable().optional().describe('null: back to the default columns.'),
-    format: DefinitionFields.format.optional(),
-    lang: DefinitionFields.lang.optional(),
-    schedule: DefinitionFields.schedule.optional(),
-    timezone: DefinitionFields.timezone.optional(),
-    recipients: DefinitionFields.recipients.optional(),
+    name: z.optional(DefinitionFields.name),
+    title: z.optional(DefinitionFields.title),
+    kind: z.optional(DefinitionFields.kind),
+    filters: z.optional(DefinitionFields.filters),
+    columns: z.optional(z.nullable(DefinitionFields.columns)).check(z.describe('null: back to the default columns.')),
+    format: z.optional(DefinitionFields.format),
+    lang: z.optional(DefinitionFields.lang),
+    schedule: z.optional(DefinitionFields.schedule),
+    timezone: z.optional(DefinitionFields.timezone),
+    recipients: z.optional(DefinitionFields.recipients),
   })
-  .refine((p) => Object.keys(p).length > 0, { message: 'Nothing to change' });
+  .check(z.refine((p) => Object.keys(p).length > 0, { message: 'Nothing to change' }));
 export type DefinitionPatch = z.infer<typeof DefinitionPatch>;
 
 // Response bodies.
@@ -217,13 +231,15 @@ export const ReportDefinition = z.object({
   title: z.string(),
   kind: z.enum(['charges', 'audit']),
   filters: DefinitionFilters,
-  columns: z.array(z.string()).nullable().describe('null: the default columns of the kind and format.'),
+  columns: z.nullable(z.array(z.string())).check(z.describe('null: the default columns of the kind and format.')),
   format: z.enum(FORMATS),
   lang: Lang,
-  schedule: z.string().nullable().describe('The EventBridge cron expression (6 fields), or null for on-demand only.'),
+  schedule: z
+    .nullable(z.string())
+    .check(z.describe('The EventBridge cron expression (6 fields), or null for on-demand only.')),
   timezone: z.string(),
   recipients: z.array(z.string()),
-  version: z.int().min(1),
+  version: z.int().check(z.minimum(1)),
   createdAt: z.iso.datetime(),
   createdBy: AuditActor,
   updatedAt: z.iso.datetime(),
@@ -231,31 +247,35 @@ export const ReportDefinition = z.object({
 });
 export type ReportDefinition = z.infer<typeof ReportDefinition>;
 
-export const DefinitionView = ReportDefinition.extend({
-  nextRuns: z.array(z.iso.datetime()).describe('The next three fire times (ISO), when scheduled.'),
-}).meta({
-  examples: [
-    {
-      definitionId: '7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d',
-      name: 'weekly-released',
-      title: 'Released charges, last 7 days',
-      kind: 'charges',
-      filters: { status: 'released', from: 'P7D' },
-      columns: null,
-      format: 'xlsx',
-      lang: 'en',
-      schedule: '0 6 ? * MON *',
-      timezone: 'Europe/Berlin',
-      recipients: ['qa@example.com'],
-      version: 1,
-      createdAt: '2026-05-02T10:00:00.000Z',
-      createdBy: { userId: '0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c', username: 'qa.lead' },
-      updatedAt: '2026-05-02T10:00:00.000Z',
-      updatedBy: { userId: '0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c', username: 'qa.lead' },
-      nextRuns: ['2026-05-04T04:00:00.000Z', '2026-05-11T04:00:00.000Z', '2026-05-18T04:00:00.000Z'],
-    },
-  ],
-});
+export const DefinitionView = z
+  .extend(ReportDefinition, {
+    nextRuns: z.array(z.iso.datetime()).check(z.describe('The next three fire times (ISO), when scheduled.')),
+  })
+  .check(
+    z.meta({
+      examples: [
+        {
+          definitionId: '7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d',
+          name: 'weekly-released',
+          title: 'Released charges, last 7 days',
+          kind: 'charges',
+          filters: { status: 'released', from: 'P7D' },
+          columns: null,
+          format: 'xlsx',
+          lang: 'en',
+          schedule: '0 6 ? * MON *',
+          timezone: 'Europe/Berlin',
+          recipients: ['qa@example.com'],
+          version: 1,
+          createdAt: '2026-05-02T10:00:00.000Z',
+          createdBy: { userId: '0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c', username: 'qa.lead' },
+          updatedAt: '2026-05-02T10:00:00.000Z',
+          updatedBy: { userId: '0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c', username: 'qa.lead' },
+          nextRuns: ['2026-05-04T04:00:00.000Z', '2026-05-11T04:00:00.000Z', '2026-05-18T04:00:00.000Z'],
+        },
+      ],
+    }),
+  );
 export type DefinitionView = z.infer<typeof DefinitionView>;
 
 export const DefinitionPage = page(DefinitionView);
@@ -271,46 +291,50 @@ export const PublicRun = z
     definitionName: z.string(),
     kind: z
       .enum(['charges', 'audit'])
-      .describe(
-        "The definition's report kind, kept so that access to the file does not depend on the definition existing.",
+      .check(
+        z.describe(
+          "The definition's report kind, kept so that access to the file does not depend on the definition existing.",
+        ),
       ),
     trigger: z.enum(['schedule', 'manual']),
-    requestedBy: AuditActor.nullable(),
+    requestedBy: z.nullable(AuditActor),
     status: z.enum(RUN_STATUSES),
     startedAt: z.iso.datetime(),
-    finishedAt: z.iso.datetime().nullable(),
-    rows: z.int().nullable(),
-    bytes: z.int().nullable(),
-    error: z.string().nullable(),
-    attempts: z.int().min(0),
+    finishedAt: z.nullable(z.iso.datetime()),
+    rows: z.nullable(z.int()),
+    bytes: z.nullable(z.int()),
+    error: z.nullable(z.string()),
+    attempts: z.int().check(z.minimum(0)),
     format: z.enum(FORMATS),
-    filename: z.string().nullable(),
-    contentType: z.string().nullable(),
-    deliveredTo: z.array(z.string()).describe('Recipients the link was mailed to.'),
+    filename: z.nullable(z.string()),
+    contentType: z.nullable(z.string()),
+    deliveredTo: z.array(z.string()).check(z.describe('Recipients the link was mailed to.')),
   })
-  .meta({
-    examples: [
-      {
-        runId: '1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5',
-        definitionId: '7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d',
-        definitionName: 'weekly-released',
-        kind: 'charges',
-        trigger: 'manual',
-        requestedBy: { userId: '0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c', username: 'qa.lead' },
-        status: 'succeeded',
-        startedAt: '2026-05-02T10:00:00.000Z',
-        finishedAt: '2026-05-02T10:00:01.200Z',
-        rows: 42,
-        bytes: 8192,
-        error: null,
-        attempts: 1,
-        format: 'xlsx',
-        filename: 'weekly-released-2026-05-02.xlsx',
-        contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-        deliveredTo: ['qa@example.com'],
-      },
-    ],
-  });
+  .check(
+    z.meta({
+      examples: [
+        {
+          runId: '1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5',
+          definitionId: '7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d',
+          definitionName: 'weekly-released',
+          kind: 'charges',
+          trigger: 'manual',
+          requestedBy: { userId: '0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c', username: 'qa.lead' },
+          status: 'succeeded',
+          startedAt: '2026-05-02T10:00:00.000Z',
+          finishedAt: '2026-05-02T10:00:01.200Z',
+          rows: 42,
+          bytes: 8192,
+          error: null,
+          attempts: 1,
+          format: 'xlsx',
+          filename: 'weekly-released-2026-05-02.xlsx',
+          contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+          deliveredTo: ['qa@example.com'],
+        },
+      ],
+    }),
+  );
 export type PublicRun = z.infer<typeof PublicRun>;
 
 export const RunPage = page(PublicRun);

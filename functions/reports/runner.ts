@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import * as z from 'zod';
+import * as z from '#platform/zod';
 import { AuditStore } from '#audit/store';
 import { ChargeStore } from '#charges/store';
 import { emfMetrics, logger, loggerContext } from '#platform/powertools';

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#platform/zod';
 import type { Permission } from '#platform/permissions';
 import { wellFormedString } from '#platform/well-formed';
 
@@ -42,32 +42,37 @@ export interface ServiceAccount {
   version: number;
 }
 
-const Reason = wellFormedString().min(3).max(500);
+const Reason = wellFormedString().check(z.minLength(3), z.maxLength(500));
 
 export const ServiceAccountPermission = z.enum(SERVICE_ACCOUNT_PERMISSIONS);
 export const ServiceAccountActor = z.object({ userId: z.string(), username: z.string() });
 
 export const CreateServiceAccountBody = z
   .strictObject({
-    name: wellFormedString()
-      .min(1)
-      .max(64)
-      .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, 'Letters, digits, space, dot, underscore and hyphen'),
-    permissions: z
-      .array(ServiceAccountPermission)
-      .min(1)
-      .max(SERVICE_ACCOUNT_PERMISSIONS.length)
-      .refine((p) => new Set(p).size === p.length, 'Each permission once'),
+    name: wellFormedString().check(
+      z.minLength(1),
+      z.maxLength(64),
+      z.regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, 'Letters, digits, space, dot, underscore and hyphen'),
+    ),
+    permissions: z.array(ServiceAccountPermission).check(
+      z.minLength(1),
+      z.maxLength(SERVICE_ACCOUNT_PERMISSIONS.length),
+      z.refine((p) => new Set(p).size === p.length, 'Each permission once'),
+    ),
     reason: Reason,
   })
-  .meta({ examples: [{ name: 'prometheus', permissions: ['metrics:read'], reason: 'Monitoring scrapes /metrics' }] });
+  .check(
+    z.meta({
+      examples: [{ name: 'prometheus', permissions: ['metrics:read'], reason: 'Monitoring scrapes /metrics' }],
+    }),
+  );
 
 export const ServiceAccountReasonBody = z
   .strictObject({ reason: Reason })
-  .meta({ examples: [{ reason: 'Scraper moved to the new monitoring cluster' }] });
+  .check(z.meta({ examples: [{ reason: 'Scraper moved to the new monitoring cluster' }] }));
 
 export const PublicServiceAccount = z.object({
-  serviceAccountId: z.string().describe('Also the OAuth `client_id`.'),
+  serviceAccountId: z.string().check(z.describe('Also the OAuth `client_id`.')),
   clientId: z.string(),
   name: z.string(),
   permissions: z.array(ServiceAccountPermission),
@@ -77,8 +82,8 @@ export const PublicServiceAccount = z.object({
 });
 export type PublicServiceAccount = z.infer<typeof PublicServiceAccount>;
 
-export const ServiceAccountCredentials = PublicServiceAccount.extend({
-  clientSecret: z.string().describe('Shown this once; only its hash is stored.'),
+export const ServiceAccountCredentials = z.extend(PublicServiceAccount, {
+  clientSecret: z.string().check(z.describe('Shown this once; only its hash is stored.')),
 });
 export type ServiceAccountCredentials = z.infer<typeof ServiceAccountCredentials>;
 
@@ -87,19 +92,19 @@ export const ServiceAccountList = z.object({ items: z.array(PublicServiceAccount
 /** RFC 6749 §4.4.2, as form fields or JSON; the client may authenticate with HTTP Basic instead (§2.3.1). */
 export const TokenRequest = z.strictObject({
   grant_type: z.literal('client_credentials'),
-  client_id: wellFormedString().min(1).max(128).optional(),
-  client_secret: wellFormedString().min(1).max(256).optional(),
+  client_id: z.optional(wellFormedString().check(z.minLength(1), z.maxLength(128))),
+  client_secret: z.optional(wellFormedString().check(z.minLength(1), z.maxLength(256))),
   /** Space-separated permissions, each one the account holds; absent: all of them. */
-  scope: z.string().max(256).optional(),
+  scope: z.optional(z.string().check(z.maxLength(256))),
 });
 export type TokenRequest = z.infer<typeof TokenRequest>;
 
 /** RFC 6749 §5.1. */
 export const ClientTokenResponse = z.object({
-  access_token: z.string().describe('A JWT (RS256) for `Authorization: Bearer …`.'),
+  access_token: z.string().check(z.describe('A JWT (RS256) for `Authorization: Bearer …`.')),
   token_type: z.literal('Bearer'),
-  expires_in: z.number().int(),
-  scope: z.string().describe("The account's permissions, space-separated."),
+  expires_in: z.int(),
+  scope: z.string().check(z.describe("The account's permissions, space-separated.")),
 });
 export type ClientTokenResponse = z.infer<typeof ClientTokenResponse>;
 

@@ -8,11 +8,11 @@ import {
   ScheduleKeyDeletionCommand,
   SignCommand,
 } from '@aws-sdk/client-kms';
-import * as z from 'zod';
+import * as z from '#platform/zod';
 import { publicKeyToJwk } from './jwk';
 import { type KeyRef, type PublicJwk, type SigningKeys, TAG_ROTATION_TOKEN, TAG_SIGNING_KEY } from './ports';
 
-const RoleArn = z.string().regex(/^arn:[a-z-]+:iam::\d{12}:role\/\S+$/, 'must be an IAM role ARN');
+const RoleArn = z.string().check(z.regex(/^arn:[a-z-]+:iam::\d{12}:role\/\S+$/, 'must be an IAM role ARN'));
 
 /** SIGNING_KEY_ROLES (set by CDK on the rotation function): the roles each new key's policy names. */
 export const SigningKeyRoles = z.strictObject({

@@ -1,9 +1,9 @@
-import * as z from 'zod';
+import * as z from '#platform/zod';
 
 /** Query of `POST /admin/keys/rotate`. */
 export const RotateQuery = z.strictObject({
   /** Rotate even while the previous key's overlap window is open (cuts off its still-valid tokens). */
-  force: z.enum(['true', 'false']).optional(),
+  force: z.optional(z.enum(['true', 'false'])),
 });
 
 // Response bodies.
@@ -19,22 +19,24 @@ export const PublicJwk = z.object({
 });
 
 /** The keys that verify access tokens: the current one first, then a pending and a previous one in their overlap. */
-export const Jwks = z.object({ keys: z.array(PublicJwk) }).meta({
-  examples: [
-    {
-      keys: [
-        {
-          kty: 'RSA',
-          kid: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs',
-          alg: 'RS256',
-          use: 'sig',
-          n: '0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw',
-          e: 'AQAB',
-        },
-      ],
-    },
-  ],
-});
+export const Jwks = z.object({ keys: z.array(PublicJwk) }).check(
+  z.meta({
+    examples: [
+      {
+        keys: [
+          {
+            kty: 'RSA',
+            kid: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs',
+            alg: 'RS256',
+            use: 'sig',
+            n: '0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw',
+            e: 'AQAB',
+          },
+        ],
+      },
+    ],
+  }),
+);
 
 /** OpenID discovery: where the keys are and how tokens are issued. */
 export const OpenIdConfiguration = z.object({
@@ -64,7 +66,7 @@ export const RotationAccepted = z
   .object({
     status: z.enum(['rotated', 'rotation-started']),
     rotationId: z.uuid(),
-    kid: z.string().optional(),
+    kid: z.optional(z.string()),
   })
-  .meta({ examples: [{ status: 'rotation-started', rotationId: '2d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a' }] });
+  .check(z.meta({ examples: [{ status: 'rotation-started', rotationId: '2d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a' }] }));
 export type RotationAccepted = z.infer<typeof RotationAccepted>;

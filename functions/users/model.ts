@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#platform/zod';
 import { ROLES } from '#platform/permissions';
 import { wellFormedString } from '#platform/well-formed';
 import { PASSWORD_MAX_LENGTH } from './passwords';
@@ -68,26 +68,33 @@ export const isExternal = (user: Pick<User, 'source'>) => user.source.startsWith
 export const isEnabledLocalAdmin = (user: Pick<User, 'source' | 'disabled' | 'roles'>) =>
   user.source === 'local' && !user.disabled && user.roles.includes('admin');
 
-/** What the API returns about a user: never the hash or token state. */
+/**
+ * What the API returns about a user: never the hash or token state. Its example is registered on the schema itself
+ * rather than added as a `z.meta` check: `z.extend` carries checks over, and `Me` must not take on this example.
+ */
 export const PublicUser = z
   .object({
     userId: z.uuid(),
     username: z.string(),
     roles: z
       .array(z.enum(ROLES))
-      .describe("The stored roles: always empty for an SSO user, whose roles are the token's (`rolesFrom`)."),
+      .check(z.describe("The stored roles: always empty for an SSO user, whose roles are the token's (`rolesFrom`).")),
     rolesFrom: z.enum(['local', 'identity-provider']),
     disabled: z.boolean(),
-    source: z.string().describe('`local`, or `oidc:<issuer>` for a user created on first sight of an external token.'),
-    email: z.string().optional(),
-    displayName: z.string().optional(),
-    version: z.int().min(1),
+    source: z
+      .string()
+      .check(z.describe('`local`, or `oidc:<issuer>` for a user created on first sight of an external token.')),
+    email: z.optional(z.string()),
+    displayName: z.optional(z.string()),
+    version: z.int().check(z.minimum(1)),
     createdAt: z.iso.datetime(),
-    createdBy: z.string().describe('The id of the user who created this one (`system` for the bootstrap admin).'),
+    createdBy: z
+      .string()
+      .check(z.describe('The id of the user who created this one (`system` for the bootstrap admin).')),
     updatedAt: z.iso.datetime(),
     updatedBy: z.string(),
   })
-  .meta({
+  .register(z.globalRegistry, {
     examples: [
       {
         userId: '0b7c4a8e-1d2f-4e3a-8b5c-6d7e8f9a0b1c',
@@ -138,21 +145,20 @@ export const oidcClaimPk = (issuer: string, subject: string) => `oidc#${issuer}#
  * A display name, for `POST /users`, `PATCH /users/{id}` and `PATCH /users/me` alike: one line of well-formed text.
  * It is shown next to records and lands on the audit trail; a NUL or a line break there would split what a reader sees.
  */
-export const DisplayName = wellFormedString()
-  .trim()
-  .min(1)
-  .max(128)
-  .regex(/^[^\p{Cc}\u2028\u2029]*$/u, 'One line without control characters');
+export const DisplayName = wellFormedString().check(
+  z.trim(),
+  z.minLength(1),
+  z.maxLength(128),
+  z.regex(/^[^\p{Cc}\u2028\u2029]*$/u, 'One line without control characters'),
+);
 
-const Roles = z
-  .array(z.enum(ROLES))
-  .max(ROLES.length)
-  .refine((r) => new Set(r).size === r.length, 'Duplicate role');
+const Roles = z.array(z.enum(ROLES)).check(
+  z.maxLength(ROLES.length),
+  z.refine((r) => new Set(r).size === r.length, 'Duplicate role'),
+);
 const Username = z
   .string()
-  .min(3)
-  .max(64)
-  .regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits and . _ @ - only');
+  .check(z.minLength(3), z.maxLength(64), z.regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits and . _ @ - only'));
 
 /**
  * Why an administrator changes an account: required on every user-admin change (3–500 characters, at least 3 of
@@ -161,68 +167,69 @@ const Username = z
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
-export const ChangeReason = wellFormedString()
-  .min(3)
-  .max(1000)
-  .refine((s) => !CONTROL.test(s), { message: 'No control characters' })
-  .refine((s) => [...s.replace(/[\s\p{Cc}\p{Cf}\p{Z}]/gu, '')].length >= 3, {
+export const ChangeReason = wellFormedString().check(
+  z.minLength(3),
+  z.maxLength(1000),
+  z.refine((s) => !CONTROL.test(s), { message: 'No control characters' }),
+  z.refine((s) => [...s.replace(/[\s\p{Cc}\p{Cf}\p{Z}]/gu, '')].length >= 3, {
     message: 'At least 3 visible characters',
-  })
-  .refine((s) => [...s].length <= 500, { message: 'At most 500 characters' })
-  .describe('Why: 3–500 characters, kept on the audit record.');
+  }),
+  z.refine((s) => [...s].length <= 500, { message: 'At most 500 characters' }),
+  z.describe('Why: 3–500 characters, kept on the audit record.'),
+);
 
 export const CreateUserBody = z
   .strictObject({
     username: Username,
-    password: z
-      .string()
-      .min(1)
-      .max(PASSWORD_MAX_LENGTH * 4),
+    password: z.string().check(z.minLength(1), z.maxLength(PASSWORD_MAX_LENGTH * 4)),
     roles: Roles,
-    email: z.email().max(254).optional(),
-    displayName: DisplayName.optional(),
-    passwordChangeRequired: z
-      .boolean()
-      .optional()
-      .meta({
+    email: z.optional(z.email().check(z.maxLength(254))),
+    displayName: z.optional(DisplayName),
+    passwordChangeRequired: z.optional(z.boolean()).check(
+      z.meta({
         description:
           'true: the password is an initial one that signs in once, and only to set a new password (the console ' +
           'sends true; the person chooses their own at the first sign-in)',
       }),
+    ),
     reason: ChangeReason,
   })
-  .meta({
-    examples: [
-      {
-        username: 'qa.lead',
-        password: 'correct horse battery staple',
-        roles: ['quality_manager'],
-        email: 'qa.lead@example.com',
-        displayName: 'QA Lead',
-        reason: 'New QA lead, ticket HR-1042',
-      },
-    ],
-  });
+  .check(
+    z.meta({
+      examples: [
+        {
+          username: 'qa.lead',
+          password: 'correct horse battery staple',
+          roles: ['quality_manager'],
+          email: 'qa.lead@example.com',
+          displayName: 'QA Lead',
+          reason: 'New QA lead, ticket HR-1042',
+        },
+      ],
+    }),
+  );
 export const PatchUserBody = z
   .strictObject({
-    roles: Roles.optional(),
-    disabled: z.boolean().optional(),
-    email: z.email().max(254).optional(),
-    displayName: DisplayName.optional(),
+    roles: z.optional(Roles),
+    disabled: z.optional(z.boolean()),
+    email: z.optional(z.email().check(z.maxLength(254))),
+    displayName: z.optional(DisplayName),
     reason: ChangeReason,
   })
-  .refine((b) => Object.keys(b).some((k) => k !== 'reason'), { message: 'Nothing to change' })
-  .meta({ examples: [{ roles: ['quality_manager', 'auditor'], reason: 'Takes over the periodic reviews' }] });
+  .check(
+    z.refine((b) => Object.keys(b).some((k) => k !== 'reason'), { message: 'Nothing to change' }),
+    z.meta({ examples: [{ roles: ['quality_manager', 'auditor'], reason: 'Takes over the periodic reviews' }] }),
+  );
 
 /** `DELETE /users/{id}` and `POST /users/{id}/password-reset`: only the reason. */
 export const ReasonBody = z
   .strictObject({ reason: ChangeReason })
-  .meta({ examples: [{ reason: 'Left the company, ticket HR-1077' }] });
+  .check(z.meta({ examples: [{ reason: 'Left the company, ticket HR-1077' }] }));
 
 export const TemporaryPassword = z
   .object({
     temporaryPassword: z
       .string()
-      .describe('Give it to the user by a safe way: it signs in once, and only to set a new password.'),
+      .check(z.describe('Give it to the user by a safe way: it signs in once, and only to set a new password.')),
   })
-  .meta({ examples: [{ temporaryPassword: 'Xq7mKp2vRt9wZb4nHc8d' }] });
+  .check(z.meta({ examples: [{ temporaryPassword: 'Xq7mKp2vRt9wZb4nHc8d' }] }));

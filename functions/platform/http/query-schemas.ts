@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#platform/zod';
 
 /**
  * Query parameters every list and range route shares, so that one page size or one swapped range reads the
@@ -10,18 +10,20 @@ import * as z from 'zod';
  * other bad value (422), as strictly as the rest of the query (`z.coerce.number()` would accept them).
  */
 export const Limit = z
-  .string()
-  .regex(/^\d+$/, 'Decimal digits only')
-  .transform(Number)
-  .pipe(z.number().int().min(1).max(100))
-  .default(25)
-  .meta({ description: 'Page size: 1–100, default 25' });
+  ._default(
+    z.pipe(
+      z.pipe(z.string().check(z.regex(/^\d+$/, 'Decimal digits only')), z.transform(Number)),
+      z.number().check(z.int(), z.minimum(1), z.maximum(100)),
+    ),
+    25,
+  )
+  .check(z.meta({ description: 'Page size: 1–100, default 25' }));
 
 /**
  * Opaque: its length and content are checked where it is decoded (`decodeCursor`), so a cursor that is too long
  * is 400 BAD_REQUEST like every other bad cursor, not a 422 from this schema.
  */
-export const Cursor = z.string().optional().meta({ description: 'The `nextCursor` of the page before' });
+export const Cursor = z.optional(z.string()).check(z.meta({ description: 'The `nextCursor` of the page before' }));
 
 /** The `limit` and `cursor` of a paginated list. */
 export const PAGE_FIELDS = { limit: Limit, cursor: Cursor };

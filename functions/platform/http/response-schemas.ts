@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#platform/zod';
 import { ERROR_STATUS, type ErrorCode } from '#platform/errors';
 
 /**
@@ -11,7 +11,7 @@ export const FieldIssue = z.object({
   path: z.string(),
   code: z.string(),
   message: z.string(),
-  keys: z.array(z.string()).optional(),
+  keys: z.optional(z.array(z.string())),
 });
 
 const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
@@ -19,18 +19,22 @@ const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
 /**
  * Every error, from a handler or from API Gateway itself. `details` is an array of field problems for 400/422 field
  * errors, an object otherwise (`{}` where the code and message say it all); every 4xx has it, a 5xx never.
+ * Registered rather than `.check(z.meta(…))`: a check would be copied into every `z.extend` of it (its examples
+ * with it), and `z.partial`/`z.pick` refuse an object that has one.
  */
 export const ApiError = z
   .object({
     error: z.object({
-      id: z.string().describe("The `error_id` of the log line (API Gateway's own answers: its request id)."),
+      id: z.string().check(z.describe("The `error_id` of the log line (API Gateway's own answers: its request id).")),
       code: z.enum(ERROR_CODES),
       message: z.string(),
-      timestamp: z.string().describe("ISO 8601 from a handler; API Gateway's own answers use its request time format."),
-      details: z.union([z.array(FieldIssue), z.record(z.string(), z.unknown())]).optional(),
+      timestamp: z
+        .string()
+        .check(z.describe("ISO 8601 from a handler; API Gateway's own answers use its request time format.")),
+      details: z.optional(z.union([z.array(FieldIssue), z.record(z.string(), z.unknown())])),
     }),
   })
-  .meta({
+  .register(z.globalRegistry, {
     examples: [
       {
         error: {
@@ -46,8 +50,8 @@ export const ApiError = z
 export type ApiError = z.infer<typeof ApiError>;
 
 /** A page of a list: follow `nextCursor` until it is `null`. */
-export const page = <T extends z.ZodType>(item: T) =>
+export const page = <T extends z.core.$ZodType>(item: T) =>
   z.object({
     items: z.array(item),
-    nextCursor: z.string().nullable().describe('Opaque; valid only for the same query.'),
+    nextCursor: z.nullable(z.string()).check(z.describe('Opaque; valid only for the same query.')),
   });

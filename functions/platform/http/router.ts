@@ -1,6 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import type { ZodType } from 'zod';
-import * as z from 'zod';
+import * as z from '#platform/zod';
 import { type AuthenticatedUser, fromAuthorizerContext } from '#platform/auth-context';
 import {
   AppError,
@@ -70,7 +69,7 @@ export interface ResponseDoc {
   status: number;
   description: string;
   /** The JSON body. */
-  body?: ZodType;
+  body?: z.core.$ZodType;
   /** A file body instead: its media types. */
   files?: readonly string[];
   headers?: readonly DocumentedHeader[];
@@ -90,11 +89,12 @@ export interface RouteDoc {
   ifMatch?: boolean;
 }
 
+// Core schema types: any zod 4 schema fits, whichever API (chained or mini) built it.
 export interface RouteSpec<B = undefined, Q = Record<string, string | undefined>, P = Record<string, string>> {
-  body?: ZodType<B>;
+  body?: z.core.$ZodType<B>;
   /** A route whose body may be left out entirely: the schema then sees `{}`. */
   bodyOptional?: boolean;
-  query?: ZodType<Q>;
+  query?: z.core.$ZodType<Q>;
   doc?: RouteDoc;
   run(ctx: RouteContext<B, Q, P>): Promise<HttpResult> | HttpResult;
 }
@@ -131,7 +131,7 @@ export const created = (body: unknown, headers?: Record<string, string>): HttpRe
 export const noContent = (headers?: Record<string, string>): HttpResult => ({ statusCode: 204, headers });
 
 /** Zod issues → the API's error classes: unknown fields are a malformed request (400), the rest 422. */
-export function toValidationError(error: z.ZodError, where: 'body' | 'query'): AppError {
+export function toValidationError(error: z.core.$ZodError, where: 'body' | 'query'): AppError {
   const unknownFields = error.issues.some((i) => i.code === 'unrecognized_keys');
   // Zod still runs an object's refinements when the only issue is an unknown key: "Nothing to change" next to
   // `{"roles": …}` on /users/me misleads, since the request did name a change, just one it may not make.
@@ -341,7 +341,7 @@ export function createRouter(routes: Record<string, AnyRouteSpec>) {
       let raw = parseJsonBody(event);
       if (raw === undefined && spec.bodyOptional) raw = {};
       if (raw === undefined) throw badRequest('A JSON request body is required');
-      const parsed = spec.body.safeParse(raw);
+      const parsed = z.safeParse(spec.body, raw);
       if (!parsed.success) throw toValidationError(parsed.error, 'body');
       body = parsed.data;
     }
@@ -349,7 +349,7 @@ export function createRouter(routes: Record<string, AnyRouteSpec>) {
     // A route without a query schema takes no query parameters: any given one is unknown, so 400.
     let query: unknown = givenQuery(event);
     if (spec.query || Object.keys(query as object).length > 0) {
-      const parsed = (spec.query ?? NO_QUERY).safeParse(query);
+      const parsed = z.safeParse(spec.query ?? NO_QUERY, query);
       if (!parsed.success) throw toValidationError(parsed.error, 'query');
       query = parsed.data;
     }
