@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
 import { canonicalJson } from './canonical-json';
-import type { ChainHead, Digest, DigestSigner, DigestStore } from './digest';
+import type { ChainHead, Digest, DigestReader, DigestSigner, DigestStore } from './digest';
 
 /**
  * Which digest last listed each entity, so `GET /audit/verify` reads one digest instead of all of them.
@@ -76,7 +76,7 @@ function parseManifest(text: string | undefined, digestId: string, publicKeyPem:
 }
 
 /** A shard file, only if it is the one the manifest signed. */
-async function readShard(store: DigestStore, manifest: IndexManifest, shard: string) {
+async function readShard(store: DigestReader, manifest: IndexManifest, shard: string) {
   const entry = manifest.shards[shard];
   if (!entry) return { entries: {} as Record<string, string> };
   const text = await store.getFile(entry.file);
@@ -144,7 +144,7 @@ export async function writeDigestIndex(
  * `problem` says why the index was not used.
  */
 export async function digestsFor(
-  store: DigestStore,
+  store: DigestReader,
   publicKeyPem: () => Promise<string>,
   entityType: string,
   entityId: string,

@@ -43,18 +43,25 @@ export interface DigestSigner {
   publicKeyPem(): Promise<string>;
 }
 
-/** Where digests (and the monthly archives) are kept: an Object Lock bucket in AWS, `.local/digests/` locally. */
-export interface DigestStore {
-  put(digest: Digest): Promise<void>;
+/**
+ * Reading digests (and the index and archive files beside them): all that `GET /audit/verify` and `GET
+ * /audit/digests` need, so the API function carries no writer.
+ */
+export interface DigestReader {
   get(digestId: string): Promise<Digest | undefined>;
   /** Digests whose `until` lies in [from, to], oldest first. */
   list(from?: string, to?: string): Promise<Digest[]>;
   latest(): Promise<Digest | undefined>;
   /** The newest digest's id, without reading it. */
   latestId(): Promise<string | undefined>;
-  putFile(name: string, body: string): Promise<void>;
   hasFile(name: string): Promise<boolean>;
   getFile(name: string): Promise<string | undefined>;
+}
+
+/** Where digests (and the monthly archives) are kept: an Object Lock bucket in AWS, `.local/digests/` locally. */
+export interface DigestStore extends DigestReader {
+  put(digest: Digest): Promise<void>;
+  putFile(name: string, body: string): Promise<void>;
 }
 
 /** Sortable, file- and S3-key-safe id from the digest's `until`. */

@@ -4,7 +4,7 @@ import { httpHandler } from '#platform/http/handler';
 import { defineRoutes, ok, route } from '#platform/http/router';
 import { verifyAnchored } from './anchor';
 import { auditedEntity } from './audited-entities';
-import { digestAdapters } from './digest-adapters';
+import { digestReadAdapters } from './digest-read-adapters';
 import { digestsFor } from './digest-index';
 import { AuditDigest, AuditDigestList, DigestQuery, lowerBound, upperBound, VerifyQuery, VerifyResult } from './model';
 import { AuditStore } from './store';
@@ -27,7 +27,7 @@ export const routes = defineRoutes({
     },
     run: async ({ query }) => {
       const { entityType, entityId } = query;
-      const { signer, store } = digestAdapters();
+      const { signer, store } = digestReadAdapters();
       let publicKeyPem: Promise<string> | undefined;
       const publicKeyOnce = () => (publicKeyPem ??= signer.publicKeyPem());
       const [records, entityVersion, found] = await Promise.all([
@@ -61,7 +61,7 @@ export const routes = defineRoutes({
       responses: [{ status: 200, description: 'The digests', body: AuditDigestList }],
     },
     run: async ({ query }) =>
-      ok({ items: await digestAdapters().store.list(lowerBound(query.from), upperBound(query.to)) }),
+      ok({ items: await digestReadAdapters().store.list(lowerBound(query.from), upperBound(query.to)) }),
   }),
 
   'GET /audit/digests/{id}': route({
@@ -72,7 +72,7 @@ export const routes = defineRoutes({
       errors: ['NOT_FOUND'],
     },
     run: async (ctx) => {
-      const digest = await digestAdapters().store.get(ctx.params.id);
+      const digest = await digestReadAdapters().store.get(ctx.params.id);
       if (!digest) throw notFound('No such digest');
       return ok(digest);
     },

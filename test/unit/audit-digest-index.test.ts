@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { S3DigestStore } from '#audit/aws-digests';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { S3DigestReader, S3DigestStore } from '#audit/aws-digests';
 import { verifyAnchored } from '#audit/anchor';
 import { canonicalJson } from '#audit/canonical-json';
 import {
@@ -28,6 +28,7 @@ import {
 import { leafHash, merkleRoot } from '#audit/merkle';
 import { type AuditRecord, computeHash, GENESIS_HASH } from '#audit/record';
 import { LocalDigestSigner, LocalDigestStore } from '#local/adapters/local-digests';
+import { fakeS3, TEST_CREDENTIALS } from '#test/support/fake-s3';
 
 const head = (entityId: string, seq: number, entityType = 'charge'): ChainHead => ({
   entityType,
@@ -282,7 +283,14 @@ describe('the digest index: one digest read per verify, never a false anchor', (
 describe('S3: the digest file from one Buffer, index files read back', () => {
   const s3 = mockClient(S3Client);
   beforeEach(() => s3.reset());
-  const store = () => new S3DigestStore(new S3Client({ region: 'eu-central-1' }), 'bucket', 10);
+  afterEach(() => vi.unstubAllGlobals());
+  const store = () =>
+    new S3DigestStore(
+      new S3Client({ region: 'eu-central-1' }),
+      'bucket',
+      10,
+      new S3DigestReader('bucket', 'eu-central-1', () => TEST_CREDENTIALS),
+    );
 
   it("puts the digest as JSON.stringify's text, locked, never over an existing key", async () => {
     s3.on(PutObjectCommand).resolves({});
@@ -299,17 +307,21 @@ describe('S3: the digest file from one Buffer, index files read back', () => {
   });
 
   it('getFile answers the text, or undefined for a missing key; latestId lists without reading', async () => {
-    s3.on(GetObjectCommand, { Key: 'index/x/manifest.json' }).resolves({
-      Body: { transformToString: async () => '{"kind":"audit-digest-index"}' } as never,
+    const bucket = fakeS3({
+      bucket: 'bucket',
+      region: 'eu-central-1',
+      objects: new Map([
+        ['index/x/manifest.json', '{"kind":"audit-digest-index"}'],
+        ['digests/a.json', '{}'],
+        ['digests/b.json', '{}'],
+      ]),
     });
-    s3.on(GetObjectCommand, { Key: 'index/y/manifest.json' }).rejects(
-      Object.assign(new Error('gone'), { name: 'NoSuchKey' }),
-    );
-    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'digests/b.json' }, { Key: 'digests/a.json' }] });
+    vi.stubGlobal('fetch', bucket.fetch);
     expect(await store().getFile('index/x/manifest.json')).toBe('{"kind":"audit-digest-index"}');
     expect(await store().getFile('index/y/manifest.json')).toBeUndefined();
-    s3.resetHistory();
+    bucket.requests.length = 0;
     expect(await store().latestId()).toBe('b');
-    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+    expect(bucket.requests.every((r) => new URL(r.url).pathname === '/')).toBe(true);
+    expect(s3.calls()).toHaveLength(0);
   });
 });

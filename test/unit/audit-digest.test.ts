@@ -2,13 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { KmsDigestSigner, S3DigestStore } from '#audit/aws-digests';
+import { KmsDigestSigner, S3DigestReader, S3DigestStore } from '#audit/aws-digests';
 import { buildDigest, type ChainHead, checkDigest, checkDigestChain, type Digest, leafOf } from '#audit/digest';
 import { merkleProof, merkleRoot, verifyMerkleProof } from '#audit/merkle';
 import { LocalDigestSigner, LocalDigestStore } from '#local/adapters/local-digests';
+import { TEST_CREDENTIALS } from '#test/support/fake-s3';
 
 const head = (i: number): ChainHead => ({
   entityType: 'charge',
@@ -134,8 +135,8 @@ describe('AWS adapters', () => {
 
   it('S3 puts each digest locked in compliance mode for the retention, never over an existing key', async () => {
     s3.on(PutObjectCommand).resolves({});
-    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'digests/b.json' }, { Key: 'digests/a.json' }] });
-    const store = new S3DigestStore(new S3Client({ region: 'eu-central-1' }), 'bucket', 10);
+    const reader = new S3DigestReader('bucket', 'eu-central-1', () => TEST_CREDENTIALS);
+    const store = new S3DigestStore(new S3Client({ region: 'eu-central-1' }), 'bucket', 10, reader);
     const digest = await buildDigest(signer, undefined, [head(1)], '2026-12-07T09:00:00.000Z');
     await store.put(digest);
     const input = s3.commandCalls(PutObjectCommand)[0]!.args[0].input;
