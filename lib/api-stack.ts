@@ -21,7 +21,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ERROR_STATUS, type ErrorCode, UNAVAILABLE_RETRY_AFTER_SECONDS } from '#platform/errors';
 import { SECURITY_HEADERS } from '#platform/http/headers';
-import { FUNCTIONS, ROUTES, type FunctionDefinition, type FunctionId } from '#platform/routes';
+import { FUNCTIONS, ROUTES, functionDefinition, type FunctionId } from '#platform/routes';
 import { AUDITED_TABLE_IDS, type TableId } from '#platform/tables';
 import { AppFunction, isApiFunction, PROJECT_ROOT } from '#lib/constructs/app-function';
 import { SigningKeys } from '#lib/constructs/signing-keys';
@@ -282,7 +282,7 @@ export class ApiStack extends Stack {
       keyPendingWindow: config.keyPendingWindow,
     });
     for (const [functionId, fn] of this.functions) {
-      const access = (FUNCTIONS[functionId] as FunctionDefinition).attribution;
+      const access = functionDefinition(functionId).attribution;
       if (access) this.attributionKey.grant(fn, access);
     }
     this.auditDigests = new AuditDigests(this, 'AuditDigests', {
@@ -293,7 +293,7 @@ export class ApiStack extends Stack {
       keyPendingWindow: config.keyPendingWindow,
     });
     for (const [functionId, fn] of this.functions) {
-      if ((FUNCTIONS[functionId] as FunctionDefinition).digests === 'read') this.auditDigests.grant(fn, 'read');
+      if (functionDefinition(functionId).digests === 'read') this.auditDigests.grant(fn, 'read');
     }
     this.auditTrail = new AuditTrail(this, 'AuditTrail', {
       consumer: this.fn('audit-stream'),
@@ -466,7 +466,7 @@ export class ApiStack extends Stack {
       keyPendingWindow: config.keyPendingWindow,
     });
     for (const [functionId, fn] of this.functions) {
-      const access = (FUNCTIONS[functionId] as FunctionDefinition).signingKeys;
+      const access = functionDefinition(functionId).signingKeys;
       if (access) signingKeys.grant(fn, access);
     }
     return signingKeys;

@@ -44,6 +44,11 @@ export interface FunctionDefinition {
    * kms:Sign with the digest key; `read` lists and reads them and may kms:GetPublicKey.
    */
   readonly digests?: 'read' | 'write';
+  /**
+   * The function makes an S3 client: the client loads the SDK's event-stream code when it is made, so the bundle
+   * must keep it (every other bundle leaves it out, lib/constructs/app-function.ts).
+   */
+  readonly s3Client?: true;
 }
 
 export type AttributionAccess = 'mac' | 'verify';
@@ -243,6 +248,7 @@ export const FUNCTIONS = {
   // Not behind API Gateway: EventBridge Scheduler invokes it every AUDIT_DIGEST_INTERVAL_SECONDS.
   'audit-digest': {
     entry: 'functions/audit/digest-handler.ts',
+    s3Client: true,
     description: 'Writes the signed digest of every audit chain head changed since the last one',
     memorySize: 1024,
     timeoutSeconds: 300,
@@ -251,6 +257,7 @@ export const FUNCTIONS = {
   },
   reports: {
     entry: 'functions/reports/api.ts',
+    s3Client: true,
     description: 'Reports: PDF/XLSX/CSV exports, the Chargenbericht, report definitions and their schedules, runs',
     // pdf-lib holds a whole PDF in memory (≈ 310 MB for the 20 000-row cap); XLSX/CSV stream through /tmp.
     memorySize: 1024,
@@ -282,6 +289,7 @@ export const FUNCTIONS = {
   // Not behind API Gateway: each report definition's EventBridge Scheduler schedule (lib/constructs/reports.ts) invokes it.
   'report-runner': {
     entry: 'functions/reports/runner.ts',
+    s3Client: true,
     description: 'Runs a report definition: builds the file, stores it, records the run, mails the link',
     memorySize: 1024,
     timeoutSeconds: 300,
@@ -289,6 +297,9 @@ export const FUNCTIONS = {
     tables: { charges: 'read', audit: 'read', reports: 'write' },
   },
 } as const satisfies Record<string, FunctionDefinition>;
+
+/** One function's definition, with the optional fields the literal table leaves out. */
+export const functionDefinition = (functionId: FunctionId): FunctionDefinition => FUNCTIONS[functionId];
 
 export type FunctionId = keyof typeof FUNCTIONS;
 

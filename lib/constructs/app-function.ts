@@ -14,7 +14,7 @@ import {
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { FUNCTIONS, ROUTES, type FunctionId, type TableAccess } from '#platform/routes';
+import { FUNCTIONS, functionDefinition, ROUTES, type FunctionId, type TableAccess } from '#platform/routes';
 import { TABLES, type TableId } from '#platform/tables';
 
 /** The project root: entries in FUNCTIONS are relative to it. */
@@ -142,6 +142,17 @@ export interface AppFunctionProps {
 /** The SDK module every client takes its default credentials from, and what Lambda bundles get instead. */
 export const DEFAULT_CREDENTIAL_CHAIN = '@aws-sdk/credential-provider-node';
 export const LAMBDA_CREDENTIALS = './functions/platform/lambda-credentials.ts';
+/**
+ * SDK code reached only through a dynamic `import()` that no operation of this project takes: event-stream
+ * serialisation (≈ 20 KB per bundle) loads only for streaming operations (S3 Select, Lambda's response streams).
+ * Left out of every bundle but those of functions that make an S3 client (`s3Client`), which imports it at once;
+ * test/cdk/api-stack.test.ts checks that no bundle imports it, or anything else left out, statically.
+ */
+export const UNUSED_SDK_MODULES = ['@smithy/core/event-streams'];
+
+/** What esbuild leaves out of this function's bundle. */
+export const externalModulesOf = (functionId: FunctionId): string[] =>
+  functionDefinition(functionId).s3Client ? [] : UNUSED_SDK_MODULES;
 
 export class AppFunction extends NodejsFunction {
   readonly functionId: FunctionId;
@@ -189,8 +200,8 @@ export class AppFunction extends NodejsFunction {
       },
       bundling: {
         forceDockerBundling: false,
-        // Empty: bundle the AWS SDK too instead of relying on the runtime's copy.
-        externalModules: [],
+        // The AWS SDK is bundled too instead of relying on the runtime's copy; only code no call reaches stays out.
+        externalModules: externalModulesOf(props.functionId),
         minify: true,
         // The map stays in the asset (and in cdk.out) for offline symbolication; Node reads it only with
         // --enable-source-maps (sourceMapsAtRuntime).

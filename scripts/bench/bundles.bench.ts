@@ -9,6 +9,7 @@ import {
   ESM_REQUIRE_BANNER,
   isApiFunction,
   LAMBDA_CREDENTIALS,
+  externalModulesOf,
 } from '#lib/constructs/app-function';
 import { FUNCTIONS, type FunctionId } from '#platform/routes';
 import type { BenchReport } from './index';
@@ -83,7 +84,7 @@ export async function run(): Promise<BenchReport> {
     const dir = join(out, id);
     mkdirSync(dir, { recursive: true });
     const outfile = join(dir, 'index.mjs');
-    await build({ ...LAMBDA_BUILD, entryPoints: [resolve(ROOT, fn.entry)], outfile });
+    await build({ ...LAMBDA_BUILD, external: externalModulesOf(id), entryPoints: [resolve(ROOT, fn.entry)], outfile });
     const bytes = statSync(outfile).size;
     const mapBytes = statSync(`${outfile}.map`).size;
     const times = importTimes(outfile);
@@ -96,6 +97,7 @@ export async function run(): Promise<BenchReport> {
       const splitDir = join(out, `${id}-split`);
       await build({
         ...LAMBDA_BUILD,
+        external: externalModulesOf(id),
         entryPoints: { index: resolve(ROOT, fn.entry) },
         outdir: splitDir,
         splitting: true,

@@ -1,15 +1,21 @@
 import { readFileSync, statSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnElement } from 'aws-cdk-lib';
 import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeTableHash } from '#lib/constructs/api-routes';
-import { API_BUNDLE_BUDGET_BYTES, DEFAULT_CREDENTIAL_CHAIN, isApiFunction } from '#lib/constructs/app-function';
+import {
+  API_BUNDLE_BUDGET_BYTES,
+  DEFAULT_CREDENTIAL_CHAIN,
+  isApiFunction,
+  externalModulesOf,
+} from '#lib/constructs/app-function';
 import { stageConfig } from '#lib/stage-config';
 import { ERROR_STATUS, UNAVAILABLE_RETRY_AFTER_SECONDS } from '#platform/errors';
 import { SECURITY_HEADERS } from '#platform/http/headers';
-import { FUNCTIONS, ROUTES, isPublicPath, type FunctionId } from '#platform/routes';
+import { FUNCTIONS, functionDefinition, ROUTES, isPublicPath, type FunctionId } from '#platform/routes';
 import { TABLES, type TableId } from '#platform/tables';
 import {
   functionAssetDir,
@@ -480,17 +486,6 @@ const FORBIDDEN_INPUTS: readonly (readonly [RegExp, string])[] = [
  * what they carry. Lower a cap when a bundle shrinks; drop the entry when it fits the budget.
  */
 const OVER_BUDGET: Partial<Record<FunctionId, number>> = {
-  // zod, the DynamoDB/KMS/Secrets Manager clients (the signing keys), hash-wasm (Argon2id), otpauth, aws-jwt-verify.
-  // SSO (oauth4webapi) and the password-reset mail (SESv2) are functions of their own.
-  auth: 560_000, // 549 KB
-  // The signing keys' clients and oauth4webapi: the SDK base of a token-minting function is ≈ 450 KB.
-  'auth-sso': 520_000, // 516 KB
-  // The SESv2 client (≈ 85 KB with its protocol), besides DynamoDB, KMS (attribution MAC) and hash-wasm.
-  'password-reset': 560_000, // 558 KB
-  // prom-client (with @opentelemetry/api), DynamoDB for the data gauges, KMS/Secrets Manager for the key age.
-  metrics: 540_000, // 535 KB
-  // The S3 client (≈ 165 KB) for the digests verify anchors in, KMS for their key, DynamoDB for the chain.
-  'audit-verify': 630_000, // 621 KB with the digest index
   // exceljs, pdf-lib and fontkit: loaded on first use, but in the same file (NodejsFunction bundles into one).
   reports: 3_600_000, // 3 256 KB
 };
@@ -531,6 +526,26 @@ describe('bundles', () => {
       expect(
         inputs.filter((input) => /node_modules\/@aws-sdk\/credential-provider-(?:sso|ini|process)\//.test(input)),
       ).toEqual([]);
+    },
+  );
+
+  it.each(FUNCTION_IDS)(
+    '%s leaves open only Node built-ins and, behind a dynamic import, the SDK code no call reaches',
+    (functionId) => {
+      const { meta } = bundle(functionId);
+      const output = Object.entries(meta.outputs).find(([file]) => file.endsWith('index.mjs'))![1];
+      const leftOut = externalModulesOf(functionId);
+      // A static import of a module the asset lacks would fail every cold start; the dynamic one never runs.
+      const open = output.imports.filter(
+        (i) => i.external && !isBuiltin(i.path) && !(i.kind === 'dynamic-import' && leftOut.includes(i.path)),
+      );
+      expect(open.map(({ path, kind }) => `${kind} ${path}`)).toEqual([]);
+      // `s3Client` marks exactly the functions whose bundle makes an S3 client.
+      const inputs = Object.keys(meta.inputs);
+      expect(inputs.some((input) => input.includes('node_modules/@aws-sdk/client-s3/'))).toBe(
+        functionDefinition(functionId).s3Client === true,
+      );
+      if (leftOut.length > 0) expect(inputs.filter((input) => input.includes('/event-streams/'))).toEqual([]);
     },
   );
 
@@ -575,7 +590,8 @@ describe('bundles', () => {
     },
   );
 
-  it.each<FunctionId>(['audit', 'ops'])('%s carries no S3 client and no prom-client', (functionId) => {
+  // audit-verify reads the digest bucket with signed fetch (S3DigestReader); only the digest job has the S3 client.
+  it.each<FunctionId>(['audit', 'audit-verify', 'ops'])('%s carries no S3 client and no prom-client', (functionId) => {
     const inputs = Object.keys(bundle(functionId).meta.inputs);
     expect(inputs.filter((input) => /node_modules\/(?:@aws-sdk\/client-s3|prom-client)\//.test(input))).toEqual([]);
   });

@@ -1,7 +1,7 @@
 import type { CfnElement } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS, type FunctionDefinition, type FunctionId } from '#platform/routes';
+import { FUNCTIONS, functionDefinition, type FunctionId } from '#platform/routes';
 import { synthesize, type SynthesizedApp } from './helpers';
 
 let built: SynthesizedApp;
@@ -18,8 +18,7 @@ function statementsOf(functionId: FunctionId): Statement[] {
   return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
 }
 const functionIds = Object.keys(FUNCTIONS) as FunctionId[];
-const withAccess = (access: string) =>
-  functionIds.filter((id) => (FUNCTIONS[id] as FunctionDefinition).attribution === access).sort();
+const withAccess = (access: string) => functionIds.filter((id) => functionDefinition(id).attribution === access).sort();
 
 beforeAll(() => {
   // The real app with cdk-nag: synthesis throws on an unacknowledged finding.
