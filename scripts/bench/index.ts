@@ -4,7 +4,7 @@
  * they ran on, to docs/benchmarks.md. Ratios are computed within one run, never against stored numbers.
  */
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -41,11 +41,12 @@ if (existsSync(docPath)) {
 for (const name of modules) {
   console.log(`\n## ${name}`);
   const mod = (await import(pathToFileURL(resolve(here, `${name}.bench.ts`)).href)) as { run(): Promise<BenchReport> };
+  const loadBefore = loadavg()[0]!;
   const report = await mod.run();
   const targets = (report.targets ?? [])
     .map((t) => `- ${t.met ? '✅' : '❌'} ${t.target} — measured ${t.measured}`)
     .join('\n');
-  const section = `<!-- bench:${name} -->\n## ${report.title}\n\nRun ${new Date().toISOString()} on ${machine}.\n\n${report.markdown}\n\n${targets}\n`;
+  const section = `<!-- bench:${name} -->\n## ${report.title}\n\nRun ${new Date().toISOString()} on ${machine}; load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.\n\n${report.markdown}\n\n${targets}\n`;
   console.log(section);
   if (!report.partial) sections.set(name, section);
 }
