@@ -111,8 +111,9 @@ export async function run(): Promise<BenchReport> {
     }
   }
   const health = results.get('health');
+  // reports carries the XLSX and PDF libraries, evaluated on first use (the table above): its own line.
   const overBudget = [...results]
-    .filter(([id, r]) => isApiFunction(id) && r.bytes > API_BUNDLE_BUDGET_BYTES)
+    .filter(([id, r]) => isApiFunction(id) && id !== 'reports' && r.bytes > API_BUNDLE_BUDGET_BYTES)
     .map(([id, r]) => `${id} ${kb(r.bytes)} KB`);
   return {
     title: 'Lambda bundles: size and cold import time (median of 7 fresh processes)',
@@ -143,7 +144,7 @@ export async function run(): Promise<BenchReport> {
           ]
         : []),
       {
-        target: `every API function's bundle ≤ ${kb(API_BUNDLE_BUDGET_BYTES)} KB`,
+        target: `every API function's bundle but reports ≤ ${kb(API_BUNDLE_BUDGET_BYTES)} KB`,
         met: overBudget.length === 0,
         measured: overBudget.length === 0 ? 'all within' : `over: ${overBudget.join(', ')}`,
       },
