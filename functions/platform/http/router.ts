@@ -89,7 +89,7 @@ export interface RouteDoc {
   ifMatch?: boolean;
 }
 
-// Core schema types: any zod 4 schema fits, whichever API (chained or mini) built it.
+// Core schema types: the router only parses and documents them, so any zod schema fits.
 export interface RouteSpec<B = undefined, Q = Record<string, string | undefined>, P = Record<string, string>> {
   body?: z.core.$ZodType<B>;
   /** A route whose body may be left out entirely: the schema then sees `{}`. */
