@@ -36,7 +36,8 @@ export interface RebuildReport {
   differences: Difference[];
 }
 
-const SCAN_SEGMENTS = 4;
+/** Parallel Scan segments, each a page loop of its own. */
+export const SCAN_SEGMENTS = 4;
 
 type Item = Record<string, unknown>;
 
