@@ -27,16 +27,22 @@ export async function startProcess(
     env: { ...inheritedEnv(), LOG_LEVEL: 'WARN', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let out = '';
+  const onOut = (chunk: Buffer) => (out += chunk.toString());
   await new Promise<void>((ok, fail) => {
-    let out = '';
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      if (ready.test(out)) ok();
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+    child.stdout?.on('data', onOut);
+    child.stderr?.on('data', onOut);
+    child.stdout?.on('data', function onReady() {
+      if (!ready.test(out)) return;
+      child.stdout?.off('data', onReady);
+      ok();
+    });
     child.once('exit', (code) => fail(new Error(`${script} exited with ${code}: ${out}`)));
   });
+  // Once ready, the output is drained and dropped: the server logs a line per request, and keeping (and searching)
+  // it all would load the bench process the load generator runs in.
+  child.stdout?.off('data', onOut);
+  child.stderr?.off('data', onOut);
   child.stdout?.resume();
   child.stderr?.resume();
   return child;
