@@ -42,7 +42,7 @@ export const SCAN_SEGMENTS = 4;
 type Item = Record<string, unknown>;
 
 /** Every item of a table, page by page; each segment's items reach `each` in the order the Scan returns them. */
-async function scanAll(
+export async function scanAll(
   db: DynamoDBDocumentClient,
   table: string,
   each: (item: Item, segment: number) => void | Promise<void>,

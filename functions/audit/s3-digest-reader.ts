@@ -1,4 +1,5 @@
 import { parseXML } from '@aws-sdk/xml-builder';
+import { fromEnv } from '@aws-sdk/credential-provider-env';
 import { AwsClient } from 'aws4fetch';
 import { type Digest, digestIdOf, type DigestReader } from './digest';
 
@@ -10,19 +11,6 @@ export const DIGEST_PREFIX = 'digests/';
  * many digests the bucket holds. Only after 512 quiet days is the whole prefix listed.
  */
 export const LATEST_LOOKBACK_DAYS = [1, 8, 64, 512] as const;
-
-export interface AwsCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
-
-/** The role's credentials, which Lambda puts in every function's environment. */
-export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsCredentials {
-  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN } = env;
-  if (!accessKeyId || !secretAccessKey) throw new Error('No AWS credentials in the environment');
-  return { accessKeyId, secretAccessKey, ...(AWS_SESSION_TOKEN ? { sessionToken: AWS_SESSION_TOKEN } : {}) };
-}
 
 /**
  * An S3 answer that is neither success nor a missing object: never read as "no digests". It carries the SDK's
@@ -72,28 +60,39 @@ function errorCode(text: string): string | undefined {
  * the digest job, which writes, carries it. Keys sort by time (`digests/<until>.json`).
  */
 export class S3DigestReader implements DigestReader {
-  private client?: AwsClient;
+  private client?: Promise<AwsClient>;
 
   constructor(
     private readonly bucket: string,
     private readonly region: string,
-    private readonly credentials: () => AwsCredentials = credentialsFromEnv,
+    // The role's credentials, which Lambda puts in every function's environment: the SDK's own env provider.
+    private readonly credentials: ReturnType<typeof fromEnv> = fromEnv(),
     private readonly timeoutMs = READ_TIMEOUT_MS,
   ) {}
 
   // Two retries of a 5xx or 429 with jittered backoff, as the SDK's standard mode would.
-  private aws(): AwsClient {
-    return (this.client ??= new AwsClient({
-      ...this.credentials(),
-      service: 's3',
-      region: this.region,
-      retries: 2,
-      initRetryMs: 100,
-    }));
+  private aws(): Promise<AwsClient> {
+    this.client ??= this.credentials().then(
+      ({ accessKeyId, secretAccessKey, sessionToken }) =>
+        new AwsClient({
+          accessKeyId,
+          secretAccessKey,
+          sessionToken,
+          service: 's3',
+          region: this.region,
+          retries: 2,
+          initRetryMs: 100,
+        }),
+      (err: unknown) => {
+        this.client = undefined;
+        throw err;
+      },
+    );
+    return this.client;
   }
 
-  private send(method: 'GET' | 'HEAD', url: string): Promise<Response> {
-    return this.aws().fetch(url, { method, signal: AbortSignal.timeout(this.timeoutMs) });
+  private async send(method: 'GET' | 'HEAD', url: string): Promise<Response> {
+    return (await this.aws()).fetch(url, { method, signal: AbortSignal.timeout(this.timeoutMs) });
   }
 
   private url(key: string, query: Record<string, string | undefined> = {}): string {

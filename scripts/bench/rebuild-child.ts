@@ -8,8 +8,8 @@
  * rebuildModule: the path of another module exporting `rebuild` (e.g. an earlier version) to measure instead.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { type RebuildReport, type rebuild as Rebuild, SCAN_SEGMENTS } from '#analytics/rebuild';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type RebuildReport, type rebuild as Rebuild, scanAll } from '#analytics/rebuild';
 
 const [endpoint, charges, analytics, module = '#analytics/rebuild'] = process.argv.slice(2);
 if (!endpoint || !charges || !analytics) throw new Error('usage: rebuild-child.ts <endpoint> <charges> <analytics>');
@@ -32,22 +32,7 @@ const seconds = (performance.now() - started) / 1000;
 clearInterval(sampler);
 peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
 const scanStarted = performance.now();
-await Promise.all(
-  Array.from({ length: SCAN_SEGMENTS }, async (_, segment) => {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await db.send(
-        new ScanCommand({
-          TableName: charges,
-          Segment: segment,
-          TotalSegments: SCAN_SEGMENTS,
-          ExclusiveStartKey: start,
-        }),
-      );
-      start = page.LastEvaluatedKey;
-    } while (start);
-  }),
-);
+await scanAll(db, charges, () => undefined);
 const scanSeconds = (performance.now() - scanStarted) / 1000;
 raw.destroy();
 console.log(

@@ -26,7 +26,7 @@ afterEach(() => {
 function digestBucket(retentionYears: number, objects = new Map<string, string>()) {
   const bucket = fakeS3({ bucket: 'audit-digests', region: 'eu-central-1', objects });
   vi.stubGlobal('fetch', bucket.fetch);
-  const reader = new S3DigestReader('audit-digests', 'eu-central-1', () => TEST_CREDENTIALS);
+  const reader = new S3DigestReader('audit-digests', 'eu-central-1', async () => TEST_CREDENTIALS);
   return {
     fake: bucket,
     store: new S3DigestStore(new S3Client({ region: 'eu-central-1' }), 'audit-digests', retentionYears, reader),

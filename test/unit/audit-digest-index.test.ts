@@ -289,7 +289,7 @@ describe('S3: the digest file from one Buffer, index files read back', () => {
       new S3Client({ region: 'eu-central-1' }),
       'bucket',
       10,
-      new S3DigestReader('bucket', 'eu-central-1', () => TEST_CREDENTIALS),
+      new S3DigestReader('bucket', 'eu-central-1', async () => TEST_CREDENTIALS),
     );
 
   it("puts the digest as JSON.stringify's text, locked, never over an existing key", async () => {

@@ -135,7 +135,7 @@ describe('AWS adapters', () => {
 
   it('S3 puts each digest locked in compliance mode for the retention, never over an existing key', async () => {
     s3.on(PutObjectCommand).resolves({});
-    const reader = new S3DigestReader('bucket', 'eu-central-1', () => TEST_CREDENTIALS);
+    const reader = new S3DigestReader('bucket', 'eu-central-1', async () => TEST_CREDENTIALS);
     const store = new S3DigestStore(new S3Client({ region: 'eu-central-1' }), 'bucket', 10, reader);
     const digest = await buildDigest(signer, undefined, [head(1)], '2026-12-07T09:00:00.000Z');
     await store.put(digest);

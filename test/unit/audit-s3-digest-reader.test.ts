@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { digestIdOf } from '#audit/digest';
-import { credentialsFromEnv, LATEST_LOOKBACK_DAYS, S3DigestReader } from '#audit/s3-digest-reader';
+import { LATEST_LOOKBACK_DAYS, S3DigestReader } from '#audit/s3-digest-reader';
 import { awsDigestReadAdapters, digestReadAdapters } from '#audit/digest-read-adapters';
 import { digestAdapters, resetDigestAdapters, useDigestAdapters } from '#audit/digest-adapters';
 import { LocalDigestSigner, LocalDigestStore } from '#local/adapters/local-digests';
@@ -20,7 +20,7 @@ afterEach(() => vi.unstubAllGlobals());
 function setup(objects = new Map<string, string>(), pageSize?: number) {
   const s3 = fakeS3({ bucket: BUCKET, region: REGION, objects, ...(pageSize ? { pageSize } : {}) });
   vi.stubGlobal('fetch', s3.fetch);
-  return { s3, reader: new S3DigestReader(BUCKET, REGION, () => TEST_CREDENTIALS) };
+  return { s3, reader: new S3DigestReader(BUCKET, REGION, async () => TEST_CREDENTIALS) };
 }
 
 const lists = (s3: FakeS3) => s3.requests.filter((r) => new URL(r.url).pathname === '/');
@@ -70,22 +70,27 @@ describe('S3DigestReader: signed requests', () => {
 
   it('a request signed with other credentials is refused by the bucket, and the refusal is an error', async () => {
     const { s3 } = setup(new Map([['digests/a.json', '{}']]));
-    const reader = new S3DigestReader(BUCKET, REGION, () => ({ ...TEST_CREDENTIALS, secretAccessKey: 'not-the-key' }));
+    const reader = new S3DigestReader(BUCKET, REGION, async () => ({
+      ...TEST_CREDENTIALS,
+      secretAccessKey: 'not-the-key',
+    }));
     await expect(reader.getFile('digests/a.json')).rejects.toThrow(
       'S3 GetObject digests/a.json: 403 SignatureDoesNotMatch',
     );
     expect(s3.requests).toHaveLength(1);
   });
 
-  it("the Lambda environment's credentials and session token", () => {
-    expect(
-      credentialsFromEnv({ AWS_ACCESS_KEY_ID: 'ASIA1', AWS_SECRET_ACCESS_KEY: 's', AWS_SESSION_TOKEN: 't' }),
-    ).toEqual({ accessKeyId: 'ASIA1', secretAccessKey: 's', sessionToken: 't' });
-    expect(credentialsFromEnv({ AWS_ACCESS_KEY_ID: 'AKIA1', AWS_SECRET_ACCESS_KEY: 's' })).toEqual({
-      accessKeyId: 'AKIA1',
-      secretAccessKey: 's',
-    });
-    expect(() => credentialsFromEnv({ AWS_ACCESS_KEY_ID: 'AKIA1' })).toThrow(/No AWS credentials/);
+  it('without credentials in the environment, a read fails and sends nothing', async () => {
+    const s3 = fakeS3({ bucket: BUCKET, region: REGION, objects: new Map([['digests/a.json', '"x"']]) });
+    vi.stubGlobal('fetch', s3.fetch);
+    vi.stubEnv('AWS_ACCESS_KEY_ID', '');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', '');
+    try {
+      await expect(new S3DigestReader(BUCKET, REGION).getFile('digests/a.json')).rejects.toThrow(/credentials/i);
+      expect(s3.requests).toHaveLength(0);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('reads the credentials from the environment when it first sends, not before', async () => {
@@ -175,7 +180,7 @@ describe('S3DigestReader: outages are outages', () => {
         signal.addEventListener('abort', () => reject(signal.reason as Error));
       });
     vi.stubGlobal('fetch', hanging);
-    const reader = new S3DigestReader(BUCKET, REGION, () => TEST_CREDENTIALS, 50);
+    const reader = new S3DigestReader(BUCKET, REGION, async () => TEST_CREDENTIALS, 50);
     const err = await reader.latestId().then(
       () => undefined,
       (e: unknown) => e,
